@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "dppsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DPPSync", targets: ["DPPSync"]),
+        .executable(name: "dppsync", targets: ["dppsync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "DPPSync",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "dppsync",
+            dependencies: [
+                "DPPSync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DPPSyncTests",
+            dependencies: ["DPPSync"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["DPPSync", "dppsync"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,108 @@
+import Yams
+
+extension Configuration {
+    /// Reads `dppsync.yaml`; every problem is reported with its line and column.
+    public static func load(text: String, file: String) throws(ConfigurationErrors) -> Configuration {
+        var reader = YAMLReader(file: file)
+        var configuration = Configuration()
+        guard let root = reader.compose(text) else {
+            if reader.issues.isEmpty { return configuration }
+            throw ConfigurationErrors(issues: reader.issues)
+        }
+        let topKeys = ["timeZone", "stabilityWindow", "sources", "policies", "ledger"]
+        var defaultWindow = 5.0
+        var sourceNodes: [(String, Node, Node)] = []
+        for (key, _, value) in reader.pairs(root, allowed: topKeys, what: "dppsync.yaml") {
+            switch key {
+            case "timeZone":
+                if let name = reader.string(value, "timeZone") {
+                    if let zone = OperatorTimeZone(name) { configuration.timeZone = zone }
+                    else { reader.fail(value, "unknown time zone '\(name)' (use UTC, an offset such as +01:00, or an IANA name such as Europe/Berlin)") }
+                }
+            case "stabilityWindow":
+                if let seconds = reader.number(value, "stabilityWindow") { defaultWindow = seconds }
+            case "sources":
+                sourceNodes = reader.pairs(value, allowed: nil, what: "sources").map { ($0.key, $0.keyNode, $0.value) }
+            case "policies":
+                for (code, keyNode, outcomeNode) in reader.pairs(value, allowed: nil, what: "policies") {
+                    let reason = ReasonCode(rawValue: code)
+                    guard let allowed = ReasonCode.configurable[reason] else {
+                        reader.fail(keyNode, "'\(code)' has no configurable outcome; configurable: \(ReasonCode.configurable.keys.map(\.rawValue).sorted().joined(separator: ", "))")
+                        continue
+                    }
+                    guard let text = reader.string(outcomeNode, code) else { continue }
+                    let outcome = Outcome(rawValue: text)
+                    guard allowed.contains(outcome) else {
+                        reader.fail(outcomeNode, "\(code) can be \(allowed.map(\.rawValue).joined(separator: " or ")), not '\(text)'")
+                        continue
+                    }
+                    configuration.policies[reason] = outcome
+                }
+            case "ledger":
+                for (key, _, node) in reader.pairs(value, allowed: ["origin", "verifierKey"], what: "ledger") where key == "origin" {
+                    if let origin = reader.string(node, "ledger.origin") { configuration.ledgerOrigin = origin }
+                }
+            default: break
+            }
+        }
+        var sources = SourceConfiguration.defaultOrder.map { SourceConfiguration(name: $0, stabilityWindow: defaultWindow) }
+        for (name, keyNode, node) in sourceNodes {
+            guard isSafeFolderName(name) else {
+                reader.fail(keyNode, "source name '\(name)' must be a plain folder name (letters, digits, '-', '_')")
+                continue
+            }
+            var source = sources.first { $0.name == name } ?? SourceConfiguration(name: name, stabilityWindow: defaultWindow)
+            if case .mapping = node {
+                for (key, _, value) in reader.pairs(node, allowed: ["stabilityWindow", "markers", "expectEvery"], what: "source '\(name)'") {
+                    switch key {
+                    case "stabilityWindow": if let s = reader.number(value, "stabilityWindow") { source.stabilityWindow = s }
+                    case "markers": if let m = reader.bool(value, "markers") { source.markers = m }
+                    case "expectEvery":
+                        if let text = reader.string(value, "expectEvery") {
+                            if let seconds = parseInterval(text) { source.expectEvery = seconds }
+                            else { reader.fail(value, "expectEvery '\(text)' is not an interval such as 24h, 36h, 2d or 90m") }
+                        }
+                    default: break
+                    }
+                }
+            } else if node.null == nil {
+                reader.fail(node, "source '\(name)' must be a mapping (stabilityWindow, markers, expectEvery)")
+            }
+            if let index = sources.firstIndex(where: { $0.name == name }) { sources[index] = source } else { sources.append(source) }
+        }
+        configuration.sources = sources
+        guard reader.issues.isEmpty else { throw ConfigurationErrors(issues: reader.issues) }
+        return configuration
+    }
+}
+
+/// Every problem found in one configuration or mapping file.
+public struct ConfigurationErrors: Error, Sendable, CustomStringConvertible {
+    public var issues: [ConfigurationIssue]
+    public init(issues: [ConfigurationIssue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}
+
+/// `true` for names that stay one folder deep: no separators, dots or spaces.
+func isSafeFolderName(_ name: String) -> Bool {
+    !name.isEmpty && name.utf8.count <= 100 && name.unicodeScalars.allSatisfy {
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+    }
+}
+
+/// `24h`, `36h`, `2d`, `90m`, `30s` or a plain number of seconds.
+func parseInterval(_ text: String) -> Double? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    guard let unit = trimmed.last else { return nil }
+    let scale: Double
+    switch unit {
+    case "s": scale = 1
+    case "m": scale = 60
+    case "h": scale = 3600
+    case "d": scale = 86_400
+    default: return Double(trimmed)
+    }
+    return Double(trimmed.dropLast()).map { $0 * scale }
+}
+
+import Foundation

@@ -1,0 +1,28 @@
+/// The folders of one dppsync root (DESIGN.md §2). Every path dppsync builds
+/// comes from here, so no path is built from data elsewhere.
+public struct RootLayout: Sendable, Hashable {
+    public let root: String
+
+    public init(root: String) {
+        var root = root
+        while root.count > 1, root.hasSuffix("/") { root.removeLast() }
+        self.root = root.isEmpty ? "." : root
+    }
+
+    public var configFile: String { root + "/dppsync.yaml" }
+    public var inbox: String { root + "/Inbox" }
+    public var outbox: String { root + "/Outbox" }
+    public var mappings: String { root + "/Mappings" }
+    public var archive: String { root + "/Archive" }
+    public var quarantine: String { root + "/Quarantine" }
+    public var reports: String { root + "/Reports" }
+    public var state: String { root + "/State" }
+    public var storeFile: String { state + "/dppsync.sqlite" }
+    public var lockFile: String { state + "/run.lock" }
+
+    public func inbox(_ source: String) -> String { inbox + "/" + source }
+    public func processing(_ source: String) -> String { inbox(source) + "/.processing" }
+    public func archive(_ source: String, day: CivilDate) -> String { archive + "/" + source + "/" + day.description }
+    public func quarantine(_ source: String) -> String { quarantine + "/" + source }
+    public var reconciliationReports: String { reports + "/reconciliation" }
+}

@@ -1,0 +1,44 @@
+/// Text `dppsync init` writes; compiled in so an installed binary works away
+/// from its build folder (DESIGN.md §6).
+public enum ConfigTemplate {
+    public static let text = #"""
+    # dppsync configuration. Edit freely: `dppsync init` never overwrites this file.
+
+    # The operator's time zone: date-only values (completion, due dates) are whole
+    # days in it. UTC, a fixed offset such as +01:00, or an IANA name (Europe/Berlin).
+    timeZone: UTC
+
+    # Seconds a file's size and modification time must stay unchanged, as dppsync
+    # observes them, before it is taken. Per source below; `run --stability-window S`
+    # overrides it for one run (0: the operator knows the files are complete).
+    stabilityWindow: 5
+
+    # One folder per source under Inbox/, processed in this order so that what a
+    # record refers to is known before the record.
+    #   expectEvery: `dppsync status` flags the source when its newest file is older
+    #                (a missing nightly export is the most common real failure).
+    #   markers:     true to take a file only when `<file name>.done` exists.
+    sources:
+      registry:
+        expectEvery: 7d
+      programme: {}
+      certifications: {}
+      utilisation:
+        expectEvery: 24h
+      workorders:
+        expectEvery: 24h
+        stabilityWindow: 10
+      caos: {}
+      ground-windows: {}
+
+    # Outcome per reason code where policy may choose (held or rejected).
+    policies:
+      UNKNOWN_ASSET: held
+      UNKNOWN_PART: held
+      DIVERGENT_DUPLICATE: held
+
+    ledger:
+      # The checkpoint origin line: name this log uniquely.
+      origin: dppsync.local/ampel360
+    """# + "\n"
+}

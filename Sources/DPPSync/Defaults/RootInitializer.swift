@@ -1,0 +1,36 @@
+import Crypto
+
+/// `dppsync init`: creates a root's folders, the commented default config and
+/// the default mappings. Safe to run twice: an existing file is never overwritten.
+public struct RootInitializer {
+    public let layout: RootLayout
+    public init(layout: RootLayout) { self.layout = layout }
+
+    /// What `init` did, file by file, for the command to print.
+    public struct Report: Sendable {
+        public var created: [String] = []
+        public var kept: [String] = []
+    }
+
+    public func run(configuration: Configuration? = nil) throws -> Report {
+        var report = Report()
+        var folders = [layout.inbox, layout.outbox, layout.mappings, layout.archive, layout.quarantine, layout.reports, layout.state]
+        folders += SourceConfiguration.defaultOrder.map(layout.inbox)
+        for folder in folders where !FileSystem.isDirectory(folder) {
+            try FileSystem.createDirectory(folder)
+            report.created.append(folder + "/")
+        }
+        try place(ConfigTemplate.text, at: layout.configFile, report: &report)
+        for (name, text) in DefaultMappings.files {
+            try place(text, at: layout.mappings + "/" + name, report: &report)
+        }
+        _ = try Store(path: layout.storeFile)
+        return report
+    }
+
+    private func place(_ text: String, at path: String, report: inout Report) throws {
+        if FileSystem.exists(path) { report.kept.append(path); return }
+        try FileSystem.writeAtomically(text, to: path)
+        report.created.append(path)
+    }
+}

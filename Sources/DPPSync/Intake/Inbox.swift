@@ -1,0 +1,114 @@
+import GRDB
+
+/// A file waiting in, or claimed from, a source's inbox folder.
+public struct InboxFile: Sendable, Hashable {
+    public var source: String
+    public var name: String
+    /// Full path where the file is now.
+    public var path: String
+    public var size: Int64
+    /// When dppsync first saw it (seconds since the epoch): files are taken in this order.
+    public var firstSeen: Double
+    /// The `.done` marker that travels with the file, if any.
+    public var markerPath: String?
+}
+
+/// What a scan of one source found.
+public struct InboxScan: Sendable {
+    /// Finished files, in first-seen order then by name.
+    public var ready: [InboxFile] = []
+    /// Files still changing, or seen for the first time: not taken yet.
+    public var settling: [InboxFile] = []
+    /// Files waiting for their `.done` marker.
+    public var awaitingMarker: [InboxFile] = []
+}
+
+/// Judges which inbox files are finished and claims them (DESIGN.md §3).
+/// Stability is judged by what dppsync itself observed, kept in the store, so
+/// that successive `--once` runs count and a copied file's old mtime never does.
+public struct Inbox {
+    public let layout: RootLayout
+    public let store: Store
+
+    public init(layout: RootLayout, store: Store) { self.layout = layout; self.store = store }
+
+    /// `true` for names intake never takes: hidden, temporary, markers, sidecars.
+    public static func isIgnored(_ name: String) -> Bool {
+        name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") || name.hasSuffix(".done")
+            || name.hasSuffix(".reason.json") || name.hasSuffix("~")
+    }
+
+    /// Observes the source's folder now and sorts its files into ready and not yet.
+    public func scan(_ source: SourceConfiguration, now: Double, stabilityWindow: Double? = nil) throws -> InboxScan {
+        let folder = layout.inbox(source.name)
+        let window = stabilityWindow ?? source.stabilityWindow
+        let names = FileSystem.entries(of: folder).filter { !Self.isIgnored($0) }
+        var scan = InboxScan()
+        try store.write { db in
+            var seen = Set<String>()
+            for name in names {
+                let path = folder + "/" + name
+                guard let signature = FileSystem.signature(of: path) else { continue }
+                seen.insert(name)
+                let previous = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, first_seen_at, unchanged_since FROM intake_observation WHERE source = ? AND name = ?", arguments: [source.name, name])
+                var firstSeen = now, unchangedSince = now
+                if let previous {
+                    firstSeen = previous["first_seen_at"]
+                    let same = (previous["size"] as Int64) == signature.size && (previous["mtime_ns"] as Int64) == signature.modifiedNanoseconds
+                    unchangedSince = same ? previous["unchanged_since"] : now
+                }
+                try db.execute(sql: """
+                    INSERT INTO intake_observation (source, name, size, mtime_ns, first_seen_at, unchanged_since) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (source, name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, unchanged_since = excluded.unchanged_since
+                    """, arguments: [source.name, name, signature.size, signature.modifiedNanoseconds, firstSeen, unchangedSince])
+                var file = InboxFile(source: source.name, name: name, path: path, size: signature.size, firstSeen: firstSeen)
+                if source.markers {
+                    let marker = path + ".done"
+                    if FileSystem.exists(marker) { file.markerPath = marker; scan.ready.append(file) } else { scan.awaitingMarker.append(file) }
+                } else if window <= 0 || (previous != nil && now - unchangedSince >= window) {
+                    scan.ready.append(file)
+                } else {
+                    scan.settling.append(file)
+                }
+            }
+            // Forget files that left the folder by other means.
+            let stale = try String.fetchAll(db, sql: "SELECT name FROM intake_observation WHERE source = ?", arguments: [source.name]).filter { !seen.contains($0) }
+            for name in stale {
+                try db.execute(sql: "DELETE FROM intake_observation WHERE source = ? AND name = ?", arguments: [source.name, name])
+            }
+        }
+        scan.ready.sort { ($0.firstSeen, $0.name) < ($1.firstSeen, $1.name) }
+        return scan
+    }
+
+    /// Files a previous run claimed but did not finish: they are processed first.
+    public func unfinished(_ source: String) -> [InboxFile] {
+        let folder = layout.processing(source)
+        return FileSystem.entries(of: folder).filter { !Self.isIgnored($0) }.compactMap { name in
+            let path = folder + "/" + name
+            guard let signature = FileSystem.signature(of: path) else { return nil }
+            let marker = path + ".done"
+            return InboxFile(source: source, name: name, path: path, size: signature.size, firstSeen: 0,
+                             markerPath: FileSystem.exists(marker) ? marker : nil)
+        }
+    }
+
+    /// Claims `file` by an atomic rename into `.processing/` (folder fsynced);
+    /// its marker follows it. Returns the file at its new place.
+    public func claim(_ file: InboxFile) throws -> InboxFile {
+        let processing = layout.processing(file.source)
+        try FileSystem.createDirectory(processing)
+        var claimed = file
+        claimed.path = try FileSystem.move(file.path, into: processing)
+        claimed.name = (claimed.path as NSString).lastPathComponent
+        if let marker = file.markerPath {
+            claimed.markerPath = try FileSystem.move(marker, into: processing)
+        }
+        try store.write { db in
+            try db.execute(sql: "DELETE FROM intake_observation WHERE source = ? AND name = ?", arguments: [file.source, file.name])
+        }
+        return claimed
+    }
+}
+
+import Foundation

@@ -1,0 +1,137 @@
+import Crypto
+
+/// The after-image of one state row: every column's value as text (or `nil`).
+public struct RowImage: Sendable, Hashable {
+    public var table: String
+    public var values: [String: String?]
+    /// `true` when the change removes the row (its key columns identify it).
+    public var deleted: Bool
+
+    public init(table: StateTable, values: [String: String?], deleted: Bool = false) {
+        self.table = table.name
+        var full: [String: String?] = [:]
+        for column in table.columns { full[column] = values[column] ?? nil }
+        self.values = full
+        self.deleted = deleted
+    }
+
+    init(tableName: String, values: [String: String?], deleted: Bool) {
+        self.table = tableName; self.values = values; self.deleted = deleted
+    }
+}
+
+/// Where a change came from (DESIGN.md §4.8).
+public struct Provenance: Sendable, Hashable {
+    public var fileFingerprint: String?
+    public var fileName: String?
+    public var recordIndex: Int?
+    public var mappingName: String?
+    public var mappingHash: String?
+
+    public init(fileFingerprint: String? = nil, fileName: String? = nil, recordIndex: Int? = nil,
+                mappingName: String? = nil, mappingHash: String? = nil) {
+        self.fileFingerprint = fileFingerprint; self.fileName = fileName; self.recordIndex = recordIndex
+        self.mappingName = mappingName; self.mappingHash = mappingHash
+    }
+}
+
+/// A change of DPP state, as handed to the one write path.
+public struct StateChange: Sendable, Hashable {
+    /// What happened, e.g. `asset.registered`, `workorder.completed`.
+    public var kind: String
+    /// The component it concerns (`dppId`).
+    public var subject: String
+    public var rows: [RowImage]
+    public var provenance: Provenance
+
+    public init(kind: String, subject: String, rows: [RowImage], provenance: Provenance) {
+        self.kind = kind; self.subject = subject; self.rows = rows; self.provenance = provenance
+    }
+}
+
+/// One ledger entry: a state change with its sequence number, time and batch.
+///
+/// Canonical byte form (what is hashed): UTF-8 JSON, no insignificant
+/// whitespace, object members ordered by the UTF-8 bytes of their names, every
+/// scalar a JSON string (numbers as decimal text) or `null`, strings escaping
+/// only `"`, `\` and control characters (`\n`, `\r`, `\t`, else `\u00XX`):
+///
+///     {"batch":"3","changes":[{"deleted":"0","key":{…},"row":{…},"table":"asset"}],
+///      "kind":"asset.registered","provenance":{…},"seq":"1","subject":"DPP-H2-001",
+///      "time":"2026-01-10T02:00:00.000Z"}
+public struct LedgerEntry: Sendable, Hashable {
+    public var sequence: Int64
+    public var time: Timestamp
+    public var batchId: Int64?
+    public var change: StateChange
+
+    public init(sequence: Int64, time: Timestamp, batchId: Int64?, change: StateChange) {
+        self.sequence = sequence; self.time = time; self.batchId = batchId; self.change = change
+    }
+
+    public var canonicalJSON: JSONValue {
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        let changes: [JSONValue] = change.rows.map { row in
+            let keyColumns = StateSchema.table(named: row.table)?.keyColumns ?? []
+            return .object([
+                ("deleted", .string(row.deleted ? "1" : "0")),
+                ("key", .object(keyColumns.map { ($0, text(row.values[$0] ?? nil)) })),
+                ("row", .object(row.values.map { ($0.key, text($0.value)) })),
+                ("table", .string(row.table)),
+            ])
+        }
+        let p = change.provenance
+        return .object([
+            ("batch", text(batchId.map(String.init))),
+            ("changes", .array(changes)),
+            ("kind", .string(change.kind)),
+            ("provenance", .object([
+                ("file", text(p.fileFingerprint)), ("fileName", text(p.fileName)),
+                ("mapping", text(p.mappingHash)), ("mappingName", text(p.mappingName)),
+                ("record", text(p.recordIndex.map(String.init))),
+            ])),
+            ("seq", .string(String(sequence))),
+            ("subject", .string(change.subject)),
+            ("time", .string(time.description)),
+        ])
+    }
+
+    /// The bytes that are hashed into the Merkle tree.
+    public var canonicalBytes: [UInt8] { Array(canonicalJSON.jsonText(sortedKeys: true).utf8) }
+
+    /// RFC 6962 leaf hash: SHA-256(0x00 ‖ entry).
+    public static func leafHash(_ bytes: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: [0x00])
+        hasher.update(data: bytes)
+        return Array(hasher.finalize())
+    }
+
+    /// Parses canonical bytes back into an entry (for replay and verification).
+    public init?(canonicalBytes bytes: [UInt8]) {
+        guard let json = try? JSONParser.parseDocument(bytes),
+              case .string(let seqText)? = json["seq"], let seq = Int64(seqText),
+              case .string(let timeText)? = json["time"], let time = Timestamp(iso: timeText),
+              case .string(let kind)? = json["kind"], case .string(let subject)? = json["subject"],
+              case .array(let changes)? = json["changes"]
+        else { return nil }
+        var batch: Int64?
+        if case .string(let b)? = json["batch"] { batch = Int64(b) }
+        var rows: [RowImage] = []
+        for change in changes {
+            guard case .string(let table)? = change["table"], case .object(let members)? = change["row"] else { return nil }
+            var values: [String: String?] = [:]
+            for (column, value) in members {
+                if case .string(let s) = value { values[column] = s } else { values[column] = .some(nil) }
+            }
+            rows.append(RowImage(tableName: table, values: values, deleted: change["deleted"] == .string("1")))
+        }
+        func text(_ v: JSONValue?) -> String? { if case .string(let s)? = v { return s } else { return nil } }
+        let p = json["provenance"]
+        let provenance = Provenance(fileFingerprint: text(p?["file"]), fileName: text(p?["fileName"]),
+                                    recordIndex: text(p?["record"]).flatMap { Int($0) },
+                                    mappingName: text(p?["mappingName"]), mappingHash: text(p?["mapping"]))
+        self.init(sequence: seq, time: time, batchId: batch,
+                  change: StateChange(kind: kind, subject: subject, rows: rows, provenance: provenance))
+    }
+}

@@ -1,0 +1,63 @@
+/// A declarative inbound mapping (`Mappings/*.mapping.yaml`): which files of
+/// which source it takes, where their records are, and how each field of the
+/// DPP record is read. Mappings never read the store (DESIGN.md §1).
+public struct Mapping: Sendable {
+    /// File name, for messages and provenance.
+    public var name: String
+    /// SHA-256 of the mapping text: stored with every record it produced.
+    public var contentHash: String
+    /// The mapping text as it ran, kept by hash so an auditor can read it.
+    public var text: String
+
+    public var source: String
+    /// Shell globs on the file name (`*.json`).
+    public var files: [String]
+    public var format: InputFormat
+    /// Where the records are; `$` is the document (an object is one record, an array many).
+    public var records: RecordPath
+    /// Values read once per file, referenced as `context.<name>`.
+    public var context: [(name: String, rule: FieldRule)]
+    public var kind: RecordKind
+    /// Fields whose values form the record's natural key.
+    public var key: [String]
+    /// The field (or `context.<name>`) that holds the record's source time.
+    public var timestamp: String?
+    public var fields: [(name: String, rule: FieldRule)]
+    public var when: [RecordFilter]
+
+    /// `true` when `fileName` matches one of `files`.
+    public func takes(fileName: String) -> Bool {
+        files.contains { globMatches($0, fileName) }
+    }
+
+    public static let topLevelKeys = ["$schema", "description", "source", "files", "format", "encoding", "records", "context", "kind", "key", "timestamp", "fields", "when"]
+}
+
+/// Input formats a mapping can read.
+public enum InputFormat: String, Sendable, Hashable, CaseIterable {
+    /// One JSON document: an object, or an array of records at `records`.
+    case json
+    /// One JSON value per line; a bad line is a bad record, not a bad file.
+    case jsonl
+    case xml
+    case yaml
+}
+
+/// Shell-style glob on a plain name: `*`, `?` and literal characters.
+func globMatches(_ pattern: String, _ name: String) -> Bool {
+    let p = Array(pattern.unicodeScalars), n = Array(name.unicodeScalars)
+    var pi = 0, ni = 0, star = -1, mark = 0
+    while ni < n.count {
+        if pi < p.count, p[pi] == "?" || p[pi] == n[ni] {
+            pi += 1; ni += 1
+        } else if pi < p.count, p[pi] == "*" {
+            star = pi; mark = ni; pi += 1
+        } else if star >= 0 {
+            pi = star + 1; mark += 1; ni = mark
+        } else {
+            return false
+        }
+    }
+    while pi < p.count, p[pi] == "*" { pi += 1 }
+    return pi == p.count
+}

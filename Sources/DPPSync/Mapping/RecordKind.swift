@@ -1,0 +1,58 @@
+/// A kind of DPP record a mapping can produce, with the fields it knows.
+public struct RecordKind: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// A serialised component's passport entry, from the DPP registry.
+    public static let asset = RecordKind(rawValue: "asset")
+    /// A completed CMMS work order: findings, parts used, return to service.
+    public static let workOrderCompletion = RecordKind(rawValue: "workOrderCompletion")
+
+    public static let all: [RecordKind] = [.asset, .workOrderCompletion]
+
+    public var description: String { rawValue }
+
+    /// The fields this kind accepts, with their type and whether a mapping must set them.
+    public var fields: [FieldSpec] {
+        switch self {
+        case .asset:
+            return [
+                FieldSpec("dppId", .string, required: true), FieldSpec("cmmsAssetNum", .string),
+                FieldSpec("partNumber", .string), FieldSpec("serialNumber", .string),
+                FieldSpec("description", .string), FieldSpec("manufacturer", .string),
+                FieldSpec("installedOn", .string), FieldSpec("parentDppId", .string), FieldSpec("position", .string),
+                FieldSpec("installedAt", .date), FieldSpec("status", .string), FieldSpec("criticality", .string),
+                FieldSpec("certification", .object), FieldSpec("specifications", .object),
+            ]
+        case .workOrderCompletion:
+            return [
+                FieldSpec("workOrderId", .string, required: true), FieldSpec("siteId", .string),
+                FieldSpec("dppId", .string), FieldSpec("assetNum", .string),
+                FieldSpec("completionDate", .date, required: true), FieldSpec("status", .string),
+                FieldSpec("statusDate", .dateTime), FieldSpec("taskId", .string),
+                FieldSpec("findings", .string), FieldSpec("partsUsed", .list), FieldSpec("returnToService", .boolean),
+            ]
+        default:
+            return []
+        }
+    }
+
+    public func field(named name: String) -> FieldSpec? { fields.first { $0.name == name } }
+}
+
+/// One field of a record kind.
+public struct FieldSpec: Sendable, Hashable {
+    public var name: String
+    public var type: FieldType
+    public var required: Bool
+    public init(_ name: String, _ type: FieldType, required: Bool = false) {
+        self.name = name; self.type = type; self.required = required
+    }
+}
+
+/// The value types a field rule converts to.
+public enum FieldType: String, Sendable, Hashable, CaseIterable {
+    case string, integer, decimal, boolean, date
+    case dateTime = "date-time"
+    case list, object
+}

@@ -1,0 +1,226 @@
+import GRDB
+
+/// Decodes, maps, decides and commits one claimed file in one transaction
+/// (DESIGN.md invariant 2), then archives or quarantines it.
+struct FileProcessor {
+    let layout: RootLayout
+    let configuration: Configuration
+    let store: Store
+    let crash: CrashPoints
+    let observer: any SyncObserver
+    let clock: () -> Timestamp
+
+    /// A rejected record's re-droppable extract, written before commit under a
+    /// deterministic name so a crash and rerun overwrite rather than double it.
+    struct Extract {
+        var name: String
+        var text: String
+        var reason: JSONValue
+    }
+
+    /// What the transaction decided for the file as a whole.
+    private struct Verdict {
+        var disposition: FileResult.Disposition
+        var reason: ReasonCode?
+        var message: String
+        var counts: [Outcome: Int] = [:]
+        /// The file was committed by an earlier, interrupted run: only the move is left.
+        var alreadyCommitted = false
+    }
+
+    func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool) throws -> FileResult {
+        observer.fileStarted(file)
+        let bytes = try FileSystem.readBytes(file.path)
+        let fingerprint = Fingerprint.sha256Hex(bytes)
+        let verdict = try store.write { db in
+            try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered, db: db)
+        }
+        crash.reached(.afterCommit)
+        let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
+        let result = FileResult(source: file.source, name: file.name, fingerprint: fingerprint, disposition: verdict.disposition,
+                                reason: verdict.reason, message: verdict.message, counts: verdict.counts, destination: destination)
+        observer.fileFinished(file, result: result)
+        return result
+    }
+
+    // MARK: The transaction
+
+    private func decide(_ file: InboxFile, bytes: [UInt8], fingerprint: String, mapping: Mapping, batchId: Int64,
+                        recovered: Bool, db: Database) throws -> Verdict {
+        let now = clock().description
+        if let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL", arguments: [fingerprint]) {
+            let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
+            if recovered, earlier["source"] == file.source, earlier["name"] == file.name {
+                return Verdict(disposition: disposition, reason: nil, message: "committed by an interrupted run; moved now", alreadyCommitted: true)
+            }
+            let message = "byte-identical to \(earlier["source"] as String)/\(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), \(disposition.rawValue)); nothing changed"
+            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: .duplicateFile, message: message,
+                           mapping: mapping, duplicateOf: earlier["id"], now: now, db: db)
+            return Verdict(disposition: .archived, reason: .duplicateFile, message: message)
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO mapping_text (hash, name, text, first_used_at) VALUES (?, ?, ?, ?)",
+                       arguments: [mapping.contentHash, mapping.name, mapping.text, now])
+
+        let decoded: DecodedFile
+        let context: [String: JSONValue]
+        do {
+            decoded = try RecordDecoder.decode(bytes, format: mapping.format, records: mapping.records)
+            context = try Mapper(mapping: mapping, timeZone: configuration.timeZone).context(from: decoded.document)
+        } catch let error as DecodeError {
+            let message = "the file cannot be decoded as \(mapping.format.rawValue): \(error)"
+            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: .notParseable,
+                           message: message, mapping: mapping, duplicateOf: nil, now: now, db: db)
+            crash.reached(.inTransaction)
+            return Verdict(disposition: .quarantined, reason: .notParseable, message: message)
+        } catch let failure as FieldFailure {
+            let message = "file-level value: \(failure)"
+            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: .invalidField,
+                           message: message, mapping: mapping, duplicateOf: nil, now: now, db: db)
+            crash.reached(.inTransaction)
+            return Verdict(disposition: .quarantined, reason: .invalidField, message: message)
+        }
+
+        let fileId = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: nil,
+                                    message: nil, mapping: mapping, duplicateOf: nil, now: now, db: db)
+        let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
+        let reconciler = Reconciler(configuration: configuration)
+        var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
+        let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
+        var counts: [Outcome: Int] = [:]
+        var extracts: [Extract] = []
+        var assetsApplied = false
+        let fingerprintPrefix = String(fingerprint.prefix(12))
+        let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
+
+        for (offset, entry) in decoded.records.enumerated() {
+            if offset % 2000 == 1999 {
+                observer.fileProgress(file, recordsDone: offset + 1, fraction: Double(offset + 1) / Double(decoded.records.count))
+            }
+            var decision: Decision
+            var key: String?
+            var position: RecordPosition
+            var extractText: String
+            switch entry {
+            case .failure(let error):
+                position = error.record.position
+                extractText = error.record.extract
+                decision = Decision(outcome: .rejected, reason: .notParseable, message: "line is not valid JSON: \(error.record.error)")
+            case .success(let record):
+                position = record.position
+                extractText = mapping.format == .json
+                    ? mapping.records.replacing(in: decoded.document, with: mapping.records.steps.last == .each || isArray(decoded.document, mapping.records) ? .array([record.value]) : record.value).jsonText(pretty: true) + "\n"
+                    : record.extract
+                switch mapper.map(record.value, context: context, position: record.position) {
+                case .skipped(let k, let reason):
+                    key = k
+                    decision = Decision(outcome: .skipped, reason: .filtered, message: reason)
+                case .invalid(let k, let failure):
+                    key = k
+                    decision = Decision(outcome: configuration.outcome(for: .invalidField), reason: .invalidField,
+                                        message: "record \(position.index)\(position.line.map { " (line \($0))" } ?? ""): \(failure)")
+                case .record(let mapped):
+                    key = mapped.key
+                    let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
+                                                mappingName: mapping.name, mappingHash: mapping.contentHash)
+                    decision = try reconciler.decide(mapped, provenance: provenance, in: db)
+                    if decision.outcome == .applied {
+                        for change in decision.changes { try writer.apply(change) }
+                        assetsApplied = assetsApplied || mapped.kind == .asset
+                    } else if decision.outcome == .held {
+                        try recorder.hold(mapped, decision: decision)
+                    }
+                }
+            }
+            if decision.outcome == .rejected {
+                let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
+                extracts.append(Extract(name: name, text: extractText, reason: reasonDocument(file: file, fingerprint: fingerprint,
+                    reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
+            }
+            try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision)
+            counts[decision.outcome, default: 0] += 1
+        }
+        if assetsApplied {
+            for (outcome, n) in try Redecider(reconciler: reconciler, db: db, batchId: batchId, now: now).redecideWaiting(writer: &writer) {
+                counts[outcome, default: 0] += n
+            }
+        }
+        try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [decoded.records.count, fileId])
+        if !extracts.isEmpty {
+            let folder = layout.quarantine(file.source)
+            try FileSystem.createDirectory(folder)
+            for extract in extracts {
+                try FileSystem.writeAtomically(extract.text, to: folder + "/" + extract.name)
+                try FileSystem.writeAtomically(extract.reason.jsonText(pretty: true) + "\n", to: folder + "/" + extract.name + ".reason.json")
+            }
+        }
+        crash.reached(.inTransaction)
+        let summary = Outcome.all.compactMap { o in counts[o].map { "\($0) \(o)" } }.joined(separator: ", ")
+        return Verdict(disposition: .archived, reason: nil, message: summary.isEmpty ? "no records" : summary, counts: counts)
+    }
+
+    private func isArray(_ document: JSONValue, _ path: RecordPath) -> Bool {
+        if case .array? = path.value(in: document) { return true }
+        return false
+    }
+
+    @discardableResult
+    private func insertFile(_ file: InboxFile, fingerprint: String, batchId: Int64, disposition: FileResult.Disposition,
+                            reason: ReasonCode?, message: String?, mapping: Mapping, duplicateOf: Int64?, now: String,
+                            db: Database) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO input_file (fingerprint, source, name, size, batch_id, disposition, reason, message, mapping_name, mapping_hash,
+                                    first_seen_at, decided_at, duplicate_of)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [fingerprint, file.source, file.name, file.size, batchId, disposition.rawValue, reason?.rawValue, message,
+                             mapping.name, mapping.contentHash,
+                             file.firstSeen > 0 ? Timestamp(millisecondsSinceEpoch: Int64(file.firstSeen * 1000)).description : nil,
+                             now, duplicateOf])
+        return db.lastInsertedRowID
+    }
+
+    private func reasonDocument(file: InboxFile, fingerprint: String, reason: ReasonCode?, message: String,
+                                position: RecordPosition?, key: String?, mapping: Mapping?) -> JSONValue {
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object([
+            ("code", text(reason?.rawValue)),
+            ("message", .string(message)),
+            ("source", .string(file.source)),
+            ("file", .string(file.name)),
+            ("fingerprint", .string(fingerprint)),
+            ("recordIndex", position.map { .number(String($0.index)) } ?? .null),
+            ("line", position?.line.map { .number(String($0)) } ?? .null),
+            ("recordKey", text(key)),
+            ("mapping", text(mapping?.name)),
+            ("mappingHash", text(mapping?.contentHash)),
+            ("decidedAt", .string(clock().description)),
+            ("whatToDo", .string(position == nil
+                ? "Fix the file (or the mapping) and drop it into Inbox/\(file.source)/ again, or run `dppsync reprocess` after a mapping fix."
+                : "Correct this extract and drop it into Inbox/\(file.source)/ again; the file's other records were processed.")),
+        ])
+    }
+
+    // MARK: After commit
+
+    /// Moves the file (and its marker) to `Archive/<source>/<day>/` or `Quarantine/<source>/`.
+    private func finish(_ file: InboxFile, verdict: Verdict, fingerprint: String) throws -> String {
+        let folder: String
+        switch verdict.disposition {
+        case .archived: folder = layout.archive(file.source, day: clock().civilDate())
+        case .quarantined: folder = layout.quarantine(file.source)
+        }
+        try FileSystem.createDirectory(folder)
+        let target = FileSystem.freeName(for: file.name, in: folder)
+        if verdict.disposition == .quarantined {
+            let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
+                                        position: nil, key: nil, mapping: nil)
+            try FileSystem.writeAtomically(reason.jsonText(pretty: true) + "\n", to: target + ".reason.json")
+        }
+        let moved = try FileSystem.move(file.path, into: folder)
+        if let marker = file.markerPath, FileSystem.exists(marker) {
+            try FileSystem.move(marker, into: folder)
+        }
+        return moved
+    }
+}
+
+import Foundation

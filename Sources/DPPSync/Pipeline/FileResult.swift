@@ -1,0 +1,38 @@
+/// What became of one input file.
+public struct FileResult: Sendable {
+    public enum Disposition: String, Sendable { case archived, quarantined }
+
+    public var source: String
+    public var name: String
+    public var fingerprint: String
+    public var disposition: Disposition
+    /// File-level reason (`DUPLICATE_FILE`, `NOT_PARSEABLE` …), `nil` when its records were decided.
+    public var reason: ReasonCode?
+    public var message: String
+    /// Record outcomes of this file (including re-decided held records).
+    public var counts: [Outcome: Int]
+    /// Where the file went.
+    public var destination: String
+
+    /// `true` when someone should look: rejected or held records, or a quarantined file.
+    public var needsAttention: Bool {
+        disposition == .quarantined || counts.contains { $0.key.needsAttention && $0.value > 0 }
+    }
+}
+
+/// What one pass did.
+public struct PassSummary: Sendable {
+    /// The batch the pass opened, `nil` when it took no file.
+    public var batchId: Int64?
+    public var files: [FileResult] = []
+    /// Sources whose files wait (broken or missing mapping), with the reason.
+    public var heldSources: [String: String] = [:]
+    /// Files seen but not finished yet (still changing or awaiting a marker).
+    public var settling = 0
+
+    public var counts: [Outcome: Int] {
+        files.reduce(into: [:]) { total, file in for (k, v) in file.counts { total[k, default: 0] += v } }
+    }
+
+    public var needsAttention: Bool { files.contains { $0.needsAttention } }
+}

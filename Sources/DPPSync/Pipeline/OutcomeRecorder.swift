@@ -1,0 +1,72 @@
+import GRDB
+
+/// Writes record outcomes and review-queue items for one file, in its transaction.
+struct OutcomeRecorder {
+    let db: Database
+    let batchId: Int64
+    let fileId: Int64
+    let mappingHash: String?
+    let now: String
+
+    func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision, fileId: Int64? = nil, mappingHash: String?? = nil) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [batchId, fileId ?? self.fileId, index, line, kind, key, decision.outcome.rawValue,
+                                     decision.reason?.rawValue, decision.message, mappingHash ?? self.mappingHash])
+    }
+
+    /// Puts a held record in the review queue, keeping the whole mapped record
+    /// so it can be re-decided without its file.
+    func hold(_ record: MappedRecord, decision: Decision) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO review_item (batch_id, file_id, record_index, kind, record_key, reason, message, record, mapping_hash, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [batchId, fileId, record.position.index, record.kind.rawValue, record.key,
+                                     decision.reason?.rawValue ?? "", decision.message, record.jsonValue.jsonText(sortedKeys: true),
+                                     mappingHash, now])
+    }
+}
+
+/// Re-decides held records that waited for a reference (an asset or part) once
+/// a file may have brought it, so that the order files arrive in does not
+/// change the end state.
+struct Redecider {
+    let reconciler: Reconciler
+    let db: Database
+    let batchId: Int64
+    let now: String
+
+    static let waitingReasons: [ReasonCode] = [.unknownAsset, .unknownPart]
+
+    func redecideWaiting(writer: inout StateWriter) throws -> [Outcome: Int] {
+        var counts: [Outcome: Int] = [:]
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT r.id, r.file_id, r.record_index, r.record, r.mapping_hash, r.reason, f.fingerprint, f.name, f.mapping_name
+            FROM review_item r JOIN input_file f ON f.id = r.file_id
+            WHERE r.status = 'open' AND r.reason IN (\(Self.waitingReasons.map { "'\($0.rawValue)'" }.joined(separator: ",")))
+            ORDER BY r.id
+            """)
+        for row in rows {
+            let text: String = row["record"]
+            guard let json = try? JSONParser.parseDocument(Array(text.utf8)), let record = MappedRecord(json: json) else { continue }
+            let provenance = Provenance(fileFingerprint: row["fingerprint"], fileName: row["name"], recordIndex: row["record_index"],
+                                        mappingName: row["mapping_name"], mappingHash: row["mapping_hash"])
+            var decision = try reconciler.decide(record, provenance: provenance, in: db)
+            if decision.outcome == .held, decision.reason?.rawValue == row["reason"] { continue }
+            if decision.outcome == .applied {
+                for change in decision.changes { try writer.apply(change) }
+            }
+            let itemId: Int64 = row["id"]
+            let previous: String = row["reason"]
+            decision.message = "re-decided (was held \(previous), review item \(itemId)): " + decision.message
+            try db.execute(sql: "UPDATE review_item SET status = 'redecided', resolved_at = ?, resolved_by = 'dppsync', note = ? WHERE id = ?",
+                           arguments: [now, decision.message, itemId])
+            let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: row["mapping_hash"], now: now)
+            if decision.outcome == .held { try recorder.hold(record, decision: decision) }
+            try recorder.record(index: record.position.index, line: record.position.line, kind: record.kind.rawValue, key: record.key, decision: decision)
+            counts[decision.outcome, default: 0] += 1
+        }
+        return counts
+    }
+}

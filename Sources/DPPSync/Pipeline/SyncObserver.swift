@@ -1,0 +1,22 @@
+/// What the pipeline tells whoever runs it: the CLI logs and shows progress.
+/// Methods have empty defaults, so an observer implements only what it shows.
+public protocol SyncObserver: Sendable {
+    func fileStarted(_ file: InboxFile)
+    /// Called every few thousand records with the share of the file's bytes done (0…1).
+    func fileProgress(_ file: InboxFile, recordsDone: Int, fraction: Double)
+    func fileFinished(_ file: InboxFile, result: FileResult)
+    /// A source's files wait because its mapping is broken or absent.
+    func sourceHeld(_ source: String, reason: String)
+}
+
+extension SyncObserver {
+    public func fileStarted(_ file: InboxFile) {}
+    public func fileProgress(_ file: InboxFile, recordsDone: Int, fraction: Double) {}
+    public func fileFinished(_ file: InboxFile, result: FileResult) {}
+    public func sourceHeld(_ source: String, reason: String) {}
+}
+
+/// An observer that shows nothing.
+public struct SilentObserver: SyncObserver {
+    public init() {}
+}

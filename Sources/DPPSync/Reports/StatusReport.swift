@@ -1,0 +1,88 @@
+import GRDB
+
+/// What `dppsync status` shows: per source, files waiting and whether the
+/// source is late; the review queue; the last batch and its counts.
+public struct StatusReport: Sendable {
+    public struct SourceStatus: Sendable {
+        public var name: String
+        public var waiting: Int
+        public var inProcessing: Int
+        /// When the newest file of this source arrived (first seen), if ever.
+        public var lastArrival: Timestamp?
+        public var expectEvery: Double?
+        public var late: Bool
+        /// Why files of this source are held (broken mapping), if they are.
+        public var heldBecause: String?
+    }
+
+    public var sources: [SourceStatus]
+    public var openReviewItems: Int
+    public var lastBatch: (id: Int64, status: String, startedAt: String, finishedAt: String?)?
+    public var lastBatchCounts: [(outcome: String, reason: String?, count: Int)]
+
+    /// Gathers the status of `layout` as of `now`.
+    public static func gather(layout: RootLayout, configuration: Configuration, store: Store?, now: Timestamp) throws -> StatusReport {
+        let catalog = MappingCatalog.load(directory: layout.mappings)
+        var sources: [SourceStatus] = []
+        for source in configuration.sources {
+            let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
+            let processing = FileSystem.entries(of: layout.processing(source.name)).filter { !Inbox.isIgnored($0) }
+            var lastArrival: Timestamp?
+            if let store {
+                let recorded = try store.read { db in
+                    try String.fetchOne(db, sql: "SELECT MAX(COALESCE(first_seen_at, decided_at)) FROM input_file WHERE source = ?", arguments: [source.name])
+                }
+                lastArrival = recorded.flatMap { Timestamp(iso: $0) }
+                let observed = try store.read { db in
+                    try Double.fetchOne(db, sql: "SELECT MAX(first_seen_at) FROM intake_observation WHERE source = ?", arguments: [source.name])
+                }
+                if let observed {
+                    let t = Timestamp(millisecondsSinceEpoch: Int64(observed * 1000))
+                    if lastArrival.map({ $0 < t }) ?? true { lastArrival = t }
+                }
+            }
+            var late = false
+            if let every = source.expectEvery {
+                late = lastArrival.map { Double(now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000 > every } ?? true
+            }
+            let broken = catalog.brokenMappings(for: source.name)
+            sources.append(SourceStatus(name: source.name, waiting: waiting.count, inProcessing: processing.count,
+                                        lastArrival: lastArrival, expectEvery: source.expectEvery, late: late,
+                                        heldBecause: broken.isEmpty ? nil : "mapping \(broken.joined(separator: ", ")) fails its check"))
+        }
+        var report = StatusReport(sources: sources, openReviewItems: 0, lastBatch: nil, lastBatchCounts: [])
+        if let store {
+            try store.read { db in
+                report.openReviewItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM review_item WHERE status = 'open'") ?? 0
+                if let batch = try Row.fetchOne(db, sql: "SELECT id, status, started_at, finished_at FROM batch ORDER BY id DESC LIMIT 1") {
+                    let id: Int64 = batch["id"]
+                    report.lastBatch = (id, batch["status"], batch["started_at"], batch["finished_at"])
+                    report.lastBatchCounts = try Row.fetchAll(db, sql: """
+                        SELECT outcome, reason, COUNT(*) AS n FROM record_outcome WHERE batch_id = ? GROUP BY outcome, reason
+                        UNION ALL SELECT 'file ' || disposition, reason, COUNT(*) FROM input_file WHERE batch_id = ? AND reason IS NOT NULL GROUP BY disposition, reason
+                        ORDER BY 1, 2
+                        """, arguments: [id, id]).map { ($0["outcome"], $0["reason"], $0["n"]) }
+                }
+            }
+        }
+        return report
+    }
+
+    /// The report as JSON, for scripts.
+    public var jsonValue: JSONValue {
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object([
+            ("sources", .array(sources.map { s in .object([
+                ("name", .string(s.name)), ("waiting", .number(String(s.waiting))), ("inProcessing", .number(String(s.inProcessing))),
+                ("lastArrival", text(s.lastArrival?.description)), ("expectEvery", s.expectEvery.map { .number(String(Int($0))) } ?? .null),
+                ("late", .bool(s.late)), ("heldBecause", text(s.heldBecause)),
+            ]) })),
+            ("openReviewItems", .number(String(openReviewItems))),
+            ("lastBatch", lastBatch.map { b in .object([
+                ("id", .number(String(b.id))), ("status", .string(b.status)), ("startedAt", .string(b.startedAt)),
+                ("finishedAt", text(b.finishedAt)),
+                ("counts", .array(lastBatchCounts.map { .object([("outcome", .string($0.outcome)), ("reason", text($0.reason)), ("count", .number(String($0.count)))]) })),
+            ]) } ?? .null),
+        ])
+    }
+}

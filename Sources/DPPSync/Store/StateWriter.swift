@@ -1,0 +1,66 @@
+import GRDB
+
+/// The one write path of DPP state (DESIGN.md §1): writes the rows of a change
+/// and appends its ledger entry, in the caller's transaction. Nothing else
+/// writes state tables, so replaying the ledger rebuilds every one of them.
+public struct StateWriter {
+    private let db: Database
+    private var nextSequence: Int64
+    public let batchId: Int64?
+    private let clock: () -> Timestamp
+
+    /// Starts writing inside `db`'s open transaction; the sequence continues the ledger.
+    public init(db: Database, batchId: Int64?, clock: @escaping () -> Timestamp = Timestamp.now) throws {
+        self.db = db
+        self.batchId = batchId
+        self.clock = clock
+        self.nextSequence = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0) + 1
+    }
+
+    /// Writes `change` and its ledger entry; returns the entry's sequence number.
+    @discardableResult
+    public mutating func apply(_ change: StateChange) throws -> Int64 {
+        for row in change.rows {
+            try Self.write(row, in: db)
+        }
+        let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
+        let bytes = entry.canonicalBytes
+        try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.sequence, entry.time.description, batchId, change.kind, change.subject,
+                                 Data(bytes), Data(LedgerEntry.leafHash(bytes))])
+        nextSequence += 1
+        return entry.sequence
+    }
+
+    /// Writes one row image (upsert or delete). Also used by ledger replay.
+    static func write(_ row: RowImage, in db: Database) throws {
+        guard let table = StateSchema.table(named: row.table) else {
+            throw StoreError(message: "unknown state table '\(row.table)'")
+        }
+        if row.deleted {
+            try db.cachedStatement(sql: table.deleteSQL)
+                .execute(arguments: StatementArguments(table.keyColumns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+        } else {
+            try db.cachedStatement(sql: table.upsertSQL)
+                .execute(arguments: StatementArguments(table.columns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+        }
+    }
+
+    /// The current row of `table` with the given key, as text, or `nil`.
+    public static func row(_ table: StateTable, key: [String], in db: Database) throws -> [String: String?]? {
+        let sql = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) WHERE "
+            + table.keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
+        var values: [String: String?] = [:]
+        for column in table.columns { values[column] = row[column] as String? }
+        return values
+    }
+}
+
+/// A store operation that failed for a reason of dppsync's own.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+import Foundation

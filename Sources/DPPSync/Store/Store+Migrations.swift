@@ -1,0 +1,106 @@
+import GRDB
+
+extension Store {
+    /// Versioned schema. Add a migration; never edit a shipped one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-bookkeeping") { db in
+            try db.execute(sql: """
+                CREATE TABLE batch (
+                    id INTEGER PRIMARY KEY,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
+                    trigger TEXT NOT NULL DEFAULT 'run',
+                    pid INTEGER
+                );
+                CREATE TABLE input_file (
+                    id INTEGER PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    batch_id INTEGER NOT NULL REFERENCES batch(id),
+                    disposition TEXT NOT NULL CHECK (disposition IN ('archived', 'quarantined')),
+                    reason TEXT,
+                    message TEXT,
+                    mapping_name TEXT,
+                    mapping_hash TEXT,
+                    first_seen_at TEXT,
+                    decided_at TEXT NOT NULL,
+                    record_count INTEGER NOT NULL DEFAULT 0,
+                    duplicate_of INTEGER REFERENCES input_file(id)
+                );
+                -- One effective (non-duplicate) row per fingerprint: exactly-once per file content.
+                CREATE UNIQUE INDEX input_file_fingerprint ON input_file(fingerprint) WHERE duplicate_of IS NULL;
+                CREATE INDEX input_file_batch ON input_file(batch_id);
+                CREATE TABLE record_outcome (
+                    id INTEGER PRIMARY KEY,
+                    batch_id INTEGER NOT NULL REFERENCES batch(id),
+                    file_id INTEGER NOT NULL REFERENCES input_file(id),
+                    record_index INTEGER NOT NULL,
+                    line INTEGER,
+                    kind TEXT,
+                    record_key TEXT,
+                    outcome TEXT NOT NULL,
+                    reason TEXT,
+                    message TEXT,
+                    mapping_hash TEXT
+                );
+                CREATE INDEX record_outcome_batch ON record_outcome(batch_id, outcome);
+                CREATE TABLE mapping_text (
+                    hash TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    first_used_at TEXT NOT NULL
+                );
+                CREATE TABLE review_item (
+                    id INTEGER PRIMARY KEY,
+                    batch_id INTEGER NOT NULL REFERENCES batch(id),
+                    file_id INTEGER NOT NULL REFERENCES input_file(id),
+                    record_index INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    mapping_hash TEXT,
+                    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected', 'redecided')),
+                    created_at TEXT NOT NULL,
+                    resolved_at TEXT,
+                    resolved_by TEXT,
+                    note TEXT
+                );
+                CREATE INDEX review_item_open ON review_item(status, reason);
+                CREATE TABLE intake_observation (
+                    source TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime_ns INTEGER NOT NULL,
+                    first_seen_at REAL NOT NULL,
+                    unchanged_since REAL NOT NULL,
+                    PRIMARY KEY (source, name)
+                );
+                CREATE TABLE ledger_entry (
+                    seq INTEGER PRIMARY KEY,
+                    time TEXT NOT NULL,
+                    batch_id INTEGER,
+                    kind TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    leaf_hash BLOB NOT NULL
+                );
+                CREATE INDEX ledger_entry_subject ON ledger_entry(subject);
+                """)
+            for table in StateSchema.tables {
+                try db.execute(sql: table.createSQL)
+            }
+            try db.execute(sql: """
+                CREATE INDEX asset_cmms ON asset(cmms_asset_num);
+                CREATE INDEX asset_part_serial ON asset(part_number, serial_number);
+                CREATE INDEX work_order_dpp ON work_order(dpp_id);
+                """)
+        }
+        return migrator
+    }
+}

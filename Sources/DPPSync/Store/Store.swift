@@ -1,0 +1,46 @@
+import GRDB
+
+/// The DPP store: `State/dppsync.sqlite`, in WAL mode with `synchronous=FULL`
+/// so that a committed file's effects survive a power cut (DESIGN.md §4.6).
+public final class Store: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating and migrating if needed) the store at `path`.
+    public init(path: String, readOnly: Bool = false) throws {
+        var config = GRDB.Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(30)
+        config.readonly = readOnly
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        if !readOnly { try Self.migrator.migrate(pool) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken
+    /// up front, so a concurrent writer waits (busy timeout) instead of failing
+    /// at commit.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// Moves the WAL's pages into the database file so the WAL does not grow
+    /// without bound over a long night.
+    public func checkpoint() {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+}

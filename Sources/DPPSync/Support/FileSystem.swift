@@ -1,0 +1,137 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file-system operation that failed, with the path and the system's words.
+public struct FileSystemError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot \(operation) \(path): \(reason)" }
+
+    static func errno(_ operation: String, _ path: String) -> FileSystemError {
+        FileSystemError(operation: operation, path: path, reason: String(cString: strerror(Glibc.errno)))
+    }
+}
+
+/// The few durable file operations dppsync's invariants rest on (DESIGN.md §4):
+/// atomic writes, renames that survive power loss, moves that never overwrite.
+public enum FileSystem {
+    /// Size and modification time as the file system reports them.
+    public struct Signature: Sendable, Hashable {
+        public var size: Int64
+        public var modifiedNanoseconds: Int64
+    }
+
+    public static func signature(of path: String) -> Signature? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Signature(size: Int64(st.st_size),
+                         modifiedNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func createDirectory(_ path: String) throws(FileSystemError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileSystemError(operation: "create directory", path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    /// Names in a directory, sorted; an absent directory has none.
+    public static func entries(of directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    public static func readBytes(_ path: String) throws(FileSystemError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileSystemError.errno("read", path)
+        }
+        return [UInt8](data)
+    }
+
+    /// Makes a directory's entries (a rename, a new file) durable.
+    public static func syncDirectory(_ path: String) throws(FileSystemError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw FileSystemError.errno("open directory", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileSystemError.errno("fsync directory", path) }
+    }
+
+    /// Writes `bytes` so that `path` holds either its old content or all of the
+    /// new one: temporary file in the same folder, fsync, rename, fsync the folder.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileSystemError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temporary = directory + "/." + name + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else { throw FileSystemError.errno("create", temporary) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + written, buffer.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let failure = FileSystemError.errno("write", temporary)
+                close(fd); unlink(temporary)
+                throw failure
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            let failure = FileSystemError.errno("fsync", temporary)
+            close(fd); unlink(temporary)
+            throw failure
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let failure = FileSystemError.errno("rename", temporary)
+            unlink(temporary)
+            throw failure
+        }
+        try syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    public static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws(FileSystemError) {
+        try writeAtomically(Array(text.utf8), to: path, mode: mode)
+    }
+
+    /// Renames `source` into `directory`, keeping its name unless another file
+    /// has it already (then `name-1.ext`, `name-2.ext` …); fsyncs both folders.
+    /// Returns the new path.
+    @discardableResult
+    public static func move(_ source: String, into directory: String) throws(FileSystemError) -> String {
+        try createDirectory(directory)
+        let name = (source as NSString).lastPathComponent
+        let target = freeName(for: name, in: directory)
+        guard rename(source, target) == 0 else { throw FileSystemError.errno("move", source) }
+        try syncDirectory(directory)
+        try syncDirectory((source as NSString).deletingLastPathComponent)
+        return target
+    }
+
+    /// `directory/name`, or the first `stem-N.ext` not taken.
+    public static func freeName(for name: String, in directory: String) -> String {
+        var candidate = directory + "/" + name
+        guard exists(candidate) else { return candidate }
+        let ext = (name as NSString).pathExtension
+        let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
+        var n = 1
+        repeat {
+            candidate = directory + "/" + stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext)
+            n += 1
+        } while exists(candidate)
+        return candidate
+    }
+}

@@ -1,0 +1,125 @@
+import Yams
+
+/// A problem in an administrator's YAML file, with where it is.
+public struct ConfigurationIssue: Error, Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file; self.line = line; self.column = column; self.message = message
+    }
+
+    /// `file:line:column: error: message`, the form editors and CI logs link.
+    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+}
+
+/// Walks a composed YAML tree and collects every problem instead of stopping at
+/// the first, so an administrator sees all typos in one `mapping check`.
+struct YAMLReader {
+    let file: String
+    private(set) var issues: [ConfigurationIssue] = []
+
+    init(file: String) { self.file = file }
+
+    /// Composes `text`; a syntax error becomes an issue and `nil`.
+    mutating func compose(_ text: String) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                issues.append(ConfigurationIssue(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)"))
+            default:
+                issues.append(ConfigurationIssue(file: file, line: 1, column: 1, message: "YAML: \(error)"))
+            }
+            return nil
+        } catch {
+            issues.append(ConfigurationIssue(file: file, line: 1, column: 1, message: "YAML: \(error)"))
+            return nil
+        }
+    }
+
+    mutating func fail(_ node: Node?, _ message: String) {
+        let mark = node?.mark
+        issues.append(ConfigurationIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    }
+
+    /// The pairs of a mapping, reporting keys outside `allowed` (with a
+    /// suggestion when one is close).
+    mutating func pairs(_ node: Node, allowed: [String]?, what: String) -> [(key: String, keyNode: Node, value: Node)] {
+        guard case .mapping(let mapping) = node else {
+            fail(node, "\(what) must be a mapping of keys to values")
+            return []
+        }
+        var result: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            if let allowed, !allowed.contains(key) {
+                let hint = allowed.min { editDistance($0, key) < editDistance($1, key) }
+                    .flatMap { editDistance($0, key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
+                fail(keyNode, "unknown key '\(key)' in \(what)\(hint); allowed: \(allowed.joined(separator: ", "))")
+                continue
+            }
+            result.append((key, keyNode, value))
+        }
+        return result
+    }
+
+    mutating func string(_ node: Node, _ what: String) -> String? {
+        guard case .scalar(let scalar) = node else { fail(node, "\(what) must be a single value"); return nil }
+        return scalar.string
+    }
+
+    mutating func strings(_ node: Node, _ what: String) -> [String] {
+        switch node {
+        case .scalar(let scalar): return [scalar.string]
+        case .sequence(let sequence): return sequence.compactMap { string($0, what) }
+        default: fail(node, "\(what) must be a value or a list of values"); return []
+        }
+    }
+
+    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+        guard let b = node.bool else { fail(node, "\(what) must be true or false"); return nil }
+        return b
+    }
+
+    mutating func number(_ node: Node, _ what: String) -> Double? {
+        guard let d = node.float ?? node.int.map(Double.init) else { fail(node, "\(what) must be a number"); return nil }
+        return d
+    }
+}
+
+extension Node {
+    /// The node as a `JSONValue` (scalars typed by YAML's core schema).
+    var jsonValue: JSONValue {
+        switch self {
+        case .scalar(let scalar):
+            if scalar.style == .plain {
+                if self.null != nil { return .null }
+                if let b = self.bool { return .bool(b) }
+                if self.int != nil || self.float != nil { return .number(scalar.string) }
+            }
+            return .string(scalar.string)
+        case .sequence(let sequence): return .array(sequence.map(\.jsonValue))
+        case .mapping(let mapping): return .object(mapping.map { ($0.key.string ?? "", $0.value.jsonValue) })
+        case .alias: return .null
+        }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on typos.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in stride(from: 1, through: b.count, by: 1) {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import DPPSync
+import Foundation
+import Logging
+
+/// Options every command takes.
+struct RootOptions: ParsableArguments {
+    @Option(name: .long, help: "The dppsync root folder (Inbox/, Mappings/, State/ …).")
+    var root: String = "."
+
+    @Option(name: .long, help: "Log format: text (for people) or json (one object per line, for machines).")
+    var logFormat: LogFormat = .text
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    var layout: RootLayout { RootLayout(root: root) }
+
+    /// Reads `dppsync.yaml` (defaults when absent); a broken file is a usage error.
+    func loadConfiguration() throws -> DPPSync.Configuration {
+        guard let data = FileManager.default.contents(atPath: layout.configFile) else { return DPPSync.Configuration() }
+        do {
+            return try DPPSync.Configuration.load(text: String(decoding: data, as: UTF8.self), file: layout.configFile)
+        } catch {
+            throw UsageError(message: "\(error)")
+        }
+    }
+
+    func makeLogger(label: String) -> Logger {
+        let format = logFormat
+        var logger = Logger(label: label) { label in StandardErrorLogHandler(label: label, format: format) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

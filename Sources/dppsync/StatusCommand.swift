@@ -1,0 +1,47 @@
+import ArgumentParser
+import DPPSync
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show sources (late ones flagged), files waiting, the review queue and the last batch.",
+        discussion: """
+            A source is LATE when its newest file arrived longer ago than its `expectEvery` \
+            in dppsync.yaml (or never arrived): a missing nightly export is the most common failure.
+
+            Example:
+              dppsync status --json | jq '.sources[] | select(.late)'
+            """
+    )
+
+    @OptionGroup var options: RootOptions
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    func run() throws {
+        let configuration = try options.loadConfiguration()
+        let layout = options.layout
+        let store = FileSystem.exists(layout.storeFile) ? try Store(path: layout.storeFile) : nil
+        let report = try StatusReport.gather(layout: layout, configuration: configuration, store: store, now: .now())
+        if json { print(report.jsonValue.jsonText(pretty: true)); return }
+        print("root: \(layout.root)")
+        print("sources:")
+        for s in report.sources {
+            var line = "  \(s.name.padding(toLength: 15, withPad: " ", startingAt: 0)) waiting \(s.waiting)"
+            if s.inProcessing > 0 { line += ", \(s.inProcessing) being processed" }
+            line += ", last file " + (s.lastArrival?.description ?? "never")
+            if s.late, let every = s.expectEvery { line += "  LATE (expected every \(Int(every / 3600)) h)" }
+            if let held = s.heldBecause { line += "  HELD: \(held)" }
+            print(line)
+        }
+        print("review queue: \(report.openReviewItems) open item(s)")
+        if let batch = report.lastBatch {
+            print("last batch: \(batch.id) \(batch.status), started \(batch.startedAt)\(batch.finishedAt.map { ", finished \($0)" } ?? "")")
+            for c in report.lastBatchCounts { print("  \(c.outcome)\(c.reason.map { " \($0)" } ?? ""): \(c.count)") }
+        } else {
+            print("last batch: none yet")
+        }
+    }
+}
