@@ -35,11 +35,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DPPSyncTests",
-            dependencies: ["DPPSync"]
+            dependencies: ["DPPSync", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DPPSync", "dppsync"]
+            dependencies: ["DPPSync", "dppsync", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -36,8 +36,18 @@ struct DPPSyncCommand: ParsableCommand {
             }
             let message = fullMessage(for: error)
             if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-            Foundation.exit(code == .failure || code == DPPExit.attention ? code.rawValue : DPPExit.usage.rawValue)
+            Foundation.exit(exitStatus(for: error, parserCode: code))
         }
+    }
+}
+
+extension DPPSyncCommand {
+    /// Usage and configuration problems exit 2 (ArgumentParser's own would be 64),
+    /// an explicit `ExitCode` keeps its value, anything else that failed exits 1.
+    static func exitStatus(for error: any Error, parserCode: ExitCode) -> Int32 {
+        if error is UsageError { return DPPExit.usage.rawValue }
+        if let explicit = error as? ExitCode { return explicit.rawValue }
+        return parserCode == .validationFailure ? DPPExit.usage.rawValue : DPPExit.attention.rawValue
     }
 }
 

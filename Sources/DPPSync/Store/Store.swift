@@ -12,11 +12,10 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(30)
         config.readonly = readOnly
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets NORMAL on WAL pools after `prepareDatabase`; the writer must be FULL.
+        if !readOnly { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") } }
         if !readOnly { try Self.migrator.migrate(pool) }
     }
 

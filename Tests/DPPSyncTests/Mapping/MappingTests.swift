@@ -1,0 +1,116 @@
+@testable import DPPSync
+import Testing
+
+@Suite("mapping language")
+struct MappingTests {
+    static let base = """
+        source: workorders
+        files: ["*.json"]
+        format: json
+        kind: workOrderCompletion
+        key: [workOrderId]
+
+        """
+
+    @Test("every problem is reported with file:line:column and a hint")
+    func errorsHavePositions() {
+        let text = """
+            source: workorders
+            filez: ["*.json"]
+            format: csv
+            kind: workOrderCompletion
+            key: [workOrderId]
+            fields:
+              workOrderId: { path: workOrderId, type: text }
+              completionDate: { path: x, pattern: "([" }
+              complitionDate: y
+            """
+        do {
+            _ = try Mapping.load(text: text, file: "m.mapping.yaml")
+            Issue.record("should have failed")
+        } catch {
+            let messages = error.issues.map(\.description)
+            #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:2:1: error: unknown key 'filez'") && $0.contains("did you mean 'files'") })
+            #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:3:9: error: unknown format 'csv'") })
+            #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:7:43:") && $0.contains("unknown type 'text'") }, "\(messages)")
+            #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:8:39:") && $0.contains("not a valid regular expression") })
+            #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:9:3:") && $0.contains("did you mean 'completionDate'") })
+            #expect(messages.contains { $0.contains("missing 'files'") })
+        }
+    }
+
+    @Test("a record kind's required field without a rule is an error")
+    func requiredFields() {
+        #expect(throws: ConfigurationErrors.self) {
+            try Mapping.load(text: Self.base + "fields:\n  workOrderId: workOrderId\n", file: "m")
+        }
+    }
+
+    func mapper(_ fields: String, extra: String = "") throws -> Mapper {
+        Mapper(mapping: try Mapping.load(text: Self.base + extra + "fields:\n" + fields, file: "m"), timeZone: .utc)
+    }
+
+    @Test("rules: required, default, value table, case, trim, pattern, types")
+    func rules() throws {
+        let mapper = try mapper("""
+              workOrderId: { path: wo, required: true, case: upper, pattern: "WO-[0-9]+" }
+              completionDate: { path: done, required: true }
+              status: { path: st, values: { COMP: completed, CLOSE: closed } }
+              returnToService: { path: rts, default: false }
+              partsUsed: parts
+              statusDate: { path: sd }
+            """)
+        let record = try JSONParser.parseDocument(Array(#"{"wo": " wo-1 ", "done": "2025-11-05T23:30:00+01:00", "st": "COMP", "rts": "1", "parts": "P-1", "sd": "2025-11-05T16:10:00.5+01:00"}"#.utf8))
+        guard case .record(let mapped) = mapper.map(record, context: [:], position: RecordPosition(index: 0)) else {
+            Issue.record("not mapped"); return
+        }
+        #expect(mapped.key == "WO-1")
+        #expect(mapped.string("completionDate") == "2025-11-05", "date of a date-time: the operator's day")
+        #expect(mapped.string("status") == "completed")
+        #expect(mapped.bool("returnToService") == true)
+        #expect(mapped.list("partsUsed") == [.string("P-1")])
+        #expect(mapped.string("statusDate") == "2025-11-05T15:10:00.500Z")
+
+        let missing = try JSONParser.parseDocument(Array(#"{"wo": "WO-2", "done": "", "st": "COMP"}"#.utf8))
+        guard case .invalid(let key, let failure) = mapper.map(missing, context: [:], position: RecordPosition(index: 3)) else {
+            Issue.record("should be invalid"); return
+        }
+        #expect(key == "WO-2", "the key is known when a later field fails")
+        #expect(failure.field == "completionDate" && failure.rule == "required")
+
+        let badTable = try JSONParser.parseDocument(Array(#"{"wo": "WO-3", "done": "2025-11-05", "st": "WAPPR"}"#.utf8))
+        guard case .invalid(_, let tableFailure) = mapper.map(badTable, context: [:], position: RecordPosition(index: 0)) else {
+            Issue.record("should be invalid"); return
+        }
+        #expect(tableFailure.rule == "values" && tableFailure.value == "WAPPR")
+
+        let badPattern = try JSONParser.parseDocument(Array(#"{"wo": "X-3", "done": "2025-11-05"}"#.utf8))
+        guard case .invalid(_, let patternFailure) = mapper.map(badPattern, context: [:], position: RecordPosition(index: 0)) else {
+            Issue.record("should be invalid"); return
+        }
+        #expect(patternFailure.rule == "pattern")
+    }
+
+    @Test("when: filters records as skipped with the filter's words")
+    func filter() throws {
+        let mapper = try mapper("  workOrderId: wo\n  completionDate: done\n", extra: "when:\n  path: st\n  in: [COMP, CLOSE]\n")
+        let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-9", "done": "2025-11-05", "st": "INPRG"}"#.utf8))
+        guard case .skipped(let key, let reason) = mapper.map(record, context: [:], position: RecordPosition(index: 0)) else {
+            Issue.record("should be skipped"); return
+        }
+        #expect(key == "WO-9")
+        #expect(reason == "st is 'INPRG', not one of COMP, CLOSE")
+    }
+
+    @Test("record paths, globs")
+    func pathsAndGlobs() throws {
+        let doc = try JSONParser.parseDocument(Array(#"{"a": {"b": [{"c": 1}, {"c": 2}]}}"#.utf8))
+        #expect(RecordPath("a.b[1].c")?.value(in: doc) == .number("2"))
+        #expect(RecordPath("$.a.b[0].c")?.value(in: doc) == .number("1"))
+        #expect(RecordPath("a.x")?.value(in: doc) == nil)
+        #expect(RecordPath("a.b[x]") == nil)
+        #expect(globMatches("*.json", "dpp-registry.json"))
+        #expect(!globMatches("*.json", "export.jsonl"))
+        #expect(globMatches("wo-??.xml", "wo-01.xml"))
+    }
+}

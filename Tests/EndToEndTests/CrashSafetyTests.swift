@@ -1,0 +1,57 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("crash safety: kill -9 at named points, restart, nothing lost or doubled")
+struct CrashSafetyTests {
+    @Test("the process dies at the point, and a restart finishes the job exactly once",
+          arguments: CrashPoints.Point.allCases, [1, 2])
+    func killAndRestart(point: CrashPoints.Point, occurrence: Int) throws {
+        let cli = try CLI.freshRoot("crash-\(point.rawValue)-\(occurrence)")
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+
+        let crashed = try cli.run("run", "--once", "--stability-window", "0",
+                                  environment: ["DPPSYNC_CRASH_AT": point.rawValue, "DPPSYNC_CRASH_AFTER": String(occurrence)])
+        #expect(crashed.killed, "expected SIGKILL at \(point.rawValue) #\(occurrence): \(crashed.stderr)")
+
+        let restarted = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+
+        // No record lost, none applied twice.
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry") == "5")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE outcome = 'applied'") == "4")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of IS NULL") == "2")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of IS NOT NULL") == "0")
+        #expect(try cli.scalar("SELECT group_concat(seq) FROM (SELECT seq FROM ledger_entry ORDER BY seq)") == "1,2,3,4,5")
+        // Each file ends in Archive exactly once; nothing left in flight.
+        let archived = cli.files(in: "Archive").map { ($0 as NSString).lastPathComponent }.sorted()
+        #expect(archived == ["dpp-registry.json", "work-order-complete.json"])
+        #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
+        // The crashed batch is closed as interrupted, never left running.
+        #expect(try cli.scalar("SELECT COUNT(*) FROM batch WHERE status = 'running'") == "0")
+        #expect(try cli.scalar("SELECT status FROM batch WHERE id = 1") == "interrupted")
+    }
+
+    @Test("SIGTERM while watching finishes, commits and exits 0")
+    func gracefulStop() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let running = try cli.start(arguments: ["run", "--interval", "0.2", "--stability-window", "0"])
+        // Wait (bounded) until the file is archived, then ask the watcher to stop.
+        var archived = false
+        for _ in 0..<300 where !archived {
+            usleep(50_000)
+            archived = !cli.files(in: "Archive/registry").isEmpty
+        }
+        #expect(archived)
+        kill(running.process.processIdentifier, SIGTERM)
+        let result = cli.wait(running)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.killed)
+        #expect(result.stderr.contains("stop requested"))
+        #expect(try cli.scalar("SELECT status FROM batch") == "completed")
+    }
+}

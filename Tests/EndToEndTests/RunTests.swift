@@ -1,0 +1,190 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("run: intake, records, exactly once")
+struct RunTests {
+    @Test("the reference files apply; dropped again under other names they are duplicates that change nothing")
+    func samplesThenDuplicates() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let first = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("4 applied"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-123'") == "INSTALLED")
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
+        #expect(try cli.scalar("SELECT reason FROM record_outcome WHERE record_key = 'WO-54321'") == "NO_CERTIFYING_STAFF")
+        let entries = try cli.scalar("SELECT COUNT(*) FROM ledger_entry")
+        #expect(entries == "5")
+
+        try cli.dropFixture("dpp-registry.json", source: "registry", as: "registry-copy.json")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let second = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("DUPLICATE_FILE"))
+        #expect(second.stdout.contains("2 duplicate"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry") == entries)
+        // Both copies are archived, none overwritten: the second wo file got a suffix.
+        let archived = cli.files(in: "Archive")
+        #expect(archived.filter { $0.hasSuffix("work-order-complete.json") }.count == 1)
+        #expect(archived.filter { $0.hasSuffix("work-order-complete-1.json") }.count == 1)
+        #expect(archived.filter { $0.hasSuffix("registry-copy.json") }.count == 1)
+        #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
+        // Each batch has its report.
+        #expect(cli.files(in: "Reports/reconciliation") == ["batch-1.csv", "batch-1.json", "batch-2.csv", "batch-2.json"])
+    }
+
+    @Test("a malformed file is quarantined whole with an actionable reason; the good file next to it applies")
+    func malformedNextToGood() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("malformed.json", source: "workorders")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1, "a quarantined file needs attention")
+        #expect(cli.files(in: "Quarantine/workorders") == ["malformed.json", "malformed.json.reason.json"])
+        let reason = try JSONParser.parseDocument(Array(try String(contentsOfFile: cli.root + "/Quarantine/workorders/malformed.json.reason.json", encoding: .utf8).utf8))
+        #expect(reason["code"] == .string("NOT_PARSEABLE"))
+        guard case .string(let message)? = reason["message"] else { Issue.record("no message"); return }
+        #expect(message.contains("line 2"), "\(message)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
+        #expect(cli.files(in: "Archive/workorders").count == 1)
+    }
+
+    @Test("JSON Lines: a broken line and an invalid field are rejected with re-droppable extracts; the other lines apply")
+    func jsonLinesRecordsAreIndependent() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(try cli.scalar("SELECT group_concat(work_order_id) FROM (SELECT work_order_id FROM work_order ORDER BY 1)") == "WO-70001,WO-70002,WO-70005")
+        let rejected = try cli.query("SELECT record_index, line, reason, message FROM record_outcome WHERE outcome = 'rejected' ORDER BY record_index")
+        #expect(rejected.map { $0[2] } == ["INVALID_FIELD", "NOT_PARSEABLE"])
+        #expect(rejected[0][3]?.contains("completionDate") == true)
+        #expect(rejected[0][3]?.contains("not a date") == true)
+        #expect(rejected[1][1] == "4")
+        let quarantine = cli.files(in: "Quarantine/workorders")
+        #expect(quarantine.count == 4, "\(quarantine)")
+        // An extract corrected and dropped back applies.
+        let extract = try #require(quarantine.first { $0.hasSuffix("-2.jsonl") })
+        let text = try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extract, encoding: .utf8)
+        try cli.drop(text.replacingOccurrences(of: "not a date", with: "2025-11-11"), as: "fixed.jsonl", source: "workorders")
+        let rerun = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(rerun.status == 0, "\(rerun.stdout)")
+        #expect(try cli.scalar("SELECT completion_date FROM work_order WHERE work_order_id = 'WO-70003'") == "2025-11-11")
+    }
+
+    @Test("a completion for an unknown asset is held, then applied when the registry names it")
+    func heldUntilReferenceArrives() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
+        let first = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(first.status == 1, "a held record needs attention")
+        #expect(try cli.scalar("SELECT reason FROM review_item WHERE status = 'open'") == "UNKNOWN_ASSET")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+
+        try cli.dropFixture("registry-late.json", source: "registry")
+        let second = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(second.status == 0, "\(second.stdout)")
+        #expect(try cli.scalar("SELECT status FROM review_item") == "redecided")
+        #expect(try cli.scalar("SELECT dpp_id FROM work_order WHERE work_order_id = 'WO-60001'") == "DPP-H2-900")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-900'") == "IN_SERVICE")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE batch_id = 2 AND record_key = 'WO-60001'")?.hasPrefix("re-decided") == true)
+    }
+
+    @Test("policy can reject unknown assets instead of holding them")
+    func policyRejectsUnknownAssets() throws {
+        let cli = try CLI.freshRoot()
+        try "policies:\n  UNKNOWN_ASSET: rejected\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(try cli.scalar("SELECT outcome || ' ' || reason FROM record_outcome") == "rejected UNKNOWN_ASSET")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM review_item") == "0")
+        #expect(cli.files(in: "Quarantine/workorders").count == 2)
+    }
+
+    @Test("a second run on the same root exits 2 and names the process holding the lock")
+    func oneRunPerRoot() throws {
+        let cli = try CLI.freshRoot()
+        let lock = try RunLock(path: cli.layout.lockFile)
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("process \(getpid())"))
+        withExtendedLifetime(lock) {}
+    }
+
+    @Test("--once observes a file met for the first time again after the window, then takes it")
+    func stabilityWindowUnderOnce() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        // An old mtime (a copied file) does not make a file stable: dppsync's own observations do.
+        _ = utimes(cli.layout.inbox("registry") + "/dpp-registry.json", [timeval(tv_sec: 1_000_000_000, tv_usec: 0), timeval(tv_sec: 1_000_000_000, tv_usec: 0)])
+        let result = try cli.run("run", "--once", "--stability-window", "1")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM batch") == "1", "the first pass took nothing, so it is not a batch")
+    }
+
+    @Test("a source with markers takes a file only with its .done marker, and archives the marker with it")
+    func markers() throws {
+        let cli = try CLI.freshRoot()
+        try "sources:\n  registry:\n    markers: true\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let waiting = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(waiting.status == 0)
+        #expect(waiting.stdout.contains("awaiting a .done marker"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "0")
+        try cli.drop("", as: "dpp-registry.json.done", source: "registry")
+        let taken = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(taken.status == 0)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
+        #expect(cli.files(in: "Archive/registry").map { ($0 as NSString).lastPathComponent } == ["dpp-registry.json", "dpp-registry.json.done"])
+    }
+
+    @Test("temporary and hidden names are never taken")
+    func temporaryNamesIgnored() throws {
+        let cli = try CLI.freshRoot()
+        let text = try Fixtures.text("dpp-registry.json")
+        for name in ["export.json.tmp", "export.json.part", ".export.json"] { try cli.drop(text, as: name, source: "registry") }
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 0)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "0")
+        #expect(cli.files(in: "Inbox/registry").count == 3)
+    }
+
+    @Test("--log-format json writes one JSON object per line on standard error")
+    func jsonLogs() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let result = try cli.run("run", "--once", "--stability-window", "0", "--log-format", "json")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let value = try JSONParser.parseDocument(Array(line.utf8))
+            #expect(value["level"] != nil && value["message"] != nil)
+        }
+        #expect(!result.stderr.contains("\u{1B}"), "no control characters in a pipe")
+    }
+
+    @Test("a file with no mapping waits in the inbox, and a broken mapping holds only its own source")
+    func mappingProblemsHoldFiles() throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop("{}", as: "export.xml", source: "workorders")
+        try "source: registry\nfiles: ['*.json']\nformat: json\nkind: asset\nkey: [dppId]\nfields:\n  dppId: dppId\n  colour: colour\n"
+            .write(toFile: cli.layout.mappings + "/broken.mapping.yaml", atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.stdout.contains("held: registry: mapping broken.mapping.yaml fails its check"))
+        #expect(cli.files(in: "Inbox/registry") == ["dpp-registry.json"])
+        #expect(cli.files(in: "Inbox/workorders") == ["export.xml"])
+        #expect(try cli.scalar("SELECT COUNT(*) FROM review_item") == "1", "the other source carried on")
+        let check = try cli.run("mapping", "check")
+        #expect(check.status == 2)
+        #expect(check.stdout.contains("broken.mapping.yaml:8:3: error: record kind 'asset' has no field 'colour'"), "\(check.stdout)")
+    }
+}
