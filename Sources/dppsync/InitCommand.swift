@@ -16,9 +16,14 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var options: RootOptions
 
     func run() throws {
-        let report = try RootInitializer(layout: options.layout).run()
+        let existing = FileSystem.exists(options.layout.configFile) ? try options.loadConfiguration() : nil
+        let report = try RootInitializer(layout: options.layout).run(configuration: existing)
         for path in report.created { print("created  \(path)") }
         for path in report.kept { print("kept     \(path) (exists)") }
+        if let existing, existing.ledgerVerifierKey == nil {
+            let signer = try Ledger.loadKey(at: options.layout.state + "/ledger.key")
+            print("note: dppsync.yaml pins no ledger verifier key; add under ledger:\n  verifierKey: \"\(signer.verifier)\"")
+        }
         print("root ready: \(options.layout.root)")
     }
 }

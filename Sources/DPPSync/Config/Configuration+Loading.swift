@@ -39,8 +39,21 @@ extension Configuration {
                     configuration.policies[reason] = outcome
                 }
             case "ledger":
-                for (key, _, node) in reader.pairs(value, allowed: ["origin", "verifierKey"], what: "ledger") where key == "origin" {
-                    if let origin = reader.string(node, "ledger.origin") { configuration.ledgerOrigin = origin }
+                for (key, _, node) in reader.pairs(value, allowed: ["origin", "verifierKey"], what: "ledger") {
+                    guard let text = reader.string(node, "ledger.\(key)") else { continue }
+                    if key == "origin" {
+                        if text.isEmpty || text.contains(where: { $0 == "\n" || $0 == " " || $0 == "+" }) {
+                            reader.fail(node, "ledger.origin must be one word without spaces or '+', such as dppsync.example.org/ampel360")
+                        } else {
+                            configuration.ledgerOrigin = text
+                        }
+                    } else if !text.isEmpty {
+                        guard let key = LedgerVerifierKey(text) else {
+                            reader.fail(node, "ledger.verifierKey is not a verifier key (<name>+<hex key id>+<base64 key>); print the right one with `dppsync ledger key`")
+                            continue
+                        }
+                        configuration.ledgerVerifierKey = key
+                    }
                 }
             default: break
             }

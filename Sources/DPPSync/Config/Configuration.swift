@@ -8,13 +8,16 @@ public struct Configuration: Sendable {
     public var timeZone: OperatorTimeZone
     /// Outcome per reason code (DESIGN.md §5 defaults, overridden by `policies:`).
     public var policies: [ReasonCode: Outcome]
-    /// The ledger's origin line (C2SP checkpoint).
+    /// The ledger's origin line (C2SP checkpoint), also the signing key's name.
     public var ledgerOrigin: String
+    /// The pinned verifier key (`<name>+<hex id>+<base64 key>`): `ledger verify`
+    /// trusts checkpoints signed by this key only.
+    public var ledgerVerifierKey: LedgerVerifierKey?
 
     public init(sources: [SourceConfiguration] = SourceConfiguration.defaultOrder.map { SourceConfiguration(name: $0) },
                 timeZone: OperatorTimeZone = .utc,
                 policies: [ReasonCode: Outcome] = ReasonCode.defaultOutcomes,
-                ledgerOrigin: String = "dppsync.local/ledger") {
+                ledgerOrigin: String = "dppsync.local/ampel360") {
         self.sources = sources; self.timeZone = timeZone; self.policies = policies; self.ledgerOrigin = ledgerOrigin
     }
 

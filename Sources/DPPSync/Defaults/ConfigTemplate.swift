@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text `dppsync init` writes; compiled in so an installed binary works away
 /// from its build folder (DESIGN.md §6).
 public enum ConfigTemplate {
@@ -38,7 +40,15 @@ public enum ConfigTemplate {
       DIVERGENT_DUPLICATE: held
 
     ledger:
-      # The checkpoint origin line: name this log uniquely.
+      # The checkpoint origin line: name this log uniquely. It is also the key's name.
       origin: dppsync.local/ampel360
+      # The verifier key `ledger verify` trusts (written by `init`; `dppsync ledger key`
+      # prints it). Give it to whoever keeps copies of Outbox/ledger-checkpoints/.
+      verifierKey: "{{VERIFIER_KEY}}"
     """# + "\n"
+
+    /// The template with the verifier key filled in.
+    public static func text(verifierKey: LedgerVerifierKey) -> String {
+        text.replacingOccurrences(of: "{{VERIFIER_KEY}}", with: verifierKey.description)
+    }
 }

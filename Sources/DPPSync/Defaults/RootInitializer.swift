@@ -1,4 +1,3 @@
-import Crypto
 
 /// `dppsync init`: creates a root's folders, the commented default config and
 /// the default mappings. Safe to run twice: an existing file is never overwritten.
@@ -12,6 +11,7 @@ public struct RootInitializer {
         public var kept: [String] = []
     }
 
+    /// - Parameter configuration: the root's existing configuration, if it has one.
     public func run(configuration: Configuration? = nil) throws -> Report {
         var report = Report()
         var folders = [layout.inbox, layout.outbox, layout.mappings, layout.archive, layout.quarantine, layout.reports, layout.state]
@@ -20,7 +20,12 @@ public struct RootInitializer {
             try FileSystem.createDirectory(folder)
             report.created.append(folder + "/")
         }
-        try place(ConfigTemplate.text, at: layout.configFile, report: &report)
+        // The key is named after the ledger origin of an existing config, else the template's.
+        let keyFile = layout.state + "/ledger.key"
+        let keyExisted = FileSystem.exists(keyFile)
+        let signer = try Ledger.ensureKey(at: keyFile, origin: (configuration ?? Configuration()).ledgerOrigin)
+        if !keyExisted { report.created.append(keyFile + " (mode 0600)") }
+        try place(ConfigTemplate.text(verifierKey: signer.verifier), at: layout.configFile, report: &report)
         for (name, text) in DefaultMappings.files {
             try place(text, at: layout.mappings + "/" + name, report: &report)
         }

@@ -29,6 +29,8 @@ public struct PassSummary: Sendable {
     public var heldSources: [String: String] = [:]
     /// Files seen but not finished yet (still changing or awaiting a marker).
     public var settling = 0
+    /// The latest signed checkpoint after the pass.
+    public var checkpoint: StoredCheckpoint?
 
     public var counts: [Outcome: Int] {
         files.reduce(into: [:]) { total, file in for (k, v) in file.counts { total[k, default: 0] += v } }

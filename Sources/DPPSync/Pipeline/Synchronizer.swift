@@ -23,6 +23,8 @@ public final class Synchronizer {
         self.layout = layout
         self.configuration = configuration
         self.store = try Store(path: layout.storeFile)
+        // Fail before taking any file if batches could not be checkpointed.
+        _ = try Ledger.loadKey(at: Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).keyFile)
         try store.write { db in
             try db.execute(sql: "UPDATE batch SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                            arguments: [Timestamp.now().description])
@@ -72,6 +74,8 @@ public final class Synchronizer {
             try closeBatch(batchId)
             try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
         }
+        // Whatever left entries uncovered signs a checkpoint before the command exits (DESIGN.md §3).
+        summary.checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: clock())
         return summary
     }
 

@@ -101,6 +101,17 @@ extension Store {
                 CREATE INDEX work_order_dpp ON work_order(dpp_id);
                 """)
         }
+        migrator.registerMigration("v2-checkpoints") { db in
+            // Checkpoints describe the log; they are not DPP state and are not ledgered.
+            try db.execute(sql: """
+                CREATE TABLE checkpoint (
+                    tree_size INTEGER PRIMARY KEY,
+                    root_hash BLOB NOT NULL,
+                    note TEXT NOT NULL,
+                    signed_at TEXT NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }

@@ -5,7 +5,10 @@ import Testing
 struct ConfigurationTests {
     @Test("the shipped template loads, in dependency order, with its policies")
     func template() throws {
-        let configuration = try Configuration.load(text: ConfigTemplate.text, file: "dppsync.yaml")
+        let key = LedgerSigner(name: "dppsync.local/ampel360").verifier
+        let configuration = try Configuration.load(text: ConfigTemplate.text(verifierKey: key), file: "dppsync.yaml")
+        #expect(configuration.ledgerVerifierKey == key)
+        #expect(configuration.ledgerOrigin == "dppsync.local/ampel360")
         #expect(configuration.sources.map(\.name) == SourceConfiguration.defaultOrder)
         #expect(configuration.source(named: "workorders")?.expectEvery == 86_400)
         #expect(configuration.source(named: "workorders")?.stabilityWindow == 10)

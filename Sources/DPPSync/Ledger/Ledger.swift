@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+
+/// A signed checkpoint as stored, with the time it was signed (the C2SP body has none).
+public struct StoredCheckpoint: Sendable, Hashable {
+    public var checkpoint: Checkpoint
+    public var note: String
+    public var signedAt: String
+}
+
+/// The tamper-evident log over every DPP change: signing checkpoints, proofs, history.
+public struct Ledger {
+    public let store: Store
+    public let layout: RootLayout
+    public let origin: String
+
+    public init(store: Store, layout: RootLayout, origin: String) {
+        self.store = store; self.layout = layout; self.origin = origin
+    }
+
+    public var keyFile: String { layout.state + "/ledger.key" }
+    public var checkpointFolder: String { layout.outbox + "/ledger-checkpoints" }
+
+    /// Creates the signing key (mode 0600) if there is none; returns the signer.
+    public static func ensureKey(at path: String, origin: String) throws -> LedgerSigner {
+        if let existing = try? loadKey(at: path) { return existing }
+        let signer = LedgerSigner(name: origin)
+        try FileSystem.writeAtomically(signer.encoded + "\n", to: path, mode: 0o600)
+        return signer
+    }
+
+    public static func loadKey(at path: String) throws -> LedgerSigner {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StoreError(message: "no ledger signing key at \(path): run `dppsync init`")
+        }
+        guard let signer = LedgerSigner(encoded: String(decoding: data, as: UTF8.self)) else {
+            throw StoreError(message: "\(path) is not a ledger signing key")
+        }
+        return signer
+    }
+
+    /// Recomputed leaf hashes of entries 1…`limit` (all when `nil`).
+    public func leafHashes(limit: Int? = nil) throws -> [Hash] {
+        try store.read { db in
+            var hashes: [Hash] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? ""))
+            while let row = try cursor.next() { hashes.append([UInt8](row[0] as Data)) }
+            return hashes
+        }
+    }
+
+    public func latestCheckpoint() throws -> StoredCheckpoint? {
+        try store.read { db in try Self.checkpoints(db, latestOnly: true).first }
+    }
+
+    public func allCheckpoints() throws -> [StoredCheckpoint] {
+        try store.read { db in try Self.checkpoints(db, latestOnly: false) }
+    }
+
+    static func checkpoints(_ db: Database, latestOnly: Bool) throws -> [StoredCheckpoint] {
+        try Row.fetchAll(db, sql: "SELECT tree_size, root_hash, note, signed_at FROM checkpoint ORDER BY tree_size" + (latestOnly ? " DESC LIMIT 1" : "")).map {
+            StoredCheckpoint(checkpoint: Checkpoint(origin: "", treeSize: $0["tree_size"], rootHash: [UInt8]($0["root_hash"] as Data)),
+                             note: $0["note"], signedAt: $0["signed_at"])
+        }.map { stored in
+            var s = stored
+            if let note = SignedNote(stored.note), let parsed = Checkpoint(body: note.body) { s.checkpoint.origin = parsed.origin }
+            return s
+        }
+    }
+
+    /// Signs a checkpoint over entries not yet covered (if any), stores it, and
+    /// drops it into `Outbox/ledger-checkpoints/` (atomically, named by size).
+    /// Returns the latest checkpoint either way.
+    @discardableResult
+    public func checkpoint(now: Timestamp = .now()) throws -> StoredCheckpoint? {
+        let signer = try Self.loadKey(at: keyFile)
+        let stored: StoredCheckpoint? = try store.write { db in
+            let size = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0
+            let latest = try Self.checkpoints(db, latestOnly: true).first
+            if let latest, latest.checkpoint.treeSize >= size { return latest }
+            if latest == nil, size == 0 { return nil }
+            var frontier = MerkleTree.Frontier()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry ORDER BY seq")
+            while let row = try cursor.next() { frontier.append([UInt8](row[0] as Data)) }
+            let checkpoint = Checkpoint(origin: origin, treeSize: size, rootHash: frontier.root)
+            let note = try signer.sign(body: checkpoint.body)
+            try db.execute(sql: "INSERT INTO checkpoint (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)",
+                           arguments: [size, Data(checkpoint.rootHash), note, now.description])
+            return StoredCheckpoint(checkpoint: checkpoint, note: note, signedAt: now.description)
+        }
+        if let stored {
+            try FileSystem.createDirectory(checkpointFolder)
+            let path = checkpointFolder + "/\(stored.checkpoint.treeSize).checkpoint"
+            if !FileSystem.exists(path) { try FileSystem.writeAtomically(stored.note, to: path) }
+        }
+        return stored
+    }
+
+    /// An inclusion proof of entry `sequence` (1-based) against the latest checkpoint.
+    public func inclusionProof(sequence: Int) throws -> JSONValue {
+        guard let latest = try latestCheckpoint() else { throw StoreError(message: "no checkpoint yet: run `dppsync ledger checkpoint`") }
+        let size = latest.checkpoint.treeSize
+        guard sequence >= 1, sequence <= size else {
+            throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size))")
+        }
+        let leaves = try leafHashes(limit: size)
+        let proof = MerkleTree.inclusionProof(index: sequence - 1, leaves: leaves[...])
+        return .object([
+            ("leafIndex", .number(String(sequence - 1))),
+            ("treeSize", .number(String(size))),
+            ("leafHash", .string(Fingerprint.hex(leaves[sequence - 1]))),
+            ("rootHash", .string(Fingerprint.hex(latest.checkpoint.rootHash))),
+            ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
+            ("checkpoint", .string(latest.note)),
+        ])
+    }
+
+    /// A consistency proof between two tree sizes (each must be a stored checkpoint's, or ≤ the log).
+    public func consistencyProof(oldSize: Int, newSize: Int) throws -> JSONValue {
+        let leaves = try leafHashes(limit: newSize)
+        guard oldSize >= 0, oldSize <= newSize, newSize <= leaves.count else {
+            throw StoreError(message: "sizes must satisfy 0 ≤ OLD ≤ NEW ≤ \(leaves.count) (the log's size)")
+        }
+        let proof = MerkleTree.consistencyProof(oldSize: oldSize, leaves: leaves[...])
+        return .object([
+            ("oldSize", .number(String(oldSize))),
+            ("newSize", .number(String(newSize))),
+            ("oldRoot", .string(Fingerprint.hex(MerkleTree.root(leaves[..<oldSize])))),
+            ("newRoot", .string(Fingerprint.hex(MerkleTree.root(leaves[...])))),
+            ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
+        ])
+    }
+
+    /// The entries about one component, in order.
+    public func history(subject: String) throws -> [LedgerEntry] {
+        try store.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM ledger_entry WHERE subject = ? ORDER BY seq", arguments: [subject])
+                .compactMap { LedgerEntry(canonicalBytes: [UInt8]($0)) }
+        }
+    }
+}

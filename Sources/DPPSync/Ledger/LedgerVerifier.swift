@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+
+/// One problem `ledger verify` found, naming the entry, checkpoint or row it concerns.
+public struct LedgerFinding: Sendable, Hashable, CustomStringConvertible {
+    /// Stable code: `ENTRY_EDITED`, `SEQUENCE_BROKEN`, `ENTRY_MISPLACED`, `CHECKPOINT_ROOT_MISMATCH`,
+    /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `NO_PINNED_KEY`.
+    public var code: String
+    public var entry: Int64?
+    public var message: String
+
+    public var description: String { "\(code): \(message)" }
+
+    public var jsonValue: JSONValue {
+        .object([("code", .string(code)), ("entry", entry.map { .number(String($0)) } ?? .null), ("message", .string(message))])
+    }
+}
+
+/// Recomputes the log from the stored rows and checks it against its signed
+/// checkpoints, checkpoints kept outside the store, and the state tables.
+public struct LedgerVerifier {
+    public let ledger: Ledger
+    /// The verifier key pinned in `dppsync.yaml`.
+    public let pinnedKey: LedgerVerifierKey?
+    /// Folders of checkpoints kept elsewhere (the outbox copy, a witness's folder).
+    public let witnessFolders: [String]
+
+    public init(ledger: Ledger, pinnedKey: LedgerVerifierKey?, witnessFolders: [String]) {
+        self.ledger = ledger; self.pinnedKey = pinnedKey; self.witnessFolders = witnessFolders
+    }
+
+    public struct Report: Sendable {
+        public var entries = 0
+        public var checkpointsChecked = 0
+        public var witnessCheckpointsChecked = 0
+        public var rowsCompared = 0
+        public var findings: [LedgerFinding] = []
+        public var ok: Bool { findings.isEmpty }
+    }
+
+    public func verify() throws -> Report {
+        var report = Report()
+        if pinnedKey == nil {
+            report.findings.append(LedgerFinding(code: "NO_PINNED_KEY", entry: nil,
+                message: "dppsync.yaml pins no ledger.verifierKey, so checkpoint signatures cannot be checked (print it with `dppsync ledger key`)"))
+        }
+        let checkpoints = try ledger.allCheckpoints()
+        let witnesses = loadWitnesses(&report)
+        var sizesToCheck = Set(checkpoints.map(\.checkpoint.treeSize))
+        for (_, checkpoint) in witnesses { sizesToCheck.insert(checkpoint.treeSize) }
+        var rootsBySize: [Int: Hash] = [:]
+
+        // 1. Entries: contiguous sequence, bodies in place, leaves recomputed.
+        let replay = try DatabaseQueue()
+        try replay.write { db in for table in StateSchema.tables { try db.execute(sql: table.createSQL) } }
+        var frontier = MerkleTree.Frontier()
+        if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
+        try ledger.store.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, body, leaf_hash FROM ledger_entry ORDER BY seq")
+            var expected: Int64 = 1
+            while let row = try cursor.next() {
+                let seq: Int64 = row["seq"]
+                let body = [UInt8](row["body"] as Data)
+                if seq != expected {
+                    report.findings.append(LedgerFinding(code: "SEQUENCE_BROKEN", entry: seq,
+                        message: "entry \(seq) follows entry \(expected - 1): entries \(expected)…\(seq - 1) are missing (deleted) or the sequence was rewritten"))
+                    expected = seq
+                }
+                let leaf = LedgerEntry.leafHash(body)
+                if leaf != [UInt8](row["leaf_hash"] as Data) {
+                    report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
+                        message: "entry \(seq)'s body does not hash to its stored leaf hash: the entry was edited"))
+                }
+                if let entry = LedgerEntry(canonicalBytes: body) {
+                    if entry.sequence != seq {
+                        report.findings.append(LedgerFinding(code: "ENTRY_MISPLACED", entry: seq,
+                            message: "the entry stored at \(seq) says it is entry \(entry.sequence): entries were reordered or inserted"))
+                    }
+                    if entry.canonicalBytes != body {
+                        report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
+                            message: "entry \(seq) is not in canonical form: it was written by something other than dppsync"))
+                    }
+                    try replay.write { rdb in for change in entry.change.rows { try StateWriter.write(change, in: rdb) } }
+                } else {
+                    report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq, message: "entry \(seq)'s body cannot be read as a ledger entry"))
+                }
+                frontier.append(leaf)
+                if sizesToCheck.contains(frontier.size) { rootsBySize[frontier.size] = frontier.root }
+                report.entries += 1
+                expected += 1
+            }
+        }
+
+        // 2. Stored checkpoints: signature by the pinned key, root over the recomputed entries.
+        for stored in checkpoints {
+            report.checkpointsChecked += 1
+            check(note: stored.note, size: stored.checkpoint.treeSize, root: stored.checkpoint.rootHash,
+                  what: "stored checkpoint of size \(stored.checkpoint.treeSize)", roots: rootsBySize, total: report.entries, into: &report)
+        }
+        // 3. Checkpoints kept outside the store: a truncated, re-signed log is caught here.
+        for (file, checkpoint) in witnesses {
+            report.witnessCheckpointsChecked += 1
+            guard let note = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            check(note: note, size: checkpoint.treeSize, root: checkpoint.rootHash, what: "checkpoint \(file)",
+                  roots: rootsBySize, total: report.entries, into: &report)
+        }
+        // 4. Replay: the ledger must rebuild exactly the state tables.
+        try compareState(with: replay, into: &report)
+        return report
+    }
+
+    private func loadWitnesses(_ report: inout Report) -> [(String, Checkpoint)] {
+        var result: [(String, Checkpoint)] = []
+        for folder in witnessFolders {
+            for name in FileSystem.entries(of: folder) where name.hasSuffix(".checkpoint") {
+                let path = folder + "/" + name
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8), let note = SignedNote(text),
+                      let checkpoint = Checkpoint(body: note.body) else {
+                    report.findings.append(LedgerFinding(code: "CHECKPOINT_SIGNATURE_INVALID", entry: nil, message: "\(path) is not a signed checkpoint"))
+                    continue
+                }
+                result.append((path, checkpoint))
+            }
+        }
+        return result
+    }
+
+    private func check(note text: String, size: Int, root: Hash, what: String, roots: [Int: Hash], total: Int, into report: inout Report) {
+        // A bad signature is reported, and the checkpoint's claims are still checked: a
+        // witness's old checkpoint then also shows how far the log was truncated.
+        if let pinnedKey {
+            let note = SignedNote(text)
+            let body = note.flatMap { Checkpoint(body: $0.body) }
+            if note.map(pinnedKey.verifies) != true || body?.treeSize != size || body?.rootHash != root {
+                report.findings.append(LedgerFinding(code: "CHECKPOINT_SIGNATURE_INVALID", entry: nil,
+                    message: "\(what) is not validly signed by the pinned key \(pinnedKey.name)+\(pinnedKey.keyIdHex) (forged, or signed with another key)"))
+            }
+        }
+        if size > total {
+            report.findings.append(LedgerFinding(code: "LOG_TRUNCATED", entry: Int64(total + 1),
+                message: "\(what) covers \(size) entries but the log holds \(total): entries \(total + 1)…\(size) were removed"))
+        } else if roots[size] != root {
+            report.findings.append(LedgerFinding(code: "CHECKPOINT_ROOT_MISMATCH", entry: nil,
+                message: "\(what): its root does not match entries 1…\(size) as stored (an entry was edited, deleted, inserted or reordered)"))
+        }
+    }
+
+    private func compareState(with replay: DatabaseQueue, into report: inout Report) throws {
+        for table in StateSchema.tables {
+            let order = " ORDER BY " + table.keyColumns.joined(separator: ", ")
+            let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name)" + order
+            func rows(_ db: Database) throws -> [String: [String: String?]] {
+                var result: [String: [String: String?]] = [:]
+                for row in try Row.fetchAll(db, sql: select) {
+                    var values: [String: String?] = [:]
+                    for column in table.columns { values[column] = row[column] as String? }
+                    result[table.keyColumns.map { (values[$0] ?? nil) ?? "" }.joined(separator: "|")] = values
+                }
+                return result
+            }
+            let actual = try ledger.store.read(rows)
+            let rebuilt = try replay.read(rows)
+            for key in Set(actual.keys).union(rebuilt.keys).sorted() {
+                report.rowsCompared += 1
+                switch (actual[key], rebuilt[key]) {
+                case (nil, _?):
+                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the ledger has this row, the state table lacks it (deleted behind the ledger's back)"))
+                case (_?, nil):
+                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the state table has a row no ledger entry wrote"))
+                case let (a?, b?) where a != b:
+                    let columns = table.columns.filter { (a[$0] ?? nil) != (b[$0] ?? nil) }
+                    let detail = columns.map { "\($0) is \((a[$0] ?? nil).map { "'\($0)'" } ?? "null") in the state, \((b[$0] ?? nil).map { "'\($0)'" } ?? "null") by the ledger" }
+                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): " + detail.joined(separator: "; ")))
+                default: break
+                }
+            }
+        }
+    }
+}

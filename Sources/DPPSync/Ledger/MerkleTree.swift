@@ -1,0 +1,143 @@
+import Crypto
+
+/// A SHA-256 value (32 bytes).
+public typealias Hash = [UInt8]
+
+/// RFC 6962 / RFC 9162 Merkle tree hashing, proofs and proof verification.
+///
+/// Leaves are `SHA-256(0x00 ‖ entry)`, nodes `SHA-256(0x01 ‖ left ‖ right)`,
+/// the empty tree's root is `SHA-256("")`, and a tree of `n` leaves splits at
+/// the largest power of two smaller than `n`.
+public enum MerkleTree {
+    public static func leafHash(_ data: [UInt8]) -> Hash { LedgerEntry.leafHash(data) }
+
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
+        var hasher = SHA256()
+        hasher.update(data: [0x01])
+        hasher.update(data: left)
+        hasher.update(data: right)
+        return Array(hasher.finalize())
+    }
+
+    public static let emptyRoot: Hash = Array(SHA256.hash(data: [UInt8]()))
+
+    /// The root of the tree over `leaves` (leaf hashes).
+    public static func root(_ leaves: ArraySlice<Hash>) -> Hash {
+        var frontier = Frontier()
+        for leaf in leaves { frontier.append(leaf) }
+        return frontier.root
+    }
+
+    public static func root(_ leaves: [Hash]) -> Hash { root(leaves[...]) }
+
+    /// The largest power of two strictly smaller than `n` (n ≥ 2).
+    static func split(_ n: Int) -> Int {
+        var k = 1
+        while k << 1 < n { k <<= 1 }
+        return k
+    }
+
+    /// The audit path of leaf `index` in the tree over `leaves` (RFC 6962 §2.1.1).
+    public static func inclusionProof(index: Int, leaves: ArraySlice<Hash>) -> [Hash] {
+        precondition(index >= 0 && index < leaves.count)
+        if leaves.count == 1 { return [] }
+        let k = split(leaves.count)
+        let start = leaves.startIndex
+        if index < k {
+            return inclusionProof(index: index, leaves: leaves[start..<(start + k)]) + [root(leaves[(start + k)...])]
+        }
+        return inclusionProof(index: index - k, leaves: leaves[(start + k)...]) + [root(leaves[start..<(start + k)])]
+    }
+
+    /// The consistency proof between the first `oldSize` leaves and all of `leaves` (RFC 6962 §2.1.2).
+    public static func consistencyProof(oldSize: Int, leaves: ArraySlice<Hash>) -> [Hash] {
+        precondition(oldSize >= 0 && oldSize <= leaves.count)
+        if oldSize == 0 || oldSize == leaves.count { return [] }
+        return subproof(m: oldSize, leaves: leaves, complete: true)
+    }
+
+    private static func subproof(m: Int, leaves: ArraySlice<Hash>, complete: Bool) -> [Hash] {
+        let n = leaves.count
+        if m == n { return complete ? [] : [root(leaves)] }
+        let k = split(n)
+        let start = leaves.startIndex
+        if m <= k {
+            return subproof(m: m, leaves: leaves[start..<(start + k)], complete: complete) + [root(leaves[(start + k)...])]
+        }
+        return subproof(m: m - k, leaves: leaves[(start + k)...], complete: false) + [root(leaves[start..<(start + k)])]
+    }
+
+    /// Checks an audit path (RFC 9162 §2.1.3.2).
+    public static func verifyInclusion(leafHash: Hash, index: Int, treeSize: Int, proof: [Hash], root: Hash) -> Bool {
+        guard index >= 0, index < treeSize else { return false }
+        var fn = index, sn = treeSize - 1
+        var r = leafHash
+        for p in proof {
+            guard p.count == 32 else { return false }
+            if sn == 0 { return false }
+            if fn & 1 == 1 || fn == sn {
+                r = nodeHash(p, r)
+                if fn & 1 == 0 {
+                    while fn & 1 == 0, fn != 0 { fn >>= 1; sn >>= 1 }
+                }
+            } else {
+                r = nodeHash(r, p)
+            }
+            fn >>= 1; sn >>= 1
+        }
+        return sn == 0 && r == root
+    }
+
+    /// Checks a consistency proof (RFC 9162 §2.1.4.2).
+    public static func verifyConsistency(oldSize: Int, newSize: Int, oldRoot: Hash, newRoot: Hash, proof: [Hash]) -> Bool {
+        guard oldSize >= 0, oldSize <= newSize else { return false }
+        if oldSize == newSize { return proof.isEmpty && oldRoot == newRoot }
+        if oldSize == 0 { return proof.isEmpty }
+        guard !proof.isEmpty, proof.allSatisfy({ $0.count == 32 }) else { return false }
+        var path = proof
+        if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
+        var fn = oldSize - 1, sn = newSize - 1
+        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
+        var fr = path[0], sr = path[0]
+        for c in path.dropFirst() {
+            if sn == 0 { return false }
+            if fn & 1 == 1 || fn == sn {
+                fr = nodeHash(c, fr)
+                sr = nodeHash(c, sr)
+                if fn & 1 == 0 {
+                    while fn & 1 == 0, fn != 0 { fn >>= 1; sn >>= 1 }
+                }
+            } else {
+                sr = nodeHash(sr, c)
+            }
+            fn >>= 1; sn >>= 1
+        }
+        return sn == 0 && fr == oldRoot && sr == newRoot
+    }
+
+    /// The right edge of a growing tree: one perfect subtree hash per set bit of
+    /// the size. Appending is amortised O(1); the root of every prefix size is
+    /// available on the way, so verifying many checkpoints costs one pass.
+    public struct Frontier: Sendable {
+        private var subtrees: [(size: Int, hash: Hash)] = []
+        public private(set) var size = 0
+
+        public init() {}
+
+        public mutating func append(_ leaf: Hash) {
+            var node = (size: 1, hash: leaf)
+            while let last = subtrees.last, last.size == node.size {
+                subtrees.removeLast()
+                node = (last.size * 2, nodeHash(last.hash, node.hash))
+            }
+            subtrees.append(node)
+            size += 1
+        }
+
+        public var root: Hash {
+            guard var result = subtrees.last?.hash else { return emptyRoot }
+            for subtree in subtrees.dropLast().reversed() { result = nodeHash(subtree.hash, result) }
+            return result
+        }
+    }
+}

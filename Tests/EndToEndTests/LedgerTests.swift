@@ -1,0 +1,184 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("ledger: verify catches every tampering, proofs check outside dppsync")
+struct LedgerTests {
+    /// A root with the reference files applied: 5 entries, 1 checkpoint.
+    func populatedRoot(_ name: String = #function) throws -> CLI {
+        let cli = try CLI.freshRoot(name)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let run = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(run.status == 0)
+        let verify = try cli.run("ledger", "verify")
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("entries: 5, checkpoints: 1 stored + 1 kept outside"))
+        return cli
+    }
+
+    func tamper(_ cli: CLI, _ sql: String) throws {
+        // Writes behind dppsync's back, as an attacker with the database file would.
+        let store = try Store(path: cli.layout.storeFile)
+        try store.write { db in try db.execute(sql: sql) }
+    }
+
+    func findings(_ cli: CLI, witness: String? = nil) throws -> (Int32, [String]) {
+        let result = try cli.run(arguments: ["ledger", "verify", "--json"] + (witness.map { ["--witness", $0] } ?? []))
+        let report = try JSONParser.parseDocument(Array(result.stdout.utf8))
+        guard case .array(let list)? = report["findings"] else { return (result.status, []) }
+        return (result.status, list.compactMap { f in f["code"]?.scalarText.map { "\($0) \(f["entry"]?.scalarText ?? "-"): \(f["message"]?.scalarText ?? "")" } })
+    }
+
+    @Test("an edited entry is caught and named")
+    func editedEntry() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(body AS TEXT), 'IN_SERVICE', 'SCRAPPED') AS BLOB) WHERE seq = 1")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("ENTRY_EDITED 1") })
+        #expect(found.contains { $0.hasPrefix("CHECKPOINT_ROOT_MISMATCH") })
+    }
+
+    @Test("an entry edited together with its leaf hash is still caught by the checkpoint")
+    func editedEntryAndLeaf() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(body AS TEXT), 'No issues', 'Cracked') AS BLOB) WHERE seq = 4")
+        // Recompute the leaf hash the way an informed attacker would (SQLite has no SHA-256: do it in Swift).
+        let store = try Store(path: cli.layout.storeFile)
+        try store.write { db in
+            let body = try Data.fetchOne(db, sql: "SELECT body FROM ledger_entry WHERE seq = 4") ?? Data()
+            try db.execute(sql: "UPDATE ledger_entry SET leaf_hash = ? WHERE seq = 4", arguments: [Data(LedgerEntry.leafHash([UInt8](body)))])
+        }
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("CHECKPOINT_ROOT_MISMATCH") })
+        #expect(!found.contains { $0.hasPrefix("ENTRY_EDITED") })
+    }
+
+    @Test("a deleted entry is caught")
+    func deletedEntry() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq = 2")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("SEQUENCE_BROKEN 3") })
+        #expect(found.contains { $0.hasPrefix("STATE_DIVERGES") && $0.contains("asset DPP-H2-002") })
+    }
+
+    @Test("two swapped entries are caught")
+    func swappedEntries() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, """
+            UPDATE ledger_entry SET seq = -1 WHERE seq = 1;
+            UPDATE ledger_entry SET seq = 1 WHERE seq = 2;
+            UPDATE ledger_entry SET seq = 2 WHERE seq = -1;
+            """)
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("ENTRY_MISPLACED 1") })
+        #expect(found.contains { $0.hasPrefix("ENTRY_MISPLACED 2") })
+    }
+
+    @Test("an inserted entry is caught")
+    func insertedEntry() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, """
+            INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash)
+            SELECT 6, time, batch_id, kind, subject, body, leaf_hash FROM ledger_entry WHERE seq = 3
+            """)
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("ENTRY_MISPLACED 6") })
+    }
+
+    @Test("a state row changed behind the ledger's back is caught, with table, key and column")
+    func stateEditedDirectly() throws {
+        let cli = try populatedRoot()
+        try tamper(cli, "UPDATE asset SET status = 'SCRAPPED' WHERE dpp_id = 'DPP-H2-002'")
+        try tamper(cli, "INSERT INTO work_order (work_order_id, dpp_id) VALUES ('WO-FAKE', 'DPP-H2-001')")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.contains("asset DPP-H2-002: status is 'SCRAPPED' in the state, 'IN_SERVICE' by the ledger") })
+        #expect(found.contains { $0.contains("work_order WO-FAKE: the state table has a row no ledger entry wrote") })
+    }
+
+    @Test("a forged checkpoint (not signed by the pinned key) is caught")
+    func forgedCheckpoint() throws {
+        let cli = try populatedRoot()
+        let forger = LedgerSigner(name: "dppsync.local/ampel360")
+        let note = try forger.sign(body: Checkpoint(origin: "dppsync.local/ampel360", treeSize: 5, rootHash: MerkleTree.emptyRoot).body)
+        try tamper(cli, "UPDATE checkpoint SET note = '\(note)', root_hash = X'\(Fingerprint.sha256Hex(""))'")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("CHECKPOINT_SIGNATURE_INVALID") && $0.contains("stored checkpoint of size 5") })
+    }
+
+    @Test("a log truncated and re-signed with another key is caught by the checkpoints kept outside")
+    func truncatedAndResigned() throws {
+        let cli = try populatedRoot()
+        // A witness kept a copy of the outbox's checkpoints.
+        let witness = cli.root + "/witness"
+        try FileManager.default.createDirectory(atPath: witness, withIntermediateDirectories: true)
+        for name in cli.files(in: "Outbox/ledger-checkpoints") {
+            try FileManager.default.copyItem(atPath: cli.root + "/Outbox/ledger-checkpoints/" + name, toPath: witness + "/" + name)
+        }
+        // The attacker drops the last two entries, replaces the key and the pinned key, re-signs,
+        // and cleans the outbox.
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq > 3; DELETE FROM checkpoint")
+        try FileManager.default.removeItem(atPath: cli.layout.state + "/ledger.key")
+        try FileManager.default.removeItem(atPath: cli.root + "/Outbox/ledger-checkpoints")
+        let config = try String(contentsOfFile: cli.layout.configFile, encoding: .utf8)
+        let signer = try Ledger.ensureKey(at: cli.layout.state + "/ledger.key", origin: "dppsync.local/ampel360")
+        let oldKey = try #require(config.split(separator: "\n").first { $0.contains("verifierKey:") })
+        try config.replacingOccurrences(of: String(oldKey), with: "  verifierKey: \"\(signer.verifier)\"")
+            .write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(try cli.run("ledger", "checkpoint").status == 0)
+
+        let (status, found) = try findings(cli, witness: witness)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("CHECKPOINT_SIGNATURE_INVALID") && $0.contains("witness") })
+        #expect(found.contains { $0.hasPrefix("LOG_TRUNCATED 4") })
+    }
+
+    @Test("proofs from the CLI pass the README's Python checker, and altered ones fail it")
+    func proofsCheckOutsideDppsync() throws {
+        let cli = try populatedRoot()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Scripts/verify-proof.py").path
+        func check(_ json: String) throws -> Int32 {
+            let file = cli.root + "/proof-\(UUID().uuidString).json"
+            try json.write(toFile: file, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script, file]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        for seq in 1...5 {
+            let proof = try cli.run("ledger", "proof", String(seq)).stdout
+            #expect(try check(proof) == 0, "entry \(seq)")
+            #expect(try check(proof.replacingOccurrences(of: "\"leafIndex\": \(seq - 1)", with: "\"leafIndex\": \(seq % 5)")) == 1)
+        }
+        let consistency = try cli.run("ledger", "proof", "--consistency", "2", "5").stdout
+        #expect(try check(consistency) == 0)
+        let altered = consistency.replacingOccurrences(of: "\"oldSize\": 2", with: "\"oldSize\": 3")
+        #expect(try check(altered) == 1)
+    }
+
+    @Test("ledger show lists a component's history with provenance; ledger key prints the pinned key")
+    func showAndKey() throws {
+        let cli = try populatedRoot()
+        let show = try cli.run("ledger", "show", "--asset", "DPP-PART-123")
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("#3"))
+        #expect(show.stdout.contains("part.installed"))
+        #expect(show.stdout.contains("from work-order-complete.json record 0"))
+        let key = try cli.run("ledger", "key").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try String(contentsOfFile: cli.layout.configFile, encoding: .utf8).contains("verifierKey: \"\(key)\""))
+        let mode = try FileManager.default.attributesOfItem(atPath: cli.layout.state + "/ledger.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}
