@@ -36,7 +36,7 @@ struct MappingCommand: ParsableCommand {
                     print("\(path): error: cannot read the file"); failed = true; continue
                 }
                 do {
-                    let mapping = try Mapping.load(text: String(decoding: data, as: UTF8.self), file: path)
+                    let mapping = try Mapping.load(text: String(decoding: data, as: UTF8.self), file: path, directory: (path as NSString).deletingLastPathComponent)
                     print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
                 } catch {
                     print("\(error)"); failed = true

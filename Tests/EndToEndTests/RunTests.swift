@@ -173,7 +173,7 @@ struct RunTests {
     @Test("a file with no mapping waits in the inbox, and a broken mapping holds only its own source")
     func mappingProblemsHoldFiles() throws {
         let cli = try CLI.freshRoot()
-        try cli.drop("{}", as: "export.xml", source: "workorders")
+        try cli.drop("a,b", as: "export.csv", source: "workorders")
         try "source: registry\nfiles: ['*.json']\nformat: json\nkind: asset\nkey: [dppId]\nfields:\n  dppId: dppId\n  colour: colour\n"
             .write(toFile: cli.layout.mappings + "/broken.mapping.yaml", atomically: true, encoding: .utf8)
         try cli.dropFixture("dpp-registry.json", source: "registry")
@@ -181,7 +181,7 @@ struct RunTests {
         let result = try cli.run("run", "--once", "--stability-window", "0")
         #expect(result.stdout.contains("held: registry: mapping broken.mapping.yaml fails its check"))
         #expect(cli.files(in: "Inbox/registry") == ["dpp-registry.json"])
-        #expect(cli.files(in: "Inbox/workorders") == ["export.xml"])
+        #expect(cli.files(in: "Inbox/workorders") == ["export.csv"])
         #expect(try cli.scalar("SELECT COUNT(*) FROM review_item") == "1", "the other source carried on")
         let check = try cli.run("mapping", "check")
         #expect(check.status == 2)

@@ -241,7 +241,8 @@ fields:
 # yaml-language-server: $schema=mapping.schema.json
 # The seed's "Work Order Completion" message (work-order-complete.json): one
 # object, an array of them, or one per line (*.jsonl). It carries no source
-# timestamp and names the component by its dppId.
+# timestamp and names the component by its dppId. A CMMS may add `labor`
+# (laborCode, hours) and `tests` (name, value, unit, lowerLimit, upperLimit, result).
 description: Work-order completion messages (JSON / JSON Lines)
 source: workorders
 files: ["*.json", "*.jsonl"]
@@ -256,6 +257,78 @@ fields:
   findings: findings
   partsUsed: partsUsed
   returnToService: { path: returnToService, default: false }
+  labor:
+    each: labor
+    fields:
+      laborCode: { path: laborCode, required: true, case: upper }
+      hours: { path: hours, type: decimal }
+  tests:
+    each: tests
+    fields:
+      name: { path: name, required: true }
+      value: { path: value, type: decimal }
+      unit: unit
+      lowerLimit: { path: lowerLimit, type: decimal }
+      upperLimit: { path: upperLimit, type: decimal }
+      result: { path: result, case: upper, values: { PASS: PASS, FAIL: FAIL, PASSED: PASS, FAILED: FAIL } }
+
+"""#),
+        ("workorders-maximo.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# Maximo-style work-order export (maximo-workorders.xml): one WORKORDER per record,
+# wherever it sits under the operation's root (PublishMXWO, SyncMXWODETAIL …).
+# Only completed work (STATUS COMP or CLOSE) completes a work order; the rest is
+# counted as skipped. The asset is the CMMS number: reconciliation finds the
+# component through the registry's cmmsAssetNum.
+description: Maximo work-order completions (XML)
+source: workorders
+files: ["*.xml"]
+format: xml
+namespaces:
+  mx: http://www.ibm.com/maximo
+records: mx:WORKORDER
+context:
+  exportedAt: { path: "@creationDateTime", type: date-time }
+kind: workOrderCompletion
+key: [workOrderId]
+timestamp: statusDate
+when:
+  path: mx:STATUS
+  in: [COMP, CLOSE]
+fields:
+  workOrderId: { path: mx:WONUM, required: true }
+  siteId: mx:SITEID
+  assetNum: { path: mx:ASSETNUM, required: true }
+  completionDate: { path: mx:ACTFINISH, required: true }
+  status: mx:STATUS
+  statusDate: { path: mx:STATUSDATE, type: date-time, required: true }
+  taskId: mx:PMNUM
+  findings: "mx:WORKLOG[mx:LOGTYPE='FINDING']/mx:DESCRIPTION"
+  returnToService: { path: mx:AMP_RTS, type: boolean, default: false }
+  partsUsed:
+    each: mx:MATUSETRANS
+    fields:
+      partNumber: { path: mx:ITEMNUM, required: true }
+      serialNumber: mx:AMP_SERIALNUM
+      rotatingAsset: mx:ROTASSETNUM
+      quantity: { path: mx:QUANTITY, type: decimal, abs: true }
+      issueType: { path: mx:ISSUETYPE, case: upper }
+  labor:
+    each: mx:LABTRANS
+    fields:
+      laborCode: { path: mx:LABORCODE, required: true, case: upper }
+      hours: { path: mx:REGULARHRS, type: decimal }
+      craft: mx:CRAFT
+      startDate: { path: mx:STARTDATE, type: date-time }
+  tests:
+    each: mx:AMP_TESTRESULT
+    fields:
+      name: { path: mx:TESTNAME, required: true }
+      value: { path: mx:MEASURED, type: decimal }
+      unit: mx:UNIT
+      lowerLimit: { path: mx:LOWERLIMIT, type: decimal }
+      upperLimit: { path: mx:UPPERLIMIT, type: decimal }
+      result: { path: mx:RESULT, case: upper, values: { PASS: PASS, FAIL: FAIL, PASSED: PASS, FAILED: FAIL } }
 
 """#),
     ]

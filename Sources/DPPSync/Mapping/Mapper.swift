@@ -1,55 +1,68 @@
 import Foundation
 
-/// Applies one mapping to decoded records. Pure: no store, no files.
+/// Applies one mapping to source records. Pure: no store, no files.
 public struct Mapper {
     public let mapping: Mapping
     public let timeZone: OperatorTimeZone
-    private let patterns: [String: NSRegularExpression]
+    /// Regular expressions compiled once per mapping, by their text.
+    private let regexes: [String: NSRegularExpression]
 
     public init(mapping: Mapping, timeZone: OperatorTimeZone) {
         self.mapping = mapping
         self.timeZone = timeZone
-        var patterns: [String: NSRegularExpression] = [:]
-        for (_, rule) in mapping.fields + mapping.context {
-            if let p = rule.pattern, patterns[p] == nil { patterns[p] = try? NSRegularExpression(pattern: "^(?:" + p + ")$") }
+        var regexes: [String: NSRegularExpression] = [:]
+        func collect(_ rules: [(name: String, rule: FieldRule)]) {
+            for (_, rule) in rules {
+                if let p = rule.pattern { regexes["^(?:" + p + ")$"] = try? NSRegularExpression(pattern: "^(?:" + p + ")$") }
+                if let p = rule.extract { regexes[p] = try? NSRegularExpression(pattern: p) }
+                if let r = rule.replace { regexes[r.pattern] = try? NSRegularExpression(pattern: r.pattern) }
+                collect(rule.subfields)
+            }
         }
-        self.patterns = patterns
+        collect(mapping.fields + mapping.context)
+        self.regexes = regexes
     }
 
-    /// Reads the file-level `context:` values from the whole document.
-    public func context(from document: JSONValue) throws(FieldFailure) -> [String: JSONValue] {
+    /// Reads the file-level `context:` values (the JSON document, or the XML root's attributes).
+    public func context(from document: any RecordAccessor) throws(FieldFailure) -> [String: JSONValue] {
         var values: [String: JSONValue] = [:]
         for (name, rule) in mapping.context {
-            values[name] = try evaluate(rule, field: "context.\(name)", in: document)
+            values[name] = try evaluate(rule, field: "context.\(name)", in: document, fields: [:], context: values)
         }
         return values
     }
 
-    /// Maps one record.
+    /// Maps one JSON record (convenience for tests and previews).
     public func map(_ record: JSONValue, context: [String: JSONValue], position: RecordPosition) -> MappingResult {
-        var fields: [String: JSONValue] = [:]
+        map(JSONRecordAccessor(record), context: context, position: position)
+    }
+
+    /// Maps one record.
+    public func map(_ record: any RecordAccessor, context: [String: JSONValue], position: RecordPosition) -> MappingResult {
         for filter in mapping.when {
-            let seen = filter.path.value(in: record)?.scalarText
+            let seen = record.value(at: filter.path)?.scalarText
             if !filter.oneOf.contains(seen ?? "") {
-                let key = mapping.key.compactMap { name in mapping.fields.first { $0.name == name }?.rule.path?.value(in: record)?.scalarText }.joined(separator: "|")
+                let key = mapping.key.compactMap { name in
+                    mapping.fields.first { $0.name == name }?.rule.path.flatMap { record.value(at: $0)?.scalarText }
+                }.joined(separator: "|")
                 return .skipped(key: key.isEmpty ? nil : key,
                                 reason: "\(filter.path) is \(seen.map { "'\($0)'" } ?? "absent"), not one of \(filter.oneOf.joined(separator: ", "))")
             }
         }
+        var fields: [String: JSONValue] = [:]
         do {
             for (name, rule) in mapping.fields {
-                if let value = try evaluate(rule, field: name, in: record) { fields[name] = value }
+                if let value = try evaluate(rule, field: name, in: record, fields: fields, context: context) { fields[name] = value }
             }
         } catch {
             return .invalid(key: keyText(fields), error)
         }
-        let key = keyText(fields)
         var timestamp: Timestamp?
         if let name = mapping.timestamp {
             let value = name.hasPrefix("context.") ? context[String(name.dropFirst(8))] : fields[name]
             if case .string(let text)? = value { timestamp = Timestamp(iso: text) }
         }
-        return .record(MappedRecord(kind: mapping.kind, key: key ?? "", timestamp: timestamp, fields: fields, position: position))
+        return .record(MappedRecord(kind: mapping.kind, key: keyText(fields) ?? "", timestamp: timestamp, fields: fields, position: position))
     }
 
     private func keyText(_ fields: [String: JSONValue]) -> String? {
@@ -57,42 +70,123 @@ public struct Mapper {
         return parts.count == mapping.key.count ? parts.joined(separator: "|") : nil
     }
 
-    /// One rule: locate, default, clean up, look up, validate, convert.
-    func evaluate(_ rule: FieldRule, field: String, in record: JSONValue) throws(FieldFailure) -> JSONValue? {
-        var raw: JSONValue? = rule.constant ?? rule.path.flatMap { $0.value(in: record) }
+    // MARK: One rule
+
+    /// Locate, default, clean up, look up, validate, convert.
+    func evaluate(_ rule: FieldRule, field: String, in record: any RecordAccessor,
+                  fields: [String: JSONValue], context: [String: JSONValue]) throws(FieldFailure) -> JSONValue? {
+        if let each = rule.each {
+            var items: [JSONValue] = []
+            for (i, sub) in record.records(at: each).enumerated() {
+                var object: [(String, JSONValue)] = []
+                var subValues: [String: JSONValue] = [:]
+                for (name, subRule) in rule.subfields {
+                    if let v = try evaluate(subRule, field: "\(field)[\(i)].\(name)", in: sub, fields: subValues, context: context) {
+                        object.append((name, v))
+                        subValues[name] = v
+                    }
+                }
+                if !object.isEmpty { items.append(.object(object)) }
+            }
+            if items.isEmpty, rule.required {
+                throw FieldFailure(field: field, rule: "required", value: nil, message: "no sub-records at '\(each)'")
+            }
+            return items.isEmpty ? nil : .array(items)
+        }
+        var raw: JSONValue?
+        if let constant = rule.constant {
+            raw = constant
+        } else if let template = rule.template {
+            raw = .string(fill(template, fields: fields, context: context))
+        } else if let path = rule.path {
+            raw = record.value(at: path)
+        }
         if let value = raw, value.isAbsent { raw = nil }
         if raw == nil { raw = rule.defaultValue }
         guard var value = raw, !value.isAbsent else {
             if rule.required {
-                throw FieldFailure(field: field, rule: "required", value: nil,
-                                   message: "no value at '\(rule.path?.description ?? "")'")
+                throw FieldFailure(field: field, rule: "required", value: nil, message: "no value at '\(rule.path?.description ?? "")'")
             }
             return nil
         }
-        if var text = value.scalarText, rule.type != .object, rule.type != .list {
-            if rule.trim { text = text.trimmingCharacters(in: .whitespacesAndNewlines) }
-            switch rule.letterCase {
-            case .upper?: text = text.uppercased()
-            case .lower?: text = text.lowercased()
-            case nil: break
-            }
-            if let table = rule.values {
-                guard let mapped = table[text] else {
-                    throw FieldFailure(field: field, rule: "values", value: text,
-                                       message: "not in the value table (\(table.keys.sorted().joined(separator: ", ")))")
-                }
-                text = mapped
-            }
-            if let pattern = rule.pattern, let regex = patterns[pattern],
-               regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                throw FieldFailure(field: field, rule: "pattern", value: text, message: "does not match /\(pattern)/")
-            }
-            if case .string = value { value = .string(text) } else if rule.values != nil || rule.letterCase != nil { value = .string(text) }
+        // Several values where one is expected (e.g. two XML nodes): joined for text.
+        if case .array(let elements) = value, rule.type != .list, rule.type != .object, rule.split == nil,
+           elements.allSatisfy({ $0.scalarText != nil }) {
+            value = elements.count == 1 ? elements[0] : .string(elements.compactMap(\.scalarText).joined(separator: "; "))
         }
-        return try convert(value, to: rule.type, field: field)
+        if var text = value.scalarText, rule.type != .object {
+            let original = text
+            text = try clean(text, rule: rule, field: field)
+            if let delimiter = rule.split {
+                let parts = text.components(separatedBy: delimiter).map { rule.trim ? $0.trimmingCharacters(in: .whitespaces) : $0 }.filter { !$0.isEmpty }
+                return .array(parts.map(JSONValue.string))
+            }
+            if text.isEmpty {
+                if let d = rule.defaultValue, !d.isAbsent { value = d } else if rule.required {
+                    throw FieldFailure(field: field, rule: "required", value: original, message: "nothing left after clean-up")
+                } else { return nil }
+            } else if text != original || rule.values != nil || rule.letterCase != nil {
+                value = .string(text)
+            } else if case .string = value {
+                value = .string(text)
+            }
+        }
+        return try convert(value, rule: rule, field: field)
     }
 
-    private func convert(_ value: JSONValue, to type: FieldType, field: String) throws(FieldFailure) -> JSONValue {
+    /// Trim, strip zeros, case, replace, extract, value table, pattern.
+    private func clean(_ input: String, rule: FieldRule, field: String) throws(FieldFailure) -> String {
+        var text = input
+        if rule.trim { text = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if rule.stripLeadingZeros {
+            let stripped = text.drop { $0 == "0" }
+            text = stripped.isEmpty && !text.isEmpty ? "0" : String(stripped)
+        }
+        switch rule.letterCase {
+        case .upper?: text = text.uppercased()
+        case .lower?: text = text.lowercased()
+        case nil: break
+        }
+        if let replace = rule.replace, let regex = regexes[replace.pattern] {
+            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: replace.with)
+        }
+        if let pattern = rule.extract, let regex = regexes[pattern] {
+            guard let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else {
+                throw FieldFailure(field: field, rule: "extract", value: text, message: "does not contain /\(pattern)/")
+            }
+            let range = match.numberOfRanges > 1 && match.range(at: 1).location != NSNotFound ? match.range(at: 1) : match.range
+            text = Range(range, in: text).map { String(text[$0]) } ?? ""
+        }
+        if let table = rule.values {
+            guard let mapped = table[text] else {
+                let known = table.keys.sorted()
+                throw FieldFailure(field: field, rule: "values", value: text,
+                                   message: "not in the value table (\(known.prefix(12).joined(separator: ", "))\(known.count > 12 ? ", …" : ""))")
+            }
+            text = mapped
+        }
+        if let pattern = rule.pattern, let regex = regexes["^(?:" + pattern + ")$"],
+           regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+            throw FieldFailure(field: field, rule: "pattern", value: text, message: "does not match /\(pattern)/")
+        }
+        return text
+    }
+
+    private func fill(_ template: String, fields: [String: JSONValue], context: [String: JSONValue]) -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            let name = String(rest[rest.index(after: open)..<close])
+            let value = name.hasPrefix("context.") ? context[String(name.dropFirst(8))] : fields[name]
+            out += value?.scalarText ?? ""
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    private func convert(_ value: JSONValue, rule: FieldRule, field: String) throws(FieldFailure) -> JSONValue {
+        let type = rule.type
         func fail(_ message: String) -> FieldFailure {
             FieldFailure(field: field, rule: "type \(type.rawValue)", value: value.scalarText ?? value.jsonText(), message: message)
         }
@@ -100,42 +194,90 @@ public struct Mapper {
         case .string:
             guard let text = value.scalarText else { throw fail("expected a single value, found a list or object") }
             return .string(text)
-        case .integer:
-            guard let text = value.scalarText, let n = Int64(text) else { throw fail("not a whole number") }
-            return .number(String(n))
-        case .decimal:
-            guard let text = value.scalarText, let d = Double(text), d.isFinite else { throw fail("not a decimal number") }
-            return .number(text)
+        case .integer, .decimal:
+            guard var text = value.scalarText else { throw fail("not a number") }
+            if rule.decimalComma { text = text.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".") }
+            guard var number = Double(text), number.isFinite, text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true else {
+                throw fail(type == .integer ? "not a whole number" : "not a decimal number")
+            }
+            let arithmetic = rule.scale != nil || rule.negate || rule.absolute
+            if let scale = rule.scale { number *= scale }
+            if rule.negate { number = -number }
+            if rule.absolute { number = Swift.abs(number) }
+            if type == .integer {
+                guard number == number.rounded(), Swift.abs(number) < 9.0e15 else { throw fail("not a whole number") }
+                return .number(String(Int64(number)))
+            }
+            return .number(arithmetic || rule.decimalComma ? Self.decimalText(number) : Self.canonicalDecimal(text))
         case .boolean:
-            switch value {
-            case .bool(let b): return .bool(b)
-            default:
-                switch value.scalarText?.lowercased() {
-                case "true", "1", "y", "yes": return .bool(true)
-                case "false", "0", "n", "no": return .bool(false)
-                default: throw fail("not a boolean (true/false, 1/0, Y/N)")
-                }
+            if case .bool(let b) = value { return .bool(b) }
+            switch value.scalarText?.lowercased() {
+            case "true", "1", "y", "yes": return .bool(true)
+            case "false", "0", "n", "no": return .bool(false)
+            default: throw fail("not a boolean (true/false, 1/0, Y/N)")
             }
-        case .date:
+        case .date, .dateTime:
             guard let text = value.scalarText else { throw fail("not a date") }
-            if let day = CivilDate(iso: text) { return .string(day.description) }
-            if let instant = Timestamp(iso: text) { return .string(timeZone.civilDate(of: instant).description) }
-            throw fail("not a date (yyyy-MM-dd)")
-        case .dateTime:
-            guard let text = value.scalarText else { throw fail("not a date-time") }
-            let offset = CivilDate(iso: text.prefix(10)).map { timeZone.offsetForLocalTime(onDay: $0) } ?? 0
-            guard let instant = Timestamp(iso: text, defaultOffsetMinutes: offset) else {
-                throw fail("not an ISO 8601 date-time")
+            for format in rule.formats {
+                if let parsed = parse(text, format: format, asDate: type == .date) { return .string(parsed) }
             }
-            return .string(instant.description)
+            throw fail("not a \(type == .date ? "date" : "date-time") in the accepted formats (\(rule.formats.map(\.rawValue).joined(separator: ", ")))")
         case .list:
-            switch value {
-            case .array(let elements): return .array(elements)
-            default: return .array([value])
-            }
+            if case .array = value { return value }
+            return .array([value])
         case .object:
             guard case .object = value else { throw fail("expected an object") }
             return value
         }
+    }
+
+    /// A date (`yyyy-MM-dd`, the operator's day) or UTC date-time, or `nil`.
+    private func parse(_ text: String, format: DateFormat, asDate: Bool) -> String? {
+        var instant: Timestamp?
+        var day: CivilDate?
+        let t = text.trimmingCharacters(in: .whitespaces)
+        switch format {
+        case .iso:
+            if let d = CivilDate(iso: t) { day = d } else {
+                let offset = CivilDate(iso: t.prefix(10)).map { timeZone.offsetForLocalTime(onDay: $0) } ?? 0
+                instant = Timestamp(iso: t, defaultOffsetMinutes: offset)
+            }
+        case .yyyyMMdd:
+            let u = Array(t.utf8)
+            if u.count == 8, let y = CivilDate.digits(u, 0, 4), let m = CivilDate.digits(u, 4, 2), let d = CivilDate.digits(u, 6, 2) {
+                day = CivilDate(iso: "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))")
+            }
+        case .ddMMyyyy:
+            let u = Array(t.utf8)
+            if u.count == 10, u[2] == 0x2E, u[5] == 0x2E, let d = CivilDate.digits(u, 0, 2), let m = CivilDate.digits(u, 3, 2), let y = CivilDate.digits(u, 6, 4) {
+                day = CivilDate(iso: "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))")
+            }
+        case .epochMilliseconds:
+            if let ms = Int64(t) { instant = Timestamp(millisecondsSinceEpoch: ms) }
+        case .odata:
+            if t.hasPrefix("/Date("), t.hasSuffix(")/") {
+                let inner = t.dropFirst(6).dropLast(2)
+                let digits = inner.prefix { $0.isNumber || $0 == "-" }
+                if let ms = Int64(digits) { instant = Timestamp(millisecondsSinceEpoch: ms) }
+            }
+        }
+        if let instant { return asDate ? timeZone.civilDate(of: instant).description : instant.description }
+        if let day {
+            if asDate { return day.description }
+            return Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 86_400 - Int64(timeZone.offsetForLocalTime(onDay: day)) * 60) * 1000).description
+        }
+        return nil
+    }
+
+    /// Source decimal text without a leading `+` or redundant leading zeros.
+    static func canonicalDecimal(_ text: String) -> String {
+        var t = text
+        if t.hasPrefix("+") { t.removeFirst() }
+        return t
+    }
+
+    static func decimalText(_ number: Double) -> String {
+        if number == number.rounded(), Swift.abs(number) < 1e15 { return String(Int64(number)) }
+        return String(number)
     }
 }

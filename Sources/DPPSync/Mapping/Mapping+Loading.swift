@@ -3,17 +3,25 @@ import Yams
 
 extension Mapping {
     /// Parses and checks a mapping; every problem is reported with file:line:column.
-    public static func load(text: String, file: String) throws(ConfigurationErrors) -> Mapping {
+    /// - Parameter directory: where `valuesFile:` tables are looked up (beside the mapping).
+    public static func load(text: String, file: String, directory: String? = nil) throws(ConfigurationErrors) -> Mapping {
         var reader = YAMLReader(file: file)
         guard let root = reader.compose(text) else {
             if reader.issues.isEmpty { reader.fail(nil, "the mapping is empty") }
             throw ConfigurationErrors(issues: reader.issues)
         }
-        var source: String?, files: [String] = [], format: InputFormat?, records = RecordPath("$")!
+        // The format decides how paths are read, so find it first.
+        var format: InputFormat?
+        if let formatNode = root.mapping?["format"], let text = formatNode.string {
+            format = InputFormat(rawValue: text)
+            if format == nil { reader.fail(formatNode, "unknown format '\(text)'; one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
+        }
+        var loader = RuleLoader(format: format ?? .json, directory: directory)
+        var source: String?, files: [String] = [], records = "$", namespaces: [String: String] = [:], encoding: String?
         var kind: RecordKind?, key: [String] = [], timestamp: String?, timestampNode: Node?
         var context: [(String, FieldRule)] = [], fields: [(String, FieldRule)] = [], filters: [RecordFilter] = []
         var fieldNodes: [String: Node] = [:]
-        var kindNode: Node?, keyNode: Node?
+        var kindNode: Node?, keyNode: Node?, recordsNode: Node?
 
         for (name, _, value) in reader.pairs(root, allowed: topLevelKeys, what: "the mapping") {
             switch name {
@@ -21,16 +29,14 @@ extension Mapping {
                 source = reader.string(value, "source")
                 if let s = source, !isSafeFolderName(s) { reader.fail(value, "source '\(s)' must be a plain folder name under Inbox/") }
             case "files": files = reader.strings(value, "files")
-            case "format":
-                if let text = reader.string(value, "format") {
-                    format = InputFormat(rawValue: text)
-                    if format == nil { reader.fail(value, "unknown format '\(text)'; one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
-                    else if format == .xml || format == .yaml { reader.fail(value, "format '\(text)' is not supported by this version yet; use json or jsonl") }
+            case "encoding": encoding = reader.string(value, "encoding")
+            case "namespaces":
+                for (prefix, _, uri) in reader.pairs(value, allowed: nil, what: "namespaces") {
+                    namespaces[prefix] = reader.string(uri, "namespaces.\(prefix)")
                 }
             case "records":
-                if let text = reader.string(value, "records") {
-                    if let path = RecordPath(text) { records = path } else { reader.fail(value, "records path '\(text)' is not valid") }
-                }
+                records = reader.string(value, "records") ?? "$"
+                recordsNode = value
             case "kind":
                 kindNode = value
                 if let text = reader.string(value, "kind") { kind = RecordKind(rawValue: text) }
@@ -38,26 +44,23 @@ extension Mapping {
             case "timestamp": timestamp = reader.string(value, "timestamp"); timestampNode = value
             case "context":
                 for (fieldName, _, ruleNode) in reader.pairs(value, allowed: nil, what: "context") {
-                    if let rule = readRule(ruleNode, field: "context.\(fieldName)", defaultType: .string, reader: &reader) {
+                    if let rule = loader.rule(ruleNode, field: "context.\(fieldName)", defaultType: .string, reader: &reader) {
                         context.append((fieldName, rule))
                     }
                 }
             case "fields":
                 for (fieldName, fieldKeyNode, ruleNode) in reader.pairs(value, allowed: nil, what: "fields") {
                     fieldNodes[fieldName] = fieldKeyNode
-                    if let rule = readRule(ruleNode, field: fieldName, defaultType: nil, reader: &reader) {
+                    if let rule = loader.rule(ruleNode, field: fieldName, defaultType: nil, reader: &reader) {
                         fields.append((fieldName, rule))
                     }
                 }
             case "when":
                 let conditions: [Node] = value.sequence.map { Array($0) } ?? [value]
                 for condition in conditions {
-                    var path: RecordPath?, oneOf: [String] = []
+                    var path: FieldPath?, oneOf: [String] = []
                     for (k, _, v) in reader.pairs(condition, allowed: RecordFilter.keys, what: "when") {
-                        if k == "path", let text = reader.string(v, "when.path") {
-                            path = RecordPath(text)
-                            if path == nil { reader.fail(v, "path '\(text)' is not valid") }
-                        }
+                        if k == "path", let text = reader.string(v, "when.path") { path = loader.path(text, node: v, field: "when", reader: &reader) }
                         if k == "in" { oneOf = reader.strings(v, "when.in") }
                     }
                     if let path, !oneOf.isEmpty { filters.append(RecordFilter(path: path, oneOf: oneOf)) }
@@ -70,8 +73,18 @@ extension Mapping {
         // Whole-mapping checks.
         if source == nil { reader.fail(root, "missing 'source' (the folder under Inbox/ this mapping reads)") }
         if files.isEmpty { reader.fail(root, "missing 'files' (a glob such as \"*.json\")") }
-        if format == nil, !reader.issues.contains(where: { $0.message.hasPrefix("unknown format") }) {
-            reader.fail(root, "missing 'format' (json or jsonl)")
+        if root.mapping?["format"] == nil { reader.fail(root, "missing 'format' (json, jsonl, xml or yaml)") }
+        if format == .xml {
+            if records == "$" { reader.fail(recordsNode ?? root, "an XML mapping needs 'records': the record element's name, such as WORKORDER") }
+            else if !XMLNames.isQualifiedName(records) { reader.fail(recordsNode, "records '\(records)' is not an element name (NAME or prefix:NAME)") }
+            if let prefix = XMLNames.prefix(of: records), namespaces[prefix] == nil {
+                reader.fail(recordsNode, "records uses the prefix '\(prefix)', which namespaces: does not declare")
+            }
+        } else if RecordPath(records) == nil {
+            reader.fail(recordsNode, "records path '\(records)' is not valid")
+        }
+        for undeclared in loader.usedPrefixes.subtracting(namespaces.keys).subtracting(["xsi", "xml"]).sorted() {
+            reader.fail(root["namespaces"] ?? root, "paths use the namespace prefix '\(undeclared)', which namespaces: does not declare")
         }
         if let kind {
             if kind.fields.isEmpty {
@@ -86,7 +99,7 @@ extension Mapping {
                         continue
                     }
                     var rule = rule
-                    if !rule.typeDeclared { rule.type = spec.type }
+                    if !rule.typeDeclared { rule.type = rule.each != nil ? .list : spec.type }
                     typed.append((name, rule))
                 }
                 fields = typed
@@ -110,27 +123,64 @@ extension Mapping {
         guard reader.issues.isEmpty, let source, let format, let kind else {
             throw ConfigurationErrors(issues: reader.issues)
         }
-        return Mapping(name: file, contentHash: Fingerprint.sha256Hex(text), text: text, source: source, files: files,
-                       format: format, records: records, context: context, kind: kind, key: key, timestamp: timestamp,
-                       fields: fields, when: filters)
+        // The content hash covers the value tables the mapping reads.
+        let hashed = text + loader.tableTexts.sorted { $0.key < $1.key }.map { "\n--- \($0.key)\n" + $0.value }.joined()
+        return Mapping(name: file, contentHash: Fingerprint.sha256Hex(hashed), text: hashed, source: source, files: files,
+                       format: format, records: records, namespaces: namespaces, encoding: encoding, context: context, kind: kind,
+                       key: key, timestamp: timestamp, fields: fields, when: filters)
+    }
+}
+
+/// Reads field rules, checking paths for the mapping's format as it goes.
+struct RuleLoader {
+    let format: InputFormat
+    let directory: String?
+    /// Namespace prefixes the XPath expressions use (checked against `namespaces:`).
+    var usedPrefixes = Set<String>()
+    /// CSV value tables read, by file name, for the content hash.
+    var tableTexts: [String: String] = [:]
+
+    init(format: InputFormat, directory: String?) { self.format = format; self.directory = directory }
+
+    mutating func path(_ text: String, node: Node, field: String, reader: inout YAMLReader) -> FieldPath? {
+        if format == .xml {
+            if let problem = XPathSyntax.problem(in: text) {
+                reader.fail(node, "\(field): XPath '\(text)' does not compile: \(problem)")
+                return nil
+            }
+            usedPrefixes.formUnion(XPathSyntax.prefixes(in: text))
+            return FieldPath(text, json: nil)
+        }
+        guard let parsed = RecordPath(text) else {
+            reader.fail(node, "\(field): path '\(text)' is not valid (use a.b[0].c)")
+            return nil
+        }
+        return FieldPath(text, json: parsed)
     }
 
-    private static func readRule(_ node: Node, field: String, defaultType: FieldType?, reader: inout YAMLReader) -> FieldRule? {
+    mutating func rule(_ node: Node, field: String, defaultType: FieldType?, reader: inout YAMLReader) -> FieldRule? {
         var rule = FieldRule()
         if let defaultType { rule.type = defaultType; rule.typeDeclared = true }
-        // Shorthand: `field: path.to.value`.
+        // Shorthand: `field: path`.
         if case .scalar(let scalar) = node {
-            guard let path = RecordPath(scalar.string) else { reader.fail(node, "\(field): path '\(scalar.string)' is not valid"); return nil }
+            guard let path = path(scalar.string, node: node, field: field, reader: &reader) else { return nil }
             rule.path = path
             return rule
         }
         for (key, _, value) in reader.pairs(node, allowed: FieldRule.keys, what: "the rule of field '\(field)'") {
             switch key {
             case "path":
-                if let text = reader.string(value, "\(field).path") {
-                    if let path = RecordPath(text) { rule.path = path } else { reader.fail(value, "\(field): path '\(text)' is not valid") }
+                if let text = reader.string(value, "\(field).path") { rule.path = path(text, node: value, field: field, reader: &reader) }
+            case "each":
+                if let text = reader.string(value, "\(field).each") { rule.each = path(text, node: value, field: field, reader: &reader) }
+            case "fields":
+                for (name, _, subNode) in reader.pairs(value, allowed: nil, what: "\(field).fields") {
+                    if let sub = self.rule(subNode, field: "\(field).\(name)", defaultType: nil, reader: &reader) {
+                        rule.subfields.append((name, sub))
+                    }
                 }
             case "value": rule.constant = value.jsonValue
+            case "template": rule.template = reader.string(value, "\(field).template")
             case "required": rule.required = reader.bool(value, "\(field).required") ?? false
             case "default": rule.defaultValue = value.jsonValue
             case "type":
@@ -139,10 +189,22 @@ extension Mapping {
                     else { reader.fail(value, "\(field): unknown type '\(text)'; one of: \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))") }
                 }
             case "trim": rule.trim = reader.bool(value, "\(field).trim") ?? true
+            case "stripLeadingZeros": rule.stripLeadingZeros = reader.bool(value, "\(field).stripLeadingZeros") ?? false
+            case "decimalComma": rule.decimalComma = reader.bool(value, "\(field).decimalComma") ?? false
+            case "negate": rule.negate = reader.bool(value, "\(field).negate") ?? false
+            case "abs": rule.absolute = reader.bool(value, "\(field).abs") ?? false
+            case "scale": rule.scale = reader.number(value, "\(field).scale")
+            case "split": rule.split = reader.string(value, "\(field).split")
             case "case":
                 if let text = reader.string(value, "\(field).case") {
                     rule.letterCase = FieldRule.LetterCase(rawValue: text)
                     if rule.letterCase == nil { reader.fail(value, "\(field): case must be upper or lower") }
+                }
+            case "formats":
+                rule.formats = []
+                for text in reader.strings(value, "\(field).formats") {
+                    if let f = DateFormat(rawValue: text) { rule.formats.append(f) }
+                    else { reader.fail(value, "\(field): unknown date format '\(text)'; one of: \(DateFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
                 }
             case "values":
                 var table: [String: String] = [:]
@@ -150,15 +212,53 @@ extension Mapping {
                     table[from] = reader.string(to, "\(field).values.\(from)")
                 }
                 rule.values = table
-            case "pattern":
-                if let text = reader.string(value, "\(field).pattern") {
-                    if (try? NSRegularExpression(pattern: text)) == nil { reader.fail(value, "\(field): pattern '\(text)' is not a valid regular expression") }
-                    else { rule.pattern = text }
+            case "valuesFile":
+                if let name = reader.string(value, "\(field).valuesFile") { rule.values = loadTable(name, node: value, field: field, reader: &reader) }
+            case "pattern", "extract":
+                if let text = reader.string(value, "\(field).\(key)") {
+                    if (try? NSRegularExpression(pattern: text)) == nil { reader.fail(value, "\(field): \(key) '\(text)' is not a valid regular expression") }
+                    else if key == "pattern" { rule.pattern = text } else { rule.extract = text }
                 }
+            case "replace":
+                var pattern: String?, with = ""
+                for (k, _, v) in reader.pairs(value, allowed: ["pattern", "with"], what: "\(field).replace") {
+                    if k == "pattern" { pattern = reader.string(v, "\(field).replace.pattern") } else { with = reader.string(v, "\(field).replace.with") ?? "" }
+                }
+                if let pattern, (try? NSRegularExpression(pattern: pattern)) != nil { rule.replace = (pattern, with) }
+                else { reader.fail(value, "\(field): replace needs a valid regular expression under 'pattern'") }
             default: break
             }
         }
-        if rule.path == nil, rule.constant == nil { reader.fail(node, "\(field): a rule needs 'path' or 'value'") }
+        if rule.path == nil, rule.constant == nil, rule.template == nil, rule.each == nil {
+            reader.fail(node, "\(field): a rule needs 'path', 'value', 'template' or 'each'")
+        }
+        if rule.each != nil, rule.subfields.isEmpty { reader.fail(node, "\(field): 'each' needs 'fields' for its sub-records") }
         return rule
     }
+
+    /// A two-column CSV (`from,to`, a header line allowed) beside the mapping.
+    private mutating func loadTable(_ name: String, node: Node, field: String, reader: inout YAMLReader) -> [String: String]? {
+        guard !name.contains("/"), !name.hasPrefix("."), let directory else {
+            reader.fail(node, "\(field): valuesFile must be a file name beside the mapping"); return nil
+        }
+        guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+            reader.fail(node, "\(field): value table \(name) not found beside the mapping"); return nil
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        tableTexts[name] = text
+        var table: [String: String] = [:]
+        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let cells = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            guard cells.count == 2 else { reader.fail(node, "\(field): \(name) line \(i + 1) needs two columns"); continue }
+            if i == 0, cells[0].lowercased() == "from" { continue }
+            table[cells[0]] = cells[1]
+        }
+        return table
+    }
+}
+
+extension Node {
+    subscript(key: String) -> Node? { mapping?[key] }
 }

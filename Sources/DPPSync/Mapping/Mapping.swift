@@ -13,8 +13,14 @@ public struct Mapping: Sendable {
     /// Shell globs on the file name (`*.json`).
     public var files: [String]
     public var format: InputFormat
-    /// Where the records are; `$` is the document (an object is one record, an array many).
-    public var records: RecordPath
+    /// Where the records are. JSON: a path, `$` for the document (an object is one
+    /// record, an array many). XML: the record element's name, optionally prefixed
+    /// (`WORKORDER`, `mx:WORKORDER`), wherever it is in the document.
+    public var records: String
+    /// XML namespace prefixes used in paths: prefix → URI.
+    public var namespaces: [String: String]
+    /// The declared text encoding, if any (`ISO-8859-1`, `windows-1252`, `UTF-16`).
+    public var encoding: String?
     /// Values read once per file, referenced as `context.<name>`.
     public var context: [(name: String, rule: FieldRule)]
     public var kind: RecordKind
@@ -30,7 +36,11 @@ public struct Mapping: Sendable {
         files.contains { globMatches($0, fileName) }
     }
 
-    public static let topLevelKeys = ["$schema", "description", "source", "files", "format", "encoding", "records", "context", "kind", "key", "timestamp", "fields", "when"]
+    /// The JSON records path (`$` when the mapping reads XML).
+    public var recordsPath: RecordPath { RecordPath(records) ?? RecordPath("$")! }
+
+    public static let topLevelKeys = ["$schema", "description", "source", "files", "format", "encoding", "namespaces", "records",
+                                      "context", "kind", "key", "timestamp", "fields", "when"]
 }
 
 /// Input formats a mapping can read.

@@ -18,7 +18,7 @@ public struct MappingCatalog: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             let text = String(decoding: data, as: UTF8.self)
             do {
-                var mapping = try Mapping.load(text: text, file: name)
+                var mapping = try Mapping.load(text: text, file: name, directory: directory)
                 mapping.name = name
                 catalog.mappings.append(mapping)
             } catch {

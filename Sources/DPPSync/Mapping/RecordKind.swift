@@ -30,7 +30,13 @@ public struct RecordKind: RawRepresentable, Sendable, Hashable, Codable, CustomS
                 FieldSpec("dppId", .string), FieldSpec("assetNum", .string),
                 FieldSpec("completionDate", .date, required: true), FieldSpec("status", .string),
                 FieldSpec("statusDate", .dateTime), FieldSpec("taskId", .string),
-                FieldSpec("findings", .string), FieldSpec("partsUsed", .list), FieldSpec("returnToService", .boolean),
+                FieldSpec("findings", .string), FieldSpec("returnToService", .boolean),
+                // Lists of strings (dppIds) or objects: {dppId | partNumber + serialNumber, quantity, issueType}.
+                FieldSpec("partsUsed", .list),
+                // Objects: {laborCode, hours, craft, startDate}.
+                FieldSpec("labor", .list),
+                // Objects: {name, value, unit, lowerLimit, upperLimit, result}.
+                FieldSpec("tests", .list),
             ]
         default:
             return []

@@ -32,8 +32,19 @@ struct FileProcessor {
         observer.fileStarted(file)
         let bytes = try FileSystem.readBytes(file.path)
         let fingerprint = Fingerprint.sha256Hex(bytes)
-        let verdict = try store.write { db in
-            try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered, db: db)
+        var verdict: Verdict
+        do {
+            verdict = try store.write { db in
+                try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered, db: db)
+            }
+        } catch let failure as FileLevelFailure {
+            // The file's transaction rolled back whole; record why in a transaction of its own.
+            verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message)
+            try store.write { db in
+                try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
+                               message: failure.message, mapping: mapping, duplicateOf: nil, now: clock().description, db: db)
+                crash.reached(.inTransaction)
+            }
         }
         crash.reached(.afterCommit)
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
@@ -41,6 +52,12 @@ struct FileProcessor {
                                 reason: verdict.reason, message: verdict.message, counts: verdict.counts, destination: destination)
         observer.fileFinished(file, result: result)
         return result
+    }
+
+    /// The file as a whole cannot be used: nothing of it is applied.
+    struct FileLevelFailure: Error {
+        var reason: ReasonCode
+        var message: String
     }
 
     // MARK: The transaction
@@ -61,25 +78,6 @@ struct FileProcessor {
         try db.execute(sql: "INSERT OR IGNORE INTO mapping_text (hash, name, text, first_used_at) VALUES (?, ?, ?, ?)",
                        arguments: [mapping.contentHash, mapping.name, mapping.text, now])
 
-        let decoded: DecodedFile
-        let context: [String: JSONValue]
-        do {
-            decoded = try RecordDecoder.decode(bytes, format: mapping.format, records: mapping.records)
-            context = try Mapper(mapping: mapping, timeZone: configuration.timeZone).context(from: decoded.document)
-        } catch let error as DecodeError {
-            let message = "the file cannot be decoded as \(mapping.format.rawValue): \(error)"
-            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: .notParseable,
-                           message: message, mapping: mapping, duplicateOf: nil, now: now, db: db)
-            crash.reached(.inTransaction)
-            return Verdict(disposition: .quarantined, reason: .notParseable, message: message)
-        } catch let failure as FieldFailure {
-            let message = "file-level value: \(failure)"
-            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: .invalidField,
-                           message: message, mapping: mapping, duplicateOf: nil, now: now, db: db)
-            crash.reached(.inTransaction)
-            return Verdict(disposition: .quarantined, reason: .invalidField, message: message)
-        }
-
         let fileId = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: nil,
                                     message: nil, mapping: mapping, duplicateOf: nil, now: now, db: db)
         let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
@@ -89,62 +87,68 @@ struct FileProcessor {
         var counts: [Outcome: Int] = [:]
         var extracts: [Extract] = []
         var assetsApplied = false
+        var context: [String: JSONValue] = [:]
+        var recordCount = 0
         let fingerprintPrefix = String(fingerprint.prefix(12))
         let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
 
-        for (offset, entry) in decoded.records.enumerated() {
-            if offset % 2000 == 1999 {
-                observer.fileProgress(file, recordsDone: offset + 1, fraction: Double(offset + 1) / Double(decoded.records.count))
-            }
-            var decision: Decision
-            var key: String?
-            var position: RecordPosition
-            var extractText: String
-            switch entry {
-            case .failure(let error):
-                position = error.record.position
-                extractText = error.record.extract
-                decision = Decision(outcome: .rejected, reason: .notParseable, message: "line is not valid JSON: \(error.record.error)")
-            case .success(let record):
-                position = record.position
-                extractText = mapping.format == .json
-                    ? mapping.records.replacing(in: decoded.document, with: mapping.records.steps.last == .each || isArray(decoded.document, mapping.records) ? .array([record.value]) : record.value).jsonText(pretty: true) + "\n"
-                    : record.extract
-                switch mapper.map(record.value, context: context, position: record.position) {
-                case .skipped(let k, let reason):
-                    key = k
-                    decision = Decision(outcome: .skipped, reason: .filtered, message: reason)
-                case .invalid(let k, let failure):
-                    key = k
-                    decision = Decision(outcome: configuration.outcome(for: .invalidField), reason: .invalidField,
-                                        message: "record \(position.index)\(position.line.map { " (line \($0))" } ?? ""): \(failure)")
-                case .record(let mapped):
-                    key = mapped.key
-                    let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
-                                                mappingName: mapping.name, mappingHash: mapping.contentHash)
-                    decision = try reconciler.decide(mapped, provenance: provenance, in: db)
-                    if decision.outcome == .applied {
-                        for change in decision.changes { try writer.apply(change) }
-                        assetsApplied = assetsApplied || mapped.kind == .asset
-                    } else if decision.outcome == .held {
-                        try recorder.hold(mapped, decision: decision)
-                    }
+        do {
+            let source = try RecordDecoder.source(for: bytes, fileName: file.name, mapping: mapping)
+            try source.forEach(context: { document in
+                do {
+                    context = try mapper.context(from: document)
+                } catch {
+                    throw FileLevelFailure(reason: .invalidField, message: "file-level value: \(error)")
                 }
-            }
-            if decision.outcome == .rejected {
-                let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
-                extracts.append(Extract(name: name, text: extractText, reason: reasonDocument(file: file, fingerprint: fingerprint,
-                    reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
-            }
-            try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision)
-            counts[decision.outcome, default: 0] += 1
+            }, record: { item in
+                recordCount += 1
+                if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount, fraction: 0) }
+                let position = item.position
+                var key: String?
+                var decision: Decision
+                if let failure = item.failure {
+                    decision = Decision(outcome: .rejected, reason: .notParseable, message: failure)
+                } else if let accessor = item.accessor {
+                    switch mapper.map(accessor, context: context, position: position) {
+                    case .skipped(let k, let reason):
+                        key = k
+                        decision = Decision(outcome: .skipped, reason: .filtered, message: reason)
+                    case .invalid(let k, let failure):
+                        key = k
+                        decision = Decision(outcome: configuration.outcome(for: .invalidField), reason: .invalidField,
+                                            message: "record \(position.index)\(position.line.map { " (line \($0))" } ?? ""): \(failure)")
+                    case .record(let mapped):
+                        key = mapped.key
+                        let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
+                                                    mappingName: mapping.name, mappingHash: mapping.contentHash)
+                        decision = try reconciler.decide(mapped, provenance: provenance, in: db)
+                        if decision.outcome == .applied {
+                            for change in decision.changes { try writer.apply(change) }
+                            assetsApplied = assetsApplied || mapped.kind == .asset
+                        } else if decision.outcome == .held {
+                            try recorder.hold(mapped, decision: decision)
+                        }
+                    }
+                } else {
+                    decision = Decision(outcome: .rejected, reason: .notParseable, message: "the record cannot be read")
+                }
+                if decision.outcome == .rejected {
+                    let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
+                    extracts.append(Extract(name: name, text: item.extract(), reason: reasonDocument(file: file, fingerprint: fingerprint,
+                        reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
+                }
+                try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision)
+                counts[decision.outcome, default: 0] += 1
+            })
+        } catch let error as DecodeError {
+            throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)")
         }
         if assetsApplied {
             for (outcome, n) in try Redecider(reconciler: reconciler, db: db, batchId: batchId, now: now).redecideWaiting(writer: &writer) {
                 counts[outcome, default: 0] += n
             }
         }
-        try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [decoded.records.count, fileId])
+        try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         if !extracts.isEmpty {
             let folder = layout.quarantine(file.source)
             try FileSystem.createDirectory(folder)
@@ -156,11 +160,6 @@ struct FileProcessor {
         crash.reached(.inTransaction)
         let summary = Outcome.all.compactMap { o in counts[o].map { "\($0) \(o)" } }.joined(separator: ", ")
         return Verdict(disposition: .archived, reason: nil, message: summary.isEmpty ? "no records" : summary, counts: counts)
-    }
-
-    private func isArray(_ document: JSONValue, _ path: RecordPath) -> Bool {
-        if case .array? = path.value(in: document) { return true }
-        return false
     }
 
     @discardableResult

@@ -1,0 +1,112 @@
+import Foundation
+import Yams
+
+/// A JSON document whose records are at a path: an object is one record, an array many.
+struct JSONDocumentSource: RecordSource {
+    let document: JSONValue
+    let records: RecordPath
+
+    init(utf8: [UInt8], records: RecordPath) throws(DecodeError) {
+        do {
+            document = try JSONParser.parseDocument(utf8)
+        } catch {
+            throw DecodeError(message: "not valid JSON: \(error.message)", line: error.position.line, column: error.position.column)
+        }
+        self.records = records
+    }
+
+    init(document: JSONValue, records: RecordPath) { self.document = document; self.records = records }
+
+    func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
+        try context(JSONRecordAccessor(document))
+        guard let found = records.value(in: document) else {
+            throw DecodeError(message: "no records at '\(records)' (the mapping's records: path)")
+        }
+        let isArray: Bool
+        let values: [JSONValue]
+        if case .array(let elements) = found { values = elements; isArray = true } else { values = [found]; isArray = false }
+        for (index, value) in values.enumerated() {
+            // The extract keeps the document around the one record, so context values travel with it.
+            try record(RecordItem(accessor: JSONRecordAccessor(value), position: RecordPosition(index: index), failure: nil) {
+                records.replacing(in: document, with: isArray ? .array([value]) : value).jsonText(pretty: true) + "\n"
+            })
+        }
+    }
+}
+
+/// One JSON value per line: a broken line is a broken record, not a broken file.
+struct JSONLinesSource: RecordSource {
+    let utf8: [UInt8]
+
+    func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
+        try context(JSONRecordAccessor(.object([])))
+        var start = utf8.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1
+        var index = 0
+        while start < utf8.count {
+            let end = utf8[start...].firstIndex(of: 0x0A) ?? utf8.count
+            let slice = Array(utf8[start..<end])
+            if !slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                let text = String(decoding: slice, as: UTF8.self) + "\n"
+                let position = RecordPosition(index: index, line: line)
+                do {
+                    let value = try JSONParser.parseDocument(slice)
+                    try record(RecordItem(accessor: JSONRecordAccessor(value), position: position, failure: nil) { text })
+                } catch let error as JSONParseError {
+                    try record(RecordItem(accessor: nil, position: position,
+                                          failure: "line \(line) is not valid JSON: \(error.message) at column \(error.position.column)") { text })
+                }
+                index += 1
+            }
+            line += 1
+            start = end + 1
+        }
+    }
+}
+
+/// A YAML document (the maintenance programme), records at a path.
+struct YAMLDocumentSource: RecordSource {
+    let inner: JSONDocumentSource
+
+    init(utf8: [UInt8], records: RecordPath) throws(DecodeError) {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: String(decoding: utf8, as: UTF8.self))
+        } catch {
+            throw DecodeError(message: "not valid YAML: \(error)")
+        }
+        inner = JSONDocumentSource(document: node?.jsonValue ?? .null, records: records)
+    }
+
+    func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
+        try inner.forEach(context: context, record: record)
+    }
+}
+
+/// Input text encodings for JSON and YAML: UTF-8 (with or without BOM), UTF-16
+/// with a BOM, and ISO-8859-1 / Windows-1252 when the mapping declares them.
+enum TextEncoding {
+    static func utf8(_ bytes: [UInt8], declared: String?) throws(DecodeError) -> [UInt8] {
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            let bigEndian = bytes[0] == 0xFE
+            var units: [UInt16] = []
+            units.reserveCapacity(bytes.count / 2)
+            var i = 2
+            while i + 1 < bytes.count {
+                units.append(bigEndian ? UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]) : UInt16(bytes[i + 1]) << 8 | UInt16(bytes[i]))
+                i += 2
+            }
+            guard let text = String(validating: units, as: UTF16.self) else { throw DecodeError(message: "invalid UTF-16 text") }
+            return Array(text.utf8)
+        }
+        switch declared?.lowercased() {
+        case "iso-8859-1", "latin1", "latin-1":
+            return Array(String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })).utf8)
+        case "windows-1252", "cp1252":
+            guard let text = String(data: Data(bytes), encoding: .windowsCP1252) else { throw DecodeError(message: "invalid Windows-1252 text") }
+            return Array(text.utf8)
+        default:
+            return bytes
+        }
+    }
+}

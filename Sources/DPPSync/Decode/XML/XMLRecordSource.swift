@@ -1,0 +1,242 @@
+import CLibXML2
+
+/// Streams the record elements of an XML export with libxml2's `xmlTextReader`:
+/// each record element is expanded on its own, queried with XPath, and freed as
+/// the reader moves on, so memory is bounded by the largest record.
+///
+/// Safety: no DTD is accepted (a document type declaration is refused before
+/// any entity is declared, let alone expanded), no entity substitution, no
+/// network (`XML_PARSE_NONET`); line numbers past 65,535 are kept (`XML_PARSE_BIG_LINES`).
+struct XMLRecordSource: RecordSource {
+    let bytes: [UInt8]
+    let mapping: Mapping
+
+    static let xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOBLANKS.rawValue)
+
+    func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
+        if let line = Self.doctypeLine(bytes) {
+            throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety", line: line)
+        }
+        let errors = XMLErrorCollector()
+        let recordName = XMLNames.localName(of: mapping.records)
+        let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
+        try bytes.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            guard let reader = xmlReaderForMemory(base, Int32(buffer.count), nil, mapping.encoding, Self.options) else {
+                throw DecodeError(message: "libxml2 could not start reading the file")
+            }
+            defer { xmlFreeTextReader(reader) }
+            xmlTextReaderSetStructuredErrorHandler(reader, { context, error in
+                guard let context else { return }
+                Unmanaged<XMLErrorCollector>.fromOpaque(context).takeUnretainedValue().record(error)
+            }, Unmanaged.passUnretained(errors).toOpaque())
+
+            var queries: XPathQueries?
+            defer { queries?.free() }
+            var root = RootElement()
+            var contextDone = false
+            var index = 0
+            var status = xmlTextReaderRead(reader)
+            while status == 1 {
+                let type = xmlTextReaderNodeType(reader)
+                if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
+                    throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety",
+                                      line: Int(xmlTextReaderGetParserLineNumber(reader)))
+                }
+                guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { status = xmlTextReaderRead(reader); continue }
+                if xmlTextReaderDepth(reader) == 0 { root = RootElement(reader: reader) }
+                let localName = xmlTextReaderConstLocalName(reader).map { String(cString: $0) }
+                let namespace = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) }
+                guard localName == recordName, recordNamespace == nil || namespace == recordNamespace else {
+                    status = xmlTextReaderRead(reader); continue
+                }
+                if !contextDone { try context(root); contextDone = true }
+                guard let node = xmlTextReaderExpand(reader) else {
+                    throw DecodeError(message: errors.messages.first ?? "a \(recordName) element cannot be read", line: errors.firstLine)
+                }
+                if queries == nil { queries = try XPathQueries(document: node.pointee.doc, namespaces: mapping.namespaces) }
+                guard let queries else { break }
+                let position = RecordPosition(index: index, line: Int(xmlGetLineNo(node)))
+                try record(RecordItem(accessor: XMLNodeAccessor(node: node, queries: queries), position: position, failure: nil) {
+                    Self.extract(node, root: root)
+                })
+                index += 1
+                status = xmlTextReaderNext(reader)
+            }
+            if status < 0 || !errors.messages.isEmpty {
+                throw DecodeError(message: "not well-formed XML: " + (errors.messages.first ?? "read error"), line: errors.firstLine)
+            }
+            if !contextDone { try context(root) }
+        }
+    }
+
+    /// The line of a `<!DOCTYPE` in the prolog, found before libxml2 parses
+    /// anything: a hostile internal subset is refused without being read.
+    static func doctypeLine(_ bytes: [UInt8]) -> Int? {
+        var i = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1
+        let doctype = Array("<!DOCTYPE".utf8)
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x0A: line += 1; i += 1
+            case 0x20, 0x09, 0x0D: i += 1
+            case UInt8(ascii: "<"):
+                if bytes[i...].starts(with: doctype) { return line }
+                let skipTo: [UInt8]
+                if bytes[i...].starts(with: Array("<?".utf8)) { skipTo = Array("?>".utf8) }
+                else if bytes[i...].starts(with: Array("<!--".utf8)) { skipTo = Array("-->".utf8) }
+                else { return nil }
+                var j = i + 2
+                while j < bytes.count, !bytes[j...].starts(with: skipTo) { if bytes[j] == 0x0A { line += 1 }; j += 1 }
+                i = j + skipTo.count
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// The record alone, wrapped in the original root element with every
+    /// namespace declaration in scope, so it can be corrected and dropped back.
+    static func extract(_ node: xmlNodePtr, root: RootElement) -> String {
+        var declarations: [(prefix: String?, uri: String)] = []
+        var ancestor: xmlNodePtr? = node.pointee.parent
+        while let current = ancestor, current.pointee.type == XML_ELEMENT_NODE {
+            var ns = current.pointee.nsDef
+            while let declaration = ns {
+                let prefix = declaration.pointee.prefix.map { String(cString: $0) }
+                if !declarations.contains(where: { $0.prefix == prefix }), let href = declaration.pointee.href {
+                    declarations.append((prefix, String(cString: href)))
+                }
+                ns = declaration.pointee.next
+            }
+            ancestor = current.pointee.parent
+        }
+        var open = "<" + root.name
+        for (prefix, uri) in declarations.reversed() {
+            open += " xmlns" + (prefix.map { ":" + $0 } ?? "") + "=\"" + escapeAttribute(uri) + "\""
+        }
+        for (name, value) in root.attributes { open += " \(name)=\"\(escapeAttribute(value))\"" }
+        let buffer = xmlBufferCreate()
+        defer { xmlBufferFree(buffer) }
+        xmlNodeDump(buffer, node.pointee.doc, node, 1, 1)
+        let body = xmlBufferContent(buffer).map { String(cString: $0) } ?? ""
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + open + ">\n  " + body + "\n</" + root.name + ">\n"
+    }
+
+    static func escapeAttribute(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "<", with: "&lt;")
+    }
+}
+
+/// The document's root element: its qualified name and attributes, which
+/// `context:` reads (`@creationDateTime`).
+struct RootElement: RecordAccessor {
+    var name = "root"
+    var attributes: [(String, String)] = []
+
+    init() {}
+
+    init(reader: xmlTextReaderPtr) {
+        name = xmlTextReaderConstName(reader).map { String(cString: $0) } ?? "root"
+        guard xmlTextReaderHasAttributes(reader) == 1, xmlTextReaderMoveToFirstAttribute(reader) == 1 else { return }
+        repeat {
+            let attributeName = xmlTextReaderConstName(reader).map { String(cString: $0) } ?? ""
+            let value = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
+            if !attributeName.hasPrefix("xmlns") { attributes.append((attributeName, value)) }
+        } while xmlTextReaderMoveToNextAttribute(reader) == 1
+        xmlTextReaderMoveToElement(reader)
+    }
+
+    func value(at path: FieldPath) -> JSONValue? {
+        var name = Substring(path.text)
+        if name.hasPrefix("/*/") { name = name.dropFirst(3) }
+        guard name.hasPrefix("@") else { return nil }
+        name = name.dropFirst()
+        return attributes.first { $0.0 == name || XMLNames.localName(of: $0.0) == name }.map { .string($0.1) }
+    }
+
+    func records(at path: FieldPath) -> [any RecordAccessor] { [] }
+}
+
+/// XPath expressions compiled once per file and evaluated against record nodes.
+final class XPathQueries {
+    private let context: xmlXPathContextPtr
+    private var compiled: [String: xmlXPathCompExprPtr] = [:]
+
+    init(document: xmlDocPtr?, namespaces: [String: String]) throws {
+        guard let context = xmlXPathNewContext(document) else { throw DecodeError(message: "cannot create an XPath context") }
+        self.context = context
+        xmlXPathRegisterNs(context, "xsi", XMLRecordSource.xsiNamespace)
+        for (prefix, uri) in namespaces { xmlXPathRegisterNs(context, prefix, uri) }
+    }
+
+    func free() {
+        for expression in compiled.values { xmlXPathFreeCompExpr(expression) }
+        compiled.removeAll()
+        xmlXPathFreeContext(context)
+    }
+
+    /// Evaluates `path` with `node` as the context node.
+    func evaluate(_ path: FieldPath, at node: xmlNodePtr) -> xmlXPathObjectPtr? {
+        let expression: xmlXPathCompExprPtr
+        if let cached = compiled[path.text] {
+            expression = cached
+        } else {
+            guard let fresh = xmlXPathCompile(path.text) else { return nil }
+            compiled[path.text] = fresh
+            expression = fresh
+        }
+        context.pointee.node = node
+        context.pointee.doc = node.pointee.doc
+        return xmlXPathCompiledEval(expression, context)
+    }
+}
+
+/// One record element, read through XPath.
+struct XMLNodeAccessor: RecordAccessor {
+    let node: xmlNodePtr
+    let queries: XPathQueries
+
+    func value(at path: FieldPath) -> JSONValue? {
+        guard let result = queries.evaluate(path, at: node) else { return nil }
+        defer { xmlXPathFreeObject(result) }
+        switch result.pointee.type {
+        case XPATH_NODESET:
+            let values = Self.nodes(result).compactMap(Self.text)
+            if values.isEmpty { return nil }
+            return values.count == 1 ? .string(values[0]) : .array(values.map(JSONValue.string))
+        case XPATH_STRING:
+            return result.pointee.stringval.map { .string(String(cString: $0)) }
+        case XPATH_NUMBER:
+            let n = result.pointee.floatval
+            return n.isFinite ? .number(n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)) : nil
+        case XPATH_BOOLEAN:
+            return .bool(result.pointee.boolval != 0)
+        default:
+            return nil
+        }
+    }
+
+    func records(at path: FieldPath) -> [any RecordAccessor] {
+        guard let result = queries.evaluate(path, at: node) else { return [] }
+        defer { xmlXPathFreeObject(result) }
+        return Self.nodes(result).filter { $0.pointee.type == XML_ELEMENT_NODE }.map { XMLNodeAccessor(node: $0, queries: queries) }
+    }
+
+    static func nodes(_ result: xmlXPathObjectPtr) -> [xmlNodePtr] {
+        guard result.pointee.type == XPATH_NODESET, let set = result.pointee.nodesetval, set.pointee.nodeNr > 0 else { return [] }
+        return (0..<Int(set.pointee.nodeNr)).compactMap { set.pointee.nodeTab[$0] }
+    }
+
+    /// The node's text; `nil` for an element marked `xsi:nil="true"`.
+    static func text(_ node: xmlNodePtr) -> String? {
+        if node.pointee.type == XML_ELEMENT_NODE, let nilValue = xmlGetNsProp(node, "nil", XMLRecordSource.xsiNamespace) {
+            defer { dppsync_xmlFree(nilValue) }
+            if String(cString: nilValue) == "true" { return nil }
+        }
+        guard let content = xmlNodeGetContent(node) else { return nil }
+        defer { dppsync_xmlFree(content) }
+        return String(cString: content)
+    }
+}

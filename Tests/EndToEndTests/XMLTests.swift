@@ -1,0 +1,106 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("XML exports through libxml2")
+struct XMLTests {
+    @Test("the Maximo export maps: completed work applies through the asset crosswalk, INPRG is skipped with the filter's words")
+    func maximoExport() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = try cli.query("SELECT record_key, outcome, reason, message, line FROM record_outcome WHERE kind = 'workOrderCompletion' ORDER BY record_index")
+        #expect(rows.count == 2)
+        #expect(rows[0][0] == "WO-54321" && rows[0][1] == "applied" && rows[0][4] == "4")
+        #expect(rows[1][0] == "WO-54330" && rows[1][1] == "skipped" && rows[1][2] == "FILTERED")
+        #expect(rows[1][3] == "mx:STATUS is 'INPRG', not one of COMP, CLOSE")
+        #expect(try cli.scalar("SELECT dpp_id || ' ' || completion_date || ' ' || task_id || ' ' || findings FROM work_order") == "DPP-H2-001 2025-11-05 FCS-INSP-01 No issues")
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001", "part found by part and serial number")
+        #expect(try cli.scalar("SELECT status_date FROM work_order") == "2025-11-05T15:10:00.000Z", "offset +01:00 normalised to UTC")
+    }
+
+    @Test("a record failing a rule is rejected with its line; its extract keeps the root and namespaces and can be dropped back")
+    func invalidRecordExtract() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let xml = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<ACTFINISH>2025-11-05T14:30:00+01:00</ACTFINISH>", with: "<ACTFINISH>yesterday</ACTFINISH>")
+        try cli.drop(xml, as: "wo.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        let rejected = try cli.query("SELECT record_index, line, message FROM record_outcome WHERE outcome = 'rejected'")
+        #expect(rejected.count == 1)
+        #expect(rejected.first?[1] == "4")
+        #expect(rejected.first?[2]?.contains("completionDate") == true && rejected.first?[2]?.contains("yesterday") == true)
+        let extractName = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.xml") })
+        let extract = try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extractName, encoding: .utf8)
+        #expect(extract.contains("<PublishMXWO xmlns=\"http://www.ibm.com/maximo\""))
+        #expect(extract.contains("xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""))
+        #expect(extract.contains("creationDateTime=\"2025-11-05T23:00:04+01:00\""))
+        #expect(!extract.contains("WO-54330"))
+        // Corrected and dropped back, it applies.
+        try cli.drop(extract.replacingOccurrences(of: "yesterday", with: "2025-11-05T14:30:00+01:00"), as: "fixed.xml", source: "workorders")
+        let rerun = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(rerun.status == 0, "\(rerun.stdout)")
+        #expect(try cli.scalar("SELECT completion_date FROM work_order WHERE work_order_id = 'WO-54321'") == "2025-11-05")
+    }
+
+    @Test("a truncated export is quarantined whole, nothing of it applied, with the line")
+    func truncated() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(String(xml.prefix(xml.count - 300)), as: "cut.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE kind = 'workOrderCompletion'") == "0")
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/cut.xml.reason.json", encoding: .utf8)
+        #expect(reason.contains("NOT_PARSEABLE"))
+        #expect(reason.contains("line"))
+    }
+
+    @Test("a billion-laughs file is refused quickly and an external entity is never loaded")
+    func hostileXML() throws {
+        let cli = try CLI.freshRoot()
+        var laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n"
+        laughs += "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+        for i in 2...9 { laughs += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i - 1);", count: 10) + "\">\n" }
+        laughs += "]>\n<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"><WORKORDER><WONUM>&lol9;</WONUM></WORKORDER></PublishMXWO>\n"
+        try cli.drop(laughs, as: "laughs.xml", source: "workorders")
+        let secret = cli.root + "/secret.txt"
+        try "TOP SECRET".write(toFile: secret, atomically: true, encoding: .utf8)
+        let xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY s SYSTEM \"file://\(secret)\">]>\n<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"><WORKORDER><WONUM>&s;</WONUM></WORKORDER></PublishMXWO>\n"
+        try cli.drop(xxe, as: "xxe.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["laughs.xml", "laughs.xml.reason.json", "xxe.xml", "xxe.xml.reason.json"])
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/laughs.xml.reason.json", encoding: .utf8)
+        #expect(reason.contains("DTD"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome") == "0")
+        let everything = cli.files(in: "").compactMap { try? String(contentsOfFile: cli.root + "/" + $0, encoding: .utf8) }
+        #expect(!everything.filter { !$0.hasPrefix("TOP SECRET") }.contains { $0.contains("TOP SECRET") }, "the entity's file was never read into any output")
+    }
+
+    @Test("mapping check compiles XPath and checks namespace prefixes, naming line and column")
+    func xpathChecks() throws {
+        let cli = try CLI.freshRoot()
+        try """
+            source: workorders
+            files: ["*.xml"]
+            format: xml
+            records: mx:WORKORDER
+            kind: workOrderCompletion
+            key: [workOrderId]
+            fields:
+              workOrderId: "mx:WONUM[["
+              completionDate: q:ACTFINISH
+            """.write(toFile: cli.layout.mappings + "/bad.mapping.yaml", atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check", cli.layout.mappings + "/bad.mapping.yaml")
+        #expect(check.status == 2)
+        #expect(check.stdout.contains("bad.mapping.yaml:8:16: error: workOrderId: XPath 'mx:WONUM[[' does not compile"), "\(check.stdout)")
+        #expect(check.stdout.contains("records uses the prefix 'mx', which namespaces: does not declare"))
+        #expect(check.stdout.contains("paths use the namespace prefix 'q'"))
+    }
+}
