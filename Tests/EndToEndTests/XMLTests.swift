@@ -8,6 +8,7 @@ struct XMLTests {
     func maximoExport() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
         try cli.dropFixture("maximo-workorders.xml", source: "workorders")
         let result = try cli.run("run", "--once", "--stability-window", "0")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -25,6 +26,7 @@ struct XMLTests {
     func invalidRecordExtract() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
         let xml = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<ACTFINISH>2025-11-05T14:30:00+01:00</ACTFINISH>", with: "<ACTFINISH>yesterday</ACTFINISH>")
         try cli.drop(xml, as: "wo.xml", source: "workorders")
         let result = try cli.run("run", "--once", "--stability-window", "0")

@@ -9,7 +9,7 @@ extension Configuration {
             if reader.issues.isEmpty { return configuration }
             throw ConfigurationErrors(issues: reader.issues)
         }
-        let topKeys = ["timeZone", "stabilityWindow", "sources", "policies", "ledger"]
+        let topKeys = ["timeZone", "stabilityWindow", "sources", "policies", "ledger", "ownership"]
         var defaultWindow = 5.0
         var sourceNodes: [(String, Node, Node)] = []
         for (key, _, value) in reader.pairs(root, allowed: topKeys, what: "dppsync.yaml") {
@@ -37,6 +37,10 @@ extension Configuration {
                         continue
                     }
                     configuration.policies[reason] = outcome
+                }
+            case "ownership":
+                for (key, _, node) in reader.pairs(value, allowed: ["dppSources"], what: "ownership") where key == "dppSources" {
+                    configuration.dppSources = reader.strings(node, "ownership.dppSources")
                 }
             case "ledger":
                 for (key, _, node) in reader.pairs(value, allowed: ["origin", "verifierKey"], what: "ledger") {

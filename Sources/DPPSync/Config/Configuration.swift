@@ -13,6 +13,9 @@ public struct Configuration: Sendable {
     /// The pinned verifier key (`<name>+<hex id>+<base64 key>`): `ledger verify`
     /// trusts checkpoints signed by this key only.
     public var ledgerVerifierKey: LedgerVerifierKey?
+    /// Sources the DPP itself speaks through: only they may set DPP-owned fields
+    /// (specifications, certification). Others get `FIELD_OWNED_BY_DPP`.
+    public var dppSources: [String] = ["registry", "programme"]
 
     public init(sources: [SourceConfiguration] = SourceConfiguration.defaultOrder.map { SourceConfiguration(name: $0) },
                 timeZone: OperatorTimeZone = .utc,

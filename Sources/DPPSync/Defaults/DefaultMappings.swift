@@ -3,6 +3,70 @@
 /// The default mappings and schema `dppsync init` writes into `Mappings/`.
 public enum DefaultMappings {
     public static let files: [(name: String, text: String)] = [
+        ("caos.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# CAOS anomaly and health predictions (caos-predictions.json).
+description: CAOS predictions
+source: caos
+files: ["*.json"]
+format: json
+records: $
+kind: caosPrediction
+key: [predictionId]
+timestamp: detectedAt
+fields:
+  predictionId: { path: predictionId, required: true }
+  dppId: { path: dppId, required: true }
+  detectedAt: { path: detectedAt, required: true }
+  anomaly: anomaly
+  indicator: indicator
+  value: value
+  threshold: threshold
+  confidence: confidence
+  predictedFailureWithinHours: predictedFailureWithinHours
+  recommendedAction: recommendedAction
+  recommendedTaskId: recommendedTaskId
+
+"""#),
+        ("certifications.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# Technician certifications (technician-certifications.json): licence category,
+# authorisations and validity per labour code. Names and licence numbers are
+# personal data: dppsync keeps them beside the ledger, never in it.
+description: Technician licences and authorisations
+source: certifications
+files: ["*.json"]
+format: json
+records: $
+kind: technicianCertification
+key: [laborCode]
+fields:
+  laborCode: { path: laborCode, required: true, case: upper }
+  name: name
+  licence: licence
+  category: { path: category, case: upper }
+  authorisations: authorisations
+  validFrom: validFrom
+  validUntil: validUntil
+
+"""#),
+        ("ground-windows.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# Planned ground windows (ground-windows.json): when an aircraft is available.
+description: Planned ground windows
+source: ground-windows
+files: ["*.json"]
+format: json
+records: $
+kind: groundWindow
+key: [aircraft, start]
+fields:
+  aircraft: { path: aircraft, required: true }
+  station: station
+  start: { path: start, required: true }
+  end: { path: end, required: true }
+
+"""#),
         ("mapping.schema.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -62,7 +126,7 @@ public enum DefaultMappings {
     },
     "records": {
       "type": "string",
-      "description": "Path to the records: `$` for the document, `assets` for an array member."
+      "description": "JSON: path to the records (`$` for the document, `assets` for an array member). XML: the record element's name (`mx:WORKORDER`), wherever it is."
     },
     "context": {
       "type": "object",
@@ -74,7 +138,12 @@ public enum DefaultMappings {
     "kind": {
       "enum": [
         "asset",
-        "workOrderCompletion"
+        "workOrderCompletion",
+        "technicianCertification",
+        "maintenanceTask",
+        "utilisation",
+        "caosPrediction",
+        "groundWindow"
       ],
       "description": "The DPP record kind produced."
     },
@@ -117,6 +186,13 @@ public enum DefaultMappings {
           }
         }
       ]
+    },
+    "namespaces": {
+      "type": "object",
+      "additionalProperties": {
+        "type": "string"
+      },
+      "description": "XML namespace prefixes used in XPath paths: prefix -> URI (Maximo: mx: http://www.ibm.com/maximo)."
     }
   },
   "$defs": {
@@ -175,6 +251,79 @@ public enum DefaultMappings {
             "pattern": {
               "type": "string",
               "description": "Regular expression the whole value must match."
+            },
+            "template": {
+              "type": "string",
+              "description": "Text built from other fields: \"{siteId}/{workOrderId}\"; {context.x} for context values."
+            },
+            "stripLeadingZeros": {
+              "type": "boolean"
+            },
+            "replace": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": [
+                "pattern"
+              ],
+              "properties": {
+                "pattern": {
+                  "type": "string"
+                },
+                "with": {
+                  "type": "string"
+                }
+              },
+              "description": "Regular-expression replacement ($1 for groups)."
+            },
+            "extract": {
+              "type": "string",
+              "description": "Regular expression; its first group (or whole match) becomes the value."
+            },
+            "valuesFile": {
+              "type": "string",
+              "description": "A two-column CSV value table (from,to) beside the mapping."
+            },
+            "split": {
+              "type": "string",
+              "description": "Split the text on this delimiter into a list."
+            },
+            "formats": {
+              "type": "array",
+              "items": {
+                "enum": [
+                  "iso",
+                  "yyyyMMdd",
+                  "dd.MM.yyyy",
+                  "epoch-ms",
+                  "odata"
+                ]
+              },
+              "description": "Accepted date / date-time formats, tried in order (default: iso)."
+            },
+            "decimalComma": {
+              "type": "boolean",
+              "description": "1.234,5 means one thousand two hundred thirty-four and a half."
+            },
+            "scale": {
+              "type": "number",
+              "description": "Multiply a number (unit conversion)."
+            },
+            "negate": {
+              "type": "boolean"
+            },
+            "abs": {
+              "type": "boolean"
+            },
+            "each": {
+              "type": "string",
+              "description": "Repeated sub-records: one object per node/element at this path, with their own fields."
+            },
+            "fields": {
+              "type": "object",
+              "additionalProperties": {
+                "$ref": "#/$defs/rule"
+              },
+              "description": "The sub-records' field rules (with each)."
             }
           }
         }
@@ -201,6 +350,31 @@ public enum DefaultMappings {
     }
   }
 }
+
+"""#),
+        ("programme.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# The DPP-owned maintenance programme (maintenance-programme.yaml): tasks per part
+# number, intervals in days / flight hours / cycles (whichever comes first).
+description: Maintenance programme tasks
+source: programme
+files: ["*.yaml", "*.yml"]
+format: yaml
+records: tasks
+kind: maintenanceTask
+key: [taskId]
+fields:
+  taskId: { path: taskId, required: true }
+  partNumber: { path: partNumber, required: true }
+  maintenanceType: maintenanceType
+  intervalDays: interval.days
+  intervalFlightHours: interval.flightHours
+  intervalCycles: interval.cycles
+  toleranceDays: { path: tolerance.days, default: 0 }
+  estimatedDuration: estimatedDuration
+  requiredCategory: requires.licenceCategory
+  requiredAuthorisation: requires.authorisation
+  releaseCertificate: requires.releaseCertificate
 
 """#),
         ("registry.mapping.yaml", #"""
@@ -235,6 +409,28 @@ fields:
   criticality: { path: criticality, case: lower, values: { high: high, medium: medium, low: low } }
   certification: certification
   specifications: specifications
+
+"""#),
+        ("utilisation.mapping.yaml", #"""
+# yaml-language-server: $schema=mapping.schema.json
+# Flight hours and cycles per aircraft and day (utilisation.json). The aircraft
+# and the report time are read once per file; each flight day is a record.
+description: Aircraft utilisation per day
+source: utilisation
+files: ["*.json"]
+format: json
+records: flights
+context:
+  aircraft: { path: aircraft, required: true }
+  reportedAt: { path: reportedAt, type: date-time }
+kind: utilisation
+key: [aircraft, date]
+timestamp: context.reportedAt
+fields:
+  aircraft: { template: "{context.aircraft}" }
+  date: { path: date, required: true }
+  flightHours: { path: flightHours, required: true }
+  cycles: { path: cycles, required: true }
 
 """#),
         ("workorders-json.mapping.yaml", #"""

@@ -8,7 +8,19 @@ public struct RecordKind: RawRepresentable, Sendable, Hashable, Codable, CustomS
     /// A completed CMMS work order: findings, parts used, return to service.
     public static let workOrderCompletion = RecordKind(rawValue: "workOrderCompletion")
 
-    public static let all: [RecordKind] = [.asset, .workOrderCompletion]
+    /// A technician's licence and authorisations (personal details kept apart from the ledger).
+    public static let technicianCertification = RecordKind(rawValue: "technicianCertification")
+    /// A task of the maintenance programme: intervals, tolerance, requirements.
+    public static let maintenanceTask = RecordKind(rawValue: "maintenanceTask")
+    /// Flight hours and cycles of one aircraft on one day.
+    public static let utilisation = RecordKind(rawValue: "utilisation")
+    /// A CAOS anomaly / health prediction for a component.
+    public static let caosPrediction = RecordKind(rawValue: "caosPrediction")
+    /// A planned period when an aircraft is available for maintenance.
+    public static let groundWindow = RecordKind(rawValue: "groundWindow")
+
+    public static let all: [RecordKind] = [.asset, .workOrderCompletion, .technicianCertification, .maintenanceTask,
+                                           .utilisation, .caosPrediction, .groundWindow]
 
     public var description: String { rawValue }
 
@@ -37,6 +49,39 @@ public struct RecordKind: RawRepresentable, Sendable, Hashable, Codable, CustomS
                 FieldSpec("labor", .list),
                 // Objects: {name, value, unit, lowerLimit, upperLimit, result}.
                 FieldSpec("tests", .list),
+            ]
+        case .technicianCertification:
+            return [
+                FieldSpec("laborCode", .string, required: true), FieldSpec("name", .string), FieldSpec("licence", .string),
+                FieldSpec("category", .string), FieldSpec("authorisations", .list),
+                FieldSpec("validFrom", .date), FieldSpec("validUntil", .date),
+            ]
+        case .maintenanceTask:
+            return [
+                FieldSpec("taskId", .string, required: true), FieldSpec("partNumber", .string, required: true),
+                FieldSpec("maintenanceType", .string), FieldSpec("intervalDays", .integer),
+                FieldSpec("intervalFlightHours", .decimal), FieldSpec("intervalCycles", .integer),
+                FieldSpec("toleranceDays", .integer), FieldSpec("estimatedDuration", .string),
+                FieldSpec("requiredCategory", .string), FieldSpec("requiredAuthorisation", .string),
+                FieldSpec("releaseCertificate", .string),
+            ]
+        case .utilisation:
+            return [
+                FieldSpec("aircraft", .string, required: true), FieldSpec("date", .date, required: true),
+                FieldSpec("flightHours", .decimal, required: true), FieldSpec("cycles", .integer, required: true),
+            ]
+        case .caosPrediction:
+            return [
+                FieldSpec("predictionId", .string, required: true), FieldSpec("dppId", .string, required: true),
+                FieldSpec("detectedAt", .dateTime), FieldSpec("anomaly", .string), FieldSpec("indicator", .string),
+                FieldSpec("value", .decimal), FieldSpec("threshold", .decimal), FieldSpec("confidence", .decimal),
+                FieldSpec("predictedFailureWithinHours", .decimal), FieldSpec("recommendedAction", .string),
+                FieldSpec("recommendedTaskId", .string),
+            ]
+        case .groundWindow:
+            return [
+                FieldSpec("aircraft", .string, required: true), FieldSpec("station", .string),
+                FieldSpec("start", .dateTime, required: true), FieldSpec("end", .dateTime, required: true),
             ]
         default:
             return []

@@ -86,7 +86,7 @@ struct FileProcessor {
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
         var counts: [Outcome: Int] = [:]
         var extracts: [Extract] = []
-        var assetsApplied = false
+        var referencesApplied = false
         var context: [String: JSONValue] = [:]
         var recordCount = 0
         let fingerprintPrefix = String(fingerprint.prefix(12))
@@ -121,10 +121,13 @@ struct FileProcessor {
                         key = mapped.key
                         let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
                                                     mappingName: mapping.name, mappingHash: mapping.contentHash)
-                        decision = try reconciler.decide(mapped, provenance: provenance, in: db)
+                        decision = try reconciler.decide(mapped, provenance: provenance, source: file.source, in: db)
                         if decision.outcome == .applied {
                             for change in decision.changes { try writer.apply(change) }
-                            assetsApplied = assetsApplied || mapped.kind == .asset
+                            referencesApplied = referencesApplied || Redecider.referenceKinds.contains(mapped.kind)
+                        }
+                        if decision.outcome == .applied || decision.outcome == .duplicate {
+                            try recorder.storePersonal(decision.personal)
                         } else if decision.outcome == .held {
                             try recorder.hold(mapped, decision: decision)
                         }
@@ -143,7 +146,7 @@ struct FileProcessor {
         } catch let error as DecodeError {
             throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)")
         }
-        if assetsApplied {
+        if referencesApplied {
             for (outcome, n) in try Redecider(reconciler: reconciler, db: db, batchId: batchId, now: now).redecideWaiting(writer: &writer) {
                 counts[outcome, default: 0] += n
             }

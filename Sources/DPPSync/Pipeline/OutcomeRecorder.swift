@@ -8,12 +8,20 @@ struct OutcomeRecorder {
     let mappingHash: String?
     let now: String
 
-    func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision, fileId: Int64? = nil, mappingHash: String?? = nil) throws {
+    func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision) throws {
         try db.cachedStatement(sql: """
             INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [batchId, fileId ?? self.fileId, index, line, kind, key, decision.outcome.rawValue,
-                                     decision.reason?.rawValue, decision.message, mappingHash ?? self.mappingHash])
+            """).execute(arguments: [batchId, fileId, index, line, kind, key, decision.outcome.rawValue,
+                                     decision.reason?.rawValue, decision.message, mappingHash])
+    }
+
+    /// Personal details (names, licence numbers) go beside the ledger, never into it.
+    func storePersonal(_ personal: [(laborCode: String, name: String?, licence: String?)]) throws {
+        for person in personal {
+            try db.cachedStatement(sql: "INSERT INTO technician_personal (labor_code, name, licence) VALUES (?, ?, ?) ON CONFLICT (labor_code) DO UPDATE SET name = excluded.name, licence = excluded.licence")
+                .execute(arguments: [person.laborCode, person.name, person.licence])
+        }
     }
 
     /// Puts a held record in the review queue, keeping the whole mapped record
@@ -37,12 +45,14 @@ struct Redecider {
     let batchId: Int64
     let now: String
 
-    static let waitingReasons: [ReasonCode] = [.unknownAsset, .unknownPart]
+    static let waitingReasons: [ReasonCode] = [.unknownAsset, .unknownPart, .unknownTechnician]
+    /// Kinds whose arrival may resolve a waiting record.
+    static let referenceKinds: Set<RecordKind> = [.asset, .technicianCertification]
 
     func redecideWaiting(writer: inout StateWriter) throws -> [Outcome: Int] {
         var counts: [Outcome: Int] = [:]
         let rows = try Row.fetchAll(db, sql: """
-            SELECT r.id, r.file_id, r.record_index, r.record, r.mapping_hash, r.reason, f.fingerprint, f.name, f.mapping_name
+            SELECT r.id, r.file_id, r.record_index, r.record, r.mapping_hash, r.reason, f.fingerprint, f.name, f.mapping_name, f.source
             FROM review_item r JOIN input_file f ON f.id = r.file_id
             WHERE r.status = 'open' AND r.reason IN (\(Self.waitingReasons.map { "'\($0.rawValue)'" }.joined(separator: ",")))
             ORDER BY r.id
@@ -52,7 +62,7 @@ struct Redecider {
             guard let json = try? JSONParser.parseDocument(Array(text.utf8)), let record = MappedRecord(json: json) else { continue }
             let provenance = Provenance(fileFingerprint: row["fingerprint"], fileName: row["name"], recordIndex: row["record_index"],
                                         mappingName: row["mapping_name"], mappingHash: row["mapping_hash"])
-            var decision = try reconciler.decide(record, provenance: provenance, in: db)
+            var decision = try reconciler.decide(record, provenance: provenance, source: row["source"], in: db)
             if decision.outcome == .held, decision.reason?.rawValue == row["reason"] { continue }
             if decision.outcome == .applied {
                 for change in decision.changes { try writer.apply(change) }

@@ -6,6 +6,8 @@ public struct Decision: Sendable {
     public var message: String
     /// The state changes to write when the outcome applies them.
     public var changes: [StateChange]
+    /// Personal details to store beside (never in) the ledger: labour code → name, licence.
+    public var personal: [(laborCode: String, name: String?, licence: String?)] = []
 
     public init(outcome: Outcome, reason: ReasonCode?, message: String, changes: [StateChange] = []) {
         self.outcome = outcome; self.reason = reason; self.message = message; self.changes = changes

@@ -33,7 +33,33 @@ public enum StateSchema {
     ])
     public static let workOrder = StateTable(name: "work_order", keyColumns: ["work_order_id"], columns: [
         "work_order_id", "dpp_id", "site_id", "task_id", "completion_date", "status", "status_date",
-        "findings", "return_to_service", "certifying_staff", "source_time",
+        "findings", "return_to_service", "release_status", "certifying_staff", "source_time",
+    ])
+    public static let workOrderLabor = StateTable(name: "work_order_labor", keyColumns: ["work_order_id", "line"], columns: [
+        "work_order_id", "line", "labor_code", "hours", "craft", "start_date",
+    ])
+    public static let workOrderTest = StateTable(name: "work_order_test", keyColumns: ["work_order_id", "line"], columns: [
+        "work_order_id", "line", "name", "value", "unit", "lower_limit", "upper_limit", "result",
+    ])
+    /// Licence category, authorisations and validity, by labour code. Names and
+    /// licence numbers are personal data: they live in `technician_personal`,
+    /// outside the ledger, and can be erased.
+    public static let technician = StateTable(name: "technician", keyColumns: ["labor_code"], columns: [
+        "labor_code", "category", "authorisations", "valid_from", "valid_until", "source_time",
+    ])
+    public static let maintenanceTask = StateTable(name: "maintenance_task", keyColumns: ["task_id"], columns: [
+        "task_id", "part_number", "maintenance_type", "interval_days", "interval_flight_hours", "interval_cycles",
+        "tolerance_days", "estimated_duration", "required_category", "required_authorisation", "release_certificate", "source_time",
+    ])
+    public static let utilisation = StateTable(name: "utilisation", keyColumns: ["aircraft", "day"], columns: [
+        "aircraft", "day", "flight_hours", "cycles", "source_time",
+    ])
+    public static let caosPrediction = StateTable(name: "caos_prediction", keyColumns: ["prediction_id"], columns: [
+        "prediction_id", "dpp_id", "detected_at", "anomaly", "indicator", "value", "threshold", "confidence",
+        "predicted_failure_within_hours", "recommended_action", "recommended_task_id", "source_time",
+    ])
+    public static let groundWindow = StateTable(name: "ground_window", keyColumns: ["aircraft", "start"], columns: [
+        "aircraft", "start", "end", "station", "source_time",
     ])
     public static let workOrderPart = StateTable(name: "work_order_part", keyColumns: ["work_order_id", "part_dpp_id"], columns: [
         "work_order_id", "part_dpp_id", "action",
@@ -42,7 +68,8 @@ public enum StateSchema {
         "event_id", "dpp_id", "event_date", "event_kind", "work_order_id", "summary",
     ])
 
-    public static let tables: [StateTable] = [asset, workOrder, workOrderPart, lifecycleEvent]
+    public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest, lifecycleEvent,
+                                              technician, maintenanceTask, utilisation, caosPrediction, groundWindow]
 
     public static func table(named name: String) -> StateTable? { tables.first { $0.name == name } }
 }

@@ -99,6 +99,12 @@ extension Store {
                 CREATE INDEX asset_cmms ON asset(cmms_asset_num);
                 CREATE INDEX asset_part_serial ON asset(part_number, serial_number);
                 CREATE INDEX work_order_dpp ON work_order(dpp_id);
+                -- Personal data of technicians: not DPP state, not ledgered, erasable (DESIGN.md §8).
+                CREATE TABLE technician_personal (
+                    labor_code TEXT PRIMARY KEY,
+                    name TEXT,
+                    licence TEXT
+                );
                 """)
         }
         migrator.registerMigration("v2-checkpoints") { db in

@@ -1,0 +1,53 @@
+import GRDB
+
+extension Reconciler {
+    /// Fields of an asset the DPP owns: a value for them from a CMMS source is
+    /// not applied (`FIELD_OWNED_BY_DPP`).
+    static let dppOwnedAssetColumns: [String: String] = ["specifications": "specifications", "certification": "certification"]
+
+    func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {
+        let dppId = record.key
+        var values: [String: String?] = [
+            "dpp_id": dppId,
+            "cmms_asset_num": record.string("cmmsAssetNum"), "part_number": record.string("partNumber"),
+            "serial_number": record.string("serialNumber"), "description": record.string("description"),
+            "manufacturer": record.string("manufacturer"), "installed_on": record.string("installedOn"),
+            "parent_dpp_id": record.string("parentDppId"), "position": record.string("position"),
+            "installed_at": record.string("installedAt"), "status": record.string("status"),
+            "criticality": record.string("criticality"),
+            "certification": Self.text(record.fields["certification"]),
+            "specifications": Self.text(record.fields["specifications"]),
+            "source_time": record.timestamp?.description,
+        ]
+        let stored = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+        // Ownership: only DPP sources set DPP-owned fields.
+        var notApplied: [String] = []
+        if !configuration.dppSources.contains(source) {
+            for (field, column) in Self.dppOwnedAssetColumns where values[column] != nil && (values[column] ?? nil) != nil {
+                if (values[column] ?? nil) != (stored?[column] ?? nil) { notApplied.append(field) }
+                values[column] = stored?[column] ?? nil
+            }
+        }
+        let ownership = notApplied.isEmpty ? "" : "; not applied (owned by the DPP): " + notApplied.sorted().joined(separator: ", ")
+        let reason: ReasonCode? = notApplied.isEmpty ? nil : .fieldOwnedByDPP
+        guard let stored else {
+            let change = StateChange(kind: "asset.registered", subject: dppId,
+                                     rows: [RowImage(table: StateSchema.asset, values: values)], provenance: provenance)
+            return Decision(outcome: .applied, reason: reason, message: "new component registered" + ownership, changes: [change])
+        }
+        let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
+        if stale, let storedTime, let incoming = record.timestamp {
+            return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
+                            message: "source time \(incoming) is older than the stored \(storedTime); the newer values stay")
+        }
+        // What the work orders decided (status, installation) stays unless the registry itself is newer.
+        let differences = StateSchema.asset.columns.filter { $0 != "source_time" && (stored[$0] ?? nil) != (values[$0] ?? nil) }
+        if differences.isEmpty {
+            return Decision(outcome: .duplicate, reason: reason ?? .duplicateRecord, message: "identical to the stored component" + ownership)
+        }
+        if record.timestamp == nil { values["source_time"] = stored["source_time"] ?? nil }
+        let change = StateChange(kind: "asset.updated", subject: dppId,
+                                 rows: [RowImage(table: StateSchema.asset, values: values)], provenance: provenance)
+        return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership, changes: [change])
+    }
+}

@@ -1,0 +1,413 @@
+import GRDB
+
+/// The facts of a work-order completion that duplicates are compared on
+/// (DESIGN.md §8): a fact absent on one side is not a difference, and
+/// `STATUS`/`STATUSDATE` are not facts.
+struct CompletionFacts: Equatable {
+    var dppId: String
+    var completionDate: String?
+    var findings: String?
+    var returnToService: Bool?
+    /// Parts installed, by dppId, sorted.
+    var parts: [String]
+    /// `laborCode hours`, sorted.
+    var labor: [String]
+    /// `name value result`, sorted.
+    var tests: [String]
+
+    /// Field-by-field differences where both sides have the fact.
+    func differences(from stored: CompletionFacts) -> [String] {
+        var out: [String] = []
+        func compare(_ name: String, _ old: String?, _ new: String?) {
+            if let old, let new, old != new { out.append("\(name): stored \"\(old)\", incoming \"\(new)\"") }
+        }
+        compare("dppId", stored.dppId, dppId)
+        compare("completionDate", stored.completionDate, completionDate)
+        compare("findings", stored.findings, findings)
+        compare("returnToService", stored.returnToService.map { "\($0)" }, returnToService.map { "\($0)" })
+        for (name, old, new) in [("partsUsed", stored.parts, parts), ("labor", stored.labor, labor), ("tests", stored.tests, tests)]
+        where !old.isEmpty && !new.isEmpty && old != new {
+            out.append("\(name): stored [\(old.joined(separator: ", "))], incoming [\(new.joined(separator: ", "))]")
+        }
+        return out
+    }
+
+    /// Facts this side has that `stored` lacks.
+    func additions(over stored: CompletionFacts) -> [String] {
+        var out: [String] = []
+        if stored.completionDate == nil, completionDate != nil { out.append("completionDate") }
+        if stored.findings == nil, findings != nil { out.append("findings") }
+        if stored.returnToService == nil, returnToService != nil { out.append("returnToService") }
+        if stored.parts.isEmpty, !parts.isEmpty { out.append("partsUsed") }
+        if stored.labor.isEmpty, !labor.isEmpty { out.append("labor") }
+        if stored.tests.isEmpty, !tests.isEmpty { out.append("tests") }
+        return out
+    }
+}
+
+/// A part line of a completion, resolved.
+struct ResolvedPart {
+    var row: [String: String?]
+    var dppId: String
+    /// `installed`, `removed`, or `returned` (a stores return changes nothing).
+    var action: String
+}
+
+extension Reconciler {
+    func decideCompletion(_ record: MappedRecord, provenance: Provenance, in db: Database) throws -> Decision {
+        let workOrderId = record.key
+        // 1. The asset: by dppId, or by the CMMS asset number through the registry's crosswalk.
+        var asset: [String: String?]?
+        let assetReference: String
+        if let dppId = record.string("dppId") {
+            assetReference = "dppId \(dppId)"
+            asset = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+        } else if let assetNum = record.string("assetNum") {
+            assetReference = "CMMS asset \(assetNum)"
+            if let dppId = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?"), arguments: [assetNum]) {
+                asset = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+            }
+        } else {
+            return byPolicy(.invalidField, "the record names no asset (neither dppId nor assetNum)")
+        }
+        guard let asset, let dppId = asset["dpp_id"] ?? nil else {
+            return byPolicy(.unknownAsset, "\(assetReference) is not in the DPP registry (yet); the record waits for it")
+        }
+        // 2. The parts.
+        var parts: [ResolvedPart] = []
+        for reference in record.list("partsUsed") {
+            let id: String?
+            let described: String
+            if let text = reference.scalarText {
+                described = text
+                id = text
+            } else if let partId = reference["dppId"]?.scalarText {
+                described = partId
+                id = partId
+            } else if let pn = reference["partNumber"]?.scalarText {
+                let sn = reference["serialNumber"]?.scalarText
+                described = "\(pn)" + (sn.map { " s/n \($0)" } ?? "")
+                guard let sn else { continue }  // an unserialised consumable is not tracked in the DPP
+                id = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE part_number = ? AND serial_number = ?"), arguments: [pn, sn])
+            } else {
+                return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(reference.jsonText())")
+            }
+            guard let id, let row = try StateWriter.row(StateSchema.asset, key: [id], in: db) else {
+                return byPolicy(.unknownPart, "part \(described) is not in the DPP registry (yet); the record waits for it")
+            }
+            let issueType = reference["issueType"]?.scalarText?.uppercased()
+            let action = reference["action"]?.scalarText?.lowercased() ?? (issueType == "RETURN" ? "returned" : "installed")
+            parts.append(ResolvedPart(row: row, dppId: id, action: action))
+        }
+        // 3. The technicians.
+        var technicians: [String: [String: String?]] = [:]
+        for line in record.list("labor") {
+            guard let code = line["laborCode"]?.scalarText else { continue }
+            guard let technician = try StateWriter.row(StateSchema.technician, key: [code], in: db) else {
+                return byPolicy(.unknownTechnician, "technician \(code) has no certification record (yet); the record waits for it")
+            }
+            technicians[code] = technician
+        }
+
+        let incoming = facts(of: record, dppId: dppId, parts: parts)
+        var merged = record
+        var reason: ReasonCode?
+        var prefix = ""
+        var previousLines: (labor: Int, tests: Int, parts: [String]) = (0, 0, [])
+        if let stored = try StateWriter.row(StateSchema.workOrder, key: [workOrderId], in: db) {
+            let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
+            previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?", arguments: [workOrderId]))
+            let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
+            if stale, let storedTime, let time = record.timestamp {
+                return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
+                                message: "source time \(time) is older than the stored \(storedTime) of work order \(workOrderId); the newer data stays")
+            }
+            let differences = incoming.differences(from: storedFacts)
+            let newer = record.timestamp.map { time in (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }.map { time > $0 } ?? false } ?? false
+            if !differences.isEmpty, !newer {
+                return byPolicy(.divergentDuplicate, "work order \(workOrderId) is already stored with other facts: " + differences.joined(separator: "; "))
+            }
+            if differences.isEmpty {
+                let additions = incoming.additions(over: storedFacts)
+                let details = try storedDetails(stored, workOrderId: workOrderId, in: db)
+                merged = mergedRecord(record, stored: stored, details: details)
+                if additions.isEmpty {
+                    // Same facts: only a status move (COMP → CLOSE) or nothing at all.
+                    let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
+                    let changed = try rows.rows.filter { try !Self.isStored($0, in: db) }
+                    if changed.isEmpty || rows.hold != nil {
+                        return Decision(outcome: .duplicate, reason: .duplicateRecord, message: "same facts as the stored work order")
+                    }
+                    return Decision(outcome: .applied, reason: nil, message: "status updated; same facts",
+                                    changes: [StateChange(kind: "workorder.updated", subject: dppId, rows: changed, provenance: provenance)])
+                }
+                reason = .enriched
+                prefix = "enriched with " + additions.joined(separator: ", ") + "; "
+            } else {
+                prefix = "newer than the stored version (\(differences.joined(separator: "; "))); "
+            }
+        }
+
+        let built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
+        if let hold = built.hold { return byPolicy(hold.reason, hold.message) }
+        let rows = try built.rows.filter { try !Self.isStored($0, in: db) }
+        var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
+                                   rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
+        for part in parts where part.action != "returned" {
+            let partRows = rows.filter { ($0.table == StateSchema.asset.name && $0.values["dpp_id"] == .some(part.dppId)) || ($0.table == StateSchema.lifecycleEvent.name && $0.values["dpp_id"] == .some(part.dppId)) }
+            if !partRows.isEmpty {
+                changes.append(StateChange(kind: "part.\(part.action)", subject: part.dppId, rows: partRows, provenance: provenance))
+            }
+        }
+        changes[0].rows.removeAll { row in row.table == StateSchema.lifecycleEvent.name && row.values["dpp_id"] != .some(dppId) }
+        return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: changes.filter { !$0.rows.isEmpty })
+    }
+
+    // MARK: Rows
+
+    /// Every row a completion implies (after-images), and what it means for return to service.
+    func completionRows(_ record: MappedRecord, workOrderId: String, asset: [String: String?], parts: [ResolvedPart],
+                        technicians: [String: [String: String?]], previous: (labor: Int, tests: Int, parts: [String]),
+                        in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
+        guard let dppId = asset["dpp_id"] ?? nil else { return ([], nil, "", nil) }
+        let completionDate = record.string("completionDate")
+        let returnToService = record.bool("returnToService")
+        let taskId = record.string("taskId")
+        var rows: [RowImage] = []
+        var reason: ReasonCode?
+        var message = "completion recorded"
+        var releaseStatus: String? = returnToService == true ? "released" : (returnToService == false ? "not-returned" : nil)
+        var certifyingStaff: String?
+
+        // Parts: installed into this component (aircraft from the parent); a return changes nothing.
+        for part in parts where part.action != "returned" {
+            if part.action == "installed" {
+                let parent = part.row["parent_dpp_id"] ?? nil
+                if let parent, parent != dppId, (part.row["status"] ?? nil) == "INSTALLED", !previous.parts.contains(part.dppId) {
+                    return ([], nil, "", (.partInstalledElsewhere, "part \(part.dppId) is installed in \(parent); it cannot also be installed in \(dppId)"))
+                }
+                if !previous.parts.contains(part.dppId), let problem = certificationProblem(part.row, on: completionDate) {
+                    return ([], nil, "", (.partNotCertified, "part \(part.dppId): \(problem)"))
+                }
+            }
+            var updated = part.row
+            if part.action == "removed" {
+                updated["parent_dpp_id"] = nil; updated["installed_on"] = nil; updated["position"] = nil; updated["status"] = "REMOVED"
+            } else {
+                updated["parent_dpp_id"] = dppId
+                updated["installed_on"] = asset["installed_on"] ?? nil
+                updated["installed_at"] = completionDate
+                updated["status"] = "INSTALLED"
+            }
+            rows.append(RowImage(table: StateSchema.asset, values: updated))
+            rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
+            rows.append(RowImage(table: StateSchema.lifecycleEvent, values: [
+                "event_id": "WO:\(workOrderId):\(part.dppId)", "dpp_id": part.dppId, "event_date": completionDate,
+                "event_kind": part.action, "work_order_id": workOrderId,
+                "summary": part.action == "removed" ? "removed from \(dppId)" : "installed into \(dppId)",
+            ]))
+        }
+        // Labour and tests.
+        let labor = record.list("labor")
+        for (i, line) in labor.enumerated() {
+            rows.append(RowImage(table: StateSchema.workOrderLabor, values: [
+                "work_order_id": workOrderId, "line": String(i + 1), "labor_code": line["laborCode"]?.scalarText,
+                "hours": line["hours"]?.scalarText, "craft": line["craft"]?.scalarText, "start_date": line["startDate"]?.scalarText,
+            ]))
+        }
+        for i in stride(from: labor.count, to: previous.labor, by: 1) {
+            rows.append(RowImage(table: StateSchema.workOrderLabor, values: ["work_order_id": workOrderId, "line": String(i + 1)], deleted: true))
+        }
+        let tests = record.list("tests")
+        var failed: [String] = []
+        for (i, test) in tests.enumerated() {
+            let result = test["result"]?.scalarText ?? verdict(test)
+            if result == "FAIL" { failed.append(test["name"]?.scalarText ?? "test \(i + 1)") }
+            rows.append(RowImage(table: StateSchema.workOrderTest, values: [
+                "work_order_id": workOrderId, "line": String(i + 1), "name": test["name"]?.scalarText, "value": test["value"]?.scalarText,
+                "unit": test["unit"]?.scalarText, "lower_limit": test["lowerLimit"]?.scalarText,
+                "upper_limit": test["upperLimit"]?.scalarText, "result": result,
+            ]))
+        }
+        for i in stride(from: tests.count, to: previous.tests, by: 1) {
+            rows.append(RowImage(table: StateSchema.workOrderTest, values: ["work_order_id": workOrderId, "line": String(i + 1)], deleted: true))
+        }
+        // Return to service: tests, then certifying staff.
+        if returnToService == true {
+            if !failed.isEmpty {
+                reason = .testFailed
+                releaseStatus = "blocked"
+                message = "work recorded; return to service blocked: failed " + failed.joined(separator: ", ")
+            } else if labor.isEmpty {
+                reason = .noCertifyingStaff
+                releaseStatus = "awaiting-certifying-staff"
+                message = "completion recorded with return to service; no certifying technician is named yet, so no release certificate"
+            } else {
+                let task = try requirementTask(taskId: taskId, asset: asset, in: db)
+                switch certifier(labor: labor, technicians: technicians, task: task, on: completionDate) {
+                case .success(let code):
+                    certifyingStaff = code
+                    message = "completion recorded; released to service by \(code)"
+                case .failure(let failure):
+                    return ([], nil, "", (failure.reason, failure.message))
+                }
+            }
+        } else if returnToService == false {
+            message = "completion recorded; not returned to service"
+        }
+        let status: String? = switch releaseStatus {
+        case "released"?, "awaiting-certifying-staff"?: "IN_SERVICE"
+        case "blocked"?, "not-returned"?: "UNSERVICEABLE"
+        default: asset["status"] ?? nil
+        }
+        if status != (asset["status"] ?? nil) {
+            var updated = asset
+            updated["status"] = status
+            rows.insert(RowImage(table: StateSchema.asset, values: updated), at: 0)
+        }
+        rows.insert(RowImage(table: StateSchema.lifecycleEvent, values: [
+            "event_id": "WO:" + workOrderId, "dpp_id": dppId, "event_date": completionDate, "event_kind": "maintenance",
+            "work_order_id": workOrderId, "summary": record.string("findings"),
+        ]), at: 0)
+        rows.insert(RowImage(table: StateSchema.workOrder, values: [
+            "work_order_id": workOrderId, "dpp_id": dppId, "site_id": record.string("siteId"), "task_id": taskId,
+            "completion_date": completionDate, "status": record.string("status"), "status_date": record.string("statusDate"),
+            "findings": record.string("findings"), "return_to_service": returnToService.map { $0 ? "1" : "0" },
+            "release_status": releaseStatus, "certifying_staff": certifyingStaff, "source_time": record.timestamp?.description,
+        ]), at: 0)
+        return (rows, reason, message, nil)
+    }
+
+    struct ComplianceFailure: Error { var reason: ReasonCode; var message: String }
+
+    /// The technician who may certify the return to service: licence valid on the
+    /// completion day, with the category and authorisation the task requires.
+    func certifier(labor: [JSONValue], technicians: [String: [String: String?]], task: [String: String?]?,
+                   on date: String?) -> Result<String, ComplianceFailure> {
+        let category = task?["required_category"] ?? nil
+        let authorisation = task?["required_authorisation"] ?? nil
+        var problems: [(ReasonCode, String)] = []
+        for line in labor {
+            guard let code = line["laborCode"]?.scalarText, let technician = technicians[code] else { continue }
+            let from = technician["valid_from"] ?? nil, until = technician["valid_until"] ?? nil
+            if let date, let until, date > until {
+                problems.append((.certExpired, "\(code)'s licence expired on \(until), before the completion on \(date)")); continue
+            }
+            if let date, let from, date < from {
+                problems.append((.certExpired, "\(code)'s licence is valid only from \(from), after the completion on \(date)")); continue
+            }
+            if let category, (technician["category"] ?? nil) != category {
+                problems.append((.certInsufficient, "\(code) holds category \((technician["category"] ?? nil) ?? "none"); task \((task?["task_id"] ?? nil) ?? "") requires \(category)")); continue
+            }
+            if let authorisation {
+                let held = ((technician["authorisations"] ?? nil).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }).map { value -> [String] in
+                    if case .array(let items) = value { return items.compactMap(\.scalarText) } else { return [] }
+                } ?? []
+                if !held.contains(authorisation) {
+                    problems.append((.certInsufficient, "\(code) lacks authorisation \(authorisation), which task \((task?["task_id"] ?? nil) ?? "") requires")); continue
+                }
+            }
+            return .success(code)
+        }
+        let reason = problems.contains { $0.0 == .certInsufficient } ? ReasonCode.certInsufficient : .certExpired
+        return .failure(ComplianceFailure(reason: reason, message: "return to service not allowed: " + problems.map(\.1).joined(separator: "; ")))
+    }
+
+    /// The programme task whose requirements apply: the work order's own, else
+    /// the only task the programme has for the component's part number.
+    func requirementTask(taskId: String?, asset: [String: String?], in db: Database) throws -> [String: String?]? {
+        if let taskId { return try StateWriter.row(StateSchema.maintenanceTask, key: [taskId], in: db) }
+        guard let partNumber = asset["part_number"] ?? nil else { return nil }
+        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? LIMIT 2"), arguments: [partNumber])
+        return ids.count == 1 ? try StateWriter.row(StateSchema.maintenanceTask, key: [ids[0]], in: db) : nil
+    }
+
+    /// Why a part's release certificate is not valid on `date`, or `nil`.
+    func certificationProblem(_ part: [String: String?], on date: String?) -> String? {
+        guard let text = part["certification"] ?? nil, let cert = try? JSONParser.parseDocument(Array(text.utf8)),
+              let reference = cert["reference"]?.scalarText, !reference.isEmpty else {
+            return "no authorised release certificate (EASA Form 1 / FAA 8130-3) is recorded"
+        }
+        if let until = cert["validUntil"]?.scalarText, let date, until < date {
+            return "its release certificate \(reference) expired on \(until)"
+        }
+        return nil
+    }
+
+    func verdict(_ test: JSONValue) -> String? {
+        guard let value = test["value"]?.scalarText.flatMap(Double.init) else { return nil }
+        if let lower = test["lowerLimit"]?.scalarText.flatMap(Double.init), value < lower { return "FAIL" }
+        if let upper = test["upperLimit"]?.scalarText.flatMap(Double.init), value > upper { return "FAIL" }
+        return "PASS"
+    }
+
+    // MARK: Facts
+
+    func facts(of record: MappedRecord, dppId: String, parts: [ResolvedPart]) -> CompletionFacts {
+        CompletionFacts(
+            dppId: dppId, completionDate: record.string("completionDate"), findings: record.string("findings"),
+            returnToService: record.bool("returnToService"),
+            parts: parts.filter { $0.action == "installed" }.map(\.dppId).sorted(),
+            labor: record.list("labor").map { "\($0["laborCode"]?.scalarText ?? "") \(Self.number($0["hours"]?.scalarText))" }.sorted(),
+            tests: record.list("tests").map { "\($0["name"]?.scalarText ?? "") \(Self.number($0["value"]?.scalarText)) \($0["result"]?.scalarText ?? verdict($0) ?? "")" }.sorted())
+    }
+
+    func facts(ofStored row: [String: String?], workOrderId: String, in db: Database) throws -> CompletionFacts {
+        let parts = try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ? AND action = 'installed' ORDER BY 1", arguments: [workOrderId])
+        let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours FROM work_order_labor WHERE work_order_id = ?", arguments: [workOrderId])
+            .map { "\(($0["labor_code"] as String?) ?? "") \(Self.number($0["hours"]))" }.sorted()
+        let tests = try Row.fetchAll(db, sql: "SELECT name, value, result FROM work_order_test WHERE work_order_id = ?", arguments: [workOrderId])
+            .map { "\(($0["name"] as String?) ?? "") \(Self.number($0["value"])) \(($0["result"] as String?) ?? "")" }.sorted()
+        return CompletionFacts(dppId: (row["dpp_id"] ?? nil) ?? "", completionDate: row["completion_date"] ?? nil, findings: row["findings"] ?? nil,
+                               returnToService: (row["return_to_service"] ?? nil).map { $0 == "1" }, parts: parts, labor: labor, tests: tests)
+    }
+
+    /// Numbers compared by value: `4.25` and `4.250` are the same hours.
+    static func number(_ text: String?) -> String {
+        guard let text, let d = Double(text) else { return text ?? "" }
+        return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+
+    /// The stored labour and tests, as record lists (for a merge).
+    func storedDetails(_ row: [String: String?], workOrderId: String, in db: Database) throws -> (labor: [JSONValue], tests: [JSONValue]) {
+        func text(_ s: String?) -> JSONValue? { s.map(JSONValue.string) }
+        let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours, craft, start_date FROM work_order_labor WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)", arguments: [workOrderId]).map { r in
+            JSONValue.object([("laborCode", text(r["labor_code"])), ("hours", text(r["hours"])), ("craft", text(r["craft"])), ("startDate", text(r["start_date"]))].compactMap { k, v in v.map { (k, $0) } })
+        }
+        let tests = try Row.fetchAll(db, sql: "SELECT name, value, unit, lower_limit, upper_limit, result FROM work_order_test WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)", arguments: [workOrderId]).map { r in
+            JSONValue.object([("name", text(r["name"])), ("value", text(r["value"])), ("unit", text(r["unit"])), ("lowerLimit", text(r["lower_limit"])),
+                              ("upperLimit", text(r["upper_limit"])), ("result", text(r["result"]))].compactMap { k, v in v.map { (k, $0) } })
+        }
+        return (labor, tests)
+    }
+
+    /// The incoming record completed with what the stored work order has and it lacks,
+    /// so that either arrival order ends in the same rows.
+    func mergedRecord(_ record: MappedRecord, stored: [String: String?], details: (labor: [JSONValue], tests: [JSONValue])) -> MappedRecord {
+        var merged = record
+        let columns = ["siteId": "site_id", "taskId": "task_id", "completionDate": "completion_date", "findings": "findings",
+                       "status": "status", "statusDate": "status_date"]
+        for (field, column) in columns where merged.fields[field] == nil {
+            if let value = stored[column] ?? nil { merged.fields[field] = .string(value) }
+        }
+        // Status moves forward only: the newer status date wins.
+        if let storedDate = stored["status_date"] ?? nil, let incomingDate = record.string("statusDate"), storedDate > incomingDate {
+            merged.fields["status"] = (stored["status"] ?? nil).map(JSONValue.string)
+            merged.fields["statusDate"] = .string(storedDate)
+        }
+        if merged.fields["returnToService"] == nil, let rts = stored["return_to_service"] ?? nil { merged.fields["returnToService"] = .bool(rts == "1") }
+        if merged.list("labor").isEmpty, !details.labor.isEmpty { merged.fields["labor"] = .array(details.labor) }
+        if merged.list("tests").isEmpty, !details.tests.isEmpty { merged.fields["tests"] = .array(details.tests) }
+        let storedTime = (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }
+        if let storedTime, merged.timestamp.map({ $0 < storedTime }) ?? true { merged.timestamp = storedTime }
+        return merged
+    }
+
+    /// `true` when the row is already stored exactly so (or, for a delete, already absent).
+    static func isStored(_ row: RowImage, in db: Database) throws -> Bool {
+        guard let table = StateSchema.table(named: row.table) else { return false }
+        let current = try StateWriter.row(table, key: table.keyColumns.map { (row.values[$0] ?? nil) ?? "" }, in: db)
+        if row.deleted { return current == nil }
+        return current == row.values
+    }
+}

@@ -1,0 +1,82 @@
+/// How a reference-data record kind (technicians, programme tasks, utilisation,
+/// CAOS predictions, ground windows) maps onto its state table: one row per
+/// natural key, newer source time wins, identical is a duplicate.
+struct ReferenceKind {
+    var table: StateTable
+    /// Record field → column.
+    var columns: [(field: String, column: String)]
+    /// The ledger subject of a row (a `dppId` where there is one).
+    var subject: (MappedRecord) -> String
+    var changeKind: String
+
+    static func spec(for kind: RecordKind) -> ReferenceKind? {
+        switch kind {
+        case .technicianCertification:
+            return ReferenceKind(table: StateSchema.technician, columns: [
+                ("laborCode", "labor_code"), ("category", "category"), ("authorisations", "authorisations"),
+                ("validFrom", "valid_from"), ("validUntil", "valid_until"),
+            ], subject: { "technician:" + ($0.string("laborCode") ?? "") }, changeKind: "technician.certified")
+        case .maintenanceTask:
+            return ReferenceKind(table: StateSchema.maintenanceTask, columns: [
+                ("taskId", "task_id"), ("partNumber", "part_number"), ("maintenanceType", "maintenance_type"),
+                ("intervalDays", "interval_days"), ("intervalFlightHours", "interval_flight_hours"), ("intervalCycles", "interval_cycles"),
+                ("toleranceDays", "tolerance_days"), ("estimatedDuration", "estimated_duration"),
+                ("requiredCategory", "required_category"), ("requiredAuthorisation", "required_authorisation"),
+                ("releaseCertificate", "release_certificate"),
+            ], subject: { "task:" + ($0.string("taskId") ?? "") }, changeKind: "programme.task")
+        case .utilisation:
+            return ReferenceKind(table: StateSchema.utilisation, columns: [
+                ("aircraft", "aircraft"), ("date", "day"), ("flightHours", "flight_hours"), ("cycles", "cycles"),
+            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "utilisation.reported")
+        case .caosPrediction:
+            return ReferenceKind(table: StateSchema.caosPrediction, columns: [
+                ("predictionId", "prediction_id"), ("dppId", "dpp_id"), ("detectedAt", "detected_at"), ("anomaly", "anomaly"),
+                ("indicator", "indicator"), ("value", "value"), ("threshold", "threshold"), ("confidence", "confidence"),
+                ("predictedFailureWithinHours", "predicted_failure_within_hours"), ("recommendedAction", "recommended_action"),
+                ("recommendedTaskId", "recommended_task_id"),
+            ], subject: { $0.string("dppId") ?? "" }, changeKind: "caos.prediction")
+        case .groundWindow:
+            return ReferenceKind(table: StateSchema.groundWindow, columns: [
+                ("aircraft", "aircraft"), ("start", "start"), ("end", "end"), ("station", "station"),
+            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "ground-window.planned")
+        default:
+            return nil
+        }
+    }
+}
+
+import GRDB
+
+extension Reconciler {
+    func decideReference(_ record: MappedRecord, spec: ReferenceKind, provenance: Provenance, in db: Database) throws -> Decision {
+        var values: [String: String?] = [:]
+        for (field, column) in spec.columns { values[column] = Self.text(record.fields[field]) }
+        values["source_time"] = record.timestamp?.description
+        let key = spec.table.keyColumns.map { (values[$0] ?? nil) ?? "" }
+        var decision: Decision
+        if let stored = try StateWriter.row(spec.table, key: key, in: db) {
+            let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
+            if stale, let storedTime, let incoming = record.timestamp {
+                return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
+                                message: "source time \(incoming) is older than the stored \(storedTime); the newer values stay")
+            }
+            if record.timestamp == nil { values["source_time"] = stored["source_time"] ?? nil }
+            let differences = spec.table.columns.filter { $0 != "source_time" && (stored[$0] ?? nil) != (values[$0] ?? nil) }
+            if differences.isEmpty {
+                decision = Decision(outcome: .duplicate, reason: .duplicateRecord, message: "identical to the stored \(spec.table.name) row")
+            } else {
+                decision = Decision(outcome: .applied, reason: nil, message: "updated: " + differences.joined(separator: ", "), changes: [
+                    StateChange(kind: spec.changeKind, subject: spec.subject(record), rows: [RowImage(table: spec.table, values: values)], provenance: provenance),
+                ])
+            }
+        } else {
+            decision = Decision(outcome: .applied, reason: nil, message: "recorded", changes: [
+                StateChange(kind: spec.changeKind, subject: spec.subject(record), rows: [RowImage(table: spec.table, values: values)], provenance: provenance),
+            ])
+        }
+        if record.kind == .technicianCertification, let code = record.string("laborCode") {
+            decision.personal = [(code, record.string("name"), record.string("licence"))]
+        }
+        return decision
+    }
+}

@@ -1,0 +1,210 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("reconciliation rules through run --once")
+struct ReconciliationTests {
+    static func run(_ cli: CLI) throws -> CLI.Result { try cli.run("run", "--once", "--stability-window", "0") }
+
+    /// Every state table, row by row, for order-independence comparisons.
+    static func stateDump(_ cli: CLI) throws -> [String] {
+        try StateSchema.tables.flatMap { table in
+            try cli.query("SELECT * FROM \(table.name) ORDER BY " + table.keyColumns.joined(separator: ", ")).map { row in
+                table.name + ": " + row.map { $0 ?? "∅" }.joined(separator: " | ")
+            }
+        }
+    }
+
+    func outcome(_ cli: CLI, key: String, batch: Int? = nil) throws -> String? {
+        try cli.scalar("SELECT outcome || ' ' || COALESCE(reason, '-') FROM record_outcome WHERE record_key = '\(key)'" + (batch.map { " AND batch_id = \($0)" } ?? "") + " ORDER BY id DESC LIMIT 1")
+    }
+
+    @Test("the seed's JSON then the Maximo export of WO-54321: NO_CERTIFYING_STAFF, then ENRICHED and released by JSMITH")
+    func enrichment() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        try cli.dropFixture("maintenance-programme.yaml", source: "programme")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-54321") == "applied NO_CERTIFYING_STAFF")
+        #expect(try cli.scalar("SELECT release_status FROM work_order") == "awaiting-certifying-staff")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-54321", batch: 2) == "applied ENRICHED")
+        #expect(try cli.scalar("SELECT release_status || ' ' || certifying_staff FROM work_order") == "released JSMITH")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE batch_id = 2 AND record_key = 'WO-54321'")?.contains("enriched with labor, tests") == true)
+        // The same export again: a duplicate file; the same record in a new file: a duplicate record.
+        try cli.drop(try Fixtures.text("maximo-workorders.xml") + "\n", as: "again.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-54321", batch: 3) == "duplicate DUPLICATE")
+    }
+
+    @Test("files of one night end in the same state in every order, across separate passes", arguments: Array(0..<24))
+    func orderIndependence(permutation: Int) throws {
+        let files: [(String, String)] = [("dpp-registry.json", "registry"), ("technician-certifications.json", "certifications"),
+                                         ("maximo-workorders.xml", "workorders"), ("work-order-complete.json", "workorders")]
+        func permuted(_ n: Int) -> [(String, String)] {
+            var pool = files, order: [(String, String)] = [], k = n
+            for base in stride(from: pool.count, to: 0, by: -1) { order.append(pool.remove(at: k % base)); k /= base }
+            return order
+        }
+        let reference = try CLI.freshRoot("order-reference-\(permutation)")
+        for (name, source) in files { try reference.dropFixture(name, source: source) }
+        _ = try Self.run(reference)
+        let expected = try Self.stateDump(reference)
+
+        let cli = try CLI.freshRoot("order-\(permutation)")
+        for (name, source) in permuted(permutation) {
+            try cli.dropFixture(name, source: source)
+            _ = try Self.run(cli)
+        }
+        #expect(try Self.stateDump(cli) == expected, "order \(permuted(permutation).map(\.0))")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM review_item WHERE status = 'open'") == "0")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
+    @Test("an older registry export is superseded (STALE_UPDATE) and never overwrites newer values")
+    func staleRegistry() throws {
+        let cli = try CLI.freshRoot()
+        let newer = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-11-20T02:00:00Z")
+            .replacingOccurrences(of: "\"position\": \"AFT-TANK\"", with: "\"position\": \"AFT-TANK-2\"")
+        try cli.drop(newer, as: "newer.json", source: "registry")
+        _ = try Self.run(cli)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "DPP-H2-002", batch: 2) == "superseded STALE_UPDATE")
+        #expect(try cli.scalar("SELECT position FROM asset WHERE dpp_id = 'DPP-H2-002'") == "AFT-TANK-2")
+    }
+
+    @Test("same work order, other facts, no newer source time: held DIVERGENT_DUPLICATE with the differences; a newer one wins")
+    func divergentAndNewer() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        _ = try Self.run(cli)
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "wo2.json", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-54321", batch: 2) == "held DIVERGENT_DUPLICATE")
+        let message = try cli.scalar("SELECT message FROM review_item WHERE status = 'open'")
+        #expect(message?.contains("findings: stored \"No issues\", incoming \"Seal weeping\"") == true)
+        #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
+    }
+
+    @Test("a stale Maximo status (older STATUSDATE) is superseded; COMP → CLOSE with the same facts changes no fact")
+    func workOrderStatusOrder() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(xml.replacingOccurrences(of: "<STATUS>COMP</STATUS>", with: "<STATUS>CLOSE</STATUS>")
+            .replacingOccurrences(of: "<STATUSDATE>2025-11-05T16:10:00+01:00</STATUSDATE>", with: "<STATUSDATE>2025-11-07T09:00:00+01:00</STATUSDATE>"), as: "close.xml", source: "workorders")
+        _ = try Self.run(cli)
+        try cli.drop(xml, as: "comp.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-54321", batch: 2) == "superseded STALE_UPDATE")
+        #expect(try cli.scalar("SELECT status FROM work_order") == "CLOSE")
+    }
+
+    @Test("return to service by an expired or insufficient licence is held; the asset is not returned to service")
+    func compliance() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("maintenance-programme.yaml", source: "programme")
+        try cli.drop("""
+            [{"laborCode": "AGARCIA", "category": "B2", "authorisations": ["AVIONICS"], "validFrom": "2023-05-15", "validUntil": "2025-05-14"},
+             {"laborCode": "BLEE", "category": "B2", "authorisations": ["FUEL-CELL"], "validFrom": "2024-01-01", "validUntil": "2027-01-01"}]
+            """, as: "techs.json", source: "certifications")
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-1", "completionDate": "2025-11-05", "returnToService": true, "labor": [{"laborCode": "AGARCIA", "hours": 2}]}
+            """, as: "expired.json", source: "workorders")
+        try cli.drop("""
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-2", "completionDate": "2025-11-05", "returnToService": true, "labor": [{"laborCode": "BLEE", "hours": 2}]}
+            """, as: "insufficient.json", source: "workorders")
+        let result = try Self.run(cli)
+        #expect(result.status == 1)
+        #expect(try outcome(cli, key: "WO-1") == "held CERT_EXPIRED")
+        #expect(try outcome(cli, key: "WO-2") == "held CERT_INSUFFICIENT")
+        #expect(try cli.scalar("SELECT message FROM review_item WHERE record_key = 'WO-1'")?.contains("expired on 2025-05-14") == true)
+        #expect(try cli.scalar("SELECT message FROM review_item WHERE record_key = 'WO-2'")?.contains("requires B1") == true)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+    }
+
+    @Test("a failed test records the work but blocks return to service (TEST_FAILED)")
+    func failedTest() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-3", "completionDate": "2025-11-05", "returnToService": true,
+             "labor": [{"laborCode": "JSMITH", "hours": 3}], "tests": [{"name": "Leak", "value": 2.1, "unit": "mbar/min", "upperLimit": 1.5}]}
+            """, as: "fail.json", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-3") == "applied TEST_FAILED")
+        #expect(try cli.scalar("SELECT release_status FROM work_order") == "blocked")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "UNSERVICEABLE")
+        #expect(try cli.scalar("SELECT result FROM work_order_test") == "FAIL")
+    }
+
+    @Test("a part installed elsewhere, and a part without a release certificate, are held")
+    func partChecks() throws {
+        let cli = try CLI.freshRoot()
+        let registry = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"reference\": \"EF1-2025-000902\"", with: "\"reference\": null")
+        try cli.drop(registry, as: "reg.json", source: "registry")
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-4", "completionDate": "2025-11-05", "partsUsed": ["DPP-PART-123"]}"#, as: "a.json", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-4") == "held PART_NOT_CERTIFIED")
+
+        let other = try CLI.freshRoot("partChecks-elsewhere")
+        try other.dropFixture("dpp-registry.json", source: "registry")
+        try other.dropFixture("work-order-complete.json", source: "workorders")
+        _ = try Self.run(other)
+        try other.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-5", "completionDate": "2025-11-06", "partsUsed": ["DPP-PART-123"]}"#, as: "b.json", source: "workorders")
+        #expect(try Self.run(other).status == 1)
+        #expect(try outcome(other, key: "WO-5") == "held PART_INSTALLED_ELSEWHERE")
+        #expect(try other.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
+    }
+
+    @Test("a stores return is not a removal; the part stays where it is")
+    func storesReturn() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-6", "completionDate": "2025-11-05", "partsUsed": [{"dppId": "DPP-PART-123", "issueType": "RETURN"}]}"#, as: "r.json", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-123'") == "IN_STOCK")
+    }
+
+    @Test("a CMMS value for a DPP-owned field is not applied (FIELD_OWNED_BY_DPP), and is reported")
+    func ownership() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        _ = try Self.run(cli)
+        let mapping = try String(contentsOfFile: cli.layout.mappings + "/registry.mapping.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "source: registry", with: "source: cmms-assets")
+        try mapping.write(toFile: cli.layout.mappings + "/cmms-assets.mapping.yaml", atomically: true, encoding: .utf8)
+        try "sources:\n  cmms-assets: {}\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        let cmms = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"ratedPowerKW\": 250", with: "\"ratedPowerKW\": 300")
+            .replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-11-02T02:00:00Z")
+        try cli.drop(cmms, as: "assets.json", source: "cmms-assets")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try cli.scalar("SELECT specifications FROM asset WHERE dpp_id = 'DPP-H2-001'")?.contains("\"ratedPowerKW\":250") == true)
+        #expect(try outcome(cli, key: "DPP-H2-001", batch: 2)?.hasSuffix("FIELD_OWNED_BY_DPP") == true)
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE batch_id = 2 AND record_key = 'DPP-H2-001'")?.contains("owned by the DPP): specifications") == true)
+    }
+
+    @Test("a completion naming an unknown technician waits, and is re-decided when the certifications arrive")
+    func unknownTechnician() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-54321") == "held UNKNOWN_TECHNICIAN")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-54321", batch: 2) == "applied -")
+        #expect(try cli.scalar("SELECT certifying_staff FROM work_order") == "JSMITH")
+        // Personal data is beside the ledger, never in it.
+        #expect(try cli.scalar("SELECT licence FROM technician_personal WHERE labor_code = 'JSMITH'") == "ES.66.B1.1234")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE CAST(body AS TEXT) LIKE '%ES.66.B1%' OR CAST(body AS TEXT) LIKE '%J. Smith%'") == "0")
+    }
+}
