@@ -124,7 +124,7 @@ extension Reconciler {
             }
             let differences = incoming.differences(from: storedFacts)
             let newer = record.timestamp.map { time in (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }.map { time > $0 } ?? false } ?? false
-            if !differences.isEmpty, !newer {
+            if !differences.isEmpty, !newer, !waived.contains(.divergentDuplicate) {
                 return byPolicy(.divergentDuplicate, "work order \(workOrderId) is already stored with other facts: " + differences.joined(separator: "; "))
             }
             if differences.isEmpty {
@@ -149,7 +149,22 @@ extension Reconciler {
         }
 
         let built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
-        if let hold = built.hold { return byPolicy(hold.reason, hold.message) }
+        if let hold = built.hold {
+            let decision = byPolicy(hold.reason, hold.message)
+            if decision.outcome != .applied { return decision }
+            // A reviewer waived this check: build the rows without it.
+            let waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
+                                                 previous: previousLines, waiving: hold.reason, in: db)
+            if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
+            return try finishCompletion(waivedBuild, dppId: dppId, parts: parts, reason: hold.reason,
+                                        prefix: "accepted on review (\(hold.reason)): " + prefix, provenance: provenance, in: db)
+        }
+        return try finishCompletion(built, dppId: dppId, parts: parts, reason: reason, prefix: prefix, provenance: provenance, in: db)
+    }
+
+    private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
+                                  dppId: String, parts: [ResolvedPart], reason: ReasonCode?, prefix: String,
+                                  provenance: Provenance, in db: Database) throws -> Decision {
         let rows = try built.rows.filter { try !Self.isStored($0, in: db) }
         var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                    rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
@@ -168,7 +183,7 @@ extension Reconciler {
     /// Every row a completion implies (after-images), and what it means for return to service.
     func completionRows(_ record: MappedRecord, workOrderId: String, asset: [String: String?], parts: [ResolvedPart],
                         technicians: [String: [String: String?]], previous: (labor: Int, tests: Int, parts: [String]),
-                        in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
+                        waiving: ReasonCode? = nil, in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
         guard let dppId = asset["dpp_id"] ?? nil else { return ([], nil, "", nil) }
         let completionDate = record.string("completionDate")
         let returnToService = record.bool("returnToService")
@@ -183,10 +198,11 @@ extension Reconciler {
         for part in parts where part.action != "returned" {
             if part.action == "installed" {
                 let parent = part.row["parent_dpp_id"] ?? nil
-                if let parent, parent != dppId, (part.row["status"] ?? nil) == "INSTALLED", !previous.parts.contains(part.dppId) {
+                if let parent, parent != dppId, (part.row["status"] ?? nil) == "INSTALLED", !previous.parts.contains(part.dppId),
+                   waiving != .partInstalledElsewhere {
                     return ([], nil, "", (.partInstalledElsewhere, "part \(part.dppId) is installed in \(parent); it cannot also be installed in \(dppId)"))
                 }
-                if !previous.parts.contains(part.dppId), let problem = certificationProblem(part.row, on: completionDate) {
+                if !previous.parts.contains(part.dppId), waiving != .partNotCertified, let problem = certificationProblem(part.row, on: completionDate) {
                     return ([], nil, "", (.partNotCertified, "part \(part.dppId): \(problem)"))
                 }
             }
@@ -248,6 +264,9 @@ extension Reconciler {
                 case .success(let code):
                     certifyingStaff = code
                     message = "completion recorded; released to service by \(code)"
+                case .failure(let failure) where waiving == failure.reason:
+                    certifyingStaff = labor.first?["laborCode"]?.scalarText
+                    message = "completion recorded; released to service by \(certifyingStaff ?? "-") on review, despite: \(failure.message)"
                 case .failure(let failure):
                     return ([], nil, "", (failure.reason, failure.message))
                 }

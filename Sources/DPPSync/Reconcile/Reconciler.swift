@@ -5,8 +5,13 @@ import GRDB
 /// stored, and returns the changes to write. It reads; it never writes.
 public struct Reconciler {
     public let configuration: Configuration
+    /// Holds a reviewer accepted: these checks are waived for the record being resolved.
+    public var waived: Set<ReasonCode> = []
 
-    public init(configuration: Configuration) { self.configuration = configuration }
+    public init(configuration: Configuration, waived: Set<ReasonCode> = []) {
+        self.configuration = configuration
+        self.waived = waived
+    }
 
     /// - Parameter source: the inbox source the record came from (ownership depends on it).
     public func decide(_ record: MappedRecord, provenance: Provenance, source: String = "", in db: Database) throws -> Decision {
@@ -21,7 +26,8 @@ public struct Reconciler {
 
     /// A decision whose outcome comes from the policy for `reason`.
     func byPolicy(_ reason: ReasonCode, _ message: String) -> Decision {
-        Decision(outcome: configuration.outcome(for: reason), reason: reason, message: message)
+        if waived.contains(reason) { return Decision(outcome: .applied, reason: reason, message: "waived by review: " + message) }
+        return Decision(outcome: configuration.outcome(for: reason), reason: reason, message: message)
     }
 
     /// `true` when `incoming` is older than the stored source time.

@@ -68,8 +68,13 @@ public enum StateSchema {
         "event_id", "dpp_id", "event_date", "event_kind", "work_order_id", "summary",
     ])
 
+    /// A reviewer's decision on a held record: part of the DPP's history, so ledgered.
+    public static let reviewResolution = StateTable(name: "review_resolution", keyColumns: ["item_id"], columns: [
+        "item_id", "record_kind", "record_key", "reason", "decision", "note", "resolved_by", "resolved_at",
+    ])
+
     public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest, lifecycleEvent,
-                                              technician, maintenanceTask, utilisation, caosPrediction, groundWindow]
+                                              technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution]
 
     public static func table(named name: String) -> StateTable? { tables.first { $0.name == name } }
 }

@@ -1,0 +1,173 @@
+import GRDB
+
+/// One held record waiting for (or given) a human decision.
+public struct ReviewItem: Sendable {
+    public var id: Int64
+    public var batchId: Int64
+    public var kind: String
+    public var key: String
+    public var reason: ReasonCode
+    public var message: String
+    public var status: String
+    public var createdAt: String
+    public var source: String
+    public var fileName: String
+    public var fileFingerprint: String
+    public var recordIndex: Int
+    public var line: Int?
+    public var mappingName: String?
+    public var mappingHash: String?
+    /// The mapped record as it arrived.
+    public var record: JSONValue
+    public var resolvedBy: String?
+    public var resolvedAt: String?
+    public var note: String?
+
+    public var jsonValue: JSONValue {
+        func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return .object([
+            ("id", .number(String(id))), ("status", .string(status)), ("reason", .string(reason.rawValue)), ("kind", .string(kind)),
+            ("key", .string(key)), ("message", .string(message)), ("createdAt", .string(createdAt)), ("batch", .number(String(batchId))),
+            ("source", .string(source)), ("file", .string(fileName)), ("fingerprint", .string(fileFingerprint)),
+            ("recordIndex", .number(String(recordIndex))), ("line", line.map { .number(String($0)) } ?? .null),
+            ("mapping", text(mappingName)), ("mappingHash", text(mappingHash)), ("record", record),
+            ("resolvedBy", text(resolvedBy)), ("resolvedAt", text(resolvedAt)), ("note", text(note)),
+        ])
+    }
+}
+
+/// The review queue: held records, their context, and their resolution through
+/// the same write path as any record.
+public struct ReviewQueue {
+    public let store: Store
+    public let configuration: Configuration
+
+    public init(store: Store, configuration: Configuration) { self.store = store; self.configuration = configuration }
+
+    /// Holds a reviewer may accept: the check is waived for that record.
+    public static let acceptable: Set<ReasonCode> = [.divergentDuplicate, .certExpired, .certInsufficient, .partInstalledElsewhere, .partNotCertified]
+
+    public struct Filter: Sendable {
+        public var all = false
+        public var reason: String?
+        public var asset: String?
+        /// Only items older than this many days.
+        public var olderThanDays: Int?
+        public init(all: Bool = false, reason: String? = nil, asset: String? = nil, olderThanDays: Int? = nil) {
+            self.all = all; self.reason = reason; self.asset = asset; self.olderThanDays = olderThanDays
+        }
+    }
+
+    static let selectSQL = """
+        SELECT r.*, f.source, f.name AS file_name, f.fingerprint, o.line
+        FROM review_item r JOIN input_file f ON f.id = r.file_id
+        LEFT JOIN record_outcome o ON o.file_id = r.file_id AND o.record_index = r.record_index AND o.batch_id = r.batch_id
+        """
+
+    public func list(_ filter: Filter, now: Timestamp = .now()) throws -> [ReviewItem] {
+        var clauses: [String] = []
+        var arguments: [DatabaseValueConvertible] = []
+        if !filter.all { clauses.append("r.status = 'open'") }
+        if let reason = filter.reason { clauses.append("r.reason = ?"); arguments.append(reason) }
+        if let asset = filter.asset { clauses.append("r.record LIKE ?"); arguments.append("%\"" + asset + "\"%") }
+        if let days = filter.olderThanDays {
+            clauses.append("r.created_at < ?")
+            arguments.append(Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(days) * 86_400_000).description)
+        }
+        let sql = Self.selectSQL + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " GROUP BY r.id ORDER BY r.id"
+        return try store.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.item) }
+    }
+
+    public func item(_ id: Int64) throws -> ReviewItem? {
+        try store.read { db in try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ? GROUP BY r.id", arguments: [id]).map(Self.item) }
+    }
+
+    static func item(_ row: Row) -> ReviewItem {
+        let recordText: String = row["record"]
+        return ReviewItem(id: row["id"], batchId: row["batch_id"], kind: row["kind"], key: row["record_key"],
+                          reason: ReasonCode(rawValue: row["reason"]), message: row["message"], status: row["status"],
+                          createdAt: row["created_at"], source: row["source"], fileName: row["file_name"], fileFingerprint: row["fingerprint"],
+                          recordIndex: row["record_index"], line: row["line"], mappingName: nil, mappingHash: row["mapping_hash"],
+                          record: (try? JSONParser.parseDocument(Array(recordText.utf8))) ?? .null,
+                          resolvedBy: row["resolved_by"], resolvedAt: row["resolved_at"], note: row["note"])
+    }
+
+    /// What is stored for the item's record key, for a side-by-side view.
+    public func storedCounterpart(of item: ReviewItem) throws -> [String: String?]? {
+        try store.read { db in
+            switch RecordKind(rawValue: item.kind) {
+            case .workOrderCompletion: return try StateWriter.row(StateSchema.workOrder, key: [item.key], in: db)
+            case .asset: return try StateWriter.row(StateSchema.asset, key: [item.key], in: db)
+            default: return nil
+            }
+        }
+    }
+
+    public enum Resolution: String, Sendable { case accept, reject }
+
+    /// Why a resolution could not be made.
+    public struct ResolutionError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
+    /// record is decided again with its hold waived and applied through the one
+    /// write path; either way the resolution itself is ledgered.
+    public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Decision {
+        try store.write { db in
+            guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ? GROUP BY r.id", arguments: [id]) else {
+                throw ResolutionError(message: "no review item \(id)")
+            }
+            let item = Self.item(row)
+            guard item.status == "open" else {
+                throw ResolutionError(message: "review item \(id) is already \(item.status)\(item.resolvedBy.map { " by \($0)" } ?? "")")
+            }
+            guard let record = MappedRecord(json: item.record) else { throw ResolutionError(message: "review item \(id) holds no readable record") }
+            try db.execute(sql: "INSERT INTO batch (started_at, status, trigger, pid) VALUES (?, 'running', 'review', ?)", arguments: [now.description, Int(getpid())])
+            let batchId = db.lastInsertedRowID
+            var writer = try StateWriter(db: db, batchId: batchId, clock: { now })
+            let provenance = Provenance(fileFingerprint: item.fileFingerprint, fileName: item.fileName, recordIndex: item.recordIndex,
+                                        mappingName: nil, mappingHash: item.mappingHash)
+            var decision: Decision
+            switch resolution {
+            case .accept:
+                guard Self.acceptable.contains(item.reason) else {
+                    throw ResolutionError(message: "a record held for \(item.reason) cannot be accepted: it waits for a reference that is not known; reject it or let it wait")
+                }
+                let reconciler = Reconciler(configuration: configuration, waived: [item.reason])
+                decision = try reconciler.decide(record, provenance: provenance, source: item.source, in: db)
+                guard decision.outcome == .applied else {
+                    throw ResolutionError(message: "accepting does not clear this record: it would now be \(decision.outcome) (\(decision.reason?.rawValue ?? "-")): \(decision.message)")
+                }
+                for change in decision.changes { try writer.apply(change) }
+                decision.message = "accepted by \(by): " + decision.message
+            case .reject:
+                decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
+            }
+            try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
+                RowImage(table: StateSchema.reviewResolution, values: [
+                    "item_id": String(id), "record_kind": item.kind, "record_key": item.key, "reason": item.reason.rawValue,
+                    "decision": resolution.rawValue, "note": note, "resolved_by": by, "resolved_at": now.description,
+                ]),
+            ], provenance: provenance))
+            try db.execute(sql: "UPDATE review_item SET status = ?, resolved_at = ?, resolved_by = ?, note = ? WHERE id = ?",
+                           arguments: [resolution == .accept ? "accepted" : "rejected", now.description, by, note, id])
+            let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
+            try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
+            try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
+            return decision
+        }
+    }
+
+    private func subject(of record: MappedRecord, in db: Database) throws -> String {
+        if let dppId = record.string("dppId") { return dppId }
+        if let assetNum = record.string("assetNum"),
+           let dppId = try String.fetchOne(db, sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?", arguments: [assetNum]) { return dppId }
+        return record.key
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,113 @@
+import ArgumentParser
+import DPPSync
+import Foundation
+
+struct ReviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "The review queue: records that need a human or wait for a reference.",
+        subcommands: [List.self, Show.self, Resolve.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List open review items (--all: resolved ones too).",
+            discussion: """
+                Example:
+                  dppsync review list --reason CERT_EXPIRED --older-than 3 --json
+                """
+        )
+        @OptionGroup var options: RootOptions
+        @Flag(help: "Include resolved items.") var all = false
+        @Option(help: "Only this reason code.") var reason: String?
+        @Option(help: "Only records about this dppId or CMMS asset number.") var asset: String?
+        @Option(help: "Only items older than this many days.") var olderThan: Int?
+        @Flag(help: "Print JSON: a list of items, each with its id.") var json = false
+
+        func run() throws {
+            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration())
+            let items = try queue.list(ReviewQueue.Filter(all: all, reason: reason, asset: asset, olderThanDays: olderThan))
+            if json { print(JSONValue.array(items.map(\.jsonValue)).jsonText(pretty: true)); return }
+            if items.isEmpty { print(all ? "the review queue is empty" : "no open review items"); return }
+            for item in items {
+                print("#\(item.id)  \(item.status.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.reason.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(item.kind) \(item.key)  (\(item.source)/\(item.fileName), since \(item.createdAt.prefix(10)))")
+                print("      \(item.message)")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one item: stored and incoming values side by side, source file and line, mapping.",
+            discussion: "Example:\n  dppsync review show 3"
+        )
+        @OptionGroup var options: RootOptions
+        @Argument(help: "The item's id.") var id: Int64
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration())
+            guard let item = try queue.item(id) else { throw UsageError(message: "no review item \(id)") }
+            if json { print(item.jsonValue.jsonText(pretty: true)); return }
+            print("review item #\(item.id): \(item.status)")
+            print("reason:   \(item.reason.rawValue): \(item.message)")
+            print("record:   \(item.kind) \(item.key), record \(item.recordIndex)\(item.line.map { ", line \($0)" } ?? "") of \(item.source)/\(item.fileName)")
+            print("file:     sha256 \(item.fileFingerprint)")
+            print("mapping:  sha256 \(item.mappingHash ?? "-")")
+            if let by = item.resolvedBy { print("resolved: \(item.resolvedAt ?? "") by \(by)\(item.note.map { ": \($0)" } ?? "")") }
+            let stored = try queue.storedCounterpart(of: item)
+            guard case .object(let fields)? = item.record["fields"] else { return }
+            print("\n" + "field".padding(toLength: 18, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
+            let columns = ["workOrderId": "work_order_id", "dppId": "dpp_id", "completionDate": "completion_date", "findings": "findings",
+                           "returnToService": "return_to_service", "status": "status", "statusDate": "status_date", "taskId": "task_id"]
+            for (name, value) in fields.sorted(by: { $0.0 < $1.0 }) {
+                let storedValue = columns[name].flatMap { stored?[$0] ?? nil } ?? (stored == nil ? "(none)" : "")
+                print(name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(storedValue.prefix(32)).padding(toLength: 34, withPad: " ", startingAt: 0) + (value.scalarText ?? value.jsonText()))
+            }
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept or reject a held record; applied and ledgered like any record.",
+            discussion: """
+                Accepting waives the check that held the record (a divergent duplicate: the \
+                incoming version wins; a licence or part check: the work is recorded as the \
+                reviewer confirms). Records waiting for an unknown asset, part or technician \
+                cannot be accepted: they are re-decided when the reference arrives. Who resolved \
+                it comes from --by, else $DPPSYNC_USER, else $USER.
+
+                Example:
+                  dppsync review resolve 3 --accept --note "licence renewal confirmed by QA" --by qa.lead
+                """
+        )
+        @OptionGroup var options: RootOptions
+        @Argument(help: "The item's id.") var id: Int64
+        @Flag(help: "Accept the record.") var accept = false
+        @Flag(help: "Reject the record.") var reject = false
+        @Option(help: "Why (kept with the resolution and in the ledger).") var note: String?
+        @Option(help: "Who resolves it.") var by: String?
+
+        func validate() throws {
+            if accept == reject { throw ValidationError("give exactly one of --accept or --reject") }
+        }
+
+        func run() throws {
+            let configuration = try options.loadConfiguration()
+            let store = try Store(path: options.layout.storeFile)
+            let environment = ProcessInfo.processInfo.environment
+            let who = by ?? environment["DPPSYNC_USER"] ?? environment["USER"] ?? "unknown"
+            let decision: Decision
+            do {
+                decision = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
+            } catch let error as ReviewQueue.ResolutionError {
+                throw UsageError(message: error.message)
+            }
+            print("review item #\(id): \(decision.outcome) — \(decision.message)")
+            // A resolution leaves ledger entries: sign them before exiting (DESIGN.md §3).
+            if let checkpoint = try Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin).checkpoint() {
+                print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+            }
+        }
+    }
+}
