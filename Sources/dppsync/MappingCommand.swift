@@ -6,8 +6,79 @@ struct MappingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mapping",
         abstract: "Work with mapping files.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Preview.self, Test.self]
     )
+
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode and map one input file; print the records and per-record errors as JSON, touching nothing.",
+            discussion: """
+                With --resolve, each record is also decided against a read-only snapshot of the store                 (the outcome it would get now), still writing nothing.
+
+                Example:
+                  dppsync mapping preview --mapping Mappings/workorders-maximo.mapping.yaml Samples/workorders/maximo-workorders.xml
+                """
+        )
+        @OptionGroup var options: RootOptions
+        @Option(help: "The mapping file.") var mapping: String
+        @Flag(help: "Also decide each record against a read-only snapshot of the store.") var resolve = false
+        @Argument(help: "The input file.") var file: String
+
+        func run() throws {
+            let configuration = try options.loadConfiguration()
+            guard let text = FileManager.default.contents(atPath: mapping) else { throw UsageError(message: "cannot read \(mapping)") }
+            let loaded: Mapping
+            do {
+                loaded = try Mapping.load(text: String(decoding: text, as: UTF8.self), file: mapping, directory: (mapping as NSString).deletingLastPathComponent)
+            } catch { throw UsageError(message: "\(error)") }
+            guard let bytes = FileManager.default.contents(atPath: file) else { throw UsageError(message: "cannot read \(file)") }
+            let store = resolve ? try Store(path: options.layout.storeFile, readOnly: true) : nil
+            do {
+                let result = try MappingPreview(mapping: loaded, timeZone: configuration.timeZone)
+                    .run(bytes: [UInt8](bytes), fileName: (file as NSString).lastPathComponent, configuration: configuration, store: store)
+                print(MappingPreview.json(result).jsonText(pretty: true))
+                if result.entries.contains(where: { if case .invalid = $0 { return true } else { return false } }) { throw DPPExit.attention }
+            } catch let error as DecodeError {
+                throw UsageError(message: "\(file): NOT_PARSEABLE: \(error)")
+            }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run mapping test cases (Mappings/tests/*.test.yaml): input and the records or errors expected.",
+            discussion: """
+                Prints one line per case and a closing "N passed, N failed"; exit 1 when a case fails.
+
+                Example:
+                  dppsync mapping test Mappings/tests/workorders-maximo.test.yaml
+                """
+        )
+        @OptionGroup var options: RootOptions
+        @Argument(help: "Test files (default: every Mappings/tests/*.test.yaml).") var files: [String] = []
+
+        func run() throws {
+            let configuration = try options.loadConfiguration()
+            let directory = options.layout.mappings + "/tests"
+            let paths = files.isEmpty ? FileSystem.entries(of: directory).filter { $0.hasSuffix(".test.yaml") }.map { directory + "/" + $0 } : files
+            let runner = MappingTestRunner(mappingsDirectory: options.layout.mappings, configuration: configuration)
+            var passed = 0, failed = 0
+            for path in paths {
+                for result in runner.run(testFile: path) {
+                    if result.passed {
+                        passed += 1
+                        print("✔ \(result.file): \(result.name)")
+                    } else {
+                        failed += 1
+                        print("✘ \(result.file): \(result.name)")
+                        for failure in result.failures { print("    \(failure)") }
+                    }
+                }
+            }
+            print("\(passed) passed, \(failed) failed")
+            if failed > 0 { throw DPPExit.attention }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -77,3 +77,64 @@ struct InitAndStatusTests {
         }
     }
 }
+
+@Suite("mapping tools")
+struct MappingToolTests {
+    @Test("the shipped test cases pass; a wrong expectation fails with the field and exit 1")
+    func mappingTest() throws {
+        let cli = try CLI.freshRoot()
+        let passing = try cli.run("mapping", "test")
+        #expect(passing.status == 0, "\(passing.stdout)")
+        #expect(passing.stdout.contains(" passed, 0 failed"))
+        let path = cli.layout.mappings + "/tests/registry.test.yaml"
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "cmmsAssetNum: H2FC-0001", with: "cmmsAssetNum: H2FC-9999")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let failing = try cli.run("mapping", "test", path)
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("field cmmsAssetNum: got \"H2FC-0001\", expected \"H2FC-9999\""), "\(failing.stdout)")
+        #expect(failing.stdout.contains("2 passed, 1 failed"))
+    }
+
+    @Test("preview maps without touching the store; --resolve tells the outcome each record would get")
+    func preview() throws {
+        let cli = try CLI.freshRoot()
+        let sample = Fixtures.directory + "/maximo-workorders.xml"
+        let plain = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/workorders-maximo.mapping.yaml", sample)
+        #expect(plain.status == 0)
+        let json = try JSONParser.parseDocument(Array(plain.stdout.utf8))
+        guard case .array(let records)? = json["records"] else { Issue.record("no records"); return }
+        #expect(records.count == 2)
+        #expect(records[0]["key"] == .string("WO-54321"))
+        #expect(records[1]["skipped"] != nil)
+        #expect(json["context"]?["exportedAt"] == .string("2025-11-05T22:00:04.000Z"))
+        let resolved = try cli.run("mapping", "preview", "--resolve", "--mapping", cli.layout.mappings + "/workorders-maximo.mapping.yaml", sample)
+        #expect(resolved.stdout.contains("UNKNOWN_ASSET"), "the registry is empty, so the asset is unknown")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM batch") == "0")
+    }
+
+    @Test("reprocess runs a quarantined file again after a mapping fix; applied records are reported and ledgered")
+    func reprocessAfterFix() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        // A CMMS that writes dates as dd.MM.yyyy: the shipped mapping rejects them.
+        let json = try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "2025-11-05", with: "05.11.2025")
+        try cli.drop(json, as: "wo.json", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+        // The admin fixes the mapping, then reprocesses the archived file.
+        let mappingPath = cli.layout.mappings + "/workorders-json.mapping.yaml"
+        try String(contentsOfFile: mappingPath, encoding: .utf8)
+            .replacingOccurrences(of: "completionDate: { path: completionDate, required: true }", with: "completionDate: { path: completionDate, required: true, formats: [iso, dd.MM.yyyy] }")
+            .write(toFile: mappingPath, atomically: true, encoding: .utf8)
+        let archived = try #require(cli.files(in: "Archive/workorders").first)
+        let reprocess = try cli.run("reprocess", "Archive/workorders/" + archived)
+        #expect(reprocess.status == 0, "\(reprocess.stdout)\(reprocess.stderr)")
+        #expect(try cli.scalar("SELECT completion_date FROM work_order") == "2025-11-05")
+        #expect(try cli.scalar("SELECT trigger FROM batch ORDER BY id DESC LIMIT 1") == "reprocess")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE reprocess_of IS NOT NULL") == "1")
+        #expect(try cli.run("ledger", "verify").status == 0)
+        // A second reprocess changes nothing more: its records are duplicates.
+        let again = try cli.run("reprocess", "--batch", "2")
+        #expect(again.stdout.contains("1 duplicate"), "\(again.stdout)")
+    }
+}

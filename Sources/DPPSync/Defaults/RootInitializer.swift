@@ -26,6 +26,7 @@ public struct RootInitializer {
         let signer = try Ledger.ensureKey(at: keyFile, origin: (configuration ?? Configuration()).ledgerOrigin)
         if !keyExisted { report.created.append(keyFile + " (mode 0600)") }
         try place(ConfigTemplate.text(verifierKey: signer.verifier), at: layout.configFile, report: &report)
+        try FileSystem.createDirectory(layout.mappings + "/tests")
         for (name, text) in DefaultMappings.files {
             try place(text, at: layout.mappings + "/" + name, report: &report)
         }

@@ -26,28 +26,38 @@ struct FileProcessor {
         var counts: [Outcome: Int] = [:]
         /// The file was committed by an earlier, interrupted run: only the move is left.
         var alreadyCommitted = false
+        /// The file's `input_file` row.
+        var fileId: Int64?
     }
 
-    func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool) throws -> FileResult {
+    /// - Parameter reprocessOf: the `input_file` id of the earlier run of these bytes, when
+    ///   `dppsync reprocess` runs them again on purpose (the fingerprint check is skipped).
+    func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool, reprocessOf: Int64? = nil) throws -> FileResult {
         observer.fileStarted(file)
         let bytes = try FileSystem.readBytes(file.path)
         let fingerprint = Fingerprint.sha256Hex(bytes)
         var verdict: Verdict
         do {
             verdict = try store.write { db in
-                try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered, db: db)
+                try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
+                           reprocessOf: reprocessOf, db: db)
             }
         } catch let failure as FileLevelFailure {
             // The file's transaction rolled back whole; record why in a transaction of its own.
             verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message)
-            try store.write { db in
-                try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
-                               message: failure.message, mapping: mapping, duplicateOf: nil, now: clock().description, db: db)
+            verdict.fileId = try store.write { db in
+                let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
+                                        message: failure.message, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf,
+                                        now: clock().description, db: db)
                 crash.reached(.inTransaction)
+                return id
             }
         }
         crash.reached(.afterCommit)
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
+        if let fileId = verdict.fileId {
+            try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
+        }
         let result = FileResult(source: file.source, name: file.name, fingerprint: fingerprint, disposition: verdict.disposition,
                                 reason: verdict.reason, message: verdict.message, counts: verdict.counts, destination: destination)
         observer.fileFinished(file, result: result)
@@ -63,23 +73,23 @@ struct FileProcessor {
     // MARK: The transaction
 
     private func decide(_ file: InboxFile, bytes: [UInt8], fingerprint: String, mapping: Mapping, batchId: Int64,
-                        recovered: Bool, db: Database) throws -> Verdict {
+                        recovered: Bool, reprocessOf: Int64?, db: Database) throws -> Verdict {
         let now = clock().description
-        if let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL", arguments: [fingerprint]) {
+        if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
             let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
             if recovered, earlier["source"] == file.source, earlier["name"] == file.name {
-                return Verdict(disposition: disposition, reason: nil, message: "committed by an interrupted run; moved now", alreadyCommitted: true)
+                return Verdict(disposition: disposition, reason: nil, message: "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: earlier["id"])
             }
             let message = "byte-identical to \(earlier["source"] as String)/\(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), \(disposition.rawValue)); nothing changed"
-            try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: .duplicateFile, message: message,
-                           mapping: mapping, duplicateOf: earlier["id"], now: now, db: db)
-            return Verdict(disposition: .archived, reason: .duplicateFile, message: message)
+            let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: .duplicateFile, message: message,
+                                    mapping: mapping, duplicateOf: earlier["id"], reprocessOf: nil, now: now, db: db)
+            return Verdict(disposition: .archived, reason: .duplicateFile, message: message, fileId: id)
         }
         try db.execute(sql: "INSERT OR IGNORE INTO mapping_text (hash, name, text, first_used_at) VALUES (?, ?, ?, ?)",
                        arguments: [mapping.contentHash, mapping.name, mapping.text, now])
 
         let fileId = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: nil,
-                                    message: nil, mapping: mapping, duplicateOf: nil, now: now, db: db)
+                                    message: nil, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf, now: now, db: db)
         let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
         let reconciler = Reconciler(configuration: configuration)
         var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
@@ -162,21 +172,22 @@ struct FileProcessor {
         }
         crash.reached(.inTransaction)
         let summary = Outcome.all.compactMap { o in counts[o].map { "\($0) \(o)" } }.joined(separator: ", ")
-        return Verdict(disposition: .archived, reason: nil, message: summary.isEmpty ? "no records" : summary, counts: counts)
+        return Verdict(disposition: .archived, reason: nil, message: (reprocessOf != nil ? "reprocessed: " : "") + (summary.isEmpty ? "no records" : summary),
+                       counts: counts, fileId: fileId)
     }
 
     @discardableResult
     private func insertFile(_ file: InboxFile, fingerprint: String, batchId: Int64, disposition: FileResult.Disposition,
-                            reason: ReasonCode?, message: String?, mapping: Mapping, duplicateOf: Int64?, now: String,
+                            reason: ReasonCode?, message: String?, mapping: Mapping, duplicateOf: Int64?, reprocessOf: Int64?, now: String,
                             db: Database) throws -> Int64 {
         try db.execute(sql: """
             INSERT INTO input_file (fingerprint, source, name, size, batch_id, disposition, reason, message, mapping_name, mapping_hash,
-                                    first_seen_at, decided_at, duplicate_of)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    first_seen_at, decided_at, duplicate_of, reprocess_of)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [fingerprint, file.source, file.name, file.size, batchId, disposition.rawValue, reason?.rawValue, message,
                              mapping.name, mapping.contentHash,
                              file.firstSeen > 0 ? Timestamp(millisecondsSinceEpoch: Int64(file.firstSeen * 1000)).description : nil,
-                             now, duplicateOf])
+                             now, duplicateOf, reprocessOf])
         return db.lastInsertedRowID
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Runs passes over a root's inbox: scan, claim, process, archive, report.
@@ -79,6 +80,67 @@ public final class Synchronizer {
         return summary
     }
 
+    /// Why a file cannot be reprocessed.
+    public struct ReprocessError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// `dppsync reprocess`: runs archived or quarantined files again on purpose
+    /// (after a mapping fix), in one batch; the archived copy stays for audit.
+    public func reprocess(paths: [String]) throws -> PassSummary {
+        var summary = PassSummary()
+        let catalog = MappingCatalog.load(directory: layout.mappings)
+        var work: [(InboxFile, Mapping, Int64)] = []
+        for path in paths {
+            let absolute = (path as NSString).standardizingPath
+            let root = (layout.root as NSString).standardizingPath
+            let name = (absolute as NSString).lastPathComponent
+            // Archive/<source>/<day>/<name> or Quarantine/<source>/<name>, nothing else.
+            let relative = absolute.hasPrefix(root + "/") ? String(absolute.dropFirst(root.count + 1)) : absolute
+            let parts = relative.split(separator: "/").map(String.init)
+            let source: String
+            if parts.count == 4, parts[0] == "Archive" { source = parts[1] } else if parts.count == 3, parts[0] == "Quarantine" { source = parts[1] } else {
+                throw ReprocessError(message: "\(path) is not an archived (Archive/<source>/<day>/) or quarantined (Quarantine/<source>/) file")
+            }
+            guard configuration.source(named: source) != nil else { throw ReprocessError(message: "unknown source '\(source)'") }
+            guard FileSystem.signature(of: absolute) != nil else { throw ReprocessError(message: "\(path) does not exist") }
+            let fingerprint = Fingerprint.sha256Hex(try FileSystem.readBytes(absolute))
+            guard let earlier = try store.read({ db in
+                try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint])
+            }) else { throw ReprocessError(message: "\(path) was never processed by dppsync (its fingerprint is unknown): drop it into Inbox/\(source)/ instead") }
+            guard let mapping = catalog.mapping(source: source, fileName: name) else {
+                throw ReprocessError(message: "no valid mapping in Mappings/ takes \(name) from source '\(source)'")
+            }
+            // A copy goes through .processing/ like any claimed file.
+            let processing = layout.processing(source)
+            try FileSystem.createDirectory(processing)
+            let target = FileSystem.freeName(for: name, in: processing)
+            try FileSystem.writeAtomically(try FileSystem.readBytes(absolute), to: target)
+            let size = FileSystem.signature(of: target)?.size ?? 0
+            work.append((InboxFile(source: source, name: (target as NSString).lastPathComponent, path: target, size: size, firstSeen: 0), mapping, earlier))
+        }
+        guard !work.isEmpty else { return summary }
+        let batchId = try openBatch(trigger: "reprocess")
+        summary.batchId = batchId
+        for (file, mapping, earlier) in work {
+            let processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                                          observer: observer, clock: clock)
+            summary.files.append(try processor.process(file, mapping: mapping, batchId: batchId, recovered: false, reprocessOf: earlier))
+        }
+        try closeBatch(batchId)
+        try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
+        summary.checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: clock())
+        return summary
+    }
+
+    /// The stored paths of a batch's files (not its duplicates), for `reprocess --batch`.
+    public func storedFiles(ofBatch id: Int64) throws -> [String] {
+        try store.read { db in
+            try String.fetchAll(db, sql: "SELECT stored_path FROM input_file WHERE batch_id = ? AND duplicate_of IS NULL AND stored_path IS NOT NULL ORDER BY id", arguments: [id])
+        }
+    }
+
     /// `run --once`: a pass; if files were seen for the first time or still
     /// changing, observe again once the window has passed, then exit.
     public func runOnce() throws -> [PassSummary] {
@@ -91,10 +153,10 @@ public final class Synchronizer {
         return passes
     }
 
-    private func openBatch() throws -> Int64 {
+    private func openBatch(trigger: String = "run") throws -> Int64 {
         try store.write { db in
-            try db.execute(sql: "INSERT INTO batch (started_at, status, pid) VALUES (?, 'running', ?)",
-                           arguments: [clock().description, Int(getpid())])
+            try db.execute(sql: "INSERT INTO batch (started_at, status, trigger, pid) VALUES (?, 'running', ?, ?)",
+                           arguments: [clock().description, trigger, Int(getpid())])
             return db.lastInsertedRowID
         }
     }

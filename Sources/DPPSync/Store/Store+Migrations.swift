@@ -29,10 +29,15 @@ extension Store {
                     first_seen_at TEXT,
                     decided_at TEXT NOT NULL,
                     record_count INTEGER NOT NULL DEFAULT 0,
-                    duplicate_of INTEGER REFERENCES input_file(id)
+                    duplicate_of INTEGER REFERENCES input_file(id),
+                    -- Set when `dppsync reprocess` ran the same bytes again on purpose.
+                    reprocess_of INTEGER REFERENCES input_file(id),
+                    -- Where the file was archived or quarantined (set right after the move).
+                    stored_path TEXT
                 );
                 -- One effective (non-duplicate) row per fingerprint: exactly-once per file content.
-                CREATE UNIQUE INDEX input_file_fingerprint ON input_file(fingerprint) WHERE duplicate_of IS NULL;
+                CREATE UNIQUE INDEX input_file_fingerprint ON input_file(fingerprint) WHERE duplicate_of IS NULL AND reprocess_of IS NULL;
+                CREATE INDEX input_file_fingerprint_all ON input_file(fingerprint);
                 CREATE INDEX input_file_batch ON input_file(batch_id);
                 CREATE TABLE record_outcome (
                     id INTEGER PRIMARY KEY,
