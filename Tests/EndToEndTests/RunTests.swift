@@ -33,7 +33,7 @@ struct RunTests {
         #expect(archived.filter { $0.hasSuffix("registry-copy.json") }.count == 1)
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
         // Each batch has its report.
-        #expect(cli.files(in: "Reports/reconciliation") == ["batch-1.csv", "batch-1.json", "batch-2.csv", "batch-2.json"])
+        #expect(cli.files(in: "Reports/reconciliation") == ["batch-1.csv", "batch-1.html", "batch-1.json", "batch-2.csv", "batch-2.html", "batch-2.json"])
     }
 
     @Test("a malformed file is quarantined whole with an actionable reason; the good file next to it applies")

@@ -1,4 +1,5 @@
 import GRDB
+import Mustache
 
 /// The per-batch reconciliation report for auditors:
 /// `Reports/reconciliation/<batch>.json` and `.csv`, streamed from the store
@@ -14,32 +15,50 @@ public struct ReconciliationReport {
         try store.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM batch") }
     }
 
-    /// Writes both files for `batchId`; returns their paths.
+    /// Records shown in the HTML page (the CSV and JSON always hold all of them).
+    public var htmlRecordLimit = 1000
+
+    /// Writes the three files for `batchId`; returns the base path (`…/batch-<id>`).
     @discardableResult
-    public func write(batchId: Int64) throws -> (json: String, csv: String) {
+    public func write(batchId: Int64) throws -> String {
         try FileSystem.createDirectory(layout.reconciliationReports)
         let base = layout.reconciliationReports + "/batch-\(batchId)"
-        let json = try render(batchId: batchId, format: .json)
-        let csv = try render(batchId: batchId, format: .csv)
-        try FileSystem.writeAtomically(json, to: base + ".json")
-        try FileSystem.writeAtomically(csv, to: base + ".csv")
-        return (base + ".json", base + ".csv")
+        for format in Format.allCases {
+            let writer = try AtomicFileWriter(path: base + "." + format.rawValue)
+            try render(batchId: batchId, format: format) { try writer.write($0) }
+            try writer.commit()
+        }
+        return base
     }
 
-    public enum Format: String, Sendable, CaseIterable { case json, csv }
+    public enum Format: String, Sendable, CaseIterable { case json, csv, html }
 
     static let recordsSQL = """
         SELECT o.record_index, o.line, o.kind, o.record_key, o.outcome, o.reason, o.message, o.mapping_hash, f.source, f.name, f.fingerprint
         FROM record_outcome o JOIN input_file f ON f.id = o.file_id WHERE o.batch_id = ? ORDER BY o.id
         """
 
+    /// The report as one string (tests, small batches).
     public func render(batchId: Int64, format: Format) throws -> String {
+        var out = ""
+        try render(batchId: batchId, format: format) { out += $0 }
+        return out
+    }
+
+    /// Streams the report to `sink` row by row from the store: memory stays flat at any batch size.
+    public func render(batchId: Int64, format: Format, into sink: (String) throws -> Void) throws {
         try store.read { db in
             guard let batch = try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE id = ?", arguments: [batchId]) else {
                 throw StoreError(message: "no batch \(batchId)")
             }
             var out = ""
+            /// Hands what has accumulated to the sink every few hundred rows.
+            func drain(force: Bool = false) throws {
+                if force || out.utf8.count > 1 << 16 { try sink(out); out = "" }
+            }
             switch format {
+            case .html:
+                out = try renderHTML(batchId: batchId, batch: batch, db: db)
             case .csv:
                 out += "batch,source,file,fingerprint,record_index,line,kind,record_key,outcome,reason,message,mapping_hash\r\n"
                 let files = try Row.fetchCursor(db, sql: "SELECT source, name, fingerprint, disposition, reason, message, mapping_hash FROM input_file WHERE batch_id = ? AND reason IS NOT NULL ORDER BY id", arguments: [batchId])
@@ -50,6 +69,7 @@ public struct ReconciliationReport {
                 while let r = try rows.next() {
                     out += csvLine([String(batchId), r["source"], r["name"], r["fingerprint"], (r["record_index"] as Int64?).map(String.init),
                                     (r["line"] as Int64?).map(String.init), r["kind"], r["record_key"], r["outcome"], r["reason"], r["message"], r["mapping_hash"]])
+                    try drain()
                 }
             case .json:
                 func q(_ s: String?) -> String { s.map { JSONValue.string($0).jsonText() } ?? "null" }
@@ -66,11 +86,46 @@ public struct ReconciliationReport {
                 while let r = try rows.next() {
                     out += (first ? "" : ",\n") + "    {\"source\": \(q(r["source"])), \"file\": \(q(r["name"])), \"index\": \(r["record_index"] as Int64), \"line\": \((r["line"] as Int64?).map(String.init) ?? "null"), \"kind\": \(q(r["kind"])), \"key\": \(q(r["record_key"])), \"outcome\": \(q(r["outcome"])), \"reason\": \(q(r["reason"])), \"message\": \(q(r["message"])), \"mappingHash\": \(q(r["mapping_hash"]))}"
                     first = false
+                    try drain()
                 }
                 out += "\n  ]\n}\n"
             }
-            return out
+            try drain(force: true)
         }
+    }
+
+    private func renderHTML(batchId: Int64, batch: Row, db: Database) throws -> String {
+        let counts = try Row.fetchAll(db, sql: "SELECT outcome, reason, COUNT(*) AS n FROM record_outcome WHERE batch_id = ? GROUP BY outcome, reason ORDER BY outcome, reason", arguments: [batchId])
+        var perOutcome: [String: Int] = [:]
+        for row in counts { perOutcome[row["outcome"], default: 0] += row["n"] as Int }
+        let files = try Row.fetchAll(db, sql: "SELECT source, name, fingerprint, disposition, reason, message, mapping_name, mapping_hash, record_count FROM input_file WHERE batch_id = ? ORDER BY id", arguments: [batchId])
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record_outcome WHERE batch_id = ? AND NOT (outcome = 'applied' AND reason IS NULL)", arguments: [batchId]) ?? 0
+        let records = try Row.fetchAll(db, sql: """
+            SELECT o.record_index, o.line, o.kind, o.record_key, o.outcome, o.reason, o.message, f.source, f.name
+            FROM record_outcome o JOIN input_file f ON f.id = o.file_id
+            WHERE o.batch_id = ? AND NOT (o.outcome = 'applied' AND o.reason IS NULL)
+            ORDER BY CASE o.outcome WHEN 'rejected' THEN 0 WHEN 'held' THEN 1 WHEN 'superseded' THEN 2 ELSE 3 END, o.id LIMIT ?
+            """, arguments: [batchId, htmlRecordLimit])
+        let context: [String: Any] = [
+            "batch": String(batchId), "status": batch["status"] as String, "startedAt": batch["started_at"] as String,
+            "finishedAt": (batch["finished_at"] as String?) as Any,
+            "outcomes": Outcome.all.map { ["outcome": $0.rawValue, "count": String(perOutcome[$0.rawValue] ?? 0)] },
+            "counts": counts.map { ["outcome": $0["outcome"] as String, "reason": ($0["reason"] as String?) ?? "—", "count": String($0["n"] as Int)] },
+            "files": files.map { f -> [String: Any] in [
+                "source": f["source"] as String, "name": f["name"] as String, "disposition": f["disposition"] as String,
+                "reason": (f["reason"] as String?) ?? "", "records": String(f["record_count"] as Int), "mapping": (f["mapping_name"] as String?) ?? "",
+                "mappingHash": String(((f["mapping_hash"] as String?) ?? "").prefix(12)), "fingerprint": String((f["fingerprint"] as String).prefix(16)),
+                "message": (f["reason"] as String?) != nil ? (f["message"] as String?) as Any : Optional<String>.none as Any,
+            ] },
+            "records": records.map { r -> [String: Any] in [
+                "outcome": r["outcome"] as String, "reason": (r["reason"] as String?) ?? "", "kind": (r["kind"] as String?) ?? "",
+                "key": (r["record_key"] as String?) ?? "", "source": r["source"] as String, "file": r["name"] as String,
+                "index": String(r["record_index"] as Int), "line": (r["line"] as Int?).map(String.init) ?? "", "message": (r["message"] as String?) ?? "",
+            ] },
+            "truncated": total > records.count, "shown": String(records.count), "total": String(total),
+            "csvName": "batch-\(batchId).csv", "jsonName": "batch-\(batchId).json",
+        ]
+        return try MustacheTemplate(string: ReportTemplates.reconciliationHTML).render(context)
     }
 
     /// One CSV line (RFC 4180): quoted where needed; a leading `=+-@` is

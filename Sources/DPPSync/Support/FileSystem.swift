@@ -135,3 +135,56 @@ public enum FileSystem {
         return candidate
     }
 }
+
+/// Writes a file piece by piece (flat memory at any size) and makes it appear
+/// under its final name only when complete: temporary file in the same folder,
+/// fsync, rename, fsync the folder.
+public final class AtomicFileWriter {
+    private let path: String
+    private let temporary: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var finished = false
+
+    public init(path: String, mode: mode_t = 0o644) throws(FileSystemError) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else { throw FileSystemError.errno("create", temporary) }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    public func write(_ text: String) throws(FileSystemError) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    private func flush() throws(FileSystemError) {
+        var written = 0
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError.errno("write", temporary)
+            }
+            written += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, fsyncs and renames into place.
+    public func commit() throws(FileSystemError) {
+        try flush()
+        guard fsync(fd) == 0 else { throw FileSystemError.errno("fsync", temporary) }
+        close(fd)
+        finished = true
+        guard rename(temporary, path) == 0 else { throw FileSystemError.errno("rename", temporary) }
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    deinit {
+        if !finished { close(fd); unlink(temporary) }
+    }
+}
