@@ -108,15 +108,19 @@ public struct ReconciliationReport {
             """, arguments: [batchId, htmlRecordLimit])
         let context: [String: Any] = [
             "batch": String(batchId), "status": batch["status"] as String, "startedAt": batch["started_at"] as String,
-            "finishedAt": (batch["finished_at"] as String?) as Any,
+            "finishedAt": (batch["finished_at"] as String?) ?? "",
             "outcomes": Outcome.all.map { ["outcome": $0.rawValue, "count": String(perOutcome[$0.rawValue] ?? 0)] },
             "counts": counts.map { ["outcome": $0["outcome"] as String, "reason": ($0["reason"] as String?) ?? "—", "count": String($0["n"] as Int)] },
-            "files": files.map { f -> [String: Any] in [
-                "source": f["source"] as String, "name": f["name"] as String, "disposition": f["disposition"] as String,
-                "reason": (f["reason"] as String?) ?? "", "records": String(f["record_count"] as Int), "mapping": (f["mapping_name"] as String?) ?? "",
-                "mappingHash": String(((f["mapping_hash"] as String?) ?? "").prefix(12)), "fingerprint": String((f["fingerprint"] as String).prefix(16)),
-                "message": (f["reason"] as String?) != nil ? (f["message"] as String?) as Any : Optional<String>.none as Any,
-            ] },
+            "files": files.map { f -> [String: Any] in
+                var file: [String: Any] = [
+                    "source": f["source"] as String, "name": f["name"] as String, "disposition": f["disposition"] as String,
+                    "reason": (f["reason"] as String?) ?? "", "records": String(f["record_count"] as Int), "mapping": (f["mapping_name"] as String?) ?? "",
+                    "mappingHash": String(((f["mapping_hash"] as String?) ?? "").prefix(12)), "fingerprint": String((f["fingerprint"] as String).prefix(16)),
+                ]
+                // A file-level reason (duplicate, not parseable) comes with its explanation.
+                if (f["reason"] as String?) != nil, let message = f["message"] as String? { file["message"] = message }
+                return file
+            },
             "records": records.map { r -> [String: Any] in [
                 "outcome": r["outcome"] as String, "reason": (r["reason"] as String?) ?? "", "kind": (r["kind"] as String?) ?? "",
                 "key": (r["record_key"] as String?) ?? "", "source": r["source"] as String, "file": r["name"] as String,

@@ -21,7 +21,7 @@ enum ReportTemplates {
       .card b { display: block; font-size: 1.4rem; }
       .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
       .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
-      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
+      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
       .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
       .note { color: #57606a; font-size: 13px; }
       @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
