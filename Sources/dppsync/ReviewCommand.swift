@@ -104,8 +104,9 @@ struct ReviewCommand: ParsableCommand {
                 throw UsageError(message: error.message)
             }
             print("review item #\(id): \(decision.outcome) — \(decision.message)")
-            // A resolution leaves ledger entries: sign them before exiting (DESIGN.md §3).
-            if let checkpoint = try Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin).checkpoint() {
+            // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3).
+            let asOf = configuration.timeZone.civilDate(of: .now())
+            if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
                 print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
             }
         }

@@ -33,12 +33,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Override every source's stability window (seconds; 0 takes files at once).")
     var stabilityWindow: Double?
 
+    @Option(help: "Compute due dates as of this day (yyyy-MM-dd) instead of today: for tests and reruns.")
+    var asOf: String?
+
     @Flag(help: "Print the run summary as JSON on standard output.")
     var json = false
 
     func validate() throws {
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         if let w = stabilityWindow, w < 0 { throw ValidationError("--stability-window cannot be negative") }
+        if let asOf, CivilDate(iso: asOf) == nil { throw ValidationError("--as-of must be a date such as 2026-01-10") }
     }
 
     func run() throws {
@@ -51,6 +55,7 @@ struct RunCommand: ParsableCommand {
             throw UsageError(message: "\(error)")
         }
         synchronizer.stabilityWindow = stabilityWindow
+        synchronizer.asOf = asOf.flatMap { CivilDate(iso: $0) }
         synchronizer.crashPoints = CrashPoints(environment: ProcessInfo.processInfo.environment)
         synchronizer.observer = TerminalObserver(logger: logger, showProgress: isatty(STDERR_FILENO) == 1)
         let signals = installStopHandlers(synchronizer.stop, logger: logger)

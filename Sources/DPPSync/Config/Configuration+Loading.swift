@@ -9,7 +9,7 @@ extension Configuration {
             if reader.issues.isEmpty { return configuration }
             throw ConfigurationErrors(issues: reader.issues)
         }
-        let topKeys = ["timeZone", "stabilityWindow", "sources", "policies", "ledger", "ownership"]
+        let topKeys = ["timeZone", "stabilityWindow", "sources", "policies", "ledger", "ownership", "scheduling"]
         var defaultWindow = 5.0
         var sourceNodes: [(String, Node, Node)] = []
         for (key, _, value) in reader.pairs(root, allowed: topKeys, what: "dppsync.yaml") {
@@ -37,6 +37,17 @@ extension Configuration {
                         continue
                     }
                     configuration.policies[reason] = outcome
+                }
+            case "scheduling":
+                for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays"], what: "scheduling") {
+                    guard let n = reader.number(node, "scheduling.\(key)"), n >= 0, n == n.rounded() else {
+                        reader.fail(node, "scheduling.\(key) must be a whole number of days"); continue
+                    }
+                    switch key {
+                    case "horizonDays": configuration.scheduling.horizonDays = Int(n)
+                    case "mediumWithinDays": configuration.scheduling.mediumWithinDays = Int(n)
+                    default: configuration.scheduling.projectionWindowDays = max(1, Int(n))
+                    }
                 }
             case "ownership":
                 for (key, _, node) in reader.pairs(value, allowed: ["dppSources"], what: "ownership") where key == "dppSources" {

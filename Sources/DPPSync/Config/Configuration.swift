@@ -16,6 +16,8 @@ public struct Configuration: Sendable {
     /// Sources the DPP itself speaks through: only they may set DPP-owned fields
     /// (specifications, certification). Others get `FIELD_OWNED_BY_DPP`.
     public var dppSources: [String] = ["registry", "programme"]
+    /// Horizon and priority bands of maintenance-due notifications.
+    public var scheduling = SchedulingPolicy()
 
     public init(sources: [SourceConfiguration] = SourceConfiguration.defaultOrder.map { SourceConfiguration(name: $0) },
                 timeZone: OperatorTimeZone = .utc,

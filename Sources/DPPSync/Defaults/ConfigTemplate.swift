@@ -39,6 +39,13 @@ public enum ConfigTemplate {
       UNKNOWN_PART: held
       DIVERGENT_DUPLICATE: held
 
+    # Maintenance-due notifications: tasks due within `horizonDays` (overdue ones
+    # always) are notified; priority: overdue → High, due within `mediumWithinDays`
+    # → Medium, later → Low.
+    scheduling:
+      horizonDays: 30
+      mediumWithinDays: 14
+
     ledger:
       # The checkpoint origin line: name this log uniquely. It is also the key's name.
       origin: dppsync.local/ampel360

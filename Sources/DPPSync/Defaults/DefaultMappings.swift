@@ -67,6 +67,27 @@ fields:
   end: { path: end, required: true }
 
 """#),
+        ("maintenance-due.outbound.yaml", #"""
+# Outbound: maintenance-due notifications for the CMMS (Outbox/maintenance-due/).
+# The seed's five fields, unchanged in name and format, then the fields that make
+# delivery idempotent and traceable. Drop the last four for a consumer that wants
+# the seed's shape alone.
+description: Maintenance due notifications (JSON, the seed's shape plus ids)
+channel: maintenance-due
+format: json
+fileName: "{notificationId}.json"
+fields:
+  dppId: dppId
+  maintenanceType: maintenanceType
+  dueDate: dueDate
+  priority: priority
+  estimatedDuration: estimatedDuration
+  notificationId: notificationId
+  taskId: taskId
+  replaces: replaces
+  basis: basis
+
+"""#),
         ("mapping.schema.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -863,6 +884,31 @@ cases:
       <PublishMXWO xmlns="http://www.ibm.com/maximo"><WORKORDER><WONUM>WO-2</WONUM><ASSETNUM>A</ASSETNUM><STATUS>COMP</STATUS><STATUSDATE>2025-11-06T00:30:00Z</STATUSDATE><ACTFINISH/></WORKORDER></PublishMXWO>
     expect:
       - error: { field: completionDate, rule: required }
+
+"""#),
+        ("examples/maintenance-due-maximo.outbound.yaml", #"""
+# Example outbound mapping: the same notifications as a Maximo-style inbound
+# work-order message, for a CMMS that imports XML. Copy it into Mappings/ to
+# enable it; files go to Outbox/maintenance-due-maximo/ beside the JSON ones.
+description: Maintenance due as a Maximo-style work-order request (XML)
+channel: maintenance-due
+folder: maintenance-due-maximo
+format: xml
+fileName: "{notificationId}.xml"
+xml:
+  root: SyncMXWO
+  namespace: http://www.ibm.com/maximo
+  record: WORKORDER
+fields:
+  WONUM: notificationId
+  ASSETNUM: cmmsAssetNum
+  PMNUM: taskId
+  DESCRIPTION: maintenanceType
+  TARGCOMPDATE: dueDate
+  WOPRIORITY: priority
+  ESTDUR: estimatedDuration
+  AMP_DPPID: dppId
+  AMP_REPLACES: replaces
 
 """#),
     ]

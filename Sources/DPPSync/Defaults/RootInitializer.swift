@@ -27,6 +27,7 @@ public struct RootInitializer {
         if !keyExisted { report.created.append(keyFile + " (mode 0600)") }
         try place(ConfigTemplate.text(verifierKey: signer.verifier), at: layout.configFile, report: &report)
         try FileSystem.createDirectory(layout.mappings + "/tests")
+        try FileSystem.createDirectory(layout.mappings + "/examples")
         for (name, text) in DefaultMappings.files {
             try place(text, at: layout.mappings + "/" + name, report: &report)
         }

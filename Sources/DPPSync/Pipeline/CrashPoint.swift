@@ -18,6 +18,8 @@ public struct CrashPoints: Sendable {
         case inTransaction = "in-transaction"
         /// Committed, the file not yet moved to `Archive/` or `Quarantine/`.
         case afterCommit = "after-commit"
+        /// An outbox file renamed into place, its emission not yet recorded.
+        case afterEmit = "after-emit"
     }
 
     private let armed: Point?

@@ -12,6 +12,8 @@ public final class Synchronizer {
     public var stop = StopSignal()
     /// Overrides every source's stability window (`--stability-window`).
     public var stabilityWindow: Double?
+    /// The day due dates are computed for (`run --as-of`); default: today in the operator's time zone.
+    public var asOf: CivilDate?
     /// The clock; tests and reruns may pin it.
     public var clock: @Sendable () -> Timestamp = Timestamp.now
     private let lock: RunLock
@@ -75,8 +77,7 @@ public final class Synchronizer {
             try closeBatch(batchId)
             try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
         }
-        // Whatever left entries uncovered signs a checkpoint before the command exits (DESIGN.md §3).
-        summary.checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: clock())
+        summary.checkpoint = try planOutboxAndCheckpoint(batchId: summary.batchId)
         return summary
     }
 
@@ -130,8 +131,17 @@ public final class Synchronizer {
         }
         try closeBatch(batchId)
         try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
-        summary.checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: clock())
+        summary.checkpoint = try planOutboxAndCheckpoint(batchId: batchId)
         return summary
+    }
+
+    /// Decides the outbox messages the state now calls for, signs a checkpoint
+    /// over whatever is uncovered, and emits pending outbox files, so nothing waits
+    /// for the next night (DESIGN.md §3).
+    @discardableResult
+    public func planOutboxAndCheckpoint(batchId: Int64?) throws -> StoredCheckpoint? {
+        try Finalizer(store: store, layout: layout, configuration: configuration, crash: crashPoints)
+            .run(batchId: batchId, asOf: asOf ?? configuration.timeZone.civilDate(of: clock()), now: clock())
     }
 
     /// The stored paths of a batch's files (not its duplicates), for `reprocess --batch`.

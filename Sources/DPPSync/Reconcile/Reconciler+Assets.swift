@@ -5,6 +5,13 @@ extension Reconciler {
     /// not applied (`FIELD_OWNED_BY_DPP`).
     static let dppOwnedAssetColumns: [String: String] = ["specifications": "specifications", "certification": "certification"]
 
+    /// A new installation period when the component is (newly) on an aircraft.
+    func installationRows(_ values: [String: String?], previous: [String: String?]?) -> [RowImage] {
+        guard let aircraft = values["installed_on"] ?? nil, let day = values["installed_at"] ?? nil, let dppId = values["dpp_id"] ?? nil else { return [] }
+        if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return [] }
+        return [RowImage(table: StateSchema.installation, values: ["dpp_id": dppId, "start_day": day, "aircraft": aircraft])]
+    }
+
     func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {
         let dppId = record.key
         var values: [String: String?] = [
@@ -32,7 +39,7 @@ extension Reconciler {
         let reason: ReasonCode? = notApplied.isEmpty ? nil : .fieldOwnedByDPP
         guard let stored else {
             let change = StateChange(kind: "asset.registered", subject: dppId,
-                                     rows: [RowImage(table: StateSchema.asset, values: values)], provenance: provenance)
+                                     rows: [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: nil), provenance: provenance)
             return Decision(outcome: .applied, reason: reason, message: "new component registered" + ownership, changes: [change])
         }
         let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
@@ -47,7 +54,7 @@ extension Reconciler {
         }
         if record.timestamp == nil { values["source_time"] = stored["source_time"] ?? nil }
         let change = StateChange(kind: "asset.updated", subject: dppId,
-                                 rows: [RowImage(table: StateSchema.asset, values: values)], provenance: provenance)
+                                 rows: [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: stored), provenance: provenance)
         return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership, changes: [change])
     }
 }

@@ -169,12 +169,15 @@ extension Reconciler {
         var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                    rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
         for part in parts where part.action != "returned" {
-            let partRows = rows.filter { ($0.table == StateSchema.asset.name && $0.values["dpp_id"] == .some(part.dppId)) || ($0.table == StateSchema.lifecycleEvent.name && $0.values["dpp_id"] == .some(part.dppId)) }
+            let partTables = [StateSchema.asset.name, StateSchema.lifecycleEvent.name, StateSchema.installation.name]
+            let partRows = rows.filter { partTables.contains($0.table) && $0.values["dpp_id"] == .some(part.dppId) }
             if !partRows.isEmpty {
                 changes.append(StateChange(kind: "part.\(part.action)", subject: part.dppId, rows: partRows, provenance: provenance))
             }
         }
-        changes[0].rows.removeAll { row in row.table == StateSchema.lifecycleEvent.name && row.values["dpp_id"] != .some(dppId) }
+        changes[0].rows.removeAll { row in
+            (row.table == StateSchema.lifecycleEvent.name || row.table == StateSchema.installation.name) && row.values["dpp_id"] != .some(dppId)
+        }
         return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: changes.filter { !$0.rows.isEmpty })
     }
 
@@ -216,6 +219,7 @@ extension Reconciler {
                 updated["status"] = "INSTALLED"
             }
             rows.append(RowImage(table: StateSchema.asset, values: updated))
+            rows += installationRows(updated, previous: part.row)
             rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
             rows.append(RowImage(table: StateSchema.lifecycleEvent, values: [
                 "event_id": "WO:\(workOrderId):\(part.dppId)", "dpp_id": part.dppId, "event_date": completionDate,

@@ -68,13 +68,25 @@ public enum StateSchema {
         "event_id", "dpp_id", "event_date", "event_kind", "work_order_id", "summary",
     ])
 
+    /// Which aircraft a component was installed on from which day: flight hours and
+    /// cycles accrue to the aircraft the component was on that day.
+    public static let installation = StateTable(name: "installation", keyColumns: ["dpp_id", "start_day"], columns: [
+        "dpp_id", "start_day", "aircraft",
+    ])
+    /// An outbox message dppsync decided to send (the decision is DPP history, so
+    /// ledgered); its delivery is tracked outside the state in `outbox_queue`.
+    public static let outboxMessage = StateTable(name: "outbox_message", keyColumns: ["message_id"], columns: [
+        "message_id", "channel", "subject", "stream", "replaces", "body", "decided_at",
+    ])
+
     /// A reviewer's decision on a held record: part of the DPP's history, so ledgered.
     public static let reviewResolution = StateTable(name: "review_resolution", keyColumns: ["item_id"], columns: [
         "item_id", "record_kind", "record_key", "reason", "decision", "note", "resolved_by", "resolved_at",
     ])
 
     public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest, lifecycleEvent,
-                                              technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution]
+                                              technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution,
+                                              installation, outboxMessage]
 
     public static func table(named name: String) -> StateTable? { tables.first { $0.name == name } }
 }

@@ -123,6 +123,19 @@ extension Store {
                 )
                 """)
         }
+        migrator.registerMigration("v3-outbox-queue") { db in
+            // Delivery of outbox messages: not DPP state (emission happens after commit).
+            try db.execute(sql: """
+                CREATE TABLE outbox_queue (
+                    message_id TEXT PRIMARY KEY,
+                    ledger_seq INTEGER NOT NULL,
+                    emitted_at TEXT,
+                    file TEXT
+                );
+                CREATE INDEX outbox_queue_pending ON outbox_queue(emitted_at);
+                CREATE INDEX outbox_message_stream ON outbox_message(stream);
+                """)
+        }
         return migrator
     }
 }

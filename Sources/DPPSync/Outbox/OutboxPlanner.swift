@@ -1,0 +1,144 @@
+import Crypto
+import GRDB
+
+/// Decides what the CMMS must be told (DESIGN.md §1 "outbox intents"): each
+/// message is a ledgered row of `outbox_message`, queued in `outbox_queue` for
+/// emission after commit. Messages form streams (one per component and task,
+/// per component, per work order); a stream gets a new message only when what
+/// it says changed, and the new message names the one it replaces.
+public struct OutboxPlanner {
+    public let policy: SchedulingPolicy
+    public init(policy: SchedulingPolicy) { self.policy = policy }
+
+    /// A message to decide.
+    struct Plan {
+        var id: String
+        var channel: String
+        var stream: String
+        var subject: String
+        var body: [(String, JSONValue)]
+        /// The stream's previous message is replaced only when this differs from it.
+        var replacesPrevious: Bool
+    }
+
+    /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
+    @discardableResult
+    public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
+        var plans: [Plan] = []
+        let horizon = asOf.adding(days: policy.horizonDays)
+        let assets = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT * FROM asset").map { ($0["dpp_id"] as String, $0) })
+
+        // Maintenance due, and what the work will require.
+        for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
+            let due = item.dueDate.description
+            let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))-\(item.priority.prefix(1))")
+            plans.append(Plan(id: notificationId, channel: "maintenance-due", stream: "maintenance-due/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+                ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
+                ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
+                ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
+                ("basis", .object([("limit", .string(item.basis.limit)), ("projected", .bool(item.basis.projected)), ("detail", .string(item.basis.detail))])),
+                ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
+                ("cmmsAssetNum", text(assets[item.dppId]?["cmms_asset_num"])),
+            ], replacesPrevious: true))
+            let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))")
+            plans.append(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+                ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
+                ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(notificationId)),
+                ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
+                ("releaseCertificate", text(item.releaseCertificate)),
+            ], replacesPrevious: true))
+        }
+        for (dppId, asset) in assets.sorted(by: { $0.key < $1.key }) {
+            let certification = (asset["certification"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
+            // Certificates that expire within the horizon need renewing.
+            if let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
+                let id = safeId("CRR-\(dppId)-\(until.replacingOccurrences(of: "-", with: ""))")
+                plans.append(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
+                    ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
+                    ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
+                    ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
+                ], replacesPrevious: true))
+            }
+            // Component status: status, position, certification.
+            let status: [(String, JSONValue)] = [
+                ("dppId", .string(dppId)), ("status", text(asset["status"])), ("installedOn", text(asset["installed_on"])),
+                ("parentDppId", text(asset["parent_dpp_id"])), ("position", text(asset["position"])),
+                ("certification", certification ?? .null), ("cmmsAssetNum", text(asset["cmms_asset_num"])),
+            ]
+            let statusId = safeId("CST-\(dppId)-" + hash8(status))
+            plans.append(Plan(id: statusId, channel: "component-status", stream: "component-status/\(dppId)", subject: dppId,
+                              body: [("statusId", .string(statusId))] + status, replacesPrevious: true))
+            // Asset specifications the DPP owns.
+            let specification: [(String, JSONValue)] = [
+                ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset["cmms_asset_num"])), ("partNumber", text(asset["part_number"])),
+                ("serialNumber", text(asset["serial_number"])), ("description", text(asset["description"])),
+                ("manufacturer", text(asset["manufacturer"])), ("criticality", text(asset["criticality"])),
+                ("specifications", (asset["specifications"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
+            ]
+            let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
+            plans.append(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
+                              body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true))
+        }
+        // Release-to-service certificates: recorded and relayed, signed by the certifying technician.
+        for wo in try Row.fetchAll(db, sql: """
+            SELECT w.*, t.category FROM work_order w LEFT JOIN technician t ON t.labor_code = w.certifying_staff
+            WHERE w.release_status = 'released' AND w.certifying_staff IS NOT NULL ORDER BY w.work_order_id
+            """) {
+            let workOrderId: String = wo["work_order_id"], dppId: String = wo["dpp_id"]
+            let asset = assets[dppId]
+            let id = safeId("CRS-\(workOrderId)")
+            plans.append(Plan(id: id, channel: "release-certificates", stream: "release-certificates/\(workOrderId)", subject: dppId, body: [
+                ("certificateId", .string(id)), ("dppId", .string(dppId)), ("workOrderId", .string(workOrderId)),
+                ("taskId", text(wo["task_id"])), ("partNumber", text(asset?["part_number"])), ("serialNumber", text(asset?["serial_number"])),
+                ("description", text(asset?["description"])), ("work", .string("Inspected/Tested")), ("findings", text(wo["findings"])),
+                ("technician", .object([("laborCode", .string(wo["certifying_staff"])), ("category", text(wo["category"]))])),
+                ("date", text(wo["completion_date"])),
+                ("statement", .string("Certifies that the work identified was carried out in accordance with the approved maintenance data and that the component is considered ready for release to service. Recorded and relayed by dppsync; certified by the technician named.")),
+            ], replacesPrevious: false))
+        }
+
+        var decided = 0
+        for plan in plans {
+            let latest = try Row.fetchOne(db, sql: """
+                SELECT m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
+                WHERE m.stream = ? ORDER BY q.ledger_seq DESC LIMIT 1
+                """, arguments: [plan.stream]).map { $0["message_id"] as String }
+            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { continue }
+            if try String.fetchOne(db, sql: "SELECT message_id FROM outbox_message WHERE message_id = ?", arguments: [plan.id]) != nil { continue }
+            var body = plan.body
+            if plan.replacesPrevious, let index = body.firstIndex(where: { $0.0 == "notificationId" || $0.0 == "requirementId" || $0.0 == "statusId" || $0.0 == "specificationId" }) {
+                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
+            }
+            let seq = try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
+                RowImage(table: StateSchema.outboxMessage, values: [
+                    "message_id": plan.id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
+                    "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
+                ]),
+            ], provenance: provenance))
+            try db.execute(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)", arguments: [plan.id, seq])
+            decided += 1
+        }
+        return decided
+    }
+
+    private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    private func text(_ value: DatabaseValueConvertible?) -> JSONValue {
+        (value as? String).map(JSONValue.string) ?? .null
+    }
+
+    private func hash8(_ members: [(String, JSONValue)]) -> String {
+        String(Fingerprint.sha256Hex(JSONValue.object(members).jsonText(sortedKeys: true)).prefix(8))
+    }
+}
+
+/// A message or file id built from data: only letters, digits, `.`, `_` and `-`;
+/// no leading dot; bounded length. Nothing in a `dppId` can leave the channel's folder.
+public func safeId(_ text: String) -> String {
+    var out = String(text.unicodeScalars.map { scalar -> Character in
+        (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
+            ? Character(scalar) : "_"
+    })
+    while out.hasPrefix(".") { out = "_" + out.dropFirst() }
+    if out.count > 150 { out = String(out.prefix(130)) + "-" + String(Fingerprint.sha256Hex(text).prefix(16)) }
+    return out.isEmpty ? "_" : out
+}

@@ -1,0 +1,24 @@
+/// What every command that changed state does before it exits (DESIGN.md §3):
+/// decide the outbox messages the state now calls for (ledgered), sign a
+/// checkpoint over uncovered entries, and emit pending outbox files.
+public struct Finalizer {
+    public let store: Store
+    public let layout: RootLayout
+    public let configuration: Configuration
+    public let crash: CrashPoints
+
+    public init(store: Store, layout: RootLayout, configuration: Configuration, crash: CrashPoints = .none) {
+        self.store = store; self.layout = layout; self.configuration = configuration; self.crash = crash
+    }
+
+    @discardableResult
+    public func run(batchId: Int64?, asOf: CivilDate, now: Timestamp = .now()) throws -> StoredCheckpoint? {
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: batchId, clock: { now })
+            try OutboxPlanner(policy: configuration.scheduling).plan(asOf: asOf, writer: &writer, in: db)
+        }
+        let checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: now)
+        try OutboxEmitter(store: store, layout: layout, crash: crash).emitPending(now: now)
+        return checkpoint
+    }
+}

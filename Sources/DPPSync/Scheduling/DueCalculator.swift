@@ -1,0 +1,120 @@
+import GRDB
+
+/// Computes due dates from the state: every installed component × every
+/// programme task for its part number (whichever limit comes first).
+///
+/// Rules (issue "DPP → CMMS"), so that every reader gets the same date:
+/// - flight hours and cycles accrue from the day after the accomplishment, over
+///   the utilisation days of the aircraft the component was on that day;
+/// - a limit not yet reached is projected at the mean daily utilisation of the
+///   reported days in the 30 days before the last report, counted from the later
+///   of the last reported day and the accomplishment day, rounded down to whole days;
+/// - the due date is the earliest of calendar, flight-hour and cycle dates;
+/// - the tolerance does not move the due date: overdue only past due + tolerance.
+public struct DueCalculator {
+    public let policy: SchedulingPolicy
+    public init(policy: SchedulingPolicy) { self.policy = policy }
+
+    struct Task {
+        var id: String, partNumber: String, type: String?, duration: String?
+        var days: Int?, flightHours: Double?, cycles: Int?, tolerance: Int
+        var category: String?, authorisation: String?, certificate: String?
+    }
+
+    public func compute(asOf: CivilDate, in db: Database) throws -> [DueItem] {
+        let tasks = try Row.fetchAll(db, sql: "SELECT * FROM maintenance_task ORDER BY task_id").map { r in
+            Task(id: r["task_id"], partNumber: r["part_number"], type: r["maintenance_type"], duration: r["estimated_duration"],
+                 days: (r["interval_days"] as String?).flatMap { Int($0) }, flightHours: (r["interval_flight_hours"] as String?).flatMap { Double($0) },
+                 cycles: (r["interval_cycles"] as String?).flatMap { Int($0) }, tolerance: (r["tolerance_days"] as String?).flatMap { Int($0) } ?? 0,
+                 category: r["required_category"], authorisation: r["required_authorisation"], certificate: r["release_certificate"])
+        }
+        guard !tasks.isEmpty else { return [] }
+        let tasksByPart = Dictionary(grouping: tasks, by: \.partNumber)
+        // Utilisation per aircraft, by day.
+        var usage: [String: [(day: Int, fh: Double, fc: Int)]] = [:]
+        for r in try Row.fetchAll(db, sql: "SELECT aircraft, day, flight_hours, cycles FROM utilisation ORDER BY aircraft, day") {
+            guard let day = CivilDate(iso: r["day"] as String) else { continue }
+            usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Double(r["flight_hours"] as String? ?? "") ?? 0, Int(r["cycles"] as String? ?? "") ?? 0))
+        }
+        var periods: [String: [(start: Int, aircraft: String)]] = [:]
+        for r in try Row.fetchAll(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation ORDER BY dpp_id, start_day") {
+            guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
+            periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
+        }
+        var items: [DueItem] = []
+        let assets = try Row.fetchAll(db, sql: "SELECT dpp_id, part_number, installed_on, installed_at FROM asset WHERE installed_on IS NOT NULL AND status NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK') ORDER BY dpp_id")
+        for asset in assets {
+            let dppId: String = asset["dpp_id"]
+            guard let partNumber = asset["part_number"] as String?, let applicable = tasksByPart[partNumber] else { continue }
+            for task in applicable {
+                let latest = try Row.fetchOne(db, sql: """
+                    SELECT work_order_id, completion_date FROM work_order
+                    WHERE dpp_id = ? AND (task_id = ? OR (task_id IS NULL AND ? = 1)) AND completion_date IS NOT NULL
+                    ORDER BY completion_date DESC, work_order_id DESC LIMIT 1
+                    """, arguments: [dppId, task.id, applicable.count == 1 ? 1 : 0])
+                let accomplished: CivilDate
+                let by: String
+                if let latest, let day = CivilDate(iso: latest["completion_date"] as String) {
+                    accomplished = day; by = "work order \(latest["work_order_id"] as String)"
+                } else if let installed = (asset["installed_at"] as String?).flatMap({ CivilDate(iso: $0) }) {
+                    accomplished = installed; by = "installation"
+                } else { continue }
+                items.append(due(task: task, dppId: dppId, accomplished: accomplished, by: by, asOf: asOf,
+                                 periods: periods[dppId] ?? [], currentAircraft: asset["installed_on"], usage: usage))
+            }
+        }
+        return items
+    }
+
+    private func due(task: Task, dppId: String, accomplished: CivilDate, by: String, asOf: CivilDate,
+                     periods: [(start: Int, aircraft: String)], currentAircraft: String, usage: [String: [(day: Int, fh: Double, fc: Int)]]) -> DueItem {
+        let start = accomplished.daysSinceEpoch
+        func aircraft(on day: Int) -> String? {
+            periods.last { $0.start <= day }?.aircraft ?? (periods.isEmpty ? currentAircraft : nil)
+        }
+        // Accrual after the accomplishment, day by day, on the aircraft of that day.
+        var accrued: [(day: Int, fh: Double, fc: Int)] = []
+        let aircraftSeen = Set(periods.map(\.aircraft) + [currentAircraft])
+        for name in aircraftSeen {
+            for u in usage[name] ?? [] where u.day > start && aircraft(on: u.day) == name { accrued.append(u) }
+        }
+        accrued.sort { $0.day < $1.day }
+        let fhSince = accrued.reduce(0) { $0 + $1.fh }, fcSince = accrued.reduce(0) { $0 + $1.fc }
+        var candidates: [(day: Int, limit: String, projected: Bool, detail: String)] = []
+        if let days = task.days { candidates.append((start + days, "calendar", false, "\(days) days from \(accomplished)")) }
+        // Projection rate: the current aircraft's reported days in the window before its last report.
+        let reports = usage[currentAircraft] ?? []
+        let lastReport = reports.last?.day
+        let window = lastReport.map { last in reports.filter { $0.day > last - policy.projectionWindowDays && $0.day <= last } } ?? []
+        for (limit, name, used, perDay) in [
+            (task.flightHours, "flightHours", fhSince, window.isEmpty ? 0 : window.reduce(0) { $0 + $1.fh } / Double(window.count)),
+            (task.cycles.map(Double.init), "cycles", Double(fcSince), window.isEmpty ? 0 : Double(window.reduce(0) { $0 + $1.fc }) / Double(window.count)),
+        ] {
+            guard let limit else { continue }
+            let unit = name == "flightHours" ? "FH" : "FC"
+            if used >= limit {
+                // Reached: the day the running total got there.
+                var total = 0.0
+                let reached = accrued.first { total += name == "flightHours" ? $0.fh : Double($0.fc); return total >= limit }?.day ?? start
+                candidates.append((reached, name, false, "\(Self.format(limit)) \(unit) reached"))
+            } else if perDay > 0 {
+                let base = max(lastReport ?? start, start)
+                let days = Int(((limit - used) / perDay).rounded(.down))
+                candidates.append((base + days, name, true, "\(Self.format(limit)) \(unit) at \(Self.format(perDay)) \(unit) a day, \(Self.format(used)) used"))
+            }
+        }
+        let chosen = candidates.min { $0.day < $1.day } ?? (start, "calendar", false, "no interval")
+        let dueDate = CivilDate(daysSinceEpoch: chosen.day)
+        let overdue = asOf.daysSinceEpoch > chosen.day + task.tolerance
+        return DueItem(dppId: dppId, taskId: task.id, maintenanceType: task.type, estimatedDuration: task.duration,
+                       accomplished: accomplished, accomplishedBy: by, dueDate: dueDate,
+                       basis: DueItem.Basis(limit: chosen.limit, projected: chosen.projected, detail: chosen.detail),
+                       flightHoursSince: fhSince, cyclesSince: fcSince, toleranceDays: task.tolerance, overdue: overdue,
+                       priority: policy.priority(due: dueDate, overdue: overdue, asOf: asOf),
+                       requiredCategory: task.category, requiredAuthorisation: task.authorisation, releaseCertificate: task.certificate)
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String((value * 100).rounded() / 100)
+    }
+}
