@@ -1,0 +1,73 @@
+@testable import DPPSync
+import Foundation
+import GRDB
+import Testing
+
+@Suite("due computation: whichever comes first")
+struct DueCalculatorTests {
+    /// A store with one task, one component and the given utilisation, written through the one write path.
+    func store(task: [String: String?], installedAt: String, periods: [(String, String)], usage: [(String, String, String, String)],
+               completions: [(String, String)] = []) throws -> Store {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-due-" + UUID().uuidString + ".sqlite")
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: nil)
+            var rows = [RowImage(table: StateSchema.maintenanceTask, values: task.merging(["task_id": "T", "part_number": "PN"]) { a, _ in a })]
+            rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "C", "part_number": "PN", "installed_on": periods.last?.1, "installed_at": installedAt, "status": "IN_SERVICE"]))
+            rows += periods.map { RowImage(table: StateSchema.installation, values: ["dpp_id": "C", "start_day": $0.0, "aircraft": $0.1]) }
+            rows += usage.map { RowImage(table: StateSchema.utilisation, values: ["aircraft": $0.0, "day": $0.1, "flight_hours": $0.2, "cycles": $0.3]) }
+            rows += completions.map { RowImage(table: StateSchema.workOrder, values: ["work_order_id": $0.0, "dpp_id": "C", "task_id": "T", "completion_date": $0.1]) }
+            try writer.apply(StateChange(kind: "test.setup", subject: "C", rows: rows, provenance: Provenance()))
+        }
+        return store
+    }
+
+    func due(_ store: Store, asOf: String) throws -> DueItem {
+        let items = try store.read { db in try DueCalculator(policy: SchedulingPolicy()).compute(asOf: CivilDate(iso: asOf)!, in: db) }
+        return try #require(items.first)
+    }
+
+    @Test("calendar intervals across month ends and leap days")
+    func calendar() throws {
+        let leap = try store(task: ["interval_days": "30"], installedAt: "2024-01-31", periods: [("2024-01-31", "A")], usage: [])
+        #expect(try due(leap, asOf: "2024-02-01").dueDate.description == "2024-03-01", "2024 is a leap year: 31 Jan + 30 days = 1 Mar")
+        let plain = try store(task: ["interval_days": "30"], installedAt: "2025-01-31", periods: [("2025-01-31", "A")], usage: [])
+        #expect(try due(plain, asOf: "2025-02-01").dueDate.description == "2025-03-02")
+        let yearEnd = try store(task: ["interval_days": "90"], installedAt: "2025-10-17", periods: [("2025-10-17", "A")], usage: [])
+        #expect(try due(yearEnd, asOf: "2026-01-10").dueDate.description == "2026-01-15")
+    }
+
+    @Test("flight hours projected at the mean of reported days, rounded down; the earliest limit decides")
+    func projection() throws {
+        let store = try store(task: ["interval_days": "90", "interval_flight_hours": "600", "interval_cycles": "400"], installedAt: "2025-10-17",
+                              periods: [("2025-10-17", "EC-AMP")], usage: [("EC-AMP", "2025-11-04", "6.4", "3"), ("EC-AMP", "2025-11-05", "7.1", "4")],
+                              completions: [("WO-54321", "2025-11-05")])
+        let item = try due(store, asOf: "2026-01-10")
+        #expect(item.dueDate.description == "2026-02-01", "600 FH at 6.75 FH a day from 2025-11-05: 88.9 → 88 days")
+        #expect(item.basis.limit == "flightHours" && item.basis.projected)
+        #expect(item.flightHoursSince == 0, "accrual starts the day after the accomplishment")
+        #expect(item.priority == "Low")
+    }
+
+    @Test("a reached limit decides on the day it was reached; overdue only past due + tolerance")
+    func reachedAndTolerance() throws {
+        let store = try store(task: ["interval_days": "365", "interval_cycles": "5", "tolerance_days": "3"], installedAt: "2024-02-27",
+                              periods: [("2024-02-27", "A")], usage: [("A", "2024-02-28", "2", "2"), ("A", "2024-02-29", "2", "2"), ("A", "2024-03-01", "2", "2")])
+        let within = try due(store, asOf: "2024-03-04")
+        #expect(within.dueDate.description == "2024-03-01")
+        #expect(within.basis.limit == "cycles" && !within.basis.projected)
+        #expect(!within.overdue && within.priority == "Medium", "3 days of tolerance: not overdue on 4 March")
+        #expect(try due(store, asOf: "2024-03-05").overdue)
+    }
+
+    @Test("a component moved between aircraft mid-interval accrues each aircraft's hours only while it was on it")
+    func movedBetweenAircraft() throws {
+        let store = try store(task: ["interval_flight_hours": "100"], installedAt: "2025-01-01",
+                              periods: [("2025-01-01", "A"), ("2025-01-10", "B")],
+                              usage: [("A", "2025-01-05", "10", "1"), ("A", "2025-01-12", "50", "1"), ("B", "2025-01-08", "40", "1"), ("B", "2025-01-15", "20", "1")],
+                              completions: [("WO-1", "2025-01-02")])
+        let item = try due(store, asOf: "2025-01-20")
+        #expect(item.flightHoursSince == 30, "A on 5 Jan (10) + B on 15 Jan (20); not A after the move, not B before it")
+        // Projection at B's mean (40 + 20) / 2 = 30 FH a day from B's last report: 70 left → 2 days.
+        #expect(item.dueDate.description == "2025-01-17")
+    }
+}

@@ -1,0 +1,110 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("DPP → CMMS outbox")
+struct OutboxTests {
+    static func run(_ cli: CLI, asOf: String = "2026-01-10") throws -> CLI.Result {
+        try cli.run("run", "--once", "--stability-window", "0", "--as-of", asOf)
+    }
+
+    func json(_ cli: CLI, _ path: String) throws -> JSONValue {
+        try JSONParser.parseDocument(Array(try String(contentsOfFile: cli.root + "/Outbox/" + path, encoding: .utf8).utf8))
+    }
+
+    @Test("the seed's scheduled-maintenance workflow end to end, as of 2026-01-10")
+    func seedWorkflow() throws {
+        let cli = try CLI.freshRoot()
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications"), ("utilisation.json", "utilisation")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try Self.run(cli).status == 0)
+        // The seed's own notification: exactly its five fields, plus the ids.
+        let first = try json(cli, "maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json")
+        let seed = try JSONParser.parseDocument(Array(#"{"dppId": "DPP-H2-001", "maintenanceType": "Scheduled Inspection", "dueDate": "2026-01-15", "priority": "Medium", "estimatedDuration": "4 hours"}"#.utf8))
+        guard case .object(let seedFields) = seed else { return }
+        for (name, value) in seedFields { #expect(first[name] == value, "\(name)") }
+        #expect(first["replaces"] == .null)
+        #expect(first["basis"]?["limit"] == .string("calendar"))
+        #expect(first["basis"]?["projected"] == .bool(false))
+        let overdue = try json(cli, "maintenance-due/MDN-DPP-H2-002-LH2-LEAK-01-20251129-H.json")
+        #expect(overdue["priority"] == .string("High") && overdue["dueDate"] == .string("2025-11-29"))
+        // What the work will require.
+        let requirement = try json(cli, "certification-requirements/CRQ-DPP-H2-001-FCS-INSP-01-20260115.json")
+        #expect(requirement["licenceCategory"] == .string("B1") && requirement["authorisation"] == .string("FUEL-CELL"))
+        #expect(requirement["releaseCertificate"] == .string("EASA Form 1"))
+
+        // Re-running emits nothing new.
+        let before = cli.files(in: "Outbox")
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox") == before)
+
+        // The Maximo completion comes back: a release certificate, and an update replacing the first notification.
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        let update = try json(cli, "maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260201-L.json")
+        #expect(update["dueDate"] == .string("2026-02-01"))
+        #expect(update["replaces"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-M"))
+        #expect(update["basis"]?["limit"] == .string("flightHours"))
+        #expect(update["basis"]?["projected"] == .bool(true))
+        let certificate = try json(cli, "release-certificates/CRS-WO-54321.json")
+        #expect(certificate["technician"]?["laborCode"] == .string("JSMITH"))
+        #expect(certificate["licenceNumber"] == .string("ES.66.B1.1234"))
+        #expect(certificate["workOrderId"] == .string("WO-54321"))
+        // The certificate names a ledger entry and the signed checkpoint that includes it: the proof checks out.
+        let entry = try #require(certificate["ledgerEntry"]?.scalarText)
+        #expect(try cli.scalar("SELECT kind FROM ledger_entry WHERE seq = \(entry)") == "outbox.decided")
+        #expect(try cli.scalar("SELECT CAST(body AS TEXT) FROM ledger_entry WHERE seq = \(entry)")?.contains("ES.66") == false, "no licence number in the ledger")
+        guard case .string(let note)? = certificate["checkpoint"], let size = Int(note.split(separator: "\n")[1]) else { Issue.record("no checkpoint"); return }
+        #expect(size >= Int(entry) ?? .max)
+        #expect(try cli.run("ledger", "proof", entry).status == 0)
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
+    @Test("an outbound mapping can shape the same messages as Maximo-style XML")
+    func xmlOutbound() throws {
+        let cli = try CLI.freshRoot()
+        try FileManager.default.copyItem(atPath: cli.layout.mappings + "/examples/maintenance-due-maximo.outbound.yaml",
+                                         toPath: cli.layout.mappings + "/maintenance-due-maximo.outbound.yaml")
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme")] { try cli.dropFixture(file, source: source) }
+        #expect(try Self.run(cli).status == 0)
+        let xml = try String(contentsOfFile: cli.root + "/Outbox/maintenance-due-maximo/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.xml", encoding: .utf8)
+        #expect(xml.contains("<SyncMXWO xmlns=\"http://www.ibm.com/maximo\">"))
+        #expect(xml.contains("<ASSETNUM>H2FC-0001</ASSETNUM>") && xml.contains("<TARGCOMPDATE>2026-01-15</TARGCOMPDATE>"))
+        #expect(FileSystem.exists(cli.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json"), "the JSON shape is still written")
+    }
+
+    @Test("file names built from data never leave the channel's folder")
+    func hostileIds() throws {
+        let cli = try CLI.freshRoot()
+        let registry = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"DPP-PART-123\"", with: "\"../../../etc/x\"")
+        try cli.drop(registry, as: "reg.json", source: "registry")
+        // The shipped mapping's pattern refuses such an id; a laxer mapping would let it through to the outbox.
+        let mapping = cli.layout.mappings + "/registry.mapping.yaml"
+        try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: ", pattern: \"[A-Za-z0-9][A-Za-z0-9._-]*\"", with: "")
+            .write(toFile: mapping, atomically: true, encoding: .utf8)
+        #expect(try Self.run(cli).status == 0)
+        let names = cli.files(in: "Outbox/component-status")
+        #expect(names.count == 3)
+        #expect(names.allSatisfy { !$0.contains("/") && !$0.hasPrefix(".") }, "\(names)")
+        #expect(!FileSystem.exists(cli.root + "/etc"))
+    }
+
+    @Test("certificates expiring within the horizon get a renewal requirement; priority bands come from dppsync.yaml")
+    func renewalAndBands() throws {
+        let cli = try CLI.freshRoot()
+        let config = try String(contentsOfFile: cli.layout.configFile, encoding: .utf8).replacingOccurrences(of: "mediumWithinDays: 14", with: "mediumWithinDays: 3")
+        try config.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme")] { try cli.dropFixture(file, source: source) }
+        #expect(try Self.run(cli, asOf: "2026-12-10").status == 0)
+        let renewal = try json(cli, "certification-requirements/CRR-DPP-H2-002-20261231.json")
+        #expect(renewal["kind"] == .string("certificate-renewal") && renewal["reference"] == .string("EF1-2025-000388"))
+        // As of 2026-01-10 the 2026-01-15 task is 5 days out: Low with a 3-day Medium band.
+        let other = try CLI.freshRoot("renewalAndBands-bands")
+        try config.write(toFile: other.layout.configFile, atomically: true, encoding: .utf8)
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme")] { try other.dropFixture(file, source: source) }
+        #expect(try Self.run(other).status == 0)
+        #expect(FileSystem.exists(other.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-L.json"))
+    }
+}
