@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DPPSync", targets: ["DPPSync"]),
         .executable(name: "dppsync", targets: ["dppsync"]),
+        .executable(name: "dppsync-workload", targets: ["dppsync-workload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,13 +42,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "dppsync-workload",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(
             name: "DPPSyncTests",
-            dependencies: ["DPPSync", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DPPSync", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Ledger/Fixtures"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DPPSync", "dppsync", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DPPSync", "dppsync", "dppsync-workload", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -36,6 +36,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Compute due dates as of this day (yyyy-MM-dd) instead of today: for tests and reruns.")
     var asOf: String?
 
+    @Flag(help: "Print per-stage timings (read, decode, map, reconcile, commit, emit, report) as JSON on standard error.")
+    var timings = false
+
     @Flag(help: "Print the run summary as JSON on standard output.")
     var json = false
 
@@ -56,6 +59,8 @@ struct RunCommand: ParsableCommand {
         }
         synchronizer.stabilityWindow = stabilityWindow
         synchronizer.asOf = asOf.flatMap { CivilDate(iso: $0) }
+        let stageTimings = timings ? StageTimings() : nil
+        synchronizer.timings = stageTimings
         synchronizer.crashPoints = CrashPoints(environment: ProcessInfo.processInfo.environment)
         synchronizer.observer = TerminalObserver(logger: logger, showProgress: isatty(STDERR_FILENO) == 1)
         let signals = installStopHandlers(synchronizer.stop, logger: logger)
@@ -76,6 +81,7 @@ struct RunCommand: ParsableCommand {
         }
         let summary = RunSummaryText(passes: once ? passes : [], layout: options.layout)
         if json { print(summary.json.jsonText(pretty: true)) } else if once { print(summary.text) }
+        if let stageTimings { FileHandle.standardError.write(Data(("timings " + stageTimings.jsonValue.jsonText() + "\n").utf8)) }
         if passes.contains(where: \.needsAttention) { throw DPPExit.attention }
     }
 

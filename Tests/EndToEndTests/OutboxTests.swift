@@ -79,6 +79,7 @@ struct OutboxTests {
     func hostileIds() throws {
         let cli = try CLI.freshRoot()
         let registry = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"DPP-PART-123\"", with: "\"../../../etc/x\"")
+            .replacingOccurrences(of: "\"cmmsAssetNum\": null", with: "\"cmmsAssetNum\": \"../x\"")
         try cli.drop(registry, as: "reg.json", source: "registry")
         // The shipped mapping's pattern refuses such an id; a laxer mapping would let it through to the outbox.
         let mapping = cli.layout.mappings + "/registry.mapping.yaml"

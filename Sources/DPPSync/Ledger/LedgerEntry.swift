@@ -97,7 +97,7 @@ public struct LedgerEntry: Sendable, Hashable {
     }
 
     /// The bytes that are hashed into the Merkle tree.
-    public var canonicalBytes: [UInt8] { Array(canonicalJSON.jsonText(sortedKeys: true).utf8) }
+    public var canonicalBytes: [UInt8] { canonicalJSON.jsonBytes(sortedKeys: true) }
 
     /// RFC 6962 leaf hash: SHA-256(0x00 ‖ entry).
     public static func leafHash(_ bytes: [UInt8]) -> [UInt8] {

@@ -137,7 +137,7 @@ public struct Mapper {
     /// Trim, strip zeros, case, replace, extract, value table, pattern.
     private func clean(_ input: String, rule: FieldRule, field: String) throws(FieldFailure) -> String {
         var text = input
-        if rule.trim { text = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if rule.trim { text = Self.trimmed(text) }
         if rule.stripLeadingZeros {
             let stripped = text.drop { $0 == "0" }
             text = stripped.isEmpty && !text.isEmpty ? "0" : String(stripped)
@@ -211,6 +211,11 @@ public struct Mapper {
             return .number(arithmetic || rule.decimalComma ? Self.decimalText(number) : Self.canonicalDecimal(text))
         case .boolean:
             if case .bool(let b) = value { return .bool(b) }
+            switch value.scalarText {
+            case "1"?, "true"?: return .bool(true)
+            case "0"?, "false"?: return .bool(false)
+            default: break
+            }
             switch value.scalarText?.lowercased() {
             case "true", "1", "y", "yes": return .bool(true)
             case "false", "0", "n", "no": return .bool(false)
@@ -267,6 +272,15 @@ public struct Mapper {
             return Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 86_400 - Int64(timeZone.offsetForLocalTime(onDay: day)) * 60) * 1000).description
         }
         return nil
+    }
+
+    /// White space trimmed from both ends; the usual untouched case costs no copy.
+    static func trimmed(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last else { return text }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        if !isSpace(first), !isSpace(last), first < 0x80, last < 0x80 { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Source decimal text without a leading `+` or redundant leading zeros.

@@ -35,6 +35,7 @@ public struct OutboxEmitter {
     @discardableResult
     public func emitPending(now: Timestamp = .now()) throws -> [String] {
         let (mappings, _) = Self.mappings(in: layout.mappings)
+        for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint()
         let pending = try store.read { db in
             try Row.fetchAll(db, sql: """
@@ -45,7 +46,12 @@ public struct OutboxEmitter {
                 WHERE q.emitted_at IS NULL ORDER BY q.ledger_seq
                 """)
         }
-        var written: [String] = []
+        // Render and write every pending file under a temporary name, flush them to disk
+        // together (one syncfs instead of one fsync per file), then rename each into place
+        // and fsync each folder once: a file appears under its final name only when complete.
+        var staged: [(messageId: String, temporary: String, final: String)] = []
+        var folders = Set<String>()
+        defer { for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) } }
         for row in pending {
             let seq: Int64 = row["ledger_seq"]
             let channel: String = row["channel"]
@@ -60,22 +66,35 @@ public struct OutboxEmitter {
                     message = .object(members)
                 }
             }
-            var files: [String] = []
             for mapping in mappings[channel] ?? [OutboundMapping.defaultMapping(for: channel)] {
                 let (name, content) = mapping.render(message)
                 let folder = layout.outbox + "/" + mapping.folder
-                try FileSystem.createDirectory(folder)
-                let path = folder + "/" + name
-                try FileSystem.writeAtomically(content, to: path)
-                files.append(path)
+                if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
+                let temporary = folder + "/.\(name).\(getpid()).tmp"
+                try FileSystem.writeUnsynced(Array(content.utf8), to: temporary)
+                staged.append((row["message_id"], temporary, folder + "/" + name))
             }
+        }
+        guard !staged.isEmpty else { return [] }
+        try FileSystem.syncFileSystem(containing: layout.outbox)
+        var written: [String] = []
+        for file in staged {
+            guard rename(file.temporary, file.final) == 0 else { throw FileSystemError(operation: "rename", path: file.temporary, reason: String(cString: strerror(errno))) }
+            written.append(file.final)
             crash.reached(.afterEmit)
-            try store.write { db in
-                try db.execute(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?",
-                               arguments: [now.description, files.joined(separator: "\n"), row["message_id"] as String])
+        }
+        for folder in folders { try FileSystem.syncDirectory(folder) }
+        let files = Dictionary(grouping: staged, by: \.messageId).mapValues { $0.map(\.final).joined(separator: "\n") }
+        try store.write { db in
+            for (messageId, paths) in files {
+                try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
+                    .execute(arguments: [now.description, paths, messageId])
             }
-            written += files
         }
         return written
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

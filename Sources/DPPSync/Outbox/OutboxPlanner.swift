@@ -59,6 +59,10 @@ public struct OutboxPlanner {
                     ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
                 ], replacesPrevious: true))
             }
+            // Status and specifications go to the CMMS for the components it keeps asset
+            // records for (those with a CMMS asset number); serialised parts without one
+            // are tracked by the DPP alone (the CMMS sees them as material issues).
+            guard asset["cmms_asset_num"] as String? != nil else { continue }
             // Component status: status, position, certification.
             let status: [(String, JSONValue)] = [
                 ("dppId", .string(dppId)), ("status", text(asset["status"])), ("installedOn", text(asset["installed_on"])),
@@ -97,14 +101,21 @@ public struct OutboxPlanner {
             ], replacesPrevious: false))
         }
 
+        // The latest message of every stream, and every id ever decided, in two queries.
+        var latestByStream: [String: String] = [:]
+        var decidedIds = Set<String>()
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id ORDER BY q.ledger_seq
+            """)
+        while let row = try cursor.next() {
+            let id: String = row["message_id"]
+            latestByStream[row["stream"]] = id
+            decidedIds.insert(id)
+        }
         var decided = 0
         for plan in plans {
-            let latest = try Row.fetchOne(db, sql: """
-                SELECT m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
-                WHERE m.stream = ? ORDER BY q.ledger_seq DESC LIMIT 1
-                """, arguments: [plan.stream]).map { $0["message_id"] as String }
-            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { continue }
-            if try String.fetchOne(db, sql: "SELECT message_id FROM outbox_message WHERE message_id = ?", arguments: [plan.id]) != nil { continue }
+            let latest = latestByStream[plan.stream]
+            if latest == plan.id || (!plan.replacesPrevious && latest != nil) || decidedIds.contains(plan.id) { continue }
             var body = plan.body
             if plan.replacesPrevious, let index = body.firstIndex(where: { $0.0 == "notificationId" || $0.0 == "requirementId" || $0.0 == "statusId" || $0.0 == "specificationId" }) {
                 body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
@@ -115,7 +126,9 @@ public struct OutboxPlanner {
                     "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
                 ]),
             ], provenance: provenance))
-            try db.execute(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)", arguments: [plan.id, seq])
+            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)").execute(arguments: [plan.id, seq])
+            latestByStream[plan.stream] = plan.id
+            decidedIds.insert(plan.id)
             decided += 1
         }
         return decided

@@ -9,6 +9,7 @@ struct FileProcessor {
     let crash: CrashPoints
     let observer: any SyncObserver
     let clock: () -> Timestamp
+    var timings: StageTimings?
 
     /// A rejected record's re-droppable extract, written before commit under a
     /// deterministic name so a crash and rerun overwrite rather than double it.
@@ -34,13 +35,18 @@ struct FileProcessor {
     ///   `dppsync reprocess` runs them again on purpose (the fingerprint check is skipped).
     func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool, reprocessOf: Int64? = nil) throws -> FileResult {
         observer.fileStarted(file)
+        let stagesBefore = timings.map { $0.seconds(.decode) + $0.seconds(.map) + $0.seconds(.reconcile) } ?? 0
+        var recordsSeen = 0
+        let readStart = StageTimings.now()
         let bytes = try FileSystem.readBytes(file.path)
         let fingerprint = Fingerprint.sha256Hex(bytes)
+        timings?.add(.read, StageTimings.now() - readStart)
+        let transactionStart = StageTimings.now()
         var verdict: Verdict
         do {
             verdict = try store.write { db in
                 try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
-                           reprocessOf: reprocessOf, db: db)
+                           reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
         } catch let failure as FileLevelFailure {
             // The file's transaction rolled back whole; record why in a transaction of its own.
@@ -52,6 +58,12 @@ struct FileProcessor {
                 crash.reached(.inTransaction)
                 return id
             }
+        }
+        if let timings {
+            // Whatever the transaction spent outside decode, map and reconcile is commit (writes, ledger, fsync).
+            let inside = StageTimings.now() - transactionStart
+            timings.add(.commit, max(0, inside - (timings.seconds(.decode) + timings.seconds(.map) + timings.seconds(.reconcile) - stagesBefore)))
+            timings.count(records: recordsSeen, bytes: Int64(bytes.count))
         }
         crash.reached(.afterCommit)
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
@@ -73,7 +85,7 @@ struct FileProcessor {
     // MARK: The transaction
 
     private func decide(_ file: InboxFile, bytes: [UInt8], fingerprint: String, mapping: Mapping, batchId: Int64,
-                        recovered: Bool, reprocessOf: Int64?, db: Database) throws -> Verdict {
+                        recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
             let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
@@ -103,6 +115,9 @@ struct FileProcessor {
         let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
 
         do {
+            let decodeStart = StageTimings.now()
+            var insideCallbacks = 0.0
+            defer { timings?.add(.decode, StageTimings.now() - decodeStart - insideCallbacks) }
             let source = try RecordDecoder.source(for: bytes, fileName: file.name, mapping: mapping)
             try source.forEach(context: { document in
                 do {
@@ -111,6 +126,8 @@ struct FileProcessor {
                     throw FileLevelFailure(reason: .invalidField, message: "file-level value: \(error)")
                 }
             }, record: { item in
+                let callbackStart = StageTimings.now()
+                defer { insideCallbacks += StageTimings.now() - callbackStart }
                 recordCount += 1
                 if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount, fraction: 0) }
                 let position = item.position
@@ -119,7 +136,10 @@ struct FileProcessor {
                 if let failure = item.failure {
                     decision = Decision(outcome: .rejected, reason: .notParseable, message: failure)
                 } else if let accessor = item.accessor {
-                    switch mapper.map(accessor, context: context, position: position) {
+                    let mapStart = StageTimings.now()
+                    let mapped = mapper.map(accessor, context: context, position: position)
+                    timings?.add(.map, StageTimings.now() - mapStart)
+                    switch mapped {
                     case .skipped(let k, let reason):
                         key = k
                         decision = Decision(outcome: .skipped, reason: .filtered, message: reason)
@@ -131,7 +151,9 @@ struct FileProcessor {
                         key = mapped.key
                         let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
                                                     mappingName: mapping.name, mappingHash: mapping.contentHash)
+                        let reconcileStart = StageTimings.now()
                         decision = try reconciler.decide(mapped, provenance: provenance, source: file.source, in: db)
+                        timings?.add(.reconcile, StageTimings.now() - reconcileStart)
                         if decision.outcome == .applied {
                             for change in decision.changes { try writer.apply(change) }
                             referencesApplied = referencesApplied || Redecider.referenceKinds.contains(mapped.kind)
@@ -161,6 +183,7 @@ struct FileProcessor {
                 counts[outcome, default: 0] += n
             }
         }
+        recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         if !extracts.isEmpty {
             let folder = layout.quarantine(file.source)

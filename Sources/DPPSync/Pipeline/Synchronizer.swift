@@ -12,6 +12,8 @@ public final class Synchronizer {
     public var stop = StopSignal()
     /// Overrides every source's stability window (`--stability-window`).
     public var stabilityWindow: Double?
+    /// Per-stage timings, when asked for (`run --timings`, the benchmark).
+    public var timings: StageTimings?
     /// The day due dates are computed for (`run --as-of`); default: today in the operator's time zone.
     public var asOf: CivilDate?
     /// The clock; tests and reruns may pin it.
@@ -28,6 +30,9 @@ public final class Synchronizer {
         self.store = try Store(path: layout.storeFile)
         // Fail before taking any file if batches could not be checkpointed.
         _ = try Ledger.loadKey(at: Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).keyFile)
+        // Temporary files a killed run left behind never became visible; clear them.
+        for source in configuration.sources { FileSystem.removeStaleTemporaries(in: layout.quarantine(source.name)) }
+        FileSystem.removeStaleTemporaries(in: layout.reconciliationReports)
         try store.write { db in
             try db.execute(sql: "UPDATE batch SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                            arguments: [Timestamp.now().description])
@@ -67,17 +72,22 @@ public final class Synchronizer {
                 summary.batchId = batchId
                 let claimed = recovered ? file : try inbox.claim(file)
                 crashPoints.reached(.afterClaim)
-                let processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                var processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
                                               observer: observer, clock: clock)
+                processor.timings = timings
                 summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered))
                 store.checkpoint()
             }
         }
         if let batchId = summary.batchId {
             try closeBatch(batchId)
+            let reportStart = StageTimings.now()
             try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
+            timings?.add(.report, StageTimings.now() - reportStart)
         }
+        let emitStart = StageTimings.now()
         summary.checkpoint = try planOutboxAndCheckpoint(batchId: summary.batchId)
+        timings?.add(.emit, StageTimings.now() - emitStart)
         return summary
     }
 

@@ -162,10 +162,22 @@ extension Reconciler {
         return try finishCompletion(built, dppId: dppId, parts: parts, reason: reason, prefix: prefix, provenance: provenance, in: db)
     }
 
+    /// Rows of a new work order are all new, except those about other components
+    /// (status, part installation), which may already read so: compare only those.
+    private func changedRows(_ rows: [RowImage], newWorkOrder: Bool, in db: Database) throws -> [RowImage] {
+        let workOrderTables: Set<String> = [StateSchema.workOrder.name, StateSchema.workOrderLabor.name, StateSchema.workOrderTest.name,
+                                            StateSchema.workOrderPart.name, StateSchema.lifecycleEvent.name]
+        return try rows.filter { row in
+            if newWorkOrder, workOrderTables.contains(row.table) { return true }
+            return try !Self.isStored(row, in: db)
+        }
+    }
+
     private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
                                   dppId: String, parts: [ResolvedPart], reason: ReasonCode?, prefix: String,
                                   provenance: Provenance, in db: Database) throws -> Decision {
-        let rows = try built.rows.filter { try !Self.isStored($0, in: db) }
+        let newWorkOrder = built.rows.first.map { row in (try? StateWriter.row(StateSchema.workOrder, key: [(row.values["work_order_id"] ?? nil) ?? ""], in: db)) == .some(nil) } ?? false
+        let rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
         var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                    rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
         for part in parts where part.action != "returned" {

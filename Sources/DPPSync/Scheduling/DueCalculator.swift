@@ -41,21 +41,28 @@ public struct DueCalculator {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
         }
+        // Latest completion per component and task (and per component for work orders without a task).
+        var latestByTask: [String: (String, CivilDate)] = [:]
+        for r in try Row.fetchAll(db, sql: """
+            SELECT dpp_id, COALESCE(task_id, '') AS task, work_order_id, completion_date FROM work_order
+            WHERE completion_date IS NOT NULL ORDER BY completion_date, work_order_id
+            """) {
+            guard let day = CivilDate(iso: r["completion_date"] as String) else { continue }
+            latestByTask[(r["dpp_id"] as String) + "\u{1F}" + (r["task"] as String)] = (r["work_order_id"], day)
+        }
         var items: [DueItem] = []
         let assets = try Row.fetchAll(db, sql: "SELECT dpp_id, part_number, installed_on, installed_at FROM asset WHERE installed_on IS NOT NULL AND status NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK') ORDER BY dpp_id")
         for asset in assets {
             let dppId: String = asset["dpp_id"]
             guard let partNumber = asset["part_number"] as String?, let applicable = tasksByPart[partNumber] else { continue }
             for task in applicable {
-                let latest = try Row.fetchOne(db, sql: """
-                    SELECT work_order_id, completion_date FROM work_order
-                    WHERE dpp_id = ? AND (task_id = ? OR (task_id IS NULL AND ? = 1)) AND completion_date IS NOT NULL
-                    ORDER BY completion_date DESC, work_order_id DESC LIMIT 1
-                    """, arguments: [dppId, task.id, applicable.count == 1 ? 1 : 0])
+                // A work order without a task counts for the component's only task.
+                var latest = latestByTask[dppId + "\u{1F}" + task.id]
+                if applicable.count == 1, let untasked = latestByTask[dppId + "\u{1F}"], latest.map({ untasked.1 > $0.1 }) ?? true { latest = untasked }
                 let accomplished: CivilDate
                 let by: String
-                if let latest, let day = CivilDate(iso: latest["completion_date"] as String) {
-                    accomplished = day; by = "work order \(latest["work_order_id"] as String)"
+                if let latest {
+                    accomplished = latest.1; by = "work order \(latest.0)"
                 } else if let installed = (asset["installed_at"] as String?).flatMap({ CivilDate(iso: $0) }) {
                     accomplished = installed; by = "installation"
                 } else { continue }

@@ -121,6 +121,45 @@ public enum FileSystem {
         return target
     }
 
+    /// Writes `bytes` to `path` without fsync: for files staged under a temporary
+    /// name and flushed together with `syncFileSystem` before their rename.
+    public static func writeUnsynced(_ bytes: [UInt8], to path: String) throws(FileSystemError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw FileSystemError.errno("create", path) }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError.errno("write", path)
+            }
+            written += n
+        }
+    }
+
+    /// Flushes every dirty file of the file system that holds `path` (Linux `syncfs`).
+    public static func syncFileSystem(containing path: String) throws(FileSystemError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw FileSystemError.errno("open", path) }
+        defer { close(fd) }
+        #if os(Linux)
+        guard linuxSyncfs(fd) == 0 else { throw FileSystemError.errno("syncfs", path) }
+        #else
+        sync()
+        #endif
+    }
+
+    /// Removes `.<name>.<pid>.tmp` files left by a process that died mid-write
+    /// (kill -9): they never appeared under a final name, and nobody finishes them.
+    public static func removeStaleTemporaries(in folder: String) {
+        for name in entries(of: folder) where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropLast(4).split(separator: ".")
+            guard let pid = parts.last.flatMap({ Int32($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + name) }
+        }
+    }
+
     /// `directory/name`, or the first `stem-N.ext` not taken.
     public static func freeName(for name: String, in directory: String) -> String {
         var candidate = directory + "/" + name
@@ -135,6 +174,12 @@ public enum FileSystem {
         return candidate
     }
 }
+
+#if os(Linux)
+/// glibc's `syncfs(2)`, which Glibc's module map hides behind `_GNU_SOURCE`.
+@_silgen_name("syncfs")
+private func linuxSyncfs(_ fd: Int32) -> Int32
+#endif
 
 /// Writes a file piece by piece (flat memory at any size) and makes it appear
 /// under its final name only when complete: temporary file in the same folder,

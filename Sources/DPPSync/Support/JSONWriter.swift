@@ -2,60 +2,78 @@ extension JSONValue {
     /// Compact JSON text. With `sortedKeys`, object members are ordered by the
     /// UTF-8 bytes of their names (the canonical form the ledger hashes).
     public func jsonText(sortedKeys: Bool = false, pretty: Bool = false) -> String {
-        var out = ""
+        String(decoding: jsonBytes(sortedKeys: sortedKeys, pretty: pretty), as: UTF8.self)
+    }
+
+    /// The same, as UTF-8 bytes (no String building on the hot path).
+    public func jsonBytes(sortedKeys: Bool = false, pretty: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out, sortedKeys: sortedKeys, pretty: pretty, indent: 0)
         return out
     }
 
-    private func write(to out: inout String, sortedKeys: Bool, pretty: Bool, indent: Int) {
+    private func newline(_ out: inout [UInt8], _ indent: Int) {
+        out.append(0x0A)
+        for _ in 0..<(indent * 2) { out.append(0x20) }
+    }
+
+    private func write(to out: inout [UInt8], sortedKeys: Bool, pretty: Bool, indent: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
-            out += "["
+            if elements.isEmpty { out.append(contentsOf: [0x5B, 0x5D]); return }
+            out.append(0x5B)
             for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(0x2C) }
+                if pretty { newline(&out, indent + 1) }
                 element.write(to: &out, sortedKeys: sortedKeys, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
+            if pretty { newline(&out, indent) }
+            out.append(0x5D)
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty { out.append(contentsOf: [0x7B, 0x7D]); return }
             let ordered = sortedKeys ? members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : members
-            out += "{"
+            out.append(0x7B)
             for (i, (key, value)) in ordered.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(0x2C) }
+                if pretty { newline(&out, indent + 1) }
                 JSONValue.appendQuoted(key, to: &out)
-                out += pretty ? ": " : ":"
+                out.append(0x3A)
+                if pretty { out.append(0x20) }
                 value.write(to: &out, sortedKeys: sortedKeys, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
+            if pretty { newline(&out, indent) }
+            out.append(0x7D)
         }
     }
 
     /// Escapes only what JSON requires (`"`, `\` and control characters), so the
-    /// same string always gives the same bytes.
-    static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    /// same string always gives the same bytes. Other UTF-8 passes through as is.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
+            default: out.append(b)
             }
         }
-        out += "\""
+        out.append(0x22)
+    }
+
+    static func appendQuoted(_ s: String, to out: inout String) {
+        var bytes: [UInt8] = []
+        appendQuoted(s, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -167,6 +167,7 @@ final class XPathQueries {
     init(document: xmlDocPtr?, namespaces: [String: String]) throws {
         guard let context = xmlXPathNewContext(document) else { throw DecodeError(message: "cannot create an XPath context") }
         self.context = context
+        self.namespaces = namespaces
         xmlXPathRegisterNs(context, "xsi", XMLRecordSource.xsiNamespace)
         for (prefix, uri) in namespaces { xmlXPathRegisterNs(context, prefix, uri) }
     }
@@ -175,6 +176,43 @@ final class XPathQueries {
         for expression in compiled.values { xmlXPathFreeCompExpr(expression) }
         compiled.removeAll()
         xmlXPathFreeContext(context)
+    }
+
+    /// A path that names one child element, split into namespace URI and local name.
+    struct ChildName {
+        var namespace: [UInt8]?
+        var localName: [UInt8]
+    }
+    private var childNames: [String: ChildName?] = [:]
+    private let namespaces: [String: String]
+
+    /// The child element `path` names, when it is that simple (`WONUM`, `mx:WONUM`).
+    func childName(_ path: FieldPath) -> ChildName? {
+        if let known = childNames[path.text] { return known }
+        var result: ChildName?
+        if XMLNames.isQualifiedName(path.text) {
+            let prefix = XMLNames.prefix(of: path.text)
+            if prefix == nil || namespaces[prefix!] != nil {
+                result = ChildName(namespace: prefix.flatMap { namespaces[$0] }.map { Array($0.utf8) }, localName: Array(XMLNames.localName(of: path.text).utf8))
+            }
+        }
+        childNames[path.text] = .some(result)
+        return result
+    }
+
+    /// `true` when `node` is the element `name` names (XPath semantics: no prefix, no namespace).
+    func matches(_ node: xmlNodePtr, _ name: ChildName) -> Bool {
+        guard let local = node.pointee.name, Self.equal(local, name.localName) else { return false }
+        if let uri = name.namespace {
+            guard let ns = node.pointee.ns, let href = ns.pointee.href else { return false }
+            return Self.equal(href, uri)
+        }
+        return node.pointee.ns == nil || node.pointee.ns.pointee.href == nil
+    }
+
+    static func equal(_ c: UnsafePointer<xmlChar>, _ bytes: [UInt8]) -> Bool {
+        for (i, b) in bytes.enumerated() where c[i] != b { return false }
+        return c[bytes.count] == 0
     }
 
     /// Evaluates `path` with `node` as the context node.
@@ -199,6 +237,17 @@ struct XMLNodeAccessor: RecordAccessor {
     let queries: XPathQueries
 
     func value(at path: FieldPath) -> JSONValue? {
+        // Fast path: a plain child element (`mx:WONUM`), the common case, without XPath.
+        if let child = queries.childName(path) {
+            var values: [String] = []
+            var current = node.pointee.children
+            while let c = current {
+                if c.pointee.type == XML_ELEMENT_NODE, queries.matches(c, child), let text = Self.text(c) { values.append(text) }
+                current = c.pointee.next
+            }
+            if values.isEmpty { return nil }
+            return values.count == 1 ? .string(values[0]) : .array(values.map(JSONValue.string))
+        }
         guard let result = queries.evaluate(path, at: node) else { return nil }
         defer { xmlXPathFreeObject(result) }
         switch result.pointee.type {
@@ -219,6 +268,15 @@ struct XMLNodeAccessor: RecordAccessor {
     }
 
     func records(at path: FieldPath) -> [any RecordAccessor] {
+        if let child = queries.childName(path) {
+            var nodes: [any RecordAccessor] = []
+            var current = node.pointee.children
+            while let c = current {
+                if c.pointee.type == XML_ELEMENT_NODE, queries.matches(c, child) { nodes.append(XMLNodeAccessor(node: c, queries: queries)) }
+                current = c.pointee.next
+            }
+            return nodes
+        }
         guard let result = queries.evaluate(path, at: node) else { return [] }
         defer { xmlXPathFreeObject(result) }
         return Self.nodes(result).filter { $0.pointee.type == XML_ELEMENT_NODE }.map { XMLNodeAccessor(node: $0, queries: queries) }
@@ -231,9 +289,16 @@ struct XMLNodeAccessor: RecordAccessor {
 
     /// The node's text; `nil` for an element marked `xsi:nil="true"`.
     static func text(_ node: xmlNodePtr) -> String? {
-        if node.pointee.type == XML_ELEMENT_NODE, let nilValue = xmlGetNsProp(node, "nil", XMLRecordSource.xsiNamespace) {
-            defer { dppsync_xmlFree(nilValue) }
-            if String(cString: nilValue) == "true" { return nil }
+        if node.pointee.type == XML_ELEMENT_NODE {
+            if node.pointee.properties != nil, let nilValue = xmlGetNsProp(node, "nil", XMLRecordSource.xsiNamespace) {
+                defer { dppsync_xmlFree(nilValue) }
+                if String(cString: nilValue) == "true" { return nil }
+            }
+            // One text child (the usual leaf): read it in place, no copy through libxml2.
+            if let child = node.pointee.children, child.pointee.next == nil, child.pointee.type == XML_TEXT_NODE, let content = child.pointee.content {
+                return String(cString: content)
+            }
+            if node.pointee.children == nil { return "" }
         }
         guard let content = xmlNodeGetContent(node) else { return nil }
         defer { dppsync_xmlFree(content) }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmark: the real pipeline (`dppsync run --once`, release build) on generated
+# Maximo-style XML and JSON Lines exports, with per-stage timings, records/s,
+# MB/s and peak RSS, next to the machine's floor measured in the same run:
+# libxml2 streaming read of the same file (`xmllint --stream`) and SQLite
+# inserting the rows dppsync wrote for it (same schema and indexes, one transaction).
+#
+#   bash Scripts/benchmark.sh                      # M = 10k and 100k work orders, 20k components
+#   bash Scripts/benchmark.sh --sizes "10000 100000 1000000"
+#   bash Scripts/benchmark.sh --smoke              # tiny, for CI: proves it runs, times nothing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes="10000 100000"; components=20000; formats="xml jsonl"; smoke=0; config=release
+while (($#)); do
+  case "$1" in
+    --sizes) sizes="$2"; shift 2 ;;
+    --components) components="$2"; shift 2 ;;
+    --formats) formats="$2"; shift 2 ;;
+    --smoke) smoke=1; sizes="300"; components=100; config=debug; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in libxml2-utils sqlite3 time; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+swift build -c "$config" --product dppsync >/dev/null
+swift build -c "$config" --product dppsync-workload >/dev/null
+bin="$(swift build -c "$config" --show-bin-path)"
+
+work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), build: $config"
+printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | read | decode | map | reconcile | commit | emit | report | floor s (parse + SQLite) | × floor |\n"
+printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+for format in $formats; do
+  for m in $sizes; do
+    root="$work/$format-$m"
+    "$bin/dppsync" init --root "$root" >/dev/null
+    "$bin/dppsync-workload" --root "$root" --components "$components" --work-orders "$m" --format "$format" >/dev/null
+    export_file="$(ls "$root"/Inbox/workorders/export.*)"
+    mv "$export_file" "$work/export.$format"
+    # Reference data first (registry, programme, certifications): not timed.
+    "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true
+    rm -rf "$root/Outbox"/*/ 2>/dev/null || true
+    cp "$work/export.$format" "$export_file"
+    export_copy="$work/export.$format"
+    bytes=$(stat -c %s "$export_file")
+    /usr/bin/time -f "%e %M" -o "$work/time" "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 --timings \
+      >/dev/null 2>"$work/stderr" || true
+    read -r elapsed rss_kb <"$work/time"
+    timings=$(grep '^timings ' "$work/stderr" | sed 's/^timings //')
+    stage() { python3 -c "import json,sys; print('%.2f' % json.loads(sys.argv[1])[sys.argv[2] + 'Seconds'])" "$timings" "$1"; }
+    # The floor: parsing the same file with libxml2, and SQLite inserting the rows dppsync wrote for it.
+    parse_s=0
+    if [ "$format" = xml ]; then
+      start=$(date +%s.%N); xmllint --stream --noout "$export_copy"; end=$(date +%s.%N)
+      parse_s=$(python3 -c "print($end - $start)")
+    else
+      start=$(date +%s.%N); python3 -c "
+import sys
+n = 0
+for line in open(sys.argv[1], 'rb'): n += 1
+" "$export_copy"; end=$(date +%s.%N)
+      parse_s=$(python3 -c "print($end - $start)")
+    fi
+    sqlite3 "$root/State/dppsync.sqlite" .schema | grep -v '^CREATE TABLE sqlite_' >"$work/schema.sql"
+    rm -f "$work/floor.sqlite"
+    sqlite3 "$work/floor.sqlite" <"$work/schema.sql"
+    batch=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT MAX(id) FROM batch")
+    start=$(date +%s.%N)
+    sqlite3 "$work/floor.sqlite" <<SQL
+PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+ATTACH '$root/State/dppsync.sqlite' AS src;
+BEGIN;
+INSERT INTO main.ledger_entry SELECT * FROM src.ledger_entry WHERE batch_id = $batch;
+INSERT INTO main.record_outcome SELECT * FROM src.record_outcome WHERE batch_id = $batch;
+INSERT INTO main.work_order SELECT * FROM src.work_order;
+INSERT INTO main.work_order_part SELECT * FROM src.work_order_part;
+INSERT INTO main.work_order_labor SELECT * FROM src.work_order_labor;
+INSERT INTO main.work_order_test SELECT * FROM src.work_order_test;
+INSERT INTO main.lifecycle_event SELECT * FROM src.lifecycle_event;
+INSERT INTO main.installation SELECT * FROM src.installation;
+COMMIT;
+SQL
+    end=$(date +%s.%N)
+    sqlite_s=$(python3 -c "print($end - $start)")
+    python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$parse_s" "$sqlite_s" "$(stage read)" "$(stage decode)" "$(stage map)" \
+      "$(stage reconcile)" "$(stage commit)" "$(stage emit)" "$(stage report)" <<'PY'
+import sys
+f, m, b, e, rss, p, q, *stages = sys.argv[1:]
+m, b, e, rss, p, q = int(m), int(b), float(e), int(rss), float(p), float(q)
+floor = p + q
+print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rss/1024:.0f} | " + " | ".join(stages) + f" | {floor:.2f} ({p:.2f} + {q:.2f}) | {e/floor:.1f} |")
+PY
+    if ((smoke)); then
+      grep -q '"records"' <<<"$timings" || { echo "smoke: no timings" >&2; exit 1; }
+      outcomes=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome = 'applied'")
+      [ "$outcomes" -ge "$m" ] || { echo "smoke: only $outcomes of $m work orders applied" >&2; exit 1; }
+    fi
+    rm -rf "$root" "$export_copy"
+  done
+done

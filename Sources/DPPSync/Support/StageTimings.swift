@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Wall-clock time per pipeline stage, for `run --timings` and the benchmark.
+/// Stages are interleaved per record, so each is the sum of its slices.
+public final class StageTimings {
+    public enum Stage: String, CaseIterable, Sendable {
+        case read, decode, map, reconcile, commit, emit, report
+    }
+
+    private var seconds: [Stage: Double] = [:]
+    public private(set) var records = 0
+    public private(set) var bytes: Int64 = 0
+
+    public init() {}
+
+    public static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    public func add(_ stage: Stage, _ duration: Double) { seconds[stage, default: 0] += duration }
+    public func count(records: Int, bytes: Int64) { self.records += records; self.bytes += bytes }
+
+    /// Runs `body` and books its time to `stage`.
+    @discardableResult
+    public func measure<T>(_ stage: Stage, _ body: () throws -> T) rethrows -> T {
+        let start = Self.now()
+        defer { add(stage, Self.now() - start) }
+        return try body()
+    }
+
+    public func seconds(_ stage: Stage) -> Double { seconds[stage] ?? 0 }
+
+    public var jsonValue: JSONValue {
+        .object([("records", .number(String(records))), ("bytes", .number(String(bytes)))]
+            + Stage.allCases.map { ($0.rawValue + "Seconds", .number(String(format: "%.4f", seconds($0)))) })
+    }
+}
+
+import Foundation
