@@ -138,3 +138,45 @@ struct MappingToolTests {
         #expect(again.stdout.contains("1 duplicate"), "\(again.stdout)")
     }
 }
+
+@Suite("the README's worked mapping example")
+struct WorkedExampleTests {
+    @Test("prefixed namespace, ISO-8859-1, dd.MM.yyyy, CSV value table, XPath predicate, each + extract, when")
+    func legacyExport() throws {
+        let cli = try CLI.freshRoot()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
+        // The mapping exactly as the README shows it.
+        let start = try #require(readme.range(of: "```yaml\n# yaml-language-server: $schema=mapping.schema.json\nsource: workorders\nfiles: [\"legacy-*.xml\"]"))
+        let body = readme[start.lowerBound...].dropFirst("```yaml\n".count)
+        let mapping = String(body[..<(body.range(of: "```")?.lowerBound ?? body.endIndex)])
+        try mapping.write(toFile: cli.layout.mappings + "/legacy.mapping.yaml", atomically: true, encoding: .utf8)
+        try "from,to\nDONE,COMP\nCLOSED,CLOSE\nOPEN,INPRG\n".write(toFile: cli.layout.mappings + "/legacy-status.csv", atomically: true, encoding: .utf8)
+        let xml = """
+            <?xml version="1.0" encoding="ISO-8859-1"?>
+            <w:EXPORT xmlns:w="urn:legacy:wo" exported="2025-11-06T01:00:00+01:00">
+              <w:JOB><w:NO>0004711</w:NO><w:EQUIP>h2fc-0001</w:EQUIP><w:STATE>DONE</w:STATE><w:FINISHED>05.11.2025</w:FINISHED>
+                <w:NOTE kind="remark">Kaffee verschüttet</w:NOTE><w:NOTE kind="finding">Dichtung geprüft, Ölspur entfernt</w:NOTE><w:RTS>Y</w:RTS>
+                <w:PARTS><w:PART>AMP-SEAL-KIT-7:SK7-88812</w:PART></w:PARTS></w:JOB>
+              <w:JOB><w:NO>4712</w:NO><w:EQUIP>H2TK-0002</w:EQUIP><w:STATE>OPEN</w:STATE></w:JOB>
+            </w:EXPORT>
+            """
+        let input = cli.root + "/legacy-1.xml"
+        try #require(xml.data(using: .isoLatin1)).write(to: URL(fileURLWithPath: input))
+        let check = try cli.run("mapping", "check", cli.layout.mappings + "/legacy.mapping.yaml")
+        #expect(check.status == 0, "\(check.stdout)")
+        let preview = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/legacy.mapping.yaml", input)
+        #expect(preview.status == 0, "\(preview.stdout)\(preview.stderr)")
+        let json = try JSONParser.parseDocument(Array(preview.stdout.utf8))
+        guard case .array(let records)? = json["records"] else { Issue.record("no records"); return }
+        let fields = records[0]["fields"]
+        #expect(records[0]["key"] == .string("4711"))
+        #expect(fields?["assetNum"] == .string("H2FC-0001"))
+        #expect(fields?["completionDate"] == .string("2025-11-05"))
+        #expect(fields?["status"] == .string("COMP"))
+        #expect(fields?["findings"] == .string("Dichtung geprüft, Ölspur entfernt"))
+        #expect(fields?["returnToService"] == .bool(true))
+        #expect(fields?["partsUsed"]?.jsonText(sortedKeys: true) == #"[{"partNumber":"AMP-SEAL-KIT-7","serialNumber":"SK7-88812"}]"#)
+        #expect(records[1]["skipped"] == .string("w:STATE is 'OPEN', not one of DONE, CLOSED"))
+    }
+}
