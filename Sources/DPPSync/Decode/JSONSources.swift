@@ -35,31 +35,73 @@ struct JSONDocumentSource: RecordSource {
 }
 
 /// One JSON value per line: a broken line is a broken record, not a broken file.
+/// A file is read in chunks, so memory stays bounded by the longest line.
 struct JSONLinesSource: RecordSource {
-    let utf8: [UInt8]
+    let input: RecordInput
+    let encoding: String?
+
+    init(input: RecordInput, encoding: String?) { self.input = input; self.encoding = encoding }
+    init(utf8: [UInt8]) { self.input = .bytes(utf8); self.encoding = nil }
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         try context(JSONRecordAccessor(.object([])))
-        var start = utf8.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         var index = 0
-        while start < utf8.count {
-            let end = utf8[start...].firstIndex(of: 0x0A) ?? utf8.count
-            let slice = Array(utf8[start..<end])
-            if !slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                let text = String(decoding: slice, as: UTF8.self) + "\n"
-                let position = RecordPosition(index: index, line: line)
-                do {
-                    let value = try JSONParser.parseDocument(slice)
-                    try record(RecordItem(accessor: JSONRecordAccessor(value), position: position, failure: nil) { text })
-                } catch let error as JSONParseError {
-                    try record(RecordItem(accessor: nil, position: position,
-                                          failure: "line \(line) is not valid JSON: \(error.message) at column \(error.position.column)") { text })
-                }
-                index += 1
+        func handle(_ slice: ArraySlice<UInt8>) throws {
+            defer { line += 1 }
+            guard !slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) else { return }
+            let bytes = Array(slice)
+            let text = String(decoding: bytes, as: UTF8.self) + "\n"
+            let position = RecordPosition(index: index, line: line)
+            index += 1
+            do {
+                let value = try JSONParser.parseDocument(bytes)
+                try record(RecordItem(accessor: JSONRecordAccessor(value), position: position, failure: nil) { text })
+            } catch let error as JSONParseError {
+                try record(RecordItem(accessor: nil, position: position,
+                                      failure: "line \(line) is not valid JSON: \(error.message) at column \(error.position.column)") { text })
             }
-            line += 1
-            start = end + 1
+        }
+        func handleAll(_ raw: [UInt8]) throws {
+            let utf8 = try TextEncoding.utf8(raw, declared: encoding)
+            var start = utf8.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            while start < utf8.count {
+                let end = utf8[start...].firstIndex(of: 0x0A) ?? utf8.count
+                try handle(utf8[start..<end])
+                start = end + 1
+            }
+        }
+        switch input {
+        case .bytes(let raw):
+            try handleAll(raw)
+        case .file(let path):
+            guard let stream = InputStream(fileAtPath: path) else { throw DecodeError(message: "cannot read \(path)") }
+            stream.open()
+            defer { stream.close() }
+            var pending: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var first = true
+            while true {
+                let n = stream.read(&chunk, maxLength: chunk.count)
+                if n < 0 { throw DecodeError(message: "cannot read \(path): \(stream.streamError.map { "\($0)" } ?? "read error")") }
+                if n == 0 { break }
+                pending.append(contentsOf: chunk[0..<n])
+                if first {
+                    first = false
+                    // UTF-16 or a declared 8-bit encoding: convert the whole file (rare for JSON Lines).
+                    if pending.starts(with: [0xFF, 0xFE]) || pending.starts(with: [0xFE, 0xFF]) || (encoding.map { $0.lowercased() != "utf-8" } ?? false) {
+                        return try handleAll(try RecordInput.file(path).allBytes())
+                    }
+                    if pending.starts(with: [0xEF, 0xBB, 0xBF]) { pending.removeFirst(3) }
+                }
+                var start = 0
+                while let end = pending[start...].firstIndex(of: 0x0A) {
+                    try handle(pending[start..<end])
+                    start = end + 1
+                }
+                pending.removeFirst(start)
+            }
+            if !pending.isEmpty { try handle(pending[...]) }
         }
     }
 }

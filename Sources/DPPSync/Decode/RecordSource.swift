@@ -32,21 +32,41 @@ public struct DecodeError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// Where a decoder reads from: a file on disk (streamed where the format allows,
+/// so memory stays bounded by the largest record) or bytes already in memory.
+public enum RecordInput: Sendable {
+    case file(String)
+    case bytes([UInt8])
+
+    /// The whole input in memory (formats that need the whole document).
+    func allBytes() throws(DecodeError) -> [UInt8] {
+        switch self {
+        case .bytes(let bytes): return bytes
+        case .file(let path):
+            do { return try FileSystem.readBytes(path) } catch { throw DecodeError(message: "\(error)") }
+        }
+    }
+}
+
 /// Picks the record source for a mapping and a file.
 public enum RecordDecoder {
     public static func source(for bytes: [UInt8], fileName: String, mapping: Mapping) throws(DecodeError) -> any RecordSource {
+        try source(for: .bytes(bytes), fileName: fileName, mapping: mapping)
+    }
+
+    public static func source(for input: RecordInput, fileName: String, mapping: Mapping) throws(DecodeError) -> any RecordSource {
         let ext = fileName.split(separator: ".").last.map { $0.lowercased() } ?? ""
         switch mapping.format {
         case .xml:
-            return XMLRecordSource(bytes: bytes, mapping: mapping)
+            return XMLRecordSource(input: input, mapping: mapping)
         case .jsonl:
-            return JSONLinesSource(utf8: try TextEncoding.utf8(bytes, declared: mapping.encoding))
+            return JSONLinesSource(input: input, encoding: mapping.encoding)
         case .json where ext == "jsonl" || ext == "ndjson":
-            return JSONLinesSource(utf8: try TextEncoding.utf8(bytes, declared: mapping.encoding))
+            return JSONLinesSource(input: input, encoding: mapping.encoding)
         case .json:
-            return try JSONDocumentSource(utf8: TextEncoding.utf8(bytes, declared: mapping.encoding), records: mapping.recordsPath)
+            return try JSONDocumentSource(utf8: TextEncoding.utf8(input.allBytes(), declared: mapping.encoding), records: mapping.recordsPath)
         case .yaml:
-            return try YAMLDocumentSource(utf8: TextEncoding.utf8(bytes, declared: mapping.encoding), records: mapping.recordsPath)
+            return try YAMLDocumentSource(utf8: TextEncoding.utf8(input.allBytes(), declared: mapping.encoding), records: mapping.recordsPath)
         }
     }
 }

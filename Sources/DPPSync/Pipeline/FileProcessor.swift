@@ -38,14 +38,13 @@ struct FileProcessor {
         let stagesBefore = timings.map { $0.seconds(.decode) + $0.seconds(.map) + $0.seconds(.reconcile) } ?? 0
         var recordsSeen = 0
         let readStart = StageTimings.now()
-        let bytes = try FileSystem.readBytes(file.path)
-        let fingerprint = Fingerprint.sha256Hex(bytes)
+        let (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
         timings?.add(.read, StageTimings.now() - readStart)
         let transactionStart = StageTimings.now()
         var verdict: Verdict
         do {
             verdict = try store.write { db in
-                try decide(file, bytes: bytes, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
+                try decide(file, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
                            reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
         } catch let failure as FileLevelFailure {
@@ -63,7 +62,7 @@ struct FileProcessor {
             // Whatever the transaction spent outside decode, map and reconcile is commit (writes, ledger, fsync).
             let inside = StageTimings.now() - transactionStart
             timings.add(.commit, max(0, inside - (timings.seconds(.decode) + timings.seconds(.map) + timings.seconds(.reconcile) - stagesBefore)))
-            timings.count(records: recordsSeen, bytes: Int64(bytes.count))
+            timings.count(records: recordsSeen, bytes: size)
         }
         crash.reached(.afterCommit)
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
@@ -84,7 +83,7 @@ struct FileProcessor {
 
     // MARK: The transaction
 
-    private func decide(_ file: InboxFile, bytes: [UInt8], fingerprint: String, mapping: Mapping, batchId: Int64,
+    private func decide(_ file: InboxFile, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
@@ -118,7 +117,7 @@ struct FileProcessor {
             let decodeStart = StageTimings.now()
             var insideCallbacks = 0.0
             defer { timings?.add(.decode, StageTimings.now() - decodeStart - insideCallbacks) }
-            let source = try RecordDecoder.source(for: bytes, fileName: file.name, mapping: mapping)
+            let source = try RecordDecoder.source(for: .file(file.path), fileName: file.name, mapping: mapping)
             try source.forEach(context: { document in
                 do {
                     context = try mapper.context(from: document)

@@ -10,6 +10,24 @@ public enum Fingerprint {
         sha256Hex(Array(text.utf8))
     }
 
+    /// SHA-256 of a file's bytes, read in 1 MiB chunks (flat memory), and its size.
+    public static func sha256Hex(file path: String) throws(FileSystemError) -> (String, Int64) {
+        guard let stream = InputStream(fileAtPath: path) else { throw FileSystemError(operation: "read", path: path, reason: "cannot open") }
+        stream.open()
+        defer { stream.close() }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var size: Int64 = 0
+        while true {
+            let n = stream.read(&buffer, maxLength: buffer.count)
+            if n < 0 { throw FileSystemError(operation: "read", path: path, reason: stream.streamError.map { "\($0)" } ?? "read error") }
+            if n == 0 { break }
+            hasher.update(data: buffer[0..<n])
+            size += Int64(n)
+        }
+        return (hex(hasher.finalize()), size)
+    }
+
     static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         let digits: [Character] = Array("0123456789abcdef")
         var s = ""

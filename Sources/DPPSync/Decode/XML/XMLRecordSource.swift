@@ -1,3 +1,4 @@
+import Foundation
 import CLibXML2
 
 /// Streams the record elements of an XML export with libxml2's `xmlTextReader`:
@@ -8,24 +9,39 @@ import CLibXML2
 /// any entity is declared, let alone expanded), no entity substitution, no
 /// network (`XML_PARSE_NONET`); line numbers past 65,535 are kept (`XML_PARSE_BIG_LINES`).
 struct XMLRecordSource: RecordSource {
-    let bytes: [UInt8]
+    let input: RecordInput
     let mapping: Mapping
 
     static let xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
     static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOBLANKS.rawValue)
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
-        if let line = Self.doctypeLine(bytes) {
+        let prolog: [UInt8]
+        switch input {
+        case .bytes(let bytes): prolog = Array(bytes.prefix(1 << 16))
+        case .file(let path):
+            let handle = FileHandle(forReadingAtPath: path)
+            prolog = handle.map { [UInt8]((try? $0.read(upToCount: 1 << 16)) ?? Data()) } ?? []
+            try? handle?.close()
+        }
+        if let line = Self.doctypeLine(prolog) {
             throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety", line: line)
         }
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
-        try bytes.withUnsafeBufferPointer { buffer in
-            let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-            guard let reader = xmlReaderForMemory(base, Int32(buffer.count), nil, mapping.encoding, Self.options) else {
-                throw DecodeError(message: "libxml2 could not start reading the file")
+        // A file is read by libxml2 itself, in small buffers: memory is bounded by the largest record.
+        let memory: [UInt8]
+        if case .bytes(let bytes) = input { memory = bytes } else { memory = [] }
+        try memory.withUnsafeBufferPointer { buffer in
+            let reader: xmlTextReaderPtr?
+            switch input {
+            case .file(let path): reader = xmlReaderForFile(path, mapping.encoding, Self.options)
+            case .bytes:
+                let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, mapping.encoding, Self.options)
             }
+            guard let reader else { throw DecodeError(message: "libxml2 could not start reading the file") }
             defer { xmlFreeTextReader(reader) }
             xmlTextReaderSetStructuredErrorHandler(reader, { context, error in
                 guard let context else { return }
