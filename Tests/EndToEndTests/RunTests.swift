@@ -75,6 +75,10 @@ struct RunTests {
         let rerun = try cli.run("run", "--once", "--stability-window", "0")
         #expect(rerun.status == 0, "\(rerun.stdout)")
         #expect(try cli.scalar("SELECT completion_date FROM work_order WHERE work_order_id = 'WO-70003'") == "2025-11-11")
+        // The correction is linked to the rejected record by source and key, not by file name.
+        let link = try cli.query("SELECT o.message, r.record_index, f.name FROM record_outcome o JOIN record_outcome r ON r.id = o.corrects JOIN input_file f ON f.id = r.file_id WHERE o.record_key = 'WO-70003' AND o.outcome = 'applied'")
+        #expect(link.first?[1] == "2" && link.first?[2] == "completions.jsonl")
+        #expect(link.first?[0]?.hasPrefix("corrects record 2 of completions.jsonl (batch 1, rejected INVALID_FIELD)") == true)
     }
 
     @Test("a completion for an unknown asset is held, then applied when the registry names it")

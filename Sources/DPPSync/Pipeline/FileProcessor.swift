@@ -104,6 +104,7 @@ struct FileProcessor {
         let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
         let reconciler = Reconciler(configuration: configuration)
         var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
+        writer.timings = timings
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
         var counts: [Outcome: Int] = [:]
         var extracts: [Extract] = []
@@ -171,7 +172,8 @@ struct FileProcessor {
                     extracts.append(Extract(name: name, text: item.extract(), reason: reasonDocument(file: file, fingerprint: fingerprint,
                         reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
                 }
-                try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision)
+                try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
+                                    source: file.source)
                 counts[decision.outcome, default: 0] += 1
             })
         } catch let error as DecodeError {

@@ -8,12 +8,26 @@ struct OutcomeRecorder {
     let mappingHash: String?
     let now: String
 
-    func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision) throws {
+    func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision, source: String? = nil) throws {
+        var message = decision.message
+        var corrects: Int64?
+        // A record that arrives again after being rejected (a corrected extract dropped
+        // back) is linked to the rejected one by source and key, whatever the file's name.
+        if let key, let source, decision.outcome != .rejected,
+           let earlier = try Row.fetchOne(db.cachedStatement(sql: """
+               SELECT o.id, o.record_index, o.batch_id, o.reason, f.name FROM record_outcome o JOIN input_file f ON f.id = o.file_id
+               WHERE o.record_key = ? AND o.kind = ? AND o.outcome = 'rejected' AND f.source = ?
+                 AND NOT EXISTS (SELECT 1 FROM record_outcome c WHERE c.corrects = o.id)
+               ORDER BY o.id DESC LIMIT 1
+               """), arguments: [key, kind, source]) {
+            corrects = earlier["id"]
+            message = "corrects record \(earlier["record_index"] as Int64) of \(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), rejected \((earlier["reason"] as String?) ?? "")): " + message
+        }
         try db.cachedStatement(sql: """
-            INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash, corrects)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [batchId, fileId, index, line, kind, key, decision.outcome.rawValue,
-                                     decision.reason?.rawValue, decision.message, mappingHash])
+                                     decision.reason?.rawValue, message, mappingHash, corrects])
     }
 
     /// Personal details (names, licence numbers) go beside the ledger, never into it.

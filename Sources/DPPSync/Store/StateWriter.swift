@@ -8,6 +8,8 @@ public struct StateWriter {
     private var nextSequence: Int64
     public let batchId: Int64?
     private let clock: () -> Timestamp
+    /// Books the ledger's share of the write path (benchmark).
+    public var timings: StageTimings?
 
     /// Starts writing inside `db`'s open transaction; the sequence continues the ledger.
     public init(db: Database, batchId: Int64?, clock: @escaping () -> Timestamp = Timestamp.now) throws {
@@ -23,6 +25,8 @@ public struct StateWriter {
         for row in change.rows {
             try Self.write(row, in: db)
         }
+        let ledgerStart = timings == nil ? 0 : StageTimings.now()
+        defer { if let timings { timings.add(.ledger, StageTimings.now() - ledgerStart) } }
         let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
         let bytes = entry.canonicalBytes
         try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")

@@ -50,9 +50,12 @@ extension Store {
                     outcome TEXT NOT NULL,
                     reason TEXT,
                     message TEXT,
-                    mapping_hash TEXT
+                    mapping_hash TEXT,
+                    -- The earlier rejected record this one corrects (a fixed extract dropped back), linked by key.
+                    corrects INTEGER REFERENCES record_outcome(id)
                 );
                 CREATE INDEX record_outcome_batch ON record_outcome(batch_id, outcome);
+                CREATE INDEX record_outcome_key ON record_outcome(record_key, kind);
                 CREATE TABLE mapping_text (
                     hash TEXT PRIMARY KEY,
                     name TEXT NOT NULL,

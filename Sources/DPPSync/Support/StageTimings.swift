@@ -9,6 +9,8 @@ import Darwin
 public final class StageTimings {
     public enum Stage: String, CaseIterable, Sendable {
         case read, decode, map, reconcile, commit, emit, report
+        /// Part of `commit`: serialising, hashing and inserting ledger entries.
+        case ledger
     }
 
     private var seconds: [Stage: Double] = [:]
