@@ -38,7 +38,7 @@ bin="$(swift build -c "$config" --show-bin-path)"
 work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), build: $config"
-printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | read | decode | map | reconcile | commit | emit | report | floor s (parse + SQLite) | × floor |\n"
+printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | read | decode | map | reconcile | commit (ledger) | emit | report | floor s (parse + SQLite) | × floor |\n"
 printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 for format in $formats; do
   for m in $sizes; do
@@ -93,7 +93,7 @@ SQL
     end=$(date +%s.%N)
     sqlite_s=$(python3 -c "print($end - $start)")
     python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$parse_s" "$sqlite_s" "$(stage read)" "$(stage decode)" "$(stage map)" \
-      "$(stage reconcile)" "$(stage commit)" "$(stage emit)" "$(stage report)" <<'PY'
+      "$(stage reconcile)" "$(stage commit) ($(stage ledger))" "$(stage emit)" "$(stage report)" <<'PY'
 import sys
 f, m, b, e, rss, p, q, *stages = sys.argv[1:]
 m, b, e, rss, p, q = int(m), int(b), float(e), int(rss), float(p), float(q)
@@ -105,6 +105,7 @@ PY
       outcomes=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome = 'applied'")
       [ "$outcomes" -ge "$m" ] || { echo "smoke: only $outcomes of $m work orders applied" >&2; exit 1; }
     fi
+    if [ -n "${KEEP_ROOT:-}" ]; then cp -r "$root" "$KEEP_ROOT-$format-$m"; fi
     rm -rf "$root" "$export_copy"
   done
 done

@@ -37,15 +37,27 @@ public struct OutboxEmitter {
         let (mappings, _) = Self.mappings(in: layout.mappings)
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint()
-        let pending = try store.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT q.message_id, q.ledger_seq, m.channel, m.body, p.licence
-                FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
-                LEFT JOIN work_order w ON m.channel = 'release-certificates' AND w.work_order_id = json_extract(m.body, '$.workOrderId')
-                LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
-                WHERE q.emitted_at IS NULL ORDER BY q.ledger_seq
-                """)
+        // Pages of pending messages, so memory stays flat however many are due.
+        var written: [String] = []
+        var after: Int64 = 0
+        while true {
+            let pending = try store.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT q.message_id, q.ledger_seq, m.channel, m.body, p.licence
+                    FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
+                    LEFT JOIN work_order w ON m.channel = 'release-certificates' AND w.work_order_id = json_extract(m.body, '$.workOrderId')
+                    LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
+                    WHERE q.emitted_at IS NULL AND q.ledger_seq > ? ORDER BY q.ledger_seq LIMIT 5000
+                    """, arguments: [after])
+            }
+            guard let last = pending.last else { break }
+            after = last["ledger_seq"]
+            written += try emit(pending, mappings: mappings, checkpoint: checkpoint, now: now)
         }
+        return written
+    }
+
+    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: StoredCheckpoint?, now: Timestamp) throws -> [String] {
         // Render and write every pending file under a temporary name, flush them to disk
         // together (one syncfs instead of one fsync per file), then rename each into place
         // and fsync each folder once: a file appears under its final name only when complete.

@@ -24,36 +24,69 @@ public struct OutboxPlanner {
     /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
     @discardableResult
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
-        var plans: [Plan] = []
         let horizon = asOf.adding(days: policy.horizonDays)
-        let assets = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT * FROM asset").map { ($0["dpp_id"] as String, $0) })
+        // The latest message of every stream, and every id ever decided, in one query.
+        var latestByStream: [String: String] = [:]
+        var decidedIds = Set<String>()
+        let decidedCursor = try Row.fetchCursor(db, sql: """
+            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id ORDER BY q.ledger_seq
+            """)
+        while let row = try decidedCursor.next() {
+            let id: String = row["message_id"]
+            latestByStream[row["stream"]] = id
+            decidedIds.insert(id)
+        }
+        // Each plan is decided as soon as it is made: memory stays flat however many components there are.
+        var decided = 0
+        func submit(_ plan: Plan) throws {
+            let latest = latestByStream[plan.stream]
+            if latest == plan.id || (!plan.replacesPrevious && latest != nil) || decidedIds.contains(plan.id) { return }
+            var body = plan.body
+            if plan.replacesPrevious, let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
+                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
+            }
+            let seq = try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
+                RowImage(table: StateSchema.outboxMessage, values: [
+                    "message_id": plan.id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
+                    "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
+                ]),
+            ], provenance: provenance))
+            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)").execute(arguments: [plan.id, seq])
+            latestByStream[plan.stream] = plan.id
+            decidedIds.insert(plan.id)
+            decided += 1
+        }
+        let cmmsNumbers = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT dpp_id, cmms_asset_num FROM asset WHERE cmms_asset_num IS NOT NULL")
+            .map { ($0["dpp_id"] as String, $0["cmms_asset_num"] as String) })
 
         // Maintenance due, and what the work will require.
         for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))-\(item.priority.prefix(1))")
-            plans.append(Plan(id: notificationId, channel: "maintenance-due", stream: "maintenance-due/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+            try submit(Plan(id: notificationId, channel: "maintenance-due", stream: "maintenance-due/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
                 ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
                 ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
                 ("basis", .object([("limit", .string(item.basis.limit)), ("projected", .bool(item.basis.projected)), ("detail", .string(item.basis.detail))])),
                 ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
-                ("cmmsAssetNum", text(assets[item.dppId]?["cmms_asset_num"])),
+                ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
             ], replacesPrevious: true))
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))")
-            plans.append(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+            try submit(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
                 ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(notificationId)),
                 ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
                 ("releaseCertificate", text(item.releaseCertificate)),
             ], replacesPrevious: true))
         }
-        for (dppId, asset) in assets.sorted(by: { $0.key < $1.key }) {
+        let assets = try Row.fetchCursor(db, sql: "SELECT * FROM asset ORDER BY dpp_id")
+        while let asset = try assets.next() {
+            let dppId: String = asset["dpp_id"]
             let certification = (asset["certification"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
             // Certificates that expire within the horizon need renewing.
             if let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
                 let id = safeId("CRR-\(dppId)-\(until.replacingOccurrences(of: "-", with: ""))")
-                plans.append(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
+                try submit(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
                     ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
                     ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
@@ -70,8 +103,8 @@ public struct OutboxPlanner {
                 ("certification", certification ?? .null), ("cmmsAssetNum", text(asset["cmms_asset_num"])),
             ]
             let statusId = safeId("CST-\(dppId)-" + hash8(status))
-            plans.append(Plan(id: statusId, channel: "component-status", stream: "component-status/\(dppId)", subject: dppId,
-                              body: [("statusId", .string(statusId))] + status, replacesPrevious: true))
+            try submit(Plan(id: statusId, channel: "component-status", stream: "component-status/\(dppId)", subject: dppId,
+                            body: [("statusId", .string(statusId))] + status, replacesPrevious: true))
             // Asset specifications the DPP owns.
             let specification: [(String, JSONValue)] = [
                 ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset["cmms_asset_num"])), ("partNumber", text(asset["part_number"])),
@@ -80,56 +113,27 @@ public struct OutboxPlanner {
                 ("specifications", (asset["specifications"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
             ]
             let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
-            plans.append(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
-                              body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true))
+            try submit(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
+                            body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true))
         }
         // Release-to-service certificates: recorded and relayed, signed by the certifying technician.
-        for wo in try Row.fetchAll(db, sql: """
-            SELECT w.*, t.category FROM work_order w LEFT JOIN technician t ON t.labor_code = w.certifying_staff
+        let released = try Row.fetchCursor(db, sql: """
+            SELECT w.*, t.category, a.part_number, a.serial_number, a.description
+            FROM work_order w LEFT JOIN technician t ON t.labor_code = w.certifying_staff LEFT JOIN asset a ON a.dpp_id = w.dpp_id
             WHERE w.release_status = 'released' AND w.certifying_staff IS NOT NULL ORDER BY w.work_order_id
-            """) {
+            """)
+        while let wo = try released.next() {
             let workOrderId: String = wo["work_order_id"], dppId: String = wo["dpp_id"]
-            let asset = assets[dppId]
+            if latestByStream["release-certificates/\(workOrderId)"] != nil { continue }
             let id = safeId("CRS-\(workOrderId)")
-            plans.append(Plan(id: id, channel: "release-certificates", stream: "release-certificates/\(workOrderId)", subject: dppId, body: [
+            try submit(Plan(id: id, channel: "release-certificates", stream: "release-certificates/\(workOrderId)", subject: dppId, body: [
                 ("certificateId", .string(id)), ("dppId", .string(dppId)), ("workOrderId", .string(workOrderId)),
-                ("taskId", text(wo["task_id"])), ("partNumber", text(asset?["part_number"])), ("serialNumber", text(asset?["serial_number"])),
-                ("description", text(asset?["description"])), ("work", .string("Inspected/Tested")), ("findings", text(wo["findings"])),
+                ("taskId", text(wo["task_id"])), ("partNumber", text(wo["part_number"])), ("serialNumber", text(wo["serial_number"])),
+                ("description", text(wo["description"])), ("work", .string("Inspected/Tested")), ("findings", text(wo["findings"])),
                 ("technician", .object([("laborCode", .string(wo["certifying_staff"])), ("category", text(wo["category"]))])),
                 ("date", text(wo["completion_date"])),
                 ("statement", .string("Certifies that the work identified was carried out in accordance with the approved maintenance data and that the component is considered ready for release to service. Recorded and relayed by dppsync; certified by the technician named.")),
             ], replacesPrevious: false))
-        }
-
-        // The latest message of every stream, and every id ever decided, in two queries.
-        var latestByStream: [String: String] = [:]
-        var decidedIds = Set<String>()
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id ORDER BY q.ledger_seq
-            """)
-        while let row = try cursor.next() {
-            let id: String = row["message_id"]
-            latestByStream[row["stream"]] = id
-            decidedIds.insert(id)
-        }
-        var decided = 0
-        for plan in plans {
-            let latest = latestByStream[plan.stream]
-            if latest == plan.id || (!plan.replacesPrevious && latest != nil) || decidedIds.contains(plan.id) { continue }
-            var body = plan.body
-            if plan.replacesPrevious, let index = body.firstIndex(where: { $0.0 == "notificationId" || $0.0 == "requirementId" || $0.0 == "statusId" || $0.0 == "specificationId" }) {
-                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
-            }
-            let seq = try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
-                RowImage(table: StateSchema.outboxMessage, values: [
-                    "message_id": plan.id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
-                    "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
-                ]),
-            ], provenance: provenance))
-            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)").execute(arguments: [plan.id, seq])
-            latestByStream[plan.stream] = plan.id
-            decidedIds.insert(plan.id)
-            decided += 1
         }
         return decided
     }

@@ -37,7 +37,9 @@ public struct DueCalculator {
             usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Double(r["flight_hours"] as String? ?? "") ?? 0, Int(r["cycles"] as String? ?? "") ?? 0))
         }
         var periods: [String: [(start: Int, aircraft: String)]] = [:]
-        for r in try Row.fetchAll(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation ORDER BY dpp_id, start_day") {
+        // Only components the programme has tasks for (not every serialised part).
+        let scheduled = "SELECT dpp_id FROM asset WHERE part_number IN (SELECT part_number FROM maintenance_task)"
+        for r in try Row.fetchAll(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day") {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
         }
@@ -45,14 +47,18 @@ public struct DueCalculator {
         var latestByTask: [String: (String, CivilDate)] = [:]
         for r in try Row.fetchAll(db, sql: """
             SELECT dpp_id, COALESCE(task_id, '') AS task, work_order_id, completion_date FROM work_order
-            WHERE completion_date IS NOT NULL ORDER BY completion_date, work_order_id
+            WHERE completion_date IS NOT NULL AND dpp_id IN (\(scheduled)) ORDER BY completion_date, work_order_id
             """) {
             guard let day = CivilDate(iso: r["completion_date"] as String) else { continue }
             latestByTask[(r["dpp_id"] as String) + "\u{1F}" + (r["task"] as String)] = (r["work_order_id"], day)
         }
         var items: [DueItem] = []
-        let assets = try Row.fetchAll(db, sql: "SELECT dpp_id, part_number, installed_on, installed_at FROM asset WHERE installed_on IS NOT NULL AND status NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK') ORDER BY dpp_id")
-        for asset in assets {
+        let assets = try Row.fetchCursor(db, sql: """
+            SELECT dpp_id, part_number, installed_on, installed_at FROM asset
+            WHERE installed_on IS NOT NULL AND status NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
+              AND part_number IN (SELECT part_number FROM maintenance_task) ORDER BY dpp_id
+            """)
+        while let asset = try assets.next() {
             let dppId: String = asset["dpp_id"]
             guard let partNumber = asset["part_number"] as String?, let applicable = tasksByPart[partNumber] else { continue }
             for task in applicable {
