@@ -51,7 +51,14 @@ public struct LedgerVerifier {
         var rootsBySize: [Int: Hash] = [:]
 
         // 1. Entries: contiguous sequence, bodies in place, leaves recomputed.
-        let replay = try DatabaseQueue()
+        // The replay goes to a scratch database file (not memory), so verifying a large ledger stays small.
+        let scratch = NSTemporaryDirectory() + "dppsync-replay-\(getpid())-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(scratch + suffix) } }
+        var scratchConfiguration = GRDB.Configuration()
+        scratchConfiguration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF")
+        }
+        let replay = try DatabaseQueue(path: scratch, configuration: scratchConfiguration)
         try replay.write { db in for table in StateSchema.tables { try db.execute(sql: table.createSQL) } }
         var frontier = MerkleTree.Frontier()
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
@@ -145,35 +152,50 @@ public struct LedgerVerifier {
         }
     }
 
+    /// Merges both sides in key order, row by row: memory does not grow with the tables.
     private func compareState(with replay: DatabaseQueue, into report: inout Report) throws {
         for table in StateSchema.tables {
-            let order = " ORDER BY " + table.keyColumns.joined(separator: ", ")
-            let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name)" + order
-            func rows(_ db: Database) throws -> [String: [String: String?]] {
-                var result: [String: [String: String?]] = [:]
-                for row in try Row.fetchAll(db, sql: select) {
-                    var values: [String: String?] = [:]
-                    for column in table.columns { values[column] = row[column] as String? }
-                    result[table.keyColumns.map { (values[$0] ?? nil) ?? "" }.joined(separator: "|")] = values
-                }
-                return result
+            let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) ORDER BY " + table.keyColumns.joined(separator: ", ")
+            func values(_ row: Row) -> (key: [String], values: [String: String?]) {
+                var values: [String: String?] = [:]
+                for column in table.columns { values[column] = row[column] as String? }
+                return (table.keyColumns.map { (values[$0] ?? nil) ?? "" }, values)
             }
-            let actual = try ledger.store.read(rows)
-            let rebuilt = try replay.read(rows)
-            for key in Set(actual.keys).union(rebuilt.keys).sorted() {
-                report.rowsCompared += 1
-                switch (actual[key], rebuilt[key]) {
-                case (nil, _?):
-                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the ledger has this row, the state table lacks it (deleted behind the ledger's back)"))
-                case (_?, nil):
-                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the state table has a row no ledger entry wrote"))
-                case let (a?, b?) where a != b:
-                    let columns = table.columns.filter { (a[$0] ?? nil) != (b[$0] ?? nil) }
-                    let detail = columns.map { "\($0) is \((a[$0] ?? nil).map { "'\($0)'" } ?? "null") in the state, \((b[$0] ?? nil).map { "'\($0)'" } ?? "null") by the ledger" }
-                    report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): " + detail.joined(separator: "; ")))
-                default: break
+            try ledger.store.read { stateDB in
+                try replay.read { replayDB in
+                    let actual = try Row.fetchCursor(stateDB, sql: select)
+                    let rebuilt = try Row.fetchCursor(replayDB, sql: select)
+                    var a = try actual.next().map(values), b = try rebuilt.next().map(values)
+                    while a != nil || b != nil {
+                        report.rowsCompared += 1
+                        let order: Int
+                        // SQLite orders text by bytes (BINARY collation): compare the same way.
+                        if let a, let b {
+                            order = a.key == b.key ? 0 : (a.key.lexicographicallyPrecedes(b.key) { $0.utf8.lexicographicallyPrecedes($1.utf8) } ? -1 : 1)
+                        } else { order = a == nil ? 1 : -1 }
+                        let key = (order <= 0 ? a?.key : b?.key)?.joined(separator: "|") ?? ""
+                        if order < 0 {
+                            report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the state table has a row no ledger entry wrote"))
+                            a = try actual.next().map(values)
+                        } else if order > 0 {
+                            report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the ledger has this row, the state table lacks it (deleted behind the ledger's back)"))
+                            b = try rebuilt.next().map(values)
+                        } else {
+                            if let x = a?.values, let y = b?.values, x != y {
+                                let columns = table.columns.filter { (x[$0] ?? nil) != (y[$0] ?? nil) }
+                                let detail = columns.map { "\($0) is \((x[$0] ?? nil).map { "'\($0)'" } ?? "null") in the state, \((y[$0] ?? nil).map { "'\($0)'" } ?? "null") by the ledger" }
+                                report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): " + detail.joined(separator: "; ")))
+                            }
+                            a = try actual.next().map(values)
+                            b = try rebuilt.next().map(values)
+                        }
+                    }
                 }
             }
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
