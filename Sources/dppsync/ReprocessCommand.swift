@@ -34,12 +34,7 @@ struct ReprocessCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.loadConfiguration()
-        let synchronizer: Synchronizer
-        do {
-            synchronizer = try Synchronizer(layout: options.layout, configuration: configuration)
-        } catch let error as RunLockError {
-            throw UsageError(message: "\(error)")
-        }
+        let synchronizer = try options.openSynchronizer(configuration: configuration)
         synchronizer.observer = TerminalObserver(logger: options.makeLogger(label: "dppsync.reprocess"), showProgress: isatty(STDERR_FILENO) == 1)
         let paths = try batch.map { try synchronizer.storedFiles(ofBatch: $0) } ?? files.map(resolve)
         if paths.isEmpty { throw UsageError(message: "batch \(batch ?? 0) has no stored files to reprocess") }

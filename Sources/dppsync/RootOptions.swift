@@ -26,6 +26,15 @@ struct RootOptions: ParsableArguments {
         }
     }
 
+    /// Opens the root for a run; another run holding it is a usage error (exit 2) naming its process.
+    func openSynchronizer(configuration: DPPSync.Configuration) throws -> Synchronizer {
+        do {
+            return try Synchronizer(layout: layout, configuration: configuration)
+        } catch let error as RunLockError {
+            throw UsageError(message: "\(error)")
+        }
+    }
+
     func makeLogger(label: String) -> Logger {
         let format = logFormat
         var logger = Logger(label: label) { label in StandardErrorLogHandler(label: label, format: format) }

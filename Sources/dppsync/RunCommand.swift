@@ -51,12 +51,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let logger = options.makeLogger(label: "dppsync.run")
         let configuration = try options.loadConfiguration()
-        let synchronizer: Synchronizer
-        do {
-            synchronizer = try Synchronizer(layout: options.layout, configuration: configuration)
-        } catch let error as RunLockError {
-            throw UsageError(message: "\(error)")
-        }
+        let synchronizer = try options.openSynchronizer(configuration: configuration)
         synchronizer.stabilityWindow = stabilityWindow
         synchronizer.asOf = asOf.flatMap { CivilDate(iso: $0) }
         let stageTimings = timings ? StageTimings() : nil
