@@ -1,3 +1,5 @@
+import Foundation
+
 /// One record as a decoder hands it on: an accessor valid only during the
 /// callback (an XML node is freed once the reader moves on), its position, and
 /// a way to make its re-droppable quarantine extract while it is still alive.
@@ -50,6 +52,22 @@ public enum RecordInput: Sendable {
 
 /// Picks the record source for a mapping and a file.
 public enum RecordDecoder {
+    private static func prefix(_ path: String, _ count: Int = 4096) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        return [UInt8]((try? handle.read(upToCount: count)) ?? Data())
+    }
+
+    static func startsUTF16(_ path: String) -> Bool {
+        let head = prefix(path, 2)
+        return head == [0xFF, 0xFE] || head == [0xFE, 0xFF]
+    }
+
+    /// `true` when the document is an array (a single object at `$` is one record: parsed whole).
+    static func startsWithArray(_ path: String) -> Bool {
+        prefix(path).first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF } == UInt8(ascii: "[")
+    }
+
     public static func source(for bytes: [UInt8], fileName: String, mapping: Mapping) throws(DecodeError) -> any RecordSource {
         try source(for: .bytes(bytes), fileName: fileName, mapping: mapping)
     }
@@ -64,6 +82,11 @@ public enum RecordDecoder {
         case .json where ext == "jsonl" || ext == "ndjson":
             return JSONLinesSource(input: input, encoding: mapping.encoding)
         case .json:
+            // A file in UTF-8 whose records are an array at the top or in one member is streamed.
+            if case .file(let path) = input, mapping.encoding.map({ $0.lowercased() == "utf-8" }) ?? true,
+               let member = StreamingJSONDocumentSource.member(of: mapping.recordsPath), !Self.startsUTF16(path) {
+                if member != nil || Self.startsWithArray(path) { return StreamingJSONDocumentSource(path: path, member: member) }
+            }
             return try JSONDocumentSource(utf8: TextEncoding.utf8(input.allBytes(), declared: mapping.encoding), records: mapping.recordsPath)
         case .yaml:
             return try YAMLDocumentSource(utf8: TextEncoding.utf8(input.allBytes(), declared: mapping.encoding), records: mapping.recordsPath)
