@@ -41,7 +41,6 @@ struct JSONLinesSource: RecordSource {
     let encoding: String?
 
     init(input: RecordInput, encoding: String?) { self.input = input; self.encoding = encoding }
-    init(utf8: [UInt8]) { self.input = .bytes(utf8); self.encoding = nil }
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         try context(JSONRecordAccessor(.object([])))
