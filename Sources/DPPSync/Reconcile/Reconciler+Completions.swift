@@ -103,7 +103,7 @@ extension Reconciler {
         var technicians: [String: [String: String?]] = [:]
         for line in record.list("labor") {
             guard let code = line["laborCode"]?.scalarText else { continue }
-            guard let technician = try StateWriter.row(StateSchema.technician, key: [code], in: db) else {
+            guard let technician = try references.row(StateSchema.technician, code, in: db) else {
                 return byPolicy(.unknownTechnician, "technician \(code) has no certification record (yet); the record waits for it")
             }
             technicians[code] = technician
@@ -114,7 +114,8 @@ extension Reconciler {
         var reason: ReasonCode?
         var prefix = ""
         var previousLines: (labor: Int, tests: Int, parts: [String]) = (0, 0, [])
-        if let stored = try StateWriter.row(StateSchema.workOrder, key: [workOrderId], in: db) {
+        let storedWorkOrder = try StateWriter.row(StateSchema.workOrder, key: [workOrderId], in: db)
+        if let stored = storedWorkOrder {
             let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
             previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?", arguments: [workOrderId]))
             let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
@@ -157,26 +158,25 @@ extension Reconciler {
                                                  previous: previousLines, waiving: hold.reason, in: db)
             if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
             return try finishCompletion(waivedBuild, dppId: dppId, parts: parts, reason: hold.reason,
-                                        prefix: "accepted on review (\(hold.reason)): " + prefix, provenance: provenance, in: db)
+                                        prefix: "accepted on review (\(hold.reason)): " + prefix, newWorkOrder: storedWorkOrder == nil,
+                                        provenance: provenance, in: db)
         }
-        return try finishCompletion(built, dppId: dppId, parts: parts, reason: reason, prefix: prefix, provenance: provenance, in: db)
+        return try finishCompletion(built, dppId: dppId, parts: parts, reason: reason, prefix: prefix, newWorkOrder: storedWorkOrder == nil,
+                                    provenance: provenance, in: db)
     }
 
     /// Rows of a new work order are all new, except those about other components
     /// (status, part installation), which may already read so: compare only those.
+    /// For a new work order every row is new or changed by construction (rows of other
+    /// components are only built when they change); an existing one is compared row by row.
     private func changedRows(_ rows: [RowImage], newWorkOrder: Bool, in db: Database) throws -> [RowImage] {
-        let workOrderTables: Set<String> = [StateSchema.workOrder.name, StateSchema.workOrderLabor.name, StateSchema.workOrderTest.name,
-                                            StateSchema.workOrderPart.name, StateSchema.lifecycleEvent.name]
-        return try rows.filter { row in
-            if newWorkOrder, workOrderTables.contains(row.table) { return true }
-            return try !Self.isStored(row, in: db)
-        }
+        if newWorkOrder { return rows }
+        return try rows.filter { try !Self.isStored($0, in: db) }
     }
 
     private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
-                                  dppId: String, parts: [ResolvedPart], reason: ReasonCode?, prefix: String,
+                                  dppId: String, parts: [ResolvedPart], reason: ReasonCode?, prefix: String, newWorkOrder: Bool,
                                   provenance: Provenance, in db: Database) throws -> Decision {
-        let newWorkOrder = built.rows.first.map { row in (try? StateWriter.row(StateSchema.workOrder, key: [(row.values["work_order_id"] ?? nil) ?? ""], in: db)) == .some(nil) } ?? false
         let rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
         var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                    rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
@@ -230,7 +230,7 @@ extension Reconciler {
                 updated["installed_at"] = completionDate
                 updated["status"] = "INSTALLED"
             }
-            rows.append(RowImage(table: StateSchema.asset, values: updated))
+            if updated != part.row { rows.append(RowImage(table: StateSchema.asset, values: updated)) }
             rows += installationRows(updated, previous: part.row)
             rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
             rows.append(RowImage(table: StateSchema.lifecycleEvent, values: [
@@ -351,7 +351,7 @@ extension Reconciler {
     /// The programme task whose requirements apply: the work order's own, else
     /// the only task the programme has for the component's part number.
     func requirementTask(taskId: String?, asset: [String: String?], in db: Database) throws -> [String: String?]? {
-        if let taskId { return try StateWriter.row(StateSchema.maintenanceTask, key: [taskId], in: db) }
+        if let taskId { return try references.row(StateSchema.maintenanceTask, taskId, in: db) }
         guard let partNumber = asset["part_number"] ?? nil else { return nil }
         let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? LIMIT 2"), arguments: [partNumber])
         return ids.count == 1 ? try StateWriter.row(StateSchema.maintenanceTask, key: [ids[0]], in: db) : nil

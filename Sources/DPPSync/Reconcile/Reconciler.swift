@@ -7,6 +7,9 @@ public struct Reconciler {
     public let configuration: Configuration
     /// Holds a reviewer accepted: these checks are waived for the record being resolved.
     public var waived: Set<ReasonCode> = []
+    /// Reference rows that one file's records cannot change (technicians, programme
+    /// tasks), looked up once per file instead of once per record.
+    let references = ReferenceCache()
 
     public init(configuration: Configuration, waived: Set<ReasonCode> = []) {
         self.configuration = configuration
@@ -34,6 +37,19 @@ public struct Reconciler {
     func isStale(_ incoming: Timestamp?, stored: String??) -> (Bool, Timestamp?) {
         guard let incoming, let text = stored ?? nil, let storedTime = Timestamp(iso: text) else { return (false, nil) }
         return (incoming < storedTime, storedTime)
+    }
+
+    /// Technicians and programme tasks by key, for the life of one reconciler (one file).
+    final class ReferenceCache {
+        private var rows: [String: [String: String?]?] = [:]
+
+        func row(_ table: StateTable, _ key: String, in db: Database) throws -> [String: String?]? {
+            let cacheKey = table.name + "\u{1F}" + key
+            if let cached = rows[cacheKey] { return cached }
+            let row = try StateWriter.row(table, key: [key], in: db)
+            rows[cacheKey] = .some(row)
+            return row
+        }
     }
 
     static func text(_ value: JSONValue?) -> String? {

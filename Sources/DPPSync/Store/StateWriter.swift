@@ -56,7 +56,8 @@ public struct StateWriter {
             + table.keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
         var values: [String: String?] = [:]
-        for column in table.columns { values[column] = row[column] as String? }
+        // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
+        for (i, column) in table.columns.enumerated() { values[column] = row[i] as String? }
         return values
     }
 }
