@@ -1,24 +1,28 @@
 /// A DPP state table: written only through `StateWriter.apply` and rebuilt
 /// from the ledger by replay, so every column is part of the after-image.
 public struct StateTable: Sendable, Hashable {
-    public var name: String
-    public var keyColumns: [String]
-    public var columns: [String]
+    public let name: String
+    public let keyColumns: [String]
+    public let columns: [String]
+    /// Statements built once (they are on the hot path of every write and lookup).
+    let createSQL: String
+    let upsertSQL: String
+    let deleteSQL: String
+    let selectByKeySQL: String
 
-    var createSQL: String {
-        "CREATE TABLE \(name) (" + columns.map { $0 + (keyColumns.contains($0) ? " TEXT NOT NULL" : "") }.joined(separator: ", ")
+    public init(name: String, keyColumns: [String], columns: [String]) {
+        self.name = name
+        self.keyColumns = keyColumns
+        self.columns = columns
+        createSQL = "CREATE TABLE \(name) (" + columns.map { $0 + (keyColumns.contains($0) ? " TEXT NOT NULL" : "") }.joined(separator: ", ")
             + ", PRIMARY KEY (" + keyColumns.joined(separator: ", ") + "))"
-    }
-
-    var upsertSQL: String {
         let updates = columns.filter { !keyColumns.contains($0) }.map { "\($0) = excluded.\($0)" }
-        return "INSERT INTO \(name) (" + columns.joined(separator: ", ") + ") VALUES ("
+        upsertSQL = "INSERT INTO \(name) (" + columns.joined(separator: ", ") + ") VALUES ("
             + columns.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT (" + keyColumns.joined(separator: ", ")
             + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
-    }
-
-    var deleteSQL: String {
-        "DELETE FROM \(name) WHERE " + keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
+        let keyMatch = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
+        deleteSQL = "DELETE FROM \(name) WHERE " + keyMatch
+        selectByKeySQL = "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + keyMatch
     }
 }
 

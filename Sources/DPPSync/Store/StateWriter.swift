@@ -52,9 +52,7 @@ public struct StateWriter {
 
     /// The current row of `table` with the given key, as text, or `nil`.
     public static func row(_ table: StateTable, key: [String], in db: Database) throws -> [String: String?]? {
-        let sql = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) WHERE "
-            + table.keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: table.selectByKeySQL), arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
         var values: [String: String?] = [:]
         // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
         for (i, column) in table.columns.enumerated() { values[column] = row[i] as String? }
