@@ -140,7 +140,7 @@ struct RunSummaryText {
                 let what = file.reason.map { "\($0): \(file.message)" } ?? (counts.isEmpty ? file.message : counts)
                 lines.append("  \(file.source)/\(file.name) → \(relative(file.destination))  [\(what)]")
             }
-            lines.append("  report: \(relative(layout.reconciliationReports))/batch-\(batch).json (.csv)")
+            lines.append("  report: \(relative(layout.reconciliationReports))/batch-\(batch).html (.json, .csv)")
         }
         var totals: [Outcome: Int] = [:]
         for pass in passes { for (k, v) in pass.counts { totals[k, default: 0] += v } }
