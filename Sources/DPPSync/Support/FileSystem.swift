@@ -71,36 +71,9 @@ public enum FileSystem {
     /// Writes `bytes` so that `path` holds either its old content or all of the
     /// new one: temporary file in the same folder, fsync, rename, fsync the folder.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileSystemError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temporary = directory + "/." + name + ".\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard fd >= 0 else { throw FileSystemError.errno("create", temporary) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let failure = FileSystemError.errno("write", temporary)
-                close(fd); unlink(temporary)
-                throw failure
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            let failure = FileSystemError.errno("fsync", temporary)
-            close(fd); unlink(temporary)
-            throw failure
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let failure = FileSystemError.errno("rename", temporary)
-            unlink(temporary)
-            throw failure
-        }
-        try syncDirectory(directory.isEmpty ? "." : directory)
+        let writer = try AtomicFileWriter(path: path, mode: mode)
+        try writer.write(bytes)
+        try writer.commit()
     }
 
     public static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws(FileSystemError) {
@@ -127,6 +100,11 @@ public enum FileSystem {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileSystemError.errno("create", path) }
         defer { close(fd) }
+        try writeAll(bytes, to: fd, path: path)
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(FileSystemError) {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
@@ -205,16 +183,14 @@ public final class AtomicFileWriter {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    public func write(_ bytes: [UInt8]) throws(FileSystemError) {
+        if buffer.isEmpty, bytes.count >= 1 << 16 { return try FileSystem.writeAll(bytes, to: fd, path: temporary) }
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
     private func flush() throws(FileSystemError) {
-        var written = 0
-        while written < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSystemError.errno("write", temporary)
-            }
-            written += n
-        }
+        try FileSystem.writeAll(buffer, to: fd, path: temporary)
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -224,7 +200,11 @@ public final class AtomicFileWriter {
         guard fsync(fd) == 0 else { throw FileSystemError.errno("fsync", temporary) }
         close(fd)
         finished = true
-        guard rename(temporary, path) == 0 else { throw FileSystemError.errno("rename", temporary) }
+        guard rename(temporary, path) == 0 else {
+            let failure = FileSystemError.errno("rename", temporary)
+            unlink(temporary)
+            throw failure
+        }
         let directory = (path as NSString).deletingLastPathComponent
         try FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
     }
