@@ -105,9 +105,9 @@ struct TerminalObserver: SyncObserver {
         logger.info("processing \(file.source)/\(file.name)", metadata: ["bytes": "\(file.size)"])
     }
 
-    func fileProgress(_ file: InboxFile, recordsDone: Int, fraction: Double) {
+    func fileProgress(_ file: InboxFile, recordsDone: Int) {
         guard showProgress, file.size >= Self.progressThreshold else { return }
-        FileHandle.standardError.write(Data("\r  \(file.name): \(recordsDone) records, \(Int(fraction * 100))%\u{1B}[K".utf8))
+        FileHandle.standardError.write(Data("\r  \(file.name): \(recordsDone) records\u{1B}[K".utf8))
     }
 
     func fileFinished(_ file: InboxFile, result: FileResult) {

@@ -129,7 +129,7 @@ struct FileProcessor {
                 let callbackStart = StageTimings.now()
                 defer { insideCallbacks += StageTimings.now() - callbackStart }
                 recordCount += 1
-                if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount, fraction: 0) }
+                if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount) }
                 let position = item.position
                 var key: String?
                 var decision: Decision

@@ -2,8 +2,8 @@
 /// Methods have empty defaults, so an observer implements only what it shows.
 public protocol SyncObserver: Sendable {
     func fileStarted(_ file: InboxFile)
-    /// Called every few thousand records with the share of the file's bytes done (0…1).
-    func fileProgress(_ file: InboxFile, recordsDone: Int, fraction: Double)
+    /// Called every few thousand records (records are streamed, so no share of the file is known).
+    func fileProgress(_ file: InboxFile, recordsDone: Int)
     func fileFinished(_ file: InboxFile, result: FileResult)
     /// A source's files wait because its mapping is broken or absent.
     func sourceHeld(_ source: String, reason: String)
@@ -11,7 +11,7 @@ public protocol SyncObserver: Sendable {
 
 extension SyncObserver {
     public func fileStarted(_ file: InboxFile) {}
-    public func fileProgress(_ file: InboxFile, recordsDone: Int, fraction: Double) {}
+    public func fileProgress(_ file: InboxFile, recordsDone: Int) {}
     public func fileFinished(_ file: InboxFile, result: FileResult) {}
     public func sourceHeld(_ source: String, reason: String) {}
 }

@@ -70,10 +70,4 @@ extension JSONValue {
         }
         out.append(0x22)
     }
-
-    static func appendQuoted(_ s: String, to out: inout String) {
-        var bytes: [UInt8] = []
-        appendQuoted(s, to: &bytes)
-        out += String(decoding: bytes, as: UTF8.self)
-    }
 }

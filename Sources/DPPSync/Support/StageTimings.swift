@@ -28,14 +28,6 @@ public final class StageTimings {
     public func add(_ stage: Stage, _ duration: Double) { seconds[stage, default: 0] += duration }
     public func count(records: Int, bytes: Int64) { self.records += records; self.bytes += bytes }
 
-    /// Runs `body` and books its time to `stage`.
-    @discardableResult
-    public func measure<T>(_ stage: Stage, _ body: () throws -> T) rethrows -> T {
-        let start = Self.now()
-        defer { add(stage, Self.now() - start) }
-        return try body()
-    }
-
     public func seconds(_ stage: Stage) -> Double { seconds[stage] ?? 0 }
 
     public var jsonValue: JSONValue {
