@@ -116,7 +116,7 @@ public final class Synchronizer {
             }
             guard configuration.source(named: source) != nil else { throw ReprocessError(message: "unknown source '\(source)'") }
             guard FileSystem.signature(of: absolute) != nil else { throw ReprocessError(message: "\(path) does not exist") }
-            let fingerprint = Fingerprint.sha256Hex(try FileSystem.readBytes(absolute))
+            let (fingerprint, _) = try Fingerprint.sha256Hex(file: absolute)
             guard let earlier = try store.read({ db in
                 try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint])
             }) else { throw ReprocessError(message: "\(path) was never processed by dppsync (its fingerprint is unknown): drop it into Inbox/\(source)/ instead") }
