@@ -56,18 +56,8 @@ struct ResolvedPart {
 extension Reconciler {
     func decideCompletion(_ record: MappedRecord, provenance: Provenance, in db: Database) throws -> Decision {
         let workOrderId = record.key
-        // 1. The asset: by dppId, or by the CMMS asset number through the registry's crosswalk.
-        var asset: [String: String?]?
-        let assetReference: String
-        if let dppId = record.string("dppId") {
-            assetReference = "dppId \(dppId)"
-            asset = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
-        } else if let assetNum = record.string("assetNum") {
-            assetReference = "CMMS asset \(assetNum)"
-            if let dppId = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?"), arguments: [assetNum]) {
-                asset = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
-            }
-        } else {
+        // 1. The asset.
+        guard let (asset, assetReference) = try asset(of: record, in: db) else {
             return byPolicy(.invalidField, "the record names no asset (neither dppId nor assetNum)")
         }
         guard let asset, let dppId = asset["dpp_id"] ?? nil else {
@@ -191,6 +181,18 @@ extension Reconciler {
             (row.table == StateSchema.lifecycleEvent.name || row.table == StateSchema.installation.name) && row.values["dpp_id"] != .some(dppId)
         }
         return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: changes.filter { !$0.rows.isEmpty })
+    }
+
+    /// The component a completion is about: by dppId, or by the CMMS asset number
+    /// through the registry's crosswalk. `nil` when the record names neither; the
+    /// row is `nil` when the named asset is not known (yet).
+    func asset(of record: MappedRecord, in db: Database) throws -> (row: [String: String?]?, reference: String)? {
+        if let dppId = record.string("dppId") {
+            return (try StateWriter.row(StateSchema.asset, key: [dppId], in: db), "dppId \(dppId)")
+        }
+        guard let assetNum = record.string("assetNum") else { return nil }
+        let dppId = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?"), arguments: [assetNum])
+        return (try dppId.flatMap { try StateWriter.row(StateSchema.asset, key: [$0], in: db) }, "CMMS asset \(assetNum)")
     }
 
     // MARK: Rows

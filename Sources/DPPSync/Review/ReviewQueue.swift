@@ -161,10 +161,10 @@ public struct ReviewQueue {
     }
 
     private func subject(of record: MappedRecord, in db: Database) throws -> String {
-        if let dppId = record.string("dppId") { return dppId }
-        if let assetNum = record.string("assetNum"),
-           let dppId = try String.fetchOne(db, sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?", arguments: [assetNum]) { return dppId }
-        return record.key
+        if record.kind == .workOrderCompletion, let dppId = (try Reconciler(configuration: configuration).asset(of: record, in: db)?.row?["dpp_id"]) ?? nil {
+            return dppId
+        }
+        return record.string("dppId") ?? record.key
     }
 }
 
