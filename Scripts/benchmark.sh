@@ -86,8 +86,10 @@ INSERT INTO main.work_order SELECT * FROM src.work_order;
 INSERT INTO main.work_order_part SELECT * FROM src.work_order_part;
 INSERT INTO main.work_order_labor SELECT * FROM src.work_order_labor;
 INSERT INTO main.work_order_test SELECT * FROM src.work_order_test;
-INSERT INTO main.lifecycle_event SELECT * FROM src.lifecycle_event;
 INSERT INTO main.installation SELECT * FROM src.installation;
+INSERT INTO main.ledger_subject SELECT * FROM src.ledger_subject;
+INSERT INTO main.outbox_queue SELECT q.* FROM src.outbox_queue q JOIN src.ledger_entry l ON l.seq = q.ledger_seq WHERE l.batch_id = $batch;
+INSERT INTO main.outbox_message SELECT m.* FROM src.outbox_message m JOIN main.outbox_queue q ON q.message_id = m.message_id;
 COMMIT;
 SQL
     end=$(date +%s.%N)

@@ -21,7 +21,7 @@ struct CrashSafetyTests {
         // No record lost, none applied twice.
         #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
-        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind NOT LIKE 'outbox.%'") == "5")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind NOT LIKE 'outbox.%'") == "4")
         #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE outcome = 'applied'") == "4")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of IS NULL") == "2")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of IS NOT NULL") == "0")

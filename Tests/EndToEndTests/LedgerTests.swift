@@ -177,7 +177,7 @@ struct LedgerTests {
         let show = try cli.run("ledger", "show", "--asset", "DPP-PART-123")
         #expect(show.status == 0)
         #expect(show.stdout.contains("#3"))
-        #expect(show.stdout.contains("part.installed"))
+        #expect(show.stdout.contains("workorder.completed"), "the work order that installed the part is in its history")
         #expect(show.stdout.contains("from work-order-complete.json record 0"))
         let key = try cli.run("ledger", "key").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try String(contentsOfFile: cli.layout.configFile, encoding: .utf8).contains("verifierKey: \"\(key)\""))

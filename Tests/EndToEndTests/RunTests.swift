@@ -17,7 +17,7 @@ struct RunTests {
         #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
         #expect(try cli.scalar("SELECT reason FROM record_outcome WHERE record_key = 'WO-54321'") == "NO_CERTIFYING_STAFF")
         let entries = try cli.scalar("SELECT COUNT(*) FROM ledger_entry")
-        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind NOT LIKE 'outbox.%'") == "5")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind NOT LIKE 'outbox.%'") == "4")
 
         try cli.dropFixture("dpp-registry.json", source: "registry", as: "registry-copy.json")
         try cli.dropFixture("work-order-complete.json", source: "workorders")

@@ -131,10 +131,15 @@ public struct Ledger {
         ])
     }
 
-    /// The entries about one component, in order.
+    /// The entries about one component, in order: those it is the subject of, and
+    /// those that moved it as a part of another component's work.
     public func history(subject: String) throws -> [LedgerEntry] {
         try store.read { db in
-            try Data.fetchAll(db, sql: "SELECT body FROM ledger_entry WHERE subject = ? ORDER BY seq", arguments: [subject])
+            try Data.fetchAll(db, sql: """
+                SELECT body FROM ledger_entry WHERE seq IN (
+                    SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1
+                ) ORDER BY seq
+                """, arguments: [subject])
                 .compactMap { LedgerEntry(canonicalBytes: [UInt8]($0)) }
         }
     }

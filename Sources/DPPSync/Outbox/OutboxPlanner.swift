@@ -4,7 +4,7 @@ import GRDB
 /// Decides what the CMMS must be told (DESIGN.md §1 "outbox intents"): each
 /// message is a ledgered row of `outbox_message`, queued in `outbox_queue` for
 /// emission after commit. Messages form streams (one per component and task,
-/// per component, per work order); a stream gets a new message only when what
+/// per component); a stream gets a new message only when what
 /// it says changed, and the new message names the one it replaces.
 public struct OutboxPlanner {
     public let policy: SchedulingPolicy
@@ -29,7 +29,8 @@ public struct OutboxPlanner {
         var latestByStream: [String: String] = [:]
         var decidedIds = Set<String>()
         let decidedCursor = try Row.fetchCursor(db, sql: """
-            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id ORDER BY q.ledger_seq
+            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
+            WHERE m.channel != 'release-certificates' ORDER BY q.ledger_seq
             """)
         while let row = try decidedCursor.next() {
             let id: String = row["message_id"]
@@ -45,13 +46,12 @@ public struct OutboxPlanner {
             if plan.replacesPrevious, let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
                 body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
             }
-            let seq = try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
+            try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
                 RowImage(table: StateSchema.outboxMessage, values: [
                     "message_id": plan.id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
                     "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
                 ]),
             ], provenance: provenance))
-            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)").execute(arguments: [plan.id, seq])
             latestByStream[plan.stream] = plan.id
             decidedIds.insert(plan.id)
             decided += 1
@@ -115,25 +115,6 @@ public struct OutboxPlanner {
             let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
             try submit(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
                             body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true))
-        }
-        // Release-to-service certificates: recorded and relayed, signed by the certifying technician.
-        let released = try Row.fetchCursor(db, sql: """
-            SELECT w.*, t.category, a.part_number, a.serial_number, a.description
-            FROM work_order w LEFT JOIN technician t ON t.labor_code = w.certifying_staff LEFT JOIN asset a ON a.dpp_id = w.dpp_id
-            WHERE w.release_status = 'released' AND w.certifying_staff IS NOT NULL ORDER BY w.work_order_id
-            """)
-        while let wo = try released.next() {
-            let workOrderId: String = wo["work_order_id"], dppId: String = wo["dpp_id"]
-            if latestByStream["release-certificates/\(workOrderId)"] != nil { continue }
-            let id = safeId("CRS-\(workOrderId)")
-            try submit(Plan(id: id, channel: "release-certificates", stream: "release-certificates/\(workOrderId)", subject: dppId, body: [
-                ("certificateId", .string(id)), ("dppId", .string(dppId)), ("workOrderId", .string(workOrderId)),
-                ("taskId", text(wo["task_id"])), ("partNumber", text(wo["part_number"])), ("serialNumber", text(wo["serial_number"])),
-                ("description", text(wo["description"])), ("work", .string("Inspected/Tested")), ("findings", text(wo["findings"])),
-                ("technician", .object([("laborCode", .string(wo["certifying_staff"])), ("category", text(wo["category"]))])),
-                ("date", text(wo["completion_date"])),
-                ("statement", .string("Certifies that the work identified was carried out in accordance with the approved maintenance data and that the component is considered ready for release to service. Recorded and relayed by dppsync; certified by the technician named.")),
-            ], replacesPrevious: false))
         }
         return decided
     }

@@ -102,7 +102,8 @@ struct FileProcessor {
         let fileId = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: nil,
                                     message: nil, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf, now: now, db: db)
         let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
-        let reconciler = Reconciler(configuration: configuration)
+        var reconciler = Reconciler(configuration: configuration)
+        reconciler.decisionDate = clock().civilDate().description
         var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
         writer.timings = timings
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)

@@ -147,11 +147,12 @@ extension Reconciler {
             let waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
                                                  previous: previousLines, waiving: hold.reason, in: db)
             if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
-            return try finishCompletion(waivedBuild, dppId: dppId, parts: parts, reason: hold.reason,
+            return try finishCompletion(waivedBuild, dppId: dppId, asset: asset, technicians: technicians, reason: hold.reason,
                                         prefix: "accepted on review (\(hold.reason)): " + prefix, newWorkOrder: storedWorkOrder == nil,
                                         provenance: provenance, in: db)
         }
-        return try finishCompletion(built, dppId: dppId, parts: parts, reason: reason, prefix: prefix, newWorkOrder: storedWorkOrder == nil,
+        return try finishCompletion(built, dppId: dppId, asset: asset, technicians: technicians, reason: reason, prefix: prefix,
+                                    newWorkOrder: storedWorkOrder == nil,
                                     provenance: provenance, in: db)
     }
 
@@ -164,23 +165,23 @@ extension Reconciler {
         return try rows.filter { try !Self.isStored($0, in: db) }
     }
 
+    /// One ledger entry per completion: the work order, its lines, the parts it moved
+    /// (each part's history finds it through the ledger's subject index) and, when the
+    /// component is released, the release certificate the CMMS is sent.
     private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
-                                  dppId: String, parts: [ResolvedPart], reason: ReasonCode?, prefix: String, newWorkOrder: Bool,
-                                  provenance: Provenance, in db: Database) throws -> Decision {
-        let rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
-        var changes = [StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
-                                   rows: rows.filter { $0.table != StateSchema.asset.name || $0.values["dpp_id"] == .some(dppId) }, provenance: provenance)]
-        for part in parts where part.action != "returned" {
-            let partTables = [StateSchema.asset.name, StateSchema.lifecycleEvent.name, StateSchema.installation.name]
-            let partRows = rows.filter { partTables.contains($0.table) && $0.values["dpp_id"] == .some(part.dppId) }
-            if !partRows.isEmpty {
-                changes.append(StateChange(kind: "part.\(part.action)", subject: part.dppId, rows: partRows, provenance: provenance))
-            }
+                                  dppId: String, asset: [String: String?], technicians: [String: [String: String?]], reason: ReasonCode?,
+                                  prefix: String, newWorkOrder: Bool, provenance: Provenance, in db: Database) throws -> Decision {
+        var rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
+        if let workOrder = built.rows.first(where: { $0.table == StateSchema.workOrder.name }),
+           let staff = workOrder.values["certifying_staff"] ?? nil,
+           let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset,
+                                                    category: technicians[staff].flatMap { $0["category"] ?? nil }, decidedOn: decisionDate),
+           try newWorkOrder || !Self.isStored(certificate, in: db, keyOnly: true) {
+            rows.append(certificate)
         }
-        changes[0].rows.removeAll { row in
-            (row.table == StateSchema.lifecycleEvent.name || row.table == StateSchema.installation.name) && row.values["dpp_id"] != .some(dppId)
-        }
-        return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: changes.filter { !$0.rows.isEmpty })
+        let change = StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
+                                 rows: rows, provenance: provenance)
+        return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: rows.isEmpty ? [] : [change])
     }
 
     /// The component a completion is about: by dppId, or by the CMMS asset number
@@ -235,11 +236,6 @@ extension Reconciler {
             if updated != part.row { rows.append(RowImage(table: StateSchema.asset, values: updated)) }
             rows += installationRows(updated, previous: part.row)
             rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
-            rows.append(RowImage(table: StateSchema.lifecycleEvent, values: [
-                "event_id": "WO:\(workOrderId):\(part.dppId)", "dpp_id": part.dppId, "event_date": completionDate,
-                "event_kind": part.action, "work_order_id": workOrderId,
-                "summary": part.action == "removed" ? "removed from \(dppId)" : "installed into \(dppId)",
-            ]))
         }
         // Labour and tests.
         let labor = record.list("labor")
@@ -302,10 +298,6 @@ extension Reconciler {
             updated["status"] = status
             rows.insert(RowImage(table: StateSchema.asset, values: updated), at: 0)
         }
-        rows.insert(RowImage(table: StateSchema.lifecycleEvent, values: [
-            "event_id": "WO:" + workOrderId, "dpp_id": dppId, "event_date": completionDate, "event_kind": "maintenance",
-            "work_order_id": workOrderId, "summary": record.string("findings"),
-        ]), at: 0)
         rows.insert(RowImage(table: StateSchema.workOrder, values: [
             "work_order_id": workOrderId, "dpp_id": dppId, "site_id": record.string("siteId"), "task_id": taskId,
             "completion_date": completionDate, "status": record.string("status"), "status_date": record.string("statusDate"),
@@ -440,11 +432,12 @@ extension Reconciler {
         return merged
     }
 
-    /// `true` when the row is already stored exactly so (or, for a delete, already absent).
-    static func isStored(_ row: RowImage, in db: Database) throws -> Bool {
+    /// `true` when the row is already stored exactly so (or, for a delete, already
+    /// absent); with `keyOnly`, when a row with its key is stored at all.
+    static func isStored(_ row: RowImage, in db: Database, keyOnly: Bool = false) throws -> Bool {
         guard let table = StateSchema.table(named: row.table) else { return false }
         let current = try StateWriter.row(table, key: table.keyColumns.map { (row.values[$0] ?? nil) ?? "" }, in: db)
         if row.deleted { return current == nil }
-        return current == row.values
+        return keyOnly ? current != nil : current == row.values
     }
 }

@@ -7,6 +7,8 @@ public struct Reconciler {
     public let configuration: Configuration
     /// Holds a reviewer accepted: these checks are waived for the record being resolved.
     public var waived: Set<ReasonCode> = []
+    /// The day decisions are taken (`decided_at` of the outbox messages they make).
+    public var decisionDate: String?
     /// Reference rows that one file's records cannot change (technicians, programme
     /// tasks), looked up once per file instead of once per record.
     let references = ReferenceCache()

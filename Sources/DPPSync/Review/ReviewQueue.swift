@@ -135,7 +135,8 @@ public struct ReviewQueue {
                 guard Self.acceptable.contains(item.reason) else {
                     throw ResolutionError(message: "a record held for \(item.reason) cannot be accepted: it waits for a reference that is not known; reject it or let it wait")
                 }
-                let reconciler = Reconciler(configuration: configuration, waived: [item.reason])
+                var reconciler = Reconciler(configuration: configuration, waived: [item.reason])
+                reconciler.decisionDate = now.civilDate().description
                 decision = try reconciler.decide(record, provenance: provenance, source: item.source, in: db)
                 guard decision.outcome == .applied else {
                     throw ResolutionError(message: "accepting does not clear this record: it would now be \(decision.outcome) (\(decision.reason?.rawValue ?? "-")): \(decision.message)")

@@ -68,10 +68,6 @@ public enum StateSchema {
     public static let workOrderPart = StateTable(name: "work_order_part", keyColumns: ["work_order_id", "part_dpp_id"], columns: [
         "work_order_id", "part_dpp_id", "action",
     ])
-    public static let lifecycleEvent = StateTable(name: "lifecycle_event", keyColumns: ["event_id"], columns: [
-        "event_id", "dpp_id", "event_date", "event_kind", "work_order_id", "summary",
-    ])
-
     /// Which aircraft a component was installed on from which day: flight hours and
     /// cycles accrue to the aircraft the component was on that day.
     public static let installation = StateTable(name: "installation", keyColumns: ["dpp_id", "start_day"], columns: [
@@ -88,7 +84,7 @@ public enum StateSchema {
         "item_id", "record_kind", "record_key", "reason", "decision", "note", "resolved_by", "resolved_at",
     ])
 
-    public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest, lifecycleEvent,
+    public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest,
                                               technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution,
                                               installation, outboxMessage]
 

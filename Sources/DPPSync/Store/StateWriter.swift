@@ -32,8 +32,27 @@ public struct StateWriter {
         try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [entry.sequence, entry.time.description, batchId, change.kind, change.subject,
                                  Data(bytes), Data(LedgerEntry.leafHash(bytes))])
+        // Every other component the change touches finds it through the subject index
+        // (derived from the rows, so `ledger verify` can rebuild it).
+        for other in Self.otherSubjects(of: change) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)").execute(arguments: [other, entry.sequence])
+        }
+        // A decided outbox message waits in the delivery queue until its file is written.
+        for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
+            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)")
+                .execute(arguments: [(row.values["message_id"] ?? nil) ?? "", entry.sequence])
+        }
         nextSequence += 1
         return entry.sequence
+    }
+
+    /// The components a change concerns besides its subject (parts it installed or removed).
+    static func otherSubjects(of change: StateChange) -> [String] {
+        var others: [String] = []
+        for row in change.rows where row.table == StateSchema.asset.name || row.table == StateSchema.installation.name {
+            if let id = row.values["dpp_id"] ?? nil, id != change.subject, !others.contains(id) { others.append(id) }
+        }
+        return others
     }
 
     /// Writes one row image (upsert or delete). Also used by ledger replay.

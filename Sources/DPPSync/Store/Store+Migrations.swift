@@ -139,6 +139,19 @@ extension Store {
                 CREATE INDEX outbox_message_stream ON outbox_message(stream);
                 """)
         }
+        migrator.registerMigration("v4-ledger-subjects") { db in
+            // A completion is one ledger entry; the parts it moved find it through this
+            // index (derived from the entry's rows). Lifecycle events were a copy of
+            // work orders and their parts, so they are no longer stored.
+            try db.execute(sql: """
+                DROP TABLE IF EXISTS lifecycle_event;
+                CREATE TABLE ledger_subject (
+                    subject TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (subject, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }
