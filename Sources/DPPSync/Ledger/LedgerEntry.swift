@@ -96,8 +96,72 @@ public struct LedgerEntry: Sendable, Hashable {
         ])
     }
 
-    /// The bytes that are hashed into the Merkle tree.
-    public var canonicalBytes: [UInt8] { canonicalJSON.jsonBytes(sortedKeys: true) }
+    /// The bytes that are hashed into the Merkle tree: `canonicalJSON` with sorted
+    /// keys, written directly (members in their precomputed canonical order), since
+    /// every change of the DPP passes through here.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + change.rows.count * 256)
+        func literal(_ text: StaticString) {
+            text.withUTF8Buffer { out.append(contentsOf: $0) }
+        }
+        func text(_ value: String?) {
+            if let value { JSONValue.appendQuoted(value, to: &out) } else { literal("null") }
+        }
+        literal("{\"batch\":")
+        text(batchId.map(String.init))
+        literal(",\"changes\":[")
+        for (index, row) in change.rows.enumerated() {
+            if index > 0 { literal(",") }
+            literal(row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
+            let table = StateSchema.table(named: row.table)
+            for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
+                if i > 0 { literal(",") }
+                out.append(contentsOf: column.prefix)
+                text(row.values[column.name] ?? nil)
+            }
+            literal("},\"row\":{")
+            if let table, row.values.count == table.columns.count, table.columns.allSatisfy({ row.values[$0] != nil }) {
+                for (i, column) in table.canonicalColumns.enumerated() {
+                    if i > 0 { literal(",") }
+                    out.append(contentsOf: column.prefix)
+                    text(row.values[column.name] ?? nil)
+                }
+            } else {
+                // A row image that is not exactly the table's columns (only replay of foreign bytes makes one).
+                for (i, (column, value)) in row.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+                    if i > 0 { literal(",") }
+                    JSONValue.appendQuoted(column, to: &out)
+                    literal(":")
+                    text(value)
+                }
+            }
+            literal("},\"table\":")
+            JSONValue.appendQuoted(row.table, to: &out)
+            literal("}")
+        }
+        literal("],\"kind\":")
+        text(change.kind)
+        let p = change.provenance
+        literal(",\"provenance\":{\"file\":")
+        text(p.fileFingerprint)
+        literal(",\"fileName\":")
+        text(p.fileName)
+        literal(",\"mapping\":")
+        text(p.mappingHash)
+        literal(",\"mappingName\":")
+        text(p.mappingName)
+        literal(",\"record\":")
+        text(p.recordIndex.map(String.init))
+        literal("},\"seq\":")
+        text(String(sequence))
+        literal(",\"subject\":")
+        text(change.subject)
+        literal(",\"time\":")
+        text(time.description)
+        literal("}")
+        return out
+    }
 
     /// RFC 6962 leaf hash: SHA-256(0x00 ‖ entry).
     public static func leafHash(_ bytes: [UInt8]) -> [UInt8] {

@@ -9,6 +9,10 @@ public struct StateTable: Sendable, Hashable {
     let upsertSQL: String
     let deleteSQL: String
     let selectByKeySQL: String
+    /// Columns and key columns in canonical (UTF-8 byte) order, each with its quoted
+    /// name and colon: the ledger's canonical bytes are written without sorting.
+    let canonicalColumns: [(name: String, prefix: [UInt8])]
+    let canonicalKeyColumns: [(name: String, prefix: [UInt8])]
 
     public init(name: String, keyColumns: [String], columns: [String]) {
         self.name = name
@@ -23,7 +27,20 @@ public struct StateTable: Sendable, Hashable {
         let keyMatch = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
         deleteSQL = "DELETE FROM \(name) WHERE " + keyMatch
         selectByKeySQL = "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + keyMatch
+        func canonical(_ names: [String]) -> [(name: String, prefix: [UInt8])] {
+            names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
+                var prefix: [UInt8] = []
+                JSONValue.appendQuoted(name, to: &prefix)
+                prefix.append(UInt8(ascii: ":"))
+                return (name, prefix)
+            }
+        }
+        canonicalColumns = canonical(columns)
+        canonicalKeyColumns = canonical(keyColumns)
     }
+
+    public static func == (lhs: StateTable, rhs: StateTable) -> Bool { lhs.name == rhs.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 }
 
 /// The DPP state tables. Columns are untyped text (SQLite affinity), so that the
@@ -88,5 +105,6 @@ public enum StateSchema {
                                               technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution,
                                               installation, outboxMessage]
 
-    public static func table(named name: String) -> StateTable? { tables.first { $0.name == name } }
+    private static let byName = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })
+    public static func table(named name: String) -> StateTable? { byName[name] }
 }
