@@ -48,7 +48,14 @@ struct OutboxTests {
         #expect(update["replaces"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-M"))
         #expect(update["basis"]?["limit"] == .string("flightHours"))
         #expect(update["basis"]?["projected"] == .bool(true))
-        let certificate = try json(cli, "release-certificates/CRS-WO-54321.json")
+        // Release certificates come a file per batch (JSON Lines), one line each.
+        let certificateFiles = cli.files(in: "Outbox/release-certificates")
+        #expect(certificateFiles.count == 1 && certificateFiles.first?.hasSuffix("-001.jsonl") == true, "\(certificateFiles)")
+        let lines = try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + (certificateFiles.first ?? ""), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(lines.count == 1)
+        let certificate = try JSONParser.parseDocument(Array((lines.first ?? "").utf8))
+        #expect(certificate["certificateId"] == .string("CRS-WO-54321"))
         #expect(certificate["technician"]?["laborCode"] == .string("JSMITH"))
         #expect(certificate["licenceNumber"] == .string("ES.66.B1.1234"))
         #expect(certificate["workOrderId"] == .string("WO-54321"))
@@ -73,6 +80,33 @@ struct OutboxTests {
         #expect(xml.contains("<SyncMXWO xmlns=\"http://www.ibm.com/maximo\">"))
         #expect(xml.contains("<ASSETNUM>H2FC-0001</ASSETNUM>") && xml.contains("<TARGCOMPDATE>2026-01-15</TARGCOMPDATE>"))
         #expect(FileSystem.exists(cli.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json"), "the JSON shape is still written")
+    }
+
+    @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")
+    func batchFileCrash() throws {
+        let cli = try CLI.freshRoot()
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try Self.run(cli).status == 0)
+        // Two released work orders in one file: WO-54321 and a copy under another number.
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(maximo, as: "a.xml", source: "workorders")
+        try cli.drop(maximo.replacingOccurrences(of: "WO-54321", with: "WO-54322"), as: "b.xml", source: "workorders")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", "--as-of", "2026-01-10",
+                                  environment: ["DPPSYNC_CRASH_AT": "after-emit", "DPPSYNC_CRASH_AFTER": "1"])
+        #expect(crashed.killed)
+        let written = cli.files(in: "Outbox/release-certificates")
+        #expect(written.count == 1, "\(written)")
+        let before = try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + (written.first ?? ""), encoding: .utf8)
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox/release-certificates") == written, "the same file, not a second one")
+        let after = try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + (written.first ?? ""), encoding: .utf8)
+        #expect(after == before)
+        let ids = after.split(separator: "\n").compactMap { try? JSONParser.parseDocument(Array($0.utf8))["certificateId"]?.scalarText }
+        #expect(ids == ["CRS-WO-54321", "CRS-WO-54322"])
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue q JOIN outbox_message m USING (message_id) WHERE m.channel = 'release-certificates' AND q.emitted_at IS NOT NULL AND q.file LIKE '%.jsonl'") == "2")
     }
 
     @Test("file names built from data never leave the channel's folder")

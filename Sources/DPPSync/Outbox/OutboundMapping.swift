@@ -16,11 +16,24 @@ public struct OutboundMapping: Sendable {
     public var xmlRoot: String?
     public var xmlNamespace: String?
     public var xmlRecord: String?
+    /// One file per message, or one per batch (in parts of `batchFileSize` messages).
+    public var files: Files = .message
 
     public enum Format: String, Sendable { case json, xml }
+    /// How messages are grouped into files.
+    public enum Files: String, Sendable {
+        /// A file per message, named by its stable id (the seed's contract).
+        case message
+        /// The messages one batch decided, in one file per `batchFileSize` (JSON Lines,
+        /// or one XML document with a record each), named `batch-<batch>-<part>`: a CMMS
+        /// importing a night's certificates reads a handful of files, not one per work order.
+        case batch
+    }
+    /// Messages per file when `files: batch`.
+    public static let batchFileSize = 5000
 
     public static let channels = ["maintenance-due", "certification-requirements", "component-status", "asset-specifications", "release-certificates"]
-    static let keys = ["$schema", "description", "channel", "folder", "format", "fileName", "fields", "xml"]
+    static let keys = ["$schema", "description", "channel", "folder", "format", "fileName", "files", "fields", "xml"]
 
     public static func load(text: String, file: String) throws(ConfigurationErrors) -> OutboundMapping {
         var reader = YAMLReader(file: file)
@@ -37,6 +50,8 @@ public struct OutboundMapping: Sendable {
             case "format":
                 if let f = reader.string(value, "format").flatMap(Format.init(rawValue:)) { mapping.format = f } else { reader.fail(value, "format must be json or xml") }
             case "fileName": mapping.fileName = reader.string(value, "fileName") ?? ""
+            case "files":
+                if let f = reader.string(value, "files").flatMap(Files.init(rawValue:)) { mapping.files = f } else { reader.fail(value, "files must be message or batch") }
             case "fields":
                 for (name, _, path) in reader.pairs(value, allowed: nil, what: "fields") {
                     if let p = reader.string(path, "fields.\(name)") { mapping.fields.append((name, p)) }
@@ -52,7 +67,7 @@ public struct OutboundMapping: Sendable {
         }
         if mapping.channel.isEmpty { reader.fail(root, "missing 'channel'") }
         if mapping.folder.isEmpty { mapping.folder = mapping.channel }
-        if mapping.fileName.isEmpty { mapping.fileName = "{" + Self.idField(mapping.channel) + "}." + mapping.format.rawValue }
+        if mapping.fileName.isEmpty { mapping.fileName = Self.defaultFileName(mapping.channel, mapping.format, mapping.files) }
         guard reader.issues.isEmpty else { throw ConfigurationErrors(issues: reader.issues) }
         return mapping
     }
@@ -68,41 +83,96 @@ public struct OutboundMapping: Sendable {
         }
     }
 
-    /// The default shape of a channel: every field of the message, as JSON.
+    static func defaultFileName(_ channel: String, _ format: Format, _ files: Files) -> String {
+        switch files {
+        case .message: return "{" + idField(channel) + "}." + format.rawValue
+        case .batch: return "batch-{batch}-{part}." + (format == .json ? "jsonl" : "xml")
+        }
+    }
+
+    /// The default shape of a channel: every field of the message, as JSON; release
+    /// certificates (one per work order) in a file per batch, the others a file per message.
     public static func defaultMapping(for channel: String) -> OutboundMapping {
-        OutboundMapping(name: "(default)", channel: channel, folder: channel, format: .json, fileName: "{\(idField(channel))}.json", fields: [])
+        let files: Files = channel == ReleaseCertificate.channel ? .batch : .message
+        var mapping = OutboundMapping(name: "(default)", channel: channel, folder: channel, format: .json,
+                                      fileName: defaultFileName(channel, .json, files), fields: [])
+        mapping.files = files
+        return mapping
     }
 
     /// The file's name (made safe) and content for one message.
     public func render(_ message: JSONValue) -> (fileName: String, content: String) {
+        let name = fileName(values: { message[$0]?.scalarText })
+        switch format {
+        case .json:
+            return (name, JSONValue.object(members(of: message)).jsonText(pretty: true) + "\n")
+        case .xml:
+            return (name, xmlHeader + xmlRecord(of: message) + xmlFooter)
+        }
+    }
+
+    /// The name and content of part `part` of batch `batch`'s file (`files: batch`).
+    public func render(batch: Int64, part: Int, messages: [JSONValue]) -> (fileName: String, content: String) {
+        let name = fileName(values: { field in
+            switch field {
+            case "batch": String(batch).leftPadded(to: 6)
+            case "part": String(part).leftPadded(to: 3)
+            default: nil
+            }
+        })
+        switch format {
+        case .json:
+            // JSON Lines: one compact message per line.
+            var out: [UInt8] = []
+            for message in messages {
+                out += JSONValue.object(members(of: message)).jsonBytes()
+                out.append(0x0A)
+            }
+            return (name, String(decoding: out, as: UTF8.self))
+        case .xml:
+            return (name, xmlHeader + messages.map(xmlRecord(of:)).joined() + xmlFooter)
+        }
+    }
+
+    private func fileName(values: (String) -> String?) -> String {
         var name = ""
         var rest = Substring(fileName)
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
             name += rest[..<open]
-            name += message[String(rest[rest.index(after: open)..<close])]?.scalarText ?? ""
+            name += values(String(rest[rest.index(after: open)..<close])) ?? ""
             rest = rest[rest.index(after: close)...]
         }
-        name = safeId(name + rest)
-        let members: [(String, JSONValue)]
-        if fields.isEmpty, case .object(let all) = message { members = all } else {
-            members = fields.map { ($0.name, RecordPath($0.path).flatMap { $0.value(in: message) } ?? .null) }
+        return safeId(name + rest)
+    }
+
+    private func members(of message: JSONValue) -> [(String, JSONValue)] {
+        if fields.isEmpty, case .object(let all) = message { return all }
+        return fields.map { ($0.name, RecordPath($0.path).flatMap { $0.value(in: message) } ?? .null) }
+    }
+
+    private var xmlHeader: String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(xmlRoot ?? "Messages")" + (xmlNamespace.map { " xmlns=\"\(Self.escape($0))\"" } ?? "") + ">\n"
+    }
+    private var xmlFooter: String { "</\(xmlRoot ?? "Messages")>\n" }
+
+    private func xmlRecord(of message: JSONValue) -> String {
+        let record = xmlRecord ?? "Message"
+        var xml = "  <\(record)>\n"
+        for (key, value) in members(of: message) where XMLNames.isQualifiedName(key) {
+            if value == .null { xml += "    <\(key)/>\n"; continue }
+            xml += "    <\(key)>\(Self.escape(value.scalarText ?? value.jsonText()))</\(key)>\n"
         }
-        switch format {
-        case .json:
-            return (name, JSONValue.object(members).jsonText(pretty: true) + "\n")
-        case .xml:
-            let root = xmlRoot ?? "Messages", record = xmlRecord ?? "Message"
-            var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(root)" + (xmlNamespace.map { " xmlns=\"\(Self.escape($0))\"" } ?? "") + ">\n  <\(record)>\n"
-            for (key, value) in members where XMLNames.isQualifiedName(key) {
-                if value == .null { xml += "    <\(key)/>\n"; continue }
-                xml += "    <\(key)>\(Self.escape(value.scalarText ?? value.jsonText()))</\(key)>\n"
-            }
-            return (name, xml + "  </\(record)>\n</\(root)>\n")
-        }
+        return xml + "  </\(record)>\n"
     }
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

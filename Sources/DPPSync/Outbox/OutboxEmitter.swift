@@ -34,60 +34,139 @@ public struct OutboxEmitter {
     /// (release certificates cite that checkpoint); returns the files written.
     @discardableResult
     public func emitPending(now: Timestamp = .now()) throws -> [String] {
-        let (mappings, _) = Self.mappings(in: layout.mappings)
+        let (configured, _) = Self.mappings(in: layout.mappings)
+        let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.map { ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)]) })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint()
-        // Pages of pending messages, so memory stays flat however many are due.
         var written: [String] = []
+        // 1. Files per batch: every part that holds a pending message is written whole.
+        var batchFiles: [String: String] = [:]
+        for (channel, channelMappings) in mappings where channelMappings.contains(where: { $0.files == .batch }) {
+            let batches = try store.read { db in
+                try Int64.fetchAll(db, sql: """
+                    SELECT DISTINCT q.batch_id FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
+                    WHERE q.emitted_at IS NULL AND m.channel = ?
+                    """, arguments: [channel])
+            }
+            for batch in batches {
+                written += try emitBatchFiles(channel: channel, batch: batch, mappings: channelMappings.filter { $0.files == .batch },
+                                              checkpoint: checkpoint, paths: &batchFiles)
+            }
+        }
+        // 2. Files per message, in pages so that memory stays flat however many are due;
+        //    a message is marked emitted once all its files are in place.
         var after: Int64 = 0
         while true {
-            let pending = try store.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT q.message_id, q.ledger_seq, m.channel, m.body, p.licence
-                    FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
-                    LEFT JOIN work_order w ON m.channel = 'release-certificates' AND w.work_order_id = json_extract(m.body, '$.workOrderId')
-                    LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
-                    WHERE q.emitted_at IS NULL AND q.ledger_seq > ? ORDER BY q.ledger_seq LIMIT 5000
-                    """, arguments: [after])
-            }
+            let pending = try store.read { db in try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ? ORDER BY q.ledger_seq LIMIT 5000", arguments: [after]) }
             guard let last = pending.last else { break }
             after = last["ledger_seq"]
-            written += try emit(pending, mappings: mappings, checkpoint: checkpoint, now: now)
+            written += try emit(pending, mappings: mappings, checkpoint: checkpoint, batchFiles: batchFiles, now: now)
         }
         return written
     }
 
-    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: StoredCheckpoint?, now: Timestamp) throws -> [String] {
-        // Render and write every pending file under a temporary name, flush them to disk
-        // together (one syncfs instead of one fsync per file), then rename each into place
-        // and fsync each folder once: a file appears under its final name only when complete.
-        var staged: [(messageId: String, temporary: String, final: String)] = []
-        var folders = Set<String>()
-        defer { for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) } }
-        for row in pending {
-            let seq: Int64 = row["ledger_seq"]
-            let channel: String = row["channel"]
-            guard var message = try? JSONParser.parseDocument(Array((row["body"] as String).utf8)) else { continue }
-            if channel == "release-certificates" {
-                guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { continue }
-                if case .object(var members) = message {
-                    // Personal data joins the file here, never the ledger.
-                    members.append(("licenceNumber", (row["licence"] as String?).map(JSONValue.string) ?? .null))
-                    members.append(("ledgerEntry", .number(String(seq))))
-                    members.append(("checkpoint", .string(checkpoint.note)))
-                    message = .object(members)
-                }
-            }
-            for mapping in mappings[channel] ?? [OutboundMapping.defaultMapping(for: channel)] {
-                let (name, content) = mapping.render(message)
-                let folder = layout.outbox + "/" + mapping.folder
-                if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
-                let temporary = folder + "/.\(name).\(getpid()).tmp"
-                try FileSystem.writeUnsynced(Array(content.utf8), to: temporary)
-                staged.append((row["message_id"], temporary, folder + "/" + name))
+    /// Messages with what their files add to them (the certifying technician's licence number).
+    private static let messageQuery = """
+        SELECT q.message_id, q.ledger_seq, q.emitted_at, m.channel, m.body, p.licence
+        FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
+        LEFT JOIN work_order w ON m.channel = 'release-certificates' AND w.work_order_id = json_extract(m.body, '$.workOrderId')
+        LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
+        """
+
+    /// The message as its files carry it, or `nil` while no signed checkpoint covers it.
+    private func message(of row: Row, checkpoint: StoredCheckpoint?) -> JSONValue? {
+        let seq: Int64 = row["ledger_seq"]
+        guard var message = try? JSONParser.parseDocument(Array((row["body"] as String).utf8)) else { return nil }
+        if (row["channel"] as String) == ReleaseCertificate.channel {
+            guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { return nil }
+            if case .object(var members) = message {
+                // Personal data joins the file here, never the ledger.
+                members.append(("licenceNumber", (row["licence"] as String?).map(JSONValue.string) ?? .null))
+                members.append(("ledgerEntry", .number(String(seq))))
+                members.append(("checkpoint", .string(checkpoint.note)))
+                message = .object(members)
             }
         }
-        guard !staged.isEmpty else { return [] }
+        return message
+    }
+
+    /// Writes the parts of `batch`'s file of `channel` that hold a pending message. A part
+    /// is always its batch's messages number `part × size …` in ledger order, so a part
+    /// written again after a crash has the same name and the same content.
+    private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: StoredCheckpoint?,
+                                paths: inout [String: String]) throws -> [String] {
+        var written: [String] = []
+        var part = 0
+        var offset = 0
+        while true {
+            let rows = try store.read { db in
+                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.batch_id = ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ? OFFSET ?",
+                                 arguments: [batch, channel, OutboundMapping.batchFileSize, offset])
+            }
+            guard !rows.isEmpty else { break }
+            part += 1
+            offset += rows.count
+            let pending = rows.contains { ($0["emitted_at"] as String?) == nil }
+            let messages = rows.compactMap { message(of: $0, checkpoint: checkpoint) }
+            guard pending, messages.count == rows.count else { continue }
+            var files: [(name: String, content: [UInt8])] = []
+            for mapping in mappings {
+                let (name, content) = mapping.render(batch: batch, part: part, messages: messages)
+                files.append((mapping.folder + "/" + name, Array(content.utf8)))
+            }
+            written += try place(files)
+            let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
+            for row in rows { paths[row["message_id"]] = joined }
+        }
+        return written
+    }
+
+    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: StoredCheckpoint?,
+                      batchFiles: [String: String], now: Timestamp) throws -> [String] {
+        var files: [(name: String, content: [UInt8])] = []
+        var paths: [String: [String]] = [:]
+        for row in pending {
+            let id: String = row["message_id"]
+            let channel: String = row["channel"]
+            guard let message = message(of: row, checkpoint: checkpoint) else { continue }
+            let perMessage = (mappings[channel] ?? []).filter { $0.files == .message }
+            if let batchFile = batchFiles[id] {
+                paths[id, default: []].append(batchFile)
+            } else if perMessage.isEmpty {
+                continue  // its batch file was not written (not yet covered by a checkpoint)
+            }
+            for mapping in perMessage {
+                let (name, content) = mapping.render(message)
+                files.append((mapping.folder + "/" + name, Array(content.utf8)))
+                paths[id, default: []].append(layout.outbox + "/" + mapping.folder + "/" + name)
+            }
+        }
+        let written = try place(files)
+        try store.write { db in
+            for (messageId, files) in paths {
+                try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
+                    .execute(arguments: [now.description, files.joined(separator: "\n"), messageId])
+            }
+        }
+        return written
+    }
+
+    /// Writes every file under a temporary name, flushes them to disk together (one
+    /// syncfs instead of one fsync per file), then renames each into place and fsyncs
+    /// each folder once: a file appears under its final name only when complete.
+    private func place(_ files: [(name: String, content: [UInt8])]) throws -> [String] {
+        guard !files.isEmpty else { return [] }
+        var staged: [(temporary: String, final: String)] = []
+        var folders = Set<String>()
+        defer { for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) } }
+        for file in files {
+            let final = layout.outbox + "/" + file.name
+            let folder = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
+            if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
+            let temporary = folder + "/." + final[final.index(after: final.lastIndex(of: "/") ?? final.startIndex)...] + ".\(getpid()).tmp"
+            try FileSystem.writeUnsynced(file.content, to: temporary)
+            staged.append((temporary, final))
+        }
         try FileSystem.syncFileSystem(containing: layout.outbox)
         var written: [String] = []
         for file in staged {
@@ -96,13 +175,6 @@ public struct OutboxEmitter {
             crash.reached(.afterEmit)
         }
         for folder in folders { try FileSystem.syncDirectory(folder) }
-        let files = Dictionary(grouping: staged, by: \.messageId).mapValues { $0.map(\.final).joined(separator: "\n") }
-        try store.write { db in
-            for (messageId, paths) in files {
-                try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
-                    .execute(arguments: [now.description, paths, messageId])
-            }
-        }
         return written
     }
 }

@@ -39,8 +39,8 @@ public struct StateWriter {
         }
         // A decided outbox message waits in the delivery queue until its file is written.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
-            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq) VALUES (?, ?)")
-                .execute(arguments: [(row.values["message_id"] ?? nil) ?? "", entry.sequence])
+            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)")
+                .execute(arguments: [(row.values["message_id"] ?? nil) ?? "", entry.sequence, batchId ?? 0])
         }
         nextSequence += 1
         return entry.sequence

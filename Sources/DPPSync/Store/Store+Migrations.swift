@@ -150,6 +150,9 @@ extension Store {
                     seq INTEGER NOT NULL,
                     PRIMARY KEY (subject, seq)
                 ) WITHOUT ROWID;
+                -- Release certificates and other channels written a file per batch find their batch's messages here.
+                ALTER TABLE outbox_queue ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id);
                 """)
         }
         return migrator
