@@ -111,27 +111,36 @@ public struct OutboundMapping: Sendable {
         }
     }
 
-    /// The name and content of part `part` of batch `batch`'s file (`files: batch`).
-    public func render(batch: Int64, part: Int, messages: [JSONValue]) -> (fileName: String, content: String) {
-        let name = fileName(values: { field in
+    /// The path under `Outbox/` and content of part `part` of batch `batch`'s file
+    /// (`files: batch`), from each message's compact JSON.
+    public func render(batch: Int64, part: Int, compactMessages: [[UInt8]]) -> (name: String, content: [UInt8]) {
+        let name = folder + "/" + fileName(values: { field in
             switch field {
             case "batch": String(batch).leftPadded(to: 6)
             case "part": String(part).leftPadded(to: 3)
             default: nil
             }
         })
+        var out: [UInt8] = []
         switch format {
         case .json:
-            // JSON Lines: one compact message per line.
-            var out: [UInt8] = []
-            for message in messages {
-                out += JSONValue.object(members(of: message)).jsonBytes()
+            // JSON Lines: one compact message per line (every field: the message as it is).
+            for message in compactMessages {
+                if fields.isEmpty {
+                    out += message
+                } else if let value = try? JSONParser.parseDocument(message) {
+                    out += JSONValue.object(members(of: value)).jsonBytes()
+                }
                 out.append(0x0A)
             }
-            return (name, String(decoding: out, as: UTF8.self))
         case .xml:
-            return (name, xmlHeader + messages.map(xmlRecord(of:)).joined() + xmlFooter)
+            out += Array(xmlHeader.utf8)
+            for message in compactMessages {
+                if let value = try? JSONParser.parseDocument(message) { out += Array(xmlRecord(of: value).utf8) }
+            }
+            out += Array(xmlFooter.utf8)
         }
+        return (name, out)
     }
 
     private func fileName(values: (String) -> String?) -> String {

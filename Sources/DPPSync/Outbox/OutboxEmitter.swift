@@ -41,7 +41,10 @@ public struct OutboxEmitter {
         var written: [String] = []
         // 1. Files per batch: every part that holds a pending message is written whole.
         var batchFiles: [String: String] = [:]
+        var batchOnly: [String] = []
         for (channel, channelMappings) in mappings where channelMappings.contains(where: { $0.files == .batch }) {
+            let alsoPerMessage = channelMappings.contains { $0.files == .message }
+            if !alsoPerMessage { batchOnly.append(channel) }
             let batches = try store.read { db in
                 try Int64.fetchAll(db, sql: """
                     SELECT DISTINCT q.batch_id FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
@@ -50,14 +53,18 @@ public struct OutboxEmitter {
             }
             for batch in batches {
                 written += try emitBatchFiles(channel: channel, batch: batch, mappings: channelMappings.filter { $0.files == .batch },
-                                              checkpoint: checkpoint, paths: &batchFiles)
+                                              checkpoint: checkpoint, markEmitted: !alsoPerMessage, now: now, paths: &batchFiles)
             }
         }
         // 2. Files per message, in pages so that memory stays flat however many are due;
         //    a message is marked emitted once all its files are in place.
+        let skipped = batchOnly.isEmpty ? "" : " AND m.channel NOT IN (" + batchOnly.map { _ in "?" }.joined(separator: ", ") + ")"
         var after: Int64 = 0
         while true {
-            let pending = try store.read { db in try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ? ORDER BY q.ledger_seq LIMIT 5000", arguments: [after]) }
+            let pending = try store.read { db in
+                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ?" + skipped + " ORDER BY q.ledger_seq LIMIT 5000",
+                                 arguments: StatementArguments([after] + batchOnly))
+            }
             guard let last = pending.last else { break }
             after = last["ledger_seq"]
             written += try emit(pending, mappings: mappings, checkpoint: checkpoint, batchFiles: batchFiles, now: now)
@@ -73,50 +80,63 @@ public struct OutboxEmitter {
         LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
         """
 
-    /// The message as its files carry it, or `nil` while no signed checkpoint covers it.
-    private func message(of row: Row, checkpoint: StoredCheckpoint?) -> JSONValue? {
+    /// The message as its files carry it (compact JSON), or `nil` while no signed
+    /// checkpoint covers it. A release certificate gains the certifying technician's
+    /// licence number (personal data joins the file here, never the ledger), its ledger
+    /// entry and the checkpoint that covers it, appended to the stored body as is.
+    private func messageBytes(of row: Row, checkpoint: StoredCheckpoint?) -> [UInt8]? {
         let seq: Int64 = row["ledger_seq"]
-        guard var message = try? JSONParser.parseDocument(Array((row["body"] as String).utf8)) else { return nil }
-        if (row["channel"] as String) == ReleaseCertificate.channel {
-            guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { return nil }
-            if case .object(var members) = message {
-                // Personal data joins the file here, never the ledger.
-                members.append(("licenceNumber", (row["licence"] as String?).map(JSONValue.string) ?? .null))
-                members.append(("ledgerEntry", .number(String(seq))))
-                members.append(("checkpoint", .string(checkpoint.note)))
-                message = .object(members)
-            }
-        }
-        return message
+        var bytes = Array((row["body"] as String).utf8)
+        guard (row["channel"] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
+        guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { return nil }
+        bytes.removeLast()
+        bytes += Array(#","licenceNumber":"#.utf8)
+        if let licence = row["licence"] as String? { JSONValue.appendQuoted(licence, to: &bytes) } else { bytes += Array("null".utf8) }
+        bytes += Array(#","ledgerEntry":"#.utf8) + Array(String(seq).utf8) + Array(#","checkpoint":"#.utf8)
+        JSONValue.appendQuoted(checkpoint.note, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private func message(of row: Row, checkpoint: StoredCheckpoint?) -> JSONValue? {
+        messageBytes(of: row, checkpoint: checkpoint).flatMap { try? JSONParser.parseDocument($0) }
     }
 
     /// Writes the parts of `batch`'s file of `channel` that hold a pending message. A part
     /// is always its batch's messages number `part × size …` in ledger order, so a part
     /// written again after a crash has the same name and the same content.
     private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: StoredCheckpoint?,
-                                paths: inout [String: String]) throws -> [String] {
+                                markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
         var written: [String] = []
         var part = 0
-        var offset = 0
+        var after: Int64 = 0
         while true {
             let rows = try store.read { db in
-                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.batch_id = ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ? OFFSET ?",
-                                 arguments: [batch, channel, OutboundMapping.batchFileSize, offset])
+                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
+                                 arguments: [batch, after, channel, OutboundMapping.batchFileSize])
             }
-            guard !rows.isEmpty else { break }
+            guard let last = rows.last else { break }
             part += 1
-            offset += rows.count
-            let pending = rows.contains { ($0["emitted_at"] as String?) == nil }
-            let messages = rows.compactMap { message(of: $0, checkpoint: checkpoint) }
-            guard pending, messages.count == rows.count else { continue }
+            after = last["ledger_seq"]
+            let pending = rows.filter { ($0["emitted_at"] as String?) == nil }.map { $0["message_id"] as String }
+            let compact = rows.compactMap { messageBytes(of: $0, checkpoint: checkpoint) }
+            guard !pending.isEmpty, compact.count == rows.count else { continue }
             var files: [(name: String, content: [UInt8])] = []
             for mapping in mappings {
-                let (name, content) = mapping.render(batch: batch, part: part, messages: messages)
-                files.append((mapping.folder + "/" + name, Array(content.utf8)))
+                files.append(mapping.render(batch: batch, part: part, compactMessages: compact))
             }
             written += try place(files)
             let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
-            for row in rows { paths[row["message_id"]] = joined }
+            if markEmitted {
+                try store.write { db in
+                    for id in pending {
+                        try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
+                            .execute(arguments: [now.description, joined, id])
+                    }
+                }
+            } else {
+                for id in pending { paths[id] = joined }
+            }
         }
         return written
     }

@@ -6,6 +6,8 @@ public struct Finalizer {
     public let layout: RootLayout
     public let configuration: Configuration
     public let crash: CrashPoints
+    /// Books planning and signing (benchmark).
+    public var timings: StageTimings?
 
     public init(store: Store, layout: RootLayout, configuration: Configuration, crash: CrashPoints = .none) {
         self.store = store; self.layout = layout; self.configuration = configuration; self.crash = crash
@@ -13,11 +15,15 @@ public struct Finalizer {
 
     @discardableResult
     public func run(batchId: Int64?, asOf: CivilDate, now: Timestamp = .now()) throws -> StoredCheckpoint? {
+        var start = StageTimings.now()
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: batchId, clock: { now })
             try OutboxPlanner(policy: configuration.scheduling).plan(asOf: asOf, writer: &writer, in: db)
         }
+        timings?.add(.plan, StageTimings.now() - start)
+        start = StageTimings.now()
         let checkpoint = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).checkpoint(now: now)
+        timings?.add(.sign, StageTimings.now() - start)
         try OutboxEmitter(store: store, layout: layout, crash: crash).emitPending(now: now)
         return checkpoint
     }

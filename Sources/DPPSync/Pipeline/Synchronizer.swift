@@ -76,7 +76,9 @@ public final class Synchronizer {
                                               observer: observer, clock: clock)
                 processor.timings = timings
                 summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered))
+                let walStart = StageTimings.now()
                 store.checkpoint()
+                timings?.add(.commit, StageTimings.now() - walStart)
             }
         }
         if let batchId = summary.batchId {
@@ -150,8 +152,9 @@ public final class Synchronizer {
     /// for the next night (DESIGN.md §3).
     @discardableResult
     public func planOutboxAndCheckpoint(batchId: Int64?) throws -> StoredCheckpoint? {
-        try Finalizer(store: store, layout: layout, configuration: configuration, crash: crashPoints)
-            .run(batchId: batchId, asOf: asOf ?? configuration.timeZone.civilDate(of: clock()), now: clock())
+        var finalizer = Finalizer(store: store, layout: layout, configuration: configuration, crash: crashPoints)
+        finalizer.timings = timings
+        return try finalizer.run(batchId: batchId, asOf: asOf ?? configuration.timeZone.civilDate(of: clock()), now: clock())
     }
 
     /// The stored paths of a batch's files (not its duplicates), for `reprocess --batch`.

@@ -152,7 +152,9 @@ extension Store {
                 ) WITHOUT ROWID;
                 -- Release certificates and other channels written a file per batch find their batch's messages here.
                 ALTER TABLE outbox_queue ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;
-                CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id);
+                CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id, ledger_seq);
+                DROP INDEX outbox_queue_pending;
+                CREATE INDEX outbox_queue_pending ON outbox_queue(emitted_at, ledger_seq);
                 """)
         }
         return migrator

@@ -11,6 +11,10 @@ public final class StageTimings {
         case read, decode, map, reconcile, commit, emit, report
         /// Part of `commit`: serialising, hashing and inserting ledger entries.
         case ledger
+        /// Part of `emit`: deciding the outbox messages the state calls for (due dates, status).
+        case plan
+        /// Part of `emit`: signing the checkpoint.
+        case sign
     }
 
     private var seconds: [Stage: Double] = [:]
