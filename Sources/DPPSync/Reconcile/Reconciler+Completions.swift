@@ -66,23 +66,20 @@ extension Reconciler {
         // 2. The parts.
         var parts: [ResolvedPart] = []
         for reference in record.list("partsUsed") {
-            let id: String?
+            let row: [String: String?]?
             let described: String
-            if let text = reference.scalarText {
-                described = text
-                id = text
-            } else if let partId = reference["dppId"]?.scalarText {
+            if let partId = reference.scalarText ?? reference["dppId"]?.scalarText {
                 described = partId
-                id = partId
+                row = try StateWriter.row(StateSchema.asset, key: [partId], in: db)
             } else if let pn = reference["partNumber"]?.scalarText {
                 let sn = reference["serialNumber"]?.scalarText
                 described = "\(pn)" + (sn.map { " s/n \($0)" } ?? "")
                 guard let sn else { continue }  // an unserialised consumable is not tracked in the DPP
-                id = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE part_number = ? AND serial_number = ?"), arguments: [pn, sn])
+                row = try StateWriter.row(StateSchema.asset, sql: Self.assetByPartAndSerialSQL, arguments: [pn, sn], in: db)
             } else {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(reference.jsonText())")
             }
-            guard let id, let row = try StateWriter.row(StateSchema.asset, key: [id], in: db) else {
+            guard let row, let id = row["dpp_id"] ?? nil else {
                 return byPolicy(.unknownPart, "part \(described) is not in the DPP registry (yet); the record waits for it")
             }
             let issueType = reference["issueType"]?.scalarText?.uppercased()
@@ -192,9 +189,11 @@ extension Reconciler {
             return (try StateWriter.row(StateSchema.asset, key: [dppId], in: db), "dppId \(dppId)")
         }
         guard let assetNum = record.string("assetNum") else { return nil }
-        let dppId = try String.fetchOne(db.cachedStatement(sql: "SELECT dpp_id FROM asset WHERE cmms_asset_num = ?"), arguments: [assetNum])
-        return (try dppId.flatMap { try StateWriter.row(StateSchema.asset, key: [$0], in: db) }, "CMMS asset \(assetNum)")
+        return (try StateWriter.row(StateSchema.asset, sql: Self.assetByCMMSNumberSQL, arguments: [assetNum], in: db), "CMMS asset \(assetNum)")
     }
+
+    static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? LIMIT 1")
+    static let assetByPartAndSerialSQL = StateSchema.asset.selectSQL(where: "part_number = ? AND serial_number = ? LIMIT 1")
 
     // MARK: Rows
 

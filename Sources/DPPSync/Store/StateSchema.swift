@@ -39,6 +39,11 @@ public struct StateTable: Sendable, Hashable {
         canonicalKeyColumns = canonical(keyColumns)
     }
 
+    /// `SELECT` of every column (in table order) with a condition of the caller's.
+    func selectSQL(where condition: String) -> String {
+        "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + condition
+    }
+
     public static func == (lhs: StateTable, rhs: StateTable) -> Bool { lhs.name == rhs.name }
     public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 }

@@ -71,7 +71,12 @@ public struct StateWriter {
 
     /// The current row of `table` with the given key, as text, or `nil`.
     public static func row(_ table: StateTable, key: [String], in db: Database) throws -> [String: String?]? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: table.selectByKeySQL), arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
+        try row(table, sql: table.selectByKeySQL, arguments: key, in: db)
+    }
+
+    /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
+    static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue))) else { return nil }
         var values: [String: String?] = [:]
         // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
         for (i, column) in table.columns.enumerated() { values[column] = row[i] as String? }
