@@ -56,6 +56,7 @@ struct OutboxTests {
         #expect(lines.count == 1)
         let certificate = try JSONParser.parseDocument(Array((lines.first ?? "").utf8))
         #expect(certificate["certificateId"] == .string("CRS-WO-54321"))
+        #expect(certificate["work"] == .string("Inspected/Tested") && certificate["statement"]?.scalarText?.hasPrefix("Certifies that") == true)
         #expect(certificate["technician"]?["laborCode"] == .string("JSMITH"))
         #expect(certificate["licenceNumber"] == .string("ES.66.B1.1234"))
         #expect(certificate["workOrderId"] == .string("WO-54321"))

@@ -15,9 +15,25 @@ public struct RowImage: Sendable, Hashable {
         self.deleted = deleted
     }
 
+    /// The image of an update of a stored row: its key and the columns whose value
+    /// changes, nothing else, so that a part moving between components costs the ledger
+    /// four values rather than the whole asset row. Replay sets just these columns.
+    public init(table: StateTable, updating current: [String: String?], to updated: [String: String?]) {
+        var changed: [String: String?] = [:]
+        for column in table.columns where table.keyColumns.contains(column) || (updated[column] ?? nil) != (current[column] ?? nil) {
+            changed[column] = .some(updated[column] ?? nil)  // a column set to null stays in the image
+        }
+        self.table = table.name
+        self.values = changed
+        self.deleted = false
+    }
+
     init(tableName: String, values: [String: String?], deleted: Bool) {
         self.table = tableName; self.values = values; self.deleted = deleted
     }
+
+    /// `true` when the image carries only some of its table's columns (see `init(table:updating:to:)`).
+    public var isPartial: Bool { StateSchema.table(named: table).map { values.count < $0.columns.count } ?? false }
 }
 
 /// Where a change came from (DESIGN.md §4.8).

@@ -81,7 +81,7 @@ public struct OutboxEmitter {
         """
 
     /// The message as its files carry it (compact JSON), or `nil` while no signed
-    /// checkpoint covers it. A release certificate gains the certifying technician's
+    /// checkpoint covers it. A release certificate gains its fixed wording, the certifying technician's
     /// licence number (personal data joins the file here, never the ledger), its ledger
     /// entry and the checkpoint that covers it, appended to the stored body as is.
     private func messageBytes(of row: Row, checkpoint: StoredCheckpoint?) -> [UInt8]? {
@@ -90,6 +90,10 @@ public struct OutboxEmitter {
         guard (row["channel"] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
         guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { return nil }
         bytes.removeLast()
+        bytes += Array(#","work":"#.utf8)
+        JSONValue.appendQuoted(ReleaseCertificate.work, to: &bytes)
+        bytes += Array(#","statement":"#.utf8)
+        JSONValue.appendQuoted(ReleaseCertificate.statement, to: &bytes)
         bytes += Array(#","licenceNumber":"#.utf8)
         if let licence = row["licence"] as String? { JSONValue.appendQuoted(licence, to: &bytes) } else { bytes += Array("null".utf8) }
         bytes += Array(#","ledgerEntry":"#.utf8) + Array(String(seq).utf8) + Array(#","checkpoint":"#.utf8)

@@ -7,6 +7,11 @@ enum ReleaseCertificate {
 
     static func messageId(workOrderId: String) -> String { safeId("CRS-\(workOrderId)") }
 
+    /// The certificate's fixed wording, added when its file is written (the ledger
+    /// keeps what varies).
+    static let work = "Inspected/Tested"
+    static let statement = "Certifies that the work identified was carried out in accordance with the approved maintenance data and that the component is considered ready for release to service. Recorded and relayed by dppsync; certified by the technician named."
+
     /// The `outbox_message` row of the certificate for a released work order.
     /// - Parameters:
     ///   - workOrder: the work order's after-image (`release_status` `released`, `certifying_staff` set).
@@ -19,10 +24,9 @@ enum ReleaseCertificate {
         let body = JSONValue.object([
             ("certificateId", .string(id)), ("dppId", .string(dppId)), ("workOrderId", .string(workOrderId)),
             ("taskId", text(workOrder["task_id"])), ("partNumber", text(asset["part_number"])), ("serialNumber", text(asset["serial_number"])),
-            ("description", text(asset["description"])), ("work", .string("Inspected/Tested")), ("findings", text(workOrder["findings"])),
+            ("description", text(asset["description"])), ("findings", text(workOrder["findings"])),
             ("technician", .object([("laborCode", .string(staff)), ("category", text(category))])),
             ("date", text(workOrder["completion_date"])),
-            ("statement", .string("Certifies that the work identified was carried out in accordance with the approved maintenance data and that the component is considered ready for release to service. Recorded and relayed by dppsync; certified by the technician named.")),
         ])
         return RowImage(table: StateSchema.outboxMessage, values: [
             "message_id": id, "channel": channel, "subject": dppId, "stream": "\(channel)/\(workOrderId)", "replaces": nil,

@@ -232,7 +232,7 @@ extension Reconciler {
                 updated["installed_at"] = completionDate
                 updated["status"] = "INSTALLED"
             }
-            if updated != part.row { rows.append(RowImage(table: StateSchema.asset, values: updated)) }
+            if updated != part.row { rows.append(RowImage(table: StateSchema.asset, updating: part.row, to: updated)) }
             rows += installationRows(updated, previous: part.row)
             rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
         }
@@ -295,7 +295,7 @@ extension Reconciler {
         if status != (asset["status"] ?? nil) {
             var updated = asset
             updated["status"] = status
-            rows.insert(RowImage(table: StateSchema.asset, values: updated), at: 0)
+            rows.insert(RowImage(table: StateSchema.asset, updating: asset, to: updated), at: 0)
         }
         rows.insert(RowImage(table: StateSchema.workOrder, values: [
             "work_order_id": workOrderId, "dpp_id": dppId, "site_id": record.string("siteId"), "task_id": taskId,
@@ -437,6 +437,7 @@ extension Reconciler {
         guard let table = StateSchema.table(named: row.table) else { return false }
         let current = try StateWriter.row(table, key: table.keyColumns.map { (row.values[$0] ?? nil) ?? "" }, in: db)
         if row.deleted { return current == nil }
-        return keyOnly ? current != nil : current == row.values
+        guard let current, !keyOnly else { return current != nil }
+        return row.values.allSatisfy { column, value in (current[column] ?? nil) == value }
     }
 }

@@ -20,10 +20,7 @@ public struct StateTable: Sendable, Hashable {
         self.columns = columns
         createSQL = "CREATE TABLE \(name) (" + columns.map { $0 + (keyColumns.contains($0) ? " TEXT NOT NULL" : "") }.joined(separator: ", ")
             + ", PRIMARY KEY (" + keyColumns.joined(separator: ", ") + "))"
-        let updates = columns.filter { !keyColumns.contains($0) }.map { "\($0) = excluded.\($0)" }
-        upsertSQL = "INSERT INTO \(name) (" + columns.joined(separator: ", ") + ") VALUES ("
-            + columns.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT (" + keyColumns.joined(separator: ", ")
-            + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
+        upsertSQL = Self.upsertSQL(name, keyColumns, columns)
         let keyMatch = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
         deleteSQL = "DELETE FROM \(name) WHERE " + keyMatch
         selectByKeySQL = "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + keyMatch
@@ -38,6 +35,16 @@ public struct StateTable: Sendable, Hashable {
         canonicalColumns = canonical(columns)
         canonicalKeyColumns = canonical(keyColumns)
     }
+
+    private static func upsertSQL(_ name: String, _ keyColumns: [String], _ columns: [String]) -> String {
+        let updates = columns.filter { !keyColumns.contains($0) }.map { "\($0) = excluded.\($0)" }
+        return "INSERT INTO \(name) (" + columns.joined(separator: ", ") + ") VALUES ("
+            + columns.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT (" + keyColumns.joined(separator: ", ")
+            + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
+    }
+
+    /// The upsert of some columns only (a partial row image).
+    func upsertSQL(columns: [String]) -> String { Self.upsertSQL(name, keyColumns, columns) }
 
     /// `SELECT` of every column (in table order) with a condition of the caller's.
     func selectSQL(where condition: String) -> String {

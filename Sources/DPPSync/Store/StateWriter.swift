@@ -63,6 +63,11 @@ public struct StateWriter {
         if row.deleted {
             try db.cachedStatement(sql: table.deleteSQL)
                 .execute(arguments: StatementArguments(table.keyColumns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+        } else if row.values.count < table.columns.count {
+            // A partial image: set the columns it carries.
+            let columns = table.columns.filter { row.values[$0] != nil }
+            try db.cachedStatement(sql: table.upsertSQL(columns: columns))
+                .execute(arguments: StatementArguments(columns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
         } else {
             try db.cachedStatement(sql: table.upsertSQL)
                 .execute(arguments: StatementArguments(table.columns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))

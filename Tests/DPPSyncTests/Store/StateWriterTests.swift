@@ -47,6 +47,34 @@ struct StateWriterTests {
         #expect(rebuilt == original)
     }
 
+    @Test("an update's partial image carries the key and the changed columns, sets only those, and replays to the same row")
+    func partialImage() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-" + UUID().uuidString + ".sqlite")
+        let stored: [String: String?] = ["dpp_id": "P-1", "part_number": "PN", "serial_number": "SN", "description": "seal kit", "status": "SERVICEABLE"]
+        var moved = stored
+        moved["status"] = "INSTALLED"; moved["parent_dpp_id"] = "C-1"; moved["description"] = nil
+        let image = RowImage(table: StateSchema.asset, updating: RowImage(table: StateSchema.asset, values: stored).values, to: moved)
+        #expect(image.isPartial)
+        #expect(Set(image.values.keys) == ["dpp_id", "status", "parent_dpp_id", "description"])
+        let bodies = try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            try writer.apply(StateChange(kind: "asset.registered", subject: "P-1", rows: [RowImage(table: StateSchema.asset, values: stored)], provenance: Provenance()))
+            try writer.apply(StateChange(kind: "workorder.completed", subject: "C-1", rows: [image], provenance: Provenance()))
+            return try Data.fetchAll(db, sql: "SELECT body FROM ledger_entry ORDER BY seq")
+        }
+        let row = try #require(try store.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) })
+        #expect(row["part_number"] == "PN" && row["serial_number"] == "SN", "columns the image does not carry are kept")
+        #expect(row["status"] == "INSTALLED" && row["parent_dpp_id"] == "C-1" && row["description"] == .some(nil))
+        let second = try #require(LedgerEntry(canonicalBytes: [UInt8](bodies[1])))
+        #expect(second.change.rows == [image])
+        #expect(second.canonicalBytes == [UInt8](bodies[1]))
+        let replay = try Store(path: NSTemporaryDirectory() + "dppsync-partial-replay-" + UUID().uuidString + ".sqlite")
+        try replay.write { db in
+            for body in bodies { for row in try #require(LedgerEntry(canonicalBytes: [UInt8](body))).change.rows { try StateWriter.write(row, in: db) } }
+        }
+        #expect(try replay.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) } == row)
+    }
+
     @Test("the store runs in WAL mode with synchronous=FULL and foreign keys on")
     func pragmas() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-pragma-" + UUID().uuidString + ".sqlite")
