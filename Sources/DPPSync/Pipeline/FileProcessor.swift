@@ -35,7 +35,7 @@ struct FileProcessor {
     ///   `dppsync reprocess` runs them again on purpose (the fingerprint check is skipped).
     func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool, reprocessOf: Int64? = nil) throws -> FileResult {
         observer.fileStarted(file)
-        let stagesBefore = timings.map { $0.seconds(.decode) + $0.seconds(.map) + $0.seconds(.reconcile) } ?? 0
+        let stagesBefore = timings.map { $0.seconds(.waiting) + $0.seconds(.reconcile) } ?? 0
         var recordsSeen = 0
         let readStart = StageTimings.now()
         let (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
@@ -59,9 +59,9 @@ struct FileProcessor {
             }
         }
         if let timings {
-            // Whatever the transaction spent outside decode, map and reconcile is commit (writes, ledger, fsync).
+            // Whatever the transaction spent neither deciding nor waiting for the decoder is commit (writes, ledger, fsync).
             let inside = StageTimings.now() - transactionStart
-            timings.add(.commit, max(0, inside - (timings.seconds(.decode) + timings.seconds(.map) + timings.seconds(.reconcile) - stagesBefore)))
+            timings.add(.commit, max(0, inside - (timings.seconds(.waiting) + timings.seconds(.reconcile) - stagesBefore)))
             timings.count(records: recordsSeen, bytes: size)
         }
         crash.reached(.afterCommit)
@@ -76,7 +76,7 @@ struct FileProcessor {
     }
 
     /// The file as a whole cannot be used: nothing of it is applied.
-    struct FileLevelFailure: Error {
+    struct FileLevelFailure: Error, Sendable {
         var reason: ReasonCode
         var message: String
     }
@@ -101,7 +101,6 @@ struct FileProcessor {
 
         let fileId = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: nil,
                                     message: nil, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf, now: now, db: db)
-        let mapper = Mapper(mapping: mapping, timeZone: configuration.timeZone)
         var reconciler = Reconciler(configuration: configuration)
         reconciler.decisionDate = clock().civilDate().description
         var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
@@ -110,45 +109,41 @@ struct FileProcessor {
         var counts: [Outcome: Int] = [:]
         var extracts: [Extract] = []
         var referencesApplied = false
-        var context: [String: JSONValue] = [:]
         var recordCount = 0
         let fingerprintPrefix = String(fingerprint.prefix(12))
         let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
 
+        // Decode and map run on a thread of their own; this one decides and writes.
+        let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone)
+        var waiting = 0.0
+        defer {
+            let totals = feed.close()
+            timings?.add(.decode, totals.decodeSeconds)
+            timings?.add(.map, totals.mapSeconds)
+            timings?.add(.waiting, waiting)
+        }
         do {
-            let decodeStart = StageTimings.now()
-            var insideCallbacks = 0.0
-            defer { timings?.add(.decode, StageTimings.now() - decodeStart - insideCallbacks) }
-            let source = try RecordDecoder.source(for: .file(file.path), fileName: file.name, mapping: mapping)
-            try source.forEach(context: { document in
-                do {
-                    context = try mapper.context(from: document)
-                } catch {
-                    throw FileLevelFailure(reason: .invalidField, message: "file-level value: \(error)")
-                }
-            }, record: { item in
-                let callbackStart = StageTimings.now()
-                defer { insideCallbacks += StageTimings.now() - callbackStart }
-                recordCount += 1
-                if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount) }
-                let position = item.position
-                var key: String?
-                var decision: Decision
-                if let failure = item.failure {
-                    decision = Decision(outcome: .rejected, reason: .notParseable, message: failure)
-                } else if let accessor = item.accessor {
-                    let mapStart = StageTimings.now()
-                    let mapped = mapper.map(accessor, context: context, position: position)
-                    timings?.add(.map, StageTimings.now() - mapStart)
-                    switch mapped {
-                    case .skipped(let k, let reason):
+            while true {
+                let waitStart = StageTimings.now()
+                guard let chunk = try feed.next() else { break }
+                waiting += StageTimings.now() - waitStart
+                for item in chunk {
+                    recordCount += 1
+                    if recordCount % 2000 == 0 { observer.fileProgress(file, recordsDone: recordCount) }
+                    let position = item.position
+                    var key: String?
+                    var decision: Decision
+                    switch item.result {
+                    case nil:
+                        decision = Decision(outcome: .rejected, reason: .notParseable, message: item.failure ?? "the record cannot be read")
+                    case .skipped(let k, let reason)?:
                         key = k
                         decision = Decision(outcome: .skipped, reason: .filtered, message: reason)
-                    case .invalid(let k, let failure):
+                    case .invalid(let k, let failure)?:
                         key = k
                         decision = Decision(outcome: configuration.outcome(for: .invalidField), reason: .invalidField,
                                             message: "record \(position.index)\(position.line.map { " (line \($0))" } ?? ""): \(failure)")
-                    case .record(let mapped):
+                    case .record(let mapped)?:
                         key = mapped.key
                         let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
                                                     mappingName: mapping.name, mappingHash: mapping.contentHash)
@@ -165,18 +160,16 @@ struct FileProcessor {
                             try recorder.hold(mapped, decision: decision)
                         }
                     }
-                } else {
-                    decision = Decision(outcome: .rejected, reason: .notParseable, message: "the record cannot be read")
+                    if decision.outcome == .rejected {
+                        let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
+                        extracts.append(Extract(name: name, text: item.extract, reason: reasonDocument(file: file, fingerprint: fingerprint,
+                            reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
+                    }
+                    try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
+                                        source: file.source)
+                    counts[decision.outcome, default: 0] += 1
                 }
-                if decision.outcome == .rejected {
-                    let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
-                    extracts.append(Extract(name: name, text: item.extract(), reason: reasonDocument(file: file, fingerprint: fingerprint,
-                        reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
-                }
-                try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
-                                    source: file.source)
-                counts[decision.outcome, default: 0] += 1
-            })
+            }
         } catch let error as DecodeError {
             throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)")
         }

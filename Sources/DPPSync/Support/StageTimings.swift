@@ -15,6 +15,9 @@ public final class StageTimings {
         case plan
         /// Part of `emit`: signing the checkpoint.
         case sign
+        /// Time the deciding thread waited for the decoding thread (decode and map
+        /// run beside reconcile and commit, so the stages overlap).
+        case waiting
     }
 
     private var seconds: [Stage: Double] = [:]

@@ -1,0 +1,126 @@
+import Foundation
+
+/// A record decoded and mapped, ready to be decided: a plain value that no
+/// longer points into the decoder (an XML node is freed once the reader moves on).
+struct PreparedRecord: Sendable {
+    var position: RecordPosition
+    /// Why the record could not be decoded, or `nil`.
+    var failure: String?
+    /// The mapping's result; `nil` when the record could not be decoded.
+    var result: MappingResult?
+    /// The record's re-droppable quarantine extract, made while its node was alive.
+    var extract: String
+}
+
+/// Decodes and maps one file on a thread of its own, handing prepared records to
+/// the thread that decides and commits them through a bounded buffer: decode and
+/// map run on one core while reconciliation and SQLite run on the other, and
+/// memory stays bounded by the buffer, not the file.
+final class RecordFeed: @unchecked Sendable {
+    /// What the decoding thread did, once it has finished.
+    struct Totals {
+        var decodeSeconds = 0.0
+        var mapSeconds = 0.0
+    }
+
+    private let condition = NSCondition()
+    private var chunks: [[PreparedRecord]] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+    private var totals = Totals()
+    private let done = DispatchSemaphore(value: 0)
+    /// Records per hand-over, and hand-overs buffered: the lock is taken once per chunk.
+    private static let chunkSize = 64
+    private static let capacity = 16
+
+    /// Starts decoding `input` with `mapping`. File-level context failures and decode
+    /// errors reach the consumer, in order, after the records before them.
+    init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone) {
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            let start = StageTimings.now()
+            var mapSeconds = 0.0
+            var chunk: [PreparedRecord] = []
+            chunk.reserveCapacity(Self.chunkSize)
+            do {
+                let mapper = Mapper(mapping: mapping, timeZone: timeZone)
+                var context: [String: JSONValue] = [:]
+                let source = try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping)
+                try source.forEach(context: { document in
+                    do {
+                        context = try mapper.context(from: document)
+                    } catch {
+                        throw FileProcessor.FileLevelFailure(reason: .invalidField, message: "file-level value: \(error)")
+                    }
+                }, record: { item in
+                    var result: MappingResult?
+                    if item.failure == nil, let accessor = item.accessor {
+                        let mapStart = StageTimings.now()
+                        result = mapper.map(accessor, context: context, position: item.position)
+                        mapSeconds += StageTimings.now() - mapStart
+                    }
+                    chunk.append(PreparedRecord(position: item.position, failure: item.failure ?? (item.accessor == nil ? "the record cannot be read" : nil),
+                                                result: result, extract: item.extract()))
+                    if chunk.count == Self.chunkSize {
+                        guard put(chunk) else { throw CancellationError() }
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                })
+                if !chunk.isEmpty { _ = put(chunk) }
+                finish(error: nil, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds, mapSeconds: mapSeconds))
+            } catch {
+                if !chunk.isEmpty, !(error is CancellationError) { _ = put(chunk) }
+                finish(error: error, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds, mapSeconds: mapSeconds))
+            }
+        }
+        thread.name = "dppsync-decode"
+        thread.start()
+    }
+
+    private func put(_ chunk: [PreparedRecord]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= Self.capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        chunks.append(chunk)
+        condition.broadcast()
+        return true
+    }
+
+    private func finish(error: (any Error)?, totals: Totals) {
+        condition.lock()
+        finished = true
+        failure = error is CancellationError ? nil : error
+        self.totals = totals
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next records in file order, or `nil` at the end; rethrows what stopped the decoder.
+    func next() throws -> [PreparedRecord]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !finished { condition.wait() }
+        if !chunks.isEmpty {
+            let chunk = chunks.removeFirst()
+            condition.broadcast()
+            return chunk
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Stops the decoder (the consumer failed) and waits until its thread has let go of the file.
+    func close() -> Totals {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+        done.wait()
+        done.signal()
+        condition.lock()
+        defer { condition.unlock() }
+        return totals
+    }
+}
