@@ -29,6 +29,8 @@ final class RecordFeed: @unchecked Sendable {
     private var failure: (any Error)?
     private var cancelled = false
     private var totals = Totals()
+    /// Time the decoding thread waited for room in the buffer (not decoding).
+    private var blockedSeconds = 0.0
     private let done = DispatchSemaphore(value: 0)
     /// Records per hand-over, and hand-overs buffered: the lock is taken once per chunk.
     private static let chunkSize = 64
@@ -81,7 +83,11 @@ final class RecordFeed: @unchecked Sendable {
     private func put(_ chunk: [PreparedRecord]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.count >= Self.capacity && !cancelled { condition.wait() }
+        if chunks.count >= Self.capacity && !cancelled {
+            let start = StageTimings.now()
+            while chunks.count >= Self.capacity && !cancelled { condition.wait() }
+            blockedSeconds += StageTimings.now() - start
+        }
         if cancelled { return false }
         chunks.append(chunk)
         condition.broadcast()
@@ -93,6 +99,7 @@ final class RecordFeed: @unchecked Sendable {
         finished = true
         failure = error is CancellationError ? nil : error
         self.totals = totals
+        self.totals.decodeSeconds -= blockedSeconds
         condition.broadcast()
         condition.unlock()
     }
