@@ -79,7 +79,13 @@ public struct OutboxPlanner {
                 ("releaseCertificate", text(item.releaseCertificate)),
             ], replacesPrevious: true))
         }
-        let assets = try Row.fetchCursor(db, sql: "SELECT * FROM asset ORDER BY dpp_id")
+        // Only components the CMMS keeps (status, specifications) or whose certificate expires within the
+        // horizon: the serialised parts the work orders installed are most of the registry and need neither.
+        let assets = try Row.fetchCursor(db, sql: """
+            SELECT * FROM asset WHERE cmms_asset_num IS NOT NULL
+               OR (CASE WHEN json_valid(certification) THEN json_extract(certification, '$.validUntil') END) <= ?
+            ORDER BY dpp_id
+            """, arguments: [horizon.description])
         while let asset = try assets.next() {
             let dppId: String = asset["dpp_id"]
             let certification = (asset["certification"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }

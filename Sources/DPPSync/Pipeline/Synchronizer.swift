@@ -81,15 +81,23 @@ public final class Synchronizer {
                 timings?.add(.commit, StageTimings.now() - walStart)
             }
         }
+        // The report only reads the committed batch: it is written on a thread of its own
+        // while the outbox is decided, signed and emitted.
+        var report: BackgroundWork<Double>?
         if let batchId = summary.batchId {
             try closeBatch(batchId)
-            let reportStart = StageTimings.now()
-            try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
-            timings?.add(.report, StageTimings.now() - reportStart)
+            let (store, layout) = (store, layout)
+            report = BackgroundWork {
+                let start = StageTimings.now()
+                try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
+                return StageTimings.now() - start
+            }
         }
         let emitStart = StageTimings.now()
-        summary.checkpoint = try planOutboxAndCheckpoint(batchId: summary.batchId)
+        let checkpoint = Result { try planOutboxAndCheckpoint(batchId: summary.batchId) }
         timings?.add(.emit, StageTimings.now() - emitStart)
+        if let report { timings?.add(.report, try report.wait()) }
+        summary.checkpoint = try checkpoint.get()
         return summary
     }
 

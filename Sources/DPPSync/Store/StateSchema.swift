@@ -1,6 +1,9 @@
+import Synchronization
+
 /// A DPP state table: written only through `StateWriter.apply` and rebuilt
 /// from the ledger by replay, so every column is part of the after-image.
-public struct StateTable: Sendable, Hashable {
+/// A class: tables are looked up for every row written, and a reference is cheap to pass.
+public final class StateTable: Sendable, Hashable {
     public let name: String
     public let keyColumns: [String]
     public let columns: [String]
@@ -32,6 +35,7 @@ public struct StateTable: Sendable, Hashable {
                 return (name, prefix)
             }
         }
+        columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
         canonicalColumns = canonical(columns)
         canonicalKeyColumns = canonical(keyColumns)
     }
@@ -43,8 +47,21 @@ public struct StateTable: Sendable, Hashable {
             + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
     }
 
-    /// The upsert of some columns only (a partial row image).
-    func upsertSQL(columns: [String]) -> String { Self.upsertSQL(name, keyColumns, columns) }
+    /// The upsert of some columns only (a partial row image); the few shapes that
+    /// occur are built once.
+    func upsertSQL(columns: [String]) -> String {
+        let mask = columns.reduce(into: UInt64(0)) { mask, column in
+            if let index = columnIndex[column] { mask |= 1 << UInt64(index) }
+        }
+        return partialUpserts.withLock { cache in
+            if let sql = cache[mask] { return sql }
+            let sql = Self.upsertSQL(name, keyColumns, columns)
+            cache[mask] = sql
+            return sql
+        }
+    }
+    private let columnIndex: [String: Int]
+    private let partialUpserts = Mutex<[UInt64: String]>([:])
 
     /// `SELECT` of every column (in table order) with a condition of the caller's.
     func selectSQL(where condition: String) -> String {

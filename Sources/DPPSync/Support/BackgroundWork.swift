@@ -1,0 +1,24 @@
+import Foundation
+
+/// Work started on a thread of its own, whose result (or error) the caller collects
+/// with `wait()`: for independent stages that can use the second core.
+final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Value, any Error>?
+
+    init(_ body: @escaping @Sendable () throws -> Value) {
+        let thread = Thread { [self] in
+            result = Result(catching: body)
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// The work's value, once it has finished; rethrows its error.
+    func wait() throws -> Value {
+        done.wait()
+        done.signal()
+        guard let result else { preconditionFailure("BackgroundWork finished without a result") }
+        return try result.get()
+    }
+}
