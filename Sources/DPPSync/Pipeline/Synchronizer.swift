@@ -96,7 +96,10 @@ public final class Synchronizer {
         let emitStart = StageTimings.now()
         let checkpoint = Result { try planOutboxAndCheckpoint(batchId: summary.batchId) }
         timings?.add(.emit, StageTimings.now() - emitStart)
-        if let report { timings?.add(.report, try report.wait()) }
+        if let report {
+            let seconds = try report.wait()
+            timings?.add(.report, seconds)
+        }
         summary.checkpoint = try checkpoint.get()
         return summary
     }
