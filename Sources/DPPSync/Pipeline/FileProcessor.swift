@@ -43,8 +43,11 @@ struct FileProcessor {
         let transactionStart = StageTimings.now()
         var verdict: Verdict
         do {
+            var bodyEnd = 0.0
+            defer { if bodyEnd > 0 { timings?.add(.durable, StageTimings.now() - bodyEnd) } }
             verdict = try store.write { db in
-                try decide(file, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
+                defer { bodyEnd = StageTimings.now() }
+                return try decide(file, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
                            reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
         } catch let failure as FileLevelFailure {
@@ -154,6 +157,8 @@ struct FileProcessor {
                             for change in decision.changes { try writer.apply(change) }
                             referencesApplied = referencesApplied || Redecider.referenceKinds.contains(mapped.kind)
                         }
+                        let outcomesStart = StageTimings.now()
+                        defer { timings?.add(.outcomes, StageTimings.now() - outcomesStart) }
                         if decision.outcome == .applied || decision.outcome == .duplicate {
                             try recorder.storePersonal(decision.personal)
                         } else if decision.outcome == .held {
@@ -165,8 +170,10 @@ struct FileProcessor {
                         extracts.append(Extract(name: name, text: item.extract, reason: reasonDocument(file: file, fingerprint: fingerprint,
                             reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
                     }
+                    let recordStart = StageTimings.now()
                     try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
                                         source: file.source)
+                    timings?.add(.outcomes, StageTimings.now() - recordStart)
                     counts[decision.outcome, default: 0] += 1
                 }
             }

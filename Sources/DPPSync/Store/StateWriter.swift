@@ -22,10 +22,12 @@ public struct StateWriter {
     /// Writes `change` and its ledger entry; returns the entry's sequence number.
     @discardableResult
     public mutating func apply(_ change: StateChange) throws -> Int64 {
+        let rowsStart = timings == nil ? 0 : StageTimings.now()
         for row in change.rows {
             try Self.write(row, in: db)
         }
         let ledgerStart = timings == nil ? 0 : StageTimings.now()
+        timings?.add(.rows, ledgerStart - rowsStart)
         defer { if let timings { timings.add(.ledger, StageTimings.now() - ledgerStart) } }
         let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
         let bytes = entry.canonicalBytes

@@ -11,6 +11,12 @@ public final class StageTimings {
         case read, decode, map, reconcile, commit, emit, report
         /// Part of `commit`: serialising, hashing and inserting ledger entries.
         case ledger
+        /// Part of `commit`: writing the state rows of the changes.
+        case rows
+        /// Part of `commit`: recording each record's outcome (and held records, personal data).
+        case outcomes
+        /// Part of `commit`: the transaction's commit, which makes it durable (WAL fsync).
+        case durable
         /// Part of `emit`: deciding the outbox messages the state calls for (due dates, status).
         case plan
         /// Part of `emit`: signing the checkpoint.
