@@ -1,19 +1,32 @@
 import GRDB
 
 /// Writes record outcomes and review-queue items for one file, in its transaction.
-struct OutcomeRecorder {
+final class OutcomeRecorder {
     let db: Database
     let batchId: Int64
     let fileId: Int64
     let mappingHash: String?
     let now: String
+    /// Whether any record was ever rejected: if none was, no record can be a correction
+    /// and the lookup per record is skipped.
+    private var rejectionsExist: Bool?
+    /// Technicians' personal details already written by this recorder (most files repeat them).
+    private var personalWritten: [String: [String?]] = [:]
+
+    init(db: Database, batchId: Int64, fileId: Int64, mappingHash: String?, now: String) {
+        self.db = db; self.batchId = batchId; self.fileId = fileId; self.mappingHash = mappingHash; self.now = now
+    }
 
     func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision, source: String? = nil) throws {
         var message = decision.message
         var corrects: Int64?
         // A record that arrives again after being rejected (a corrected extract dropped
         // back) is linked to the rejected one by source and key, whatever the file's name.
-        if let key, let source, decision.outcome != .rejected,
+        if rejectionsExist == nil {
+            rejectionsExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM record_outcome WHERE outcome = 'rejected')") ?? true
+        }
+        if decision.outcome == .rejected { rejectionsExist = true }
+        if rejectionsExist == true, let key, let source, decision.outcome != .rejected,
            let earlier = try Row.fetchOne(db.cachedStatement(sql: """
                SELECT o.id, o.record_index, o.batch_id, o.reason, f.name FROM record_outcome o JOIN input_file f ON f.id = o.file_id
                WHERE o.record_key = ? AND o.kind = ? AND o.outcome = 'rejected' AND f.source = ?
@@ -32,7 +45,8 @@ struct OutcomeRecorder {
 
     /// Personal details (names, licence numbers) go beside the ledger, never into it.
     func storePersonal(_ personal: [(laborCode: String, name: String?, licence: String?)]) throws {
-        for person in personal {
+        for person in personal where personalWritten[person.laborCode] != [person.name, person.licence] {
+            personalWritten[person.laborCode] = [person.name, person.licence]
             try db.cachedStatement(sql: "INSERT INTO technician_personal (labor_code, name, licence) VALUES (?, ?, ?) ON CONFLICT (labor_code) DO UPDATE SET name = excluded.name, licence = excluded.licence")
                 .execute(arguments: [person.laborCode, person.name, person.licence])
         }

@@ -155,6 +155,8 @@ extension Store {
                 CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id, ledger_seq);
                 DROP INDEX outbox_queue_pending;
                 CREATE INDEX outbox_queue_pending ON outbox_queue(emitted_at, ledger_seq);
+                -- Whether a record can be a correction at all is one lookup (rejections are rare).
+                CREATE INDEX record_outcome_rejected ON record_outcome(kind) WHERE outcome = 'rejected';
                 """)
         }
         return migrator
