@@ -106,7 +106,7 @@ struct FileProcessor {
                                     message: nil, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf, now: now, db: db)
         var reconciler = Reconciler(configuration: configuration)
         reconciler.decisionDate = clock().civilDate().description
-        var writer = try StateWriter(db: db, batchId: batchId, clock: clock)
+        var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: clock)
         writer.timings = timings
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
         var counts: [Outcome: Int] = [:]
@@ -185,6 +185,7 @@ struct FileProcessor {
                 counts[outcome, default: 0] += n
             }
         }
+        try writer.finish()
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         if !extracts.isEmpty {

@@ -11,11 +11,34 @@ public struct StateWriter {
     /// Books the ledger's share of the write path (benchmark).
     public var timings: StageTimings?
 
+    /// Entries waiting to be serialised and hashed (pipelined writers only).
+    private var pending: [LedgerEntry] = []
+    /// The batch being serialised and hashed on the second core.
+    private var inFlight: BackgroundWork<[HashedEntry]>?
+    private let pipelined: Bool
+
+    /// An entry with its canonical bytes and leaf hash, ready to insert.
+    struct HashedEntry: Sendable {
+        var entry: LedgerEntry
+        var bytes: [UInt8]
+        var leafHash: [UInt8]
+
+        init(_ entry: LedgerEntry) {
+            self.entry = entry
+            bytes = entry.canonicalBytes
+            leafHash = LedgerEntry.leafHash(bytes)
+        }
+    }
+
     /// Starts writing inside `db`'s open transaction; the sequence continues the ledger.
-    public init(db: Database, batchId: Int64?, clock: @escaping () -> Timestamp = Timestamp.now) throws {
+    /// - Parameter pipelined: serialise and hash entries on a second thread, a batch at a
+    ///   time, while the rows of the next changes are written; the caller must then call
+    ///   `finish()` before its transaction ends (the file processor's hot path).
+    public init(db: Database, batchId: Int64?, pipelined: Bool = false, clock: @escaping () -> Timestamp = Timestamp.now) throws {
         self.db = db
         self.batchId = batchId
         self.clock = clock
+        self.pipelined = pipelined
         self.nextSequence = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0) + 1
     }
 
@@ -26,14 +49,7 @@ public struct StateWriter {
         for row in change.rows {
             try Self.write(row, in: db)
         }
-        let ledgerStart = timings == nil ? 0 : StageTimings.now()
-        timings?.add(.rows, ledgerStart - rowsStart)
-        defer { if let timings { timings.add(.ledger, StageTimings.now() - ledgerStart) } }
         let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
-        let bytes = entry.canonicalBytes
-        try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [entry.sequence, entry.time.description, batchId, change.kind, change.subject,
-                                 Data(bytes), Data(LedgerEntry.leafHash(bytes))])
         // Every other component the change touches finds it through the subject index
         // (derived from the rows, so `ledger verify` can rebuild it).
         for other in Self.otherSubjects(of: change) {
@@ -45,7 +61,43 @@ public struct StateWriter {
                 .execute(arguments: [(row.values["message_id"] ?? nil) ?? "", entry.sequence, batchId ?? 0])
         }
         nextSequence += 1
+        let ledgerStart = timings == nil ? 0 : StageTimings.now()
+        timings?.add(.rows, ledgerStart - rowsStart)
+        defer { if let timings { timings.add(.ledger, StageTimings.now() - ledgerStart) } }
+        if pipelined {
+            pending.append(entry)
+            if pending.count >= 512 { try handOver() }
+        } else {
+            try insert(HashedEntry(entry))
+        }
         return entry.sequence
+    }
+
+    /// Inserts the entries still being hashed; a pipelined writer's last call in its transaction.
+    public mutating func finish() throws {
+        let start = timings == nil ? 0 : StageTimings.now()
+        defer { if let timings { timings.add(.ledger, StageTimings.now() - start) } }
+        try handOver()
+        try handOver()
+    }
+
+    /// Inserts the batch in flight and hands the pending entries to the second thread.
+    private mutating func handOver() throws {
+        if let inFlight {
+            for hashed in try inFlight.wait() { try insert(hashed) }
+            self.inFlight = nil
+        }
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        inFlight = BackgroundWork { batch.map(HashedEntry.init) }
+    }
+
+    private func insert(_ hashed: HashedEntry) throws {
+        let entry = hashed.entry
+        try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.sequence, entry.time.description, entry.batchId, entry.change.kind, entry.change.subject,
+                                 Data(hashed.bytes), Data(hashed.leafHash)])
     }
 
     /// The components a change concerns besides its subject (parts it installed or removed).
