@@ -110,6 +110,29 @@ struct OutboxTests {
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue q JOIN outbox_message m USING (message_id) WHERE m.channel = 'release-certificates' AND q.emitted_at IS NOT NULL AND q.file LIKE '%.jsonl'") == "2")
     }
 
+    @Test("an outbound mapping with files: batch writes one XML document per batch part, a record per message")
+    func xmlBatchFile() throws {
+        let cli = try CLI.freshRoot()
+        try """
+            channel: release-certificates
+            folder: certificates-xml
+            format: xml
+            files: batch
+            xml: { root: ReleaseCertificates, record: CERTIFICATE }
+            fields: { CERTNUM: certificateId, WONUM: workOrderId, LICENCE: licenceNumber }
+            """.write(toFile: cli.layout.mappings + "/certificates.outbound.yaml", atomically: true, encoding: .utf8)
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications"), ("maximo-workorders.xml", "workorders")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox/certificates-xml") == ["batch-000001-001.xml"])
+        let xml = try String(contentsOfFile: cli.root + "/Outbox/certificates-xml/batch-000001-001.xml", encoding: .utf8)
+        #expect(xml.contains("<ReleaseCertificates>\n  <CERTIFICATE>\n    <CERTNUM>CRS-WO-54321</CERTNUM>"))
+        #expect(xml.contains("<LICENCE>ES.66.B1.1234</LICENCE>") && xml.hasSuffix("</ReleaseCertificates>\n"))
+        #expect(cli.files(in: "Outbox/release-certificates").isEmpty, "the mapping replaces the default shape")
+    }
+
     @Test("file names built from data never leave the channel's folder")
     func hostileIds() throws {
         let cli = try CLI.freshRoot()
