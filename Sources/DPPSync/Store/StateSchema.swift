@@ -8,6 +8,7 @@ public final class StateTable: Sendable, Hashable {
     public let keyColumns: [String]
     public let columns: [String]
     /// Statements built once (they are on the hot path of every write and lookup).
+    /// Clustered on the key (`WITHOUT ROWID`): a row is written, and found by its key, in one B-tree.
     let createSQL: String
     let upsertSQL: String
     let deleteSQL: String
@@ -22,7 +23,7 @@ public final class StateTable: Sendable, Hashable {
         self.keyColumns = keyColumns
         self.columns = columns
         createSQL = "CREATE TABLE \(name) (" + columns.map { $0 + (keyColumns.contains($0) ? " TEXT NOT NULL" : "") }.joined(separator: ", ")
-            + ", PRIMARY KEY (" + keyColumns.joined(separator: ", ") + "))"
+            + ", PRIMARY KEY (" + keyColumns.joined(separator: ", ") + ")) WITHOUT ROWID"
         upsertSQL = Self.upsertSQL(name, keyColumns, columns)
         let keyMatch = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
         deleteSQL = "DELETE FROM \(name) WHERE " + keyMatch

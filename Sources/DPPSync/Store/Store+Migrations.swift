@@ -159,6 +159,22 @@ extension Store {
                 CREATE INDEX record_outcome_rejected ON record_outcome(kind) WHERE outcome = 'rejected';
                 """)
         }
+        migrator.registerMigration("v5-clustered-state") { db in
+            // State tables clustered on their key: one B-tree per row written instead of a rowid
+            // table plus its key index. Stores made before this are rebuilt, indexes and all.
+            for table in StateSchema.tables {
+                let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table.name]) ?? ""
+                if sql.contains("WITHOUT ROWID") { continue }
+                let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                                                  arguments: [table.name])
+                try db.execute(sql: "ALTER TABLE \(table.name) RENAME TO \(table.name)_v4")
+                try db.execute(sql: table.createSQL)
+                let columns = table.columns.joined(separator: ", ")
+                try db.execute(sql: "INSERT INTO \(table.name) (\(columns)) SELECT \(columns) FROM \(table.name)_v4")
+                try db.execute(sql: "DROP TABLE \(table.name)_v4")
+                for index in indexes { try db.execute(sql: index) }
+            }
+        }
         return migrator
     }
 }

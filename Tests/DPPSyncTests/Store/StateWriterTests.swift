@@ -75,6 +75,34 @@ struct StateWriterTests {
         #expect(try replay.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) } == row)
     }
 
+    @Test("a store made before state tables were clustered is rebuilt on open, rows and indexes kept")
+    func clusteredMigration() throws {
+        let path = NSTemporaryDirectory() + "dppsync-v5-" + UUID().uuidString + ".sqlite"
+        _ = try Store(path: path)
+        // Make `asset` what earlier versions created: a rowid table with its key as an index.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: """
+                DROP TABLE asset;
+                CREATE TABLE asset (\(StateSchema.asset.columns.map { $0 == "dpp_id" ? "dpp_id TEXT NOT NULL" : $0 }.joined(separator: ", ")), PRIMARY KEY (dpp_id));
+                CREATE INDEX asset_cmms ON asset(cmms_asset_num);
+                CREATE INDEX asset_part_serial ON asset(part_number, serial_number);
+                INSERT INTO asset (dpp_id, cmms_asset_num, part_number, serial_number) VALUES ('DPP-1', 'CMMS-1', 'PN', 'SN');
+                DELETE FROM grdb_migrations WHERE identifier = 'v5-clustered-state';
+                """)
+        }
+        try queue.close()
+        let store = try Store(path: path)
+        let (sql, indexes, row) = try store.read { db in
+            (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'asset'") ?? "",
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'asset' AND sql IS NOT NULL ORDER BY name"),
+             try StateWriter.row(StateSchema.asset, sql: StateSchema.asset.selectSQL(where: "cmms_asset_num = ?"), arguments: ["CMMS-1"], in: db))
+        }
+        #expect(sql.hasSuffix("WITHOUT ROWID"))
+        #expect(indexes == ["asset_cmms", "asset_part_serial"])
+        #expect(row?["dpp_id"] == "DPP-1" && row?["serial_number"] == "SN")
+    }
+
     @Test("the store runs in WAL mode with synchronous=FULL and foreign keys on")
     func pragmas() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-pragma-" + UUID().uuidString + ".sqlite")
