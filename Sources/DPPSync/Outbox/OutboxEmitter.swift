@@ -132,11 +132,11 @@ public struct OutboxEmitter {
             written += try place(files)
             let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
             if markEmitted {
+                // One statement per part (a full part always has the same shape, so it is prepared once).
                 try store.write { db in
-                    for id in pending {
-                        try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
-                            .execute(arguments: [now.description, joined, id])
-                    }
+                    try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id IN ("
+                                           + pending.map { _ in "?" }.joined(separator: ", ") + ")")
+                        .execute(arguments: StatementArguments([now.description, joined] + pending))
                 }
             } else {
                 for id in pending { paths[id] = joined }

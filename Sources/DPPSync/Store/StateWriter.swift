@@ -135,10 +135,12 @@ public struct StateWriter {
 
     /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
     static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue))) else { return nil }
-        var values: [String: String?] = [:]
+        // A cursor's row reads the statement in place (no copy of every column first).
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue)))
+        guard let row = try cursor.next() else { return nil }
+        var values: [String: String?] = Dictionary(minimumCapacity: table.columns.count)
         // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
-        for (i, column) in table.columns.enumerated() { values[column] = row[i] as String? }
+        for (i, column) in table.columns.enumerated() { values[column] = .some(row[i] as String?) }
         return values
     }
 }
