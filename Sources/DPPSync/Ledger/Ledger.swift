@@ -75,17 +75,24 @@ public struct Ledger {
     public func checkpoint(now: Timestamp = .now()) throws -> StoredCheckpoint? {
         let signer = try Self.loadKey(at: keyFile)
         let stored: StoredCheckpoint? = try store.write { db in
-            let size = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
             let latest = try Self.checkpoints(db, latestOnly: true).first
-            if let latest, latest.checkpoint.treeSize >= size { return latest }
-            if latest == nil, size == 0 { return nil }
+            if let latest, latest.checkpoint.treeSize >= last { return latest }
+            if latest == nil, last == 0 { return nil }
+            // The tree's right edge is kept with each checkpoint, so signing reads only the
+            // entries since the last one (a check of its root guards the shortcut).
             var frontier = MerkleTree.Frontier()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry ORDER BY seq")
+            if let latest, let kept = try Data.fetchOne(db, sql: "SELECT frontier FROM checkpoint WHERE tree_size = ?", arguments: [latest.checkpoint.treeSize]),
+               let restored = MerkleTree.Frontier(size: latest.checkpoint.treeSize, hashes: [UInt8](kept)), restored.root == latest.checkpoint.rootHash {
+                frontier = restored
+            }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry WHERE seq > ? ORDER BY seq", arguments: [frontier.size])
             while let row = try cursor.next() { frontier.append([UInt8](row[0] as Data)) }
+            let size = frontier.size
             let checkpoint = Checkpoint(origin: origin, treeSize: size, rootHash: frontier.root)
             let note = try signer.sign(body: checkpoint.body)
-            try db.execute(sql: "INSERT INTO checkpoint (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)",
-                           arguments: [size, Data(checkpoint.rootHash), note, now.description])
+            try db.execute(sql: "INSERT INTO checkpoint (tree_size, root_hash, note, signed_at, frontier) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [size, Data(checkpoint.rootHash), note, now.description, Data(frontier.hashes)])
             return StoredCheckpoint(checkpoint: checkpoint, note: note, signedAt: now.description)
         }
         if let stored {

@@ -134,6 +134,19 @@ public enum MerkleTree {
             size += 1
         }
 
+        /// Restores a frontier from its size and `hashes` (as `hashes` gave them): the
+        /// subtrees' sizes are the powers of two that sum to `size`, largest first.
+        public init?(size: Int, hashes: [UInt8]) {
+            guard size >= 0 else { return nil }
+            let sizes = (0..<Int.bitWidth - 1).reversed().map { 1 << $0 }.filter { size & $0 != 0 }
+            guard hashes.count == sizes.count * 32 else { return nil }
+            subtrees = sizes.enumerated().map { i, subtreeSize in (subtreeSize, Array(hashes[(i * 32)..<(i * 32 + 32)])) }
+            self.size = size
+        }
+
+        /// The subtrees' hashes, largest first: with the size, all a later root needs.
+        public var hashes: [UInt8] { subtrees.flatMap(\.hash) }
+
         public var root: Hash {
             guard var result = subtrees.last?.hash else { return emptyRoot }
             for subtree in subtrees.dropLast().reversed() { result = nodeHash(subtree.hash, result) }

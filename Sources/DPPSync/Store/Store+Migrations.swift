@@ -175,6 +175,10 @@ extension Store {
                 for index in indexes { try db.execute(sql: index) }
             }
         }
+        migrator.registerMigration("v6-checkpoint-frontier") { db in
+            // The Merkle tree's right edge at each checkpoint: the next one hashes only newer entries.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN frontier BLOB")
+        }
         return migrator
     }
 }

@@ -58,6 +58,21 @@ struct MerkleTreeTests {
         }
     }
 
+    @Test("a frontier kept at any size and restored continues to the same roots; a wrong one is refused")
+    func frontierRestore() throws {
+        for kept in 0...40 {
+            var original = MerkleTree.Frontier()
+            for leaf in leafHashes.prefix(kept) { original.append(leaf) }
+            var restored = try #require(MerkleTree.Frontier(size: kept, hashes: original.hashes), "size \(kept)")
+            #expect(restored.root == original.root)
+            for (i, leaf) in leafHashes.enumerated().dropFirst(kept) {
+                restored.append(leaf)
+                #expect(Fingerprint.hex(restored.root) == Self.vectors.roots[i + 1], "kept \(kept), size \(i + 1)")
+            }
+        }
+        #expect(MerkleTree.Frontier(size: 5, hashes: [UInt8](repeating: 0, count: 32)) == nil, "5 = 4 + 1 needs two hashes")
+    }
+
     @Test("inclusion proofs match and verify; corrupted ones are refused")
     func inclusion() {
         let hashes = leafHashes
