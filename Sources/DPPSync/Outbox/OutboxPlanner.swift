@@ -25,9 +25,8 @@ public struct OutboxPlanner {
     @discardableResult
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
-        // The latest message of every stream, and every id ever decided, in one query.
+        // The latest message of every stream.
         var latestByStream: [String: String] = [:]
-        var decidedIds = Set<String>()
         let decidedCursor = try Row.fetchCursor(db, sql: """
             SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
             WHERE m.channel != 'release-certificates' ORDER BY q.ledger_seq
@@ -35,13 +34,15 @@ public struct OutboxPlanner {
         while let row = try decidedCursor.next() {
             let id: String = row["message_id"]
             latestByStream[row["stream"]] = id
-            decidedIds.insert(id)
         }
         // Each plan is decided as soon as it is made: memory stays flat however many components there are.
         var decided = 0
         func submit(_ plan: Plan) throws {
             let latest = latestByStream[plan.stream]
-            if latest == plan.id || (!plan.replacesPrevious && latest != nil) || decidedIds.contains(plan.id) { return }
+            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { return }
+            // An id decided before (and since replaced) is not decided again: one key lookup,
+            // so memory holds a message per stream, not every message ever decided.
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [plan.id]) == true { return }
             var body = plan.body
             if plan.replacesPrevious, let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
                 body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
@@ -53,7 +54,6 @@ public struct OutboxPlanner {
                 ]),
             ], provenance: provenance))
             latestByStream[plan.stream] = plan.id
-            decidedIds.insert(plan.id)
             decided += 1
         }
         let cmmsNumbers = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT dpp_id, cmms_asset_num FROM asset WHERE cmms_asset_num IS NOT NULL")

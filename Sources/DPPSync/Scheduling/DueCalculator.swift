@@ -39,18 +39,23 @@ public struct DueCalculator {
         var periods: [String: [(start: Int, aircraft: String)]] = [:]
         // Only components the programme has tasks for (not every serialised part).
         let scheduled = "SELECT dpp_id FROM asset WHERE part_number IN (SELECT part_number FROM maintenance_task)"
-        for r in try Row.fetchAll(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day") {
+        let installations = try Row.fetchCursor(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day")
+        while let r = try installations.next() {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
         }
         // Latest completion per component and task (and per component for work orders without a task).
+        // Aggregated in SQL (the latest date, then the highest work order id that day): memory holds one
+        // row per component and task, not every work order ever completed.
         var latestByTask: [String: (String, CivilDate)] = [:]
-        for r in try Row.fetchAll(db, sql: """
-            SELECT dpp_id, COALESCE(task_id, '') AS task, work_order_id, completion_date FROM work_order
-            WHERE completion_date IS NOT NULL AND dpp_id IN (\(scheduled)) ORDER BY completion_date, work_order_id
-            """) {
-            guard let day = CivilDate(iso: r["completion_date"] as String) else { continue }
-            latestByTask[(r["dpp_id"] as String) + "\u{1F}" + (r["task"] as String)] = (r["work_order_id"], day)
+        let latest = try Row.fetchCursor(db, sql: """
+            SELECT dpp_id, COALESCE(task_id, '') AS task, MAX(completion_date || char(31) || work_order_id) AS latest FROM work_order
+            WHERE completion_date IS NOT NULL AND dpp_id IN (\(scheduled)) GROUP BY dpp_id, task
+            """)
+        while let r = try latest.next() {
+            let parts = (r["latest"] as String).split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let day = CivilDate(iso: String(parts[0])) else { continue }
+            latestByTask[(r["dpp_id"] as String) + "\u{1F}" + (r["task"] as String)] = (String(parts[1]), day)
         }
         var items: [DueItem] = []
         let assets = try Row.fetchCursor(db, sql: """
