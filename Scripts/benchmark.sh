@@ -75,7 +75,7 @@ for line in open(sys.argv[1], 'rb'): n += 1
     sqlite3 "$work/floor.sqlite" <"$work/schema.sql"
     batch=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT MAX(id) FROM batch")
     start=$(date +%s.%N)
-    sqlite3 "$work/floor.sqlite" <<SQL
+    sqlite3 "$work/floor.sqlite" >/dev/null <<SQL
 PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
 ATTACH '$root/State/dppsync.sqlite' AS src;
 BEGIN;
