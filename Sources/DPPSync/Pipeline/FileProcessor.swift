@@ -154,7 +154,10 @@ struct FileProcessor {
                         decision = try reconciler.decide(mapped, provenance: provenance, source: file.source, in: db)
                         timings?.add(.reconcile, StageTimings.now() - reconcileStart)
                         if decision.outcome == .applied {
-                            for change in decision.changes { try writer.apply(change) }
+                            for change in decision.changes {
+                                try writer.apply(change)
+                                reconciler.applied(change)
+                            }
                             referencesApplied = referencesApplied || Redecider.referenceKinds.contains(mapped.kind)
                         }
                         let outcomesStart = StageTimings.now()

@@ -93,7 +93,10 @@ struct Redecider {
             var decision = try reconciler.decide(record, provenance: provenance, source: row["source"], in: db)
             if decision.outcome == .held, decision.reason?.rawValue == row["reason"] { continue }
             if decision.outcome == .applied {
-                for change in decision.changes { try writer.apply(change) }
+                for change in decision.changes {
+                    try writer.apply(change)
+                    reconciler.applied(change)
+                }
             }
             let itemId: Int64 = row["id"]
             let previous: String = row["reason"]

@@ -186,10 +186,10 @@ extension Reconciler {
     /// row is `nil` when the named asset is not known (yet).
     func asset(of record: MappedRecord, in db: Database) throws -> (row: [String: String?]?, reference: String)? {
         if let dppId = record.string("dppId") {
-            return (try StateWriter.row(StateSchema.asset, key: [dppId], in: db), "dppId \(dppId)")
+            return (try references.component(dppId, in: db), "dppId \(dppId)")
         }
         guard let assetNum = record.string("assetNum") else { return nil }
-        return (try StateWriter.row(StateSchema.asset, sql: Self.assetByCMMSNumberSQL, arguments: [assetNum], in: db), "CMMS asset \(assetNum)")
+        return (try references.component(cmmsNumber: assetNum, in: db), "CMMS asset \(assetNum)")
     }
 
     static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? LIMIT 1")

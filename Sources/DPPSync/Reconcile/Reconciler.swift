@@ -41,9 +41,44 @@ public struct Reconciler {
         return (incoming < storedTime, storedTime)
     }
 
-    /// Technicians and programme tasks by key, for the life of one reconciler (one file).
+    /// What a change the caller applied means for the cached rows: call it after every
+    /// `StateWriter.apply` of this reconciler's decisions.
+    public func applied(_ change: StateChange) {
+        references.forget(change)
+    }
+
+    /// Technicians and programme tasks by key, for the life of one reconciler (one file);
+    /// components as completions name them, until a change applied in the file writes them.
     final class ReferenceCache {
         private var rows: [String: [String: String?]?] = [:]
+        private var components: [String: [String: String?]?] = [:]
+        private var dppIdsByCMMSNumber: [String: String?] = [:]
+
+        /// A component by dppId (most files name each many times).
+        func component(_ dppId: String, in db: Database) throws -> [String: String?]? {
+            if let cached = components[dppId] { return cached }
+            let row = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+            components[dppId] = .some(row)
+            return row
+        }
+
+        /// A component by the CMMS asset number of the registry's crosswalk.
+        func component(cmmsNumber: String, in db: Database) throws -> [String: String?]? {
+            if let known = dppIdsByCMMSNumber[cmmsNumber] { return try known.flatMap { try component($0, in: db) } }
+            let row = try StateWriter.row(StateSchema.asset, sql: Reconciler.assetByCMMSNumberSQL, arguments: [cmmsNumber], in: db)
+            let dppId = row.flatMap { $0["dpp_id"] ?? nil }
+            dppIdsByCMMSNumber[cmmsNumber] = .some(dppId)
+            if let dppId { components[dppId] = .some(row) }
+            return row
+        }
+
+        func forget(_ change: StateChange) {
+            for row in change.rows where row.table == StateSchema.asset.name {
+                if let dppId = row.values["dpp_id"] ?? nil { components.removeValue(forKey: dppId) }
+                // A new number for a component (or a new component) changes the crosswalk.
+                if row.values["cmms_asset_num"] != nil { dppIdsByCMMSNumber.removeAll() }
+            }
+        }
 
         func row(_ table: StateTable, _ key: String, in db: Database) throws -> [String: String?]? {
             let cacheKey = table.name + "\u{1F}" + key
