@@ -63,7 +63,7 @@ public struct OutboxEmitter {
         while true {
             let pending = try store.read { db in
                 try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ?" + skipped + " ORDER BY q.ledger_seq LIMIT 5000",
-                                 arguments: StatementArguments([after] + batchOnly))
+                                 arguments: StatementArguments([after.databaseValue] + batchOnly.map(\.databaseValue)))
             }
             guard let last = pending.last else { break }
             after = last["ledger_seq"]
@@ -136,7 +136,7 @@ public struct OutboxEmitter {
                 try store.write { db in
                     try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id IN ("
                                            + pending.map { _ in "?" }.joined(separator: ", ") + ")")
-                        .execute(arguments: StatementArguments([now.description, joined] + pending))
+                        .execute(arguments: StatementArguments([now.description, joined] + pending as [String]))
                 }
             } else {
                 for id in pending { paths[id] = joined }

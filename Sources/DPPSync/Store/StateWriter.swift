@@ -100,6 +100,16 @@ public struct StateWriter {
                                  Data(hashed.bytes), Data(hashed.leafHash)])
     }
 
+    /// The row's values of `columns`, typed: an untyped array would make GRDB check
+    /// each element's conformance at run time (it showed in every profile).
+    private static func arguments(_ columns: [String], of row: RowImage) -> StatementArguments {
+        let values: [DatabaseValue] = columns.map { column -> DatabaseValue in
+            if let text = row.values[column] ?? nil { return text.databaseValue }
+            return .null
+        }
+        return StatementArguments(values)
+    }
+
     /// The components a change concerns besides its subject (parts it installed or removed).
     static func otherSubjects(of change: StateChange) -> [String] {
         var others: [String] = []
@@ -116,15 +126,15 @@ public struct StateWriter {
         }
         if row.deleted {
             try db.cachedStatement(sql: table.deleteSQL)
-                .execute(arguments: StatementArguments(table.keyColumns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+                .execute(arguments: Self.arguments(table.keyColumns, of: row))
         } else if row.values.count < table.columns.count {
             // A partial image: set the columns it carries.
             let columns = table.columns.filter { row.values[$0] != nil }
             try db.cachedStatement(sql: table.upsertSQL(columns: columns))
-                .execute(arguments: StatementArguments(columns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+                .execute(arguments: Self.arguments(columns, of: row))
         } else {
             try db.cachedStatement(sql: table.upsertSQL)
-                .execute(arguments: StatementArguments(table.columns.map { (row.values[$0] ?? nil)?.databaseValue ?? .null }))
+                .execute(arguments: Self.arguments(table.columns, of: row))
         }
     }
 
@@ -136,7 +146,7 @@ public struct StateWriter {
     /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
     static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
         // A cursor's row reads the statement in place (no copy of every column first).
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments.map(\.databaseValue)))
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
         guard let row = try cursor.next() else { return nil }
         var values: [String: String?] = Dictionary(minimumCapacity: table.columns.count)
         // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
