@@ -53,12 +53,18 @@ public struct StateWriter {
         // Every other component the change touches finds it through the subject index
         // (derived from the rows, so `ledger verify` can rebuild it).
         for other in Self.otherSubjects(of: change) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)").execute(arguments: [other, entry.sequence])
+            let insert = try DirectStatement(db, sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)")
+            insert.bind(other, at: 1)
+            insert.bind(entry.sequence, at: 2)
+            try insert.step(db)
         }
         // A decided outbox message waits in the delivery queue until its file is written.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
-            try db.cachedStatement(sql: "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)")
-                .execute(arguments: [(row.values["message_id"] ?? nil) ?? "", entry.sequence, batchId ?? 0])
+            let insert = try DirectStatement(db, sql: "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)")
+            insert.bind((row.values["message_id"] ?? nil) ?? "", at: 1)
+            insert.bind(entry.sequence, at: 2)
+            insert.bind(batchId ?? 0, at: 3)
+            try insert.step(db)
         }
         nextSequence += 1
         let ledgerStart = timings == nil ? 0 : StageTimings.now()
@@ -95,19 +101,15 @@ public struct StateWriter {
 
     private func insert(_ hashed: HashedEntry) throws {
         let entry = hashed.entry
-        try db.cachedStatement(sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [entry.sequence, entry.time.description, entry.batchId, entry.change.kind, entry.change.subject,
-                                 Data(hashed.bytes), Data(hashed.leafHash)])
-    }
-
-    /// The row's values of `columns`, typed: an untyped array would make GRDB check
-    /// each element's conformance at run time (it showed in every profile).
-    private static func arguments(_ columns: [String], of row: RowImage) -> StatementArguments {
-        let values: [DatabaseValue] = columns.map { column -> DatabaseValue in
-            if let text = row.values[column] ?? nil { return text.databaseValue }
-            return .null
-        }
-        return StatementArguments(values)
+        let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        insert.bind(entry.sequence, at: 1)
+        insert.bind(entry.time.description, at: 2)
+        insert.bind(entry.batchId, at: 3)
+        insert.bind(entry.change.kind, at: 4)
+        insert.bind(entry.change.subject, at: 5)
+        insert.bind(hashed.bytes, at: 6)
+        insert.bind(hashed.leafHash, at: 7)
+        try insert.step(db)
     }
 
     /// The components a change concerns besides its subject (parts it installed or removed).
@@ -125,16 +127,13 @@ public struct StateWriter {
             throw StoreError(message: "unknown state table '\(row.table)'")
         }
         if row.deleted {
-            try db.cachedStatement(sql: table.deleteSQL)
-                .execute(arguments: Self.arguments(table.keyColumns, of: row))
+            try DirectStatement(db, sql: table.deleteSQL).execute(table.keyColumns, of: row, in: db)
         } else if row.values.count < table.columns.count {
             // A partial image: set the columns it carries.
             let columns = table.columns.filter { row.values[$0] != nil }
-            try db.cachedStatement(sql: table.upsertSQL(columns: columns))
-                .execute(arguments: Self.arguments(columns, of: row))
+            try DirectStatement(db, sql: table.upsertSQL(columns: columns)).execute(columns, of: row, in: db)
         } else {
-            try db.cachedStatement(sql: table.upsertSQL)
-                .execute(arguments: Self.arguments(table.columns, of: row))
+            try DirectStatement(db, sql: table.upsertSQL).execute(table.columns, of: row, in: db)
         }
     }
 
@@ -145,12 +144,10 @@ public struct StateWriter {
 
     /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
     static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
-        // A cursor's row reads the statement in place (no copy of every column first).
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-        guard let row = try cursor.next() else { return nil }
+        guard let row = try DirectStatement(db, sql: sql).firstRow(arguments, columns: table.columns.count, in: db) else { return nil }
         var values: [String: String?] = Dictionary(minimumCapacity: table.columns.count)
-        // By position: the SELECT lists the columns in table order (a name lookup per column costs more).
-        for (i, column) in table.columns.enumerated() { values[column] = .some(row[i] as String?) }
+        // By position: the SELECT lists the columns in table order.
+        for (i, column) in table.columns.enumerated() { values[column] = .some(row[i]) }
         return values
     }
 }

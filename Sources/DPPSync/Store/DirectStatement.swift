@@ -1,0 +1,71 @@
+import GRDB
+import GRDBSQLite
+
+/// Runs a statement GRDB prepared (and caches) through the SQLite C API: binding text
+/// straight from each string's UTF-8 and stepping once. On the write path of a large
+/// file GRDB's generic argument handling cost more than SQLite's own work.
+struct DirectStatement {
+    let statement: Statement
+    private var handle: OpaquePointer { statement.sqliteStatement }
+
+    /// The cached statement for `sql`, reset (a statement GRDB or an earlier error left
+    /// mid-way must not keep its old bindings).
+    init(_ db: Database, sql: String) throws {
+        statement = try db.cachedStatement(sql: sql)
+        sqlite3_reset(statement.sqliteStatement)
+    }
+
+    /// Binds the row's values of `columns` in order, executes, and resets the statement.
+    func execute(_ columns: [String], of row: RowImage, in db: Database) throws {
+        for (i, column) in columns.enumerated() { bind(row.values[column] ?? nil, at: Int32(i + 1)) }
+        try step(db)
+    }
+
+    /// Binds `values`, then reads the first row's columns as text, or `nil` when there is none.
+    func firstRow(_ values: [String], columns count: Int, in db: Database) throws -> [String?]? {
+        defer { sqlite3_reset(handle) }
+        for (i, value) in values.enumerated() { bind(value, at: Int32(i + 1)) }
+        let code = sqlite3_step(handle)
+        if code == SQLITE_DONE { return nil }
+        guard code == SQLITE_ROW else { throw error(code, db) }
+        return (0..<Int32(count)).map { column in
+            guard sqlite3_column_type(handle, column) != SQLITE_NULL, let text = sqlite3_column_text(handle, column) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+        }
+    }
+
+    func bind(_ value: String?, at index: Int32) {
+        guard var value else { sqlite3_bind_null(handle, index); return }
+        _ = value.withUTF8 { bytes in
+            // An empty buffer may have no address; SQLite would take that for NULL.
+            if bytes.isEmpty {
+                sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            } else {
+                bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+            }
+        }
+    }
+
+    func bind(_ value: Int64?, at index: Int32) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ bytes: [UInt8], at index: Int32) {
+        _ = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+    }
+
+    /// Executes with the values bound so far, and resets the statement for its next use.
+    func step(_ db: Database) throws {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else { throw error(code, db) }
+    }
+
+    private func error(_ code: Int32, _ db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) },
+                      sql: statement.sql)
+    }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
