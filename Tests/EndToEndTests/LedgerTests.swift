@@ -104,6 +104,18 @@ struct LedgerTests {
         #expect(found.contains { $0.contains("work_order WO-FAKE: the state table has a row no ledger entry wrote") })
     }
 
+    @Test("the subject index that ledger show reads is checked against the entries")
+    func subjectIndexEdited() throws {
+        let cli = try populatedRoot()
+        let seq = try #require(try cli.scalar("SELECT seq FROM ledger_subject WHERE subject = 'DPP-PART-123'"))
+        try tamper(cli, "DELETE FROM ledger_subject WHERE subject = 'DPP-PART-123'")
+        try tamper(cli, "INSERT INTO ledger_subject (subject, seq) VALUES ('DPP-H2-002', 1)")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("SUBJECT_INDEX_DIVERGES \(seq):") && $0.contains("DPP-PART-123") })
+        #expect(found.contains { $0.hasPrefix("SUBJECT_INDEX_DIVERGES 1:") && $0.contains("DPP-H2-002") })
+    }
+
     @Test("a forged checkpoint (not signed by the pinned key) is caught")
     func forgedCheckpoint() throws {
         let cli = try populatedRoot()

@@ -4,7 +4,7 @@ import GRDB
 /// One problem `ledger verify` found, naming the entry, checkpoint or row it concerns.
 public struct LedgerFinding: Sendable, Hashable, CustomStringConvertible {
     /// Stable code: `ENTRY_EDITED`, `SEQUENCE_BROKEN`, `ENTRY_MISPLACED`, `CHECKPOINT_ROOT_MISMATCH`,
-    /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `NO_PINNED_KEY`.
+    /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `SUBJECT_INDEX_DIVERGES`, `NO_PINNED_KEY`.
     public var code: String
     public var entry: Int64?
     public var message: String
@@ -59,7 +59,10 @@ public struct LedgerVerifier {
             try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF")
         }
         let replay = try DatabaseQueue(path: scratch, configuration: scratchConfiguration)
-        try replay.write { db in for table in StateSchema.tables { try db.execute(sql: table.createSQL) } }
+        try replay.write { db in
+            for table in StateSchema.tables { try db.execute(sql: table.createSQL) }
+            try db.execute(sql: "CREATE TABLE ledger_subject (subject TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID")
+        }
         var frontier = MerkleTree.Frontier()
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
         try ledger.store.read { db in
@@ -87,7 +90,12 @@ public struct LedgerVerifier {
                         report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
                             message: "entry \(seq) is not in canonical form: it was written by something other than dppsync"))
                     }
-                    try replay.write { rdb in for change in entry.change.rows { try StateWriter.write(change, in: rdb) } }
+                    try replay.write { rdb in
+                        for change in entry.change.rows { try StateWriter.write(change, in: rdb) }
+                        for other in StateWriter.otherSubjects(of: entry.change) {
+                            try rdb.execute(sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)", arguments: [other, seq])
+                        }
+                    }
                 } else {
                     report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq, message: "entry \(seq)'s body cannot be read as a ledger entry"))
                 }
@@ -111,8 +119,10 @@ public struct LedgerVerifier {
             check(note: note, size: checkpoint.treeSize, root: checkpoint.rootHash, what: "checkpoint \(file)",
                   roots: rootsBySize, total: report.entries, into: &report)
         }
-        // 4. Replay: the ledger must rebuild exactly the state tables.
+        // 4. Replay: the ledger must rebuild exactly the state tables, and the subject index
+        //    that `ledger show` reads.
         try compareState(with: replay, into: &report)
+        try compareSubjectIndex(with: replay, into: &report)
         return report
     }
 
@@ -149,6 +159,37 @@ public struct LedgerVerifier {
         } else if roots[size] != root {
             report.findings.append(LedgerFinding(code: "CHECKPOINT_ROOT_MISMATCH", entry: nil,
                 message: "\(what): its root does not match entries 1…\(size) as stored (an entry was edited, deleted, inserted or reordered)"))
+        }
+    }
+
+    /// The subject index against the one the entries imply, merged in key order.
+    private func compareSubjectIndex(with replay: DatabaseQueue, into report: inout Report) throws {
+        let select = "SELECT subject, seq FROM ledger_subject ORDER BY subject, seq"
+        func pair(_ row: Row) -> (subject: String, seq: Int64) { (row["subject"], row["seq"]) }
+        try ledger.store.read { stateDB in
+            try replay.read { replayDB in
+                let stored = try Row.fetchCursor(stateDB, sql: select), implied = try Row.fetchCursor(replayDB, sql: select)
+                var a = try stored.next().map(pair), b = try implied.next().map(pair)
+                while let x = a ?? b {
+                    let order: Int
+                    if let a, let b {
+                        order = a == b ? 0 : ((a.subject.utf8.lexicographicallyPrecedes(b.subject.utf8) || (a.subject == b.subject && a.seq < b.seq)) ? -1 : 1)
+                    } else { order = a == nil ? 1 : -1 }
+                    if order < 0 {
+                        report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: x.seq,
+                            message: "ledger_subject lists entry \(x.seq) under \(x.subject), but the entry does not touch it"))
+                        a = try stored.next().map(pair)
+                    } else if order > 0 {
+                        let missing = b ?? x
+                        report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: missing.seq,
+                            message: "entry \(missing.seq) touches \(missing.subject), but ledger_subject does not list it there (its history would miss it)"))
+                        b = try implied.next().map(pair)
+                    } else {
+                        a = try stored.next().map(pair)
+                        b = try implied.next().map(pair)
+                    }
+                }
+            }
         }
     }
 
