@@ -17,14 +17,14 @@ struct DirectStatement {
 
     /// Binds the row's values of `columns` in order, executes, and resets the statement.
     func execute(_ columns: [String], of row: RowImage, in db: Database) throws {
-        for (i, column) in columns.enumerated() { bind(row.values[column] ?? nil, at: Int32(i + 1)) }
+        for (i, column) in columns.enumerated() { try bind(row.values[column] ?? nil, at: Int32(i + 1)) }
         try step(db)
     }
 
     /// Binds `values`, then reads the first row's columns as text, or `nil` when there is none.
     func firstRow(_ values: [String], columns count: Int, in db: Database) throws -> [String?]? {
         defer { sqlite3_reset(handle) }
-        for (i, value) in values.enumerated() { bind(value, at: Int32(i + 1)) }
+        for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
         let code = sqlite3_step(handle)
         if code == SQLITE_DONE { return nil }
         guard code == SQLITE_ROW else { throw error(code, db) }
@@ -34,24 +34,29 @@ struct DirectStatement {
         }
     }
 
-    func bind(_ value: String?, at index: Int32) {
-        guard var value else { sqlite3_bind_null(handle, index); return }
-        _ = value.withUTF8 { bytes in
+    func bind(_ value: String?, at index: Int32) throws {
+        guard var value else { return try check(sqlite3_bind_null(handle, index)) }
+        let code = value.withUTF8 { bytes in
             // An empty buffer may have no address; SQLite would take that for NULL.
-            if bytes.isEmpty {
-                sqlite3_bind_text(handle, index, "", 0, Self.transient)
-            } else {
-                bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            }
+            bytes.isEmpty
+                ? sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                : bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
         }
+        try check(code)
     }
 
-    func bind(_ value: Int64?, at index: Int32) {
-        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    func bind(_ value: Int64?, at index: Int32) throws {
+        try check(value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index))
     }
 
-    func bind(_ bytes: [UInt8], at index: Int32) {
-        _ = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+    func bind(_ bytes: [UInt8], at index: Int32) throws {
+        try check(bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) })
+    }
+
+    private func check(_ code: Int32) throws {
+        guard code == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a parameter failed", sql: statement.sql)
+        }
     }
 
     /// Executes with the values bound so far, and resets the statement for its next use.

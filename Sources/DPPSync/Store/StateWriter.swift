@@ -54,16 +54,16 @@ public struct StateWriter {
         // (derived from the rows, so `ledger verify` can rebuild it).
         for other in Self.otherSubjects(of: change) {
             let insert = try DirectStatement(db, sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)")
-            insert.bind(other, at: 1)
-            insert.bind(entry.sequence, at: 2)
+            try insert.bind(other, at: 1)
+            try insert.bind(entry.sequence, at: 2)
             try insert.step(db)
         }
         // A decided outbox message waits in the delivery queue until its file is written.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
             let insert = try DirectStatement(db, sql: "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)")
-            insert.bind((row.values["message_id"] ?? nil) ?? "", at: 1)
-            insert.bind(entry.sequence, at: 2)
-            insert.bind(batchId ?? 0, at: 3)
+            try insert.bind((row.values["message_id"] ?? nil) ?? "", at: 1)
+            try insert.bind(entry.sequence, at: 2)
+            try insert.bind(batchId ?? 0, at: 3)
             try insert.step(db)
         }
         nextSequence += 1
@@ -102,13 +102,13 @@ public struct StateWriter {
     private func insert(_ hashed: HashedEntry) throws {
         let entry = hashed.entry
         let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        insert.bind(entry.sequence, at: 1)
-        insert.bind(entry.time.description, at: 2)
-        insert.bind(entry.batchId, at: 3)
-        insert.bind(entry.change.kind, at: 4)
-        insert.bind(entry.change.subject, at: 5)
-        insert.bind(hashed.bytes, at: 6)
-        insert.bind(hashed.leafHash, at: 7)
+        try insert.bind(entry.sequence, at: 1)
+        try insert.bind(entry.time.description, at: 2)
+        try insert.bind(entry.batchId, at: 3)
+        try insert.bind(entry.change.kind, at: 4)
+        try insert.bind(entry.change.subject, at: 5)
+        try insert.bind(hashed.bytes, at: 6)
+        try insert.bind(hashed.leafHash, at: 7)
         try insert.step(db)
     }
 
