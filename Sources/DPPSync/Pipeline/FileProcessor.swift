@@ -154,10 +154,7 @@ struct FileProcessor {
                         decision = try reconciler.decide(mapped, provenance: provenance, source: file.source, in: db)
                         timings?.add(.reconcile, StageTimings.now() - reconcileStart)
                         if decision.outcome == .applied {
-                            for change in decision.changes {
-                                try writer.apply(change)
-                                reconciler.applied(change)
-                            }
+                            try reconciler.write(decision, with: &writer)
                             referencesApplied = referencesApplied || Redecider.referenceKinds.contains(mapped.kind)
                         }
                         let outcomesStart = StageTimings.now()

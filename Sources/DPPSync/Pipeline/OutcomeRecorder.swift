@@ -93,10 +93,7 @@ struct Redecider {
             var decision = try reconciler.decide(record, provenance: provenance, source: row["source"], in: db)
             if decision.outcome == .held, decision.reason?.rawValue == row["reason"] { continue }
             if decision.outcome == .applied {
-                for change in decision.changes {
-                    try writer.apply(change)
-                    reconciler.applied(change)
-                }
+                try reconciler.write(decision, with: &writer)
             }
             let itemId: Int64 = row["id"]
             let previous: String = row["reason"]

@@ -41,10 +41,13 @@ public struct Reconciler {
         return (incoming < storedTime, storedTime)
     }
 
-    /// What a change the caller applied means for the cached rows: call it after every
-    /// `StateWriter.apply` of this reconciler's decisions.
-    public func applied(_ change: StateChange) {
-        references.forget(change)
+    /// Writes an applied decision's changes, and forgets the cached rows they touch:
+    /// the one way a file's decisions reach the store, so the cache cannot go stale.
+    public func write(_ decision: Decision, with writer: inout StateWriter) throws {
+        for change in decision.changes {
+            try writer.apply(change)
+            references.forget(change)
+        }
     }
 
     /// Technicians and programme tasks by key, for the life of one reconciler (one file);

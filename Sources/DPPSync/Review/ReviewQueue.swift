@@ -141,7 +141,7 @@ public struct ReviewQueue {
                 guard decision.outcome == .applied else {
                     throw ResolutionError(message: "accepting does not clear this record: it would now be \(decision.outcome) (\(decision.reason?.rawValue ?? "-")): \(decision.message)")
                 }
-                for change in decision.changes { try writer.apply(change) }
+                try reconciler.write(decision, with: &writer)
                 decision.message = "accepted by \(by): " + decision.message
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
