@@ -72,12 +72,12 @@ public struct OutboxEmitter {
         return written
     }
 
-    /// Messages with what their files add to them (the certifying technician's licence number).
+    /// Messages with what their files add to them (the licence number of the technician
+    /// a release certificate names).
     private static let messageQuery = """
         SELECT q.message_id, q.ledger_seq, q.emitted_at, m.channel, m.body, p.licence
         FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
-        LEFT JOIN work_order w ON m.channel = 'release-certificates' AND w.work_order_id = json_extract(m.body, '$.workOrderId')
-        LEFT JOIN technician_personal p ON p.labor_code = w.certifying_staff
+        LEFT JOIN technician_personal p ON m.channel = 'release-certificates' AND p.labor_code = json_extract(m.body, '$.technician.laborCode')
         """
 
     /// The message as its files carry it (compact JSON), or `nil` while no signed
@@ -185,9 +185,9 @@ public struct OutboxEmitter {
         defer { for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) } }
         for file in files {
             let final = layout.outbox + "/" + file.name
-            let folder = String(final[..<(final.lastIndex(of: "/") ?? final.endIndex)])
+            let folder = (final as NSString).deletingLastPathComponent
             if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
-            let temporary = folder + "/." + final[final.index(after: final.lastIndex(of: "/") ?? final.startIndex)...] + ".\(getpid()).tmp"
+            let temporary = folder + "/." + (final as NSString).lastPathComponent + ".\(getpid()).tmp"
             try FileSystem.writeUnsynced(file.content, to: temporary)
             staged.append((temporary, final))
         }
