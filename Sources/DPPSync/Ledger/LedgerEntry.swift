@@ -33,7 +33,9 @@ public struct RowImage: Sendable, Hashable {
     }
 
     /// `true` when the image carries only some of its table's columns (see `init(table:updating:to:)`).
-    public var isPartial: Bool { StateSchema.table(named: table).map { values.count < $0.columns.count } ?? false }
+    public var isPartial: Bool { StateSchema.table(named: table).map(isPartial(in:)) ?? false }
+
+    func isPartial(in table: StateTable) -> Bool { values.count < table.columns.count }
 }
 
 /// Where a change came from (DESIGN.md §4.8).

@@ -128,7 +128,7 @@ public struct StateWriter {
         }
         if row.deleted {
             try DirectStatement(db, sql: table.deleteSQL).execute(table.keyColumns, of: row, in: db)
-        } else if row.values.count < table.columns.count {
+        } else if row.isPartial(in: table) {
             // A partial image: set the columns it carries.
             let columns = table.columns.filter { row.values[$0] != nil }
             try DirectStatement(db, sql: table.upsertSQL(columns: columns)).execute(columns, of: row, in: db)
