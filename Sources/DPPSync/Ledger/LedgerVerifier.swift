@@ -164,36 +164,26 @@ public struct LedgerVerifier {
 
     /// The subject index against the one the entries imply, merged in key order.
     private func compareSubjectIndex(with replay: DatabaseQueue, into report: inout Report) throws {
-        let select = "SELECT subject, seq FROM ledger_subject ORDER BY subject, seq"
-        func pair(_ row: Row) -> (subject: String, seq: Int64) { (row["subject"], row["seq"]) }
-        try ledger.store.read { stateDB in
-            try replay.read { replayDB in
-                let stored = try Row.fetchCursor(stateDB, sql: select), implied = try Row.fetchCursor(replayDB, sql: select)
-                var a = try stored.next().map(pair), b = try implied.next().map(pair)
-                while let x = a ?? b {
-                    let order: Int
-                    if let a, let b {
-                        order = a == b ? 0 : ((a.subject.utf8.lexicographicallyPrecedes(b.subject.utf8) || (a.subject == b.subject && a.seq < b.seq)) ? -1 : 1)
-                    } else { order = a == nil ? 1 : -1 }
-                    if order < 0 {
-                        report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: x.seq,
-                            message: "ledger_subject lists entry \(x.seq) under \(x.subject), but the entry does not touch it"))
-                        a = try stored.next().map(pair)
-                    } else if order > 0 {
-                        let missing = b ?? x
-                        report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: missing.seq,
-                            message: "entry \(missing.seq) touches \(missing.subject), but ledger_subject does not list it there (its history would miss it)"))
-                        b = try implied.next().map(pair)
-                    } else {
-                        a = try stored.next().map(pair)
-                        b = try implied.next().map(pair)
-                    }
-                }
-            }
+        typealias Listing = (subject: String, seq: Int64)
+        func read(_ row: Row) -> Listing { (row["subject"], row["seq"]) }
+        func order(_ a: Listing, _ b: Listing) -> Int {
+            if a == b { return 0 }
+            let first = a.subject == b.subject ? a.seq < b.seq : Self.precedes(a.subject, b.subject)
+            return first ? -1 : 1
         }
+        try merge("SELECT subject, seq FROM ledger_subject ORDER BY subject, seq", in: replay, read: read, order: order,
+                  onlyStored: { x in
+                      report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: x.seq,
+                          message: "ledger_subject lists entry \(x.seq) under \(x.subject), but the entry does not touch it"))
+                  },
+                  onlyImplied: { x in
+                      report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: x.seq,
+                          message: "entry \(x.seq) touches \(x.subject), but ledger_subject does not list it there (its history would miss it)"))
+                  },
+                  both: { _, _ in })
     }
 
-    /// Merges both sides in key order, row by row: memory does not grow with the tables.
+    /// Every state table against the one the replay rebuilt, row by row.
     private func compareState(with replay: DatabaseQueue, into report: inout Report) throws {
         for table in StateSchema.tables {
             let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) ORDER BY " + table.keyColumns.joined(separator: ", ")
@@ -202,33 +192,57 @@ public struct LedgerVerifier {
                 for column in table.columns { values[column] = row[column] as String? }
                 return (table.keyColumns.map { (values[$0] ?? nil) ?? "" }, values)
             }
-            try ledger.store.read { stateDB in
-                try replay.read { replayDB in
-                    let actual = try Row.fetchCursor(stateDB, sql: select)
-                    let rebuilt = try Row.fetchCursor(replayDB, sql: select)
-                    var a = try actual.next().map(values), b = try rebuilt.next().map(values)
-                    while a != nil || b != nil {
-                        report.rowsCompared += 1
-                        let order: Int
-                        // SQLite orders text by bytes (BINARY collation): compare the same way.
-                        if let a, let b {
-                            order = a.key == b.key ? 0 : (a.key.lexicographicallyPrecedes(b.key) { $0.utf8.lexicographicallyPrecedes($1.utf8) } ? -1 : 1)
-                        } else { order = a == nil ? 1 : -1 }
-                        let key = (order <= 0 ? a?.key : b?.key)?.joined(separator: "|") ?? ""
-                        if order < 0 {
-                            report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the state table has a row no ledger entry wrote"))
-                            a = try actual.next().map(values)
-                        } else if order > 0 {
-                            report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): the ledger has this row, the state table lacks it (deleted behind the ledger's back)"))
-                            b = try rebuilt.next().map(values)
+            try merge(select, in: replay, read: values,
+                      order: { a, b in a.key == b.key ? 0 : (a.key.lexicographicallyPrecedes(b.key, by: Self.precedes) ? -1 : 1) },
+                      onlyStored: { x in
+                          report.rowsCompared += 1
+                          report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil,
+                              message: "\(table.name) \(x.key.joined(separator: "|")): the state table has a row no ledger entry wrote"))
+                      },
+                      onlyImplied: { x in
+                          report.rowsCompared += 1
+                          report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil,
+                              message: "\(table.name) \(x.key.joined(separator: "|")): the ledger has this row, the state table lacks it (deleted behind the ledger's back)"))
+                      },
+                      both: { x, y in
+                          report.rowsCompared += 1
+                          guard x.values != y.values else { return }
+                          let columns = table.columns.filter { (x.values[$0] ?? nil) != (y.values[$0] ?? nil) }
+                          let detail = columns.map { "\($0) is \((x.values[$0] ?? nil).map { "'\($0)'" } ?? "null") in the state, \((y.values[$0] ?? nil).map { "'\($0)'" } ?? "null") by the ledger" }
+                          report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil,
+                              message: "\(table.name) \(x.key.joined(separator: "|")): " + detail.joined(separator: "; ")))
+                      })
+        }
+    }
+
+    /// SQLite orders text by bytes (BINARY collation): keys are compared the same way.
+    private static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    /// Walks `select` on the store and on the replay in step (both sorted by the key
+    /// `order` compares: negative when the first comes first), handing on rows found
+    /// on one side only and pairs with the same key. Memory does not grow with the tables.
+    private func merge<Value>(_ select: String, in replay: DatabaseQueue, read: (Row) -> Value, order: (Value, Value) -> Int,
+                              onlyStored: (Value) -> Void, onlyImplied: (Value) -> Void, both: (Value, Value) -> Void) throws {
+        try ledger.store.read { stateDB in
+            try replay.read { replayDB in
+                let stored = try Row.fetchCursor(stateDB, sql: select), implied = try Row.fetchCursor(replayDB, sql: select)
+                var a = try stored.next().map(read), b = try implied.next().map(read)
+                while true {
+                    switch (a, b) {
+                    case (nil, nil):
+                        return
+                    case (let x?, nil):
+                        onlyStored(x); a = try stored.next().map(read)
+                    case (nil, let y?):
+                        onlyImplied(y); b = try implied.next().map(read)
+                    case (let x?, let y?):
+                        let o = order(x, y)
+                        if o < 0 {
+                            onlyStored(x); a = try stored.next().map(read)
+                        } else if o > 0 {
+                            onlyImplied(y); b = try implied.next().map(read)
                         } else {
-                            if let x = a?.values, let y = b?.values, x != y {
-                                let columns = table.columns.filter { (x[$0] ?? nil) != (y[$0] ?? nil) }
-                                let detail = columns.map { "\($0) is \((x[$0] ?? nil).map { "'\($0)'" } ?? "null") in the state, \((y[$0] ?? nil).map { "'\($0)'" } ?? "null") by the ledger" }
-                                report.findings.append(LedgerFinding(code: "STATE_DIVERGES", entry: nil, message: "\(table.name) \(key): " + detail.joined(separator: "; ")))
-                            }
-                            a = try actual.next().map(values)
-                            b = try rebuilt.next().map(values)
+                            both(x, y); a = try stored.next().map(read); b = try implied.next().map(read)
                         }
                     }
                 }
