@@ -48,6 +48,23 @@ struct XMLTests {
         #expect(try cli.scalar("SELECT completion_date FROM work_order WHERE work_order_id = 'WO-54321'") == "2025-11-05")
     }
 
+    @Test("a record the reconciler rejects gets its extract too (made in a second pass over the file), and only its own")
+    func reconcilerRejectionExtract() throws {
+        let cli = try CLI.freshRoot()
+        try "policies:\n  UNKNOWN_ASSET: rejected\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let xml = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<ASSETNUM>H2FC-0001</ASSETNUM>", with: "<ASSETNUM>H2FC-9999</ASSETNUM>")
+        try cli.drop(xml, as: "wo.xml", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try cli.scalar("SELECT record_index || ' ' || reason FROM record_outcome WHERE outcome = 'rejected'") == "0 UNKNOWN_ASSET")
+        let extractName = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.xml") })
+        let extract = try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extractName, encoding: .utf8)
+        #expect(extract.contains("<PublishMXWO xmlns=\"http://www.ibm.com/maximo\""))
+        #expect(extract.contains("<WONUM>WO-54321</WONUM>") && extract.contains("H2FC-9999"))
+        #expect(!extract.contains("WO-54330"))
+    }
+
     @Test("a truncated export is quarantined whole, nothing of it applied, with the line")
     func truncated() throws {
         let cli = try CLI.freshRoot()

@@ -15,8 +15,10 @@ struct FileProcessor {
     /// deterministic name so a crash and rerun overwrite rather than double it.
     struct Extract {
         var name: String
-        var text: String
+        /// `nil` until made: see `PreparedRecord.extract`.
+        var text: String?
         var reason: JSONValue
+        var recordIndex: Int
     }
 
     /// What the transaction decided for the file as a whole.
@@ -168,7 +170,8 @@ struct FileProcessor {
                     if decision.outcome == .rejected {
                         let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
                         extracts.append(Extract(name: name, text: item.extract, reason: reasonDocument(file: file, fingerprint: fingerprint,
-                            reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping)))
+                            reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping),
+                            recordIndex: position.index))
                     }
                     let recordStart = StageTimings.now()
                     try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
@@ -189,10 +192,12 @@ struct FileProcessor {
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         if !extracts.isEmpty {
+            let missing = Set(extracts.filter { $0.text == nil }.map(\.recordIndex))
+            let made = try RecordDecoder.extracts(of: missing, input: .file(file.path), fileName: file.name, mapping: mapping)
             let folder = layout.quarantine(file.source)
             try FileSystem.createDirectory(folder)
             for extract in extracts {
-                try FileSystem.writeAtomically(extract.text, to: folder + "/" + extract.name)
+                try FileSystem.writeAtomically(extract.text ?? made[extract.recordIndex] ?? "", to: folder + "/" + extract.name)
                 try FileSystem.writeAtomically(extract.reason.jsonText(pretty: true) + "\n", to: folder + "/" + extract.name + ".reason.json")
             }
         }

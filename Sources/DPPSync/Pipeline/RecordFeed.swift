@@ -8,8 +8,12 @@ struct PreparedRecord: Sendable {
     var failure: String?
     /// The mapping's result; `nil` when the record could not be decoded.
     var result: MappingResult?
-    /// The record's re-droppable quarantine extract, made while its node was alive.
-    var extract: String
+    /// The record's re-droppable quarantine extract, made while its node was alive,
+    /// for a record that fails before reconciliation (it cannot be decoded or mapped).
+    /// A mapped record is rarely rejected, and its extract (a copy of the record
+    /// larger than the record itself) cost more than decoding it: the few the
+    /// reconciler rejects get theirs in one later pass (`RecordDecoder.extracts`).
+    var extract: String?
 }
 
 /// Decodes and maps one file on a thread of its own, handing prepared records to
@@ -62,8 +66,13 @@ final class RecordFeed: @unchecked Sendable {
                         result = mapper.map(accessor, context: context, position: item.position)
                         mapSeconds += StageTimings.now() - mapStart
                     }
+                    let needsExtract: Bool
+                    switch result {
+                    case .record?, .skipped?: needsExtract = false
+                    case .invalid?, nil: needsExtract = true
+                    }
                     chunk.append(PreparedRecord(position: item.position, failure: item.failure ?? (item.accessor == nil ? "the record cannot be read" : nil),
-                                                result: result, extract: item.extract()))
+                                                result: result, extract: needsExtract ? item.extract() : nil))
                     if chunk.count == Self.chunkSize {
                         guard put(chunk) else { throw CancellationError() }
                         chunk.removeAll(keepingCapacity: true)
