@@ -33,7 +33,7 @@ struct LedgerTests {
     @Test("an edited entry is caught and named")
     func editedEntry() throws {
         let cli = try populatedRoot()
-        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(body AS TEXT), 'IN_SERVICE', 'SCRAPPED') AS BLOB) WHERE seq = 1")
+        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(sqlar_uncompress(body, body_size) AS TEXT), 'IN_SERVICE', 'SCRAPPED') AS BLOB), body_size = NULL WHERE seq = 1")
         let (status, found) = try findings(cli)
         #expect(status == 1)
         #expect(found.contains { $0.hasPrefix("ENTRY_EDITED 1") })
@@ -43,7 +43,7 @@ struct LedgerTests {
     @Test("an entry edited together with its leaf hash is still caught by the checkpoint")
     func editedEntryAndLeaf() throws {
         let cli = try populatedRoot()
-        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(body AS TEXT), 'No issues', 'Cracked') AS BLOB) WHERE seq = 4")
+        try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(sqlar_uncompress(body, body_size) AS TEXT), 'No issues', 'Cracked') AS BLOB), body_size = NULL WHERE seq = 4")
         // Recompute the leaf hash the way an informed attacker would (SQLite has no SHA-256: do it in Swift).
         let store = try Store(path: cli.layout.storeFile)
         try store.write { db in
@@ -54,6 +54,16 @@ struct LedgerTests {
         #expect(status == 1)
         #expect(found.contains { $0.hasPrefix("CHECKPOINT_ROOT_MISMATCH") })
         #expect(!found.contains { $0.hasPrefix("ENTRY_EDITED") })
+    }
+
+    @Test("a stored body that is not the zlib stream it claims is caught, not trusted")
+    func corruptStoredBody() throws {
+        let cli = try populatedRoot()
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE length(body) < body_size") != "0", "bodies are stored compressed")
+        try tamper(cli, "UPDATE ledger_entry SET body = substr(body, 1, 20) WHERE seq = 4")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("ENTRY_EDITED 4") && $0.contains("cannot be read") })
     }
 
     @Test("a deleted entry is caught")
@@ -84,8 +94,8 @@ struct LedgerTests {
     func insertedEntry() throws {
         let cli = try populatedRoot()
         try tamper(cli, """
-            INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash)
-            SELECT (SELECT MAX(seq) + 1 FROM ledger_entry), time, batch_id, kind, subject, body, leaf_hash FROM ledger_entry WHERE seq = 3
+            INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash)
+            SELECT (SELECT MAX(seq) + 1 FROM ledger_entry), time, batch_id, kind, subject, body, body_size, leaf_hash FROM ledger_entry WHERE seq = 3
             """)
         let inserted = try cli.scalar("SELECT MAX(seq) FROM ledger_entry") ?? "?"
         let (status, found) = try findings(cli)

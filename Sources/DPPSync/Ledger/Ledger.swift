@@ -142,12 +142,14 @@ public struct Ledger {
     /// those that moved it as a part of another component's work.
     public func history(subject: String) throws -> [LedgerEntry] {
         try store.read { db in
-            try Data.fetchAll(db, sql: """
-                SELECT body FROM ledger_entry WHERE seq IN (
+            try Row.fetchAll(db, sql: """
+                SELECT body, body_size FROM ledger_entry WHERE seq IN (
                     SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1
                 ) ORDER BY seq
                 """, arguments: [subject])
-                .compactMap { LedgerEntry(canonicalBytes: [UInt8]($0)) }
+                .compactMap { row in
+                    (try? StoredBody.decode([UInt8](row["body"] as Data), size: row["body_size"])).flatMap(LedgerEntry.init(canonicalBytes:))
+                }
         }
     }
 }

@@ -66,11 +66,17 @@ public struct LedgerVerifier {
         var frontier = MerkleTree.Frontier()
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
         try ledger.store.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, body, leaf_hash FROM ledger_entry ORDER BY seq")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, body, body_size, leaf_hash FROM ledger_entry ORDER BY seq")
             var expected: Int64 = 1
             while let row = try cursor.next() {
                 let seq: Int64 = row["seq"]
-                let body = [UInt8](row["body"] as Data)
+                let body: [UInt8]
+                do {
+                    body = try StoredBody.decode([UInt8](row["body"] as Data), size: row["body_size"])
+                } catch {
+                    report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq, message: "entry \(seq)'s body cannot be read: \(error)"))
+                    body = []
+                }
                 if seq != expected {
                     report.findings.append(LedgerFinding(code: "SEQUENCE_BROKEN", entry: seq,
                         message: "entry \(seq) follows entry \(expected - 1): entries \(expected)…\(seq - 1) are missing (deleted) or the sequence was rewritten"))

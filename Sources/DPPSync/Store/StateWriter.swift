@@ -17,15 +17,18 @@ public struct StateWriter {
     private var inFlight: BackgroundWork<[HashedEntry]>?
     private let pipelined: Bool
 
-    /// An entry with its canonical bytes and leaf hash, ready to insert.
+    /// An entry with its leaf hash and stored body, ready to insert.
     struct HashedEntry: Sendable {
         var entry: LedgerEntry
-        var bytes: [UInt8]
+        var canonicalSize: Int
+        var storedBody: [UInt8]
         var leafHash: [UInt8]
 
         init(_ entry: LedgerEntry) {
             self.entry = entry
-            bytes = entry.canonicalBytes
+            let bytes = entry.canonicalBytes
+            canonicalSize = bytes.count
+            storedBody = StoredBody.encode(bytes)
             leafHash = LedgerEntry.leafHash(bytes)
         }
     }
@@ -101,14 +104,15 @@ public struct StateWriter {
 
     private func insert(_ hashed: HashedEntry) throws {
         let entry = hashed.entry
-        let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         try insert.bind(entry.sequence, at: 1)
         try insert.bind(entry.time.description, at: 2)
         try insert.bind(entry.batchId, at: 3)
         try insert.bind(entry.change.kind, at: 4)
         try insert.bind(entry.change.subject, at: 5)
-        try insert.bind(hashed.bytes, at: 6)
-        try insert.bind(hashed.leafHash, at: 7)
+        try insert.bind(hashed.storedBody, at: 6)
+        try insert.bind(Int64(hashed.canonicalSize), at: 7)
+        try insert.bind(hashed.leafHash, at: 8)
         try insert.step(db)
     }
 

@@ -179,6 +179,11 @@ extension Store {
             // The Merkle tree's right edge at each checkpoint: the next one hashes only newer entries.
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN frontier BLOB")
         }
+        migrator.registerMigration("v7-compressed-ledger-bodies") { db in
+            // Bodies stored compressed from now on, with the canonical length (`StoredBody`);
+            // NULL keeps the earlier entries readable as they are.
+            try db.execute(sql: "ALTER TABLE ledger_entry ADD COLUMN body_size INTEGER")
+        }
         return migrator
     }
 }

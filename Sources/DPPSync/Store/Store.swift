@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The DPP store: `State/dppsync.sqlite`, in WAL mode with `synchronous=FULL`
@@ -12,6 +13,7 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(30)
         config.readonly = readOnly
+        config.prepareDatabase { db in db.add(function: Self.sqlarUncompress) }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets NORMAL on WAL pools after `prepareDatabase`; the writer must be FULL.
@@ -29,6 +31,14 @@ public final class Store: Sendable {
     /// to the WAL mid-transaction (and hot index pages spilled and re-read again
     /// and again). 48 MB keeps the indexes' working set while peak RSS stays bounded.
     static let writerCacheKiB = 48 * 1024
+
+    /// `sqlar_uncompress(data, size)` as the `sqlite3` shell has it, so that SQL reading
+    /// ledger bodies (tests, auditors' queries) is the same inside and outside dppsync.
+    static let sqlarUncompress = DatabaseFunction("sqlar_uncompress", argumentCount: 2, pure: true) { values in
+        guard let data = Data.fromDatabaseValue(values[0]) else { return values[0] }
+        let size = Int.fromDatabaseValue(values[1])
+        return Data(try StoredBody.decode([UInt8](data), size: size.flatMap { $0 > 0 ? $0 : nil }))
+    }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken
     /// up front, so a concurrent writer waits (busy timeout) instead of failing

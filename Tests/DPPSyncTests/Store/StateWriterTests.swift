@@ -22,7 +22,7 @@ struct StateWriterTests {
             #expect(try writer.apply(updated) == 2)
         }
         let (bodies, status) = try store.read { db in
-            (try Data.fetchAll(db, sql: "SELECT body FROM ledger_entry ORDER BY seq"),
+            (try Data.fetchAll(db, sql: "SELECT sqlar_uncompress(body, body_size) FROM ledger_entry ORDER BY seq"),
              try String.fetchOne(db, sql: "SELECT status FROM asset"))
         }
         #expect(status == "UNSERVICEABLE")
@@ -60,7 +60,7 @@ struct StateWriterTests {
             var writer = try StateWriter(db: db, batchId: 1, clock: { Timestamp(millisecondsSinceEpoch: 0) })
             try writer.apply(StateChange(kind: "asset.registered", subject: "P-1", rows: [RowImage(table: StateSchema.asset, values: stored)], provenance: Provenance()))
             try writer.apply(StateChange(kind: "workorder.completed", subject: "C-1", rows: [image], provenance: Provenance()))
-            return try Data.fetchAll(db, sql: "SELECT body FROM ledger_entry ORDER BY seq")
+            return try Data.fetchAll(db, sql: "SELECT sqlar_uncompress(body, body_size) FROM ledger_entry ORDER BY seq")
         }
         let row = try #require(try store.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) })
         #expect(row["part_number"] == "PN" && row["serial_number"] == "SN", "columns the image does not carry are kept")
