@@ -9,8 +9,12 @@ public struct RowImage: Sendable, Hashable {
 
     public init(table: StateTable, values: [String: String?], deleted: Bool = false) {
         self.table = table.name
-        var full: [String: String?] = [:]
-        for column in table.columns { full[column] = values[column] ?? nil }
+        // Usually every column is given: keep the caller's dictionary, filling in the absent ones.
+        var full = values
+        for column in table.columns where full[column] == nil { full[column] = .some(nil) }
+        if full.count != table.columns.count {
+            full = full.filter { table.columns.contains($0.key) }  // a value for no column of the table
+        }
         self.values = full
         self.deleted = deleted
     }

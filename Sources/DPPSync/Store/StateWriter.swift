@@ -17,15 +17,24 @@ public struct StateWriter {
     private var inFlight: BackgroundWork<[HashedEntry]>?
     private let pipelined: Bool
 
-    /// An entry with its leaf hash and stored body, ready to insert.
+    /// An entry's columns, leaf hash and stored body, ready to insert. It keeps no
+    /// row images: those are freed on the thread that serialised them, not this one.
     struct HashedEntry: Sendable {
-        var entry: LedgerEntry
+        var sequence: Int64
+        var time: String
+        var batchId: Int64?
+        var kind: String
+        var subject: String
         var canonicalSize: Int
         var storedBody: [UInt8]
         var leafHash: [UInt8]
 
         init(_ entry: LedgerEntry) {
-            self.entry = entry
+            sequence = entry.sequence
+            time = entry.time.description
+            batchId = entry.batchId
+            kind = entry.change.kind
+            subject = entry.change.subject
             let bytes = entry.canonicalBytes
             canonicalSize = bytes.count
             storedBody = StoredBody.encode(bytes)
@@ -103,13 +112,12 @@ public struct StateWriter {
     }
 
     private func insert(_ hashed: HashedEntry) throws {
-        let entry = hashed.entry
         let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        try insert.bind(entry.sequence, at: 1)
-        try insert.bind(entry.time.description, at: 2)
-        try insert.bind(entry.batchId, at: 3)
-        try insert.bind(entry.change.kind, at: 4)
-        try insert.bind(entry.change.subject, at: 5)
+        try insert.bind(hashed.sequence, at: 1)
+        try insert.bind(hashed.time, at: 2)
+        try insert.bind(hashed.batchId, at: 3)
+        try insert.bind(hashed.kind, at: 4)
+        try insert.bind(hashed.subject, at: 5)
         try insert.bind(hashed.storedBody, at: 6)
         try insert.bind(Int64(hashed.canonicalSize), at: 7)
         try insert.bind(hashed.leafHash, at: 8)
