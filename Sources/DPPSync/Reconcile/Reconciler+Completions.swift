@@ -47,6 +47,7 @@ struct CompletionFacts: Equatable {
 
 /// A part line of a completion, resolved.
 struct ResolvedPart {
+    /// The part's `Reconciler.partColumns`.
     var row: [String: String?]
     var dppId: String
     /// `installed`, `removed`, or `returned` (a stores return changes nothing).
@@ -70,12 +71,12 @@ extension Reconciler {
             let described: String
             if let partId = reference.scalarText ?? reference["dppId"]?.scalarText {
                 described = partId
-                row = try StateWriter.row(StateSchema.asset, key: [partId], in: db)
+                row = try StateWriter.row(columns: Self.partColumns, sql: Self.partByIdSQL, arguments: [partId], in: db)
             } else if let pn = reference["partNumber"]?.scalarText {
                 let sn = reference["serialNumber"]?.scalarText
                 described = "\(pn)" + (sn.map { " s/n \($0)" } ?? "")
                 guard let sn else { continue }  // an unserialised consumable is not tracked in the DPP
-                row = try StateWriter.row(StateSchema.asset, sql: Self.assetByPartAndSerialSQL, arguments: [pn, sn], in: db)
+                row = try StateWriter.row(columns: Self.partColumns, sql: Self.partByNumberSQL, arguments: [pn, sn], in: db)
             } else {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(reference.jsonText())")
             }
@@ -96,7 +97,6 @@ extension Reconciler {
             technicians[code] = technician
         }
 
-        let incoming = facts(of: record, dppId: dppId, parts: parts)
         var merged = record
         var reason: ReasonCode?
         var prefix = ""
@@ -110,6 +110,8 @@ extension Reconciler {
                 return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
                                 message: "source time \(time) is older than the stored \(storedTime) of work order \(workOrderId); the newer data stays")
             }
+            // Only a stored work order is compared with: a new one (the usual case) skips building its facts.
+            let incoming = facts(of: record, dppId: dppId, parts: parts)
             let differences = incoming.differences(from: storedFacts)
             let newer = record.timestamp.map { time in (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }.map { time > $0 } ?? false } ?? false
             if !differences.isEmpty, !newer, !waived.contains(.divergentDuplicate) {
@@ -193,7 +195,12 @@ extension Reconciler {
     }
 
     static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? LIMIT 1")
-    static let assetByPartAndSerialSQL = StateSchema.asset.selectSQL(where: "part_number = ? AND serial_number = ? LIMIT 1")
+    /// What a completion reads of a part and may change (where it is, its release certificate);
+    /// not its description and specifications, fetched for every part line for nothing.
+    /// The part's update image is built from these columns alone (`RowImage(table:updating:to:)`).
+    static let partColumns = ["dpp_id", "parent_dpp_id", "installed_on", "installed_at", "position", "status", "certification"]
+    static let partByIdSQL = StateSchema.asset.selectSQL(partColumns, where: "dpp_id = ?")
+    static let partByNumberSQL = StateSchema.asset.selectSQL(partColumns, where: "part_number = ? AND serial_number = ? LIMIT 1")
 
     // MARK: Rows
 

@@ -65,8 +65,8 @@ public final class StateTable: Sendable, Hashable {
     private let partialUpserts = Mutex<[UInt64: String]>([:])
 
     /// `SELECT` of every column (in table order) with a condition of the caller's.
-    func selectSQL(where condition: String) -> String {
-        "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + condition
+    func selectSQL(_ selected: [String]? = nil, where condition: String) -> String {
+        "SELECT " + (selected ?? columns).joined(separator: ", ") + " FROM \(name) WHERE " + condition
     }
 
     public static func == (lhs: StateTable, rhs: StateTable) -> Bool { lhs.name == rhs.name }

@@ -156,10 +156,14 @@ public struct StateWriter {
 
     /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
     static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
-        guard let row = try DirectStatement(db, sql: sql).firstRow(arguments, columns: table.columns.count, in: db) else { return nil }
-        var values: [String: String?] = Dictionary(minimumCapacity: table.columns.count)
-        // By position: the SELECT lists the columns in table order.
-        for (i, column) in table.columns.enumerated() { values[column] = .some(row[i]) }
+        try row(columns: table.columns, sql: sql, arguments: arguments, in: db)
+    }
+
+    /// The first row that `sql` (a `SELECT` of `columns`, in that order) finds, by column name.
+    static func row(columns: [String], sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
+        guard let row = try DirectStatement(db, sql: sql).firstRow(arguments, columns: columns.count, in: db) else { return nil }
+        var values: [String: String?] = Dictionary(minimumCapacity: columns.count)
+        for (i, column) in columns.enumerated() { values[column] = .some(row[i]) }
         return values
     }
 }
