@@ -240,7 +240,7 @@ public struct Mapper {
     private func parse(_ text: String, format: DateFormat, asDate: Bool) -> String? {
         var instant: Timestamp?
         var day: CivilDate?
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = Self.trimmed(text)  // not Foundation's trimming: it copied every date through NSString
         switch format {
         case .iso:
             if let d = CivilDate(iso: t) { day = d } else {
