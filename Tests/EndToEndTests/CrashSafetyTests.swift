@@ -11,11 +11,13 @@ struct CrashSafetyTests {
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("work-order-complete.json", source: "workorders")
 
-        let crashed = try cli.run("run", "--once", "--stability-window", "0",
+        // A fixed decision day: the outbox this asserts on (no certificate renewal due yet) must not
+        // depend on the day the tests run (the registry has a certificate valid until 2026-12-31).
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", "--as-of", "2026-01-10",
                                   environment: ["DPPSYNC_CRASH_AT": point.rawValue, "DPPSYNC_CRASH_AFTER": String(occurrence)])
         #expect(crashed.killed, "expected SIGKILL at \(point.rawValue) #\(occurrence): \(crashed.stderr)")
 
-        let restarted = try cli.run("run", "--once", "--stability-window", "0")
+        let restarted = try cli.run("run", "--once", "--stability-window", "0", "--as-of", "2026-01-10")
         #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
 
         // No record lost, none applied twice.

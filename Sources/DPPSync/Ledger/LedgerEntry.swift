@@ -143,14 +143,20 @@ public struct LedgerEntry: Sendable, Hashable {
                 text(row.values[column.name] ?? nil)
             }
             literal("},\"row\":{")
-            if let table, row.values.count == table.columns.count, table.columns.allSatisfy({ row.values[$0] != nil }) {
-                for (i, column) in table.canonicalColumns.enumerated() {
-                    if i > 0 { literal(",") }
-                    out.append(contentsOf: column.prefix)
-                    text(row.values[column.name] ?? nil)
-                }
-            } else {
-                // A row image that is not exactly the table's columns (only replay of foreign bytes makes one).
+            // The image's columns (all of its table's, or a partial image's few) in their precomputed
+            // canonical order, each looked up once.
+            let rowStart = out.count
+            var written = 0
+            for column in table?.canonicalColumns ?? [] {
+                guard let value = row.values[column.name] else { continue }
+                if written > 0 { literal(",") }
+                out.append(contentsOf: column.prefix)
+                text(value)
+                written += 1
+            }
+            if written != row.values.count {
+                out.removeSubrange(rowStart...)
+                // A row image with a column its table does not have (only replay of foreign bytes makes one).
                 for (i, (column, value)) in row.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                     if i > 0 { literal(",") }
                     JSONValue.appendQuoted(column, to: &out)

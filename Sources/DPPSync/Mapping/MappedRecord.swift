@@ -76,6 +76,13 @@ public struct FieldFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var value: String?
     public var message: String
 
+    /// The same failure of a sub-field, named from its enclosing field (`labor[0]` + `hours`).
+    func within(_ parent: String) -> FieldFailure {
+        var failure = self
+        failure.field = parent + "." + field
+        return failure
+    }
+
     public var description: String {
         "field '\(field)' fails rule '\(rule)'" + (value.map { " (value \"\($0)\")" } ?? "") + ": " + message
     }

@@ -81,7 +81,12 @@ public struct Mapper {
                 var object: [(String, JSONValue)] = []
                 var subValues: [String: JSONValue] = [:]
                 for (name, subRule) in rule.subfields {
-                    if let v = try evaluate(subRule, field: "\(field)[\(i)].\(name)", in: sub, fields: subValues, context: context) {
+                    // The sub-field's full name (`partsUsed[1].serialNumber`) is built only for a failure.
+                    let v: JSONValue?
+                    do { v = try evaluate(subRule, field: name, in: sub, fields: subValues, context: context) } catch {
+                        throw error.within("\(field)[\(i)]")
+                    }
+                    if let v {
                         object.append((name, v))
                         subValues[name] = v
                     }

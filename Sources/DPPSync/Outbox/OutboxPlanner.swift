@@ -138,6 +138,15 @@ public struct OutboxPlanner {
 /// A message or file id built from data: only letters, digits, `.`, `_` and `-`;
 /// no leading dot; bounded length. Nothing in a `dppId` can leave the channel's folder.
 public func safeId(_ text: String) -> String {
+    // Nearly every id is already safe: checked byte by byte and returned as it is.
+    let utf8 = text.utf8
+    if let first = utf8.first, first != UInt8(ascii: "."), utf8.count <= 150, utf8.allSatisfy({ byte in
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: ".")
+    }) {
+        return text
+    }
     var out = String(text.unicodeScalars.map { scalar -> Character in
         (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
             ? Character(scalar) : "_"

@@ -17,8 +17,10 @@ public struct Finalizer {
     public func run(batchId: Int64?, asOf: CivilDate, now: Timestamp = .now()) throws -> StoredCheckpoint? {
         var start = StageTimings.now()
         try store.write { db in
-            var writer = try StateWriter(db: db, batchId: batchId, clock: { now })
+            // Pipelined: a fleet's worth of messages is serialised and hashed on the second core.
+            var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: { now })
             try OutboxPlanner(policy: configuration.scheduling).plan(asOf: asOf, writer: &writer, in: db)
+            try writer.finish()
         }
         timings?.add(.plan, StageTimings.now() - start)
         start = StageTimings.now()

@@ -13,8 +13,10 @@ final class OutcomeRecorder {
     /// Technicians' personal details already written by this recorder (most files repeat them).
     private var personalWritten: [String: [String?]] = [:]
 
+    private let statements: StatementCache
+
     init(db: Database, batchId: Int64, fileId: Int64, mappingHash: String?, now: String) {
-        self.db = db; self.batchId = batchId; self.fileId = fileId; self.mappingHash = mappingHash; self.now = now
+        self.db = db; self.statements = StatementCache(db); self.batchId = batchId; self.fileId = fileId; self.mappingHash = mappingHash; self.now = now
     }
 
     func record(index: Int, line: Int?, kind: String, key: String?, decision: Decision, source: String? = nil) throws {
@@ -36,11 +38,25 @@ final class OutcomeRecorder {
             corrects = earlier["id"]
             message = "corrects record \(earlier["record_index"] as Int64) of \(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), rejected \((earlier["reason"] as String?) ?? "")): " + message
         }
-        try db.cachedStatement(sql: """
+        // One row per record of every file: bound directly (GRDB's generic arguments cost more than the insert).
+        let insert = try statements.statement(.init(kind: 1)) {
+            """
             INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash, corrects)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [batchId, fileId, index, line, kind, key, decision.outcome.rawValue,
-                                     decision.reason?.rawValue, message, mappingHash, corrects])
+            """
+        }
+        try insert.bind(batchId, at: 1)
+        try insert.bind(fileId, at: 2)
+        try insert.bind(Int64(index), at: 3)
+        try insert.bind(line.map(Int64.init), at: 4)
+        try insert.bind(kind, at: 5)
+        try insert.bind(key, at: 6)
+        try insert.bind(decision.outcome.rawValue, at: 7)
+        try insert.bind(decision.reason?.rawValue, at: 8)
+        try insert.bind(message, at: 9)
+        try insert.bind(mappingHash, at: 10)
+        try insert.bind(corrects, at: 11)
+        try insert.step(db)
     }
 
     /// Personal details (names, licence numbers) go beside the ledger, never into it.

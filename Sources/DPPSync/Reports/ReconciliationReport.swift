@@ -135,14 +135,23 @@ public struct ReconciliationReport {
     /// One CSV line (RFC 4180): quoted where needed; a leading `=+-@` is
     /// prefixed with `'` so a spreadsheet never runs a formula from the data.
     func csvLine(_ fields: [String?]) -> String {
-        fields.map { field -> String in
-            guard var s = field else { return "" }
-            if let c = s.first, "=+-@".contains(c) { s = "'" + s }
-            if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var line = ""
+        line.reserveCapacity(256)
+        for (i, field) in fields.enumerated() {
+            if i > 0 { line += "," }
+            guard let field else { continue }
+            var needsQuotes = false
+            for byte in field.utf8 where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D {
+                needsQuotes = true
+                break
             }
-            return s
-        }.joined(separator: ",") + "\r\n"
+            let guarded = field.utf8.first.map { "=+-@".utf8.contains($0) } ?? false
+            // Nearly every field is neither quoted nor guarded: appended as it is.
+            if !needsQuotes && !guarded { line += field; continue }
+            let text = guarded ? "'" + field : field
+            line += needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        return line + "\r\n"
     }
 }
 

@@ -15,6 +15,12 @@ struct DirectStatement {
         sqlite3_reset(statement.sqliteStatement)
     }
 
+    /// A statement already prepared (see `StatementCache`), reset.
+    init(prepared: Statement) {
+        statement = prepared
+        sqlite3_reset(prepared.sqliteStatement)
+    }
+
     /// Binds the row's values of `columns` in order, executes, and resets the statement.
     func execute(_ columns: [String], of row: RowImage, in db: Database) throws {
         for (i, column) in columns.enumerated() { try bind(row.values[column] ?? nil, at: Int32(i + 1)) }
@@ -73,4 +79,31 @@ struct DirectStatement {
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// The hot path's statements of one connection, found by a small key instead of
+/// their SQL text. GRDB's statement cache hashes the whole text on every use: at
+/// some fifteen statements per work order, that hashing cost more than the lookups
+/// and inserts it found statements for. A miss falls back to GRDB's cache.
+final class StatementCache {
+    let db: Database
+    private var statements: [Key: Statement] = [:]
+
+    /// What a statement does: a kind of the caller's, the table it works on, and the
+    /// columns it binds (a partial upsert sets a subset of its table's columns).
+    struct Key: Hashable {
+        var kind: Int
+        var table: ObjectIdentifier?
+        var columns: UInt64 = 0
+    }
+
+    init(_ db: Database) { self.db = db }
+
+    /// The statement for `key`, prepared from `sql` the first time.
+    func statement(_ key: Key, sql: () -> String) throws -> DirectStatement {
+        if let statement = statements[key] { return DirectStatement(prepared: statement) }
+        let statement = try db.cachedStatement(sql: sql())
+        statements[key] = statement
+        return DirectStatement(prepared: statement)
+    }
 }

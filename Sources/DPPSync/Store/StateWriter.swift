@@ -5,6 +5,7 @@ import GRDB
 /// writes state tables, so replaying the ledger rebuilds every one of them.
 public struct StateWriter {
     private let db: Database
+    private let statements: StatementCache
     private var nextSequence: Int64
     public let batchId: Int64?
     private let clock: () -> Timestamp
@@ -48,6 +49,7 @@ public struct StateWriter {
     ///   `finish()` before its transaction ends (the file processor's hot path).
     public init(db: Database, batchId: Int64?, pipelined: Bool = false, clock: @escaping () -> Timestamp = Timestamp.now) throws {
         self.db = db
+        self.statements = StatementCache(db)
         self.batchId = batchId
         self.clock = clock
         self.pipelined = pipelined
@@ -59,20 +61,24 @@ public struct StateWriter {
     public mutating func apply(_ change: StateChange) throws -> Int64 {
         let rowsStart = timings == nil ? 0 : StageTimings.now()
         for row in change.rows {
-            try Self.write(row, in: db)
+            try Self.write(row, using: statements)
         }
         let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
         // Every other component the change touches finds it through the subject index
         // (derived from the rows, so `ledger verify` can rebuild it).
         for other in Self.otherSubjects(of: change) {
-            let insert = try DirectStatement(db, sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)")
+            let insert = try statements.statement(.init(kind: Statements.subject)) {
+                "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)"
+            }
             try insert.bind(other, at: 1)
             try insert.bind(entry.sequence, at: 2)
             try insert.step(db)
         }
         // A decided outbox message waits in the delivery queue until its file is written.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
-            let insert = try DirectStatement(db, sql: "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)")
+            let insert = try statements.statement(.init(kind: Statements.queue)) {
+                "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)"
+            }
             try insert.bind((row.values["message_id"] ?? nil) ?? "", at: 1)
             try insert.bind(entry.sequence, at: 2)
             try insert.bind(batchId ?? 0, at: 3)
@@ -112,7 +118,9 @@ public struct StateWriter {
     }
 
     private func insert(_ hashed: HashedEntry) throws {
-        let insert = try DirectStatement(db, sql: "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        let insert = try statements.statement(.init(kind: Statements.ledgerEntry)) {
+            "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        }
         try insert.bind(hashed.sequence, at: 1)
         try insert.bind(hashed.time, at: 2)
         try insert.bind(hashed.batchId, at: 3)
@@ -133,19 +141,37 @@ public struct StateWriter {
         return others
     }
 
+    /// Kinds of the writer's statements in its `StatementCache`.
+    private enum Statements {
+        static let upsert = 1, partialUpsert = 2, delete = 3, subject = 4, queue = 5, ledgerEntry = 6
+    }
+
     /// Writes one row image (upsert or delete). Also used by ledger replay.
     static func write(_ row: RowImage, in db: Database) throws {
+        try write(row, using: StatementCache(db))
+    }
+
+    private static func write(_ row: RowImage, using statements: StatementCache) throws {
         guard let table = StateSchema.table(named: row.table) else {
             throw StoreError(message: "unknown state table '\(row.table)'")
         }
+        let id = ObjectIdentifier(table)
         if row.deleted {
-            try DirectStatement(db, sql: table.deleteSQL).execute(table.keyColumns, of: row, in: db)
+            try statements.statement(.init(kind: Statements.delete, table: id)) { table.deleteSQL }
+                .execute(table.keyColumns, of: row, in: statements.db)
         } else if row.isPartial(in: table) {
             // A partial image: set the columns it carries.
-            let columns = table.columns.filter { row.values[$0] != nil }
-            try DirectStatement(db, sql: table.upsertSQL(columns: columns)).execute(columns, of: row, in: db)
+            var columns: [String] = []
+            var mask: UInt64 = 0
+            for (i, column) in table.columns.enumerated() where row.values[column] != nil {
+                columns.append(column)
+                mask |= 1 << UInt64(i)
+            }
+            try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { table.upsertSQL(columns: columns) }
+                .execute(columns, of: row, in: statements.db)
         } else {
-            try DirectStatement(db, sql: table.upsertSQL).execute(table.columns, of: row, in: db)
+            try statements.statement(.init(kind: Statements.upsert, table: id)) { table.upsertSQL }
+                .execute(table.columns, of: row, in: statements.db)
         }
     }
 

@@ -29,14 +29,17 @@ public enum Fingerprint {
     }
 
     static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits: [Character] = Array("0123456789abcdef")
-        var s = ""
-        s.reserveCapacity(64)
-        for b in bytes {
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 0x0F)])
+        let digits: StaticString = "0123456789abcdef"
+        let bytes = Array(bytes)
+        return digits.withUTF8Buffer { digits in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                for (i, b) in bytes.enumerated() {
+                    out[2 * i] = digits[Int(b >> 4)]
+                    out[2 * i + 1] = digits[Int(b & 0x0F)]
+                }
+                return bytes.count * 2
+            }
         }
-        return s
     }
 }
 

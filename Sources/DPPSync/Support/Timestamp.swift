@@ -49,7 +49,13 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 
     public var description: String {
-        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        String(unsafeUninitializedCapacity: 10) { out in
+            guard (0...9999).contains(year) else { return 0 }
+            appendDigits(year, 4, to: out, at: 0); out[4] = UInt8(ascii: "-")
+            appendDigits(month, 2, to: out, at: 5); out[7] = UInt8(ascii: "-")
+            appendDigits(day, 2, to: out, at: 8)
+            return 10
+        }.nonEmpty ?? pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
     }
 
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
@@ -160,7 +166,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let days = ms >= 0 ? ms / dayMillis : (ms - dayMillis + 1) / dayMillis
         let rest = Int(ms - days * dayMillis)
         let date = CivilDate(daysSinceEpoch: Int(days))
-        return date.description + "T" + pad(rest / 3_600_000, 2) + ":" + pad(rest / 60_000 % 60, 2) + ":"
+        // Written digit by digit: every ledger entry and outcome carries one, and
+        // building it from padded pieces cost more than hashing the entry.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            guard (0...9999).contains(date.year) else { return 0 }
+            appendDigits(date.year, 4, to: out, at: 0); out[4] = UInt8(ascii: "-")
+            appendDigits(date.month, 2, to: out, at: 5); out[7] = UInt8(ascii: "-")
+            appendDigits(date.day, 2, to: out, at: 8); out[10] = UInt8(ascii: "T")
+            appendDigits(rest / 3_600_000, 2, to: out, at: 11); out[13] = UInt8(ascii: ":")
+            appendDigits(rest / 60_000 % 60, 2, to: out, at: 14); out[16] = UInt8(ascii: ":")
+            appendDigits(rest / 1000 % 60, 2, to: out, at: 17); out[19] = UInt8(ascii: ".")
+            appendDigits(rest % 1000, 3, to: out, at: 20); out[23] = UInt8(ascii: "Z")
+            return 24
+        }.nonEmpty ?? date.description + "T" + pad(rest / 3_600_000, 2) + ":" + pad(rest / 60_000 % 60, 2) + ":"
             + pad(rest / 1000 % 60, 2) + "." + pad(rest % 1000, 3) + "Z"
     }
 
@@ -170,6 +188,20 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         clock_gettime(CLOCK_REALTIME, &spec)
         return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
     }
+}
+
+/// Writes `value` (0 ≤ value < 10^width) as exactly `width` decimal digits at `offset`.
+private func appendDigits(_ value: Int, _ width: Int, to out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+    var rest = value
+    for i in stride(from: offset + width - 1, through: offset, by: -1) {
+        out[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+        rest /= 10
+    }
+}
+
+private extension String {
+    /// `nil` for the empty string: the fast forms above write nothing for years they do not cover.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }
 
 func pad(_ value: Int, _ width: Int) -> String {

@@ -51,4 +51,19 @@ struct JSONParserTests {
         let value = try JSONParser.parseDocument(Array(#"{"b":"x\"y","a":[1,{"d":null,"c":"é\u0001"}]}"#.utf8))
         #expect(value.jsonText(sortedKeys: true) == #"{"a":[1,{"c":"é\u0001","d":null}],"b":"x\"y"}"#)
     }
+
+    @Test("strings are escaped the same whether a special byte falls inside an eight-byte run or after it")
+    func escapingAtEveryOffset() throws {
+        for special in ["\"", "\\", "\n", "\u{1F}", "\u{7F}", "é"] {
+            for offset in 0..<20 {
+                let text = String(repeating: "a", count: offset) + special + String(repeating: "b", count: 19 - offset)
+                var out: [UInt8] = []
+                JSONValue.appendQuoted(text, to: &out)
+                // Parsed back it is the same string, and nothing but `"`, `\` and controls was escaped.
+                #expect(try JSONParser.parseDocument(out) == .string(text))
+                let escapes = special == "\"" || special == "\\" || special == "\n" || special == "\u{1F}"
+                #expect(out.count == text.utf8.count + 2 + (escapes ? (special == "\u{1F}" ? 5 : 1) : 0), "\(Array(special.utf8)) at \(offset)")
+            }
+        }
+    }
 }

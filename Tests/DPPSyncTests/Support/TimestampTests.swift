@@ -13,6 +13,12 @@ struct TimestampTests {
         #expect(Timestamp(iso: "2025-11-05T16:10:00", defaultOffsetMinutes: 60) == utc)
         #expect(Timestamp(iso: "2025-11-05T15:10:00.250Z")?.millisecondsSinceEpoch == utc.millisecondsSinceEpoch + 250)
         #expect(utc.description == "2025-11-05T15:10:00.000Z")
+        #expect(Timestamp(millisecondsSinceEpoch: -1).description == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp(millisecondsSinceEpoch: 253_402_300_799_999).description == "9999-12-31T23:59:59.999Z")
+        #expect(CivilDate(year: 812, month: 3, day: 7).description == "0812-03-07")
+        #expect(safeId("MDN-DPP-C-000001-TASK-3-20260110-R") == "MDN-DPP-C-000001-TASK-3-20260110-R", "a safe id is kept as it is")
+        #expect(safeId("../etc/passwd") == "_._etc_passwd")
+        #expect(safeId(".hidden") == "_hidden")
         for bad in ["2025-13-01", "2025-02-30", "2025-11-05T25:00Z", "2025-11-05X10:00", "20251105", "2025-11-05T10:00+1"] {
             #expect(Timestamp(iso: bad) == nil, "\(bad)")
         }
