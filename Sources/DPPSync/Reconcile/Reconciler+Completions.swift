@@ -230,17 +230,20 @@ extension Reconciler {
                     return ([], nil, "", (.partNotCertified, "part \(part.dppId): \(problem)"))
                 }
             }
-            var updated = part.row
-            if part.action == "removed" {
-                updated["parent_dpp_id"] = nil; updated["installed_on"] = nil; updated["position"] = nil; updated["status"] = "REMOVED"
-            } else {
-                updated["parent_dpp_id"] = dppId
-                updated["installed_on"] = asset["installed_on"] ?? nil
-                updated["installed_at"] = completionDate
-                updated["status"] = "INSTALLED"
+            // The part's new place, as the partial image of its row: the key and the columns that change.
+            let installedOn = asset["installed_on"] ?? nil
+            let moved: [(column: String, value: String?)] = part.action == "removed"
+                ? [("parent_dpp_id", nil), ("installed_on", nil), ("position", nil), ("status", "REMOVED")]
+                : [("parent_dpp_id", dppId), ("installed_on", installedOn), ("installed_at", completionDate), ("status", "INSTALLED")]
+            var changed: [String: String?] = Dictionary(minimumCapacity: moved.count + 1)
+            for (column, value) in moved where (part.row[column] ?? nil) != value { changed[column] = .some(value) }
+            if !changed.isEmpty {
+                changed["dpp_id"] = .some(part.dppId)
+                rows.append(RowImage(tableName: StateSchema.asset.name, values: changed, deleted: false))
             }
-            if updated != part.row { rows.append(RowImage(table: StateSchema.asset, updating: part.row, to: updated)) }
-            rows += installationRows(updated, previous: part.row)
+            if part.action != "removed" {
+                rows += installationRows(["dpp_id": part.dppId, "installed_on": installedOn, "installed_at": completionDate], previous: part.row)
+            }
             rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
         }
         // Labour and tests.
