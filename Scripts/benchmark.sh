@@ -34,6 +34,7 @@ fi
 swift build -c "$config" --product dppsync >/dev/null
 swift build -c "$config" --product dppsync-workload >/dev/null
 bin="$(swift build -c "$config" --show-bin-path)"
+source Scripts/workload-root.sh
 
 work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -43,12 +44,9 @@ printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 for format in $formats; do
   for m in $sizes; do
     root="$work/$format-$m"
-    "$bin/dppsync" init --root "$root" >/dev/null
-    "$bin/dppsync-workload" --root "$root" --components "$components" --work-orders "$m" --format "$format" >/dev/null
-    export_file="$(ls "$root"/Inbox/workorders/export.*)"
-    mv "$export_file" "$work/export.$format"
     # Reference data first (registry, programme, certifications): not timed.
-    "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true
+    prepare_root "$bin" "$root" "$components" "$m" "$format" "$work/export.$format"
+    export_file="$EXPORT_FILE"
     # Set the reference data's outbox files aside (a move, not a delete: ext4 without a journal
     # skips inodes freed in the last minutes, which would slow the timed run's file creation).
     mv "$root/Outbox" "$work/outbox-$format-$m" && mkdir "$root/Outbox"

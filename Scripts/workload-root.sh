@@ -1,0 +1,15 @@
+# Sourced by benchmark.sh and profile.sh: a dppsync root with a generated workload's
+# reference data (registry, programme, certifications) already loaded, and its export set aside.
+#
+#   prepare_root BIN_DIR ROOT COMPONENTS WORK_ORDERS FORMAT SET_ASIDE
+#
+# Leaves the export at SET_ASIDE and sets EXPORT_FILE to the inbox path it goes back to for the
+# measured run; what loading the reference data took is not part of any measurement.
+prepare_root() {
+  local bin="$1" root="$2" components="$3" work_orders="$4" format="$5" set_aside="$6"
+  "$bin/dppsync" init --root "$root" >/dev/null
+  "$bin/dppsync-workload" --root "$root" --components "$components" --work-orders "$work_orders" --format "$format" >/dev/null
+  EXPORT_FILE="$(ls "$root"/Inbox/workorders/export.*)"
+  mv "$EXPORT_FILE" "$set_aside"
+  "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true
+}
