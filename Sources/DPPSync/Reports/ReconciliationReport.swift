@@ -63,11 +63,11 @@ public struct ReconciliationReport {
                 out += "batch,source,file,fingerprint,record_index,line,kind,record_key,outcome,reason,message,mapping_hash\r\n"
                 let files = try Row.fetchCursor(db, sql: "SELECT source, name, fingerprint, disposition, reason, message, mapping_hash FROM input_file WHERE batch_id = ? AND reason IS NOT NULL ORDER BY id", arguments: [batchId])
                 while let f = try files.next() {
-                    out += csvLine([String(batchId), f["source"], f["name"], f["fingerprint"], "", "", "file", "", f["disposition"], f["reason"], f["message"], f["mapping_hash"]])
+                    out += Self.csvLine([String(batchId), f["source"], f["name"], f["fingerprint"], "", "", "file", "", f["disposition"], f["reason"], f["message"], f["mapping_hash"]])
                 }
                 let rows = try Row.fetchCursor(db, sql: Self.recordsSQL, arguments: [batchId])
                 while let r = try rows.next() {
-                    out += csvLine([String(batchId), r["source"], r["name"], r["fingerprint"], (r["record_index"] as Int64?).map(String.init),
+                    out += Self.csvLine([String(batchId), r["source"], r["name"], r["fingerprint"], (r["record_index"] as Int64?).map(String.init),
                                     (r["line"] as Int64?).map(String.init), r["kind"], r["record_key"], r["outcome"], r["reason"], r["message"], r["mapping_hash"]])
                     try drain()
                 }
@@ -134,7 +134,7 @@ public struct ReconciliationReport {
 
     /// One CSV line (RFC 4180): quoted where needed; a leading `=+-@` is
     /// prefixed with `'` so a spreadsheet never runs a formula from the data.
-    func csvLine(_ fields: [String?]) -> String {
+    static func csvLine(_ fields: [String?]) -> String {
         var line = ""
         line.reserveCapacity(256)
         for (i, field) in fields.enumerated() {
