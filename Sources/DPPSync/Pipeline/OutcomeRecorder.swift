@@ -38,7 +38,7 @@ final class OutcomeRecorder {
             corrects = earlier["id"]
             message = "corrects record \(earlier["record_index"] as Int64) of \(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), rejected \((earlier["reason"] as String?) ?? "")): " + message
         }
-        // One row per record of every file: bound directly (GRDB's generic arguments cost more than the insert).
+        // One row per record of every file: bound directly (GRDB's generic argument handling was 2 % of a large file's instructions).
         let insert = try statements.statement(.init(kind: 1)) {
             """
             INSERT INTO record_outcome (batch_id, file_id, record_index, line, kind, record_key, outcome, reason, message, mapping_hash, corrects)

@@ -82,9 +82,9 @@ struct DirectStatement {
 }
 
 /// The hot path's statements of one connection, found by a small key instead of
-/// their SQL text. GRDB's statement cache hashes the whole text on every use: at
-/// some fifteen statements per work order, that hashing cost more than the lookups
-/// and inserts it found statements for. A miss falls back to GRDB's cache.
+/// their SQL text. GRDB's statement cache hashes the whole text on every use, some
+/// fifteen times per work order (1.6 % of a large file's instructions, measured with
+/// callgrind). A miss falls back to GRDB's cache.
 final class StatementCache {
     let db: Database
     private var statements: [Key: Statement] = [:]
