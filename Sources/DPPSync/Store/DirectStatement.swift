@@ -11,8 +11,7 @@ struct DirectStatement {
     /// The cached statement for `sql`, reset (a statement GRDB or an earlier error left
     /// mid-way must not keep its old bindings).
     init(_ db: Database, sql: String) throws {
-        statement = try db.cachedStatement(sql: sql)
-        sqlite3_reset(statement.sqliteStatement)
+        self.init(prepared: try db.cachedStatement(sql: sql))
     }
 
     /// A statement already prepared (see `StatementCache`), reset.

@@ -49,13 +49,21 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 
     public var description: String {
-        String(unsafeUninitializedCapacity: 10) { out in
-            guard (0...9999).contains(year) else { return 0 }
-            appendDigits(year, 4, to: out, at: 0); out[4] = UInt8(ascii: "-")
-            appendDigits(month, 2, to: out, at: 5); out[7] = UInt8(ascii: "-")
-            appendDigits(day, 2, to: out, at: 8)
+        guard hasFourDigitYear else { return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) }
+        return String(unsafeUninitializedCapacity: 10) { out in
+            write(to: out)
             return 10
-        }.nonEmpty ?? pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        }
+    }
+
+    /// Years the fixed-width forms cover (`description` and `Timestamp.description`).
+    var hasFourDigitYear: Bool { (0...9999).contains(year) }
+
+    /// Writes `yyyy-MM-dd` into the first ten bytes of `out` (a four-digit year).
+    func write(to out: UnsafeMutableBufferPointer<UInt8>) {
+        writeDigits(year, 4, to: out, at: 0); out[4] = UInt8(ascii: "-")
+        writeDigits(month, 2, to: out, at: 5); out[7] = UInt8(ascii: "-")
+        writeDigits(day, 2, to: out, at: 8)
     }
 
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
@@ -166,20 +174,20 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let days = ms >= 0 ? ms / dayMillis : (ms - dayMillis + 1) / dayMillis
         let rest = Int(ms - days * dayMillis)
         let date = CivilDate(daysSinceEpoch: Int(days))
+        guard date.hasFourDigitYear else {
+            return date.description + "T" + pad(rest / 3_600_000, 2) + ":" + pad(rest / 60_000 % 60, 2) + ":"
+                + pad(rest / 1000 % 60, 2) + "." + pad(rest % 1000, 3) + "Z"
+        }
         // Written digit by digit: every ledger entry and outcome carries one, and
         // building it from padded pieces cost more than hashing the entry.
         return String(unsafeUninitializedCapacity: 24) { out in
-            guard (0...9999).contains(date.year) else { return 0 }
-            appendDigits(date.year, 4, to: out, at: 0); out[4] = UInt8(ascii: "-")
-            appendDigits(date.month, 2, to: out, at: 5); out[7] = UInt8(ascii: "-")
-            appendDigits(date.day, 2, to: out, at: 8); out[10] = UInt8(ascii: "T")
-            appendDigits(rest / 3_600_000, 2, to: out, at: 11); out[13] = UInt8(ascii: ":")
-            appendDigits(rest / 60_000 % 60, 2, to: out, at: 14); out[16] = UInt8(ascii: ":")
-            appendDigits(rest / 1000 % 60, 2, to: out, at: 17); out[19] = UInt8(ascii: ".")
-            appendDigits(rest % 1000, 3, to: out, at: 20); out[23] = UInt8(ascii: "Z")
+            date.write(to: out); out[10] = UInt8(ascii: "T")
+            writeDigits(rest / 3_600_000, 2, to: out, at: 11); out[13] = UInt8(ascii: ":")
+            writeDigits(rest / 60_000 % 60, 2, to: out, at: 14); out[16] = UInt8(ascii: ":")
+            writeDigits(rest / 1000 % 60, 2, to: out, at: 17); out[19] = UInt8(ascii: ".")
+            writeDigits(rest % 1000, 3, to: out, at: 20); out[23] = UInt8(ascii: "Z")
             return 24
-        }.nonEmpty ?? date.description + "T" + pad(rest / 3_600_000, 2) + ":" + pad(rest / 60_000 % 60, 2) + ":"
-            + pad(rest / 1000 % 60, 2) + "." + pad(rest % 1000, 3) + "Z"
+        }
     }
 
     /// The current time.
@@ -191,17 +199,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 }
 
 /// Writes `value` (0 ≤ value < 10^width) as exactly `width` decimal digits at `offset`.
-private func appendDigits(_ value: Int, _ width: Int, to out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+private func writeDigits(_ value: Int, _ width: Int, to out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
     var rest = value
     for i in stride(from: offset + width - 1, through: offset, by: -1) {
         out[i] = UInt8(ascii: "0") + UInt8(rest % 10)
         rest /= 10
     }
-}
-
-private extension String {
-    /// `nil` for the empty string: the fast forms above write nothing for years they do not cover.
-    var nonEmpty: String? { isEmpty ? nil : self }
 }
 
 func pad(_ value: Int, _ width: Int) -> String {
