@@ -72,7 +72,9 @@ for line in open(sys.argv[1], 'rb'): n += 1
     fi
     sqlite3 "$root/State/dppsync.sqlite" .schema | grep -v '^CREATE TABLE sqlite_' >"$work/schema.sql"
     rm -f "$work/floor.sqlite"
-    sqlite3 "$work/floor.sqlite" <"$work/schema.sql"
+    # Same page size as the store (64 KB for a store dppsync created).
+    page_size=$(sqlite3 "$root/State/dppsync.sqlite" "PRAGMA page_size")
+    { echo "PRAGMA page_size = $page_size;"; cat "$work/schema.sql"; } | sqlite3 "$work/floor.sqlite"
     batch=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT MAX(id) FROM batch")
     start=$(date +%s.%N)
     sqlite3 "$work/floor.sqlite" >/dev/null <<SQL

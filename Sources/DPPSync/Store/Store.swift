@@ -13,7 +13,11 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(30)
         config.readonly = readOnly
-        config.prepareDatabase { db in db.add(function: Self.sqlarUncompress) }
+        config.prepareDatabase { db in
+            db.add(function: Self.sqlarUncompress)
+            // Takes effect only while the file is still empty, before GRDB switches it to WAL.
+            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
+        }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets NORMAL on WAL pools after `prepareDatabase`; the writer must be FULL.
@@ -31,6 +35,15 @@ public final class Store: Sendable {
     /// and re-reads hot index pages. 16 MB keeps the indexes' working set; 48 MB was
     /// measured no faster and cost its size in peak RSS.
     static let writerCacheKiB = 16 * 1024
+
+    /// The page size of a new store (an existing store keeps the one it was created with).
+    /// A nightly file is one large transaction: every page it dirties goes to the WAL as a
+    /// frame (two `pwrite`s, header and page), is re-checksummed at commit when the cache
+    /// spilled, and is copied again by the checkpoint. With 4 KB pages a 100k work-order file
+    /// made ~400,000 such writes and they were a fifth of the deciding thread's time; with
+    /// 64 KB pages (SQLite's largest) the same file ran in 13.2 s instead of 15.8 s
+    /// (three alternating runs each), at +13 MB peak RSS.
+    static let pageSize = 65536
 
     /// `sqlar_uncompress(data, size)` as the `sqlite3` shell has it, so that SQL reading
     /// ledger bodies (tests, auditors' queries) is the same inside and outside dppsync.

@@ -114,4 +114,18 @@ struct StateWriterTests {
         #expect(pragmas.1 == 2)
         #expect(pragmas.2 == 1)
     }
+
+    @Test("a new store has 64 KB pages; a store made with another page size keeps it")
+    func pageSize() throws {
+        let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")
+        #expect(try fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 65536)
+
+        let path = NSTemporaryDirectory() + "dppsync-page-4k-" + UUID().uuidString + ".sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "PRAGMA page_size = 4096; CREATE TABLE earlier (x)") }
+        try queue.close()
+        let existing = try Store(path: path)
+        #expect(try existing.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 4096)
+        #expect(try existing.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } ?? 0 > 0)
+    }
 }
