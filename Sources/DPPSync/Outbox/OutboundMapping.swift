@@ -12,7 +12,11 @@ public struct OutboundMapping: Sendable {
     /// File name template, e.g. `{notificationId}.json`; the value is made safe.
     public var fileName: String
     /// Output name → message field (in order). Empty: every field of the message.
-    public var fields: [(name: String, path: String)]
+    public var fields: [(name: String, path: String)] {
+        didSet { fieldPaths = fields.map { RecordPath($0.path) } }
+    }
+    /// `fields`' paths, parsed once rather than for every message written.
+    private(set) var fieldPaths: [RecordPath?] = []
     public var xmlRoot: String?
     public var xmlNamespace: String?
     public var xmlRecord: String?
@@ -156,7 +160,8 @@ public struct OutboundMapping: Sendable {
 
     private func members(of message: JSONValue) -> [(String, JSONValue)] {
         if fields.isEmpty, case .object(let all) = message { return all }
-        return fields.map { ($0.name, RecordPath($0.path).flatMap { $0.value(in: message) } ?? .null) }
+        let paths = fieldPaths.count == fields.count ? fieldPaths : fields.map { RecordPath($0.path) }
+        return zip(fields, paths).map { field, path in (field.name, path.flatMap { $0.value(in: message) } ?? .null) }
     }
 
     private var xmlHeader: String {

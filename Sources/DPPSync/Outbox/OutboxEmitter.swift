@@ -37,7 +37,7 @@ public struct OutboxEmitter {
         let (configured, _) = Self.mappings(in: layout.mappings)
         let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.map { ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)]) })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
-        let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint()
+        let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map(Covering.init)
         var written: [String] = []
         // 1. Files per batch: every part that holds a pending message is written whole.
         var batchFiles: [String: String] = [:]
@@ -80,36 +80,54 @@ public struct OutboxEmitter {
         LEFT JOIN technician_personal p ON m.channel = 'release-certificates' AND p.labor_code = json_extract(m.body, '$.technician.laborCode')
         """
 
+    /// The latest signed checkpoint, with its note quoted once for every certificate that cites it.
+    private struct Covering {
+        var treeSize: Int
+        var quotedNote: [UInt8]
+
+        init(_ stored: StoredCheckpoint) {
+            treeSize = stored.checkpoint.treeSize
+            quotedNote = []
+            JSONValue.appendQuoted(stored.note, to: &quotedNote)
+        }
+    }
+
+    /// The certificate's fixed wording as JSON members, written once.
+    private static let fixedWording: [UInt8] = {
+        var bytes = Array(#","work":"#.utf8)
+        JSONValue.appendQuoted(ReleaseCertificate.work, to: &bytes)
+        bytes += Array(#","statement":"#.utf8)
+        JSONValue.appendQuoted(ReleaseCertificate.statement, to: &bytes)
+        return bytes
+    }()
+
     /// The message as its files carry it (compact JSON), or `nil` while no signed
     /// checkpoint covers it. A release certificate gains its fixed wording, the certifying technician's
     /// licence number (personal data joins the file here, never the ledger), its ledger
     /// entry and the checkpoint that covers it, appended to the stored body as is.
-    private func messageBytes(of row: Row, checkpoint: StoredCheckpoint?) -> [UInt8]? {
+    private func messageBytes(of row: Row, checkpoint: Covering?) -> [UInt8]? {
         let seq: Int64 = row["ledger_seq"]
         var bytes = Array((row["body"] as String).utf8)
         guard (row["channel"] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
-        guard let checkpoint, checkpoint.checkpoint.treeSize >= seq else { return nil }
+        guard let checkpoint, checkpoint.treeSize >= Int(seq) else { return nil }
         bytes.removeLast()
-        bytes += Array(#","work":"#.utf8)
-        JSONValue.appendQuoted(ReleaseCertificate.work, to: &bytes)
-        bytes += Array(#","statement":"#.utf8)
-        JSONValue.appendQuoted(ReleaseCertificate.statement, to: &bytes)
+        bytes += Self.fixedWording
         bytes += Array(#","licenceNumber":"#.utf8)
         if let licence = row["licence"] as String? { JSONValue.appendQuoted(licence, to: &bytes) } else { bytes += Array("null".utf8) }
         bytes += Array(#","ledgerEntry":"#.utf8) + Array(String(seq).utf8) + Array(#","checkpoint":"#.utf8)
-        JSONValue.appendQuoted(checkpoint.note, to: &bytes)
+        bytes += checkpoint.quotedNote
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
 
-    private func message(of row: Row, checkpoint: StoredCheckpoint?) -> JSONValue? {
+    private func message(of row: Row, checkpoint: Covering?) -> JSONValue? {
         messageBytes(of: row, checkpoint: checkpoint).flatMap { try? JSONParser.parseDocument($0) }
     }
 
     /// Writes the parts of `batch`'s file of `channel` that hold a pending message. A part
     /// is always its batch's messages number `part × size …` in ledger order, so a part
     /// written again after a crash has the same name and the same content.
-    private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: StoredCheckpoint?,
+    private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: Covering?,
                                 markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
         var written: [String] = []
         var part = 0
@@ -145,7 +163,7 @@ public struct OutboxEmitter {
         return written
     }
 
-    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: StoredCheckpoint?,
+    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: Covering?,
                       batchFiles: [String: String], now: Timestamp) throws -> [String] {
         var files: [(name: String, content: [UInt8])] = []
         var paths: [String: [String]] = [:]

@@ -184,6 +184,17 @@ extension Store {
             // NULL keeps the earlier entries readable as they are.
             try db.execute(sql: "ALTER TABLE ledger_entry ADD COLUMN body_size INTEGER")
         }
+        migrator.registerMigration("v8-outbox-partial-indexes") { db in
+            // The emitter asks only for messages not emitted yet, and the planner only for the streams
+            // of channels that replace their messages: a release certificate (one per work order, its
+            // stream its own) is an index entry less when decided, and one delete, not a move, when emitted.
+            try db.execute(sql: """
+                DROP INDEX outbox_queue_pending;
+                CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq) WHERE emitted_at IS NULL;
+                DROP INDEX outbox_message_stream;
+                CREATE INDEX outbox_message_stream ON outbox_message(stream) WHERE channel != 'release-certificates';
+                """)
+        }
         return migrator
     }
 }
