@@ -3,27 +3,25 @@ import Crypto
 /// The after-image of one state row: every column's value as text (or `nil`).
 public struct RowImage: Sendable, Hashable {
     public var table: String
-    public var values: [String: String?]
+    public var values: RowValues
     /// `true` when the change removes the row (its key columns identify it).
     public var deleted: Bool
 
-    public init(table: StateTable, values: [String: String?], deleted: Bool = false) {
+    /// Every column of `table`, in its order (absent ones NULL; a value for no column of the table is dropped).
+    public init(table: StateTable, values: RowValues, deleted: Bool = false) {
         self.table = table.name
-        // Usually every column is given: keep the caller's dictionary, filling in the absent ones.
-        var full = values
-        for column in table.columns where full[column] == nil { full[column] = .some(nil) }
-        if full.count != table.columns.count {
-            full = full.filter { table.columns.contains($0.key) }  // a value for no column of the table
-        }
-        self.values = full
+        var ordered: [String?] = []
+        ordered.reserveCapacity(table.columns.count)
+        for (position, column) in table.columns.enumerated() { ordered.append(values.value(of: column, expectedAt: position) ?? nil) }
+        self.values = RowValues(columns: table.columns, values: ordered)
         self.deleted = deleted
     }
 
     /// The image of an update of a stored row: its key and the columns whose value
     /// changes, nothing else, so that a part moving between components costs the ledger
     /// four values rather than the whole asset row. Replay sets just these columns.
-    public init(table: StateTable, updating current: [String: String?], to updated: [String: String?]) {
-        var changed: [String: String?] = [:]
+    public init(table: StateTable, updating current: RowValues, to updated: RowValues) {
+        var changed: RowValues = [:]
         for column in table.columns where table.keyColumns.contains(column) || (updated[column] ?? nil) != (current[column] ?? nil) {
             changed[column] = .some(updated[column] ?? nil)  // a column set to null stays in the image
         }
@@ -32,7 +30,7 @@ public struct RowImage: Sendable, Hashable {
         self.deleted = false
     }
 
-    init(tableName: String, values: [String: String?], deleted: Bool) {
+    init(tableName: String, values: RowValues, deleted: Bool) {
         self.table = tableName; self.values = values; self.deleted = deleted
     }
 
@@ -140,7 +138,7 @@ public struct LedgerEntry: Sendable, Hashable {
             for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
                 if i > 0 { literal(",") }
                 out.append(contentsOf: column.prefix)
-                text(row.values[column.name] ?? nil)
+                text(row.values.value(of: column.name, expectedAt: column.position) ?? nil)
             }
             literal("},\"row\":{")
             // The image's columns (all of its table's, or a partial image's few) in their precomputed
@@ -148,7 +146,7 @@ public struct LedgerEntry: Sendable, Hashable {
             let rowStart = out.count
             var written = 0
             for column in table?.canonicalColumns ?? [] {
-                guard let value = row.values[column.name] else { continue }
+                guard let value = row.values.value(of: column.name, expectedAt: column.position) else { continue }
                 if written > 0 { literal(",") }
                 out.append(contentsOf: column.prefix)
                 text(value)
@@ -212,7 +210,7 @@ public struct LedgerEntry: Sendable, Hashable {
         var rows: [RowImage] = []
         for change in changes {
             guard case .string(let table)? = change["table"], case .object(let members)? = change["row"] else { return nil }
-            var values: [String: String?] = [:]
+            var values: RowValues = [:]
             for (column, value) in members {
                 if case .string(let s) = value { values[column] = s } else { values[column] = .some(nil) }
             }

@@ -193,8 +193,8 @@ public struct LedgerVerifier {
     private func compareState(with replay: DatabaseQueue, into report: inout Report) throws {
         for table in StateSchema.tables {
             let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) ORDER BY " + table.keyColumns.joined(separator: ", ")
-            func values(_ row: Row) -> (key: [String], values: [String: String?]) {
-                var values: [String: String?] = [:]
+            func values(_ row: Row) -> (key: [String], values: RowValues) {
+                var values: RowValues = [:]
                 for column in table.columns { values[column] = row[column] as String? }
                 return (table.keyColumns.map { (values[$0] ?? nil) ?? "" }, values)
             }

@@ -16,7 +16,7 @@ enum ReleaseCertificate {
     /// - Parameters:
     ///   - workOrder: the work order's after-image (`release_status` `released`, `certifying_staff` set).
     ///   - asset: the component's row; `category`: the certifying technician's licence category.
-    static func row(workOrder: [String: String?], asset: [String: String?], category: String?, decidedOn: String?) -> RowImage? {
+    static func row(workOrder: RowValues, asset: RowValues, category: String?, decidedOn: String?) -> RowImage? {
         guard (workOrder["release_status"] ?? nil) == "released", let staff = workOrder["certifying_staff"] ?? nil,
               let workOrderId = workOrder["work_order_id"] ?? nil, let dppId = workOrder["dpp_id"] ?? nil else { return nil }
         func text(_ value: String??) -> JSONValue { (value ?? nil).map(JSONValue.string) ?? .null }

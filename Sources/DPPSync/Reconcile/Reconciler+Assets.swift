@@ -6,7 +6,7 @@ extension Reconciler {
     static let dppOwnedAssetColumns: [String: String] = ["specifications": "specifications", "certification": "certification"]
 
     /// A new installation period when the component is (newly) on an aircraft.
-    func installationRows(_ values: [String: String?], previous: [String: String?]?) -> [RowImage] {
+    func installationRows(_ values: RowValues, previous: RowValues?) -> [RowImage] {
         guard let aircraft = values["installed_on"] ?? nil, let day = values["installed_at"] ?? nil, let dppId = values["dpp_id"] ?? nil else { return [] }
         if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return [] }
         return [RowImage(table: StateSchema.installation, values: ["dpp_id": dppId, "start_day": day, "aircraft": aircraft])]
@@ -14,7 +14,7 @@ extension Reconciler {
 
     func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {
         let dppId = record.key
-        var values: [String: String?] = [
+        var values: RowValues = [
             "dpp_id": dppId,
             "cmms_asset_num": record.string("cmmsAssetNum"), "part_number": record.string("partNumber"),
             "serial_number": record.string("serialNumber"), "description": record.string("description"),

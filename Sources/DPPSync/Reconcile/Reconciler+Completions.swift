@@ -48,7 +48,7 @@ struct CompletionFacts: Equatable {
 /// A part line of a completion, resolved.
 struct ResolvedPart {
     /// The part's `Reconciler.partColumns`.
-    var row: [String: String?]
+    var row: RowValues
     var dppId: String
     /// `installed`, `removed`, or `returned` (a stores return changes nothing).
     var action: String
@@ -67,7 +67,7 @@ extension Reconciler {
         // 2. The parts.
         var parts: [ResolvedPart] = []
         for reference in record.list("partsUsed") {
-            let row: [String: String?]?
+            let row: RowValues?
             let described: String
             if let partId = reference.scalarText ?? reference["dppId"]?.scalarText {
                 described = partId
@@ -88,7 +88,7 @@ extension Reconciler {
             parts.append(ResolvedPart(row: row, dppId: id, action: action))
         }
         // 3. The technicians.
-        var technicians: [String: [String: String?]] = [:]
+        var technicians: [String: RowValues] = [:]
         for line in record.list("labor") {
             guard let code = line["laborCode"]?.scalarText else { continue }
             guard let technician = try references.row(StateSchema.technician, code, in: db) else {
@@ -168,7 +168,7 @@ extension Reconciler {
     /// (each part's history finds it through the ledger's subject index) and, when the
     /// component is released, the release certificate the CMMS is sent.
     private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
-                                  dppId: String, asset: [String: String?], technicians: [String: [String: String?]], reason: ReasonCode?,
+                                  dppId: String, asset: RowValues, technicians: [String: RowValues], reason: ReasonCode?,
                                   prefix: String, newWorkOrder: Bool, provenance: Provenance, in db: Database) throws -> Decision {
         var rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
         if let workOrder = built.rows.first(where: { $0.table == StateSchema.workOrder.name }),
@@ -186,7 +186,7 @@ extension Reconciler {
     /// The component a completion is about: by dppId, or by the CMMS asset number
     /// through the registry's crosswalk. `nil` when the record names neither; the
     /// row is `nil` when the named asset is not known (yet).
-    func asset(of record: MappedRecord, in db: Database) throws -> (row: [String: String?]?, reference: String)? {
+    func asset(of record: MappedRecord, in db: Database) throws -> (row: RowValues?, reference: String)? {
         if let dppId = record.string("dppId") {
             return (try references.component(dppId, in: db), "dppId \(dppId)")
         }
@@ -205,8 +205,8 @@ extension Reconciler {
     // MARK: Rows
 
     /// Every row a completion implies (after-images), and what it means for return to service.
-    func completionRows(_ record: MappedRecord, workOrderId: String, asset: [String: String?], parts: [ResolvedPart],
-                        technicians: [String: [String: String?]], previous: (labor: Int, tests: Int, parts: [String]),
+    func completionRows(_ record: MappedRecord, workOrderId: String, asset: RowValues, parts: [ResolvedPart],
+                        technicians: [String: RowValues], previous: (labor: Int, tests: Int, parts: [String]),
                         waiving: ReasonCode? = nil, in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
         guard let dppId = asset["dpp_id"] ?? nil else { return ([], nil, "", nil) }
         let completionDate = record.string("completionDate")
@@ -235,7 +235,7 @@ extension Reconciler {
             let moved: [(column: String, value: String?)] = part.action == "removed"
                 ? [("parent_dpp_id", nil), ("installed_on", nil), ("position", nil), ("status", "REMOVED")]
                 : [("parent_dpp_id", dppId), ("installed_on", installedOn), ("installed_at", completionDate), ("status", "INSTALLED")]
-            var changed: [String: String?] = Dictionary(minimumCapacity: moved.count + 1)
+            var changed = RowValues()
             for (column, value) in moved where (part.row[column] ?? nil) != value { changed[column] = .some(value) }
             if !changed.isEmpty {
                 changed["dpp_id"] = .some(part.dppId)
@@ -320,7 +320,7 @@ extension Reconciler {
 
     /// The technician who may certify the return to service: licence valid on the
     /// completion day, with the category and authorisation the task requires.
-    func certifier(labor: [JSONValue], technicians: [String: [String: String?]], task: [String: String?]?,
+    func certifier(labor: [JSONValue], technicians: [String: RowValues], task: RowValues?,
                    on date: String?) -> Result<String, ComplianceFailure> {
         let category = task?["required_category"] ?? nil
         let authorisation = task?["required_authorisation"] ?? nil
@@ -353,7 +353,7 @@ extension Reconciler {
 
     /// The programme task whose requirements apply: the work order's own, else
     /// the only task the programme has for the component's part number.
-    func requirementTask(taskId: String?, asset: [String: String?], in db: Database) throws -> [String: String?]? {
+    func requirementTask(taskId: String?, asset: RowValues, in db: Database) throws -> RowValues? {
         if let taskId { return try references.row(StateSchema.maintenanceTask, taskId, in: db) }
         guard let partNumber = asset["part_number"] ?? nil else { return nil }
         let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? LIMIT 2"), arguments: [partNumber])
@@ -361,7 +361,7 @@ extension Reconciler {
     }
 
     /// Why a part's release certificate is not valid on `date`, or `nil`.
-    func certificationProblem(_ part: [String: String?], on date: String?) -> String? {
+    func certificationProblem(_ part: RowValues, on date: String?) -> String? {
         guard let text = part["certification"] ?? nil, let cert = try? JSONParser.parseDocument(Array(text.utf8)),
               let reference = cert["reference"]?.scalarText, !reference.isEmpty else {
             return "no authorised release certificate (EASA Form 1 / FAA 8130-3) is recorded"
@@ -390,7 +390,7 @@ extension Reconciler {
             tests: record.list("tests").map { "\($0["name"]?.scalarText ?? "") \(Self.number($0["value"]?.scalarText)) \($0["result"]?.scalarText ?? verdict($0) ?? "")" }.sorted())
     }
 
-    func facts(ofStored row: [String: String?], workOrderId: String, in db: Database) throws -> CompletionFacts {
+    func facts(ofStored row: RowValues, workOrderId: String, in db: Database) throws -> CompletionFacts {
         let parts = try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ? AND action = 'installed' ORDER BY 1", arguments: [workOrderId])
         let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours FROM work_order_labor WHERE work_order_id = ?", arguments: [workOrderId])
             .map { "\(($0["labor_code"] as String?) ?? "") \(Self.number($0["hours"]))" }.sorted()
@@ -407,7 +407,7 @@ extension Reconciler {
     }
 
     /// The stored labour and tests, as record lists (for a merge).
-    func storedDetails(_ row: [String: String?], workOrderId: String, in db: Database) throws -> (labor: [JSONValue], tests: [JSONValue]) {
+    func storedDetails(_ row: RowValues, workOrderId: String, in db: Database) throws -> (labor: [JSONValue], tests: [JSONValue]) {
         func text(_ s: String?) -> JSONValue? { s.map(JSONValue.string) }
         let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours, craft, start_date FROM work_order_labor WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)", arguments: [workOrderId]).map { r in
             JSONValue.object([("laborCode", text(r["labor_code"])), ("hours", text(r["hours"])), ("craft", text(r["craft"])), ("startDate", text(r["start_date"]))].compactMap { k, v in v.map { (k, $0) } })
@@ -421,7 +421,7 @@ extension Reconciler {
 
     /// The incoming record completed with what the stored work order has and it lacks,
     /// so that either arrival order ends in the same rows.
-    func mergedRecord(_ record: MappedRecord, stored: [String: String?], details: (labor: [JSONValue], tests: [JSONValue])) -> MappedRecord {
+    func mergedRecord(_ record: MappedRecord, stored: RowValues, details: (labor: [JSONValue], tests: [JSONValue])) -> MappedRecord {
         var merged = record
         let columns = ["siteId": "site_id", "taskId": "task_id", "completionDate": "completion_date", "findings": "findings",
                        "status": "status", "statusDate": "status_date"]

@@ -53,12 +53,12 @@ public struct Reconciler {
     /// Technicians and programme tasks by key, for the life of one reconciler (one file);
     /// components as completions name them, until a change applied in the file writes them.
     final class ReferenceCache {
-        private var rows: [String: [String: String?]?] = [:]
-        private var components: [String: [String: String?]?] = [:]
+        private var rows: [String: RowValues?] = [:]
+        private var components: [String: RowValues?] = [:]
         private var dppIdsByCMMSNumber: [String: String?] = [:]
 
         /// A component by dppId (most files name each many times).
-        func component(_ dppId: String, in db: Database) throws -> [String: String?]? {
+        func component(_ dppId: String, in db: Database) throws -> RowValues? {
             if let cached = components[dppId] { return cached }
             let row = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
             components[dppId] = .some(row)
@@ -66,7 +66,7 @@ public struct Reconciler {
         }
 
         /// A component by the CMMS asset number of the registry's crosswalk.
-        func component(cmmsNumber: String, in db: Database) throws -> [String: String?]? {
+        func component(cmmsNumber: String, in db: Database) throws -> RowValues? {
             if let known = dppIdsByCMMSNumber[cmmsNumber] { return try known.flatMap { try component($0, in: db) } }
             let row = try StateWriter.row(StateSchema.asset, sql: Reconciler.assetByCMMSNumberSQL, arguments: [cmmsNumber], in: db)
             let dppId = row.flatMap { $0["dpp_id"] ?? nil }
@@ -83,7 +83,7 @@ public struct Reconciler {
             }
         }
 
-        func row(_ table: StateTable, _ key: String, in db: Database) throws -> [String: String?]? {
+        func row(_ table: StateTable, _ key: String, in db: Database) throws -> RowValues? {
             let cacheKey = table.name + "\u{1F}" + key
             if let cached = rows[cacheKey] { return cached }
             let row = try StateWriter.row(table, key: [key], in: db)

@@ -49,7 +49,7 @@ import GRDB
 
 extension Reconciler {
     func decideReference(_ record: MappedRecord, spec: ReferenceKind, provenance: Provenance, in db: Database) throws -> Decision {
-        var values: [String: String?] = [:]
+        var values: RowValues = [:]
         for (field, column) in spec.columns { values[column] = Self.text(record.fields[field]) }
         values["source_time"] = record.timestamp?.description
         let key = spec.table.keyColumns.map { (values[$0] ?? nil) ?? "" }

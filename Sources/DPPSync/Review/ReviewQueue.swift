@@ -93,7 +93,7 @@ public struct ReviewQueue {
     }
 
     /// What is stored for the item's record key, for a side-by-side view.
-    public func storedCounterpart(of item: ReviewItem) throws -> [String: String?]? {
+    public func storedCounterpart(of item: ReviewItem) throws -> RowValues? {
         try store.read { db in
             switch RecordKind(rawValue: item.kind) {
             case .workOrderCompletion: return try StateWriter.row(StateSchema.workOrder, key: [item.key], in: db)

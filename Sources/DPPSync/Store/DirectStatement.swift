@@ -22,7 +22,7 @@ struct DirectStatement {
 
     /// Binds the row's values of `columns` in order, executes, and resets the statement.
     func execute(_ columns: [String], of row: RowImage, in db: Database) throws {
-        for (i, column) in columns.enumerated() { try bind(row.values[column] ?? nil, at: Int32(i + 1)) }
+        for (i, column) in columns.enumerated() { try bind(row.values.value(of: column, expectedAt: i) ?? nil, at: Int32(i + 1)) }
         try step(db)
     }
 

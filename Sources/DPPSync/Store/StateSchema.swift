@@ -14,9 +14,10 @@ public final class StateTable: Sendable, Hashable {
     let deleteSQL: String
     let selectByKeySQL: String
     /// Columns and key columns in canonical (UTF-8 byte) order, each with its quoted
-    /// name and colon: the ledger's canonical bytes are written without sorting.
-    let canonicalColumns: [(name: String, prefix: [UInt8])]
-    let canonicalKeyColumns: [(name: String, prefix: [UInt8])]
+    /// name and colon and its position in `columns`: the ledger's canonical bytes are
+    /// written without sorting, and a row in table order is read by position.
+    let canonicalColumns: [(name: String, prefix: [UInt8], position: Int)]
+    let canonicalKeyColumns: [(name: String, prefix: [UInt8], position: Int)]
 
     public init(name: String, keyColumns: [String], columns: [String]) {
         self.name = name
@@ -28,12 +29,12 @@ public final class StateTable: Sendable, Hashable {
         let keyMatch = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
         deleteSQL = "DELETE FROM \(name) WHERE " + keyMatch
         selectByKeySQL = "SELECT " + columns.joined(separator: ", ") + " FROM \(name) WHERE " + keyMatch
-        func canonical(_ names: [String]) -> [(name: String, prefix: [UInt8])] {
+        func canonical(_ names: [String]) -> [(name: String, prefix: [UInt8], position: Int)] {
             names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
                 var prefix: [UInt8] = []
                 JSONValue.appendQuoted(name, to: &prefix)
                 prefix.append(UInt8(ascii: ":"))
-                return (name, prefix)
+                return (name, prefix, columns.firstIndex(of: name) ?? 0)
             }
         }
         columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })

@@ -163,7 +163,7 @@ public struct StateWriter {
             // A partial image: set the columns it carries.
             var columns: [String] = []
             var mask: UInt64 = 0
-            for (i, column) in table.columns.enumerated() where row.values[column] != nil {
+            for (i, column) in table.columns.enumerated() where row.values.value(of: column, expectedAt: i) != nil {
                 columns.append(column)
                 mask |= 1 << UInt64(i)
             }
@@ -176,21 +176,19 @@ public struct StateWriter {
     }
 
     /// The current row of `table` with the given key, as text, or `nil`.
-    public static func row(_ table: StateTable, key: [String], in db: Database) throws -> [String: String?]? {
+    public static func row(_ table: StateTable, key: [String], in db: Database) throws -> RowValues? {
         try row(table, sql: table.selectByKeySQL, arguments: key, in: db)
     }
 
     /// The first row of `table` that `sql` (a `SELECT` of all its columns in table order) finds.
-    static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
+    static func row(_ table: StateTable, sql: String, arguments: [String], in db: Database) throws -> RowValues? {
         try row(columns: table.columns, sql: sql, arguments: arguments, in: db)
     }
 
     /// The first row that `sql` (a `SELECT` of `columns`, in that order) finds, by column name.
-    static func row(columns: [String], sql: String, arguments: [String], in db: Database) throws -> [String: String?]? {
+    static func row(columns: [String], sql: String, arguments: [String], in db: Database) throws -> RowValues? {
         guard let row = try DirectStatement(db, sql: sql).firstRow(arguments, columns: columns.count, in: db) else { return nil }
-        var values: [String: String?] = Dictionary(minimumCapacity: columns.count)
-        for (i, column) in columns.enumerated() { values[column] = .some(row[i]) }
-        return values
+        return RowValues(columns: columns, values: row)
     }
 }
 

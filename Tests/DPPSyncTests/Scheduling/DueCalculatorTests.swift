@@ -11,7 +11,7 @@ struct DueCalculatorTests {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-due-" + UUID().uuidString + ".sqlite")
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: nil)
-            var rows = [RowImage(table: StateSchema.maintenanceTask, values: task.merging(["task_id": "T", "part_number": "PN"]) { a, _ in a })]
+            var rows = [RowImage(table: StateSchema.maintenanceTask, values: RowValues(task.merging(["task_id": "T", "part_number": "PN"]) { a, _ in a }))]
             rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "C", "part_number": "PN", "installed_on": periods.last?.1, "installed_at": installedAt, "status": "IN_SERVICE"]))
             rows += periods.map { RowImage(table: StateSchema.installation, values: ["dpp_id": "C", "start_day": $0.0, "aircraft": $0.1]) }
             rows += usage.map { RowImage(table: StateSchema.utilisation, values: ["aircraft": $0.0, "day": $0.1, "flight_hours": $0.2, "cycles": $0.3]) }

@@ -50,7 +50,7 @@ struct StateWriterTests {
     @Test("an update's partial image carries the key and the changed columns, sets only those, and replays to the same row")
     func partialImage() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-" + UUID().uuidString + ".sqlite")
-        let stored: [String: String?] = ["dpp_id": "P-1", "part_number": "PN", "serial_number": "SN", "description": "seal kit", "status": "SERVICEABLE"]
+        let stored: RowValues = ["dpp_id": "P-1", "part_number": "PN", "serial_number": "SN", "description": "seal kit", "status": "SERVICEABLE"]
         var moved = stored
         moved["status"] = "INSTALLED"; moved["parent_dpp_id"] = "C-1"; moved["description"] = nil
         let image = RowImage(table: StateSchema.asset, updating: RowImage(table: StateSchema.asset, values: stored).values, to: moved)
