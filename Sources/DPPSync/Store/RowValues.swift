@@ -25,10 +25,10 @@ public struct RowValues: Sendable, Hashable, ExpressibleByDictionaryLiteral, Seq
         keys = Array(values.keys); texts = keys.map { values[$0] ?? nil }
     }
 
+    /// A literal names each column once (as a dictionary literal must).
     public init(dictionaryLiteral elements: (String, String?)...) {
-        keys = []; texts = []
-        keys.reserveCapacity(elements.count); texts.reserveCapacity(elements.count)
-        for (column, value) in elements { self[column] = .some(value) }
+        keys = elements.map(\.0); texts = elements.map(\.1)
+        assert(Set(keys).count == keys.count, "a column named twice")
     }
 
     public var count: Int { keys.count }
