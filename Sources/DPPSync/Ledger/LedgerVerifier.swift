@@ -194,8 +194,7 @@ public struct LedgerVerifier {
         for table in StateSchema.tables {
             let select = "SELECT " + table.columns.joined(separator: ", ") + " FROM \(table.name) ORDER BY " + table.keyColumns.joined(separator: ", ")
             func values(_ row: Row) -> (key: [String], values: RowValues) {
-                var values: RowValues = [:]
-                for column in table.columns { values[column] = row[column] as String? }
+                let values = RowValues(columns: table.columns, values: (0..<table.columns.count).map { row[$0] as String? })
                 return (table.keyColumns.map { (values[$0] ?? nil) ?? "" }, values)
             }
             try merge(select, in: replay, read: values,
