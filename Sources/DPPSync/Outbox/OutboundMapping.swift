@@ -165,7 +165,7 @@ public struct OutboundMapping: Sendable {
     }
 
     private var xmlHeader: String {
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(xmlRoot ?? "Messages")" + (xmlNamespace.map { " xmlns=\"\(Self.escape($0))\"" } ?? "") + ">\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(xmlRoot ?? "Messages")" + (xmlNamespace.map { " xmlns=\"\(XMLNames.escaped($0))\"" } ?? "") + ">\n"
     }
     private var xmlFooter: String { "</\(xmlRoot ?? "Messages")>\n" }
 
@@ -174,14 +174,9 @@ public struct OutboundMapping: Sendable {
         var xml = "  <\(record)>\n"
         for (key, value) in members(of: message) where XMLNames.isQualifiedName(key) {
             if value == .null { xml += "    <\(key)/>\n"; continue }
-            xml += "    <\(key)>\(Self.escape(value.scalarText ?? value.jsonText()))</\(key)>\n"
+            xml += "    <\(key)>\(XMLNames.escaped(value.scalarText ?? value.jsonText()))</\(key)>\n"
         }
         return xml + "  </\(record)>\n"
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 

@@ -62,7 +62,7 @@ public struct OutboxPlanner {
         // Maintenance due, and what the work will require.
         for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
             let due = item.dueDate.description
-            let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))-\(item.priority.prefix(1))")
+            let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
             try submit(Plan(id: notificationId, channel: "maintenance-due", stream: "maintenance-due/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
                 ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
@@ -71,7 +71,7 @@ public struct OutboxPlanner {
                 ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
                 ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
             ], replacesPrevious: true))
-            let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(due.replacingOccurrences(of: "-", with: ""))")
+            let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
             try submit(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
                 ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(notificationId)),
@@ -91,7 +91,7 @@ public struct OutboxPlanner {
             let certification = (asset["certification"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
             // Certificates that expire within the horizon need renewing.
             if let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
-                let id = safeId("CRR-\(dppId)-\(until.replacingOccurrences(of: "-", with: ""))")
+                let id = safeId("CRR-\(dppId)-\(withoutDashes(until))")
                 try submit(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
                     ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
@@ -126,6 +126,12 @@ public struct OutboxPlanner {
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+
+    /// `2026-03-31` → `20260331` for message ids (Foundation's `replacingOccurrences` took
+    /// ~26,000 instructions a call: twice per due component, ~1 G instructions for a fleet of 20,000).
+    private func withoutDashes(_ date: String) -> String {
+        String(decoding: date.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
+    }
     private func text(_ value: DatabaseValueConvertible?) -> JSONValue {
         (value as? String).map(JSONValue.string) ?? .null
     }

@@ -16,4 +16,24 @@ enum XMLNames {
     static func localName(of name: String) -> String {
         name.split(separator: ":").last.map(String.init) ?? name
     }
+
+    /// `text` as XML character data or an attribute value: `&`, `<`, `>` and `"` escaped.
+    /// Most values need nothing and are returned as they are after one byte scan (Foundation's
+    /// `replacingOccurrences` cost ~26,000 instructions a call, four calls a value).
+    static func escaped(_ text: String) -> String {
+        let special: (UInt8) -> Bool = { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") }
+        guard text.utf8.contains(where: special) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): out += Array("&amp;".utf8)
+            case UInt8(ascii: "<"): out += Array("&lt;".utf8)
+            case UInt8(ascii: ">"): out += Array("&gt;".utf8)
+            case UInt8(ascii: "\""): out += Array("&quot;".utf8)
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -130,18 +130,14 @@ struct XMLRecordSource: RecordSource {
         }
         var open = "<" + root.name
         for (prefix, uri) in declarations.reversed() {
-            open += " xmlns" + (prefix.map { ":" + $0 } ?? "") + "=\"" + escapeAttribute(uri) + "\""
+            open += " xmlns" + (prefix.map { ":" + $0 } ?? "") + "=\"" + XMLNames.escaped(uri) + "\""
         }
-        for (name, value) in root.attributes { open += " \(name)=\"\(escapeAttribute(value))\"" }
+        for (name, value) in root.attributes { open += " \(name)=\"\(XMLNames.escaped(value))\"" }
         let buffer = xmlBufferCreate()
         defer { xmlBufferFree(buffer) }
         xmlNodeDump(buffer, node.pointee.doc, node, 1, 1)
         let body = xmlBufferContent(buffer).map { String(cString: $0) } ?? ""
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + open + ">\n  " + body + "\n</" + root.name + ">\n"
-    }
-
-    static func escapeAttribute(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "<", with: "&lt;")
     }
 }
 
