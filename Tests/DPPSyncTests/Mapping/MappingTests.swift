@@ -93,31 +93,23 @@ struct MappingTests {
 
     @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
     func decimalComma() throws {
-        let mapper = try mapper("""
-              workOrderId: wo
-              completionDate: done
-              labor:
-                each: lines
-                fields:
-                  laborCode: code
-                  hours: { path: h, type: decimal, decimalComma: true }
-            """)
+        func hoursMapper(_ rule: String) throws -> Mapper {
+            try mapper("""
+                  workOrderId: wo
+                  completionDate: done
+                  labor:
+                    each: lines
+                    fields:
+                      laborCode: code
+                      hours: { path: h, type: decimal\(rule) }
+                """)
+        }
         let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": "1.234,5"}, {"code": "T2", "h": "4,25"}]}"#.utf8))
-        guard case .record(let mapped) = mapper.map(record, context: [:], position: RecordPosition(index: 0)) else {
+        guard case .record(let mapped) = try hoursMapper(", decimalComma: true").map(record, context: [:], position: RecordPosition(index: 0)) else {
             Issue.record("not mapped"); return
         }
         #expect(mapped.list("labor").map { $0["hours"]?.scalarText } == ["1234.5", "4.25"])
-
-        let plain = try self.mapper("""
-              workOrderId: wo
-              completionDate: done
-              labor:
-                each: lines
-                fields:
-                  laborCode: code
-                  hours: { path: h, type: decimal }
-            """)
-        guard case .invalid = plain.map(record, context: [:], position: RecordPosition(index: 0)) else {
+        guard case .invalid = try hoursMapper("").map(record, context: [:], position: RecordPosition(index: 0)) else {
             Issue.record("4,25 taken for a number without decimalComma"); return
         }
     }
