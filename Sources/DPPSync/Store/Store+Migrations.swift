@@ -195,6 +195,25 @@ extension Store {
                 CREATE INDEX outbox_message_stream ON outbox_message(stream) WHERE channel != 'release-certificates';
                 """)
         }
+        migrator.registerMigration("v9-outbox-queue-clustered") { db in
+            // Clustered on the message id like the state tables: queueing a message is one B-tree
+            // entry fewer (no rowid table beside the key), and marking it emitted one lookup.
+            try db.execute(sql: """
+                CREATE TABLE outbox_queue_v9 (
+                    message_id TEXT NOT NULL PRIMARY KEY,
+                    ledger_seq INTEGER NOT NULL,
+                    emitted_at TEXT,
+                    file TEXT,
+                    batch_id INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                INSERT INTO outbox_queue_v9 (message_id, ledger_seq, emitted_at, file, batch_id)
+                    SELECT message_id, ledger_seq, emitted_at, file, batch_id FROM outbox_queue;
+                DROP TABLE outbox_queue;
+                ALTER TABLE outbox_queue_v9 RENAME TO outbox_queue;
+                CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id, ledger_seq);
+                CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq) WHERE emitted_at IS NULL;
+                """)
+        }
         return migrator
     }
 }
