@@ -75,24 +75,30 @@ struct StateWriterTests {
         #expect(try replay.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) } == row)
     }
 
-    @Test("a store made before state tables were clustered is rebuilt on open, rows and indexes kept")
-    func clusteredMigration() throws {
-        let path = NSTemporaryDirectory() + "dppsync-v5-" + UUID().uuidString + ".sqlite"
+    /// A new store turned back into what an earlier version left (`sql`, with `migration` not yet
+    /// applied), then opened again so that the migration runs on it.
+    func reopened(undoing migration: String, with sql: String) throws -> Store {
+        let path = NSTemporaryDirectory() + "dppsync-migration-" + UUID().uuidString + ".sqlite"
         _ = try Store(path: path)
-        // Make `asset` what earlier versions created: a rowid table with its key as an index.
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
-            try db.execute(sql: """
-                DROP TABLE asset;
-                CREATE TABLE asset (\(StateSchema.asset.columns.map { $0 == "dpp_id" ? "dpp_id TEXT NOT NULL" : $0 }.joined(separator: ", ")), PRIMARY KEY (dpp_id));
-                CREATE INDEX asset_cmms ON asset(cmms_asset_num);
-                CREATE INDEX asset_part_serial ON asset(part_number, serial_number);
-                INSERT INTO asset (dpp_id, cmms_asset_num, part_number, serial_number) VALUES ('DPP-1', 'CMMS-1', 'PN', 'SN');
-                DELETE FROM grdb_migrations WHERE identifier = 'v5-clustered-state';
-                """)
+            try db.execute(sql: sql)
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [migration])
         }
         try queue.close()
-        let store = try Store(path: path)
+        return try Store(path: path)
+    }
+
+    @Test("a store made before state tables were clustered is rebuilt on open, rows and indexes kept")
+    func clusteredMigration() throws {
+        // Make `asset` what earlier versions created: a rowid table with its key as an index.
+        let store = try reopened(undoing: "v5-clustered-state", with: """
+            DROP TABLE asset;
+            CREATE TABLE asset (\(StateSchema.asset.columns.map { $0 == "dpp_id" ? "dpp_id TEXT NOT NULL" : $0 }.joined(separator: ", ")), PRIMARY KEY (dpp_id));
+            CREATE INDEX asset_cmms ON asset(cmms_asset_num);
+            CREATE INDEX asset_part_serial ON asset(part_number, serial_number);
+            INSERT INTO asset (dpp_id, cmms_asset_num, part_number, serial_number) VALUES ('DPP-1', 'CMMS-1', 'PN', 'SN');
+            """)
         let (sql, indexes, row) = try store.read { db in
             (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'asset'") ?? "",
              try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'asset' AND sql IS NOT NULL ORDER BY name"),
@@ -101,6 +107,28 @@ struct StateWriterTests {
         #expect(sql.hasSuffix("WITHOUT ROWID"))
         #expect(indexes == ["asset_cmms", "asset_part_serial"])
         #expect(row?["dpp_id"] == "DPP-1" && row?["serial_number"] == "SN")
+    }
+
+    @Test("an outbox queue made before it was clustered is rebuilt on open, its rows and emission marks kept")
+    func clusteredQueueMigration() throws {
+        let store = try reopened(undoing: "v9-outbox-queue-clustered", with: """
+            DROP TABLE outbox_queue;
+            CREATE TABLE outbox_queue (message_id TEXT PRIMARY KEY, ledger_seq INTEGER NOT NULL, emitted_at TEXT, file TEXT,
+                                       batch_id INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX outbox_queue_batch ON outbox_queue(batch_id, ledger_seq);
+            CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq) WHERE emitted_at IS NULL;
+            INSERT INTO outbox_queue VALUES ('MDN-1', 7, '2026-01-10T02:00:00.000Z', '/o/MDN-1.json', 1), ('CRS-WO-1', 9, NULL, NULL, 2);
+            """)
+        let (sql, rows, pending) = try store.read { db in
+            (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'outbox_queue'") ?? "",
+             try Row.fetchAll(db, sql: "SELECT message_id, ledger_seq, emitted_at, file, batch_id FROM outbox_queue ORDER BY ledger_seq"),
+             try String.fetchAll(db, sql: "SELECT message_id FROM outbox_queue WHERE emitted_at IS NULL ORDER BY ledger_seq"))
+        }
+        #expect(sql.hasSuffix("WITHOUT ROWID"))
+        #expect(rows.map { $0["message_id"] as String } == ["MDN-1", "CRS-WO-1"])
+        #expect(rows[0]["emitted_at"] as String? == "2026-01-10T02:00:00.000Z" && rows[0]["file"] as String? == "/o/MDN-1.json")
+        #expect(rows[1]["batch_id"] as Int64 == 2)
+        #expect(pending == ["CRS-WO-1"])
     }
 
     @Test("the store runs in WAL mode with synchronous=FULL and foreign keys on")
