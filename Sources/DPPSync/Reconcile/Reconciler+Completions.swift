@@ -235,11 +235,11 @@ extension Reconciler {
             let moved: [(column: String, value: String?)] = part.action == "removed"
                 ? [("parent_dpp_id", nil), ("installed_on", nil), ("position", nil), ("status", "REMOVED")]
                 : [("parent_dpp_id", dppId), ("installed_on", installedOn), ("installed_at", completionDate), ("status", "INSTALLED")]
-            var changed = RowValues()
-            for (column, value) in moved where (part.row[column] ?? nil) != value { changed[column] = .some(value) }
-            if !changed.isEmpty {
-                changed["dpp_id"] = .some(part.dppId)
-                rows.append(RowImage(tableName: StateSchema.asset.name, values: changed, deleted: false))
+            var columns = ["dpp_id"], values: [String?] = [part.dppId]
+            columns.reserveCapacity(moved.count + 1); values.reserveCapacity(moved.count + 1)
+            for (column, value) in moved where (part.row[column] ?? nil) != value { columns.append(column); values.append(value) }
+            if columns.count > 1 {
+                rows.append(RowImage(tableName: StateSchema.asset.name, values: RowValues(columns: columns, values: values), deleted: false))
             }
             if part.action != "removed" {
                 rows += installationRows(["dpp_id": part.dppId, "installed_on": installedOn, "installed_at": completionDate], previous: part.row)
