@@ -46,6 +46,18 @@ struct JSONParserTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parseDocument(Array(text.utf8)) }
     }
 
+    @Test("strings: ASCII, valid UTF-8 and escapes are read; invalid UTF-8 is refused, with or without escapes")
+    func utf8() throws {
+        let quote = UInt8(ascii: "\"")
+        func parse(_ content: [UInt8]) throws -> JSONValue { try JSONParser.parseDocument([quote] + content + [quote]) }
+        #expect(try parse(Array("WO-1 plain".utf8)) == .string("WO-1 plain"))
+        #expect(try parse(Array("Dichtsatz ä €".utf8)) == .string("Dichtsatz ä €"))
+        #expect(try parse(Array(#"a\"b é"#.utf8)) == .string("a\"b é"))
+        for invalid: [UInt8] in [[0x61, 0xFF], [0xC3], [0xE2, 0x82], [0xC0, 0xAF], [0x5C, 0x6E, 0xFE]] {
+            #expect(throws: JSONParseError.self, "\(invalid)") { try parse(invalid) }
+        }
+    }
+
     @Test("canonical writing sorts keys by bytes and escapes only what JSON requires")
     func canonicalWriting() throws {
         let value = try JSONParser.parseDocument(Array(#"{"b":"x\"y","a":[1,{"d":null,"c":"é\u0001"}]}"#.utf8))
