@@ -126,14 +126,14 @@ public struct OutboxPlanner {
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    private func text(_ value: DatabaseValueConvertible?) -> JSONValue {
+        (value as? String).map(JSONValue.string) ?? .null
+    }
 
     /// `2026-03-31` → `20260331` for message ids (Foundation's `replacingOccurrences` took
     /// ~26,000 instructions a call: twice per due component, ~1 G instructions for a fleet of 20,000).
     private func withoutDashes(_ date: String) -> String {
         String(decoding: date.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
-    }
-    private func text(_ value: DatabaseValueConvertible?) -> JSONValue {
-        (value as? String).map(JSONValue.string) ?? .null
     }
 
     private func hash8(_ members: [(String, JSONValue)]) -> String {

@@ -1,7 +1,7 @@
 /// A row's values by column name, as text (`nil` is SQL NULL): what a lookup reads and
 /// what a row image carries.
 ///
-/// It behaves like `RowValues` (subscript by name, where assigning `nil` removes
+/// It behaves like `[String: String?]` (subscript by name, where assigning `nil` removes
 /// the column; equality and hashing ignore order), but keeps its columns in an array: a
 /// row has a dozen columns at most, so a linear scan of short names beats hashing them,
 /// and a row in its table's column order shares the table's column array and is read by
@@ -51,13 +51,6 @@ public struct RowValues: Sendable, Hashable, ExpressibleByDictionaryLiteral, Seq
     func value(of column: String, expectedAt position: Int) -> String?? {
         if position < keys.count, keys[position] == column { return texts[position] }
         return self[column]
-    }
-
-    /// The columns `isIncluded` keeps.
-    public func filter(_ isIncluded: ((key: String, value: String?)) throws -> Bool) rethrows -> RowValues {
-        var kept = RowValues()
-        for element in self where try isIncluded(element) { kept.keys.append(element.key); kept.texts.append(element.value) }
-        return kept
     }
 
     public struct Iterator: IteratorProtocol {
