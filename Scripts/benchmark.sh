@@ -23,7 +23,7 @@ while (($#)); do
 done
 
 missing=()
-for pkg in libxml2-utils sqlite3 time; do
+for pkg in libsqlite3-dev libxml2-dev libdeflate-dev libxml2-utils sqlite3 time; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -17,6 +17,9 @@ public struct StateWriter {
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
     private let pipelined: Bool
+    /// Compresses the bodies of a writer that is not pipelined (those of a pipelined one
+    /// are compressed on the second thread, with a compressor of its own).
+    private let compressor: StoredBody.Compressor?
 
     /// An entry's columns, leaf hash and stored body, ready to insert. It keeps no
     /// row images: those are freed on the thread that serialised them, not this one.
@@ -30,7 +33,7 @@ public struct StateWriter {
         var storedBody: [UInt8]
         var leafHash: [UInt8]
 
-        init(_ entry: LedgerEntry) {
+        init(_ entry: LedgerEntry, compressor: StoredBody.Compressor?) {
             sequence = entry.sequence
             time = entry.time.description
             batchId = entry.batchId
@@ -38,7 +41,7 @@ public struct StateWriter {
             subject = entry.change.subject
             let bytes = entry.canonicalBytes
             canonicalSize = bytes.count
-            storedBody = StoredBody.encode(bytes)
+            storedBody = compressor?.encode(bytes) ?? bytes
             leafHash = LedgerEntry.leafHash(bytes)
         }
     }
@@ -53,6 +56,7 @@ public struct StateWriter {
         self.batchId = batchId
         self.clock = clock
         self.pipelined = pipelined
+        self.compressor = pipelined ? nil : StoredBody.Compressor()
         self.nextSequence = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0) + 1
     }
 
@@ -92,7 +96,7 @@ public struct StateWriter {
             pending.append(entry)
             if pending.count >= 512 { try handOver() }
         } else {
-            try insert(HashedEntry(entry))
+            try insert(HashedEntry(entry, compressor: compressor))
         }
         return entry.sequence
     }
@@ -114,7 +118,10 @@ public struct StateWriter {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending.removeAll(keepingCapacity: true)
-        inFlight = BackgroundWork { batch.map(HashedEntry.init) }
+        inFlight = BackgroundWork {
+            let compressor = StoredBody.Compressor()
+            return batch.map { HashedEntry($0, compressor: compressor) }
+        }
     }
 
     private func insert(_ hashed: HashedEntry) throws {

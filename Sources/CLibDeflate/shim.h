@@ -1,0 +1,6 @@
+#ifndef DPPSYNC_CLIBDEFLATE_SHIM_H
+#define DPPSYNC_CLIBDEFLATE_SHIM_H
+
+#include <libdeflate.h>
+
+#endif
