@@ -122,70 +122,64 @@ public struct LedgerEntry: Sendable, Hashable {
     public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + change.rows.count * 256)
-        func literal(_ text: StaticString) {
-            text.withUTF8Buffer { out.append(contentsOf: $0) }
-        }
-        func text(_ value: String?) {
-            if let value { JSONValue.appendQuoted(value, to: &out) } else { literal("null") }
-        }
-        literal("{\"batch\":")
-        text(batchId.map(String.init))
-        literal(",\"changes\":[")
+        out.append(literal: "{\"batch\":")
+        out.append(quoted: batchId.map(String.init))
+        out.append(literal: ",\"changes\":[")
         for (index, row) in change.rows.enumerated() {
-            if index > 0 { literal(",") }
-            literal(row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
+            if index > 0 { out.append(literal: ",") }
+            out.append(literal: row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
             let table = StateSchema.table(named: row.table)
             for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
-                if i > 0 { literal(",") }
+                if i > 0 { out.append(literal: ",") }
                 out.append(contentsOf: column.prefix)
-                text(row.values.value(of: column.name, expectedAt: column.position) ?? nil)
+                out.append(quoted: row.values.value(of: column.name, expectedAt: column.position) ?? nil)
             }
-            literal("},\"row\":{")
+            out.append(literal: "},\"row\":{")
             // The image's columns (all of its table's, or a partial image's few) in their precomputed
             // canonical order, each looked up once.
             let rowStart = out.count
             var written = 0
             for column in table?.canonicalColumns ?? [] {
                 guard let value = row.values.value(of: column.name, expectedAt: column.position) else { continue }
-                if written > 0 { literal(",") }
+                if written > 0 { out.append(literal: ",") }
                 out.append(contentsOf: column.prefix)
-                text(value)
+                out.append(quoted: value)
                 written += 1
             }
             if written != row.values.count {
                 out.removeSubrange(rowStart...)
                 // A row image with a column its table does not have (only replay of foreign bytes makes one).
                 for (i, (column, value)) in row.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-                    if i > 0 { literal(",") }
+                    if i > 0 { out.append(literal: ",") }
                     JSONValue.appendQuoted(column, to: &out)
-                    literal(":")
-                    text(value)
+                    out.append(literal: ":")
+                    out.append(quoted: value)
                 }
             }
-            literal("},\"table\":")
+            out.append(literal: "},\"table\":")
             JSONValue.appendQuoted(row.table, to: &out)
-            literal("}")
+            out.append(literal: "}")
         }
-        literal("],\"kind\":")
-        text(change.kind)
+        out.append(literal: "],\"kind\":")
+        out.append(quoted: change.kind)
         let p = change.provenance
-        literal(",\"provenance\":{\"file\":")
-        text(p.fileFingerprint)
-        literal(",\"fileName\":")
-        text(p.fileName)
-        literal(",\"mapping\":")
-        text(p.mappingHash)
-        literal(",\"mappingName\":")
-        text(p.mappingName)
-        literal(",\"record\":")
-        text(p.recordIndex.map(String.init))
-        literal("},\"seq\":")
-        text(String(sequence))
-        literal(",\"subject\":")
-        text(change.subject)
-        literal(",\"time\":")
-        text(time.description)
-        literal("}")
+        out.append(literal: ",\"provenance\":{\"file\":")
+        out.append(quoted: p.fileFingerprint)
+        out.append(literal: ",\"fileName\":")
+        out.append(quoted: p.fileName)
+        out.append(literal: ",\"mapping\":")
+        out.append(quoted: p.mappingHash)
+        out.append(literal: ",\"mappingName\":")
+        out.append(quoted: p.mappingName)
+        out.append(literal: ",\"record\":")
+        out.append(quoted: p.recordIndex.map(String.init))
+        out.append(literal: "},\"seq\":")
+        out.append(quoted: String(sequence))
+        out.append(literal: ",\"subject\":")
+        out.append(quoted: change.subject)
+        out.append(literal: ",\"time\":")
+        out.append(quoted: time.description)
+        out.append(literal: "}")
         return out
     }
 

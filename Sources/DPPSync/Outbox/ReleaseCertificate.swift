@@ -33,8 +33,8 @@ enum ReleaseCertificate {
         var out: [UInt8] = []
         out.reserveCapacity(384)
         func member(_ prefix: StaticString, _ value: String?) {
-            prefix.withUTF8Buffer { out.append(contentsOf: $0) }
-            if let value { JSONValue.appendQuoted(value, to: &out) } else { out += [0x6E, 0x75, 0x6C, 0x6C] }
+            out.append(literal: prefix)
+            out.append(quoted: value)
         }
         member(#"{"certificateId":"#, id)
         member(#","dppId":"#, workOrder["dpp_id"] ?? nil)

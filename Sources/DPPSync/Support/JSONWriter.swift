@@ -100,3 +100,20 @@ extension JSONValue {
         return control || hasZeroByte(word ^ 0x2222_2222_2222_2222) || hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
     }
 }
+
+/// JSON written straight into a byte buffer. Hot writers (ledger entries, release
+/// certificates) call these on their own buffer rather than through local closures:
+/// a closure that captures the buffer pays a dynamic exclusivity check on every append.
+extension Array where Element == UInt8 {
+    /// Appends JSON text written in the source (punctuation, member names).
+    @inline(__always)
+    mutating func append(literal text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// Appends `value` as a JSON string, or `null`.
+    @inline(__always)
+    mutating func append(quoted value: String?) {
+        if let value { JSONValue.appendQuoted(value, to: &self) } else { append(literal: "null") }
+    }
+}
