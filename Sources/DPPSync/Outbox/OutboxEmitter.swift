@@ -66,7 +66,7 @@ public struct OutboxEmitter {
                                  arguments: StatementArguments([after.databaseValue] + batchOnly.map(\.databaseValue)))
             }
             guard let last = pending.last else { break }
-            after = last["ledger_seq"]
+            after = last[Column.ledgerSeq]
             written += try emit(pending, mappings: mappings, checkpoint: checkpoint, batchFiles: batchFiles, now: now)
         }
         return written
@@ -101,63 +101,104 @@ public struct OutboxEmitter {
         return bytes
     }()
 
+    /// Positions of `messageQuery`'s columns: rows are read by position (a lookup by name
+    /// compares column names, several times per message).
+    private enum Column {
+        static let messageId = 0, ledgerSeq = 1, emittedAt = 2, channel = 3, body = 4, licence = 5
+    }
+
     /// The message as its files carry it (compact JSON), or `nil` while no signed
     /// checkpoint covers it. A release certificate gains its fixed wording, the certifying technician's
     /// licence number (personal data joins the file here, never the ledger), its ledger
     /// entry and the checkpoint that covers it, appended to the stored body as is.
-    private func messageBytes(of row: Row, checkpoint: Covering?) -> [UInt8]? {
-        let seq: Int64 = row["ledger_seq"]
-        var bytes = Array((row["body"] as String).utf8)
-        guard (row["channel"] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
+    private static func messageBytes(of row: Row, checkpoint: Covering?) -> [UInt8]? {
+        let seq: Int64 = row[Column.ledgerSeq]
+        var bytes = Array((row[Column.body] as String).utf8)
+        guard (row[Column.channel] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
         guard let checkpoint, checkpoint.treeSize >= Int(seq) else { return nil }
         bytes.removeLast()
-        bytes += Self.fixedWording
-        bytes += Array(#","licenceNumber":"#.utf8)
-        if let licence = row["licence"] as String? { JSONValue.appendQuoted(licence, to: &bytes) } else { bytes += Array("null".utf8) }
-        bytes += Array(#","ledgerEntry":"#.utf8) + Array(String(seq).utf8) + Array(#","checkpoint":"#.utf8)
+        bytes += fixedWording
+        bytes.append(literal: #","licenceNumber":"#)
+        bytes.append(quoted: row[Column.licence] as String?)
+        bytes.append(literal: #","ledgerEntry":"#)
+        bytes += String(seq).utf8
+        bytes.append(literal: #","checkpoint":"#)
         bytes += checkpoint.quotedNote
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
 
     private func message(of row: Row, checkpoint: Covering?) -> JSONValue? {
-        messageBytes(of: row, checkpoint: checkpoint).flatMap { try? JSONParser.parseDocument($0) }
+        Self.messageBytes(of: row, checkpoint: checkpoint).flatMap { try? JSONParser.parseDocument($0) }
+    }
+
+    /// One part of a batch file, read and rendered.
+    private struct PreparedPart: Sendable {
+        var number: Int
+        /// The ledger sequence of its last message: the next part starts after it.
+        var lastSequence: Int64
+        /// Its messages not emitted yet.
+        var pending: [String]
+        /// `nil` when it has nothing pending, or holds a message no signed checkpoint covers yet.
+        var files: [(name: String, content: [UInt8])]?
+    }
+
+    /// Reads and renders part `number` of `batch`'s file of `channel`: the messages after
+    /// ledger sequence `after`. `nil` past the last part.
+    private static func preparePart(_ number: Int, after: Int64, channel: String, batch: Int64, mappings: [OutboundMapping],
+                                    checkpoint: Covering?, store: Store) throws -> PreparedPart? {
+        // A cursor, not an array of rows: two parts are in memory at once, and their rows
+        // would double what each holds.
+        let (part, compact, complete) = try store.read { db in
+            let rows = try Row.fetchCursor(db, sql: messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
+                                           arguments: [batch, after, channel, OutboundMapping.batchFileSize])
+            var part = PreparedPart(number: number, lastSequence: after, pending: [], files: nil)
+            var compact: [[UInt8]] = []
+            var complete = true
+            while let row = try rows.next() {
+                part.lastSequence = row[Column.ledgerSeq]
+                if (row[Column.emittedAt] as String?) == nil { part.pending.append(row[Column.messageId]) }
+                if let bytes = messageBytes(of: row, checkpoint: checkpoint) { compact.append(bytes) } else { complete = false }
+            }
+            return (part, compact, complete)
+        }
+        guard part.lastSequence > after else { return nil }
+        guard !part.pending.isEmpty, complete else { return part }
+        var rendered = part
+        rendered.files = mappings.map { $0.render(batch: batch, part: number, compactMessages: compact) }
+        return rendered
     }
 
     /// Writes the parts of `batch`'s file of `channel` that hold a pending message. A part
     /// is always its batch's messages number `part × size …` in ledger order, so a part
     /// written again after a crash has the same name and the same content.
+    ///
+    /// The next part is read and rendered on the second core while this one is written
+    /// and marked (each part is still placed, then marked, in order, as before).
     private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: Covering?,
                                 markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
         var written: [String] = []
-        var part = 0
-        var after: Int64 = 0
-        while true {
-            let rows = try store.read { db in
-                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
-                                 arguments: [batch, after, channel, OutboundMapping.batchFileSize])
+        let store = store
+        func prepare(_ number: Int, after: Int64) -> BackgroundWork<PreparedPart?> {
+            BackgroundWork {
+                try Self.preparePart(number, after: after, channel: channel, batch: batch, mappings: mappings, checkpoint: checkpoint, store: store)
             }
-            guard let last = rows.last else { break }
-            part += 1
-            after = last["ledger_seq"]
-            let pending = rows.filter { ($0["emitted_at"] as String?) == nil }.map { $0["message_id"] as String }
-            let compact = rows.compactMap { messageBytes(of: $0, checkpoint: checkpoint) }
-            guard !pending.isEmpty, compact.count == rows.count else { continue }
-            var files: [(name: String, content: [UInt8])] = []
-            for mapping in mappings {
-                files.append(mapping.render(batch: batch, part: part, compactMessages: compact))
-            }
+        }
+        var next = prepare(1, after: 0)
+        while let part = try next.wait() {
+            next = prepare(part.number + 1, after: part.lastSequence)
+            guard let files = part.files else { continue }
             written += try place(files)
             let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
             if markEmitted {
                 // One statement per part (a full part always has the same shape, so it is prepared once).
                 try store.write { db in
                     try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id IN ("
-                                           + pending.map { _ in "?" }.joined(separator: ", ") + ")")
-                        .execute(arguments: StatementArguments([now.description, joined] + pending as [String]))
+                                           + part.pending.map { _ in "?" }.joined(separator: ", ") + ")")
+                        .execute(arguments: StatementArguments([now.description, joined] + part.pending as [String]))
                 }
             } else {
-                for id in pending { paths[id] = joined }
+                for id in part.pending { paths[id] = joined }
             }
         }
         return written
@@ -168,8 +209,8 @@ public struct OutboxEmitter {
         var files: [(name: String, content: [UInt8])] = []
         var paths: [String: [String]] = [:]
         for row in pending {
-            let id: String = row["message_id"]
-            let channel: String = row["channel"]
+            let id: String = row[Column.messageId]
+            let channel: String = row[Column.channel]
             guard let message = message(of: row, checkpoint: checkpoint) else { continue }
             let perMessage = (mappings[channel] ?? []).filter { $0.files == .message }
             if let batchFile = batchFiles[id] {
