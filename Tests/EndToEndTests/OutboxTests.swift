@@ -1,4 +1,4 @@
-import DPPSync
+@testable import DPPSync
 import Foundation
 import Testing
 
@@ -108,6 +108,39 @@ struct OutboxTests {
         let ids = after.split(separator: "\n").compactMap { try? JSONParser.parseDocument(Array($0.utf8))["certificateId"]?.scalarText }
         #expect(ids == ["CRS-WO-54321", "CRS-WO-54322"])
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue q JOIN outbox_message m USING (message_id) WHERE m.channel = 'release-certificates' AND q.emitted_at IS NOT NULL AND q.file LIKE '%.jsonl'") == "2")
+    }
+
+    @Test("a batch file in several parts: each part in ledger order, every message marked with its part's file")
+    func batchFileParts() throws {
+        let cli = try CLI.freshRoot()
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try Self.run(cli).status == 0)
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        for n in 1...5 { try cli.drop(maximo.replacingOccurrences(of: "WO-54321", with: "WO-5432\(n)"), as: "wo\(n).xml", source: "workorders") }
+        #expect(try Self.run(cli).status == 0)
+        let folder = cli.root + "/Outbox/release-certificates/"
+        let whole = try #require(cli.files(in: "Outbox/release-certificates").first)
+        let expected = try String(contentsOfFile: folder + whole, encoding: .utf8).split(separator: "\n")
+        #expect(expected.count == 5)
+        // Emitted again in parts of two (the next part is read and rendered while one is written).
+        try FileManager.default.removeItem(atPath: folder + whole)
+        let store = try Store(path: cli.layout.state + "/dppsync.sqlite")
+        try store.write { db in try db.execute(sql: "UPDATE outbox_queue SET emitted_at = NULL, file = NULL") }
+        var emitter = OutboxEmitter(store: store, layout: cli.layout)
+        emitter.partSize = 2
+        try emitter.emitPending()
+        let parts = cli.files(in: "Outbox/release-certificates")
+        #expect(parts == ["001", "002", "003"].map { whole.replacingOccurrences(of: "-001.jsonl", with: "-\($0).jsonl") })
+        let lines = try parts.map { try String(contentsOfFile: folder + $0, encoding: .utf8).split(separator: "\n") }
+        #expect(lines.map(\.count) == [2, 2, 1])
+        #expect(lines.flatMap { $0 } == expected, "the same certificates, in ledger order")
+        let marks = try store.read { db in
+            try String.fetchAll(db, sql: "SELECT file FROM outbox_queue q JOIN outbox_message m USING (message_id) WHERE m.channel = 'release-certificates' ORDER BY q.ledger_seq")
+        }
+        #expect(marks == [parts[0], parts[0], parts[1], parts[1], parts[2]].map { folder + $0 })
     }
 
     @Test("an outbound mapping with files: batch writes one XML document per batch part, a record per message")

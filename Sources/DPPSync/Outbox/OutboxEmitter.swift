@@ -9,6 +9,8 @@ public struct OutboxEmitter {
     public let store: Store
     public let layout: RootLayout
     public let crash: CrashPoints
+    /// Messages per part of a batch file (tests make it small to see several parts).
+    var partSize = OutboundMapping.batchFileSize
 
     public init(store: Store, layout: RootLayout, crash: CrashPoints = .none) {
         self.store = store; self.layout = layout; self.crash = crash
@@ -146,12 +148,12 @@ public struct OutboxEmitter {
     /// Reads and renders part `number` of `batch`'s file of `channel`: the messages after
     /// ledger sequence `after`. `nil` past the last part.
     private static func preparePart(_ number: Int, after: Int64, channel: String, batch: Int64, mappings: [OutboundMapping],
-                                    checkpoint: Covering?, store: Store) throws -> PreparedPart? {
+                                    checkpoint: Covering?, size: Int, store: Store) throws -> PreparedPart? {
         // A cursor, not an array of rows: two parts are in memory at once, and their rows
         // would double what each holds.
         let (part, compact, complete) = try store.read { db in
             let rows = try Row.fetchCursor(db, sql: messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
-                                           arguments: [batch, after, channel, OutboundMapping.batchFileSize])
+                                           arguments: [batch, after, channel, size])
             var part = PreparedPart(number: number, lastSequence: after, pending: [], files: nil)
             var compact: [[UInt8]] = []
             var complete = true
@@ -178,10 +180,10 @@ public struct OutboxEmitter {
     private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: Covering?,
                                 markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
         var written: [String] = []
-        let store = store
+        let (store, size) = (store, partSize)
         func prepare(_ number: Int, after: Int64) -> BackgroundWork<PreparedPart?> {
             BackgroundWork {
-                try Self.preparePart(number, after: after, channel: channel, batch: batch, mappings: mappings, checkpoint: checkpoint, store: store)
+                try Self.preparePart(number, after: after, channel: channel, batch: batch, mappings: mappings, checkpoint: checkpoint, size: size, store: store)
             }
         }
         var next = prepare(1, after: 0)
