@@ -194,7 +194,11 @@ extension Reconciler {
         return (try references.component(cmmsNumber: assetNum, in: db), "CMMS asset \(assetNum)")
     }
 
-    static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? LIMIT 1")
+    static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? ORDER BY dpp_id LIMIT 1")
+    /// Every component with a CMMS number, by a scan of the table in key order (`NOT INDEXED`:
+    /// through the number's index each row would be a random read of the table).
+    static let componentsWithCMMSNumberSQL = "SELECT " + StateSchema.asset.columns.joined(separator: ", ")
+        + " FROM asset NOT INDEXED WHERE cmms_asset_num IS NOT NULL ORDER BY dpp_id"
     /// What a completion reads of a part and may change (where it is, its release certificate);
     /// not its description and specifications, fetched for every part line for nothing.
     /// The part's update image is built from these columns alone (`RowImage(table:updating:to:)`).

@@ -33,7 +33,23 @@ struct DirectStatement {
         let code = sqlite3_step(handle)
         if code == SQLITE_DONE { return nil }
         guard code == SQLITE_ROW else { throw error(code, db) }
-        return (0..<Int32(count)).map { column in
+        return currentRow(columns: count)
+    }
+
+    /// Binds `values`, then hands every row's columns, as text, to `body`.
+    func forEachRow(_ values: [String], columns count: Int, in db: Database, _ body: ([String?]) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code, db) }
+            try body(currentRow(columns: count))
+        }
+    }
+
+    private func currentRow(columns count: Int) -> [String?] {
+        (0..<Int32(count)).map { column in
             guard sqlite3_column_type(handle, column) != SQLITE_NULL, let text = sqlite3_column_text(handle, column) else { return nil }
             return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
         }
