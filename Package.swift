@@ -29,9 +29,14 @@ let package = Package(
             providers: [.apt(["libdeflate-dev"])]
         ),
         .target(
+            name: "CSQLiteSetup",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
+        .target(
             name: "DPPSync",
             dependencies: [
                 "CLibXML2",
+                "CSQLiteSetup",
                 "CLibDeflate",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

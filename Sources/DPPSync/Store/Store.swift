@@ -1,3 +1,4 @@
+import CSQLiteSetup
 import Foundation
 import GRDB
 
@@ -9,6 +10,7 @@ public final class Store: Sendable {
 
     /// Opens (creating and migrating if needed) the store at `path`.
     public init(path: String, readOnly: Bool = false) throws {
+        _ = Self.librarySetUp
         var config = GRDB.Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(30)
@@ -29,6 +31,12 @@ public final class Store: Sendable {
         }
         if !readOnly { try Self.migrator.migrate(pool) }
     }
+
+    /// SQLite set up once per process, before the first connection opens (`CSQLiteSetup`):
+    /// without a mutex per connection and without memory statistics, locking and unlocking
+    /// had been 6 % of the thread that decides a large file (perf), taken on every bind,
+    /// step, column read and allocation.
+    private static let librarySetUp: Void = { _ = dppsync_sqlite_setup() }()
 
     /// The writer's page cache. A file's transaction touches far more pages than
     /// SQLite's default 2 MB holds, and then spills dirty pages to the WAL mid-transaction
