@@ -48,6 +48,6 @@ valgrind --tool=callgrind --callgrind-out-file="$out" \
 
 echo "callgrind: $work_orders work orders ($format), $components components; file: $out"
 callgrind_annotate --inclusive=yes "$out" 2>/dev/null | swift demangle --simplified \
-  | grep -E "PROGRAM TOTALS|\[.*(dppsync|libsqlite3|libz|libxml2)" | grep -v "partial apply\|thunk for\|^.*???:0x" \
+  | grep -E "PROGRAM TOTALS|\[.*(dppsync|libsqlite3|libdeflate|libxml2)" | grep -v "partial apply\|thunk for\|^.*???:0x" \
   | head -n "$top" | cut -c1-180
 rm -rf "$root" "$work/dppsync"

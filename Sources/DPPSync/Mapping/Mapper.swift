@@ -52,10 +52,8 @@ public struct Mapper {
         var fields: [String: JSONValue] = [:]
         fields.reserveCapacity(mapping.fields.count)
         do {
-            // By index: iterating the pairs would copy each rule (a dozen references to retain and release).
-            for index in mapping.fields.indices {
-                let name = mapping.fields[index].name
-                if let value = try evaluate(mapping.fields[index].rule, field: name, in: record, fields: fields, context: context) { fields[name] = value }
+            for (name, rule) in mapping.fields {
+                if let value = try evaluate(rule, field: name, in: record, fields: fields, context: context) { fields[name] = value }
             }
         } catch {
             return .invalid(key: keyText(fields), error)
@@ -85,11 +83,10 @@ public struct Mapper {
                 object.reserveCapacity(rule.subfields.count)
                 var subValues: [String: JSONValue] = [:]
                 subValues.reserveCapacity(rule.subfields.count)
-                for index in rule.subfields.indices {
-                    let name = rule.subfields[index].name
+                for (name, subRule) in rule.subfields {
                     // The sub-field's full name (`partsUsed[1].serialNumber`) is built only for a failure.
                     let v: JSONValue?
-                    do { v = try evaluate(rule.subfields[index].rule, field: name, in: sub, fields: subValues, context: context) } catch {
+                    do { v = try evaluate(subRule, field: name, in: sub, fields: subValues, context: context) } catch {
                         throw error.within("\(field)[\(i)]")
                     }
                     if let v {

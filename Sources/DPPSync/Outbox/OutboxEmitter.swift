@@ -151,7 +151,7 @@ public struct OutboxEmitter {
                                     checkpoint: Covering?, size: Int, store: Store) throws -> PreparedPart? {
         // A cursor, not an array of rows: two parts are in memory at once, and their rows
         // would double what each holds.
-        let (part, compact, complete) = try store.read { db in
+        let (read, compact, complete) = try store.read { db in
             let rows = try Row.fetchCursor(db, sql: messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
                                            arguments: [batch, after, channel, size])
             var part = PreparedPart(number: number, lastSequence: after, pending: [], files: nil)
@@ -164,11 +164,12 @@ public struct OutboxEmitter {
             }
             return (part, compact, complete)
         }
-        guard part.lastSequence > after else { return nil }
-        guard !part.pending.isEmpty, complete else { return part }
-        var rendered = part
-        rendered.files = mappings.map { $0.render(batch: batch, part: number, compactMessages: compact) }
-        return rendered
+        guard read.lastSequence > after else { return nil }
+        var part = read
+        if !part.pending.isEmpty, complete {
+            part.files = mappings.map { $0.render(batch: batch, part: number, compactMessages: compact) }
+        }
+        return part
     }
 
     /// Writes the parts of `batch`'s file of `channel` that hold a pending message. A part

@@ -108,7 +108,10 @@ public struct Reconciler {
                 // A new number for a component (or a new component) changes the crosswalk.
                 if row.values["cmms_asset_num"] != nil {
                     dppIdsByCMMSNumber.removeAll()
+                    // Read again only after as many lookups again: a file that changed numbers
+                    // between lookups must not scan the table each time.
                     crosswalkLoaded = false
+                    crosswalkMisses = 0
                 }
             }
         }
