@@ -8,6 +8,17 @@ struct OutboxTests {
         try cli.run("run", "--once", "--stability-window", "0", "--as-of", asOf)
     }
 
+    /// A fresh root that has run the registry, the programme and the certifications.
+    static func rootWithReferences(_ name: String = #function) throws -> CLI {
+        let cli = try CLI.freshRoot(name)
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try run(cli).status == 0)
+        return cli
+    }
+
     func json(_ cli: CLI, _ path: String) throws -> JSONValue {
         try JSONParser.parseDocument(Array(try String(contentsOfFile: cli.root + "/Outbox/" + path, encoding: .utf8).utf8))
     }
@@ -85,12 +96,7 @@ struct OutboxTests {
 
     @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")
     func batchFileCrash() throws {
-        let cli = try CLI.freshRoot()
-        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
-                               ("technician-certifications.json", "certifications")] {
-            try cli.dropFixture(file, source: source)
-        }
-        #expect(try Self.run(cli).status == 0)
+        let cli = try Self.rootWithReferences()
         // Two released work orders in one file: WO-54321 and a copy under another number.
         let maximo = try Fixtures.text("maximo-workorders.xml")
         try cli.drop(maximo, as: "a.xml", source: "workorders")
@@ -112,12 +118,7 @@ struct OutboxTests {
 
     @Test("a batch file in several parts: each part in ledger order, every message marked with its part's file")
     func batchFileParts() throws {
-        let cli = try CLI.freshRoot()
-        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
-                               ("technician-certifications.json", "certifications")] {
-            try cli.dropFixture(file, source: source)
-        }
-        #expect(try Self.run(cli).status == 0)
+        let cli = try Self.rootWithReferences()
         let maximo = try Fixtures.text("maximo-workorders.xml")
         for n in 1...5 { try cli.drop(maximo.replacingOccurrences(of: "WO-54321", with: "WO-5432\(n)"), as: "wo\(n).xml", source: "workorders") }
         #expect(try Self.run(cli).status == 0)
