@@ -122,8 +122,7 @@ public struct LedgerEntry: Sendable, Hashable {
     public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512 + change.rows.count * 256)
-        out.append(literal: "{\"batch\":")
-        out.append(quoted: batchId.map(String.init))
+        out.append(member: "{\"batch\":", batchId.map(String.init))
         out.append(literal: ",\"changes\":[")
         for (index, row) in change.rows.enumerated() {
             if index > 0 { out.append(literal: ",") }
@@ -160,25 +159,16 @@ public struct LedgerEntry: Sendable, Hashable {
             JSONValue.appendQuoted(row.table, to: &out)
             out.append(literal: "}")
         }
-        out.append(literal: "],\"kind\":")
-        out.append(quoted: change.kind)
+        out.append(member: "],\"kind\":", change.kind)
         let p = change.provenance
-        out.append(literal: ",\"provenance\":{\"file\":")
-        out.append(quoted: p.fileFingerprint)
-        out.append(literal: ",\"fileName\":")
-        out.append(quoted: p.fileName)
-        out.append(literal: ",\"mapping\":")
-        out.append(quoted: p.mappingHash)
-        out.append(literal: ",\"mappingName\":")
-        out.append(quoted: p.mappingName)
-        out.append(literal: ",\"record\":")
-        out.append(quoted: p.recordIndex.map(String.init))
-        out.append(literal: "},\"seq\":")
-        out.append(quoted: String(sequence))
-        out.append(literal: ",\"subject\":")
-        out.append(quoted: change.subject)
-        out.append(literal: ",\"time\":")
-        out.append(quoted: time.description)
+        out.append(member: ",\"provenance\":{\"file\":", p.fileFingerprint)
+        out.append(member: ",\"fileName\":", p.fileName)
+        out.append(member: ",\"mapping\":", p.mappingHash)
+        out.append(member: ",\"mappingName\":", p.mappingName)
+        out.append(member: ",\"record\":", p.recordIndex.map(String.init))
+        out.append(member: "},\"seq\":", String(sequence))
+        out.append(member: ",\"subject\":", change.subject)
+        out.append(member: ",\"time\":", time.description)
         out.append(literal: "}")
         return out
     }

@@ -32,21 +32,17 @@ enum ReleaseCertificate {
     static func body(id: String, workOrder: RowValues, asset: RowValues, staff: String, category: String?) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(384)
-        func member(_ prefix: StaticString, _ value: String?) {
-            out.append(literal: prefix)
-            out.append(quoted: value)
-        }
-        member(#"{"certificateId":"#, id)
-        member(#","dppId":"#, workOrder["dpp_id"] ?? nil)
-        member(#","workOrderId":"#, workOrder["work_order_id"] ?? nil)
-        member(#","taskId":"#, workOrder["task_id"] ?? nil)
-        member(#","partNumber":"#, asset["part_number"] ?? nil)
-        member(#","serialNumber":"#, asset["serial_number"] ?? nil)
-        member(#","description":"#, asset["description"] ?? nil)
-        member(#","findings":"#, workOrder["findings"] ?? nil)
-        member(#","technician":{"laborCode":"#, staff)
-        member(#","category":"#, category)
-        member(#"},"date":"#, workOrder["completion_date"] ?? nil)
+        out.append(member: #"{"certificateId":"#, id)
+        out.append(member: #","dppId":"#, workOrder["dpp_id"] ?? nil)
+        out.append(member: #","workOrderId":"#, workOrder["work_order_id"] ?? nil)
+        out.append(member: #","taskId":"#, workOrder["task_id"] ?? nil)
+        out.append(member: #","partNumber":"#, asset["part_number"] ?? nil)
+        out.append(member: #","serialNumber":"#, asset["serial_number"] ?? nil)
+        out.append(member: #","description":"#, asset["description"] ?? nil)
+        out.append(member: #","findings":"#, workOrder["findings"] ?? nil)
+        out.append(member: #","technician":{"laborCode":"#, staff)
+        out.append(member: #","category":"#, category)
+        out.append(member: #"},"date":"#, workOrder["completion_date"] ?? nil)
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }

@@ -116,4 +116,11 @@ extension Array where Element == UInt8 {
     mutating func append(quoted value: String?) {
         if let value { JSONValue.appendQuoted(value, to: &self) } else { append(literal: "null") }
     }
+
+    /// Appends a member: its name and punctuation as written (`,"name":`), then `value`.
+    @inline(__always)
+    mutating func append(member prefix: StaticString, _ value: String?) {
+        append(literal: prefix)
+        append(quoted: value)
+    }
 }
