@@ -15,13 +15,20 @@ public struct OutboundMapping: Sendable {
     public var fields: [(name: String, path: String)] {
         didSet { fieldPaths = fields.map { RecordPath($0.path) } }
     }
-    /// `fields`' paths, parsed once rather than for every message written.
-    private(set) var fieldPaths: [RecordPath?] = []
+    /// `fields`' paths, parsed once rather than for every message written (kept in step by
+    /// `init` and `fields`' observer).
+    private(set) var fieldPaths: [RecordPath?]
     public var xmlRoot: String?
     public var xmlNamespace: String?
     public var xmlRecord: String?
     /// One file per message, or one per batch (in parts of `batchFileSize` messages).
     public var files: Files = .message
+
+    init(name: String, channel: String, folder: String, format: Format, fileName: String, fields: [(name: String, path: String)]) {
+        self.name = name; self.channel = channel; self.folder = folder; self.format = format; self.fileName = fileName
+        self.fields = fields
+        fieldPaths = fields.map { RecordPath($0.path) }
+    }
 
     public enum Format: String, Sendable { case json, xml }
     /// How messages are grouped into files.
@@ -160,8 +167,7 @@ public struct OutboundMapping: Sendable {
 
     private func members(of message: JSONValue) -> [(String, JSONValue)] {
         if fields.isEmpty, case .object(let all) = message { return all }
-        let paths = fieldPaths.count == fields.count ? fieldPaths : fields.map { RecordPath($0.path) }
-        return zip(fields, paths).map { field, path in (field.name, path.flatMap { $0.value(in: message) } ?? .null) }
+        return zip(fields, fieldPaths).map { field, path in (field.name, path.flatMap { $0.value(in: message) } ?? .null) }
     }
 
     private var xmlHeader: String {

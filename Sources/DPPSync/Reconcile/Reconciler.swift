@@ -93,9 +93,9 @@ public struct Reconciler {
         /// 64 KB in one file). The first component of a number wins, as in the single lookup.
         private func loadCrosswalk(in db: Database) throws {
             let table = StateSchema.asset
-            let number = table.columns.firstIndex(of: "cmms_asset_num") ?? 0
+            let (id, number) = (table.columns.firstIndex(of: "dpp_id") ?? 0, table.columns.firstIndex(of: "cmms_asset_num") ?? 0)
             try DirectStatement(db, sql: Reconciler.componentsWithCMMSNumberSQL).forEachRow([], columns: table.columns.count, in: db) { values in
-                guard let dppId = values[0], let cmmsNumber = values[number], dppIdsByCMMSNumber[cmmsNumber] == nil else { return }
+                guard let dppId = values[id], let cmmsNumber = values[number], dppIdsByCMMSNumber[cmmsNumber] == nil else { return }
                 dppIdsByCMMSNumber[cmmsNumber] = .some(dppId)
                 if components[dppId] == nil { components[dppId] = .some(RowValues(columns: table.columns, values: values)) }
             }
