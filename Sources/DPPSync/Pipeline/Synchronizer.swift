@@ -42,6 +42,14 @@ public final class Synchronizer {
     /// One pass over every source, in order. Opens a batch only if it takes a file.
     public func pass() throws -> PassSummary {
         var summary = PassSummary()
+        // The WAL of the last file is copied into the database while the next one is
+        // fingerprinted, or the outbox is decided and the report written.
+        var walCopy: BackgroundWork<Void>?
+        store.setAutomaticCheckpoints(false)
+        defer {
+            waitForWALCopy(&walCopy)
+            store.setAutomaticCheckpoints(true)
+        }
         let catalog = MappingCatalog.load(directory: layout.mappings)
         let inbox = Inbox(layout: layout, store: store)
         let now = Double(clock().millisecondsSinceEpoch) / 1000
@@ -68,6 +76,8 @@ public final class Synchronizer {
                     observer.sourceHeld(source.name, reason: reason)
                     continue
                 }
+                // The WAL starts again from its beginning only when everything in it was copied.
+                waitForWALCopy(&walCopy)
                 let batchId = try summary.batchId ?? openBatch()
                 summary.batchId = batchId
                 let claimed = recovered ? file : try inbox.claim(file)
@@ -76,9 +86,7 @@ public final class Synchronizer {
                                               observer: observer, clock: clock)
                 processor.timings = timings
                 summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered))
-                let walStart = StageTimings.now()
-                store.checkpoint()
-                timings?.add(.commit, StageTimings.now() - walStart)
+                walCopy = store.copyWALInBackground()
             }
         }
         // The report only reads the committed batch: it is written on a thread of its own
@@ -87,7 +95,7 @@ public final class Synchronizer {
         if let batchId = summary.batchId {
             try closeBatch(batchId)
             let (store, layout) = (store, layout)
-            report = BackgroundWork {
+            report = BackgroundWork(.whenIdle) {
                 let start = StageTimings.now()
                 try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
                 return StageTimings.now() - start
@@ -100,8 +108,24 @@ public final class Synchronizer {
             let seconds = try report.wait()
             timings?.add(.report, seconds)
         }
+        if walCopy != nil {
+            waitForWALCopy(&walCopy)
+            let walStart = StageTimings.now()
+            store.checkpoint()
+            timings?.add(.commit, StageTimings.now() - walStart)
+        }
         summary.checkpoint = try checkpoint.get()
         return summary
+    }
+
+    /// Waits for the background WAL copy, if any (booked as commit: it is the file's
+    /// durability work). A failed copy leaves the pages in the WAL for the next checkpoint.
+    private func waitForWALCopy(_ copy: inout BackgroundWork<Void>?) {
+        guard let running = copy else { return }
+        let start = StageTimings.now()
+        try? running.wait()
+        copy = nil
+        timings?.add(.commit, StageTimings.now() - start)
     }
 
     /// Why a file cannot be reprocessed.

@@ -48,6 +48,19 @@ struct DirectStatement {
         }
     }
 
+    /// Binds `values`, then hands every row to `body`, which reads it in place: no
+    /// string is made of a column that is only copied on (a report's records).
+    func forEachRawRow(_ values: [Int64], in db: Database, _ body: (RawRow) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code, db) }
+            try body(RawRow(handle: handle))
+        }
+    }
+
     private func currentRow(columns count: Int) -> [String?] {
         (0..<Int32(count)).map { column in
             guard sqlite3_column_type(handle, column) != SQLITE_NULL, let text = sqlite3_column_text(handle, column) else { return nil }
@@ -94,6 +107,22 @@ struct DirectStatement {
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// The row a statement stands on, its columns read by position. Valid only inside the
+/// call that hands it over: the text is SQLite's own buffer, until the next step.
+struct RawRow {
+    fileprivate let handle: OpaquePointer
+
+    func int64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    /// The column's UTF-8 text, or `nil` for NULL.
+    func text(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let text = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
+    }
 }
 
 /// The hot path's statements of one connection, found by a small key instead of

@@ -54,40 +54,43 @@ extension JSONValue {
     /// Escapes only what JSON requires (`"`, `\` and control characters), so the
     /// same string always gives the same bytes. Other UTF-8 passes through as is.
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
         var s = s
-        s.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            // Runs without anything to escape (nearly every string) are copied whole;
-            // they are found eight bytes at a time.
-            var start = 0
-            var i = 0
-            while i < bytes.count {
-                if i + 8 <= bytes.count, !mayNeedEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
-                    i += 8
-                    continue
-                }
-                let b = bytes[i]
-                i += 1
-                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)]))
-                start = i
-                switch b {
-                case 0x22: out.append(0x5C); out.append(0x22)
-                case 0x5C: out.append(0x5C); out.append(0x5C)
-                case 0x0A: out.append(0x5C); out.append(0x6E)
-                case 0x0D: out.append(0x5C); out.append(0x72)
-                case 0x09: out.append(0x5C); out.append(0x74)
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    hex.withUTF8Buffer { digits in
-                        out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0x0F)]])
-                    }
+        s.withUTF8 { appendQuoted(utf8: $0, to: &out) }
+    }
+
+    /// The same, for UTF-8 bytes read in place (a report's columns, as SQLite holds them).
+    static func appendQuoted(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(0x22)
+        defer { out.append(0x22) }
+        guard let base = bytes.baseAddress else { return }
+        // Runs without anything to escape (nearly every string) are copied whole;
+        // they are found eight bytes at a time.
+        var start = 0
+        var i = 0
+        while i < bytes.count {
+            if i + 8 <= bytes.count, !mayNeedEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let b = bytes[i]
+            i += 1
+            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)]))
+            start = i
+            switch b {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                hex.withUTF8Buffer { digits in
+                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0x0F)]])
                 }
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
         }
-        out.append(0x22)
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
     }
 
     /// Whether any of eight bytes may be a control character, `"` or `\` (no false
