@@ -12,6 +12,10 @@ struct RunTests {
         let first = try cli.run("run", "--once", "--stability-window", "0")
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("4 applied"))
+        // Each file's WAL was copied into the database (on the second core), and the pass
+        // ended by emptying the WAL: it does not grow from night to night.
+        let wal = (try? FileManager.default.attributesOfItem(atPath: cli.root + "/State/dppsync.sqlite-wal")[.size] as? Int) ?? 0
+        #expect(wal == 0)
         #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-123'") == "INSTALLED")
         #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
