@@ -7,9 +7,15 @@ extension Reconciler {
 
     /// A new installation period when the component is (newly) on an aircraft.
     func installationRows(_ values: RowValues, previous: RowValues?) -> [RowImage] {
-        guard let aircraft = values["installed_on"] ?? nil, let day = values["installed_at"] ?? nil, let dppId = values["dpp_id"] ?? nil else { return [] }
+        guard let dppId = values["dpp_id"] ?? nil else { return [] }
+        return installationRows(dppId: dppId, aircraft: values["installed_on"] ?? nil, day: values["installed_at"] ?? nil, previous: previous)
+    }
+
+    func installationRows(dppId: String, aircraft: String?, day: String?, previous: RowValues?) -> [RowImage] {
+        guard let aircraft, let day else { return [] }
         if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return [] }
-        return [RowImage(table: StateSchema.installation, values: ["dpp_id": dppId, "start_day": day, "aircraft": aircraft])]
+        // dpp_id, start_day, aircraft
+        return [RowImage(table: StateSchema.installation, inColumnOrder: [dppId, day, aircraft])]
     }
 
     func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {

@@ -246,16 +246,18 @@ extension Reconciler {
                 rows.append(RowImage(tableName: StateSchema.asset.name, values: RowValues(columns: columns, values: values), deleted: false))
             }
             if part.action != "removed" {
-                rows += installationRows(["dpp_id": part.dppId, "installed_on": installedOn, "installed_at": completionDate], previous: part.row)
+                rows += installationRows(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row)
             }
-            rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part.dppId, "action": part.action]))
+            // work_order_id, part_dpp_id, action
+            rows.append(RowImage(table: StateSchema.workOrderPart, inColumnOrder: [workOrderId, part.dppId, part.action]))
         }
         // Labour and tests.
         let labor = record.list("labor")
         for (i, line) in labor.enumerated() {
-            rows.append(RowImage(table: StateSchema.workOrderLabor, values: [
-                "work_order_id": workOrderId, "line": String(i + 1), "labor_code": line["laborCode"]?.scalarText,
-                "hours": line["hours"]?.scalarText, "craft": line["craft"]?.scalarText, "start_date": line["startDate"]?.scalarText,
+            // work_order_id, line, labor_code, hours, craft, start_date
+            rows.append(RowImage(table: StateSchema.workOrderLabor, inColumnOrder: [
+                workOrderId, String(i + 1), line["laborCode"]?.scalarText, line["hours"]?.scalarText, line["craft"]?.scalarText,
+                line["startDate"]?.scalarText,
             ]))
         }
         for i in stride(from: labor.count, to: previous.labor, by: 1) {
@@ -266,10 +268,10 @@ extension Reconciler {
         for (i, test) in tests.enumerated() {
             let result = test["result"]?.scalarText ?? verdict(test)
             if result == "FAIL" { failed.append(test["name"]?.scalarText ?? "test \(i + 1)") }
-            rows.append(RowImage(table: StateSchema.workOrderTest, values: [
-                "work_order_id": workOrderId, "line": String(i + 1), "name": test["name"]?.scalarText, "value": test["value"]?.scalarText,
-                "unit": test["unit"]?.scalarText, "lower_limit": test["lowerLimit"]?.scalarText,
-                "upper_limit": test["upperLimit"]?.scalarText, "result": result,
+            // work_order_id, line, name, value, unit, lower_limit, upper_limit, result
+            rows.append(RowImage(table: StateSchema.workOrderTest, inColumnOrder: [
+                workOrderId, String(i + 1), test["name"]?.scalarText, test["value"]?.scalarText, test["unit"]?.scalarText,
+                test["lowerLimit"]?.scalarText, test["upperLimit"]?.scalarText, result,
             ]))
         }
         for i in stride(from: tests.count, to: previous.tests, by: 1) {
@@ -311,11 +313,11 @@ extension Reconciler {
             updated["status"] = status
             rows.insert(RowImage(table: StateSchema.asset, updating: asset, to: updated), at: 0)
         }
-        rows.insert(RowImage(table: StateSchema.workOrder, values: [
-            "work_order_id": workOrderId, "dpp_id": dppId, "site_id": record.string("siteId"), "task_id": taskId,
-            "completion_date": completionDate, "status": record.string("status"), "status_date": record.string("statusDate"),
-            "findings": record.string("findings"), "return_to_service": returnToService.map { $0 ? "1" : "0" },
-            "release_status": releaseStatus, "certifying_staff": certifyingStaff, "source_time": record.timestamp?.description,
+        // work_order_id, dpp_id, site_id, task_id, completion_date, status, status_date, findings, return_to_service,
+        // release_status, certifying_staff, source_time
+        rows.insert(RowImage(table: StateSchema.workOrder, inColumnOrder: [
+            workOrderId, dppId, record.string("siteId"), taskId, completionDate, record.string("status"), record.string("statusDate"),
+            record.string("findings"), returnToService.map { $0 ? "1" : "0" }, releaseStatus, certifyingStaff, record.timestamp?.description,
         ]), at: 0)
         return (rows, reason, message, nil)
     }

@@ -1,0 +1,67 @@
+@testable import DPPSync
+import Foundation
+import GRDB
+import Testing
+
+@Suite("the rows a work-order completion writes")
+struct CompletionRowsTests {
+    /// A component on aircraft AC-1, two certified parts, a B1 technician and the task he may certify.
+    func store() throws -> Store {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-completion-rows-" + UUID().uuidString + ".sqlite")
+        let certificate = #"{"reference":"EF1-1","type":"EASA Form 1","validUntil":"2030-01-01"}"#
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            try writer.apply(StateChange(kind: "reference", subject: "DPP-C1", rows: [
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-C1", "part_number": "PN-C", "installed_on": "AC-1", "status": "UNSERVICEABLE"]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P1", "part_number": "PN-1", "serial_number": "S1", "status": "SERVICEABLE", "certification": certificate]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P2", "part_number": "PN-2", "serial_number": "S2", "status": "SERVICEABLE", "certification": certificate]),
+                RowImage(table: StateSchema.technician, values: ["labor_code": "T1", "category": "B1", "valid_from": "2020-01-01", "valid_until": "2030-01-01"]),
+                RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-1", "part_number": "PN-C", "required_category": "B1"]),
+            ], provenance: Provenance()))
+        }
+        return store
+    }
+
+    let completion = MappedRecord(kind: .workOrderCompletion, key: "WO-1", timestamp: Timestamp(iso: "2025-10-17T09:10:00Z"), fields: [
+        "dppId": .string("DPP-C1"), "siteId": .string("LEJ"), "taskId": .string("TASK-1"), "completionDate": .string("2025-10-17"),
+        "status": .string("COMP"), "statusDate": .string("2025-10-17T09:10:00.000Z"), "findings": .string("ok"), "returnToService": .bool(true),
+        "partsUsed": .array([.object([("dppId", .string("DPP-P1"))]), .object([("partNumber", .string("PN-2")), ("serialNumber", .string("S2"))])]),
+        "labor": .array([.object([("laborCode", .string("T1")), ("hours", .string("4.25")), ("craft", .string("B1")), ("startDate", .string("2025-10-17T07:05:00.000Z"))])]),
+        "tests": .array([.object([("name", .string("Leak")), ("value", .string("1.35")), ("unit", .string("mbar/min")), ("upperLimit", .string("1.5"))])]),
+    ], position: RecordPosition(index: 0))
+
+    @Test("every column of every row, full rows in their table's column order")
+    func rows() throws {
+        let store = try store()
+        let decision = try store.write { db in
+            var reconciler = Reconciler(configuration: Configuration())
+            reconciler.decisionDate = "2025-10-18"
+            return try reconciler.decide(completion, provenance: Provenance(), in: db)
+        }
+        #expect(decision.outcome == .applied, "\(decision.message)")
+        let rows = try #require(decision.changes.first?.rows)
+        func row(_ table: StateTable, _ n: Int = 0) -> RowImage? { rows.filter { $0.table == table.name }.dropFirst(n).first }
+        let expected: [(StateTable, Int, RowValues)] = [
+            (StateSchema.workOrder, 0, ["work_order_id": "WO-1", "dpp_id": "DPP-C1", "site_id": "LEJ", "task_id": "TASK-1", "completion_date": "2025-10-17",
+                                        "status": "COMP", "status_date": "2025-10-17T09:10:00.000Z", "findings": "ok", "return_to_service": "1",
+                                        "release_status": "released", "certifying_staff": "T1", "source_time": "2025-10-17T09:10:00.000Z"]),
+            (StateSchema.workOrderPart, 0, ["work_order_id": "WO-1", "part_dpp_id": "DPP-P1", "action": "installed"]),
+            (StateSchema.workOrderPart, 1, ["work_order_id": "WO-1", "part_dpp_id": "DPP-P2", "action": "installed"]),
+            (StateSchema.installation, 0, ["dpp_id": "DPP-P1", "start_day": "2025-10-17", "aircraft": "AC-1"]),
+            (StateSchema.installation, 1, ["dpp_id": "DPP-P2", "start_day": "2025-10-17", "aircraft": "AC-1"]),
+            (StateSchema.workOrderLabor, 0, ["work_order_id": "WO-1", "line": "1", "labor_code": "T1", "hours": "4.25", "craft": "B1",
+                                             "start_date": "2025-10-17T07:05:00.000Z"]),
+            (StateSchema.workOrderTest, 0, ["work_order_id": "WO-1", "line": "1", "name": "Leak", "value": "1.35", "unit": "mbar/min",
+                                            "lower_limit": nil, "upper_limit": "1.5", "result": "PASS"]),
+        ]
+        for (table, n, values) in expected {
+            let image = try #require(row(table, n), "\(table.name) \(n)")
+            #expect(image.values == values, "\(table.name) \(n)")
+            #expect(image.values.keys == table.columns, "\(table.name): a full row keeps its table's column order")
+        }
+        // The parts move into the component (partial images), the component returns to service.
+        #expect(row(StateSchema.asset, 0)?.values == ["dpp_id": "DPP-C1", "status": "IN_SERVICE"])
+        #expect(row(StateSchema.asset, 1)?.values == ["dpp_id": "DPP-P1", "parent_dpp_id": "DPP-C1", "installed_on": "AC-1", "installed_at": "2025-10-17", "status": "INSTALLED"])
+        #expect(row(StateSchema.outboxMessage)?.values["message_id"] == .some("CRS-WO-1"))
+    }
+}
