@@ -20,10 +20,10 @@ enum ReleaseCertificate {
         guard (workOrder["release_status"] ?? nil) == "released", let staff = workOrder["certifying_staff"] ?? nil,
               let workOrderId = workOrder["work_order_id"] ?? nil, let dppId = workOrder["dpp_id"] ?? nil else { return nil }
         let id = messageId(workOrderId: workOrderId)
-        return RowImage(table: StateSchema.outboxMessage, values: [
-            "message_id": id, "channel": channel, "subject": dppId, "stream": "\(channel)/\(workOrderId)", "replaces": nil,
-            "body": body(id: id, workOrder: workOrder, asset: asset, staff: staff, category: category),
-            "decided_at": decidedOn ?? (workOrder["completion_date"] ?? nil),
+        // message_id, channel, subject, stream, replaces, body, decided_at
+        return RowImage(table: StateSchema.outboxMessage, inColumnOrder: [
+            id, channel, dppId, channel + "/" + workOrderId, nil, body(id: id, workOrder: workOrder, asset: asset, staff: staff, category: category),
+            decidedOn ?? (workOrder["completion_date"] ?? nil),
         ])
     }
 

@@ -236,9 +236,10 @@ extension Reconciler {
             }
             // The part's new place, as the partial image of its row: the key and the columns that change.
             let installedOn = asset["installed_on"] ?? nil
+            // In the asset table's column order, which the write binds them in.
             let moved: [(column: String, value: String?)] = part.action == "removed"
-                ? [("parent_dpp_id", nil), ("installed_on", nil), ("position", nil), ("status", "REMOVED")]
-                : [("parent_dpp_id", dppId), ("installed_on", installedOn), ("installed_at", completionDate), ("status", "INSTALLED")]
+                ? [("installed_on", nil), ("parent_dpp_id", nil), ("position", nil), ("status", "REMOVED")]
+                : [("installed_on", installedOn), ("parent_dpp_id", dppId), ("installed_at", completionDate), ("status", "INSTALLED")]
             var columns = ["dpp_id"], values: [String?] = [part.dppId]
             columns.reserveCapacity(moved.count + 1); values.reserveCapacity(moved.count + 1)
             for (column, value) in moved where (part.row[column] ?? nil) != value { columns.append(column); values.append(value) }

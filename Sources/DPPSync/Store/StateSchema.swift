@@ -49,21 +49,24 @@ public final class StateTable: Sendable, Hashable {
             + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
     }
 
-    /// The upsert of some columns only (a partial row image); the few shapes that
-    /// occur are built once.
-    func upsertSQL(columns: [String]) -> String {
-        let mask = columns.reduce(into: UInt64(0)) { mask, column in
-            if let index = columnIndex[column] { mask |= 1 << UInt64(index) }
-        }
-        return partialUpserts.withLock { cache in
-            if let sql = cache[mask] { return sql }
-            let sql = Self.upsertSQL(name, keyColumns, columns)
-            cache[mask] = sql
-            return sql
+    /// The upsert of some columns only (a partial row image): `mask` has bit `i` set for
+    /// `columns[i]`. The few shapes that occur are built once.
+    func partialUpsert(mask: UInt64) -> (sql: String, columns: [String]) {
+        partialUpserts.withLock { cache in
+            if let known = cache[mask] { return known }
+            let chosen = columns.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { columns[$0] }
+            let made = (sql: Self.upsertSQL(name, keyColumns, chosen), columns: chosen)
+            cache[mask] = made
+            return made
         }
     }
+
+    /// The bit of `column` in a `partialUpsert` mask (0 for a column the table does not have).
+    func maskBit(of column: String) -> UInt64 {
+        columnIndex[column].map { 1 << UInt64($0) } ?? 0
+    }
     private let columnIndex: [String: Int]
-    private let partialUpserts = Mutex<[UInt64: String]>([:])
+    private let partialUpserts = Mutex<[UInt64: (sql: String, columns: [String])]>([:])
 
     /// `SELECT` of every column (in table order) with a condition of the caller's.
     func selectSQL(_ selected: [String]? = nil, where condition: String) -> String {

@@ -167,15 +167,12 @@ public struct StateWriter {
             try statements.statement(.init(kind: Statements.delete, table: id)) { table.deleteSQL }
                 .execute(table.keyColumns, of: row, in: statements.db)
         } else if row.isPartial(in: table) {
-            // A partial image: set the columns it carries.
-            var columns: [String] = []
-            var mask: UInt64 = 0
-            for (i, column) in table.columns.enumerated() where row.values.value(of: column, expectedAt: i) != nil {
-                columns.append(column)
-                mask |= 1 << UInt64(i)
-            }
-            try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { table.upsertSQL(columns: columns) }
-                .execute(columns, of: row, in: statements.db)
+            // A partial image: set the columns it carries, in table order. Found from the
+            // image's few columns (a scan of the table's columns looked each one up in the image).
+            let mask = row.values.keys.reduce(UInt64(0)) { $0 | table.maskBit(of: $1) }
+            let upsert = table.partialUpsert(mask: mask)
+            try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
+                .execute(upsert.columns, of: row, in: statements.db)
         } else {
             try statements.statement(.init(kind: Statements.upsert, table: id)) { table.upsertSQL }
                 .execute(table.columns, of: row, in: statements.db)
