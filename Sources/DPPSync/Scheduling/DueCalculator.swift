@@ -44,18 +44,18 @@ public struct DueCalculator {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
         }
-        // Latest completion per component and task (and per component for work orders without a task).
-        // Aggregated in SQL (the latest date, then the highest work order id that day): memory holds one
-        // row per component and task, not every work order ever completed.
-        var latestByTask: [String: (String, CivilDate)] = [:]
-        let latest = try Row.fetchCursor(db, sql: """
-            SELECT dpp_id, COALESCE(task_id, '') AS task, MAX(completion_date || char(31) || work_order_id) AS latest FROM work_order
-            WHERE completion_date IS NOT NULL AND dpp_id IN (\(scheduled)) GROUP BY dpp_id, task
+        // Latest completion per component and task (and per component for work orders without a task):
+        // one seek each in `work_order_latest`, so a run reads as many entries as the fleet has
+        // components and tasks, however many work orders were ever completed.
+        let latestStatement = try db.cachedStatement(sql: """
+            SELECT completion_date, work_order_id FROM work_order
+            WHERE dpp_id = ? AND COALESCE(task_id, '') = ? AND completion_date IS NOT NULL
+            ORDER BY completion_date DESC, work_order_id DESC LIMIT 1
             """)
-        while let r = try latest.next() {
-            let parts = (r["latest"] as String).split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, let day = CivilDate(iso: String(parts[0])) else { continue }
-            latestByTask[(r["dpp_id"] as String) + "\u{1F}" + (r["task"] as String)] = (String(parts[1]), day)
+        func latestCompletion(_ dppId: String, task: String) throws -> (String, CivilDate)? {
+            guard let row = try Row.fetchOne(latestStatement, arguments: [dppId, task]),
+                  let day = CivilDate(iso: row[0] as String) else { return nil }
+            return (row[1], day)
         }
         var items: [DueItem] = []
         let assets = try Row.fetchCursor(db, sql: """
@@ -68,8 +68,8 @@ public struct DueCalculator {
             guard let partNumber = asset["part_number"] as String?, let applicable = tasksByPart[partNumber] else { continue }
             for task in applicable {
                 // A work order without a task counts for the component's only task.
-                var latest = latestByTask[dppId + "\u{1F}" + task.id]
-                if applicable.count == 1, let untasked = latestByTask[dppId + "\u{1F}"], latest.map({ untasked.1 > $0.1 }) ?? true { latest = untasked }
+                var latest = try latestCompletion(dppId, task: task.id)
+                if applicable.count == 1, let untasked = try latestCompletion(dppId, task: ""), latest.map({ untasked.1 > $0.1 }) ?? true { latest = untasked }
                 let accomplished: CivilDate
                 let by: String
                 if let latest {
