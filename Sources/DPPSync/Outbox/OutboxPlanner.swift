@@ -81,9 +81,12 @@ public struct OutboxPlanner {
         }
         // Only components the CMMS keeps (status, specifications) or whose certificate expires within the
         // horizon: the serialised parts the work orders installed are most of the registry and need neither.
+        // Found through two indexes (the CMMS number's, the certificate expiry's) and read by key:
+        // an `OR` of the two made SQLite read every asset and parse its certificate.
         let assets = try Row.fetchCursor(db, sql: """
-            SELECT * FROM asset WHERE cmms_asset_num IS NOT NULL
-               OR (CASE WHEN json_valid(certification) THEN json_extract(certification, '$.validUntil') END) <= ?
+            SELECT * FROM asset WHERE dpp_id IN (
+                SELECT dpp_id FROM asset WHERE cmms_asset_num IS NOT NULL
+                UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) <= ?)
             ORDER BY dpp_id
             """, arguments: [horizon.description])
         while let asset = try assets.next() {

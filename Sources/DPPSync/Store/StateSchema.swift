@@ -135,6 +135,10 @@ public enum StateSchema {
         "item_id", "record_kind", "record_key", "reason", "decision", "note", "resolved_by", "resolved_at",
     ])
 
+    /// An asset's certificate expiry (`validUntil`), or NULL: the expression of the index
+    /// `asset_certificate_expiry`, which a query must repeat word for word to use it.
+    static let certificateExpirySQL = "(CASE WHEN json_valid(certification) THEN json_extract(certification, '$.validUntil') END)"
+
     public static let tables: [StateTable] = [asset, workOrder, workOrderPart, workOrderLabor, workOrderTest,
                                               technician, maintenanceTask, utilisation, caosPrediction, groundWindow, reviewResolution,
                                               installation, outboxMessage]
