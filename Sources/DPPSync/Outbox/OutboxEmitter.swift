@@ -177,35 +177,55 @@ public struct OutboxEmitter {
     /// written again after a crash has the same name and the same content.
     ///
     /// The next part is read and rendered on the second core while this one is written
-    /// and marked (each part is still placed, then marked, in order, as before).
+    /// under its temporary name. Then all parts are flushed together (one `syncfs`), placed
+    /// in order, and marked in one transaction: a file per part of 5,000 had been a flush
+    /// and a commit each (20 of each per 100k work orders).
     private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: Covering?,
                                 markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
-        var written: [String] = []
         let (store, size) = (store, partSize)
         func prepare(_ number: Int, after: Int64) -> BackgroundWork<PreparedPart?> {
             BackgroundWork {
                 try Self.preparePart(number, after: after, channel: channel, batch: batch, mappings: mappings, checkpoint: checkpoint, size: size, store: store)
             }
         }
+        var staged: [Staged] = []
+        defer { discard(staged) }
+        /// A part's messages are its batch's and channel's in the ledger range (after, last].
+        var marks: [(after: Int64, last: Int64, files: String)] = []
+        var after: Int64 = 0
         var next = prepare(1, after: 0)
         while let part = try next.wait() {
             next = prepare(part.number + 1, after: part.lastSequence)
+            defer { after = part.lastSequence }
             guard let files = part.files else { continue }
-            written += try place(files)
+            try stage(files, into: &staged)
             let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
             if markEmitted {
-                // One statement per part (a full part always has the same shape, so it is prepared once).
-                try store.write { db in
-                    try db.cachedStatement(sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id IN ("
-                                           + part.pending.map { _ in "?" }.joined(separator: ", ") + ")")
-                        .execute(arguments: StatementArguments([now.description, joined] + part.pending as [String]))
-                }
+                marks.append((after, part.lastSequence, joined))
             } else {
                 for id in part.pending { paths[id] = joined }
             }
         }
+        let written = try publish(staged)
+        staged.removeAll()
+        if !marks.isEmpty {
+            try store.write { db in
+                let mark = try db.cachedStatement(sql: Self.markPartSQL)
+                for part in marks {
+                    try mark.execute(arguments: [now.description, part.files, batch, part.after, part.last, channel])
+                }
+            }
+        }
         return written
     }
+
+    /// Marks a placed part's messages emitted: the part's ledger range of its batch and channel
+    /// (memory holds a range per part, not the ids of a million certificates).
+    private static let markPartSQL = """
+        UPDATE outbox_queue SET emitted_at = ?, file = ?
+        WHERE batch_id = ? AND ledger_seq > ? AND ledger_seq <= ? AND emitted_at IS NULL
+          AND EXISTS (SELECT 1 FROM outbox_message m WHERE m.message_id = outbox_queue.message_id AND m.channel = ?)
+        """
 
     private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: Covering?,
                       batchFiles: [String: String], now: Timestamp) throws -> [String] {
@@ -237,22 +257,40 @@ public struct OutboxEmitter {
         return written
     }
 
+    /// A file written under its temporary name in its folder, not visible yet.
+    private struct Staged {
+        var temporary: String
+        var final: String
+        var folder: String
+    }
+
     /// Writes every file under a temporary name, flushes them to disk together (one
     /// syncfs instead of one fsync per file), then renames each into place and fsyncs
     /// each folder once: a file appears under its final name only when complete.
     private func place(_ files: [(name: String, content: [UInt8])]) throws -> [String] {
-        guard !files.isEmpty else { return [] }
-        var staged: [(temporary: String, final: String)] = []
+        var staged: [Staged] = []
+        defer { discard(staged) }
+        try stage(files, into: &staged)
+        return try publish(staged)
+    }
+
+    /// Writes each file under a temporary name beside its final one (not flushed yet).
+    private func stage(_ files: [(name: String, content: [UInt8])], into staged: inout [Staged]) throws {
         var folders = Set<String>()
-        defer { for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) } }
         for file in files {
             let final = layout.outbox + "/" + file.name
             let folder = (final as NSString).deletingLastPathComponent
             if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
             let temporary = folder + "/." + (final as NSString).lastPathComponent + ".\(getpid()).tmp"
             try FileSystem.writeUnsynced(file.content, to: temporary)
-            staged.append((temporary, final))
+            staged.append(Staged(temporary: temporary, final: final, folder: folder))
         }
+    }
+
+    /// Flushes the staged files to disk together, then renames them into place in order
+    /// and fsyncs each folder once.
+    private func publish(_ staged: [Staged]) throws -> [String] {
+        guard !staged.isEmpty else { return [] }
         try FileSystem.syncFileSystem(containing: layout.outbox)
         var written: [String] = []
         for file in staged {
@@ -260,8 +298,13 @@ public struct OutboxEmitter {
             written.append(file.final)
             crash.reached(.afterEmit)
         }
-        for folder in folders { try FileSystem.syncDirectory(folder) }
+        for folder in Set(staged.map(\.folder)) { try FileSystem.syncDirectory(folder) }
         return written
+    }
+
+    /// Removes the temporaries of files that were not placed (an error before or while placing).
+    private func discard(_ staged: [Staged]) {
+        for file in staged where FileSystem.exists(file.temporary) { unlink(file.temporary) }
     }
 }
 
