@@ -30,7 +30,7 @@ public struct ReconciliationReport {
         try json.commit()
         try csv.commit()
         let html = try AtomicFileWriter(path: base + "." + Format.html.rawValue)
-        try html.write(try store.read { db in try renderHTML(batchId: batchId, batch: try Self.batch(batchId, db), db: db) })
+        try html.write(try renderHTML(batchId: batchId))
         try html.commit()
         return base
     }
@@ -58,12 +58,16 @@ public struct ReconciliationReport {
     /// Streams the report to `sink` row by row from the store: memory stays flat at any batch size.
     public func render(batchId: Int64, format: Format, into sink: (String) throws -> Void) throws {
         if format == .html {
-            return try sink(try store.read { db in try renderHTML(batchId: batchId, batch: try Self.batch(batchId, db), db: db) })
+            return try sink(try renderHTML(batchId: batchId))
         }
         try withoutActuallyEscaping(sink) { sink in
             let text: ([UInt8]) throws -> Void = { try sink(String(decoding: $0, as: UTF8.self)) }
             try stream(batchId: batchId, csv: format == .csv ? text : nil, json: format == .json ? text : nil)
         }
+    }
+
+    private func renderHTML(batchId: Int64) throws -> String {
+        try store.read { db in try renderHTML(batchId: batchId, batch: try Self.batch(batchId, db), db: db) }
     }
 
     private static func batch(_ id: Int64, _ db: Database) throws -> Row {

@@ -40,12 +40,7 @@ struct DirectStatement {
     func forEachRow(_ values: [String], columns count: Int, in db: Database, _ body: ([String?]) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
         for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else { throw error(code, db) }
-            try body(currentRow(columns: count))
-        }
+        try eachRow(in: db) { _ in try body(currentRow(columns: count)) }
     }
 
     /// Binds `values`, then hands every row to `body`, which reads it in place: no
@@ -53,6 +48,11 @@ struct DirectStatement {
     func forEachRawRow(_ values: [Int64], in db: Database, _ body: (RawRow) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
         for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
+        try eachRow(in: db, body)
+    }
+
+    /// Steps through the rows (the caller resets the statement).
+    private func eachRow(in db: Database, _ body: (RawRow) throws -> Void) throws {
         while true {
             let code = sqlite3_step(handle)
             if code == SQLITE_DONE { return }
