@@ -229,6 +229,18 @@ extension Store {
             // work orders). Completions never touch the column, so they never touch the index.
             try db.execute(sql: "CREATE INDEX asset_certificate_expiry ON asset(\(StateSchema.certificateExpirySQL))")
         }
+        migrator.registerMigration("v12-outcome-indexes") { db in
+            // Outcomes are looked up by key only to link a correction to the rejected record it
+            // corrects: an index of the rejected ones alone (rare) does that, where every record
+            // of every file had an entry in the key index. The link itself is found by its own
+            // (tiny) index instead of reading every outcome for each candidate.
+            try db.execute(sql: """
+                DROP INDEX record_outcome_key;
+                DROP INDEX record_outcome_rejected;
+                CREATE INDEX record_outcome_rejected ON record_outcome(record_key, kind) WHERE outcome = 'rejected';
+                CREATE INDEX record_outcome_corrects ON record_outcome(corrects) WHERE corrects IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }
