@@ -57,6 +57,16 @@ struct OutboxTests {
         let update = try json(cli, "maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260201-L.json")
         #expect(update["dueDate"] == .string("2026-02-01"))
         #expect(update["replaces"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-M"))
+        // Every stream's head, as the write path keeps it, is its latest message in ledger order
+        // (certificates, each a stream of its own, are never asked for and not kept).
+        #expect(try cli.scalar("SELECT message_id FROM outbox_stream WHERE stream = 'maintenance-due/DPP-H2-001/FCS-INSP-01'") == "MDN-DPP-H2-001-FCS-INSP-01-20260201-L")
+        let latest = try cli.query("""
+            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q USING (message_id)
+            WHERE m.channel != 'release-certificates' AND q.ledger_seq = (SELECT MAX(q2.ledger_seq) FROM outbox_message m2 JOIN outbox_queue q2 USING (message_id) WHERE m2.stream = m.stream)
+            ORDER BY 1
+            """)
+        #expect(!latest.isEmpty)
+        #expect(try cli.query("SELECT stream, message_id FROM outbox_stream ORDER BY 1") == latest)
         #expect(update["basis"]?["limit"] == .string("flightHours"))
         #expect(update["basis"]?["projected"] == .bool(true))
         // Release certificates come a file per batch (JSON Lines), one line each.

@@ -25,15 +25,12 @@ public struct OutboxPlanner {
     @discardableResult
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
-        // The latest message of every stream.
+        // The latest message of every stream (kept by the write path as messages are decided:
+        // as many rows as streams, however many messages were ever decided).
         var latestByStream: [String: String] = [:]
-        let decidedCursor = try Row.fetchCursor(db, sql: """
-            SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
-            WHERE m.channel != 'release-certificates' ORDER BY q.ledger_seq
-            """)
-        while let row = try decidedCursor.next() {
-            let id: String = row["message_id"]
-            latestByStream[row["stream"]] = id
+        let heads = try Row.fetchCursor(db, sql: "SELECT stream, message_id FROM outbox_stream")
+        while let row = try heads.next() {
+            latestByStream[row[0]] = row[1] as String
         }
         // Each plan is decided as soon as it is made: memory stays flat however many components there are.
         var decided = 0

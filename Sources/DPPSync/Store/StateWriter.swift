@@ -78,7 +78,8 @@ public struct StateWriter {
             try insert.bind(entry.sequence, at: 2)
             try insert.step(db)
         }
-        // A decided outbox message waits in the delivery queue until its file is written.
+        // A decided outbox message waits in the delivery queue until its file is written, and
+        // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
             let insert = try statements.statement(.init(kind: Statements.queue)) {
                 "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)"
@@ -87,6 +88,14 @@ public struct StateWriter {
             try insert.bind(entry.sequence, at: 2)
             try insert.bind(batchId ?? 0, at: 3)
             try insert.step(db)
+            // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
+            guard (row.values["channel"] ?? nil) != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
+            let head = try statements.statement(.init(kind: Statements.streamHead)) {
+                "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id"
+            }
+            try head.bind(stream, at: 1)
+            try head.bind((row.values["message_id"] ?? nil) ?? "", at: 2)
+            try head.step(db)
         }
         nextSequence += 1
         let ledgerStart = timings == nil ? 0 : StageTimings.now()
@@ -150,7 +159,7 @@ public struct StateWriter {
 
     /// Kinds of the writer's statements in its `StatementCache`.
     private enum Statements {
-        static let upsert = 1, partialUpsert = 2, delete = 3, subject = 4, queue = 5, ledgerEntry = 6
+        static let upsert = 1, partialUpsert = 2, delete = 3, subject = 4, queue = 5, ledgerEntry = 6, streamHead = 7
     }
 
     /// Writes one row image (upsert or delete). Also used by ledger replay.

@@ -241,6 +241,17 @@ extension Store {
                 CREATE INDEX record_outcome_corrects ON record_outcome(corrects) WHERE corrects IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v13-outbox-stream-heads") { db in
+            // The latest message of each stream, kept as messages are decided: the planner had read
+            // every message ever decided (all but the certificates) to find them, each run.
+            try db.execute(sql: """
+                CREATE TABLE outbox_stream (stream TEXT NOT NULL PRIMARY KEY, message_id TEXT NOT NULL) WITHOUT ROWID;
+                INSERT INTO outbox_stream (stream, message_id)
+                    SELECT m.stream, m.message_id FROM outbox_message m JOIN outbox_queue q ON q.message_id = m.message_id
+                    WHERE m.channel != 'release-certificates' AND m.stream IS NOT NULL ORDER BY q.ledger_seq
+                    ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id;
+                """)
+        }
         return migrator
     }
 }
