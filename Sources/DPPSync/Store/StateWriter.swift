@@ -81,10 +81,11 @@ public struct StateWriter {
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
+            let messageId = (row.values["message_id"] ?? nil) ?? ""
             let insert = try statements.statement(.init(kind: Statements.queue)) {
                 "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)"
             }
-            try insert.bind((row.values["message_id"] ?? nil) ?? "", at: 1)
+            try insert.bind(messageId, at: 1)
             try insert.bind(entry.sequence, at: 2)
             try insert.bind(batchId ?? 0, at: 3)
             try insert.step(db)
@@ -94,7 +95,7 @@ public struct StateWriter {
                 "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id"
             }
             try head.bind(stream, at: 1)
-            try head.bind((row.values["message_id"] ?? nil) ?? "", at: 2)
+            try head.bind(messageId, at: 2)
             try head.step(db)
         }
         nextSequence += 1
