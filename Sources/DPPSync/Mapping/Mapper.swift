@@ -4,29 +4,42 @@ import Foundation
 public struct Mapper {
     public let mapping: Mapping
     public let timeZone: OperatorTimeZone
-    /// Regular expressions compiled once per mapping, by their text.
-    private let regexes: [String: NSRegularExpression]
+    /// The mapping's fields and context values, compiled.
+    private let fields: [(name: String, rule: CompiledRule)]
+    private let context: [(name: String, rule: CompiledRule)]
 
     public init(mapping: Mapping, timeZone: OperatorTimeZone) {
         self.mapping = mapping
         self.timeZone = timeZone
-        var regexes: [String: NSRegularExpression] = [:]
-        func collect(_ rules: [(name: String, rule: FieldRule)]) {
-            for (_, rule) in rules {
-                if let p = rule.pattern { regexes["^(?:" + p + ")$"] = try? NSRegularExpression(pattern: "^(?:" + p + ")$") }
-                if let p = rule.extract { regexes[p] = try? NSRegularExpression(pattern: p) }
-                if let r = rule.replace { regexes[r.pattern] = try? NSRegularExpression(pattern: r.pattern) }
-                collect(rule.subfields)
-            }
+        fields = mapping.fields.map { ($0.name, CompiledRule($0.rule)) }
+        context = mapping.context.map { ($0.name, CompiledRule($0.rule)) }
+    }
+
+    /// A rule with its regular expressions compiled and its sub-fields compiled in turn. A
+    /// reference: iterating a mapping's rules for every record had copied each `FieldRule`
+    /// (a dozen reference-counted members) and looked its regular expressions up by text.
+    final class CompiledRule: Sendable {
+        let rule: FieldRule
+        let subfields: [(name: String, rule: CompiledRule)]
+        let replace: NSRegularExpression?
+        let extract: NSRegularExpression?
+        /// `pattern`, anchored at both ends.
+        let pattern: NSRegularExpression?
+
+        init(_ rule: FieldRule) {
+            self.rule = rule
+            subfields = rule.subfields.map { ($0.name, CompiledRule($0.rule)) }
+            // The loader compiled each expression once already: one that fails here failed there.
+            replace = rule.replace.flatMap { try? NSRegularExpression(pattern: $0.pattern) }
+            extract = rule.extract.flatMap { try? NSRegularExpression(pattern: $0) }
+            pattern = rule.pattern.flatMap { try? NSRegularExpression(pattern: "^(?:" + $0 + ")$") }
         }
-        collect(mapping.fields + mapping.context)
-        self.regexes = regexes
     }
 
     /// Reads the file-level `context:` values (the JSON document, or the XML root's attributes).
     public func context(from document: any RecordAccessor) throws(FieldFailure) -> [String: JSONValue] {
         var values: [String: JSONValue] = [:]
-        for (name, rule) in mapping.context {
+        for (name, rule) in context {
             values[name] = try evaluate(rule, field: "context.\(name)", in: document, fields: [:], context: values)
         }
         return values
@@ -50,9 +63,9 @@ public struct Mapper {
             }
         }
         var fields: [String: JSONValue] = [:]
-        fields.reserveCapacity(mapping.fields.count)
+        fields.reserveCapacity(self.fields.count)
         do {
-            for (name, rule) in mapping.fields {
+            for (name, rule) in self.fields {
                 if let value = try evaluate(rule, field: name, in: record, fields: fields, context: context) { fields[name] = value }
             }
         } catch {
@@ -74,16 +87,17 @@ public struct Mapper {
     // MARK: One rule
 
     /// Locate, default, clean up, look up, validate, convert.
-    func evaluate(_ rule: FieldRule, field: String, in record: any RecordAccessor,
+    func evaluate(_ compiled: CompiledRule, field: String, in record: any RecordAccessor,
                   fields: [String: JSONValue], context: [String: JSONValue]) throws(FieldFailure) -> JSONValue? {
+        let rule = compiled.rule
         if let each = rule.each {
             var items: [JSONValue] = []
             for (i, sub) in record.records(at: each).enumerated() {
                 var object: [(String, JSONValue)] = []
-                object.reserveCapacity(rule.subfields.count)
+                object.reserveCapacity(compiled.subfields.count)
                 var subValues: [String: JSONValue] = [:]
-                subValues.reserveCapacity(rule.subfields.count)
-                for (name, subRule) in rule.subfields {
+                subValues.reserveCapacity(compiled.subfields.count)
+                for (name, subRule) in compiled.subfields {
                     // The sub-field's full name (`partsUsed[1].serialNumber`) is built only for a failure.
                     let v: JSONValue?
                     do { v = try evaluate(subRule, field: name, in: sub, fields: subValues, context: context) } catch {
@@ -124,7 +138,7 @@ public struct Mapper {
         }
         if var text = value.scalarText, rule.type != .object {
             let original = text
-            text = try clean(text, rule: rule, field: field)
+            text = try clean(text, rule: compiled, field: field)
             if let delimiter = rule.split {
                 let parts = text.components(separatedBy: delimiter).map { rule.trim ? $0.trimmingCharacters(in: .whitespaces) : $0 }.filter { !$0.isEmpty }
                 return .array(parts.map(JSONValue.string))
@@ -143,7 +157,8 @@ public struct Mapper {
     }
 
     /// Trim, strip zeros, case, replace, extract, value table, pattern.
-    private func clean(_ input: String, rule: FieldRule, field: String) throws(FieldFailure) -> String {
+    private func clean(_ input: String, rule compiled: CompiledRule, field: String) throws(FieldFailure) -> String {
+        let rule = compiled.rule
         var text = input
         if rule.trim { text = Self.trimmed(text) }
         if rule.stripLeadingZeros {
@@ -155,10 +170,10 @@ public struct Mapper {
         case .lower?: text = text.lowercased()
         case nil: break
         }
-        if let replace = rule.replace, let regex = regexes[replace.pattern] {
+        if let replace = rule.replace, let regex = compiled.replace {
             text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: replace.with)
         }
-        if let pattern = rule.extract, let regex = regexes[pattern] {
+        if let pattern = rule.extract, let regex = compiled.extract {
             guard let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else {
                 throw FieldFailure(field: field, rule: "extract", value: text, message: "does not contain /\(pattern)/")
             }
@@ -173,7 +188,7 @@ public struct Mapper {
             }
             text = mapped
         }
-        if let pattern = rule.pattern, let regex = regexes["^(?:" + pattern + ")$"],
+        if let pattern = rule.pattern, let regex = compiled.pattern,
            regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
             throw FieldFailure(field: field, rule: "pattern", value: text, message: "does not match /\(pattern)/")
         }

@@ -191,9 +191,12 @@ final class XPathQueries {
     }
 
     /// A path that names one child element, split into namespace URI and local name.
-    struct ChildName {
-        var namespace: [UInt8]?
-        var localName: [UInt8]
+    /// A reference: it is looked up for every field of every record.
+    final class ChildName {
+        let namespace: [UInt8]?
+        let localName: [UInt8]
+
+        init(namespace: [UInt8]?, localName: [UInt8]) { self.namespace = namespace; self.localName = localName }
     }
     private var childNames: [String: ChildName?] = [:]
     private let namespaces: [String: String]
@@ -251,14 +254,18 @@ struct XMLNodeAccessor: RecordAccessor {
     func value(at path: FieldPath) -> JSONValue? {
         // Fast path: a plain child element (`mx:WONUM`), the common case, without XPath.
         if let child = queries.childName(path) {
-            var values: [String] = []
+            // Nearly always one match: an array is made only for a second one.
+            var first: String?
+            var more: [JSONValue] = []
             var current = node.pointee.children
             while let c = current {
-                if c.pointee.type == XML_ELEMENT_NODE, queries.matches(c, child), let text = Self.text(c) { values.append(text) }
+                if c.pointee.type == XML_ELEMENT_NODE, queries.matches(c, child), let text = Self.text(c) {
+                    if first == nil { first = text } else { more.append(.string(text)) }
+                }
                 current = c.pointee.next
             }
-            if values.isEmpty { return nil }
-            return values.count == 1 ? .string(values[0]) : .array(values.map(JSONValue.string))
+            guard let first else { return nil }
+            return more.isEmpty ? .string(first) : .array([.string(first)] + more)
         }
         guard let result = queries.evaluate(path, at: node) else { return nil }
         defer { xmlXPathFreeObject(result) }
