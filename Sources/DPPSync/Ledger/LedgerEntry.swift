@@ -2,14 +2,29 @@ import Crypto
 
 /// The after-image of one state row: every column's value as text (or `nil`).
 public struct RowImage: Sendable, Hashable {
-    public var table: String
+    public let table: String
     public var values: RowValues
     /// `true` when the change removes the row (its key columns identify it).
     public var deleted: Bool
+    /// The table, when the image was made from it: the write path then needs no lookup by
+    /// name (a dictionary lookup for every row written). Not part of the image's identity.
+    private let knownTable: StateTable?
+
+    /// The state table the image belongs to, `nil` for a name no state table has.
+    var stateTable: StateTable? { knownTable ?? StateSchema.table(named: table) }
+
+    public static func == (lhs: RowImage, rhs: RowImage) -> Bool {
+        lhs.table == rhs.table && lhs.deleted == rhs.deleted && lhs.values == rhs.values
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(table); hasher.combine(values); hasher.combine(deleted)
+    }
 
     /// Every column of `table`, in its order (absent ones NULL; a value for no column of the table is dropped).
     public init(table: StateTable, values: RowValues, deleted: Bool = false) {
         self.table = table.name
+        knownTable = table
         var ordered: [String?] = []
         ordered.reserveCapacity(table.columns.count)
         for (position, column) in table.columns.enumerated() { ordered.append(values.value(of: column, expectedAt: position) ?? nil) }
@@ -22,6 +37,7 @@ public struct RowImage: Sendable, Hashable {
     init(table: StateTable, inColumnOrder values: [String?]) {
         precondition(values.count == table.columns.count, "one value per column of \(table.name)")
         self.table = table.name
+        knownTable = table
         self.values = RowValues(columns: table.columns, values: values)
         self.deleted = false
     }
@@ -35,16 +51,24 @@ public struct RowImage: Sendable, Hashable {
             changed[column] = .some(updated[column] ?? nil)  // a column set to null stays in the image
         }
         self.table = table.name
+        knownTable = table
         self.values = changed
         self.deleted = false
     }
 
+    /// Exactly the columns given (a partial image when they are not all of the table's).
+    init(table: StateTable, carrying values: RowValues) {
+        self.table = table.name; self.values = values; self.deleted = false
+        knownTable = table
+    }
+
     init(tableName: String, values: RowValues, deleted: Bool) {
         self.table = tableName; self.values = values; self.deleted = deleted
+        knownTable = nil
     }
 
     /// `true` when the image carries only some of its table's columns (see `init(table:updating:to:)`).
-    public var isPartial: Bool { StateSchema.table(named: table).map(isPartial(in:)) ?? false }
+    public var isPartial: Bool { stateTable.map(isPartial(in:)) ?? false }
 
     func isPartial(in table: StateTable) -> Bool { values.count < table.columns.count }
 }

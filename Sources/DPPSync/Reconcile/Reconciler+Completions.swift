@@ -71,12 +71,12 @@ extension Reconciler {
             let described: String
             if let partId = reference.scalarText ?? reference["dppId"]?.scalarText {
                 described = partId
-                row = try StateWriter.row(columns: Self.partColumns, sql: Self.partByIdSQL, arguments: [partId], in: db)
+                row = try references.row(.partById, columns: Self.partColumns, sql: Self.partByIdSQL, arguments: [partId], in: db)
             } else if let pn = reference["partNumber"]?.scalarText {
                 let sn = reference["serialNumber"]?.scalarText
                 described = "\(pn)" + (sn.map { " s/n \($0)" } ?? "")
                 guard let sn else { continue }  // an unserialised consumable is not tracked in the DPP
-                row = try StateWriter.row(columns: Self.partColumns, sql: Self.partByNumberSQL, arguments: [pn, sn], in: db)
+                row = try references.row(.partByNumber, columns: Self.partColumns, sql: Self.partByNumberSQL, arguments: [pn, sn], in: db)
             } else {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(reference.jsonText())")
             }
@@ -101,7 +101,8 @@ extension Reconciler {
         var reason: ReasonCode?
         var prefix = ""
         var previousLines: (labor: Int, tests: Int, parts: [String]) = (0, 0, [])
-        let storedWorkOrder = try StateWriter.row(StateSchema.workOrder, key: [workOrderId], in: db)
+        let storedWorkOrder = try references.row(.workOrder, columns: StateSchema.workOrder.columns, sql: StateSchema.workOrder.selectByKeySQL,
+                                                  arguments: [workOrderId], in: db)
         if let stored = storedWorkOrder {
             let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
             previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?", arguments: [workOrderId]))
@@ -244,7 +245,7 @@ extension Reconciler {
             columns.reserveCapacity(moved.count + 1); values.reserveCapacity(moved.count + 1)
             for (column, value) in moved where (part.row[column] ?? nil) != value { columns.append(column); values.append(value) }
             if columns.count > 1 {
-                rows.append(RowImage(tableName: StateSchema.asset.name, values: RowValues(columns: columns, values: values), deleted: false))
+                rows.append(RowImage(table: StateSchema.asset, carrying: RowValues(columns: columns, values: values)))
             }
             if part.action != "removed" {
                 rows += installationRows(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row)

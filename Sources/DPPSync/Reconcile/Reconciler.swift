@@ -116,6 +116,25 @@ public struct Reconciler {
             }
         }
 
+        /// Statements of the lookups made for every record, found by a small key: GRDB's cache
+        /// hashes the whole SQL text on every use (~2,000 instructions a lookup, three or four per
+        /// work order).
+        private var statements: StatementCache?
+
+        /// The first row `sql` (a `SELECT` of `columns`, in that order) finds for `arguments`;
+        /// `lookup` names the statement, which is always the same for a given `lookup`.
+        func row(_ lookup: Lookup, columns: [String], sql: @autoclosure () -> String, arguments: [String], in db: Database) throws -> RowValues? {
+            if statements?.db !== db { statements = StatementCache(db) }
+            guard let statements else { return nil }
+            let statement = try statements.statement(.init(kind: lookup.rawValue), sql: sql)
+            return try statement.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
+        }
+
+        /// The lookups `row(_:columns:sql:arguments:in:)` serves.
+        enum Lookup: Int {
+            case partById, partByNumber, workOrder
+        }
+
         func row(_ table: StateTable, _ key: String, in db: Database) throws -> RowValues? {
             let cacheKey = table.name + "\u{1F}" + key
             if let cached = rows[cacheKey] { return cached }

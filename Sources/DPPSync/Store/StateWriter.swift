@@ -169,7 +169,7 @@ public struct StateWriter {
     }
 
     private static func write(_ row: RowImage, using statements: StatementCache) throws {
-        guard let table = StateSchema.table(named: row.table) else {
+        guard let table = row.stateTable else {
             throw StoreError(message: "unknown state table '\(row.table)'")
         }
         let id = ObjectIdentifier(table)
