@@ -179,6 +179,7 @@ struct FileProcessor {
                     timings?.add(.outcomes, StageTimings.now() - recordStart)
                     counts[decision.outcome, default: 0] += 1
                 }
+                feed.recycle(chunk)
             }
         } catch let error as DecodeError {
             throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)")

@@ -50,14 +50,8 @@ final class OutcomeRecorder {
         try insert.bind(fileId, at: 2)
         try insert.bind(Int64(index), at: 3)
         try insert.bind(line.map(Int64.init), at: 4)
-        try insert.bind(kind, at: 5)
-        try insert.bind(key, at: 6)
-        try insert.bind(decision.outcome.rawValue, at: 7)
-        try insert.bind(decision.reason?.rawValue, at: 8)
-        try insert.bind(message, at: 9)
-        try insert.bind(mappingHash, at: 10)
         try insert.bind(corrects, at: 11)
-        try insert.step(db)
+        try insert.step(texts: [kind, key, decision.outcome.rawValue, decision.reason?.rawValue, message, mappingHash], from: 5, in: db)
     }
 
     /// Personal details (names, licence numbers) go beside the ledger, never into it.

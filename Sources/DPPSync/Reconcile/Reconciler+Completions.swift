@@ -346,9 +346,7 @@ extension Reconciler {
                 problems.append((.certInsufficient, "\(code) holds category \((technician["category"] ?? nil) ?? "none"); task \((task?["task_id"] ?? nil) ?? "") requires \(category)")); continue
             }
             if let authorisation {
-                let held = ((technician["authorisations"] ?? nil).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }).map { value -> [String] in
-                    if case .array(let items) = value { return items.compactMap(\.scalarText) } else { return [] }
-                } ?? []
+                let held = (technician["authorisations"] ?? nil).map(references.authorisations(in:)) ?? []
                 if !held.contains(authorisation) {
                     problems.append((.certInsufficient, "\(code) lacks authorisation \(authorisation), which task \((task?["task_id"] ?? nil) ?? "") requires")); continue
                 }

@@ -130,6 +130,19 @@ public struct Reconciler {
             return try statement.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
         }
 
+        /// Authorisation lists as read from their stored JSON text: a few technicians certify
+        /// every work order of a file, and each certification had parsed its technician's list again.
+        private var parsedAuthorisations: [String: [String]] = [:]
+
+        /// The authorisations a technician's `authorisations` column lists (none when it is not a JSON list).
+        func authorisations(in text: String) -> [String] {
+            if let known = parsedAuthorisations[text] { return known }
+            var held: [String] = []
+            if case .array(let items)? = try? JSONParser.parseDocument(Array(text.utf8)) { held = items.compactMap(\.scalarText) }
+            parsedAuthorisations[text] = held
+            return held
+        }
+
         /// The lookups `row(_:columns:sql:arguments:in:)` serves.
         enum Lookup: Int {
             case partById, partByNumber, workOrder

@@ -22,18 +22,62 @@ struct DirectStatement {
 
     /// Binds the row's values of `columns` in order, executes, and resets the statement.
     func execute(_ columns: [String], of row: RowImage, in db: Database) throws {
-        for (i, column) in columns.enumerated() { try bind(row.values.value(of: column, expectedAt: i) ?? nil, at: Int32(i + 1)) }
-        try step(db)
+        try bindInPlace(from: 0, count: columns.count, firstParameter: 1, { i in row.values.value(of: columns[i], expectedAt: i) ?? nil }) { try step(db) }
     }
 
     /// Binds `values`, then reads the first row's columns as text, or `nil` when there is none.
     func firstRow(_ values: [String], columns count: Int, in db: Database) throws -> [String?]? {
-        defer { sqlite3_reset(handle) }
-        for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
-        let code = sqlite3_step(handle)
-        if code == SQLITE_DONE { return nil }
-        guard code == SQLITE_ROW else { throw error(code, db) }
-        return currentRow(columns: count)
+        try bindInPlace(from: 0, count: values.count, firstParameter: 1, { values[$0] }) {
+            defer { sqlite3_reset(handle) }
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return nil }
+            guard code == SQLITE_ROW else { throw error(code, db) }
+            return currentRow(columns: count)
+        }
+    }
+
+    /// Binds `texts` to the parameters from `first` on (those before it are bound already),
+    /// executes, resets the statement and clears its bindings.
+    func step(texts: [String?], from first: Int32, in db: Database) throws {
+        try bindInPlace(from: 0, count: texts.count, firstParameter: first, { texts[$0] }) { try step(db) }
+    }
+
+    /// Binds `bytes` without copying them, runs `body` (which steps the statement), then clears the bindings.
+    func withBlob<R>(_ bytes: [UInt8], at index: Int32, _ body: () throws -> R) throws -> R {
+        guard !bytes.isEmpty else {
+            try bind(bytes, at: index)
+            return try body()
+        }
+        return try bytes.withUnsafeBytes { buffer in
+            try check(sqlite3_bind_blob(handle, index, buffer.baseAddress, Int32(buffer.count), Self.static))
+            defer { sqlite3_clear_bindings(handle) }
+            return try body()
+        }
+    }
+
+    /// Binds parameters `firstParameter + index …` to `value(index) …` up to `count`, without copying their text, runs
+    /// `body`, and clears the bindings. SQLite reads a string's bytes where Swift keeps them
+    /// (`SQLITE_STATIC`): each `withUTF8` encloses the binding of the next parameter and `body`,
+    /// so every pointer stays valid until the statement has run. Copying each text into SQLite
+    /// (`SQLITE_TRANSIENT`) had cost a `malloc`, a copy and a `free` per value.
+    private func bindInPlace<R>(from index: Int, count: Int, firstParameter: Int32, _ value: (Int) -> String?,
+                                _ body: () throws -> R) throws -> R {
+        if index == count {
+            defer { sqlite3_clear_bindings(handle) }
+            return try body()
+        }
+        let parameter = firstParameter + Int32(index)
+        guard var text = value(index), !text.isEmpty else {
+            // NULL, or an empty text (an empty buffer may have no address; SQLite would take that for NULL).
+            try bind(value(index), at: parameter)
+            return try bindInPlace(from: index + 1, count: count, firstParameter: firstParameter, value, body)
+        }
+        return try text.withUTF8 { bytes in
+            try check(bytes.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(handle, parameter, $0.baseAddress, Int32($0.count), Self.static)
+            })
+            return try bindInPlace(from: index + 1, count: count, firstParameter: firstParameter, value, body)
+        }
     }
 
     /// Binds `values`, then hands every row's columns, as text, to `body`.
@@ -107,6 +151,8 @@ struct DirectStatement {
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// `SQLITE_STATIC`: SQLite reads the bytes where they are, until the binding changes.
+    private static let `static`: sqlite3_destructor_type? = nil
 }
 
 /// The row a statement stands on, its columns read by position. Valid only inside the

@@ -74,9 +74,8 @@ public struct StateWriter {
             let insert = try statements.statement(.init(kind: Statements.subject)) {
                 "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)"
             }
-            try insert.bind(other, at: 1)
             try insert.bind(entry.sequence, at: 2)
-            try insert.step(db)
+            try insert.step(texts: [other], from: 1, in: db)
         }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
@@ -85,18 +84,15 @@ public struct StateWriter {
             let insert = try statements.statement(.init(kind: Statements.queue)) {
                 "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)"
             }
-            try insert.bind(messageId, at: 1)
             try insert.bind(entry.sequence, at: 2)
             try insert.bind(batchId ?? 0, at: 3)
-            try insert.step(db)
+            try insert.step(texts: [messageId], from: 1, in: db)
             // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
             guard (row.values["channel"] ?? nil) != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
             let head = try statements.statement(.init(kind: Statements.streamHead)) {
                 "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id"
             }
-            try head.bind(stream, at: 1)
-            try head.bind(messageId, at: 2)
-            try head.step(db)
+            try head.step(texts: [stream, messageId], from: 1, in: db)
         }
         nextSequence += 1
         let ledgerStart = timings == nil ? 0 : StageTimings.now()
@@ -139,14 +135,16 @@ public struct StateWriter {
             "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         }
         try insert.bind(hashed.sequence, at: 1)
-        try insert.bind(hashed.time, at: 2)
         try insert.bind(hashed.batchId, at: 3)
-        try insert.bind(hashed.kind, at: 4)
-        try insert.bind(hashed.subject, at: 5)
-        try insert.bind(hashed.storedBody, at: 6)
         try insert.bind(Int64(hashed.canonicalSize), at: 7)
-        try insert.bind(hashed.leafHash, at: 8)
-        try insert.step(db)
+        try insert.withBlob(hashed.storedBody, at: 6) {
+            try insert.withBlob(hashed.leafHash, at: 8) {
+                try insert.bind(hashed.time, at: 2)
+                try insert.bind(hashed.kind, at: 4)
+                try insert.bind(hashed.subject, at: 5)
+                try insert.step(db)
+            }
+        }
     }
 
     /// The components a change concerns besides its subject (parts it installed or removed).

@@ -47,6 +47,30 @@ struct StateWriterTests {
         #expect(rebuilt == original)
     }
 
+    @Test("texts bound in place reach SQLite whole: empty, NULL, inline, long and non-ASCII, row after row")
+    func textsBoundInPlace() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-bind-" + UUID().uuidString + ".sqlite")
+        let long = String(repeating: "Prüfung ✓ contact resistance nominal; ", count: 40)
+        let first: RowValues = ["dpp_id": "P-1", "description": long, "position": "", "status": "OK", "manufacturer": "Äero GmbH", "part_number": nil]
+        // Every column again, with other lengths: a value left over from the first row would show.
+        let second: RowValues = ["dpp_id": "P-2", "description": "x", "position": nil, "status": long, "manufacturer": "", "part_number": "PN-ß"]
+        try store.write { db in
+            for values in [first, second] { try StateWriter.write(RowImage(table: StateSchema.asset, values: values), in: db) }
+        }
+        for values in [first, second] {
+            let stored = try #require(try store.read { db in try StateWriter.row(StateSchema.asset, key: [(values["dpp_id"] ?? nil) ?? ""], in: db) })
+            for (column, value) in values { #expect(stored[column] == .some(value), "\(column)") }
+            // Lookups bind in place too.
+            let found = try store.read { db in
+                try StateWriter.row(StateSchema.asset, sql: StateSchema.asset.selectSQL(where: "description = ? AND dpp_id = ?"),
+                                    arguments: [(values["description"] ?? nil) ?? "", (values["dpp_id"] ?? nil) ?? ""], in: db)
+            }
+            #expect(found?["dpp_id"] == values["dpp_id"])
+        }
+        let empty = try store.read { db in try String.fetchOne(db, sql: "SELECT quote(position) FROM asset WHERE dpp_id = 'P-1'") }
+        #expect(empty == "''", "an empty text stays text, not NULL")
+    }
+
     @Test("an update's partial image carries the key and the changed columns, sets only those, and replays to the same row")
     func partialImage() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-" + UUID().uuidString + ".sqlite")
