@@ -80,15 +80,16 @@ public struct OutboxPlanner {
         // horizon: the serialised parts the work orders installed are most of the registry and need neither.
         // Found through two indexes (the CMMS number's, the certificate expiry's) and read by key:
         // an `OR` of the two made SQLite read every asset and parse its certificate.
+        // Columns read by position (`AssetColumn`): by name, each lookup compared column names.
         let assets = try Row.fetchCursor(db, sql: """
-            SELECT * FROM asset WHERE dpp_id IN (
+            SELECT \(AssetColumn.selection) FROM asset WHERE dpp_id IN (
                 SELECT dpp_id FROM asset WHERE cmms_asset_num IS NOT NULL
                 UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) <= ?)
             ORDER BY dpp_id
             """, arguments: [horizon.description])
         while let asset = try assets.next() {
-            let dppId: String = asset["dpp_id"]
-            let certification = (asset["certification"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
+            let dppId: String = asset[AssetColumn.dppId]
+            let certification = (asset[AssetColumn.certification] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
             // Certificates that expire within the horizon need renewing.
             if let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
                 let id = safeId("CRR-\(dppId)-\(withoutDashes(until))")
@@ -101,22 +102,22 @@ public struct OutboxPlanner {
             // Status and specifications go to the CMMS for the components it keeps asset
             // records for (those with a CMMS asset number); serialised parts without one
             // are tracked by the DPP alone (the CMMS sees them as material issues).
-            guard asset["cmms_asset_num"] as String? != nil else { continue }
+            guard asset[AssetColumn.cmmsAssetNum] as String? != nil else { continue }
             // Component status: status, position, certification.
             let status: [(String, JSONValue)] = [
-                ("dppId", .string(dppId)), ("status", text(asset["status"])), ("installedOn", text(asset["installed_on"])),
-                ("parentDppId", text(asset["parent_dpp_id"])), ("position", text(asset["position"])),
-                ("certification", certification ?? .null), ("cmmsAssetNum", text(asset["cmms_asset_num"])),
+                ("dppId", .string(dppId)), ("status", text(asset[AssetColumn.status] as String?)), ("installedOn", text(asset[AssetColumn.installedOn] as String?)),
+                ("parentDppId", text(asset[AssetColumn.parentDppId] as String?)), ("position", text(asset[AssetColumn.position] as String?)),
+                ("certification", certification ?? .null), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)),
             ]
             let statusId = safeId("CST-\(dppId)-" + hash8(status))
             try submit(Plan(id: statusId, channel: "component-status", stream: "component-status/\(dppId)", subject: dppId,
                             body: [("statusId", .string(statusId))] + status, replacesPrevious: true))
             // Asset specifications the DPP owns.
             let specification: [(String, JSONValue)] = [
-                ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset["cmms_asset_num"])), ("partNumber", text(asset["part_number"])),
-                ("serialNumber", text(asset["serial_number"])), ("description", text(asset["description"])),
-                ("manufacturer", text(asset["manufacturer"])), ("criticality", text(asset["criticality"])),
-                ("specifications", (asset["specifications"] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
+                ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)), ("partNumber", text(asset[AssetColumn.partNumber] as String?)),
+                ("serialNumber", text(asset[AssetColumn.serialNumber] as String?)), ("description", text(asset[AssetColumn.description] as String?)),
+                ("manufacturer", text(asset[AssetColumn.manufacturer] as String?)), ("criticality", text(asset[AssetColumn.criticality] as String?)),
+                ("specifications", (asset[AssetColumn.specifications] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
             ]
             let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
             try submit(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
@@ -126,8 +127,13 @@ public struct OutboxPlanner {
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    private func text(_ value: DatabaseValueConvertible?) -> JSONValue {
-        (value as? String).map(JSONValue.string) ?? .null
+
+    /// The asset columns the planner reads, and their positions in `selection`.
+    private enum AssetColumn {
+        static let selection = "dpp_id, certification, cmms_asset_num, status, installed_on, parent_dpp_id, position, "
+            + "part_number, serial_number, description, manufacturer, criticality, specifications"
+        static let dppId = 0, certification = 1, cmmsAssetNum = 2, status = 3, installedOn = 4, parentDppId = 5, position = 6,
+                   partNumber = 7, serialNumber = 8, description = 9, manufacturer = 10, criticality = 11, specifications = 12
     }
 
     /// `2026-03-31` → `20260331` for message ids (Foundation's `replacingOccurrences` took

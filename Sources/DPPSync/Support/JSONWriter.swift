@@ -21,7 +21,7 @@ extension JSONValue {
     private func write(to out: inout [UInt8], sortedKeys: Bool, pretty: Bool, indent: Int) {
         switch self {
         case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .bool(let b): if b { out.append(contentsOf: "true".utf8) } else { out.append(contentsOf: "false".utf8) }
         case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let elements):
