@@ -5,7 +5,7 @@ import GRDB
 /// committed (DESIGN.md invariant 5): temporary file, fsync, rename, fsync the
 /// folder; named by the message id, so a re-emission after a crash overwrites
 /// the same file rather than doubling it. Delivery is at least once, idempotent by id.
-public struct OutboxEmitter {
+public struct OutboxEmitter: Sendable {
     public let store: Store
     public let layout: RootLayout
     public let crash: CrashPoints
@@ -40,39 +40,70 @@ public struct OutboxEmitter {
         let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.map { ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)]) })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map(Covering.init)
-        var written: [String] = []
-        // 1. Files per batch: every part that holds a pending message is written whole.
+        // 1. Files per batch: every part that holds a pending message is written whole. A channel
+        //    that has files per message too hands its batch files' names to step 2, so it goes
+        //    first; channels with batch files only are written on a second thread beside step 2
+        //    (the per-message files had been written with that core idle), whose files are placed
+        //    only once they are: files appear in the same order as when one thread wrote them all.
+        let batchChannels = mappings.filter { $0.value.contains { $0.files == .batch } }
+        let batchOnly = batchChannels.filter { !$0.value.contains { $0.files == .message } }.map(\.key).sorted()
         var batchFiles: [String: String] = [:]
-        var batchOnly: [String] = []
-        for (channel, channelMappings) in mappings where channelMappings.contains(where: { $0.files == .batch }) {
-            let alsoPerMessage = channelMappings.contains { $0.files == .message }
-            if !alsoPerMessage { batchOnly.append(channel) }
-            let batches = try store.read { db in
-                // Through the index of pending messages: SQLite had chosen the batch index and read
-                // every message ever queued, on every run.
-                try Int64.fetchAll(db, sql: """
-                    SELECT DISTINCT q.batch_id FROM outbox_queue q INDEXED BY outbox_queue_pending
-                    JOIN outbox_message m ON m.message_id = q.message_id
-                    WHERE q.emitted_at IS NULL AND m.channel = ?
-                    """, arguments: [channel])
+        var written: [String] = []
+        for (channel, channelMappings) in batchChannels.sorted(by: { $0.key < $1.key }) where !batchOnly.contains(channel) {
+            written += try emitBatchFiles(of: channel, mappings: channelMappings, checkpoint: checkpoint, markEmitted: false, now: now, paths: &batchFiles)
+        }
+        let alongside = BackgroundWork(.waitsForOthers) { [self] in
+            var written: [String] = [], unused: [String: String] = [:]
+            for channel in batchOnly {
+                written += try emitBatchFiles(of: channel, mappings: batchChannels[channel] ?? [], checkpoint: checkpoint, markEmitted: true,
+                                              now: now, paths: &unused)
             }
-            for batch in batches {
-                written += try emitBatchFiles(channel: channel, batch: batch, mappings: channelMappings.filter { $0.files == .batch },
-                                              checkpoint: checkpoint, markEmitted: !alsoPerMessage, now: now, paths: &batchFiles)
-            }
+            return written
         }
         // 2. Files per message, in pages so that memory stays flat however many are due;
         //    a message is marked emitted once all its files are in place.
         let skipped = batchOnly.isEmpty ? "" : " AND m.channel NOT IN (" + batchOnly.map { _ in "?" }.joined(separator: ", ") + ")"
         var after: Int64 = 0
-        while true {
-            let pending = try store.read { db in
-                try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ?" + skipped + " ORDER BY q.ledger_seq LIMIT 5000",
-                                 arguments: StatementArguments([after.databaseValue] + batchOnly.map(\.databaseValue)))
+        var batchOnlyWritten: [String]?
+        func waitForBatchFiles() throws {
+            if batchOnlyWritten == nil { batchOnlyWritten = try alongside.wait() }
+        }
+        var perMessage: [String] = []
+        do {
+            while true {
+                let pending = try store.read { db in
+                    try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ?" + skipped + " ORDER BY q.ledger_seq LIMIT 5000",
+                                     arguments: StatementArguments([after.databaseValue] + batchOnly.map(\.databaseValue)))
+                }
+                guard let last = pending.last else { break }
+                after = last[Column.ledgerSeq]
+                perMessage += try emit(pending, mappings: mappings, checkpoint: checkpoint, batchFiles: batchFiles, now: now,
+                                       beforePlacing: waitForBatchFiles)
             }
-            guard let last = pending.last else { break }
-            after = last[Column.ledgerSeq]
-            written += try emit(pending, mappings: mappings, checkpoint: checkpoint, batchFiles: batchFiles, now: now)
+            try waitForBatchFiles()
+        } catch {
+            _ = try? alongside.wait()  // never leave the other thread writing behind a failure
+            throw error
+        }
+        return written + (batchOnlyWritten ?? []) + perMessage
+    }
+
+    /// Writes the files of every batch that has a pending message of `channel`.
+    private func emitBatchFiles(of channel: String, mappings channelMappings: [OutboundMapping], checkpoint: Covering?, markEmitted: Bool,
+                                now: Timestamp, paths: inout [String: String]) throws -> [String] {
+        let batches = try store.read { db in
+            // Through the index of pending messages: SQLite had chosen the batch index and read
+            // every message ever queued, on every run.
+            try Int64.fetchAll(db, sql: """
+                SELECT DISTINCT q.batch_id FROM outbox_queue q INDEXED BY outbox_queue_pending
+                JOIN outbox_message m ON m.message_id = q.message_id
+                WHERE q.emitted_at IS NULL AND m.channel = ?
+                """, arguments: [channel])
+        }
+        var written: [String] = []
+        for batch in batches {
+            written += try emitBatchFiles(channel: channel, batch: batch, mappings: channelMappings.filter { $0.files == .batch },
+                                          checkpoint: checkpoint, markEmitted: markEmitted, now: now, paths: &paths)
         }
         return written
     }
@@ -230,8 +261,10 @@ public struct OutboxEmitter {
           AND EXISTS (SELECT 1 FROM outbox_message m WHERE m.message_id = outbox_queue.message_id AND m.channel = ?)
         """
 
+    /// - Parameter beforePlacing: runs once the files are written under their temporary names,
+    ///   before the first is placed (it waits for the batch files written alongside).
     private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: Covering?,
-                      batchFiles: [String: String], now: Timestamp) throws -> [String] {
+                      batchFiles: [String: String], now: Timestamp, beforePlacing: () throws -> Void = {}) throws -> [String] {
         var files: [(name: String, content: [UInt8])] = []
         var paths: [String: [String]] = [:]
         for row in pending {
@@ -250,7 +283,7 @@ public struct OutboxEmitter {
                 paths[id, default: []].append(layout.outbox + "/" + mapping.folder + "/" + name)
             }
         }
-        let written = try place(files)
+        let written = try place(files, beforePlacing: beforePlacing)
         try store.write { db in
             // Bound through the C API: GRDB's generic arguments had cost more than the update.
             let mark = try DirectStatement(db, sql: "UPDATE outbox_queue SET emitted_at = ?, file = ? WHERE message_id = ?")
@@ -272,10 +305,11 @@ public struct OutboxEmitter {
     /// Writes every file under a temporary name, flushes them to disk together (one
     /// syncfs instead of one fsync per file), then renames each into place and fsyncs
     /// each folder once: a file appears under its final name only when complete.
-    private func place(_ files: [(name: String, content: [UInt8])]) throws -> [String] {
+    private func place(_ files: [(name: String, content: [UInt8])], beforePlacing: () throws -> Void) throws -> [String] {
         var staged: [Staged] = []
         defer { discard(staged) }
         try stage(files, into: &staged)
+        try beforePlacing()
         let written = try publish(staged)
         staged.removeAll()  // placed: nothing left to discard (one `access` call per file saved)
         return written

@@ -15,6 +15,10 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
         /// two cores and three busy threads, the deciding thread had otherwise got only
         /// two thirds of a core while it decided the outbox (perf, 100k work orders).
         case whenIdle
+        /// Needed like `.needed`, but waits for `.needed` work of its own (the batch files
+        /// written beside the per-message files): it gets a thread of its own, at normal
+        /// priority, so that it never holds one of the pool's few threads while it waits.
+        case waitsForOthers
     }
 
     /// `.needed` work runs on libdispatch's pool: its threads are reused, where a thread
@@ -28,9 +32,9 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
                 result = Result(catching: body)
                 done.signal()
             }
-        case .whenIdle:
+        case .whenIdle, .waitsForOthers:
             let thread = Thread { [self] in
-                Self.lowerPriority()
+                if urgency == .whenIdle { Self.lowerPriority() }
                 result = Result(catching: body)
                 done.signal()
             }
