@@ -27,9 +27,23 @@ struct CLI {
         var stderr: String
     }
 
+    /// Where the roots go; each test run keeps its own (to look at after a failure) and removes
+    /// those of runs more than an hour old, which had piled up to tens of gigabytes.
+    static let rootsFolder: String = {
+        let folder = NSTemporaryDirectory() + "dppsync-tests/"
+        let stale = Date().addingTimeInterval(-3600)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = folder + name
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < stale {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        return folder
+    }()
+
     /// A fresh root with `dppsync init` done.
     static func freshRoot(_ name: String = #function) throws -> CLI {
-        let base = NSTemporaryDirectory() + "dppsync-tests/" + name.filter { $0.isLetter || $0.isNumber } + "-" + UUID().uuidString.prefix(8)
+        let base = rootsFolder + name.filter { $0.isLetter || $0.isNumber } + "-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let cli = CLI(root: base)
         let result = try cli.run("init")
