@@ -55,11 +55,11 @@ struct DirectStatement {
         }
     }
 
-    /// Binds parameters `firstParameter + index …` to `value(index) …` up to `count`, without copying their text, runs
-    /// `body`, and clears the bindings. SQLite reads a string's bytes where Swift keeps them
-    /// (`SQLITE_STATIC`): each `withUTF8` encloses the binding of the next parameter and `body`,
-    /// so every pointer stays valid until the statement has run. Copying each text into SQLite
-    /// (`SQLITE_TRANSIENT`) had cost a `malloc`, a copy and a `free` per value.
+    /// Binds parameter `firstParameter + i` to `value(i)` for `i` in `index..<count`, without
+    /// copying the text, runs `body`, and clears the bindings. SQLite reads a string's bytes
+    /// where Swift keeps them (`SQLITE_STATIC`): each `withUTF8` encloses the binding of the next
+    /// parameter and `body`, so every pointer stays valid until the statement has run. Copying
+    /// each text into SQLite (`SQLITE_TRANSIENT`) had cost a `malloc`, a copy and a `free` per value.
     private func bindInPlace<R>(from index: Int, count: Int, firstParameter: Int32, _ value: (Int) -> String?,
                                 _ body: () throws -> R) throws -> R {
         if index == count {
