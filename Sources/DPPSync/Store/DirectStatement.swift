@@ -67,9 +67,10 @@ struct DirectStatement {
             return try body()
         }
         let parameter = firstParameter + Int32(index)
-        guard var text = value(index), !text.isEmpty else {
+        let current = value(index)
+        guard var text = current, !text.isEmpty else {
             // NULL, or an empty text (an empty buffer may have no address; SQLite would take that for NULL).
-            try bind(value(index), at: parameter)
+            try bind(current, at: parameter)
             return try bindInPlace(from: index + 1, count: count, firstParameter: firstParameter, value, body)
         }
         return try text.withUTF8 { bytes in

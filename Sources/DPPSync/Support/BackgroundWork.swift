@@ -23,8 +23,9 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
 
     /// `.needed` work runs on libdispatch's pool: its threads are reused, where a thread
     /// per piece of work (the ledger hands over a batch every 512 entries) had each new
-    /// thread take malloc memory of its own that stayed with the process. `.whenIdle` work
-    /// (a few pieces per pass) gets a thread of its own, whose priority it can lower for good.
+    /// thread take malloc memory of its own that stayed with the process. `.whenIdle` and
+    /// `.waitsForOthers` work (a few pieces per pass) gets a thread of its own; `.whenIdle`
+    /// lowers that thread's priority for good.
     init(_ urgency: Urgency = .needed, _ body: @escaping @Sendable () throws -> Value) {
         switch urgency {
         case .needed:
