@@ -160,7 +160,7 @@ public struct LedgerEntry: Sendable, Hashable {
         for (index, row) in change.rows.enumerated() {
             if index > 0 { out.append(literal: ",") }
             out.append(literal: row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
-            let table = StateSchema.table(named: row.table)
+            let table = row.stateTable
             for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
                 if i > 0 { out.append(literal: ",") }
                 out.append(contentsOf: column.prefix)

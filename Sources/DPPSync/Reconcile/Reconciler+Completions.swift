@@ -362,8 +362,7 @@ extension Reconciler {
     func requirementTask(taskId: String?, asset: RowValues, in db: Database) throws -> RowValues? {
         if let taskId { return try references.row(StateSchema.maintenanceTask, taskId, in: db) }
         guard let partNumber = asset["part_number"] ?? nil else { return nil }
-        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? LIMIT 2"), arguments: [partNumber])
-        return ids.count == 1 ? try StateWriter.row(StateSchema.maintenanceTask, key: [ids[0]], in: db) : nil
+        return try references.task(ofPartNumber: partNumber, in: db)
     }
 
     /// Why a part's release certificate is not valid on `date`, or `nil`.

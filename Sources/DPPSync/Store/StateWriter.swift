@@ -151,7 +151,8 @@ public struct StateWriter {
     static func otherSubjects(of change: StateChange) -> [String] {
         var others: [String] = []
         for row in change.rows where row.table == StateSchema.asset.name || row.table == StateSchema.installation.name {
-            if let id = row.values["dpp_id"] ?? nil, id != change.subject, !others.contains(id) { others.append(id) }
+            // Both tables' key, and so their images' first column.
+            if let id = row.values.value(of: "dpp_id", expectedAt: 0) ?? nil, id != change.subject, !others.contains(id) { others.append(id) }
         }
         return others
     }

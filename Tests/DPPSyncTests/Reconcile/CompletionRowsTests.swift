@@ -64,4 +64,50 @@ struct CompletionRowsTests {
         #expect(row(StateSchema.asset, 1)?.values == ["dpp_id": "DPP-P1", "parent_dpp_id": "DPP-C1", "installed_on": "AC-1", "installed_at": "2025-10-17", "status": "INSTALLED"])
         #expect(row(StateSchema.outboxMessage)?.values["message_id"] == .some("CRS-WO-1"))
     }
+
+    @Test("a completion that names no task is held to its component's one task, found once per part number")
+    func taskOfThePartNumber() throws {
+        let store = try store()
+        // PN-C's one task now asks for a B2 licence, which T1 (B1) does not hold.
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            try writer.apply(StateChange(kind: "reference", subject: "TASK-1", rows: [
+                RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-1", "part_number": "PN-C", "required_category": "B2"]),
+            ], provenance: Provenance()))
+        }
+        func withoutTask(_ workOrder: String) -> MappedRecord {
+            var record = completion
+            record.key = workOrder
+            record.fields["taskId"] = nil
+            record.fields["partsUsed"] = .array([])
+            return record
+        }
+        let releases = try store.write { db in
+            var reconciler = Reconciler(configuration: Configuration())
+            reconciler.decisionDate = "2025-10-18"
+            return try ["WO-2", "WO-3"].map { workOrder in
+                let decision = try reconciler.decide(withoutTask(workOrder), provenance: Provenance(), in: db)
+                let row = decision.changes.first?.rows.first { $0.table == StateSchema.workOrder.name }
+                return (row?.values["release_status"] ?? nil) ?? "held: \(decision.message)"
+            }
+        }
+        // Both the first lookup and the remembered one refuse the B1 technician's release.
+        #expect(releases.count == 2)
+        #expect(releases.allSatisfy { $0 != "released" }, "\(releases)")
+
+        // With a second task for PN-C there is no one task to hold it to: released.
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            try writer.apply(StateChange(kind: "reference", subject: "TASK-2", rows: [
+                RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-2", "part_number": "PN-C", "required_category": "B2"]),
+            ], provenance: Provenance()))
+        }
+        let released = try store.write { db in
+            var reconciler = Reconciler(configuration: Configuration())
+            reconciler.decisionDate = "2025-10-18"
+            let decision = try reconciler.decide(withoutTask("WO-4"), provenance: Provenance(), in: db)
+            return decision.changes.first?.rows.first { $0.table == StateSchema.workOrder.name }?.values["release_status"] ?? nil
+        }
+        #expect(released == "released")
+    }
 }
