@@ -178,7 +178,13 @@ struct RawRow {
 /// callgrind). A miss falls back to GRDB's cache.
 final class StatementCache {
     let db: Database
+    /// The first statements asked for, found by a scan of their keys: a dozen serve a file's
+    /// every row, and comparing a few keys costs less than hashing one (a lookup per row
+    /// written). Any further ones (a replay's many partial images) are found by hashing.
+    private var firstKeys: [Key] = []
+    private var firstStatements: [Statement] = []
     private var statements: [Key: Statement] = [:]
+    private static let scanned = 24
 
     /// What a statement does: a kind of the caller's, the table it works on, and the
     /// columns it binds (a partial upsert sets a subset of its table's columns).
@@ -192,9 +198,15 @@ final class StatementCache {
 
     /// The statement for `key`, prepared from `sql` the first time.
     func statement(_ key: Key, sql: () -> String) throws -> DirectStatement {
+        if let index = firstKeys.firstIndex(of: key) { return DirectStatement(prepared: firstStatements[index]) }
         if let statement = statements[key] { return DirectStatement(prepared: statement) }
         let statement = try db.cachedStatement(sql: sql())
-        statements[key] = statement
+        if firstKeys.count < Self.scanned {
+            firstKeys.append(key)
+            firstStatements.append(statement)
+        } else {
+            statements[key] = statement
+        }
         return DirectStatement(prepared: statement)
     }
 }

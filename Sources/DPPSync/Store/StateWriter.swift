@@ -178,7 +178,7 @@ public struct StateWriter {
         } else if row.isPartial(in: table) {
             // A partial image: set the columns it carries, in table order. Found from the
             // image's few columns (a scan of the table's columns looked each one up in the image).
-            let mask = row.values.keys.reduce(UInt64(0)) { $0 | table.maskBit(of: $1) }
+            let mask = table.mask(ofColumnsInOrder: row.values.keys) ?? row.values.keys.reduce(UInt64(0)) { $0 | table.maskBit(of: $1) }
             let upsert = table.partialUpsert(mask: mask)
             try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
                 .execute(upsert.columns, of: row, in: statements.db)

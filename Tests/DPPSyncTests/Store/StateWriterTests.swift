@@ -71,6 +71,28 @@ struct StateWriterTests {
         #expect(empty == "''", "an empty text stays text, not NULL")
     }
 
+    @Test("the statement cache gives back each key's own statement, scanned or hashed")
+    func statementCache() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-statements-" + UUID().uuidString + ".sqlite")
+        let answers = try store.read { db in
+            let cache = StatementCache(db)
+            // More kinds than the cache scans, so that the last ones are found by hashing;
+            // keys that differ in their table or columns only are different statements.
+            let keys = (0..<40).map { StatementCache.Key(kind: $0 % 20, table: $0 < 20 ? nil : ObjectIdentifier(StateSchema.asset), columns: UInt64($0 % 3)) }
+            var answers: [String?] = []
+            for round in 0..<2 {
+                for (n, key) in keys.enumerated() {
+                    // The SQL is asked for only the first time: a second round that prepared again would answer -1.
+                    let statement = try cache.statement(key) { round == 0 ? "SELECT \(n)" : "SELECT -1" }
+                    answers.append(try statement.firstRow([], columns: 1, in: db)?.first ?? nil)
+                }
+            }
+            return answers
+        }
+        let expected = (0..<40).map { String($0) }
+        #expect(answers == expected + expected)
+    }
+
     @Test("an update's partial image carries the key and the changed columns, sets only those, and replays to the same row")
     func partialImage() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-" + UUID().uuidString + ".sqlite")
