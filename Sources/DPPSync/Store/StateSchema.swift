@@ -51,11 +51,20 @@ public final class StateTable: Sendable, Hashable {
 
     /// The upsert of some columns only (a partial row image): `mask` has bit `i` set for
     /// `columns[i]`. The few shapes that occur are built once.
-    func partialUpsert(mask: UInt64) -> (sql: String, columns: [String]) {
+    ///
+    /// `update` sets the same columns of the row with the same key, bound the same way (`?n` is
+    /// `columns[n - 1]`), and is `nil` when the image does not carry the whole key or nothing
+    /// else. A partial image is the change of a stored row: the update finds it without first
+    /// trying, and failing, to insert it (~4,600 instructions less a part moved by a completion).
+    func partialUpsert(mask: UInt64) -> (sql: String, columns: [String], update: String?) {
         partialUpserts.withLock { cache in
             if let known = cache[mask] { return known }
             let chosen = columns.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { columns[$0] }
-            let made = (sql: Self.upsertSQL(name, keyColumns, chosen), columns: chosen)
+            let parameter = { (column: String) in "?" + String((chosen.firstIndex(of: column) ?? 0) + 1) }
+            let set = chosen.filter { !keyColumns.contains($0) }.map { "\($0) = " + parameter($0) }
+            let update = set.isEmpty || !keyColumns.allSatisfy(chosen.contains) ? nil
+                : "UPDATE \(name) SET " + set.joined(separator: ", ") + " WHERE " + keyColumns.map { "\($0) = " + parameter($0) }.joined(separator: " AND ")
+            let made = (sql: Self.upsertSQL(name, keyColumns, chosen), columns: chosen, update: update)
             cache[mask] = made
             return made
         }
@@ -79,7 +88,7 @@ public final class StateTable: Sendable, Hashable {
         columnIndex[column].map { 1 << UInt64($0) } ?? 0
     }
     private let columnIndex: [String: Int]
-    private let partialUpserts = Mutex<[UInt64: (sql: String, columns: [String])]>([:])
+    private let partialUpserts = Mutex<[UInt64: (sql: String, columns: [String], update: String?)]>([:])
 
     /// `SELECT` of every column (in table order) with a condition of the caller's.
     func selectSQL(_ selected: [String]? = nil, where condition: String) -> String {

@@ -159,7 +159,7 @@ public struct StateWriter {
 
     /// Kinds of the writer's statements in its `StatementCache`.
     private enum Statements {
-        static let upsert = 1, partialUpsert = 2, delete = 3, subject = 4, queue = 5, ledgerEntry = 6, streamHead = 7
+        static let upsert = 1, partialUpsert = 2, delete = 3, subject = 4, queue = 5, ledgerEntry = 6, streamHead = 7, partialUpdate = 8
     }
 
     /// Writes one row image (upsert or delete). Also used by ledger replay.
@@ -180,6 +180,13 @@ public struct StateWriter {
             // image's few columns (a scan of the table's columns looked each one up in the image).
             let mask = table.mask(ofColumnsInOrder: row.values.keys) ?? row.values.keys.reduce(UInt64(0)) { $0 | table.maskBit(of: $1) }
             let upsert = table.partialUpsert(mask: mask)
+            if let update = upsert.update {
+                try statements.statement(.init(kind: Statements.partialUpdate, table: id, columns: mask)) { update }
+                    .execute(upsert.columns, of: row, in: statements.db)
+                // No stored row (not made by the reconciler; a replay of foreign entries could):
+                // the upsert makes it, as it always did.
+                if statements.db.changesCount > 0 { return }
+            }
             try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
                 .execute(upsert.columns, of: row, in: statements.db)
         } else {

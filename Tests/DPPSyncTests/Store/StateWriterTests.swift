@@ -121,6 +121,26 @@ struct StateWriterTests {
         #expect(try replay.read { db in try StateWriter.row(StateSchema.asset, key: ["P-1"], in: db) } == row)
     }
 
+    @Test("a partial image updates its stored row in place, and makes the row when none is stored")
+    func partialImageUpdatesOrInserts() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-update-" + UUID().uuidString + ".sqlite")
+        let table = StateSchema.asset
+        let mask = try #require(table.mask(ofColumnsInOrder: ["dpp_id", "installed_on", "status"]))
+        #expect(table.partialUpsert(mask: mask).update == "UPDATE asset SET installed_on = ?2, status = ?3 WHERE dpp_id = ?1")
+        #expect(table.partialUpsert(mask: table.maskBit(of: "dpp_id")).update == nil, "nothing to set but the key")
+        #expect(table.partialUpsert(mask: table.maskBit(of: "status")).update == nil, "no key to find the row by")
+        let moved = RowImage(table: table, carrying: ["dpp_id": "P-1", "installed_on": "AC-1", "status": "INSTALLED"])
+        let absent = RowImage(table: table, carrying: ["dpp_id": "P-2", "installed_on": "AC-2", "status": "INSTALLED"])
+        try store.write { db in
+            try StateWriter.write(RowImage(table: table, values: ["dpp_id": "P-1", "part_number": "PN", "serial_number": "SN", "status": "SERVICEABLE"]), in: db)
+            try StateWriter.write(moved, in: db)
+            try StateWriter.write(absent, in: db)
+        }
+        let rows = try store.read { db in try ["P-1", "P-2"].map { try StateWriter.row(table, key: [$0], in: db) } }
+        #expect(rows[0]?["status"] == "INSTALLED" && rows[0]?["installed_on"] == "AC-1" && rows[0]?["part_number"] == "PN")
+        #expect(rows[1]?["status"] == "INSTALLED" && rows[1]?["installed_on"] == "AC-2" && rows[1]?["part_number"] == .some(nil))
+    }
+
     /// A new store turned back into what an earlier version left (`sql`, with `migration` not yet
     /// applied), then opened again so that the migration runs on it.
     func reopened(undoing migration: String, with sql: String) throws -> Store {
