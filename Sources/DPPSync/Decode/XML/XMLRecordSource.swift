@@ -198,21 +198,39 @@ final class XPathQueries {
 
         init(namespace: [UInt8]?, localName: [UInt8]) { self.namespace = namespace; self.localName = localName }
     }
-    private var childNames: [String: ChildName?] = [:]
     private let namespaces: [String: String]
+    /// Paths as first asked for, with what they name, and the one expected next: every record
+    /// asks for the same fields in the same order, so the expected entry nearly always matches,
+    /// by comparing two references to one string instead of hashing the path (~550 instructions,
+    /// for each of a record's dozens of fields).
+    private var askedPaths: [(text: String, name: ChildName?)] = []
+    private var askedIndex: [String: Int] = [:]
+    private var nextAsked = 0
 
     /// The child element `path` names, when it is that simple (`WONUM`, `mx:WONUM`).
     func childName(_ path: FieldPath) -> ChildName? {
-        if let known = childNames[path.text] { return known }
-        var result: ChildName?
-        if XMLNames.isQualifiedName(path.text) {
-            let prefix = XMLNames.prefix(of: path.text)
-            if prefix == nil || namespaces[prefix!] != nil {
-                result = ChildName(namespace: prefix.flatMap { namespaces[$0] }.map { Array($0.utf8) }, localName: Array(XMLNames.localName(of: path.text).utf8))
-            }
+        if nextAsked < askedPaths.count, askedPaths[nextAsked].text == path.text {
+            nextAsked += 1
+            return askedPaths[nextAsked - 1].name
         }
-        childNames[path.text] = .some(result)
+        if let index = askedIndex[path.text] {
+            nextAsked = index + 1
+            return askedPaths[index].name
+        }
+        let result = Self.childName(path, namespaces: namespaces)
+        askedIndex[path.text] = askedPaths.count
+        askedPaths.append((path.text, result))
+        nextAsked = askedPaths.count
         return result
+    }
+
+    private static func childName(_ path: FieldPath, namespaces: [String: String]) -> ChildName? {
+        guard XMLNames.isQualifiedName(path.text) else { return nil }
+        let localName = Array(XMLNames.localName(of: path.text).utf8)
+        guard let prefix = XMLNames.prefix(of: path.text) else { return ChildName(namespace: nil, localName: localName) }
+        // A prefix the mapping does not declare is left to XPath, which reports it.
+        guard let uri = namespaces[prefix] else { return nil }
+        return ChildName(namespace: Array(uri.utf8), localName: localName)
     }
 
     /// `true` when `node` is the element `name` names (XPath semantics: no prefix, no namespace).
