@@ -21,6 +21,9 @@ public struct Mapper {
     final class CompiledRule: Sendable {
         let rule: FieldRule
         let subfields: [(name: String, rule: CompiledRule)]
+        /// Whether a sub-field is a template, which reads its sub-record's other fields by name:
+        /// only then are they kept in a dictionary (one a sub-record, a fifth of mapping a line).
+        let subfieldsReadSiblings: Bool
         let replace: NSRegularExpression?
         let extract: NSRegularExpression?
         /// `pattern`, anchored at both ends.
@@ -29,6 +32,7 @@ public struct Mapper {
         init(_ rule: FieldRule) {
             self.rule = rule
             subfields = rule.subfields.map { ($0.name, CompiledRule($0.rule)) }
+            subfieldsReadSiblings = rule.subfields.contains { $0.rule.template != nil }
             // The loader compiled each expression once already: one that fails here failed there.
             replace = rule.replace.flatMap { try? NSRegularExpression(pattern: $0.pattern) }
             extract = rule.extract.flatMap { try? NSRegularExpression(pattern: $0) }
@@ -96,7 +100,7 @@ public struct Mapper {
                 var object: [(String, JSONValue)] = []
                 object.reserveCapacity(compiled.subfields.count)
                 var subValues: [String: JSONValue] = [:]
-                subValues.reserveCapacity(compiled.subfields.count)
+                if compiled.subfieldsReadSiblings { subValues.reserveCapacity(compiled.subfields.count) }
                 for (name, subRule) in compiled.subfields {
                     // The sub-field's full name (`partsUsed[1].serialNumber`) is built only for a failure.
                     let v: JSONValue?
@@ -105,7 +109,7 @@ public struct Mapper {
                     }
                     if let v {
                         object.append((name, v))
-                        subValues[name] = v
+                        if compiled.subfieldsReadSiblings { subValues[name] = v }
                     }
                 }
                 if !object.isEmpty { items.append(.object(object)) }

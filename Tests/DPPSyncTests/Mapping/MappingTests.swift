@@ -91,6 +91,31 @@ struct MappingTests {
         #expect(patternFailure.rule == "pattern")
     }
 
+    @Test("a sub-record's template reads its sibling fields; sub-records without one keep theirs all the same")
+    func subRecordTemplates() throws {
+        let mapper = try mapper("""
+              workOrderId: wo
+              completionDate: done
+              labor:
+                each: lab
+                fields:
+                  laborCode: { path: code, case: upper }
+                  hours: { path: h, type: decimal }
+                  label: { template: "{laborCode}/{hours} for {context.site}" }
+              tests:
+                each: t
+                fields:
+                  name: n
+            """)
+        let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lab": [{"code": "t1", "h": "2.5"}, {"code": "t2"}], "t": [{"n": "Leak"}]}"#.utf8))
+        guard case .record(let mapped) = mapper.map(record, context: ["site": .string("LEJ")], position: RecordPosition(index: 0)) else {
+            Issue.record("not mapped"); return
+        }
+        let labor = mapped.list("labor")
+        #expect(labor.map { $0["label"]?.scalarText } == ["T1/2.5 for LEJ", "T2/ for LEJ"])
+        #expect(mapped.list("tests").map { $0["name"]?.scalarText } == ["Leak"])
+    }
+
     @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
     func decimalComma() throws {
         func hoursMapper(_ rule: String) throws -> Mapper {
