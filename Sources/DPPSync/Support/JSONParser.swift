@@ -103,7 +103,7 @@ public struct JSONParser {
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         // Most objects are small (a record's fields, a certificate): room for eight at once
-        // instead of growing one, two, four (a reallocation each, a third of parsing one).
+        // instead of growing one, two, four (a reallocation each, a quarter of parsing one).
         members.reserveCapacity(8)
         while true {
             skipWhitespace()
