@@ -43,7 +43,9 @@ mv "$work/export" "$EXPORT_FILE"
 cp "$bin/dppsync" "$work/dppsync"
 strip --strip-debug "$work/dppsync"
 out="$work/callgrind.out"
-valgrind --tool=callgrind --callgrind-out-file="$out" \
+# Swift seeds its hashing per process: fixed, two runs of one binary count the same to a few per
+# mille (what is left is malloc under two threads); random, dictionaries and sets made them drift.
+SWIFT_DETERMINISTIC_HASHING=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
   "$work/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true
 
 echo "callgrind: $work_orders work orders ($format), $components components; file: $out"
