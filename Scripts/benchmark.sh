@@ -31,10 +31,8 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-swift build -c "$config" --product dppsync >/dev/null
-swift build -c "$config" --product dppsync-workload >/dev/null
-bin="$(swift build -c "$config" --show-bin-path)"
 source Scripts/workload-root.sh
+build_tools "$config"
 
 work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

@@ -13,28 +13,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work_orders=5000; components=2000; format=xml; top=60
-while (($#)); do
-  case "$1" in
-    --work-orders) work_orders="$2"; shift 2 ;;
-    --components) components="$2"; shift 2 ;;
-    --format) format="$2"; shift 2 ;;
-    --top) top="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+source Scripts/workload-root.sh
+read_workload_options "$@"
 
 if ! command -v valgrind >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq && $sudo apt-get install -y -qq valgrind >/dev/null
 fi
 
-swift build -c release --product dppsync >/dev/null
-swift build -c release --product dppsync-workload >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+build_tools release
 
 work="$(mktemp -d /tmp/dppsync-profile.XXXXXX)"
 root="$work/root"
-source Scripts/workload-root.sh
 # Reference data first (registry, programme, certifications): not profiled.
 prepare_root "$bin" "$root" "$components" "$work_orders" "$format" "$work/export"
 mv "$work/export" "$EXPORT_FILE"

@@ -13,19 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work_orders=100000; components=20000; format=xml; top=30
-while (($#)); do
-  case "$1" in
-    --work-orders) work_orders="$2"; shift 2 ;;
-    --components) components="$2"; shift 2 ;;
-    --format) format="$2"; shift 2 ;;
-    --top) top="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+source Scripts/workload-root.sh
+read_workload_options "$@"
 
-swift build -c release --product dppsync >/dev/null
-swift build -c release --product dppsync-workload >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+build_tools release
 
 work="$(mktemp -d /tmp/dppsync-cycles.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -77,7 +68,6 @@ C
 gcc -O2 -shared -fPIC "$work/shim.c" -o "$work/shim.so" -ldl
 
 root="$work/root"
-source Scripts/workload-root.sh
 prepare_root "$bin" "$root" "$components" "$work_orders" "$format" "$work/export"
 mv "$work/export" "$EXPORT_FILE"
 DPPSYNC_STATEMENT_CYCLES="$work/cycles.tsv" LD_PRELOAD="$work/shim.so" \

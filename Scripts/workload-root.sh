@@ -1,5 +1,28 @@
-# Sourced by benchmark.sh and profile.sh: a dppsync root with a generated workload's
-# reference data (registry, programme, certifications) already loaded, and its export set aside.
+# Sourced by benchmark.sh, profile.sh and statement-cycles.sh: the tools built, their workload
+# options read, and a dppsync root with a generated workload's reference data (registry,
+# programme, certifications) already loaded, and its export set aside.
+
+# Builds dppsync and the workload generator (`release` or `debug`); sets `bin` to their folder.
+build_tools() {
+  swift build -c "$1" --product dppsync >/dev/null
+  swift build -c "$1" --product dppsync-workload >/dev/null
+  bin="$(swift build -c "$1" --show-bin-path)"
+}
+
+# Reads --work-orders, --components, --format and --top into the variables of those names,
+# whose defaults the caller sets first.
+read_workload_options() {
+  while (($#)); do
+    case "$1" in
+      --work-orders) work_orders="$2"; shift 2 ;;
+      --components) components="$2"; shift 2 ;;
+      --format) format="$2"; shift 2 ;;
+      --top) top="$2"; shift 2 ;;
+      *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+  done
+}
+
 #
 #   prepare_root BIN_DIR ROOT COMPONENTS WORK_ORDERS FORMAT SET_ASIDE
 #
