@@ -71,17 +71,18 @@ public final class StateTable: Sendable, Hashable {
         }
     }
 
-    /// The `partialUpsert` mask of `columns` when they are in the table's order (as the
-    /// reconciler makes partial images): one pass over the table's columns, no hashing.
-    /// `nil` when they are not in its order, or not all its columns.
-    func mask(ofColumnsInOrder columns: [String]) -> UInt64? {
+    /// The `partialUpsert` mask of `columns` (a column the table does not have adds nothing).
+    /// Columns in the table's order, as the reconciler makes partial images, take one pass over
+    /// the table's columns and no hashing; others (a replayed image's, in canonical order) are
+    /// looked up one by one.
+    func mask(of columns: [String]) -> UInt64 {
         var mask: UInt64 = 0
         var next = 0
         for (position, column) in self.columns.enumerated() where next < columns.count && columns[next] == column {
             mask |= 1 << UInt64(position)
             next += 1
         }
-        return next == columns.count ? mask : nil
+        return next == columns.count ? mask : columns.reduce(UInt64(0)) { $0 | maskBit(of: $1) }
     }
 
     /// The bit of `column` in a `partialUpsert` mask (0 for a column the table does not have).

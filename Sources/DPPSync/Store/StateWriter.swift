@@ -178,7 +178,7 @@ public struct StateWriter {
         } else if row.isPartial(in: table) {
             // A partial image: set the columns it carries, in table order. Found from the
             // image's few columns (a scan of the table's columns looked each one up in the image).
-            let mask = table.mask(ofColumnsInOrder: row.values.keys) ?? row.values.keys.reduce(UInt64(0)) { $0 | table.maskBit(of: $1) }
+            let mask = table.mask(of: row.values.keys)
             let upsert = table.partialUpsert(mask: mask)
             if let update = upsert.update {
                 try statements.statement(.init(kind: Statements.partialUpdate, table: id, columns: mask)) { update }
