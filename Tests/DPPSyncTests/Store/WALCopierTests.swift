@@ -29,12 +29,60 @@ struct WALCopierTests {
         #expect(try rowsInDatabaseFileAlone(path) ?? 0 == 0, "the commit stayed in the WAL")
         try store.copyWALInBackground().wait()
         #expect(try rowsInDatabaseFileAlone(path) == 2000)
-        // The writer goes on as before, and the WAL is emptied by the pass's own checkpoint.
+        // The writer goes on as before, and the pass's own checkpoint copies what is left.
         try store.write { db in try db.execute(sql: "INSERT INTO technician (labor_code) VALUES ('T-after')") }
         store.checkpoint()
-        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-        #expect(walSize == 0)
         #expect(try rowsInDatabaseFileAlone(path) == 2001)
+    }
+
+    private func walSize(_ path: String) -> Int64 {
+        (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int64) ?? 0
+    }
+
+    /// One file's worth of writes: 3,000 technicians with some text each.
+    private func writeFile(_ store: Store, tag: String) throws {
+        try store.write { db in
+            for i in 0..<3000 {
+                try db.execute(sql: "INSERT INTO technician (labor_code, category, authorisations) VALUES (?, 'B1', ?)",
+                               arguments: ["\(tag)-\(i)", String(repeating: "authorisation ", count: 20)])
+            }
+        }
+    }
+
+    @Test("the WAL file is kept for the next run, which writes over it from its start instead of after its old frames")
+    func walKeptAndWrittenOver() throws {
+        let path = NSTemporaryDirectory() + "dppsync-walkept-" + UUID().uuidString + ".sqlite"
+        var kept: Int64 = 0
+        do {
+            let store = try Store(path: path)
+            store.setAutomaticCheckpoints(false)
+            try writeFile(store, tag: "night1")
+            store.checkpoint()
+            kept = walSize(path)
+            #expect(kept > 1 << 20, "the first night's WAL is kept")
+            #expect(try rowsInDatabaseFileAlone(path) == 3000, "and everything in it was copied")
+        }
+        // The store closed (the run ended) and opens again the next night.
+        let store = try Store(path: path)
+        store.setAutomaticCheckpoints(false)
+        try writeFile(store, tag: "night2")
+        #expect(walSize(path) <= kept, "written over, not appended after the first night's frames")
+        store.checkpoint()
+        #expect(try rowsInDatabaseFileAlone(path) == 6000)
+        let count = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM technician") }
+        #expect(count == 6000)
+    }
+
+    @Test("a WAL larger than the store keeps is truncated")
+    func largeWALTruncated() throws {
+        let path = NSTemporaryDirectory() + "dppsync-walbig-" + UUID().uuidString + ".sqlite"
+        let store = try Store(path: path, walKeptBytes: 1 << 20)
+        store.setAutomaticCheckpoints(false)
+        try writeFile(store, tag: "big")
+        #expect(walSize(path) > 1 << 20)
+        store.checkpoint()
+        #expect(walSize(path) == 0)
+        #expect(try rowsInDatabaseFileAlone(path) == 3000)
     }
 
     @Test("a database that cannot be opened is an error for whoever waits, nothing else")
