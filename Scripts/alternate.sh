@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Alternating runs: two dppsync binaries timed on one generated workload, before and after in
+# turn, each run on a fresh copy of a root whose reference data its own binary loaded (as
+# benchmark.sh prepares one). This host's speed moves by a fifth within an hour, so a change is
+# judged run for run against the binary it replaces, not against a table from another hour.
+#
+#   bash Scripts/alternate.sh BEFORE AFTER       # two dppsync binaries; 3 rounds of 100k XML work orders
+#   bash Scripts/alternate.sh BEFORE AFTER --rounds 5 --work-orders 10000 --format jsonl
+#
+# Prints each run's wall, user and system seconds, peak RSS and the deciding thread's file phase
+# (reconcile + commit), then each side's median wall time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,10p "$0" >&2; exit 2; fi
+before="$(realpath "$1")"; after="$(realpath "$2")"; shift 2
+rounds=3; work_orders=100000; components=20000; format=xml; top=0
+options=()
+while (($#)); do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    *) options+=("$1"); shift ;;
+  esac
+done
+source Scripts/workload-root.sh
+read_workload_options ${options[@]+"${options[@]}"}
+build_tools release  # the workload generator
+
+work="$(mktemp -d /tmp/dppsync-alternate.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+for side in before after; do
+  mkdir "$work/$side-bin"
+  ln -s "${!side}" "$work/$side-bin/dppsync"
+  ln -s "$(realpath "$bin/dppsync-workload")" "$work/$side-bin/dppsync-workload"
+  prepare_root "$work/$side-bin" "$work/$side-root" "$components" "$work_orders" "$format" "$work/export"
+  # The reference data's outbox files stay out of the copies (tens of thousands of small files).
+  mv "$work/$side-root/Outbox" "$work/$side-outbox" && mkdir "$work/$side-root/Outbox"
+done
+export_path="${EXPORT_FILE#"$work/after-root/"}"
+
+echo "$work_orders work orders ($format), $components components; before: $before; after: $after"
+printf "%-6s %5s %8s %8s %8s %8s %10s\n" side round wall user system "RSS MB" "file phase"
+for ((round = 1; round <= rounds; round++)); do
+  for side in before after; do
+    copy="$work/run-$side-$round"
+    cp -r "$work/$side-root" "$copy"
+    cp "$work/export" "$copy/$export_path"
+    sync
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
+      --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" || true
+    read -r wall user system rss_kb <"$work/time"
+    file_phase=$(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
+      'import json, sys; t = json.load(sys.stdin); print("%.2f" % (t["reconcileSeconds"] + t["commitSeconds"]))')
+    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase"
+    echo "$side $wall" >>"$work/walls"
+    # The large files go now, the copy's small ones at exit (ext4 is slow to create files while
+    # inodes freed minutes ago are skipped).
+    rm -f "$copy/State/"dppsync.sqlite* "$copy/$export_path"
+  done
+done
+python3 - "$work/walls" <<'PY'
+import statistics, sys
+walls = {}
+for line in open(sys.argv[1]):
+    side, wall = line.split()
+    walls.setdefault(side, []).append(float(wall))
+before, after = statistics.median(walls["before"]), statistics.median(walls["after"])
+print(f"median wall: before {before:.2f} s, after {after:.2f} s ({(after - before) / before * 100:+.1f} %)")
+PY
