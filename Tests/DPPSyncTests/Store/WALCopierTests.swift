@@ -73,6 +73,25 @@ struct WALCopierTests {
         #expect(count == 6000)
     }
 
+    @Test("a run killed between the WAL's copy and the small write that renews its header loses nothing; the next run copies the old frames again")
+    func killedBeforeTheNewHeader() throws {
+        let path = NSTemporaryDirectory() + "dppsync-walkill-" + UUID().uuidString + ".sqlite"
+        do {
+            let store = try Store(path: path)
+            store.setAutomaticCheckpoints(false)
+            try writeFile(store, tag: "night1")
+            // What `checkpoint()` does up to the kill: everything copied, the WAL's header not renewed.
+            _ = try store.pool.writeWithoutTransaction { db in try db.checkpoint(.restart) }
+        }
+        let store = try Store(path: path)
+        store.setAutomaticCheckpoints(false)
+        try writeFile(store, tag: "night2")
+        store.checkpoint()
+        #expect(try rowsInDatabaseFileAlone(path) == 6000)
+        let count = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM technician") }
+        #expect(count == 6000)
+    }
+
     @Test("a WAL larger than the store keeps is truncated")
     func largeWALTruncated() throws {
         let path = NSTemporaryDirectory() + "dppsync-walbig-" + UUID().uuidString + ".sqlite"
