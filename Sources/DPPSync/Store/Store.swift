@@ -122,7 +122,7 @@ public final class Store: Sendable {
     /// (`SQLITE_FCNTL_PERSIST_WAL`, set in `init`).
     public func checkpoint() {
         _ = try? pool.writeWithoutTransaction { db in
-            let walBytes = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int64) ?? 0
+            let walBytes = FileSystem.signature(of: path + "-wal")?.size ?? 0
             guard walBytes <= walKeptBytes else {
                 try db.checkpoint(.truncate)
                 return
