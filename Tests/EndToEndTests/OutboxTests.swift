@@ -194,6 +194,55 @@ struct OutboxTests {
         #expect(!FileSystem.exists(cli.root + "/etc"))
     }
 
+    @Test("a component's status and specification messages are decided again only when its columns change, whatever the streams' kept sources say")
+    func componentStreamSources() throws {
+        let cli = try Self.rootWithReferences()
+        let sourced = "SELECT COUNT(*) FROM outbox_stream WHERE substr(stream, 1, instr(stream, '/')) IN ('component-status/', 'asset-specifications/') AND source IS NOT NULL"
+        let streams = try #require(try cli.scalar("SELECT COUNT(*) FROM outbox_stream WHERE substr(stream, 1, instr(stream, '/')) IN ('component-status/', 'asset-specifications/')"))
+        #expect(streams == "4")
+        #expect(try cli.scalar(sourced) == streams, "each head keeps the source it was built from")
+        let head = "SELECT message_id FROM outbox_stream WHERE stream = 'component-status/DPP-H2-001'"
+        let first = try #require(try cli.scalar(head))
+        let specifications = cli.files(in: "Outbox/asset-specifications")
+
+        // The registry moves one component: its status gets a new message replacing the first; nothing else changes.
+        let registry = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-11-15T02:00:00Z")
+        try cli.drop(registry.replacingOccurrences(of: "\"NACELLE-L1\"", with: "\"NACELLE-L2\""), as: "moved.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        let second = try #require(try cli.scalar(head))
+        #expect(second != first)
+        let moved = try json(cli, "component-status/\(second).json")
+        #expect(moved["position"] == .string("NACELLE-L2") && moved["replaces"] == .string(first))
+        #expect(cli.files(in: "Outbox/asset-specifications") == specifications)
+        #expect(try cli.scalar(sourced) == streams)
+
+        // Streams without a source (a store from before sources were kept) decide nothing new, and get their sources back.
+        let outbox = cli.files(in: "Outbox")
+        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL") }
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox") == outbox)
+        #expect(try cli.scalar(sourced) == streams)
+
+        // A source that does not match the asset's columns is not trusted: the message is built, found to be
+        // the head already, and the source is put right.
+        _ = try Store(path: cli.layout.storeFile).write { db in
+            try db.execute(sql: "UPDATE outbox_stream SET source = 'stale' WHERE stream = 'component-status/DPP-H2-001'")
+        }
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox") == outbox)
+        #expect(try cli.scalar(head) == second)
+        #expect(try cli.scalar("SELECT source FROM outbox_stream WHERE stream = 'component-status/DPP-H2-001'")?.contains("NACELLE-L2") == true)
+
+        // Back where it was: that message was decided before, so nothing new, now or on the next run.
+        try cli.drop(registry.replacingOccurrences(of: "2025-11-15T02:00:00Z", with: "2025-11-20T02:00:00Z"), as: "back.json", source: "registry")
+        let messages = { cli.files(in: "Outbox").filter { !$0.hasPrefix("ledger-checkpoints/") } }
+        let before = messages()
+        #expect(try Self.run(cli).status == 0)
+        #expect(try Self.run(cli).status == 0)
+        #expect(messages() == before)
+        #expect(try cli.scalar(head) == second)
+    }
+
     @Test("certificates expiring within the horizon get a renewal requirement; priority bands come from dppsync.yaml")
     func renewalAndBands() throws {
         let cli = try CLI.freshRoot()

@@ -26,20 +26,24 @@ public struct OutboxPlanner {
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
         // The latest message of every stream (kept by the write path as messages are decided:
-        // as many rows as streams, however many messages were ever decided).
+        // as many rows as streams, however many messages were ever decided), but the components'
+        // status and specifications, whose heads come with their assets' rows below.
         var latestByStream: [String: String] = [:]
-        let heads = try Row.fetchCursor(db, sql: "SELECT stream, message_id FROM outbox_stream")
+        let heads = try Row.fetchCursor(db, sql: """
+            SELECT stream, message_id FROM outbox_stream
+            WHERE substr(stream, 1, instr(stream, '/')) NOT IN ('\(Self.statusChannel)/', '\(Self.specificationChannel)/')
+            """)
         while let row = try heads.next() {
             latestByStream[row[0]] = row[1] as String
         }
         // Each plan is decided as soon as it is made: memory stays flat however many components there are.
         var decided = 0
-        func submit(_ plan: Plan) throws {
-            let latest = latestByStream[plan.stream]
-            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { return }
+        /// Decides `plan` unless its stream's head `latest` says it already; returns whether it did.
+        func submit(_ plan: Plan, latest: String?) throws -> Bool {
+            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { return false }
             // An id decided before (and since replaced) is not decided again: one key lookup,
             // so memory holds a message per stream, not every message ever decided.
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [plan.id]) == true { return }
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [plan.id]) == true { return false }
             var body = plan.body
             if plan.replacesPrevious, let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
                 body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
@@ -50,8 +54,20 @@ public struct OutboxPlanner {
                     "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
                 ]),
             ], provenance: provenance))
-            latestByStream[plan.stream] = plan.id
             decided += 1
+            return true
+        }
+        /// A stream whose head this pass keeps in `latestByStream`.
+        func submit(_ plan: Plan) throws {
+            if try submit(plan, latest: latestByStream[plan.stream]) { latestByStream[plan.stream] = plan.id }
+        }
+        /// A component's status or specification stream: once its head is the message built from
+        /// `source` (an SQL expression of the asset's columns), the source is kept with it, and later
+        /// passes skip the component while it is unchanged.
+        func submit(_ plan: Plan, head: String?, source: String) throws {
+            guard try submit(plan, latest: head) || head == plan.id else { return }
+            try db.cachedStatement(sql: "UPDATE outbox_stream SET source = (SELECT \(source) FROM asset WHERE dpp_id = ?) WHERE stream = ?")
+                .execute(arguments: [plan.subject, plan.stream])
         }
         let cmmsNumbers = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT dpp_id, cmms_asset_num FROM asset WHERE cmms_asset_num IS NOT NULL")
             .map { ($0["dpp_id"] as String, $0["cmms_asset_num"] as String) })
@@ -81,17 +97,32 @@ public struct OutboxPlanner {
         // Found through two indexes (the CMMS number's, the certificate expiry's) and read by key:
         // an `OR` of the two made SQLite read every asset and parse its certificate.
         // Columns read by position (`AssetColumn`): by name, each lookup compared column names.
+        // Each row says whether its status and specification streams' sources are unchanged: such a
+        // component's messages would be their streams' heads again, so they are not built (building,
+        // hashing and parsing two messages for every component had been most of a pass's planning).
         let assets = try Row.fetchCursor(db, sql: """
-            SELECT \(AssetColumn.selection) FROM asset WHERE dpp_id IN (
+            SELECT \(AssetColumn.selection), \(StateSchema.certificateExpirySQL) <= ?,
+                   status_head.message_id, status_head.source IS \(AssetColumn.statusSource),
+                   specification_head.message_id, specification_head.source IS \(AssetColumn.specificationSource)
+            FROM asset
+            LEFT JOIN outbox_stream status_head ON status_head.stream = '\(Self.statusChannel)/' || dpp_id
+            LEFT JOIN outbox_stream specification_head ON specification_head.stream = '\(Self.specificationChannel)/' || dpp_id
+            WHERE dpp_id IN (
                 SELECT dpp_id FROM asset WHERE cmms_asset_num IS NOT NULL
                 UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) <= ?)
             ORDER BY dpp_id
-            """, arguments: [horizon.description])
+            """, arguments: [horizon.description, horizon.description])
         while let asset = try assets.next() {
+            // The index's expiry within the horizon picks the candidates for renewal, here as in the query.
+            let renewal = (asset[AssetColumn.renewalCandidate] as Bool?) ?? false
+            let keptByCMMS = !asset.hasNull(atIndex: AssetColumn.cmmsAssetNum)
+            let statusUnchanged: Bool = asset[AssetColumn.statusUnchanged]
+            let specificationUnchanged: Bool = asset[AssetColumn.specificationUnchanged]
+            if !renewal, !keptByCMMS || (statusUnchanged && specificationUnchanged) { continue }
             let dppId: String = asset[AssetColumn.dppId]
             let certification = (asset[AssetColumn.certification] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
             // Certificates that expire within the horizon need renewing.
-            if let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
+            if renewal, let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
                 let id = safeId("CRR-\(dppId)-\(withoutDashes(until))")
                 try submit(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
@@ -102,38 +133,54 @@ public struct OutboxPlanner {
             // Status and specifications go to the CMMS for the components it keeps asset
             // records for (those with a CMMS asset number); serialised parts without one
             // are tracked by the DPP alone (the CMMS sees them as material issues).
-            guard asset[AssetColumn.cmmsAssetNum] as String? != nil else { continue }
-            // Component status: status, position, certification.
-            let status: [(String, JSONValue)] = [
-                ("dppId", .string(dppId)), ("status", text(asset[AssetColumn.status] as String?)), ("installedOn", text(asset[AssetColumn.installedOn] as String?)),
-                ("parentDppId", text(asset[AssetColumn.parentDppId] as String?)), ("position", text(asset[AssetColumn.position] as String?)),
-                ("certification", certification ?? .null), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)),
-            ]
-            let statusId = safeId("CST-\(dppId)-" + hash8(status))
-            try submit(Plan(id: statusId, channel: "component-status", stream: "component-status/\(dppId)", subject: dppId,
-                            body: [("statusId", .string(statusId))] + status, replacesPrevious: true))
-            // Asset specifications the DPP owns.
-            let specification: [(String, JSONValue)] = [
-                ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)), ("partNumber", text(asset[AssetColumn.partNumber] as String?)),
-                ("serialNumber", text(asset[AssetColumn.serialNumber] as String?)), ("description", text(asset[AssetColumn.description] as String?)),
-                ("manufacturer", text(asset[AssetColumn.manufacturer] as String?)), ("criticality", text(asset[AssetColumn.criticality] as String?)),
-                ("specifications", (asset[AssetColumn.specifications] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
-            ]
-            let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
-            try submit(Plan(id: specificationId, channel: "asset-specifications", stream: "asset-specifications/\(dppId)", subject: dppId,
-                            body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true))
+            guard keptByCMMS else { continue }
+            if !statusUnchanged {
+                // Component status: status, position, certification.
+                let status: [(String, JSONValue)] = [
+                    ("dppId", .string(dppId)), ("status", text(asset[AssetColumn.status] as String?)), ("installedOn", text(asset[AssetColumn.installedOn] as String?)),
+                    ("parentDppId", text(asset[AssetColumn.parentDppId] as String?)), ("position", text(asset[AssetColumn.position] as String?)),
+                    ("certification", certification ?? .null), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)),
+                ]
+                let statusId = safeId("CST-\(dppId)-" + hash8(status))
+                try submit(Plan(id: statusId, channel: Self.statusChannel, stream: "\(Self.statusChannel)/\(dppId)", subject: dppId,
+                                body: [("statusId", .string(statusId))] + status, replacesPrevious: true),
+                           head: asset[AssetColumn.statusHead], source: AssetColumn.statusSource)
+            }
+            if !specificationUnchanged {
+                // Asset specifications the DPP owns.
+                let specification: [(String, JSONValue)] = [
+                    ("dppId", .string(dppId)), ("cmmsAssetNum", text(asset[AssetColumn.cmmsAssetNum] as String?)), ("partNumber", text(asset[AssetColumn.partNumber] as String?)),
+                    ("serialNumber", text(asset[AssetColumn.serialNumber] as String?)), ("description", text(asset[AssetColumn.description] as String?)),
+                    ("manufacturer", text(asset[AssetColumn.manufacturer] as String?)), ("criticality", text(asset[AssetColumn.criticality] as String?)),
+                    ("specifications", (asset[AssetColumn.specifications] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) } ?? .null),
+                ]
+                let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
+                try submit(Plan(id: specificationId, channel: Self.specificationChannel, stream: "\(Self.specificationChannel)/\(dppId)", subject: dppId,
+                                body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true),
+                           head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
+            }
         }
         return decided
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
-    /// The asset columns the planner reads, and their positions in `selection`.
+    static let statusChannel = "component-status", specificationChannel = "asset-specifications"
+
+    /// The asset columns the planner reads, and their positions in its query's rows.
     private enum AssetColumn {
         static let selection = "dpp_id, certification, cmms_asset_num, status, installed_on, parent_dpp_id, position, "
             + "part_number, serial_number, description, manufacturer, criticality, specifications"
         static let dppId = 0, certification = 1, cmmsAssetNum = 2, status = 3, installedOn = 4, parentDppId = 5, position = 6,
                    partNumber = 7, serialNumber = 8, description = 9, manufacturer = 10, criticality = 11, specifications = 12
+        static let renewalCandidate = 13, statusHead = 14, statusUnchanged = 15, specificationHead = 16, specificationUnchanged = 17
+        /// The columns each message is built from, as SQLite's `json_array` writes them (unambiguous, and
+        /// cheaper than concatenating quoted literals), tagged with the version of how the message is built:
+        /// a change to a message's shape must change its tag, or components whose rows did not change would
+        /// keep messages of the old shape.
+        static let statusSource = "json_array('component-status/1', status, installed_on, parent_dpp_id, position, certification, cmms_asset_num)"
+        static let specificationSource = "json_array('asset-specifications/1', cmms_asset_num, part_number, serial_number, description, "
+            + "manufacturer, criticality, specifications)"
     }
 
     /// `2026-03-31` → `20260331` for message ids (Foundation's `replacingOccurrences` took

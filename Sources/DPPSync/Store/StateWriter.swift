@@ -88,9 +88,10 @@ public struct StateWriter {
             try insert.bind(batchId ?? 0, at: 3)
             try insert.step(texts: [messageId], from: 1, in: db)
             // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
+            // A new head has no known source until the planner that decided it records one.
             guard (row.values["channel"] ?? nil) != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
             let head = try statements.statement(.init(kind: Statements.streamHead)) {
-                "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id"
+                "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id, source = NULL"
             }
             try head.step(texts: [stream, messageId], from: 1, in: db)
         }

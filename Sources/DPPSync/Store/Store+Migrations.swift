@@ -252,6 +252,14 @@ extension Store {
                     ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id;
                 """)
         }
+        migrator.registerMigration("v14-outbox-stream-sources") { db in
+            // What the planner built a component's status or specification message from (its asset
+            // columns, as SQLite's `json_array` writes them): a stream whose source is unchanged keeps
+            // its head, so the planner compares text instead of building, hashing and parsing two
+            // messages per component on every run. NULL (streams decided before, or whose head another
+            // path changed) only means: build the message and compare ids, as before.
+            try db.execute(sql: "ALTER TABLE outbox_stream ADD COLUMN source TEXT")
+        }
         return migrator
     }
 }
