@@ -177,10 +177,15 @@ public struct OutboxPlanner {
         /// The columns each message is built from, as SQLite's `json_array` writes them (unambiguous, and
         /// cheaper than concatenating quoted literals), tagged with the version of how the message is built:
         /// a change to a message's shape must change its tag, or components whose rows did not change would
-        /// keep messages of the old shape.
-        static let statusSource = "json_array('component-status/1', status, installed_on, parent_dpp_id, position, certification, cmms_asset_num)"
-        static let specificationSource = "json_array('asset-specifications/1', cmms_asset_num, part_number, serial_number, description, "
-            + "manufacturer, criticality, specifications)"
+        /// keep messages of the old shape. Each column is read as text, as the message reads it (and
+        /// `json_array` refuses a BLOB, which would stop every pass).
+        static let statusSource = source("component-status/1", of: ["status", "installed_on", "parent_dpp_id", "position", "certification", "cmms_asset_num"])
+        static let specificationSource = source("asset-specifications/1", of: ["cmms_asset_num", "part_number", "serial_number", "description",
+                                                                               "manufacturer", "criticality", "specifications"])
+
+        private static func source(_ tag: String, of columns: [String]) -> String {
+            "json_array('\(tag)', " + columns.map { "CAST(\($0) AS TEXT)" }.joined(separator: ", ") + ")"
+        }
     }
 
     /// `2026-03-31` → `20260331` for message ids (Foundation's `replacingOccurrences` took
