@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: the real pipeline (`dppsync run --once`, release build) on generated
-# Maximo-style XML and JSON Lines exports, with per-stage timings, records/s,
+# Maximo-style XML and JSON Lines exports, with per-stage timings, records/s, CPU time,
 # MB/s and peak RSS, next to the machine's floor measured in the same run:
 # libxml2 streaming read of the same file (`xmllint --stream`) and SQLite
 # inserting the rows dppsync wrote for it (same schema and indexes, one transaction).
@@ -37,8 +37,8 @@ build_tools "$config"
 work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), build: $config"
-printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | decode ‖ | map ‖ | reconcile | commit: rows + ledger + outcomes + durable | emit: plan + sign + files | report ‖ | floor s (parse + SQLite) | × floor |\n"
-printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | CPU s (µs/WO) | decode ‖ | map ‖ | reconcile | commit: rows + ledger + outcomes + durable | emit: plan + sign + files | report ‖ | floor s (parse + SQLite) | × floor |\n"
+printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 for format in $formats; do
   for m in $sizes; do
     root="$work/$format-$m"
@@ -51,9 +51,9 @@ for format in $formats; do
     cp "$work/export.$format" "$export_file"
     export_copy="$work/export.$format"
     bytes=$(stat -c %s "$export_file")
-    /usr/bin/time -f "%e %M" -o "$work/time" "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 --timings \
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 --timings \
       >/dev/null 2>"$work/stderr" || true
-    read -r elapsed rss_kb <"$work/time"
+    read -r elapsed rss_kb user_s system_s <"$work/time"
     timings=$(grep '^timings ' "$work/stderr" | sed 's/^timings //')
     # The floor: parsing the same file with libxml2, and SQLite inserting the rows dppsync wrote for it.
     parse_s=0
@@ -93,15 +93,16 @@ COMMIT;
 SQL
     end=$(date +%s.%N)
     sqlite_s=$(python3 -c "print($end - $start)")
-    python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$parse_s" "$sqlite_s" "$timings" <<'PY'
+    python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$parse_s" "$sqlite_s" "$timings" <<'PY'
 import json, sys
-f, m, b, e, rss, p, q, t = sys.argv[1:]
+f, m, b, e, rss, user, system, p, q, t = sys.argv[1:]
 m, b, e, rss, p, q, t = int(m), int(b), float(e), int(rss), float(p), float(q), json.loads(t)
+cpu = float(user) + float(system)  # both cores' work: on two busy cores the wall time is at least half of it
 s = lambda name: t[name + "Seconds"]
 floor = p + q
 files = s("emit") - s("plan") - s("sign")
 other = s("commit") - s("rows") - s("ledger") - s("outcomes") - s("durable")
-print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rss/1024:.0f} | {s('decode'):.2f} | {s('map'):.2f} | {s('reconcile'):.2f} | "
+print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rss/1024:.0f} | {cpu:.2f} ({cpu / m * 1e6:,.0f}) | {s('decode'):.2f} | {s('map'):.2f} | {s('reconcile'):.2f} | "
       f"{s('commit'):.2f}: {s('rows'):.2f} + {s('ledger'):.2f} + {s('outcomes'):.2f} + {s('durable'):.2f} | "
       f"{s('emit'):.2f}: {s('plan'):.2f} + {s('sign'):.2f} + {files:.2f} | {s('report'):.2f} | {floor:.2f} ({p:.2f} + {q:.2f}) | {e/floor:.1f} |")
 PY
