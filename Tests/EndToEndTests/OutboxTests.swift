@@ -194,7 +194,7 @@ struct OutboxTests {
         #expect(!FileSystem.exists(cli.root + "/etc"))
     }
 
-    @Test("a component's status and specification messages are decided again only when its columns change, whatever the streams' kept sources say")
+    @Test("a component's status and specification messages are decided again only when its columns change, whatever the streams' kept sources say; words said before go again under an id of their own")
     func componentStreamSources() throws {
         let cli = try Self.rootWithReferences()
         let sourced = "SELECT COUNT(*) FROM outbox_stream WHERE substr(stream, 1, instr(stream, '/')) IN ('component-status/', 'asset-specifications/') AND source IS NOT NULL"
@@ -233,17 +233,23 @@ struct OutboxTests {
         #expect(try cli.scalar(head) == second)
         #expect(try cli.scalar("SELECT source FROM outbox_stream WHERE stream = 'component-status/DPP-H2-001'")?.contains("NACELLE-L2") == true)
 
-        // Back where it was: the planner decides a message id once (ids are content hashes, and messages are
-        // keyed by them), so nothing new, now or on the next run, and the head stays the second status. That
-        // leaves the CMMS with a position the component no longer has: a limitation of the planner's rule,
-        // not of the kept sources, pinned here so that fixing it changes this test knowingly.
+        // Back where it was: the CMMS holds the second status, so the first one's words go again under an id of
+        // their own, replacing the second; then nothing new, and the kept source skips it again.
         try cli.drop(registry.replacingOccurrences(of: "2025-11-15T02:00:00Z", with: "2025-11-20T02:00:00Z"), as: "back.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        let resent = try #require(try cli.scalar(head))
+        #expect(resent == first + "-r2")
+        let back = try json(cli, "component-status/\(resent).json")
+        #expect(back["statusId"] == .string(resent) && back["replaces"] == .string(second) && back["position"] == .string("NACELLE-L1"))
+        #expect(cli.files(in: "Outbox/asset-specifications") == specifications)
         let messages = { cli.files(in: "Outbox").filter { !$0.hasPrefix("ledger-checkpoints/") } }
         let before = messages()
+        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL") }
         #expect(try Self.run(cli).status == 0)
-        #expect(try Self.run(cli).status == 0)
-        #expect(messages() == before)
-        #expect(try cli.scalar(head) == second)
+        #expect(messages() == before, "a resend is its stream's head for the words it repeats")
+        #expect(try cli.scalar(head) == resent)
+        #expect(try cli.scalar(sourced) == streams)
+        #expect(try cli.run("ledger", "verify").status == 0)
     }
 
     @Test("certificates expiring within the horizon get a renewal requirement; priority bands come from dppsync.yaml")

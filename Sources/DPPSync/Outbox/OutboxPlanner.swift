@@ -38,34 +38,46 @@ public struct OutboxPlanner {
         }
         // Each plan is decided as soon as it is made: memory stays flat however many components there are.
         var decided = 0
-        /// Decides `plan` unless its stream's head `latest` says it already; returns whether it did.
-        func submit(_ plan: Plan, latest: String?) throws -> Bool {
-            if latest == plan.id || (!plan.replacesPrevious && latest != nil) { return false }
-            // An id decided before (and since replaced) is not decided again: one key lookup,
-            // so memory holds a message per stream, not every message ever decided.
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [plan.id]) == true { return false }
+        func decidedBefore(_ id: String) throws -> Bool {
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [id]) == true
+        }
+        /// Decides `plan` unless its stream's head `latest` says it already; returns the id it was decided under.
+        func submit(_ plan: Plan, latest: String?) throws -> String? {
+            if let latest, Self.says(latest, plan.id) || !plan.replacesPrevious { return nil }
+            // A stream back to what an earlier message of it said (a component moved and moved back):
+            // the CMMS holds the message in between, so the earlier words go again under an id of
+            // their own, the first free `<id>-r<n>`. Ids are looked up one key at a time, so memory
+            // holds a message per stream, not every message ever decided.
+            var id = plan.id
+            if try decidedBefore(id) {
+                guard plan.replacesPrevious, latest != nil else { return nil }
+                var resend = 2
+                while try decidedBefore(Self.resend(resend, of: plan.id)) { resend += 1 }
+                id = Self.resend(resend, of: plan.id)
+            }
             var body = plan.body
-            if plan.replacesPrevious, let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
-                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
+            if let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
+                body[index].1 = .string(id)
+                if plan.replacesPrevious { body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1) }
             }
             try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
                 RowImage(table: StateSchema.outboxMessage, values: [
-                    "message_id": plan.id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
+                    "message_id": id, "channel": plan.channel, "subject": plan.subject, "stream": plan.stream, "replaces": latest,
                     "body": JSONValue.object(body).jsonText(), "decided_at": asOf.description,
                 ]),
             ], provenance: provenance))
             decided += 1
-            return true
+            return id
         }
         /// A stream whose head this pass keeps in `latestByStream`.
         func submit(_ plan: Plan) throws {
-            if try submit(plan, latest: latestByStream[plan.stream]) { latestByStream[plan.stream] = plan.id }
+            if let id = try submit(plan, latest: latestByStream[plan.stream]) { latestByStream[plan.stream] = id }
         }
         /// A component's status or specification stream: once its head is the message built from
         /// `source` (an SQL expression of the asset's columns), the source is kept with it, and later
         /// passes skip the component while it is unchanged.
         func submit(_ plan: Plan, head: String?, source: String) throws {
-            guard try submit(plan, latest: head) || head == plan.id else { return }
+            guard try submit(plan, latest: head) != nil || head.map({ Self.says($0, plan.id) }) == true else { return }
             try db.cachedStatement(sql: "UPDATE outbox_stream SET source = (SELECT \(source) FROM asset WHERE dpp_id = ?) WHERE stream = ?")
                 .execute(arguments: [plan.subject, plan.stream])
         }
@@ -161,6 +173,16 @@ public struct OutboxPlanner {
             }
         }
         return decided
+    }
+
+    /// The id under which a message's words are sent for the `n`th time (`n` ≥ 2).
+    static func resend(_ n: Int, of id: String) -> String { id + "-r" + String(n) }
+
+    /// Whether the message `head` says what the message `id` says: it is that message, or a resend of it.
+    static func says(_ head: String, _ id: String) -> Bool {
+        guard head.utf8.count > id.utf8.count, head.hasPrefix(id) else { return head == id }
+        let suffix = head.utf8.dropFirst(id.utf8.count)
+        return suffix.starts(with: "-r".utf8) && suffix.count > 2 && suffix.dropFirst(2).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
