@@ -88,7 +88,8 @@ public struct OutboxPlanner {
         for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
-            try submit(Plan(id: notificationId, channel: "maintenance-due", stream: "maintenance-due/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+            let notificationStream = "maintenance-due/\(item.dppId)/\(item.taskId)"
+            try submit(Plan(id: notificationId, channel: "maintenance-due", stream: notificationStream, subject: item.dppId, body: [
                 ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
                 ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
                 ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
@@ -99,7 +100,8 @@ public struct OutboxPlanner {
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
             try submit(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
-                ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(notificationId)),
+                // The notification in force: this one, or its words sent again under an id of their own.
+                ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(latestByStream[notificationStream] ?? notificationId)),
                 ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
                 ("releaseCertificate", text(item.releaseCertificate)),
             ], replacesPrevious: true))
