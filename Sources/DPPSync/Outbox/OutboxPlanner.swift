@@ -50,7 +50,7 @@ public struct OutboxPlanner {
             // holds a message per stream, not every message ever decided.
             var id = plan.id
             if try decidedBefore(id) {
-                guard plan.replacesPrevious, latest != nil else { return nil }
+                guard latest != nil else { return nil }  // (a head that does not replace returned above)
                 var resend = 2
                 while try decidedBefore(Self.resend(resend, of: plan.id)) { resend += 1 }
                 id = Self.resend(resend, of: plan.id)
