@@ -252,6 +252,33 @@ struct OutboxTests {
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 
+    @Test("a certification requirement names the notification in force: when only the priority moves (Low → Medium as the due date nears), the requirement is revised as <id>-r2, once")
+    func requirementFollowsPriority() throws {
+        let cli = try CLI.freshRoot()
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
+                               ("technician-certifications.json", "certifications")] {
+            try cli.dropFixture(file, source: source)
+        }
+        // As of 2025-12-20 the 2026-01-15 inspection is 26 days out: within the horizon, Low.
+        #expect(try Self.run(cli, asOf: "2025-12-20").status == 0)
+        let base = "CRQ-DPP-H2-001-FCS-INSP-01-20260115"
+        #expect(try json(cli, "certification-requirements/\(base).json")["notificationId"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-L"))
+        // As of 2026-01-10 it is 5 days out: Medium, a new notification; the requirement's words changed with it.
+        #expect(try Self.run(cli, asOf: "2026-01-10").status == 0)
+        let notification = try json(cli, "maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json")
+        #expect(notification["replaces"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-L"))
+        let revised = try json(cli, "certification-requirements/\(base)-r2.json")
+        #expect(revised["requirementId"] == .string(base + "-r2") && revised["replaces"] == .string(base))
+        #expect(revised["notificationId"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-M"))
+        #expect(revised["licenceCategory"] == .string("B1") && revised["dueDate"] == .string("2026-01-15"))
+        #expect(try cli.scalar("SELECT message_id FROM outbox_stream WHERE stream = 'certification-requirements/DPP-H2-001/FCS-INSP-01'") == base + "-r2")
+        // The same day again: the revision says these words, nothing new.
+        let before = cli.files(in: "Outbox")
+        #expect(try Self.run(cli, asOf: "2026-01-10").status == 0)
+        #expect(cli.files(in: "Outbox") == before)
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
     @Test("certificates expiring within the horizon get a renewal requirement; priority bands come from dppsync.yaml")
     func renewalAndBands() throws {
         let cli = try CLI.freshRoot()

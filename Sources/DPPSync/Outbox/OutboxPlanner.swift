@@ -17,9 +17,14 @@ public struct OutboxPlanner {
         var stream: String
         var subject: String
         var body: [(String, JSONValue)]
-        /// The stream's previous message is replaced only when this differs from it.
-        var replacesPrevious: Bool
+        /// Words that can change while the id stays (a requirement names the notification in force,
+        /// whose id changes with its priority): a head with this id is compared by its words too, and
+        /// new words go out under the first free `<id>-r<n>`.
+        var revisable = false
     }
+
+    /// The members that can carry a message's own id; its first one does (a resend's id replaces it).
+    static let idMembers: Set<String> = ["notificationId", "requirementId", "statusId", "specificationId"]
 
     /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
     @discardableResult
@@ -41,24 +46,36 @@ public struct OutboxPlanner {
         func decidedBefore(_ id: String) throws -> Bool {
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [id]) == true
         }
+        /// Whether the stored message `head` says the words of `plan` (its ids and `replaces` aside).
+        func saysWords(_ head: String, of plan: Plan) throws -> Bool {
+            guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM outbox_message WHERE message_id = ?"), arguments: [head]),
+                  case .object(let members)? = try? JSONParser.parseDocument(Array(text.utf8)) else { return false }
+            // A message's own id is its first id member (a requirement names a notification's id too).
+            func words(_ members: [(String, JSONValue)]) -> String {
+                var members = members.filter { $0.0 != "replaces" }
+                if let own = members.firstIndex(where: { Self.idMembers.contains($0.0) }) { members.remove(at: own) }
+                return JSONValue.object(members).jsonText(sortedKeys: true)
+            }
+            return words(members) == words(plan.body)
+        }
         /// Decides `plan` unless its stream's head `latest` says it already; returns the id it was decided under.
         func submit(_ plan: Plan, latest: String?) throws -> String? {
-            if let latest, Self.says(latest, plan.id) || !plan.replacesPrevious { return nil }
-            // A stream back to what an earlier message of it said (a component moved and moved back):
-            // the CMMS holds the message in between, so the earlier words go again under an id of
-            // their own, the first free `<id>-r<n>`. Ids are looked up one key at a time, so memory
-            // holds a message per stream, not every message ever decided.
+            if let latest, Self.says(latest, plan.id), try !plan.revisable || saysWords(latest, of: plan) { return nil }
+            // A stream back to what an earlier message of it said (a component moved and moved back),
+            // or a requirement whose words changed under the same id: the CMMS holds another message,
+            // so these words go under an id of their own, the first free `<id>-r<n>`. Ids are looked up
+            // one key at a time, so memory holds a message per stream, not every message ever decided.
             var id = plan.id
             if try decidedBefore(id) {
-                guard latest != nil else { return nil }  // (a head that does not replace returned above)
+                guard latest != nil else { return nil }
                 var resend = 2
                 while try decidedBefore(Self.resend(resend, of: plan.id)) { resend += 1 }
                 id = Self.resend(resend, of: plan.id)
             }
             var body = plan.body
-            if let index = body.firstIndex(where: { ["notificationId", "requirementId", "statusId", "specificationId"].contains($0.0) }) {
+            if let index = body.firstIndex(where: { Self.idMembers.contains($0.0) }) {
                 body[index].1 = .string(id)
-                if plan.replacesPrevious { body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1) }
+                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
             }
             try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
                 RowImage(table: StateSchema.outboxMessage, values: [
@@ -96,7 +113,7 @@ public struct OutboxPlanner {
                 ("basis", .object([("limit", .string(item.basis.limit)), ("projected", .bool(item.basis.projected)), ("detail", .string(item.basis.detail))])),
                 ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
                 ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
-            ], replacesPrevious: true))
+            ]))
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
             try submit(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
@@ -104,7 +121,7 @@ public struct OutboxPlanner {
                 ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(latestByStream[notificationStream] ?? notificationId)),
                 ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
                 ("releaseCertificate", text(item.releaseCertificate)),
-            ], replacesPrevious: true))
+            ], revisable: true))
         }
         // Only components the CMMS keeps (status, specifications) or whose certificate expires within the
         // horizon: the serialised parts the work orders installed are most of the registry and need neither.
@@ -142,7 +159,7 @@ public struct OutboxPlanner {
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
                     ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
                     ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
-                ], replacesPrevious: true))
+                ]))
             }
             // Status and specifications go to the CMMS for the components it keeps asset
             // records for (those with a CMMS asset number); serialised parts without one
@@ -157,7 +174,7 @@ public struct OutboxPlanner {
                 ]
                 let statusId = safeId("CST-\(dppId)-" + hash8(status))
                 try submit(Plan(id: statusId, channel: Self.statusChannel, stream: "\(Self.statusChannel)/\(dppId)", subject: dppId,
-                                body: [("statusId", .string(statusId))] + status, replacesPrevious: true),
+                                body: [("statusId", .string(statusId))] + status),
                            head: asset[AssetColumn.statusHead], source: AssetColumn.statusSource)
             }
             if !specificationUnchanged {
@@ -170,14 +187,14 @@ public struct OutboxPlanner {
                 ]
                 let specificationId = safeId("ASP-\(dppId)-" + hash8(specification))
                 try submit(Plan(id: specificationId, channel: Self.specificationChannel, stream: "\(Self.specificationChannel)/\(dppId)", subject: dppId,
-                                body: [("specificationId", .string(specificationId))] + specification, replacesPrevious: true),
+                                body: [("specificationId", .string(specificationId))] + specification),
                            head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
             }
         }
         return decided
     }
 
-    /// The id under which a message's words are sent for the `n`th time (`n` ≥ 2).
+    /// The `n`th issue (`n` ≥ 2) of message `id`: its words sent again, or a revisable message's new words.
     static func resend(_ n: Int, of id: String) -> String { id + "-r" + String(n) }
 
     /// Whether the message `head` says what the message `id` says: it is that message, or a resend of it.
