@@ -43,7 +43,7 @@ public struct OutboundMapping: Sendable {
     /// Messages per file when `files: batch`.
     public static let batchFileSize = 5000
 
-    public static let channels = ["maintenance-due", "certification-requirements", "component-status", "asset-specifications", "release-certificates"]
+    public static let channels = OutboxChannel.allCases.map(\.rawValue)
     static let keys = ["$schema", "description", "channel", "folder", "format", "fileName", "files", "fields", "xml"]
 
     public static func load(text: String, file: String) throws(ConfigurationErrors) -> OutboundMapping {
@@ -85,13 +85,7 @@ public struct OutboundMapping: Sendable {
 
     /// The field holding a channel's stable message id.
     public static func idField(_ channel: String) -> String {
-        switch channel {
-        case "maintenance-due": return "notificationId"
-        case "certification-requirements": return "requirementId"
-        case "component-status": return "statusId"
-        case "asset-specifications": return "specificationId"
-        default: return "certificateId"
-        }
+        (OutboxChannel(rawValue: channel) ?? .releaseCertificates).idMember
     }
 
     static func defaultFileName(_ channel: String, _ format: Format, _ files: Files) -> String {

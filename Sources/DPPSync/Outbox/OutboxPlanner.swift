@@ -24,7 +24,7 @@ public struct OutboxPlanner {
     }
 
     /// The members that can carry a message's own id; its first one does (a resend's id replaces it).
-    static let idMembers: Set<String> = ["notificationId", "requirementId", "statusId", "specificationId"]
+    static let idMembers = Set(OutboxChannel.allCases.map(\.idMember))
 
     /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
     @discardableResult
@@ -105,8 +105,8 @@ public struct OutboxPlanner {
         for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
-            let notificationStream = "maintenance-due/\(item.dppId)/\(item.taskId)"
-            try submit(Plan(id: notificationId, channel: "maintenance-due", stream: notificationStream, subject: item.dppId, body: [
+            let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
+            try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
                 ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
                 ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
                 ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
@@ -115,7 +115,7 @@ public struct OutboxPlanner {
                 ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
             ]))
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
-            try submit(Plan(id: requirementId, channel: "certification-requirements", stream: "certification-requirements/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+            try submit(Plan(id: requirementId, channel: Self.requirementChannel, stream: "\(Self.requirementChannel)/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
                 // The notification in force: this one, or its words sent again under an id of their own.
                 ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(latestByStream[notificationStream] ?? notificationId)),
@@ -155,7 +155,7 @@ public struct OutboxPlanner {
             // Certificates that expire within the horizon need renewing.
             if renewal, let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
                 let id = safeId("CRR-\(dppId)-\(withoutDashes(until))")
-                try submit(Plan(id: id, channel: "certification-requirements", stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
+                try submit(Plan(id: id, channel: Self.requirementChannel, stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
                     ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
                     ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
@@ -206,7 +206,8 @@ public struct OutboxPlanner {
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
-    static let statusChannel = "component-status", specificationChannel = "asset-specifications"
+    static let statusChannel = OutboxChannel.componentStatus.rawValue, specificationChannel = OutboxChannel.assetSpecifications.rawValue
+    static let requirementChannel = OutboxChannel.certificationRequirements.rawValue
 
     /// The asset columns the planner reads, and their positions in its query's rows.
     private enum AssetColumn {

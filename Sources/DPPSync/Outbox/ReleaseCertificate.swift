@@ -3,7 +3,7 @@
 /// the same ledger entry as the completion that released the component, so the
 /// certificate and the work it certifies are one change of the DPP.
 enum ReleaseCertificate {
-    static let channel = "release-certificates"
+    static let channel = OutboxChannel.releaseCertificates.rawValue
 
     static func messageId(workOrderId: String) -> String { safeId("CRS-\(workOrderId)") }
 
