@@ -27,40 +27,56 @@ public struct OutboxPlanner {
     static let idMembers = Set(OutboxChannel.allCases.map(\.idMember))
 
     /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
+    /// - Parameter dueItems: the due items as of `asOf` (`DueCalculator.compute` on the state this
+    ///   transaction started from), when the caller computes them beside the components' streams,
+    ///   which are planned first (the finalizer reads them on the second core); `nil`: computed here.
     @discardableResult
-    public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database) throws -> Int {
+    public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database,
+                     dueItems: (() throws -> [DueItem])? = nil) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
         // The latest message of every stream (kept by the write path as messages are decided:
         // as many rows as streams, however many messages were ever decided), but the components'
         // status and specifications, whose heads come with their assets' rows below.
         var latestByStream: [String: String] = [:]
+        /// The words of revisable heads (`outbox_stream.source`), where recorded.
+        var wordsByStream: [String: String] = [:]
         let heads = try Row.fetchCursor(db, sql: """
-            SELECT stream, message_id FROM outbox_stream
+            SELECT stream, message_id, source FROM outbox_stream
             WHERE substr(stream, 1, instr(stream, '/')) NOT IN ('\(Self.statusChannel)/', '\(Self.specificationChannel)/')
             """)
         while let row = try heads.next() {
             latestByStream[row[0]] = row[1] as String
+            if let words = row[2] as String? { wordsByStream[row[0]] = words }
         }
         // Each plan is decided as soon as it is made: memory stays flat however many components there are.
         var decided = 0
         func decidedBefore(_ id: String) throws -> Bool {
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [id]) == true
         }
-        /// Whether the stored message `head` says the words of `plan` (its ids and `replaces` aside).
-        func saysWords(_ head: String, of plan: Plan) throws -> Bool {
+        /// Whether the stored message `head` says `words` (for a head whose words were not recorded).
+        func says(_ head: String, words: String) throws -> Bool {
             guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM outbox_message WHERE message_id = ?"), arguments: [head]),
                   case .object(let members)? = try? JSONParser.parseDocument(Array(text.utf8)) else { return false }
-            // A message's own id is its first id member (a requirement names a notification's id too).
-            func words(_ members: [(String, JSONValue)]) -> String {
-                var members = members.filter { $0.0 != "replaces" }
-                if let own = members.firstIndex(where: { Self.idMembers.contains($0.0) }) { members.remove(at: own) }
-                return JSONValue.object(members).jsonText(sortedKeys: true)
-            }
-            return words(members) == words(plan.body)
+            return Self.words(of: members) == words
+        }
+        /// Records `words` as what the head of `stream` says (the write path clears them when the head changes).
+        func keep(words: String, of stream: String) throws {
+            try db.cachedStatement(sql: "UPDATE outbox_stream SET source = ? WHERE stream = ?").execute(arguments: [words, stream])
+            wordsByStream[stream] = words
         }
         /// Decides `plan` unless its stream's head `latest` says it already; returns the id it was decided under.
         func submit(_ plan: Plan, latest: String?) throws -> String? {
-            if let latest, Self.says(latest, plan.id), try !plan.revisable || saysWords(latest, of: plan) { return nil }
+            // A revisable head is compared by its words too: as recorded with it, or else (none recorded,
+            // or others) as its body says, which are then recorded.
+            let words = plan.revisable ? Self.words(of: plan.body) : nil
+            if let latest, Self.says(latest, plan.id) {
+                guard let words else { return nil }
+                if wordsByStream[plan.stream] == words { return nil }
+                if try says(latest, words: words) {
+                    try keep(words: words, of: plan.stream)
+                    return nil
+                }
+            }
             // A stream back to what an earlier message of it said (a component moved and moved back),
             // or a requirement whose words changed under the same id: the CMMS holds another message,
             // so these words go under an id of their own, the first free `<id>-r<n>`. Ids are looked up
@@ -84,6 +100,7 @@ public struct OutboxPlanner {
                 ]),
             ], provenance: provenance))
             decided += 1
+            if let words { try keep(words: words, of: plan.stream) }
             return id
         }
         /// A stream whose head this pass keeps in `latestByStream`.
@@ -97,31 +114,6 @@ public struct OutboxPlanner {
             guard try submit(plan, latest: head) != nil || head.map({ Self.says($0, plan.id) }) == true else { return }
             try db.cachedStatement(sql: "UPDATE outbox_stream SET source = (SELECT \(source) FROM asset WHERE dpp_id = ?) WHERE stream = ?")
                 .execute(arguments: [plan.subject, plan.stream])
-        }
-        let cmmsNumbers = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT dpp_id, cmms_asset_num FROM asset WHERE cmms_asset_num IS NOT NULL")
-            .map { ($0["dpp_id"] as String, $0["cmms_asset_num"] as String) })
-
-        // Maintenance due, and what the work will require.
-        for item in try DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
-            let due = item.dueDate.description
-            let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
-            let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
-            try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
-                ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
-                ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
-                ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
-                ("basis", .object([("limit", .string(item.basis.limit)), ("projected", .bool(item.basis.projected)), ("detail", .string(item.basis.detail))])),
-                ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
-                ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
-            ]))
-            let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
-            try submit(Plan(id: requirementId, channel: Self.requirementChannel, stream: "\(Self.requirementChannel)/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
-                ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
-                // The notification in force: this one, or its words sent again under an id of their own.
-                ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(latestByStream[notificationStream] ?? notificationId)),
-                ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
-                ("releaseCertificate", text(item.releaseCertificate)),
-            ], revisable: true))
         }
         // Only components the CMMS keeps (status, specifications) or whose certificate expires within the
         // horizon: the serialised parts the work orders installed are most of the registry and need neither.
@@ -143,7 +135,10 @@ public struct OutboxPlanner {
                 UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) <= ?)
             ORDER BY dpp_id
             """, arguments: [horizon.description, horizon.description])
+        var cmmsNumbers: [String: String] = [:]
         while let asset = try assets.next() {
+            // Every component the CMMS keeps passes here: its number, for the due notifications below.
+            if let number = asset[AssetColumn.cmmsAssetNum] as String? { cmmsNumbers[asset[AssetColumn.dppId]] = number }
             // The index's expiry within the horizon picks the candidates for renewal, here as in the query.
             let renewal = (asset[AssetColumn.renewalCandidate] as Bool?) ?? false
             let keptByCMMS = !asset.hasNull(atIndex: AssetColumn.cmmsAssetNum)
@@ -191,7 +186,46 @@ public struct OutboxPlanner {
                            head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
             }
         }
+        // Maintenance due, and what the work will require.
+        for item in try dueItems?() ?? DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
+            let due = item.dueDate.description
+            let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
+            let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
+            try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
+                ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
+                ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
+                ("notificationId", .string(notificationId)), ("taskId", .string(item.taskId)),
+                ("basis", .object([("limit", .string(item.basis.limit)), ("projected", .bool(item.basis.projected)), ("detail", .string(item.basis.detail))])),
+                ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
+                ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
+            ]))
+            let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
+            try submit(Plan(id: requirementId, channel: Self.requirementChannel, stream: "\(Self.requirementChannel)/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
+                ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
+                // The notification in force: this one, or its words sent again under an id of their own.
+                ("taskId", .string(item.taskId)), ("dueDate", .string(due)), ("notificationId", .string(latestByStream[notificationStream] ?? notificationId)),
+                ("licenceCategory", text(item.requiredCategory)), ("authorisation", text(item.requiredAuthorisation)),
+                ("releaseCertificate", text(item.releaseCertificate)),
+            ], revisable: true))
+        }
         return decided
+    }
+
+    /// A message's words: its members but its own id (the first id member: a requirement names a
+    /// notification's id too) and the message it `replaces`, in their order.
+    /// Written as `name=value;` with each value as JSON (a requirement's every pass: no object built).
+    static func words(of members: [(String, JSONValue)]) -> String {
+        var words: [UInt8] = []
+        words.reserveCapacity(320)
+        var ownSkipped = false
+        for (name, value) in members where name != "replaces" {
+            if !ownSkipped, idMembers.contains(name) { ownSkipped = true; continue }
+            words += name.utf8
+            words.append(UInt8(ascii: "="))
+            if case .string(let text) = value { JSONValue.appendQuoted(text, to: &words) } else { words += value.jsonText().utf8 }
+            words.append(UInt8(ascii: ";"))
+        }
+        return String(decoding: words, as: UTF8.self)
     }
 
     /// The `n`th issue (`n` ≥ 2) of message `id`: its words sent again, or a revisable message's new words.

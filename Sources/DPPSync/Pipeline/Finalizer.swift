@@ -17,9 +17,14 @@ public struct Finalizer {
     public func run(batchId: Int64?, asOf: CivilDate, now: Timestamp = .now()) throws -> StoredCheckpoint? {
         var start = StageTimings.now()
         try store.write { db in
+            // The due dates are computed on the second core while the components' streams are planned
+            // here, from a snapshot taken once this transaction holds the write lock: the state it starts from.
+            let (store, policy) = (store, configuration.scheduling)
+            let due = BackgroundWork { try store.read { try DueCalculator(policy: policy).compute(asOf: asOf, in: $0) } }
+            defer { _ = try? due.wait() }  // never left reading behind a failure
             // Pipelined: a fleet's worth of messages is serialised and hashed on the second core.
             var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: { now })
-            try OutboxPlanner(policy: configuration.scheduling).plan(asOf: asOf, writer: &writer, in: db)
+            try OutboxPlanner(policy: policy).plan(asOf: asOf, writer: &writer, in: db, dueItems: due.wait)
             try writer.finish()
         }
         timings?.add(.plan, StageTimings.now() - start)

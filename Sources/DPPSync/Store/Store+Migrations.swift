@@ -258,6 +258,8 @@ extension Store {
             // its head, so the planner compares text instead of building, hashing and parsing two
             // messages per component on every run. NULL (streams decided before, or whose head another
             // path changed) only means: build the message and compare ids, as before.
+            // A certification requirement's stream keeps its head's words here (`OutboxPlanner.words`),
+            // compared with each pass's; NULL: its body is read and compared once, then recorded.
             try db.execute(sql: "ALTER TABLE outbox_stream ADD COLUMN source TEXT")
         }
         return migrator
