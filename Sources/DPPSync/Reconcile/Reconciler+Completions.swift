@@ -365,13 +365,22 @@ extension Reconciler {
         return try references.task(ofPartNumber: partNumber, in: db)
     }
 
+    static let certificateMembers = FlatJSONObject(names: ["reference", "validUntil"])
+
     /// Why a part's release certificate is not valid on `date`, or `nil`.
     func certificationProblem(_ part: RowValues, on date: String?) -> String? {
-        guard let text = part["certification"] ?? nil, let cert = try? JSONParser.parseDocument(Array(text.utf8)),
-              let reference = cert["reference"]?.scalarText, !reference.isEmpty else {
+        var reference: String?, validUntil: String?
+        if let text = part["certification"] ?? nil {
+            if let members = Self.certificateMembers.strings(in: text) {
+                (reference, validUntil) = (members[0], members[1])
+            } else if let cert = try? JSONParser.parseDocument(Array(text.utf8)) {
+                (reference, validUntil) = (cert["reference"]?.scalarText, cert["validUntil"]?.scalarText)
+            }
+        }
+        guard let reference, !reference.isEmpty else {
             return "no authorised release certificate (EASA Form 1 / FAA 8130-3) is recorded"
         }
-        if let until = cert["validUntil"]?.scalarText, let date, until < date {
+        if let until = validUntil, let date, until < date {
             return "its release certificate \(reference) expired on \(until)"
         }
         return nil
