@@ -252,7 +252,7 @@ struct OutboxTests {
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 
-    @Test("a certification requirement names the notification in force: when only the priority moves (Low → Medium as the due date nears), the requirement is revised as <id>-r2, once")
+    @Test("a certification requirement names the notification in force and the licence the programme asks for: when only those change (Low → Medium as the due date nears; a new programme), the requirement is revised as <id>-r2, -r3, once each")
     func requirementFollowsPriority() throws {
         let cli = try CLI.freshRoot()
         for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"),
@@ -289,6 +289,15 @@ struct OutboxTests {
             #expect(cli.files(in: "Outbox") == before, "source \(change)")
             #expect(try cli.query(words) == kept)
         }
+        // The programme now asks for another licence, same due date: the requirement is revised again, the notification not.
+        let programme = try Fixtures.text("maintenance-programme.yaml")
+            .replacingOccurrences(of: "requires: { licenceCategory: B1, authorisation: FUEL-CELL", with: "requires: { licenceCategory: B2, authorisation: FUEL-CELL")
+        try cli.drop(programme, as: "maintenance-programme-rev2.yaml", source: "programme")
+        #expect(try Self.run(cli, asOf: "2026-01-10").status == 0)
+        let again = try json(cli, "certification-requirements/\(base)-r3.json")
+        #expect(again["licenceCategory"] == .string("B2") && again["replaces"] == .string(base + "-r2"))
+        #expect(again["notificationId"] == .string("MDN-DPP-H2-001-FCS-INSP-01-20260115-M"))
+        #expect(cli.files(in: "Outbox/maintenance-due") == before.filter { $0.hasPrefix("maintenance-due/") }.map { String($0.dropFirst("maintenance-due/".count)) })
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 
