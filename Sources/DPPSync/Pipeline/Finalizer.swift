@@ -20,17 +20,7 @@ public struct Finalizer {
             // The due dates are computed on the second core while the components' streams are planned
             // here, from a snapshot taken once this transaction holds the write lock: the state it starts from.
             let (store, policy) = (store, configuration.scheduling)
-            let due = BackgroundWork {
-                try store.read { db in
-                    // A reader's page cache is SQLite's 2 MB (31 pages of 64 KB): too few for the seeks of a
-                    // large store's due dates, which the writer's cache had served (plan 0.57–0.62 s at 100k
-                    // work orders with it, 0.49–0.52 s with the writer's 32 MB, 0.56–0.60 s with 16 MB;
-                    // +13 MB peak RSS). Given back after.
-                    try db.execute(sql: "PRAGMA cache_size = -\(Store.writerCacheKiB)")
-                    defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
-                    return try DueCalculator(policy: policy).compute(asOf: asOf, in: db)
-                }
-            }
+            let due = BackgroundWork { try store.read { try DueCalculator(policy: policy).compute(asOf: asOf, in: $0) } }
             defer { _ = try? due.wait() }  // never left reading behind a failure
             // Pipelined: a fleet's worth of messages is serialised and hashed on the second core.
             var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: { now })
