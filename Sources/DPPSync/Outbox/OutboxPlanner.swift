@@ -28,11 +28,11 @@ public struct OutboxPlanner {
 
     /// Plans and applies every message that is due as of `asOf`; returns how many were decided.
     /// - Parameter dueItems: the due items as of `asOf` (`DueCalculator.compute` on the state this
-    ///   transaction started from), when the caller computes them beside the components' streams,
-    ///   which are planned first (the finalizer reads them on the second core); `nil`: computed here.
+    ///   transaction started from), waited for once the components' streams, planned first, are
+    ///   done: the finalizer computes them on the second core meanwhile.
     @discardableResult
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database,
-                     dueItems: (() throws -> [DueItem])? = nil) throws -> Int {
+                     dueItems: () throws -> [DueItem]) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
         // The latest message of every stream (kept by the write path as messages are decided:
         // as many rows as streams, however many messages were ever decided), but the components'
@@ -187,7 +187,7 @@ public struct OutboxPlanner {
             }
         }
         // Maintenance due, and what the work will require.
-        for item in try dueItems?() ?? DueCalculator(policy: policy).compute(asOf: asOf, in: db) where item.overdue || item.dueDate <= horizon {
+        for item in try dueItems() where item.overdue || item.dueDate <= horizon {
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
             let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
