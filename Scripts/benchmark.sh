@@ -8,15 +8,17 @@
 #   bash Scripts/benchmark.sh                      # M = 10k and 100k work orders, 20k components
 #   bash Scripts/benchmark.sh --sizes "10000 100000 1000000"
 #   bash Scripts/benchmark.sh --smoke              # tiny, for CI: proves it runs, times nothing
+#   bash Scripts/benchmark.sh --part-order sequential   # parts taken in registry order (rounds 1-12)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sizes="10000 100000"; components=20000; formats="xml jsonl"; smoke=0; config=release
+sizes="10000 100000"; components=20000; formats="xml jsonl"; smoke=0; config=release; part_order=shuffled
 while (($#)); do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
     --components) components="$2"; shift 2 ;;
     --formats) formats="$2"; shift 2 ;;
+    --part-order) part_order="$2"; shift 2 ;;
     --smoke) smoke=1; sizes="300"; components=100; config=debug; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -70,7 +72,7 @@ for line in open(sys.argv[1], 'rb'): n += 1
     fi
     sqlite3 "$root/State/dppsync.sqlite" .schema | grep -v '^CREATE TABLE sqlite_' >"$work/schema.sql"
     rm -f "$work/floor.sqlite"
-    # Same page size as the store (64 KB for a store dppsync created).
+    # Same page size as the store (16 KB for a store dppsync created).
     page_size=$(sqlite3 "$root/State/dppsync.sqlite" "PRAGMA page_size")
     { echo "PRAGMA page_size = $page_size;"; cat "$work/schema.sql"; } | sqlite3 "$work/floor.sqlite"
     batch=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT MAX(id) FROM batch")
@@ -93,10 +95,12 @@ COMMIT;
 SQL
     end=$(date +%s.%N)
     sqlite_s=$(python3 -c "print($end - $start)")
-    python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$parse_s" "$sqlite_s" "$timings" <<'PY'
+    python3 - "$format" "$m" "$bytes" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$parse_s" "$sqlite_s" "$timings" "$work/rows.jsonl" <<'PY'
 import json, sys
-f, m, b, e, rss, user, system, p, q, t = sys.argv[1:]
+f, m, b, e, rss, user, system, p, q, t, rows = sys.argv[1:]
 m, b, e, rss, p, q, t = int(m), int(b), float(e), int(rss), float(p), float(q), json.loads(t)
+with open(rows, "a") as out:
+    out.write(json.dumps({"format": f, "m": m, "wall": e, "cpu": float(user) + float(system), "rss": rss, "floor": p + q, "stages": t}) + "\n")
 cpu = float(user) + float(system)  # both cores' work: on two busy cores the wall time is at least half of it
 s = lambda name: t[name + "Seconds"]
 floor = p + q
@@ -117,3 +121,24 @@ PY
     rm -f "$export_copy"
   done
 done
+
+# How the cost per work order changes with the export's size (it must grow linearly, not worse):
+# each size against the smallest, next to the floor's own change on the same rows.
+((smoke)) || python3 - "$work/rows.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+for f in dict.fromkeys(r["format"] for r in rows):
+    runs = sorted((r for r in rows if r["format"] == f), key=lambda r: r["m"])
+    if len(runs) < 2:
+        continue
+    per = lambda r, key: r[key] / r["m"] * 1e6
+    stage = lambda r, name: r["stages"][name + "Seconds"] / r["m"] * 1e6
+    sizes = " → ".join(f"{r['m']:,}" for r in runs)
+    line = lambda label, values: f"  {label}: " + " → ".join(f"{v:,.0f}" for v in values) + f" (×{values[-1] / values[0]:.2f})"
+    print(f"\nscaling, {f}, µs per work order, {sizes} work orders:")
+    print(line("end to end", [per(r, "wall") for r in runs]))
+    print(line("CPU", [per(r, "cpu") for r in runs]))
+    print(line("reconcile + commit", [stage(r, "reconcile") + stage(r, "commit") for r in runs]))
+    print(line("floor (parse + SQLite)", [per(r, "floor") for r in runs]))
+    print("  peak RSS MB: " + " → ".join(f"{r['rss'] / 1024:.0f}" for r in runs))
+PY

@@ -26,6 +26,13 @@ struct Workload: ParsableCommand {
     @Option(help: "Share of repeated work orders with an older STATUSDATE (stale updates).") var stale = 0.0
     @Option(help: "Share of repeated work orders with other findings (conflicts).") var conflicts = 0.0
     @Option(help: "Share of invalid records (a completion date that is not a date).") var invalid = 0.0
+    @Option(help: "Which registered parts the work orders install, in turn: 'shuffled' (any part in stores, as a night's work draws them) or 'sequential' (in registry order, each work order the next ones).")
+    var partOrder: PartOrder = .shuffled
+
+    /// The order in which the work orders use the registry's parts. In registry (key) order, every
+    /// part lookup, move and installation lands beside the previous one in its B-tree, which no
+    /// real night does: that flattered the store's page cache.
+    enum PartOrder: String, ExpressibleByArgument, CaseIterable { case shuffled, sequential }
 
     static let partNumbers = ["AMP-FCS-100", "AMP-LH2-TANK-A", "AMP-LH2-PUMP-3", "AMP-HX-220", "AMP-BOP-CTRL-9", "AMP-VALVE-B7"]
     static let partKits = ["AMP-SEAL-KIT-7", "AMP-GASKET-12", "AMP-FILTER-H2", "AMP-SENSOR-P4"]
@@ -76,6 +83,16 @@ struct Workload: ParsableCommand {
         }
         registry.write("\n  ]\n}\n")
         try registry.close()
+        // The parts in the order the work orders take them: a seeded permutation drawn from a
+        // generator of its own, so the rest of the workload is the same in either order.
+        var partSequence = Array(0..<nextPart)
+        if partOrder == .shuffled {
+            // Fisher–Yates spelled out: the standard library's `shuffle(using:)` may draw differently in another release.
+            var shuffling = SplitMix64(seed: seed ^ 0x5041_5254_5348_5546)
+            for i in stride(from: partSequence.count - 1, to: 0, by: -1) {
+                partSequence.swapAt(i, Int(shuffling.next() % UInt64(i + 1)))
+            }
+        }
 
         // Work orders.
         let xml = format == "xml" || format == "both" ? try Writer(path: inbox + "/workorders/export.xml") : nil
@@ -89,7 +106,7 @@ struct Workload: ParsableCommand {
             var order = WorkOrder(number: String(format: "WO-%07d", w), asset: String(format: "CMMS-%06d", c), dppId: String(format: "DPP-C-%06d", c),
                                   task: "TASK-\(c % Self.partNumbers.count)", day: String(format: "2025-10-%02d", day), hour: 8 + Int(random.next() % 8),
                                   findings: Self.findings[Int(random.next() % UInt64(Self.findings.count))],
-                                  parts: (0..<partCounts[w]).map { i in (Self.partKits[(part + i) % Self.partKits.count], String(format: "PS-%07d", part + i), String(format: "DPP-P-%07d", part + i)) },
+                                  parts: partSequence[part..<(part + partCounts[w])].map { p in (Self.partKits[p % Self.partKits.count], String(format: "PS-%07d", p), String(format: "DPP-P-%07d", p)) },
                                   labor: (0..<(1 + Int(random.next() % 2))).map { _ in laborCodes[Int(random.next() % UInt64(laborCodes.count))] },
                                   testValue: Double(random.next() % 140) / 100)
             part += partCounts[w]

@@ -83,6 +83,7 @@ public struct OutboxPlanner {
             // one key at a time, so memory holds a message per stream, not every message ever decided.
             var id = plan.id
             if try decidedBefore(id) {
+                // No head to replace: the message under this id is still what the CMMS holds.
                 guard latest != nil else { return nil }
                 var resend = 2
                 while try decidedBefore(Self.resend(resend, of: plan.id)) { resend += 1 }

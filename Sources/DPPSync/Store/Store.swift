@@ -48,17 +48,24 @@ public final class Store: Sendable {
     /// and re-reads hot index pages. With 4 KB pages 16 MB kept the indexes' working set;
     /// with 64 KB pages a miss re-reads 64 KB (16 MB: 41,000 reads, 2.5 GB, for 100k work
     /// orders), and 32 MB was 0.6–2 s faster in alternating runs at +12 MB peak RSS; 48 MB
-    /// was no faster than 32.
+    /// was no faster than 32. At 1M work orders the indexes written in random key order
+    /// (the ledger's subjects, each component's latest work order) outgrow it: 96 MB took
+    /// the 1M XML file from 137–142 s to 126 s (ledger 13.5 → 7.8 s) but peak RSS to 203 MB,
+    /// over the 200 MB bound.
     static let writerCacheKiB = 32 * 1024
 
     /// The page size of a new store (an existing store keeps the one it was created with).
     /// A nightly file is one large transaction: every page it dirties goes to the WAL as a
     /// frame (two `pwrite`s, header and page), is re-checksummed at commit when the cache
-    /// spilled, and is copied again by the checkpoint. With 4 KB pages a 100k work-order file
-    /// made ~400,000 such writes and they were a fifth of the deciding thread's time; with
-    /// 64 KB pages (SQLite's largest) the same file ran in 13.2 s instead of 15.8 s
-    /// (three alternating runs each), at +13 MB peak RSS.
-    static let pageSize = 65536
+    /// spilled, and is copied again by the checkpoint, so small pages mean many writes (4 KB:
+    /// ~400,000 for a 100k work-order file, a fifth of the deciding thread's time). Large pages
+    /// mean that a lookup the cache misses reads, and later writes back, a whole page: 64 KB
+    /// pages had won only while the benchmark's work orders took their parts in registry order
+    /// (each lookup beside the last); with parts drawn from anywhere in the registry, as a real
+    /// night's are, the 100k file took 19.9–20.7 s with 64 KB pages, 16.2–17.5 s with 16 KB,
+    /// 17.7–18.7 s with 8 KB and 16.8 s with 4 KB, and in registry order 12.0–13.3 s with
+    /// 16 KB against 11.6–12.7 s with 64 KB (alternating runs).
+    static let pageSize = 16384
 
     /// `sqlar_uncompress(data, size)` as the `sqlite3` shell has it, so that SQL reading
     /// ledger bodies (tests, auditors' queries) is the same inside and outside dppsync.

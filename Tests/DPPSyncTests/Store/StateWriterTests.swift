@@ -210,10 +210,10 @@ struct StateWriterTests {
         #expect(pragmas.2 == 1)
     }
 
-    @Test("a new store has 64 KB pages; a store made with another page size keeps it")
+    @Test("a new store has 16 KB pages; a store made with another page size keeps it")
     func pageSize() throws {
         let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")
-        #expect(try fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 65536)
+        #expect(try fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 16384)
 
         let path = NSTemporaryDirectory() + "dppsync-page-4k-" + UUID().uuidString + ".sqlite"
         let queue = try DatabaseQueue(path: path)
