@@ -6,13 +6,14 @@
 #
 #   bash Scripts/alternate.sh BEFORE AFTER       # two dppsync binaries; 3 rounds of 100k XML work orders
 #   bash Scripts/alternate.sh BEFORE AFTER --rounds 5 --work-orders 10000 --format jsonl
+#   bash Scripts/alternate.sh BEFORE AFTER --part-order sequential   # parts in registry order
 #
 # Prints each run's wall, user and system seconds, peak RSS and the deciding thread's file phase
 # (reconcile + commit), then each side's median wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,10p "$0" >&2; exit 2; fi
+if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,11p "$0" >&2; exit 2; fi
 before="$(realpath "$1")"; after="$(realpath "$2")"; shift 2
 rounds=3; work_orders=100000; components=20000; format=xml; top=0
 options=()
