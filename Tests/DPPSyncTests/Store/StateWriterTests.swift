@@ -176,6 +176,25 @@ struct StateWriterTests {
         #expect(row?["dpp_id"] == "DPP-1" && row?["serial_number"] == "SN")
     }
 
+    @Test("a batch's counts by outcome and reason are read from the outcome index alone, also in a store made before it held the reason")
+    func outcomeCountsFromTheIndex() throws {
+        let counts = "SELECT outcome, reason, COUNT(*) AS n FROM record_outcome WHERE batch_id = ? GROUP BY outcome, reason ORDER BY outcome, reason"
+        let notPlain = "SELECT COUNT(*) FROM record_outcome WHERE batch_id = ? AND NOT (outcome = 'applied' AND reason IS NULL)"
+        let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-outcome-index-" + UUID().uuidString + ".sqlite")
+        let earlier = try reopened(undoing: "v15-outcome-batch-reason", with: """
+            DROP INDEX record_outcome_batch;
+            CREATE INDEX record_outcome_batch ON record_outcome(batch_id, outcome);
+            """)
+        for store in [fresh, earlier] {
+            let plans = try store.read { db in
+                try [counts, notPlain].map { sql in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [1]).map { $0["detail"] as String }.joined(separator: "; ")
+                }
+            }
+            for plan in plans { #expect(plan.contains("COVERING INDEX record_outcome_batch"), "\(plan)") }
+        }
+    }
+
     @Test("an outbox queue made before it was clustered is rebuilt on open, its rows and emission marks kept")
     func clusteredQueueMigration() throws {
         let store = try reopened(undoing: "v9-outbox-queue-clustered", with: """
