@@ -14,6 +14,14 @@ public struct StateWriter {
 
     /// Entries waiting to be serialised and hashed (pipelined writers only).
     private var pending: [LedgerEntry] = []
+    /// Subject index entries not written yet (pipelined writers only): nothing reads the index
+    /// while a file is decided, so they go in key order, a run at a time, rather than one random
+    /// B-tree page per part as each completion is written.
+    private var subjects: [(subject: String, seq: Int64)] = []
+    /// How many subject entries wait before they are written: a run of 32,768 (a few MB)
+    /// halved the index's cost per entry on 100k work orders whose parts come from anywhere
+    /// in a 270k-asset registry (6,117 → 2,572 cycles per insert).
+    var subjectRun = 32_768
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
     private let pipelined: Bool
@@ -71,12 +79,13 @@ public struct StateWriter {
         // Every other component the change touches finds it through the subject index
         // (derived from the rows, so `ledger verify` can rebuild it).
         for other in Self.otherSubjects(of: change) {
-            let insert = try statements.statement(.init(kind: Statements.subject)) {
-                "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)"
+            if pipelined {
+                subjects.append((other, entry.sequence))
+            } else {
+                try insertSubject(other, entry.sequence)
             }
-            try insert.bind(entry.sequence, at: 2)
-            try insert.step(texts: [other], from: 1, in: db)
         }
+        if subjects.count >= subjectRun { try writeSubjects() }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
@@ -114,6 +123,22 @@ public struct StateWriter {
         defer { if let timings { timings.add(.ledger, StageTimings.now() - start) } }
         try handOver()
         try handOver()
+        try writeSubjects()
+    }
+
+    /// Writes the waiting subject index entries in key order.
+    private mutating func writeSubjects() throws {
+        subjects.sort { $0.subject != $1.subject ? $0.subject < $1.subject : $0.seq < $1.seq }
+        for (subject, seq) in subjects { try insertSubject(subject, seq) }
+        subjects.removeAll(keepingCapacity: true)
+    }
+
+    private func insertSubject(_ subject: String, _ seq: Int64) throws {
+        let insert = try statements.statement(.init(kind: Statements.subject)) {
+            "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)"
+        }
+        try insert.bind(seq, at: 2)
+        try insert.step(texts: [subject], from: 1, in: db)
     }
 
     /// Inserts the batch in flight and hands the pending entries to the second thread.

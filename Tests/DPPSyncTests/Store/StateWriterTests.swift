@@ -229,6 +229,34 @@ struct StateWriterTests {
         #expect(pragmas.2 == 1)
     }
 
+    @Test("a pipelined writer lists every part a change moves in the subject index, a run at a time and at finish")
+    func subjectIndexInRuns() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-subjects-" + UUID().uuidString + ".sqlite")
+        let provenance = Provenance(fileFingerprint: "ab", fileName: "f.json", recordIndex: 0, mappingName: "m", mappingHash: "cd")
+        // Each completion moves two parts, named so that key order differs from write order.
+        func completion(_ n: Int) -> StateChange {
+            StateChange(kind: "workorder.completed", subject: "DPP-C", rows: [
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P\(9 - n)", "status": "INSTALLED"]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-Q\(n)", "status": "REMOVED"]),
+            ], provenance: provenance)
+        }
+        var listedBeforeFinish = 0
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            writer.subjectRun = 3
+            for n in 0..<5 { try writer.apply(completion(n)) }
+            listedBeforeFinish = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_subject") ?? -1
+            try writer.finish()
+        }
+        // Two full runs (after the 2nd and 4th completions) were written before finish; the last waits for it.
+        #expect(listedBeforeFinish == 8)
+        let listed = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT subject, seq FROM ledger_subject ORDER BY seq, subject").map { "\($0[0] as String)@\($0[1] as Int64)" }
+        }
+        let expected = (0..<5).flatMap { n in ["DPP-P\(9 - n)@\(n + 1)", "DPP-Q\(n)@\(n + 1)"] }
+        #expect(listed == expected)
+    }
+
     @Test("a new store has 16 KB pages; a store made with another page size keeps it")
     func pageSize() throws {
         let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")
