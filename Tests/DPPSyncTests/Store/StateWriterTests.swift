@@ -229,32 +229,41 @@ struct StateWriterTests {
         #expect(pragmas.2 == 1)
     }
 
-    @Test("a pipelined writer lists every part a change moves in the subject index, a run at a time and at finish")
+    @Test("a pipelined writer writes the subject index and installations a run at a time and at finish, each key's last decision last")
     func subjectIndexInRuns() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-subjects-" + UUID().uuidString + ".sqlite")
         let provenance = Provenance(fileFingerprint: "ab", fileName: "f.json", recordIndex: 0, mappingName: "m", mappingHash: "cd")
-        // Each completion moves two parts, named so that key order differs from write order.
+        // Each completion moves two parts, named so that key order differs from write order; Q0 and Q1
+        // go on another aircraft on one day each time (the last decision stands).
         func completion(_ n: Int) -> StateChange {
             StateChange(kind: "workorder.completed", subject: "DPP-C", rows: [
                 RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P\(9 - n)", "status": "INSTALLED"]),
-                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-Q\(n)", "status": "REMOVED"]),
+                RowImage(table: StateSchema.installation, inColumnOrder: ["DPP-P\(9 - n)", "2026-12-01", "AC-\(n)"]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-Q\(n % 2)", "status": "INSTALLED"]),
+                RowImage(table: StateSchema.installation, inColumnOrder: ["DPP-Q\(n % 2)", "2026-12-01", "AC-\(n)"]),
             ], provenance: provenance)
         }
         var listedBeforeFinish = 0
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
-            writer.subjectRun = 3
-            for n in 0..<5 { try writer.apply(completion(n)) }
+            writer.deferredRun = 16
+            for n in 0..<7 { try writer.apply(completion(n)) }
             listedBeforeFinish = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_subject") ?? -1
             try writer.finish()
         }
-        // Two full runs (after the 2nd and 4th completions) were written before finish; the last waits for it.
+        // A run of sixteen writes went after the 4th completion; the other three completions' waited for finish.
         #expect(listedBeforeFinish == 8)
         let listed = try store.read { db in
             try Row.fetchAll(db, sql: "SELECT subject, seq FROM ledger_subject ORDER BY seq, subject").map { "\($0[0] as String)@\($0[1] as Int64)" }
         }
-        let expected = (0..<5).flatMap { n in ["DPP-P\(9 - n)@\(n + 1)", "DPP-Q\(n)@\(n + 1)"] }
+        let expected = (0..<7).flatMap { n in ["DPP-P\(9 - n)@\(n + 1)", "DPP-Q\(n % 2)@\(n + 1)"] }
         #expect(listed == expected)
+        let installed = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation ORDER BY 1, 2").map { "\($0[0] as String) \($0[1] as String) \($0[2] as String)" }
+        }
+        #expect(installed == ["DPP-P3 2026-12-01 AC-6", "DPP-P4 2026-12-01 AC-5", "DPP-P5 2026-12-01 AC-4", "DPP-P6 2026-12-01 AC-3",
+                              "DPP-P7 2026-12-01 AC-2", "DPP-P8 2026-12-01 AC-1", "DPP-P9 2026-12-01 AC-0", "DPP-Q0 2026-12-01 AC-6",
+                              "DPP-Q1 2026-12-01 AC-5"])
     }
 
     @Test("a new store has 16 KB pages; a store made with another page size keeps it")
