@@ -167,6 +167,30 @@ struct ReconciliationTests {
         #expect(try other.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
     }
 
+    @Test("within one file, each completion sees where the earlier ones moved a part, though the moves are written later")
+    func movesWithinAFile() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        _ = try Self.run(cli)
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-11", "completionDate": "2025-11-05", "partsUsed": ["DPP-PART-123"]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-12", "completionDate": "2025-11-06", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-13", "completionDate": "2025-11-07", "partsUsed": [{"dppId": "DPP-PART-123", "action": "removed"}]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-14", "completionDate": "2025-11-08", "partsUsed": ["DPP-PART-123"]}
+            """, as: "moves.jsonl", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-11") == "applied -")
+        #expect(try outcome(cli, key: "WO-12") == "held PART_INSTALLED_ELSEWHERE")
+        #expect(try outcome(cli, key: "WO-13") == "applied -")
+        #expect(try outcome(cli, key: "WO-14") == "applied -")
+        #expect(try cli.scalar("SELECT parent_dpp_id || ' ' || status || ' ' || installed_at FROM asset WHERE dpp_id = 'DPP-PART-123'")
+                == "DPP-H2-002 INSTALLED 2025-11-08")
+        let aircraft = try cli.query("SELECT installed_on FROM asset WHERE dpp_id IN ('DPP-H2-001', 'DPP-H2-002') ORDER BY dpp_id").map { $0[0] ?? "∅" }
+        #expect(try cli.query("SELECT start_day, aircraft FROM installation WHERE dpp_id = 'DPP-PART-123' ORDER BY start_day").map { $0.map { $0 ?? "∅" } }
+                == [["2025-11-05", aircraft[0]], ["2025-11-08", aircraft[1]]])
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
     @Test("a stores return is not a removal; the part stays where it is")
     func storesReturn() throws {
         let cli = try CLI.freshRoot()

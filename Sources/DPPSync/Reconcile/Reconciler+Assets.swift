@@ -32,7 +32,7 @@ extension Reconciler {
             "specifications": Self.text(record.fields["specifications"]),
             "source_time": record.timestamp?.description,
         ]
-        let stored = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+        let stored = references.current(try StateWriter.row(StateSchema.asset, key: [dppId], in: db))
         // Ownership: only DPP sources set DPP-owned fields.
         var notApplied: [String] = []
         if !configuration.dppSources.contains(source) {

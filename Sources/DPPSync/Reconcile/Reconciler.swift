@@ -44,6 +44,8 @@ public struct Reconciler {
     /// Writes an applied decision's changes, and forgets the cached rows they touch:
     /// the one way a file's decisions reach the store, so the cache cannot go stale.
     public func write(_ decision: Decision, with writer: inout StateWriter) throws {
+        // The writer may keep asset columns unwritten a while; the lookups read through them.
+        if references.unwrittenAssets !== writer.unwrittenAssets { references.unwrittenAssets = writer.unwrittenAssets }
         for change in decision.changes {
             try writer.apply(change)
             references.forget(change)
@@ -56,11 +58,19 @@ public struct Reconciler {
         private var rows: [String: RowValues?] = [:]
         private var components: [String: RowValues?] = [:]
         private var dppIdsByCMMSNumber: [String: String?] = [:]
+        /// What the writer of this file's decisions applied to assets but has not written yet.
+        var unwrittenAssets: UnwrittenAssetColumns?
+
+        /// An asset row as the file's decisions so far left it.
+        func current(_ asset: RowValues?) -> RowValues? {
+            guard let unwrittenAssets else { return asset }
+            return unwrittenAssets.overlay(asset)
+        }
 
         /// A component by dppId (most files name each many times).
         func component(_ dppId: String, in db: Database) throws -> RowValues? {
             if let cached = components[dppId] { return cached }
-            let row = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)
+            let row = current(try StateWriter.row(StateSchema.asset, key: [dppId], in: db))
             components[dppId] = .some(row)
             return row
         }
@@ -74,7 +84,7 @@ public struct Reconciler {
                 try loadCrosswalk(in: db)
                 return try component(cmmsNumber: cmmsNumber, in: db)
             }
-            let row = try StateWriter.row(StateSchema.asset, sql: Reconciler.assetByCMMSNumberSQL, arguments: [cmmsNumber], in: db)
+            let row = current(try StateWriter.row(StateSchema.asset, sql: Reconciler.assetByCMMSNumberSQL, arguments: [cmmsNumber], in: db))
             let dppId = row.flatMap { $0["dpp_id"] ?? nil }
             dppIdsByCMMSNumber[cmmsNumber] = .some(dppId)
             if let dppId { components[dppId] = .some(row) }
@@ -97,7 +107,7 @@ public struct Reconciler {
             try DirectStatement(db, sql: Reconciler.componentsWithCMMSNumberSQL).forEachRow([], columns: table.columns.count, in: db) { values in
                 guard let dppId = values[id], let cmmsNumber = values[number], dppIdsByCMMSNumber[cmmsNumber] == nil else { return }
                 dppIdsByCMMSNumber[cmmsNumber] = .some(dppId)
-                if components[dppId] == nil { components[dppId] = .some(RowValues(columns: table.columns, values: values)) }
+                if components[dppId] == nil { components[dppId] = .some(current(RowValues(columns: table.columns, values: values))) }
             }
             crosswalkLoaded = true
         }
@@ -127,7 +137,8 @@ public struct Reconciler {
             if statements?.db !== db { statements = StatementCache(db) }
             guard let statements else { return nil }
             let statement = try statements.statement(.init(kind: lookup.rawValue), sql: sql)
-            return try statement.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
+            let row = try statement.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
+            return lookup.readsAssets ? current(row) : row
         }
 
         /// Authorisation lists as read from their stored JSON text: a few technicians certify
@@ -160,6 +171,8 @@ public struct Reconciler {
         /// The lookups `row(_:columns:sql:arguments:in:)` serves.
         enum Lookup: Int {
             case partById, partByNumber, workOrder
+
+            var readsAssets: Bool { self != .workOrder }
         }
 
         func row(_ table: StateTable, _ key: String, in db: Database) throws -> RowValues? {

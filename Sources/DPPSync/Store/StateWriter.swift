@@ -14,16 +14,20 @@ public struct StateWriter {
 
     /// Entries waiting to be serialised and hashed (pipelined writers only).
     private var pending: [LedgerEntry] = []
-    /// Writes nothing reads while a file is decided (pipelined writers only): the subject index
-    /// and the installation history (read by `ledger history` and the due-date planner, after the
-    /// file; a reconciler that ever reads either must not be given a pipelined writer). They wait,
-    /// and go in key order a run at a time, rather than each to a random B-tree page as its
-    /// completion is written (parts come from anywhere in the registry).
+    /// Writes that wait (pipelined writers only): the subject index and the installation history,
+    /// which nothing reads while a file is decided (`ledger history` and the due-date planner read
+    /// them after it), and the asset columns a completion moves, which readers during the file take
+    /// from `unwrittenAssets`. They go in key order a run at a time, rather than each to a random
+    /// B-tree page as its completion is written (parts come from anywhere in the registry).
     private var subjects: [(subject: String, seq: Int64)] = []
     private var installations: [(dppId: String, day: String, order: Int, row: RowImage)] = []
-    /// How many deferred writes wait before they are written: a run of 32,768 (a few MB) took
-    /// the subject index from 6,117 to 2,572 cycles per entry on 100k work orders against a
-    /// 270k-asset registry, and each of the two deferrals 3–4 % off the file's wall time.
+    private var assetMoves: [(dppId: String, order: Int, row: RowImage)] = []
+    /// The asset columns applied but not written yet, for whoever reads assets during the file
+    /// (the reconciler lays them over what it reads); `nil` for a writer that is not pipelined.
+    public let unwrittenAssets: UnwrittenAssetColumns?
+    /// How many writes wait before they are written: a run of 32,768 (a few MB) took the subject
+    /// index from 6,117 to 2,572 cycles per entry on 100k work orders against a 270k-asset
+    /// registry; each of the three kinds that wait took 3–6 % off the file's wall time.
     var deferredRun = 32_768
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
@@ -68,6 +72,7 @@ public struct StateWriter {
         self.clock = clock
         self.pipelined = pipelined
         self.compressor = pipelined ? nil : StoredBody.Compressor()
+        self.unwrittenAssets = pipelined ? UnwrittenAssetColumns() : nil
         self.nextSequence = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0) + 1
     }
 
@@ -76,11 +81,17 @@ public struct StateWriter {
     public mutating func apply(_ change: StateChange) throws -> Int64 {
         let rowsStart = timings == nil ? 0 : StageTimings.now()
         for row in change.rows {
-            if pipelined, row.table == StateSchema.installation.name, !row.deleted {
+            if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
+                let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
+                assetMoves.append((dppId, assetMoves.count, row))
+                unwrittenAssets.record(row, dppId: dppId)
+            } else if pipelined, row.table == StateSchema.installation.name, !row.deleted {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
                 let day = (row.values.value(of: "start_day", expectedAt: 1) ?? nil) ?? ""
                 installations.append((dppId, day, installations.count, row))
             } else {
+                // Any other write of an asset goes after the moves applied before it.
+                if row.table == StateSchema.asset.name, !assetMoves.isEmpty { try writeDeferred() }
                 try Self.write(row, using: statements)
             }
         }
@@ -94,7 +105,7 @@ public struct StateWriter {
                 try insertSubject(other, entry.sequence)
             }
         }
-        if subjects.count + installations.count >= deferredRun { try writeDeferred() }
+        if subjects.count + installations.count + assetMoves.count >= deferredRun { try writeDeferred() }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
@@ -135,9 +146,14 @@ public struct StateWriter {
         try writeDeferred()
     }
 
-    /// Writes the waiting subject index entries and installations in key order; those of one
-    /// key in the order they were applied, so the last one written is the last one decided.
+    /// Writes the waiting asset moves, subject index entries and installations in key order;
+    /// those of one key in the order they were applied, so the last one written is the last
+    /// one decided.
     private mutating func writeDeferred() throws {
+        assetMoves.sort { ($0.dppId, $0.order) < ($1.dppId, $1.order) }
+        for move in assetMoves { try Self.write(move.row, using: statements) }
+        assetMoves.removeAll(keepingCapacity: true)
+        unwrittenAssets?.removeAll()
         subjects.sort { $0.subject != $1.subject ? $0.subject < $1.subject : $0.seq < $1.seq }
         for (subject, seq) in subjects { try insertSubject(subject, seq) }
         subjects.removeAll(keepingCapacity: true)

@@ -266,6 +266,36 @@ struct StateWriterTests {
                               "DPP-Q1 2026-12-01 AC-5"])
     }
 
+    @Test("a pipelined writer keeps an asset's moves unwritten, readable through the overlay, and writes them before any other write of the asset")
+    func assetMovesWait() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-moves-" + UUID().uuidString + ".sqlite")
+        let provenance = Provenance(fileFingerprint: "ab", fileName: "f.json", recordIndex: 0, mappingName: "m", mappingHash: "cd")
+        func change(_ values: RowValues) -> StateChange {
+            StateChange(kind: "test", subject: "DPP-1", rows: [RowImage(table: StateSchema.asset, carrying: values)], provenance: provenance)
+        }
+        let full = RowValues(columns: StateSchema.asset.columns, values: StateSchema.asset.columns.map { $0 == "dpp_id" ? "DPP-1" : nil })
+        func status(_ db: Database) throws -> String? { try String.fetchOne(db, sql: "SELECT status FROM asset WHERE dpp_id = 'DPP-1'") }
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            var registered = full
+            registered["status"] = "IN_STOCK"
+            try writer.apply(change(registered))
+            try writer.apply(change(["dpp_id": "DPP-1", "status": "INSTALLED", "parent_dpp_id": "DPP-C"]))
+            #expect(try status(db) == "IN_STOCK", "the move waits")
+            let read = try StateWriter.row(StateSchema.asset, key: ["DPP-1"], in: db)
+            let overlaid = try #require(writer.unwrittenAssets).overlay(read)
+            #expect((overlaid?["status"] ?? nil) == "INSTALLED" && (overlaid?["parent_dpp_id"] ?? nil) == "DPP-C")
+            #expect((overlaid?["description"] ?? nil) == nil && overlaid?.count == read?.count, "only the columns the read carries")
+            // A whole image of the asset (a registry record) goes after the move, so it stands.
+            var corrected = full
+            corrected["status"] = "QUARANTINED"
+            try writer.apply(change(corrected))
+            #expect(writer.unwrittenAssets?.isEmpty == true)
+            try writer.finish()
+            #expect(try status(db) == "QUARANTINED")
+        }
+    }
+
     @Test("a new store has 16 KB pages; a store made with another page size keeps it")
     func pageSize() throws {
         let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")

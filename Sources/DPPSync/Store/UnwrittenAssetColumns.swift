@@ -1,0 +1,42 @@
+/// Where components and parts are, as a pipelined `StateWriter` has applied it but not yet
+/// written it: the columns a completion moves. Nothing looks an asset up by them, so their
+/// writes wait and go in key order a run at a time (a shuffled night moves parts from
+/// anywhere in a 270k-asset registry, and each move had dirtied a random page of the table);
+/// whoever reads an asset row while its file is decided lays them over what the store returned.
+///
+/// Only rows that exist are moved (a completion moves the parts and the component it read),
+/// so a read that finds no row has nothing to lay over.
+public final class UnwrittenAssetColumns {
+    /// The columns whose writes may wait: no index, lookup or crosswalk uses them.
+    static let columns: Set<String> = ["parent_dpp_id", "installed_on", "installed_at", "position", "status"]
+
+    /// Each asset's unwritten columns, the last value applied of each.
+    private var byDppId: [String: RowValues] = [:]
+
+    init() {}
+
+    public var isEmpty: Bool { byDppId.isEmpty }
+
+    /// `true` when `image` is a partial image of an asset that sets only columns that may wait.
+    static func mayWait(_ image: RowImage) -> Bool {
+        guard image.table == StateSchema.asset.name, !image.deleted, image.isPartial(in: StateSchema.asset) else { return false }
+        return image.values.allSatisfy { $0.key == "dpp_id" || columns.contains($0.key) }
+    }
+
+    /// Notes the columns of an image that waits.
+    func record(_ image: RowImage, dppId: String) {
+        var unwritten = byDppId[dppId] ?? RowValues()
+        for (column, value) in image.values where column != "dpp_id" { unwritten[column] = .some(value) }
+        byDppId[dppId] = unwritten
+    }
+
+    /// `row` with its asset's unwritten columns in place of the stored ones (of the columns it carries).
+    public func overlay(_ row: RowValues?) -> RowValues? {
+        guard !byDppId.isEmpty, var row, let dppId = row["dpp_id"] ?? nil, let unwritten = byDppId[dppId] else { return row }
+        for (column, value) in unwritten where row[column] != nil { row[column] = .some(value) }
+        return row
+    }
+
+    /// Forgets every column once the writes went to the store.
+    func removeAll() { byDppId.removeAll(keepingCapacity: true) }
+}
