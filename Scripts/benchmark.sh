@@ -39,8 +39,8 @@ build_tools "$config"
 work="$(mktemp -d /tmp/dppsync-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), build: $config"
-printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | CPU s (µs/WO) | decode ‖ | map ‖ | reconcile | commit: rows + ledger + outcomes + durable | emit: plan + sign + files | report ‖ | floor s (parse + SQLite) | × floor |\n"
-printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+printf "| format | work orders | MB | end to end s | WO/s | MB/s | peak RSS MB | CPU s (µs/WO) | decode ‖ | map ‖ | parts ahead ‖ | reconcile | commit: rows + ledger + outcomes + durable | emit: plan + sign + files | report ‖ | floor s (parse + SQLite) | × floor |\n"
+printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 for format in $formats; do
   for m in $sizes; do
     root="$work/$format-$m"
@@ -106,7 +106,7 @@ s = lambda name: t[name + "Seconds"]
 floor = p + q
 files = s("emit") - s("plan") - s("sign")
 other = s("commit") - s("rows") - s("ledger") - s("outcomes") - s("durable")
-print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rss/1024:.0f} | {cpu:.2f} ({cpu / m * 1e6:,.0f}) | {s('decode'):.2f} | {s('map'):.2f} | {s('reconcile'):.2f} | "
+print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rss/1024:.0f} | {cpu:.2f} ({cpu / m * 1e6:,.0f}) | {s('decode'):.2f} | {s('map'):.2f} | {s('prefetch'):.2f} | {s('reconcile'):.2f} | "
       f"{s('commit'):.2f}: {s('rows'):.2f} + {s('ledger'):.2f} + {s('outcomes'):.2f} + {s('durable'):.2f} | "
       f"{s('emit'):.2f}: {s('plan'):.2f} + {s('sign'):.2f} + {files:.2f} | {s('report'):.2f} | {floor:.2f} ({p:.2f} + {q:.2f}) | {e/floor:.1f} |")
 PY

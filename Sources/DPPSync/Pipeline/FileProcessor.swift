@@ -110,6 +110,8 @@ struct FileProcessor {
         reconciler.decisionDate = clock().civilDate().description
         var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: clock)
         writer.timings = timings
+        // Lookups read through what the writer keeps unwritten, from the first record on.
+        reconciler.references.unwrittenAssets = writer.unwrittenAssets
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
         var counts: [Outcome: Int] = [:]
         var extracts: [Extract] = []
@@ -119,12 +121,13 @@ struct FileProcessor {
         let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
 
         // Decode and map run on a thread of their own; this one decides and writes.
-        let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone)
+        let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store)
         var waiting = 0.0
         defer {
             let totals = feed.close()
             timings?.add(.decode, totals.decodeSeconds)
             timings?.add(.map, totals.mapSeconds)
+            timings?.add(.prefetch, totals.prefetchSeconds)
             timings?.add(.waiting, waiting)
         }
         do {
@@ -153,7 +156,9 @@ struct FileProcessor {
                         let provenance = Provenance(fileFingerprint: fingerprint, fileName: file.name, recordIndex: position.index,
                                                     mappingName: mapping.name, mappingHash: mapping.contentHash)
                         let reconcileStart = StageTimings.now()
+                        reconciler.references.prefetched = item.parts
                         decision = try reconciler.decide(mapped, provenance: provenance, source: file.source, in: db)
+                        reconciler.references.prefetched = []  // this record's only
                         timings?.add(.reconcile, StageTimings.now() - reconcileStart)
                         if decision.outcome == .applied {
                             try reconciler.write(decision, with: &writer)
@@ -190,6 +195,7 @@ struct FileProcessor {
             }
         }
         try writer.finish()
+        timings?.count(partsReadAhead: reconciler.references.readAheadUsed)
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         if !extracts.isEmpty {

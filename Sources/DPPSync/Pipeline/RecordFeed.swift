@@ -14,6 +14,9 @@ struct PreparedRecord: Sendable {
     /// larger than the record itself) cost more than decoding it: the few the
     /// reconciler rejects get theirs in one later pass (`RecordDecoder.extracts`).
     var extract: String?
+    /// The parts a completion names, looked up ahead of the reconciler (`PartPrefetcher`); empty
+    /// when the feed has no store to read them from.
+    var parts: [PrefetchedPart] = []
 }
 
 /// Decodes and maps one file on a thread of its own, handing prepared records to
@@ -25,6 +28,7 @@ final class RecordFeed: @unchecked Sendable {
     struct Totals {
         var decodeSeconds = 0.0
         var mapSeconds = 0.0
+        var prefetchSeconds = 0.0
     }
 
     private let condition = NSCondition()
@@ -44,14 +48,17 @@ final class RecordFeed: @unchecked Sendable {
 
     /// Starts decoding `input` with `mapping`. File-level context failures and decode
     /// errors reach the consumer, in order, after the records before them.
-    init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone) {
+    /// - Parameter partsFrom: the store whose parts a completion names are looked up on the
+    ///   decoding thread, through a reader connection (as the store was before the file).
+    init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone, partsFrom store: Store? = nil) {
         let thread = Thread { [self] in
             defer { done.signal() }
             let start = StageTimings.now()
             var mapSeconds = 0.0
+            var prefetchSeconds = 0.0
             var chunk: [PreparedRecord] = []
             chunk.reserveCapacity(Self.chunkSize)
-            do {
+            func decode(_ prefetcher: PartPrefetcher?) throws {
                 let mapper = Mapper(mapping: mapping, timeZone: timeZone)
                 var context: [String: JSONValue] = [:]
                 let source = try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping)
@@ -73,18 +80,33 @@ final class RecordFeed: @unchecked Sendable {
                     case .record?, .skipped?: needsExtract = false
                     case .invalid?, nil: needsExtract = true
                     }
+                    var parts: [PrefetchedPart] = []
+                    if let prefetcher, case .record(let mapped)? = result {
+                        let prefetchStart = StageTimings.now()
+                        parts = prefetcher.parts(of: mapped)
+                        prefetchSeconds += StageTimings.now() - prefetchStart
+                    }
                     chunk.append(PreparedRecord(position: item.position, failure: item.failure ?? (item.accessor == nil ? "the record cannot be read" : nil),
-                                                result: result, extract: needsExtract ? item.extract() : nil))
+                                                result: result, extract: needsExtract ? item.extract() : nil, parts: parts))
                     if chunk.count == Self.chunkSize {
                         guard put(chunk) else { throw CancellationError() }
                         chunk.removeAll(keepingCapacity: true)
                     }
                 })
+            }
+            do {
+                if let store, mapping.kind == .workOrderCompletion {
+                    try store.read { db in try decode(PartPrefetcher(db: db)) }
+                } else {
+                    try decode(nil)
+                }
                 if !chunk.isEmpty { _ = put(chunk) }
-                finish(error: nil, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds, mapSeconds: mapSeconds))
+                finish(error: nil, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds - prefetchSeconds, mapSeconds: mapSeconds,
+                                              prefetchSeconds: prefetchSeconds))
             } catch {
                 if !chunk.isEmpty, !(error is CancellationError) { _ = put(chunk) }
-                finish(error: error, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds, mapSeconds: mapSeconds))
+                finish(error: error, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds - prefetchSeconds, mapSeconds: mapSeconds,
+                                              prefetchSeconds: prefetchSeconds))
             }
         }
         thread.name = "dppsync-decode"

@@ -66,25 +66,16 @@ extension Reconciler {
         }
         // 2. The parts.
         var parts: [ResolvedPart] = []
-        for reference in record.list("partsUsed") {
-            let row: RowValues?
-            let described: String
-            if let partId = reference.scalarText ?? reference["dppId"]?.scalarText {
-                described = partId
-                row = try references.row(.partById, columns: Self.partColumns, sql: Self.partByIdSQL, arguments: [partId], in: db)
-            } else if let pn = reference["partNumber"]?.scalarText {
-                let sn = reference["serialNumber"]?.scalarText
-                described = "\(pn)" + (sn.map { " s/n \($0)" } ?? "")
-                guard let sn else { continue }  // an unserialised consumable is not tracked in the DPP
-                row = try references.row(.partByNumber, columns: Self.partColumns, sql: Self.partByNumberSQL, arguments: [pn, sn], in: db)
-            } else {
-                return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(reference.jsonText())")
+        for line in record.list("partsUsed") {
+            guard let reference = PartReference(line) else {
+                return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(line.jsonText())")
             }
-            guard let row, let id = row["dpp_id"] ?? nil else {
-                return byPolicy(.unknownPart, "part \(described) is not in the DPP registry (yet); the record waits for it")
+            if case .unserialised = reference { continue }  // an unserialised consumable is not tracked in the DPP
+            guard let row = try references.part(reference, in: db), let id = row["dpp_id"] ?? nil else {
+                return byPolicy(.unknownPart, "part \(reference.described) is not in the DPP registry (yet); the record waits for it")
             }
-            let issueType = reference["issueType"]?.scalarText?.uppercased()
-            let action = reference["action"]?.scalarText?.lowercased() ?? (issueType == "RETURN" ? "returned" : "installed")
+            let issueType = line["issueType"]?.scalarText?.uppercased()
+            let action = line["action"]?.scalarText?.lowercased() ?? (issueType == "RETURN" ? "returned" : "installed")
             parts.append(ResolvedPart(row: row, dppId: id, action: action))
         }
         // 3. The technicians.

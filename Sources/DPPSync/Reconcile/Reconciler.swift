@@ -169,6 +169,37 @@ public struct Reconciler {
         }
 
         /// The lookups `row(_:columns:sql:arguments:in:)` serves.
+        /// The parts the record being decided names, as the decoding thread read them before
+        /// the file's writes (`PartPrefetcher`); set for each record by the file processor.
+        var prefetched: [PrefetchedPart] = []
+        /// Part lookups answered from `prefetched` (the benchmark's `partsReadAhead`).
+        private(set) var readAheadUsed = 0
+
+        /// The part a completion names (its `Reconciler.partColumns`), as the file's decisions so far left it.
+        func part(_ reference: PartReference, in db: Database) throws -> RowValues? {
+            if let unwrittenAssets, let found = prefetched.first(where: { $0.reference == reference }) {
+                if let values = found.values {
+                    // Found before the file: current unless the file has changed that asset since.
+                    let row = RowValues(columns: Reconciler.partColumns, values: values)
+                    if let dppId = row["dpp_id"] ?? nil, !unwrittenAssets.mayHaveChanged(dppId) {
+                        readAheadUsed += 1
+                        return row
+                    }
+                } else if !unwrittenAssets.reshaped {
+                    readAheadUsed += 1
+                    return nil  // absent before the file, and the file made no asset
+                }
+            }
+            switch reference {
+            case .dppId(let id):
+                return try row(.partById, columns: Reconciler.partColumns, sql: Reconciler.partByIdSQL, arguments: [id], in: db)
+            case .number(let partNumber, let serial):
+                return try row(.partByNumber, columns: Reconciler.partColumns, sql: Reconciler.partByNumberSQL, arguments: [partNumber, serial], in: db)
+            case .unserialised:
+                return nil
+            }
+        }
+
         enum Lookup: Int {
             case partById, partByNumber, workOrder
 

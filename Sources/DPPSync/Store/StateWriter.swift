@@ -91,7 +91,10 @@ public struct StateWriter {
                 installations.append((dppId, day, installations.count, row))
             } else {
                 // Any other write of an asset goes after the moves applied before it.
-                if row.table == StateSchema.asset.name, !assetMoves.isEmpty { try writeDeferred() }
+                if row.table == StateSchema.asset.name {
+                    if !assetMoves.isEmpty { try writeDeferred() }
+                    unwrittenAssets?.noteWritten(row)
+                }
                 try Self.write(row, using: statements)
             }
         }

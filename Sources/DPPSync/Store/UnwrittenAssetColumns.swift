@@ -23,8 +23,28 @@ public final class UnwrittenAssetColumns {
         return image.values.allSatisfy { $0.key == "dpp_id" || columns.contains($0.key) }
     }
 
+    /// Every asset the file's writer moved or wrote, waiting or not (never forgotten within the
+    /// file): a row read before the file began is still current unless its asset is here.
+    private var changed = BloomFilter()
+    /// The file wrote a whole asset, deleted one or changed its part or serial number: an asset
+    /// may be new, gone or found by other numbers, so no lookup made before the file holds.
+    public private(set) var reshaped = false
+
+    /// `false` only when the file's writer has certainly not changed the asset `dppId`.
+    func mayHaveChanged(_ dppId: String) -> Bool { reshaped || changed.mayContain(dppId) }
+
+    /// Notes an asset image written now rather than waiting (a partial image changes a stored
+    /// row: the reconciler makes them only of rows it read).
+    func noteWritten(_ image: RowImage) {
+        if let dppId = image.values["dpp_id"] ?? nil { changed.insert(dppId) }
+        if image.deleted || !image.isPartial(in: StateSchema.asset) || image.values["part_number"] != nil || image.values["serial_number"] != nil {
+            reshaped = true
+        }
+    }
+
     /// Notes the columns of an image that waits.
     func record(_ image: RowImage, dppId: String) {
+        changed.insert(dppId)
         var unwritten = byDppId[dppId] ?? RowValues()
         for (column, value) in image.values where column != "dpp_id" { unwritten[column] = .some(value) }
         byDppId[dppId] = unwritten

@@ -9,6 +9,8 @@ import Darwin
 public final class StageTimings {
     public enum Stage: String, CaseIterable, Sendable {
         case read, decode, map, reconcile, commit, emit, report
+        /// Reconciliation's part lookups, made ahead on the decoding thread (beside decode and map).
+        case prefetch
         /// Part of `commit`: serialising, hashing and inserting ledger entries.
         case ledger
         /// Part of `commit`: writing the state rows of the changes.
@@ -29,6 +31,9 @@ public final class StageTimings {
     private var seconds: [Stage: Double] = [:]
     public private(set) var records = 0
     public private(set) var bytes: Int64 = 0
+    /// Part lookups the reconciler took from the decoding thread's read-ahead (`PartPrefetcher`)
+    /// rather than reading them itself.
+    public private(set) var partsReadAhead = 0
 
     public init() {}
 
@@ -40,11 +45,12 @@ public final class StageTimings {
 
     public func add(_ stage: Stage, _ duration: Double) { seconds[stage, default: 0] += duration }
     public func count(records: Int, bytes: Int64) { self.records += records; self.bytes += bytes }
+    public func count(partsReadAhead: Int) { self.partsReadAhead += partsReadAhead }
 
     public func seconds(_ stage: Stage) -> Double { seconds[stage] ?? 0 }
 
     public var jsonValue: JSONValue {
-        .object([("records", .number(String(records))), ("bytes", .number(String(bytes)))]
+        .object([("records", .number(String(records))), ("bytes", .number(String(bytes))), ("partsReadAhead", .number(String(partsReadAhead)))]
             + Stage.allCases.map { ($0.rawValue + "Seconds", .number(String(format: "%.4f", seconds($0)))) })
     }
 }

@@ -1,0 +1,99 @@
+@testable import DPPSync
+import Foundation
+import GRDB
+import Testing
+
+@Suite("parts read ahead")
+struct PartPrefetchTests {
+    /// A store with two parts: DPP-P-1 (HPV-100 s/n S1) and DPP-P-2 (HPV-100 s/n S2), in stores.
+    func store() throws -> Store {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-prefetch-" + UUID().uuidString + ".sqlite")
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            let rows = (1...2).map { n in
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P-\(n)", "part_number": "HPV-100", "serial_number": "S\(n)", "status": "IN_STOCK"])
+            }
+            try writer.apply(StateChange(kind: "asset.registered", subject: "DPP-P-1", rows: rows, provenance: Provenance()))
+        }
+        return store
+    }
+
+    /// One JSON Lines completion: a part by id, two by number (one unknown), an unserialised consumable.
+    static let completion = #"{"workOrderId": "WO-1", "dppId": "DPP-C", "completionDate": "2026-01-05", "partsUsed": ["#
+        + #""DPP-P-1", {"partNumber": "HPV-100", "serialNumber": "S2"}, {"partNumber": "HPV-100", "serialNumber": "S9"}, {"partNumber": "O-RING"}]}"#
+        + "\n"
+
+    func prepared(_ store: Store?) throws -> [PreparedRecord] {
+        let path = NSTemporaryDirectory() + "dppsync-prefetch-" + UUID().uuidString + ".jsonl"
+        try Self.completion.write(toFile: path, atomically: true, encoding: .utf8)
+        let text = try #require(DefaultMappings.files.first { $0.name == "workorders-json.mapping.yaml" }).text
+        let mapping = try Mapping.load(text: text, file: "workorders-json.mapping.yaml")
+        let feed = RecordFeed(input: .file(path), fileName: "wo.jsonl", mapping: mapping, timeZone: .utc, partsFrom: store)
+        defer { _ = feed.close() }
+        var records: [PreparedRecord] = []
+        while let chunk = try feed.next() { records += chunk }
+        return records
+    }
+
+    @Test("the decoding thread reads the parts a completion names, by id and by number, as the store holds them")
+    func readAhead() throws {
+        let store = try store()
+        let parts = try #require(try prepared(store).first).parts
+        #expect(parts.map(\.reference) == [.dppId("DPP-P-1"), .number("HPV-100", serial: "S2"), .number("HPV-100", serial: "S9")],
+                "an unserialised consumable is not looked up")
+        let status = Reconciler.partColumns.firstIndex(of: "status") ?? 0
+        #expect(parts.map { $0.values?[0] ?? nil } == ["DPP-P-1", "DPP-P-2", nil], "the unknown part is read as absent")
+        #expect(parts.first?.values?[status] == "IN_STOCK")
+        #expect(try #require(try prepared(nil).first).parts.isEmpty, "without a store nothing is read ahead")
+    }
+
+    @Test("a part read ahead stands until the file changes that asset; a part not found stays absent until the file makes assets")
+    func readAheadUntilChanged() throws {
+        let store = try store()
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 2, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            let cache = Reconciler.ReferenceCache()
+            // Rows unlike the stored ones, so that the test tells which one was used.
+            func ahead(_ reference: PartReference, _ status: String?) -> PrefetchedPart {
+                let id: String? = if case .dppId(let id) = reference { id } else { "DPP-P-2" }
+                return PrefetchedPart(reference: reference, values: status.map { status in
+                    Reconciler.partColumns.map { $0 == "dpp_id" ? id : $0 == "status" ? status : nil }
+                })
+            }
+            cache.prefetched = [ahead(.dppId("DPP-P-1"), "READ-AHEAD"), ahead(.number("HPV-100", serial: "S2"), "READ-AHEAD"),
+                                ahead(.number("HPV-100", serial: "S9"), nil)]
+            func status(_ reference: PartReference) throws -> String?? { try cache.part(reference, in: db).map { $0["status"] ?? nil } }
+
+            #expect(try status(.dppId("DPP-P-1")) == .some("IN_STOCK"), "not used for a writer that keeps nothing unwritten")
+            cache.unwrittenAssets = writer.unwrittenAssets
+            #expect(try status(.dppId("DPP-P-1")) == .some("READ-AHEAD"))
+            #expect(try status(.number("HPV-100", serial: "S2")) == .some("READ-AHEAD"))
+            #expect(try status(.number("HPV-100", serial: "S9")) == nil)
+            #expect(try status(.number("HPV-100", serial: "S1")) == .some("IN_STOCK"), "a part not read ahead is read")
+
+            // DPP-P-1 moves: read again, through what waits unwritten. DPP-P-2 still reads ahead.
+            let move = RowImage(table: StateSchema.asset, carrying: ["dpp_id": "DPP-P-1", "status": "INSTALLED", "parent_dpp_id": "DPP-C"])
+            try writer.apply(StateChange(kind: "test", subject: "DPP-C", rows: [move], provenance: Provenance()))
+            #expect(try status(.dppId("DPP-P-1")) == .some("INSTALLED"))
+            #expect(try status(.number("HPV-100", serial: "S2")) == .some("READ-AHEAD"))
+
+            // A new asset numbered HPV-100 s/n S9: the absence read ahead no longer holds, nor does any row.
+            let registered = RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P-9", "part_number": "HPV-100", "serial_number": "S9", "status": "IN_STOCK"])
+            try writer.apply(StateChange(kind: "test", subject: "DPP-P-9", rows: [registered], provenance: Provenance()))
+            #expect(try status(.number("HPV-100", serial: "S9")) == .some("IN_STOCK"))
+            #expect(try status(.number("HPV-100", serial: "S2")) == .some("IN_STOCK"))
+            try writer.finish()
+        }
+    }
+
+    @Test("a Bloom filter never forgets a key, and answers maybe for few others")
+    func bloomFilter() {
+        var filter = BloomFilter(log2Bits: 20)
+        #expect(!filter.mayContain("DPP-P-0"), "empty")
+        for n in 0..<50_000 { filter.insert("DPP-P-\(n)") }
+        #expect((0..<50_000).allSatisfy { filter.mayContain("DPP-P-\($0)") })
+        // 3 probes, 50,000 keys in 2^20 bits: ~0.1 % expected.
+        let falseAnswers = (50_000..<150_000).filter { filter.mayContain("DPP-P-\($0)") }.count
+        #expect(falseAnswers < 1_000, "\(falseAnswers) false answers in 100,000")
+    }
+}
