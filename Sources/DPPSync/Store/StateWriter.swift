@@ -21,13 +21,16 @@ public struct StateWriter {
     /// B-tree page as its completion is written (parts come from anywhere in the registry).
     private var subjects: [(subject: String, seq: Int64)] = []
     private var installations: [(dppId: String, day: String, order: Int, row: RowImage)] = []
-    private var assetMoves: [(dppId: String, order: Int, row: RowImage)] = []
     /// The asset columns applied but not written yet, for whoever reads assets during the file
     /// (the reconciler lays them over what it reads); `nil` for a writer that is not pipelined.
     public let unwrittenAssets: UnwrittenAssetColumns?
     /// How many writes wait before they are written: a run of 32,768 (a few MB) took the subject
     /// index from 6,117 to 2,572 cycles per entry on 100k work orders against a 270k-asset
-    /// registry; each of the three kinds that wait took 3–6 % off the file's wall time.
+    /// registry; each of the three kinds that wait took 3–6 % off the file's wall time. Subject
+    /// entries and installations count together; the moved assets on their own, one image each
+    /// however often they moved (their own count and one image each were no faster in three
+    /// alternating rounds, within this host's noise, and kept 2 MB less memory than every move's
+    /// image in a shared run).
     var deferredRun = 32_768
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
@@ -82,9 +85,7 @@ public struct StateWriter {
         let rowsStart = timings == nil ? 0 : StageTimings.now()
         for row in change.rows {
             if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
-                let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
-                assetMoves.append((dppId, assetMoves.count, row))
-                unwrittenAssets.record(row, dppId: dppId)
+                unwrittenAssets.record(row, dppId: (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? "")
             } else if pipelined, row.table == StateSchema.installation.name, !row.deleted {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
                 let day = (row.values.value(of: "start_day", expectedAt: 1) ?? nil) ?? ""
@@ -92,7 +93,7 @@ public struct StateWriter {
             } else {
                 // Any other write of an asset goes after the moves applied before it.
                 if row.table == StateSchema.asset.name {
-                    if !assetMoves.isEmpty { try writeDeferred() }
+                    if unwrittenAssets?.isEmpty == false { try writeDeferred() }
                     unwrittenAssets?.noteWritten(row)
                 }
                 try Self.write(row, using: statements)
@@ -108,7 +109,7 @@ public struct StateWriter {
                 try insertSubject(other, entry.sequence)
             }
         }
-        if subjects.count + installations.count + assetMoves.count >= deferredRun { try writeDeferred() }
+        if subjects.count + installations.count >= deferredRun || unwrittenAssets?.count ?? 0 >= deferredRun { try writeDeferred() }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
@@ -149,14 +150,14 @@ public struct StateWriter {
         try writeDeferred()
     }
 
-    /// Writes the waiting asset moves, subject index entries and installations in key order;
+    /// Writes the waiting asset columns, subject index entries and installations in key order;
     /// those of one key in the order they were applied, so the last one written is the last
     /// one decided.
     private mutating func writeDeferred() throws {
-        assetMoves.sort { ($0.dppId, $0.order) < ($1.dppId, $1.order) }
-        for move in assetMoves { try Self.write(move.row, using: statements) }
-        assetMoves.removeAll(keepingCapacity: true)
-        unwrittenAssets?.removeAll()
+        if let unwrittenAssets, !unwrittenAssets.isEmpty {
+            for image in unwrittenAssets.imagesInKeyOrder() { try Self.write(image, using: statements) }
+            unwrittenAssets.removeAll()
+        }
         subjects.sort { $0.subject != $1.subject ? $0.subject < $1.subject : $0.seq < $1.seq }
         for (subject, seq) in subjects { try insertSubject(subject, seq) }
         subjects.removeAll(keepingCapacity: true)

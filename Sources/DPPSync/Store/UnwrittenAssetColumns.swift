@@ -16,6 +16,8 @@ public final class UnwrittenAssetColumns {
     init() {}
 
     public var isEmpty: Bool { byDppId.isEmpty }
+    /// Assets with columns waiting.
+    var count: Int { byDppId.count }
 
     /// `true` when `image` is a partial image of an asset that sets only columns that may wait.
     static func mayWait(_ image: RowImage) -> Bool {
@@ -55,6 +57,19 @@ public final class UnwrittenAssetColumns {
         guard !byDppId.isEmpty, var row, let dppId = row["dpp_id"] ?? nil, let unwritten = byDppId[dppId] else { return row }
         for (column, value) in unwritten where row[column] != nil { row[column] = .some(value) }
         return row
+    }
+
+    /// One partial image per asset, in key order: its key and the last value applied of each
+    /// column waiting (in table order). Nothing reads the stored columns while they wait, so the
+    /// moves an asset made in between need not be written: its row ends the same.
+    func imagesInKeyOrder() -> [RowImage] {
+        byDppId.sorted { $0.key < $1.key }.map { dppId, unwritten in
+            var image = RowValues()
+            for column in StateSchema.asset.columns {
+                if column == "dpp_id" { image[column] = .some(dppId) } else if let value = unwritten[column] { image[column] = .some(value) }
+            }
+            return RowImage(table: StateSchema.asset, carrying: image)
+        }
     }
 
     /// Forgets every column once the writes went to the store.

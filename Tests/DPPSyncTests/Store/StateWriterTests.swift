@@ -296,6 +296,33 @@ struct StateWriterTests {
         }
     }
 
+    @Test("moved assets wait a run of their own, one image each with the last value applied, then go to the store")
+    func assetMovesInRuns() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-runs-" + UUID().uuidString + ".sqlite")
+        // A move's change is about the asset it moves: no other subject waits beside it.
+        func change(_ rows: [RowImage]) -> StateChange {
+            StateChange(kind: "test", subject: (rows[0].values["dpp_id"] ?? nil) ?? "", rows: rows, provenance: Provenance())
+        }
+        func move(_ dppId: String, _ status: String) -> RowImage {
+            RowImage(table: StateSchema.asset, carrying: ["dpp_id": .some(dppId), "status": .some(status)])
+        }
+        func statuses(_ db: Database) throws -> [String] { try String.fetchAll(db, sql: "SELECT status FROM asset ORDER BY dpp_id") }
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            writer.deferredRun = 2
+            for n in 1...3 { try writer.apply(change([RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\(n)", "status": "IN_STOCK"])])) }
+            try writer.apply(change([move("DPP-1", "INSTALLED"), move("DPP-1", "REMOVED")]))
+            #expect(try statuses(db) == ["IN_STOCK", "IN_STOCK", "IN_STOCK"], "one asset waiting, though moved twice")
+            try writer.apply(change([move("DPP-3", "INSTALLED")]))
+            #expect(try statuses(db) == ["REMOVED", "IN_STOCK", "INSTALLED"], "a run of two assets is written, the last move of each")
+            #expect(writer.unwrittenAssets?.isEmpty == true)
+            try writer.apply(change([move("DPP-2", "INSTALLED")]))
+            #expect(try statuses(db) == ["REMOVED", "IN_STOCK", "INSTALLED"])
+            try writer.finish()
+            #expect(try statuses(db) == ["REMOVED", "INSTALLED", "INSTALLED"], "the rest at finish")
+        }
+    }
+
     @Test("a new store has 16 KB pages; a store made with another page size keeps it")
     func pageSize() throws {
         let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")
