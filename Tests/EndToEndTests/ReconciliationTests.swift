@@ -167,17 +167,23 @@ struct ReconciliationTests {
         #expect(try other.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
     }
 
-    @Test("within one file, each completion sees where the earlier ones moved a part, though the moves are written later")
-    func movesWithinAFile() throws {
+    /// A fresh root whose registry is loaded, with `completions` dropped as one JSON Lines work-order file.
+    static func registryThen(_ completions: String) throws -> CLI {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
-        _ = try Self.run(cli)
-        try cli.drop("""
+        _ = try run(cli)
+        try cli.drop(completions, as: "completions.jsonl", source: "workorders")
+        return cli
+    }
+
+    @Test("within one file, each completion sees where the earlier ones moved a part, though the moves are written later")
+    func movesWithinAFile() throws {
+        let cli = try Self.registryThen("""
             {"dppId": "DPP-H2-001", "workOrderId": "WO-11", "completionDate": "2025-11-05", "partsUsed": ["DPP-PART-123"]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-12", "completionDate": "2025-11-06", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
             {"dppId": "DPP-H2-001", "workOrderId": "WO-13", "completionDate": "2025-11-07", "partsUsed": [{"dppId": "DPP-PART-123", "action": "removed"}]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-14", "completionDate": "2025-11-08", "partsUsed": ["DPP-PART-123"]}
-            """, as: "moves.jsonl", source: "workorders")
+            """)
         #expect(try Self.run(cli).status == 1)
         #expect(try outcome(cli, key: "WO-11") == "applied -")
         #expect(try outcome(cli, key: "WO-12") == "held PART_INSTALLED_ELSEWHERE")
@@ -193,14 +199,11 @@ struct ReconciliationTests {
 
     @Test("parts the decoding thread read ahead decide as the reconciler's own reads: found, absent, or moved since")
     func partsReadAhead() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        _ = try Self.run(cli)
-        try cli.drop("""
+        let cli = try Self.registryThen("""
             {"dppId": "DPP-H2-001", "workOrderId": "WO-21", "completionDate": "2025-11-05", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-22", "completionDate": "2025-11-06", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-00000"}]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-23", "completionDate": "2025-11-07", "partsUsed": ["DPP-PART-123"]}
-            """, as: "ahead.jsonl", source: "workorders")
+            """)
         let result = try cli.run("run", "--once", "--stability-window", "0", "--timings")
         #expect(result.status == 1)
         #expect(try outcome(cli, key: "WO-21") == "applied -")

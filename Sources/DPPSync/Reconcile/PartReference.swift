@@ -1,3 +1,5 @@
+import GRDB
+
 /// How a completion's part line names the part it used: by its DPP id, or by part number
 /// and serial number (the CMMS's own identification). Read in one place for the reconciler
 /// and for the decoding thread that looks the parts up ahead of it (`PartPrefetcher`).
@@ -71,5 +73,3 @@ struct PartPrefetcher {
         return found
     }
 }
-
-import GRDB

@@ -4,6 +4,7 @@
 struct BloomFilter {
     private var words: [UInt64]
     private let mask: UInt64
+    private let bitCount: Int
 
     /// - Parameter log2Bits: the filter holds `1 << log2Bits` bits; with 3 probes per key and
     ///   2^25 bits (4 MB), 2.5 million keys give ~1 % false answers, 250,000 give ~0.001 %.
@@ -12,7 +13,6 @@ struct BloomFilter {
         mask = (1 << UInt64(log2Bits)) - 1
         bitCount = 1 << log2Bits
     }
-    private let bitCount: Int
 
     private static let probes: UInt64 = 3
 
