@@ -31,8 +31,9 @@ public struct StateWriter {
     /// however often they moved), and whichever count reaches the run first writes all three: on
     /// that workload the assets go ~16,000 at a time. Their own count and one image each were no
     /// faster in three alternating rounds, within this host's noise, and kept 2 MB less memory than
-    /// every move's image in a shared run; every move of a 100k file waiting to its end was no
-    /// faster either (15.46 → 15.70 s median) and took peak RSS from 128 to 247 MB.
+    /// every move's image in a shared run. Larger runs of assets, written apart from the rest, were
+    /// no faster either: 131,072 (15.20 → 15.39 s median over 4 rounds, peak RSS 129 → 146 MB) and
+    /// every move of a 100k file waiting to its end (15.46 → 15.70 s, 128 → 247 MB).
     var deferredRun = 32_768
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
@@ -157,8 +158,7 @@ public struct StateWriter {
     /// one decided.
     private mutating func writeDeferred() throws {
         if let unwrittenAssets, !unwrittenAssets.isEmpty {
-            for image in unwrittenAssets.imagesInKeyOrder() { try Self.write(image, using: statements) }
-            unwrittenAssets.removeAll()
+            try unwrittenAssets.writeAll { try Self.write($0, using: statements) }
         }
         subjects.sort { $0.subject != $1.subject ? $0.subject < $1.subject : $0.seq < $1.seq }
         for (subject, seq) in subjects { try insertSubject(subject, seq) }
