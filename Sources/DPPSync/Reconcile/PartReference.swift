@@ -20,6 +20,19 @@ enum PartReference: Hashable, Sendable {
         }
     }
 
+    /// Key order of the lookups: by DPP id, then by part and serial number (each its own index).
+    func precedes(_ other: PartReference) -> Bool {
+        switch (self, other) {
+        case (.dppId(let a), .dppId(let b)): return a < b
+        case (.dppId, _): return true
+        case (.number(let a, let serialA), .number(let b, let serialB)): return (a, serialA) < (b, serialB)
+        case (.number, .dppId): return false
+        case (.number, _): return true
+        case (.unserialised(let a), .unserialised(let b)): return a < b
+        case (.unserialised, _): return false
+        }
+    }
+
     /// The part as a message names it.
     var described: String {
         switch self {
@@ -48,28 +61,49 @@ struct PartPrefetcher {
 
     init(db: Database) { statements = StatementCache(db) }
 
-    /// The parts `record` names, as stored; none when a lookup fails (the reconciler then reads them).
-    func parts(of record: MappedRecord) -> [PrefetchedPart] {
-        guard record.kind == .workOrderCompletion else { return [] }
-        var found: [PrefetchedPart] = []
-        for line in record.list("partsUsed") {
-            guard let reference = PartReference(line) else { continue }
-            let values: [String?]?
-            do {
-                switch reference {
-                case .unserialised: continue
-                case .dppId(let id):
-                    values = try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }
-                        .firstRow([id], columns: Reconciler.partColumns.count, in: statements.db)
-                case .number(let partNumber, let serial):
-                    values = try statements.statement(.init(kind: 2)) { Reconciler.partByNumberSQL }
-                        .firstRow([partNumber, serial], columns: Reconciler.partColumns.count, in: statements.db)
-                }
-            } catch {
-                return []
+    /// Fills in the parts each completion of `records` names, as stored, looking each distinct
+    /// part up once and in key order: a batch's lookups in key order share the index and table
+    /// pages that a shuffled night spreads them over. When a lookup fails no record gets any
+    /// (the reconciler then reads them).
+    func fill(_ records: inout [PreparedRecord]) {
+        var wanted: [(reference: PartReference, record: Int)] = []
+        for (index, record) in records.enumerated() {
+            guard case .record(let mapped)? = record.result, mapped.kind == .workOrderCompletion else { continue }
+            for line in mapped.list("partsUsed") {
+                guard let reference = PartReference(line) else { continue }
+                if case .unserialised = reference { continue }
+                wanted.append((reference, index))
             }
-            found.append(PrefetchedPart(reference: reference, values: values))
         }
-        return found
+        let order = wanted.indices.sorted { wanted[$0].reference.precedes(wanted[$1].reference) }
+        var values = [[String?]?](repeating: nil, count: wanted.count)
+        var previous: Int?
+        do {
+            for position in order {
+                if let previous, wanted[previous].reference == wanted[position].reference {
+                    values[position] = values[previous]
+                } else {
+                    values[position] = try lookUp(wanted[position].reference)
+                }
+                previous = position
+            }
+        } catch {
+            return
+        }
+        for (position, (reference, record)) in wanted.enumerated() {
+            records[record].parts.append(PrefetchedPart(reference: reference, values: values[position]))
+        }
+    }
+
+    private func lookUp(_ reference: PartReference) throws -> [String?]? {
+        switch reference {
+        case .unserialised: return nil
+        case .dppId(let id):
+            return try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }
+                .firstRow([id], columns: Reconciler.partColumns.count, in: statements.db)
+        case .number(let partNumber, let serial):
+            return try statements.statement(.init(kind: 2)) { Reconciler.partByNumberSQL }
+                .firstRow([partNumber, serial], columns: Reconciler.partColumns.count, in: statements.db)
+        }
     }
 }

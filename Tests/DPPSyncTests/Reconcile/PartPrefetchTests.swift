@@ -23,9 +23,9 @@ struct PartPrefetchTests {
         + #""DPP-P-1", {"partNumber": "HPV-100", "serialNumber": "S2"}, {"partNumber": "HPV-100", "serialNumber": "S9"}, {"partNumber": "O-RING"}]}"#
         + "\n"
 
-    func prepared(_ store: Store?) throws -> [PreparedRecord] {
+    func prepared(_ store: Store?, lines: String = Self.completion) throws -> [PreparedRecord] {
         let path = NSTemporaryDirectory() + "dppsync-prefetch-" + UUID().uuidString + ".jsonl"
-        try Self.completion.write(toFile: path, atomically: true, encoding: .utf8)
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
         let text = try #require(DefaultMappings.files.first { $0.name == "workorders-json.mapping.yaml" }).text
         let mapping = try Mapping.load(text: text, file: "workorders-json.mapping.yaml")
         let feed = RecordFeed(input: .file(path), fileName: "wo.jsonl", mapping: mapping, timeZone: .utc, partsFrom: store)
@@ -45,6 +45,33 @@ struct PartPrefetchTests {
         #expect(parts.map { $0.values?[0] ?? nil } == ["DPP-P-1", "DPP-P-2", nil], "the unknown part is read as absent")
         #expect(parts.first?.values?[status] == "IN_STOCK")
         #expect(try #require(try prepared(nil).first).parts.isEmpty, "without a store nothing is read ahead")
+    }
+
+    @Test("parts are looked up a batch of completions at a time, in key order, and each completion gets its own in line order")
+    func batches() throws {
+        let store = try store()
+        // More completions than one batch of lookups (1,024), each naming the two parts in either order.
+        var lines = ""
+        for n in 0..<1_100 {
+            let byId = #""DPP-P-1""#
+            let byNumber = #"{"partNumber": "HPV-100", "serialNumber": "S\#(n % 3 == 0 ? 9 : 2)"}"#
+            let parts = n % 2 == 0 ? byId + ", " + byNumber : byNumber + ", " + byId
+            lines += #"{"workOrderId": "WO-\#(n)", "dppId": "DPP-C", "completionDate": "2026-01-05", "partsUsed": [\#(parts)]}"# + "\n"
+        }
+        let records = try prepared(store, lines: lines)
+        #expect(records.count == 1_100)
+        for (n, record) in records.enumerated() {
+            let byId = PartReference.dppId("DPP-P-1")
+            let byNumber = PartReference.number("HPV-100", serial: n % 3 == 0 ? "S9" : "S2")
+            let expected: [PartReference] = n % 2 == 0 ? [byId, byNumber] : [byNumber, byId]
+            let numbered: String? = n % 3 == 0 ? nil : "DPP-P-2"  // S9 is not in the store
+            let found: [String?] = record.parts.map { part in part.values?[0] ?? nil }
+            #expect(record.parts.map { part in part.reference } == expected, "record \(n)")
+            #expect(found == (n % 2 == 0 ? ["DPP-P-1", numbered] : [numbered, "DPP-P-1"]), "record \(n)")
+        }
+        #expect(PartReference.dppId("DPP-P-2").precedes(.number("A", serial: "1")))
+        #expect(PartReference.number("A", serial: "1").precedes(.number("A", serial: "2")))
+        #expect(!PartReference.number("B", serial: "1").precedes(.number("A", serial: "2")))
     }
 
     @Test("a part read ahead stands until the file changes that asset; a part not found stays absent until the file makes assets")
