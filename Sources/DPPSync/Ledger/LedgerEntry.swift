@@ -153,8 +153,15 @@ public struct LedgerEntry: Sendable, Hashable {
     /// keys, written directly (members in their precomputed canonical order), since
     /// every change of the DPP passes through here.
     public var canonicalBytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(512 + change.rows.count * 256)
+        let out = JSONByteBuffer(capacity: 512 + change.rows.count * 256)
+        writeCanonicalBytes(to: out)
+        return out.bytes
+    }
+
+    /// Writes `canonicalBytes` into `out`, which is emptied first (the ledger's writer
+    /// reuses one buffer for every entry it hashes).
+    func writeCanonicalBytes(to out: JSONByteBuffer) {
+        out.removeAll()
         out.append(member: "{\"batch\":", batchId.map(String.init))
         out.append(literal: ",\"changes\":[")
         for (index, row) in change.rows.enumerated() {
@@ -163,7 +170,7 @@ public struct LedgerEntry: Sendable, Hashable {
             let table = row.stateTable
             for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
                 if i > 0 { out.append(literal: ",") }
-                out.append(contentsOf: column.prefix)
+                out.append(column.prefix)
                 out.append(quoted: row.values.value(of: column.name, expectedAt: column.position) ?? nil)
             }
             out.append(literal: "},\"row\":{")
@@ -174,22 +181,22 @@ public struct LedgerEntry: Sendable, Hashable {
             for column in table?.canonicalColumns ?? [] {
                 guard let value = row.values.value(of: column.name, expectedAt: column.position) else { continue }
                 if written > 0 { out.append(literal: ",") }
-                out.append(contentsOf: column.prefix)
+                out.append(column.prefix)
                 out.append(quoted: value)
                 written += 1
             }
             if written != row.values.count {
-                out.removeSubrange(rowStart...)
+                out.truncate(to: rowStart)
                 // A row image with a column its table does not have (only replay of foreign bytes makes one).
                 for (i, (column, value)) in row.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                     if i > 0 { out.append(literal: ",") }
-                    JSONValue.appendQuoted(column, to: &out)
+                    out.append(quoted: column)
                     out.append(literal: ":")
                     out.append(quoted: value)
                 }
             }
             out.append(literal: "},\"table\":")
-            JSONValue.appendQuoted(row.table, to: &out)
+            out.append(quoted: row.table)
             out.append(literal: "}")
         }
         out.append(member: "],\"kind\":", change.kind)
@@ -203,14 +210,18 @@ public struct LedgerEntry: Sendable, Hashable {
         out.append(member: ",\"subject\":", change.subject)
         out.append(member: ",\"time\":", time.description)
         out.append(literal: "}")
-        return out
     }
 
     /// RFC 6962 leaf hash: SHA-256(0x00 ‖ entry).
     public static func leafHash(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer(leafHash)
+    }
+
+    /// The same, of bytes read in place.
+    static func leafHash(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: [0x00])
-        hasher.update(data: bytes)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
         return Array(hasher.finalize())
     }
 

@@ -44,16 +44,18 @@ public enum StoredBody {
 
         /// The bytes to store for `canonical`, compressed when that is smaller.
         func encode(_ canonical: [UInt8]) -> [UInt8] {
-            guard !canonical.isEmpty else { return canonical }
+            canonical.withUnsafeBufferPointer(encode)
+        }
+
+        /// The same, for canonical bytes read in place.
+        func encode(_ canonical: UnsafeBufferPointer<UInt8>) -> [UInt8] {
             // No room for a stream as long as the input: such a body is stored raw.
             let capacity = canonical.count - 1
-            guard capacity > 0 else { return canonical }
+            guard capacity > 0 else { return Array(canonical) }
             let compressed = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-                count = canonical.withUnsafeBytes { source in
-                    libdeflate_zlib_compress(handle, source.baseAddress, source.count, buffer.baseAddress, buffer.count)
-                }
+                count = libdeflate_zlib_compress(handle, canonical.baseAddress, canonical.count, buffer.baseAddress, buffer.count)
             }
-            return compressed.isEmpty ? canonical : compressed
+            return compressed.isEmpty ? Array(canonical) : compressed
         }
     }
 

@@ -41,6 +41,8 @@ public struct StateWriter {
     /// Compresses the bodies of a writer that is not pipelined (those of a pipelined one
     /// are compressed on the second thread, with a compressor of its own).
     private let compressor: StoredBody.Compressor?
+    /// The canonical bytes of a writer that is not pipelined, written here entry after entry.
+    private let canonical: JSONByteBuffer?
 
     /// An entry's columns, leaf hash and stored body, ready to insert. It keeps no
     /// row images: those are freed on the thread that serialised them, not this one.
@@ -54,16 +56,19 @@ public struct StateWriter {
         var storedBody: [UInt8]
         var leafHash: [UInt8]
 
-        init(_ entry: LedgerEntry, compressor: StoredBody.Compressor?) {
+        /// - Parameter buffer: where the canonical bytes are written, then compressed and
+        ///   hashed in place (reused from entry to entry; never an array of their own).
+        init(_ entry: LedgerEntry, compressor: StoredBody.Compressor?, buffer: JSONByteBuffer) {
             sequence = entry.sequence
             time = entry.time.description
             batchId = entry.batchId
             kind = entry.change.kind
             subject = entry.change.subject
-            let bytes = entry.canonicalBytes
-            canonicalSize = bytes.count
-            storedBody = compressor?.encode(bytes) ?? bytes
-            leafHash = LedgerEntry.leafHash(bytes)
+            entry.writeCanonicalBytes(to: buffer)
+            canonicalSize = buffer.count
+            (storedBody, leafHash) = buffer.withBytes { bytes in
+                (compressor?.encode(bytes) ?? Array(bytes), LedgerEntry.leafHash(bytes))
+            }
         }
     }
 
@@ -78,6 +83,7 @@ public struct StateWriter {
         self.clock = clock
         self.pipelined = pipelined
         self.compressor = pipelined ? nil : StoredBody.Compressor()
+        self.canonical = pipelined ? nil : JSONByteBuffer()
         self.unwrittenAssets = pipelined ? UnwrittenAssetColumns() : nil
         self.nextSequence = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0) + 1
     }
@@ -139,7 +145,7 @@ public struct StateWriter {
             pending.append(entry)
             if pending.count >= 512 { try handOver() }
         } else {
-            try insert(HashedEntry(entry, compressor: compressor))
+            try insert(HashedEntry(entry, compressor: compressor, buffer: canonical ?? JSONByteBuffer()))
         }
         return entry.sequence
     }
@@ -186,8 +192,8 @@ public struct StateWriter {
         let batch = pending
         pending.removeAll(keepingCapacity: true)
         inFlight = BackgroundWork {
-            let compressor = StoredBody.Compressor()
-            return batch.map { HashedEntry($0, compressor: compressor) }
+            let (compressor, buffer) = (StoredBody.Compressor(), JSONByteBuffer())
+            return batch.map { HashedEntry($0, compressor: compressor, buffer: buffer) }
         }
     }
 

@@ -96,7 +96,7 @@ extension JSONValue {
     /// Whether any of eight bytes may be a control character, `"` or `\` (no false
     /// negatives; a false positive only sends those bytes through the byte loop).
     @inline(__always)
-    private static func mayNeedEscape(_ word: UInt64) -> Bool {
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
         let control = (word &- 0x2020_2020_2020_2020) & ~word & highs != 0

@@ -23,4 +23,32 @@ struct LedgerEntryTests {
             #expect(LedgerEntry(canonicalBytes: entry.canonicalBytes)?.canonicalBytes == entry.canonicalBytes)
         }
     }
+
+    /// The ledger's writer reuses one buffer from entry to entry: a large entry that makes it
+    /// grow, then a small one, must each come out exactly as defined, with escapes on either
+    /// side of the eight-byte runs the writer copies whole.
+    @Test("one buffer reused for a large entry and a small one gives each its canonical bytes")
+    func reusedBufferMatchesDefinition() throws {
+        var texts: [String] = []
+        for position in [0, 6, 7, 8, 9, 15, 16, 17, 63] {
+            for escape in ["\"", "\\", "\n", "\u{02}"] {
+                texts.append(String(repeating: "a", count: position) + escape + String(repeating: "b", count: 20 - position % 20))
+            }
+        }
+        texts.append(String(repeating: "{\"quoted\":\"json\"}", count: 400))  // ~7 KB, mostly escapes: the buffer grows
+        let large = LedgerEntry(sequence: 7, time: Timestamp(millisecondsSinceEpoch: 1_767_225_600_000), batchId: 1,
+                                change: StateChange(kind: "workorder.completed", subject: "DPP-C-1",
+                                                    rows: texts.enumerated().map { RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\($0.offset)", "specifications": $0.element]) },
+                                                    provenance: Provenance(fileName: "wo.xml", recordIndex: 3)))
+        let small = LedgerEntry(sequence: 8, time: Timestamp(millisecondsSinceEpoch: 1_767_225_600_001), batchId: nil,
+                                change: StateChange(kind: "asset.registered", subject: "DPP-P-1",
+                                                    rows: [RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P-1"])], provenance: Provenance()))
+        let buffer = JSONByteBuffer(capacity: 64)
+        for entry in [large, small, large] {
+            entry.writeCanonicalBytes(to: buffer)
+            let expected = entry.canonicalJSON.jsonBytes(sortedKeys: true)
+            #expect(buffer.bytes == expected)
+            #expect(buffer.withBytes { LedgerEntry.leafHash($0) } == LedgerEntry.leafHash(expected))
+        }
+    }
 }
