@@ -168,6 +168,29 @@ public struct LedgerEntry: Sendable, Hashable {
             if index > 0 { out.append(literal: ",") }
             out.append(literal: row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
             let table = row.stateTable
+            if let table, let mask = table.orderedMask(of: row.values.keys) {
+                // An image of some or all of its table's columns in the table's order (every one the
+                // reconciler makes): each value read in place where the mask puts it, no name looked up.
+                func index(of position: Int) -> Int { (mask & ((1 << UInt64(position)) &- 1)).nonzeroBitCount }
+                for (i, column) in table.canonicalKeyLayout.columns.enumerated() {
+                    if i > 0 { out.append(literal: ",") }
+                    out.append(column.prefix)
+                    if mask & (1 << UInt64(column.position)) == 0 { out.append(literal: "null"); continue }
+                    row.values.withUTF8(at: index(of: column.position)) { out.append(quotedUTF8: $0) }
+                }
+                out.append(literal: "},\"row\":{")
+                var written = 0
+                for column in table.canonicalLayout.columns where mask & (1 << UInt64(column.position)) != 0 {
+                    if written > 0 { out.append(literal: ",") }
+                    out.append(column.prefix)
+                    row.values.withUTF8(at: index(of: column.position)) { out.append(quotedUTF8: $0) }
+                    written += 1
+                }
+                out.append(literal: "},\"table\":")
+                out.append(quoted: row.table)
+                out.append(literal: "}")
+                continue
+            }
             for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
                 if i > 0 { out.append(literal: ",") }
                 out.append(column.prefix)

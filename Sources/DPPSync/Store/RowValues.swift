@@ -53,6 +53,18 @@ public struct RowValues: Sendable, Hashable, ExpressibleByDictionaryLiteral, Seq
         return self[column]
     }
 
+    /// Calls `body` with the UTF-8 bytes of the value at `position` (`nil` for NULL), read in
+    /// place: the ledger's writer reads every value of every image, on another thread than
+    /// the one that made it, and a copy of each had been a retain and a release there.
+    func withUTF8<Result>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
+        texts.withUnsafeBufferPointer { texts in
+            guard let text = texts[position] else { return body(nil) }
+            if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+            var copy = text
+            return copy.withUTF8 { body($0) }
+        }
+    }
+
     public struct Iterator: IteratorProtocol {
         fileprivate let row: RowValues
         fileprivate var index = 0

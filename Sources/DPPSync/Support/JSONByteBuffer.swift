@@ -75,6 +75,11 @@ final class JSONByteBuffer {
         value.withUTF8 { appendQuoted(utf8: $0) }
     }
 
+    /// Appends UTF-8 bytes as a JSON string, or `null`.
+    func append(quotedUTF8 bytes: UnsafeBufferPointer<UInt8>?) {
+        if let bytes { appendQuoted(utf8: bytes) } else { append(literal: "null") }
+    }
+
     /// Appends a member: its name and punctuation as written (`,"name":`), then `value`.
     @inline(__always)
     func append(member prefix: StaticString, _ value: String?) {

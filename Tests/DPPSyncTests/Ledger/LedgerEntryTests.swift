@@ -12,6 +12,12 @@ struct LedgerEntryTests {
             rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\(i)", "description": text, "status": i % 2 == 0 ? nil : text]))
             rows.append(RowImage(table: StateSchema.workOrderLabor, values: ["work_order_id": text, "line": String(i)], deleted: i % 2 == 1))
         }
+        // Partial images: a move (its key and the columns it changes), some columns without the
+        // key (written as null), and columns out of their table's order (as replay reads them).
+        rows.append(RowImage(table: StateSchema.asset, updating: ["dpp_id": "P-1", "status": "SPARE", "installed_on": nil, "description": "x"],
+                             to: ["dpp_id": "P-1", "status": "INSTALLED", "installed_on": "EC-\"1\"", "description": "x"]))
+        rows.append(RowImage(table: StateSchema.asset, carrying: ["description": "no key", "status": nil]))
+        rows.append(RowImage(table: StateSchema.asset, carrying: ["status": "out of order", "dpp_id": "P-2"]))
         // Replayed bytes can name a table or columns this version does not know.
         rows.append(RowImage(tableName: "retired_table", values: ["b": "2", "a": nil, "Z": "upper"], deleted: false))
         rows.append(RowImage(tableName: StateSchema.technician.name, values: ["labor_code": "X"], deleted: false))
