@@ -167,50 +167,35 @@ public struct LedgerEntry: Sendable, Hashable {
         for (index, row) in change.rows.enumerated() {
             if index > 0 { out.append(literal: ",") }
             out.append(literal: row.deleted ? "{\"deleted\":\"1\",\"key\":{" : "{\"deleted\":\"0\",\"key\":{")
+            // The values are read in place where the image's columns are its table's in the table's
+            // order (every image the reconciler makes, whole or partial): no name is looked up.
             let table = row.stateTable
-            if let table, let mask = table.orderedMask(of: row.values.keys) {
-                // An image of some or all of its table's columns in the table's order (every one the
-                // reconciler makes): each value read in place where the mask puts it, no name looked up.
-                func index(of position: Int) -> Int { (mask & ((1 << UInt64(position)) &- 1)).nonzeroBitCount }
+            let mask = table?.orderedMask(of: row.values.keys)
+            func slot(of position: Int) -> Int { ((mask ?? 0) & ((1 << UInt64(position)) &- 1)).nonzeroBitCount }
+            if let table {
                 for (i, column) in table.canonicalKeyLayout.columns.enumerated() {
                     if i > 0 { out.append(literal: ",") }
                     out.append(column.prefix)
-                    if mask & (1 << UInt64(column.position)) == 0 { out.append(literal: "null"); continue }
-                    row.values.withUTF8(at: index(of: column.position)) { out.append(quotedUTF8: $0) }
+                    if let mask {
+                        if mask & (1 << UInt64(column.position)) == 0 { out.append(literal: "null"); continue }
+                        row.values.withUTF8(at: slot(of: column.position)) { out.append(quotedUTF8: $0) }
+                    } else {
+                        out.append(quoted: row.values[table.columns[column.position]] ?? nil)
+                    }
                 }
-                out.append(literal: "},\"row\":{")
+            }
+            out.append(literal: "},\"row\":{")
+            if let table, let mask {
                 var written = 0
                 for column in table.canonicalLayout.columns where mask & (1 << UInt64(column.position)) != 0 {
                     if written > 0 { out.append(literal: ",") }
                     out.append(column.prefix)
-                    row.values.withUTF8(at: index(of: column.position)) { out.append(quotedUTF8: $0) }
+                    row.values.withUTF8(at: slot(of: column.position)) { out.append(quotedUTF8: $0) }
                     written += 1
                 }
-                out.append(literal: "},\"table\":")
-                out.append(quoted: row.table)
-                out.append(literal: "}")
-                continue
-            }
-            for (i, column) in (table?.canonicalKeyColumns ?? []).enumerated() {
-                if i > 0 { out.append(literal: ",") }
-                out.append(column.prefix)
-                out.append(quoted: row.values.value(of: column.name, expectedAt: column.position) ?? nil)
-            }
-            out.append(literal: "},\"row\":{")
-            // The image's columns (all of its table's, or a partial image's few) in their precomputed
-            // canonical order, each looked up once.
-            let rowStart = out.count
-            var written = 0
-            for column in table?.canonicalColumns ?? [] {
-                guard let value = row.values.value(of: column.name, expectedAt: column.position) else { continue }
-                if written > 0 { out.append(literal: ",") }
-                out.append(column.prefix)
-                out.append(quoted: value)
-                written += 1
-            }
-            if written != row.values.count {
-                out.truncate(to: rowStart)
-                // A row image with a column its table does not have (only replay of foreign bytes makes one).
+            } else {
+                // Columns in another order (as replay reads them), or of a table or with a column
+                // this version does not know: sorted by name, as the canonical form has them.
                 for (i, (column, value)) in row.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                     if i > 0 { out.append(literal: ",") }
                     out.append(quoted: column)

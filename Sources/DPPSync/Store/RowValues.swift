@@ -54,8 +54,8 @@ public struct RowValues: Sendable, Hashable, ExpressibleByDictionaryLiteral, Seq
     }
 
     /// Calls `body` with the UTF-8 bytes of the value at `position` (`nil` for NULL), read in
-    /// place: the ledger's writer reads every value of every image, on another thread than
-    /// the one that made it, and a copy of each had been a retain and a release there.
+    /// place: the ledger's writer reads every value of every image by its position, with no
+    /// optional of an optional made and no name compared.
     func withUTF8<Result>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
         texts.withUnsafeBufferPointer { texts in
             guard let text = texts[position] else { return body(nil) }
