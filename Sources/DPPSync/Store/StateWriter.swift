@@ -24,17 +24,19 @@ public struct StateWriter {
     /// The asset columns applied but not written yet, for whoever reads assets during the file
     /// (the reconciler lays them over what it reads); `nil` for a writer that is not pipelined.
     public let unwrittenAssets: UnwrittenAssetColumns?
-    /// How many writes wait before they are written: a run of 32,768 (a few MB) took the subject
-    /// index from 6,117 to 2,572 cycles per entry on 100k work orders against a 270k-asset
-    /// registry; each of the three kinds that wait took 3–6 % off the file's wall time. Subject
-    /// entries and installations count together, the moved assets on their own (one image each
-    /// however often they moved), and whichever count reaches the run first writes all three: on
-    /// that workload the assets go ~16,000 at a time. Their own count and one image each were no
-    /// faster in three alternating rounds, within this host's noise, and kept 2 MB less memory than
-    /// every move's image in a shared run. Larger runs of assets, written apart from the rest, were
-    /// no faster either: 131,072 (15.20 → 15.39 s median over 4 rounds, peak RSS 129 → 146 MB) and
-    /// every move of a 100k file waiting to its end (15.46 → 15.70 s, 128 → 247 MB).
+    /// How many subject entries and installations wait before they are written: a run of 32,768
+    /// (a few MB) took the subject index from 6,117 to 2,572 cycles per entry on 100k work orders
+    /// against a 270k-asset registry; each kind that waits took 3–6 % off the file's wall time.
     var deferredRun = 32_768
+    /// How many moved assets wait before they are written, one image each however often they
+    /// moved (their own count: until the fourteenth round a run of subjects wrote them too, so
+    /// they went ~16,000 at a time). A run of `n` moves in key order reads and dirties each page it
+    /// touches once; the asset table is 72 MB at 100k work orders and 700 MB at 1M, against a 32 MB
+    /// cache. 1M XML, 2 alternating rounds: the rows 116.6 / 96.4 → 78.2 / 89.6 s, system time
+    /// 69.5 / 63.0 → 46.2 / 51.2 s, wall 208.8 / 174.0 → 148.5 / 173.5 s, peak RSS 145 → 164 MB.
+    /// Every move of a file waiting to its end was slower at 100k (15.46 → 15.70 s) and took
+    /// 247 MB (175 MB once the images were made one at a time).
+    var assetRun = 131_072
     /// The batch being serialised and hashed on the second core.
     private var inFlight: BackgroundWork<[HashedEntry]>?
     private let pipelined: Bool
@@ -102,7 +104,7 @@ public struct StateWriter {
             } else {
                 // Any other write of an asset goes after the moves applied before it.
                 if row.table == StateSchema.asset.name {
-                    if unwrittenAssets?.isEmpty == false { try writeDeferred() }
+                    if unwrittenAssets?.isEmpty == false { try writeUnwrittenAssets() }
                     unwrittenAssets?.noteWritten(row)
                 }
                 try Self.write(row, using: statements)
@@ -118,7 +120,8 @@ public struct StateWriter {
                 try insertSubject(other, entry.sequence)
             }
         }
-        if subjects.count + installations.count >= deferredRun || unwrittenAssets?.count ?? 0 >= deferredRun { try writeDeferred() }
+        if subjects.count + installations.count >= deferredRun { try writeSubjectsAndInstallations() }
+        if unwrittenAssets?.count ?? 0 >= assetRun { try writeUnwrittenAssets() }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
@@ -163,9 +166,17 @@ public struct StateWriter {
     /// those of one key in the order they were applied, so the last one written is the last
     /// one decided.
     private mutating func writeDeferred() throws {
+        try writeUnwrittenAssets()
+        try writeSubjectsAndInstallations()
+    }
+
+    private func writeUnwrittenAssets() throws {
         if let unwrittenAssets, !unwrittenAssets.isEmpty {
             try unwrittenAssets.writeAll { try Self.write($0, using: statements) }
         }
+    }
+
+    private mutating func writeSubjectsAndInstallations() throws {
         subjects.sort { $0.subject != $1.subject ? $0.subject < $1.subject : $0.seq < $1.seq }
         for (subject, seq) in subjects { try insertSubject(subject, seq) }
         subjects.removeAll(keepingCapacity: true)

@@ -309,7 +309,7 @@ struct StateWriterTests {
         func statuses(_ db: Database) throws -> [String] { try String.fetchAll(db, sql: "SELECT status FROM asset ORDER BY dpp_id") }
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
-            writer.deferredRun = 2
+            writer.assetRun = 2  // their own count: the subject index and installations keep theirs
             for n in 1...3 { try writer.apply(change([RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\(n)", "status": "IN_STOCK"])])) }
             try writer.apply(change([move("DPP-1", "INSTALLED"), move("DPP-1", "REMOVED")]))
             #expect(try statuses(db) == ["IN_STOCK", "IN_STOCK", "IN_STOCK"], "one asset waiting, though moved twice")
