@@ -23,9 +23,6 @@ final class JSONByteBuffer {
     /// Forgets what was written; the memory stays for the next entry.
     func removeAll() { count = 0 }
 
-    /// Forgets what was written after the first `length` bytes.
-    func truncate(to length: Int) { count = min(max(length, 0), count) }
-
     /// The bytes written.
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
@@ -49,18 +46,13 @@ final class JSONByteBuffer {
         capacity = newCapacity
     }
 
+    /// Appends bytes as they are (a member name with its quotes and colon).
     @inline(__always)
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress else { return }
         reserve(bytes.count)
         (base + count).initialize(from: source, count: bytes.count)
         count += bytes.count
-    }
-
-    /// Appends precomputed bytes (a member name with its quotes and colon).
-    @inline(__always)
-    func append(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { append($0) }
     }
 
     /// Appends JSON text written in the source (punctuation, member names).
