@@ -39,7 +39,9 @@ public struct OutboxEmitter: Sendable {
         let (configured, _) = Self.mappings(in: layout.mappings)
         let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.map { ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)]) })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
-        let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map(Covering.init)
+        let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map { stored in
+            CertificateAdditions(stored, licences: try store.read { try CertificateAdditions.licences(in: $0) })
+        }
         // 1. Files per batch: every part that holds a pending message is written whole. A channel
         //    that has files per message too hands its batch files' names to step 2, so it goes
         //    first; channels with batch files only are written on a second thread beside step 2
@@ -89,7 +91,7 @@ public struct OutboxEmitter: Sendable {
     }
 
     /// Writes the files of every batch that has a pending message of `channel`.
-    private func emitBatchFiles(of channel: String, mappings channelMappings: [OutboundMapping], checkpoint: Covering?, markEmitted: Bool,
+    private func emitBatchFiles(of channel: String, mappings channelMappings: [OutboundMapping], checkpoint: CertificateAdditions?, markEmitted: Bool,
                                 now: Timestamp, paths: inout [String: String]) throws -> [String] {
         let batches = try store.read { db in
             // Through the index of pending messages: SQLite had chosen the batch index and read
@@ -108,23 +110,35 @@ public struct OutboxEmitter: Sendable {
         return written
     }
 
-    /// Messages with what their files add to them (the licence number of the technician
-    /// a release certificate names).
+    /// Messages and their place in the queue.
     private static let messageQuery = """
-        SELECT q.message_id, q.ledger_seq, q.emitted_at, m.channel, m.body, p.licence
+        SELECT q.message_id, q.ledger_seq, q.emitted_at, m.channel, m.body
         FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
-        LEFT JOIN technician_personal p ON m.channel = 'release-certificates' AND p.labor_code = json_extract(m.body, '$.technician.laborCode')
         """
 
-    /// The latest signed checkpoint, with its note quoted once for every certificate that cites it.
-    private struct Covering {
+    /// What a release certificate's file adds to its stored body: the latest signed checkpoint,
+    /// with its note quoted once for every certificate that cites it, and the certifying
+    /// technicians' licence numbers (personal data, never in the ledger).
+    private struct CertificateAdditions {
         var treeSize: Int
         var quotedNote: [UInt8]
+        /// Licence numbers by labour code, read once: joined in the query, each certificate's
+        /// labour code had been found by `json_extract` (~7,500 instructions a certificate).
+        var licences: [String: String]
 
-        init(_ stored: StoredCheckpoint) {
+        init(_ stored: StoredCheckpoint, licences: [String: String]) {
             treeSize = stored.checkpoint.treeSize
             quotedNote = []
             JSONValue.appendQuoted(stored.note, to: &quotedNote)
+            self.licences = licences
+        }
+
+        static func licences(in db: Database) throws -> [String: String] {
+            var licences: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT labor_code, licence FROM technician_personal WHERE licence IS NOT NULL") {
+                licences[row[0]] = row[1]
+            }
+            return licences
         }
     }
 
@@ -140,22 +154,23 @@ public struct OutboxEmitter: Sendable {
     /// Positions of `messageQuery`'s columns: rows are read by position (a lookup by name
     /// compares column names, several times per message).
     private enum Column {
-        static let messageId = 0, ledgerSeq = 1, emittedAt = 2, channel = 3, body = 4, licence = 5
+        static let messageId = 0, ledgerSeq = 1, emittedAt = 2, channel = 3, body = 4
     }
 
     /// The message as its files carry it (compact JSON), or `nil` while no signed
     /// checkpoint covers it. A release certificate gains its fixed wording, the certifying technician's
-    /// licence number (personal data joins the file here, never the ledger), its ledger
+    /// licence number (personal data joins the file here, never the ledger: `CertificateAdditions`), its ledger
     /// entry and the checkpoint that covers it, appended to the stored body as is.
-    private static func messageBytes(of row: Row, checkpoint: Covering?) -> [UInt8]? {
+    private static func messageBytes(of row: Row, checkpoint: CertificateAdditions?) -> [UInt8]? {
         let seq: Int64 = row[Column.ledgerSeq]
         var bytes = Array((row[Column.body] as String).utf8)
         guard (row[Column.channel] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
         guard let checkpoint, checkpoint.treeSize >= Int(seq) else { return nil }
+        let licence = ReleaseCertificate.laborCode(inBody: bytes).flatMap { checkpoint.licences[$0] }
         bytes.removeLast()
         bytes += fixedWording
         bytes.append(literal: #","licenceNumber":"#)
-        bytes.append(quoted: row[Column.licence] as String?)
+        bytes.append(quoted: licence)
         bytes.append(literal: #","ledgerEntry":"#)
         bytes += String(seq).utf8
         bytes.append(literal: #","checkpoint":"#)
@@ -164,7 +179,7 @@ public struct OutboxEmitter: Sendable {
         return bytes
     }
 
-    private func message(of row: Row, checkpoint: Covering?) -> JSONValue? {
+    private func message(of row: Row, checkpoint: CertificateAdditions?) -> JSONValue? {
         Self.messageBytes(of: row, checkpoint: checkpoint).flatMap { try? JSONParser.parseDocument($0) }
     }
 
@@ -182,7 +197,7 @@ public struct OutboxEmitter: Sendable {
     /// Reads and renders part `number` of `batch`'s file of `channel`: the messages after
     /// ledger sequence `after`. `nil` past the last part.
     private static func preparePart(_ number: Int, after: Int64, channel: String, batch: Int64, mappings: [OutboundMapping],
-                                    checkpoint: Covering?, size: Int, store: Store) throws -> PreparedPart? {
+                                    checkpoint: CertificateAdditions?, size: Int, store: Store) throws -> PreparedPart? {
         // A cursor, not an array of rows: two parts are in memory at once, and their rows
         // would double what each holds.
         let (read, compact, complete) = try store.read { db in
@@ -214,7 +229,7 @@ public struct OutboxEmitter: Sendable {
     /// under its temporary name. Then all parts are flushed together (one `syncfs`), placed
     /// in order, and marked in one transaction: a file per part of 5,000 had been a flush
     /// and a commit each (20 of each per 100k work orders).
-    private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: Covering?,
+    private func emitBatchFiles(channel: String, batch: Int64, mappings: [OutboundMapping], checkpoint: CertificateAdditions?,
                                 markEmitted: Bool, now: Timestamp, paths: inout [String: String]) throws -> [String] {
         let (store, size) = (store, partSize)
         func prepare(_ number: Int, after: Int64) -> BackgroundWork<PreparedPart?> {
@@ -263,7 +278,7 @@ public struct OutboxEmitter: Sendable {
 
     /// - Parameter beforePlacing: runs once the files are written under their temporary names,
     ///   before the first is placed (it waits for the batch files written alongside).
-    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: Covering?,
+    private func emit(_ pending: [Row], mappings: [String: [OutboundMapping]], checkpoint: CertificateAdditions?,
                       batchFiles: [String: String], now: Timestamp, beforePlacing: () throws -> Void = {}) throws -> [String] {
         var files: [(name: String, content: [UInt8])] = []
         var paths: [String: [String]] = [:]

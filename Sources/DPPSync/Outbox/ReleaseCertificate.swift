@@ -46,4 +46,38 @@ enum ReleaseCertificate {
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// The certifying technician's labour code in a stored certificate body (`$.technician.laborCode`).
+    /// A body shaped as `body(…)` writes it is read up to the code, without parsing the rest (the
+    /// emitter reads one per certificate; `json_extract` in its query had cost ~7,500 instructions
+    /// each); any other body is parsed.
+    static func laborCode(inBody body: [UInt8]) -> String? {
+        fast: if body.first == UInt8(ascii: "{") {
+            // Up to the member `"technician":{"laborCode":"…"` at the top level: outside strings,
+            // no other object or array may open before it.
+            var i = 1, inString = false
+            while i < body.count {
+                let byte = body[i]
+                if inString {
+                    if byte == UInt8(ascii: "\\") { i += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = true
+                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    break fast
+                } else if byte == UInt8(ascii: ","), body[i...].starts(with: laborCodeMember) {
+                    let start = i + laborCodeMember.count
+                    var end = start
+                    while end < body.count, body[end] != UInt8(ascii: "\""), body[end] != UInt8(ascii: "\\") { end += 1 }
+                    // An escape in the code (never written by dppsync) is left to the parser.
+                    guard end < body.count, body[end] == UInt8(ascii: "\"") else { break fast }
+                    return String(decoding: body[start..<end], as: UTF8.self)
+                }
+                i += 1
+            }
+        }
+        return (try? JSONParser.parseDocument(body))?["technician"]?["laborCode"]?.scalarText
+    }
+
+    /// What precedes the labour code in a body `body(…)` wrote.
+    private static let laborCodeMember = Array(#","technician":{"laborCode":""#.utf8)
 }
