@@ -64,7 +64,7 @@ public struct OutboxEmitter: Sendable {
         }
         // 2. Files per message, in pages so that memory stays flat however many are due;
         //    a message is marked emitted once all its files are in place.
-        let skipped = batchOnly.isEmpty ? "" : " AND m.channel NOT IN (" + batchOnly.map { _ in "?" }.joined(separator: ", ") + ")"
+        let skipped = batchOnly.isEmpty ? "" : " AND q.channel NOT IN (" + batchOnly.map { _ in "?" }.joined(separator: ", ") + ")"
         var after: Int64 = 0
         var batchOnlyWritten: [String]?
         func waitForBatchFiles() throws {
@@ -93,15 +93,7 @@ public struct OutboxEmitter: Sendable {
     /// Writes the files of every batch that has a pending message of `channel`.
     private func emitBatchFiles(of channel: String, mappings channelMappings: [OutboundMapping], checkpoint: CertificateAdditions?, markEmitted: Bool,
                                 now: Timestamp, paths: inout [String: String]) throws -> [String] {
-        let batches = try store.read { db in
-            // Through the index of pending messages: SQLite had chosen the batch index and read
-            // every message ever queued, on every run.
-            try Int64.fetchAll(db, sql: """
-                SELECT DISTINCT q.batch_id FROM outbox_queue q INDEXED BY outbox_queue_pending
-                JOIN outbox_message m ON m.message_id = q.message_id
-                WHERE q.emitted_at IS NULL AND m.channel = ?
-                """, arguments: [channel])
-        }
+        let batches = try store.read { db in try Int64.fetchAll(db, sql: Self.pendingBatchesSQL, arguments: [channel]) }
         var written: [String] = []
         for batch in batches {
             written += try emitBatchFiles(channel: channel, batch: batch, mappings: channelMappings.filter { $0.files == .batch },
@@ -110,9 +102,18 @@ public struct OutboxEmitter: Sendable {
         return written
     }
 
-    /// Messages and their place in the queue.
+    /// The batches that hold a pending message of a channel, from the index of pending messages
+    /// alone: SQLite had chosen the batch index and read every message ever queued, on every run.
+    static let pendingBatchesSQL = """
+        SELECT DISTINCT batch_id FROM outbox_queue INDEXED BY outbox_queue_pending
+        WHERE emitted_at IS NULL AND channel = ?
+        """
+
+    /// Messages and their place in the queue. Conditions on the queue's channel: those on the
+    /// message's read its row, which the index of pending messages (ledger order, channel) spares
+    /// for every message of a channel not asked for.
     private static let messageQuery = """
-        SELECT q.message_id, q.ledger_seq, q.emitted_at, m.channel, m.body
+        SELECT q.message_id, q.ledger_seq, q.emitted_at, q.channel, m.body
         FROM outbox_queue q JOIN outbox_message m ON m.message_id = q.message_id
         """
 
@@ -201,7 +202,7 @@ public struct OutboxEmitter: Sendable {
         // A cursor, not an array of rows: two parts are in memory at once, and their rows
         // would double what each holds.
         let (read, compact, complete) = try store.read { db in
-            let rows = try Row.fetchCursor(db, sql: messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND m.channel = ? ORDER BY q.ledger_seq LIMIT ?",
+            let rows = try Row.fetchCursor(db, sql: messageQuery + " WHERE q.batch_id = ? AND q.ledger_seq > ? AND q.channel = ? ORDER BY q.ledger_seq LIMIT ?",
                                            arguments: [batch, after, channel, size])
             var part = PreparedPart(number: number, lastSequence: after, pending: [], files: nil)
             var compact: [[UInt8]] = []
@@ -272,8 +273,7 @@ public struct OutboxEmitter: Sendable {
     /// (memory holds a range per part, not the ids of a million certificates).
     private static let markPartSQL = """
         UPDATE outbox_queue SET emitted_at = ?, file = ?
-        WHERE batch_id = ? AND ledger_seq > ? AND ledger_seq <= ? AND emitted_at IS NULL
-          AND EXISTS (SELECT 1 FROM outbox_message m WHERE m.message_id = outbox_queue.message_id AND m.channel = ?)
+        WHERE batch_id = ? AND ledger_seq > ? AND ledger_seq <= ? AND emitted_at IS NULL AND channel = ?
         """
 
     /// - Parameter beforePlacing: runs once the files are written under their temporary names,

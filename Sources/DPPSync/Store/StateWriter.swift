@@ -129,15 +129,16 @@ public struct StateWriter {
         // becomes its stream's head.
         for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
             let messageId = (row.values["message_id"] ?? nil) ?? ""
+            let channel = (row.values["channel"] ?? nil) ?? ""
             let insert = try statements.statement(.init(kind: Statements.queue)) {
-                "INSERT INTO outbox_queue (message_id, ledger_seq, batch_id) VALUES (?, ?, ?)"
+                "INSERT INTO outbox_queue (message_id, channel, ledger_seq, batch_id) VALUES (?, ?, ?, ?)"
             }
-            try insert.bind(entry.sequence, at: 2)
-            try insert.bind(batchId ?? 0, at: 3)
-            try insert.step(texts: [messageId], from: 1, in: db)
+            try insert.bind(entry.sequence, at: 3)
+            try insert.bind(batchId ?? 0, at: 4)
+            try insert.step(texts: [messageId, channel], from: 1, in: db)
             // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
             // A new head has no known source until the planner that decided it records one.
-            guard (row.values["channel"] ?? nil) != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
+            guard channel != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
             let head = try statements.statement(.init(kind: Statements.streamHead)) {
                 "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id, source = NULL"
             }

@@ -272,6 +272,20 @@ extension Store {
                 CREATE INDEX record_outcome_batch ON record_outcome(batch_id, outcome, reason);
                 """)
         }
+        migrator.registerMigration("v16-outbox-queue-channel") { db in
+            // Each message's channel beside its place in the queue, and in the index of pending ones:
+            // the emitter looks for one channel's pending messages (or all but some), and had joined
+            // every pending message to its row in `outbox_message` to read it there, a million
+            // release certificates included, to find a few thousand files' messages. `emitted_at`
+            // (NULL in every entry: one byte) lets SQLite 3.40 read the index alone: it does not
+            // count the partial index's own condition as covered.
+            try db.execute(sql: """
+                ALTER TABLE outbox_queue ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+                UPDATE outbox_queue SET channel = COALESCE((SELECT m.channel FROM outbox_message m WHERE m.message_id = outbox_queue.message_id), '');
+                DROP INDEX outbox_queue_pending;
+                CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq, channel, batch_id, emitted_at) WHERE emitted_at IS NULL;
+                """)
+        }
         return migrator
     }
 }

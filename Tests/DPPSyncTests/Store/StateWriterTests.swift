@@ -217,6 +217,26 @@ struct StateWriterTests {
         #expect(pending == ["CRS-WO-1"])
     }
 
+    @Test("an outbox queue made before it held each message's channel gets it from the message on open, and its pending index covers it")
+    func queueChannelMigration() throws {
+        let store = try reopened(undoing: "v16-outbox-queue-channel", with: """
+            DROP INDEX outbox_queue_pending;
+            ALTER TABLE outbox_queue DROP COLUMN channel;
+            CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq) WHERE emitted_at IS NULL;
+            INSERT INTO outbox_message (message_id, channel, body) VALUES ('MDN-1', 'maintenance-due', '{}'), ('CRS-WO-1', 'release-certificates', '{}');
+            INSERT INTO outbox_queue (message_id, ledger_seq, emitted_at, file, batch_id)
+                VALUES ('MDN-1', 7, '2026-01-10T02:00:00.000Z', '/o/MDN-1.json', 1), ('CRS-WO-1', 9, NULL, NULL, 2), ('GONE-1', 11, NULL, NULL, 2);
+            """)
+        let (channels, plan) = try store.read { db in
+            (try Row.fetchAll(db, sql: "SELECT message_id, channel FROM outbox_queue ORDER BY ledger_seq").map { "\($0[0] as String)=\($0[1] as String)" },
+             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + OutboxEmitter.pendingBatchesSQL,
+                              arguments: ["release-certificates"]).map { $0["detail"] as String }.joined(separator: "; "))
+        }
+        // A queued message whose row is gone (a tampered store) gets no channel rather than failing the open.
+        #expect(channels == ["MDN-1=maintenance-due", "CRS-WO-1=release-certificates", "GONE-1="])
+        #expect(plan.contains("COVERING INDEX outbox_queue_pending"), "\(plan)")
+    }
+
     @Test("the store runs in WAL mode with synchronous=FULL and foreign keys on")
     func pragmas() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-pragma-" + UUID().uuidString + ".sqlite")
