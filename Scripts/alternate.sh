@@ -8,8 +8,9 @@
 #   bash Scripts/alternate.sh BEFORE AFTER --rounds 5 --work-orders 10000 --format jsonl
 #   bash Scripts/alternate.sh BEFORE AFTER --part-order sequential   # parts in registry order
 #
-# Prints each run's wall, user and system seconds, peak RSS and the deciding thread's file phase
-# (reconcile + commit), then each side's median wall time.
+# Prints each run's wall, user and system seconds, peak RSS, the deciding thread's file phase
+# (reconcile + commit) and the emit stage (the outbox decided and written after the file), then
+# each side's median wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,7 @@ done
 export_path="${EXPORT_FILE#"$work/after-root/"}"
 
 echo "$work_orders work orders ($format), $components components; before: $before; after: $after"
-printf "%-6s %5s %8s %8s %8s %8s %10s\n" side round wall user system "RSS MB" "file phase"
+printf "%-6s %5s %8s %8s %8s %8s %10s %6s\n" side round wall user system "RSS MB" "file phase" emit
 for ((round = 1; round <= rounds; round++)); do
   for side in before after; do
     copy="$work/run-$side-$round"
@@ -50,9 +51,9 @@ for ((round = 1; round <= rounds; round++)); do
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
       --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" || true
     read -r wall user system rss_kb <"$work/time"
-    file_phase=$(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
-      'import json, sys; t = json.load(sys.stdin); print("%.2f" % (t["reconcileSeconds"] + t["commitSeconds"]))')
-    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase"
+    read -r file_phase emit < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
+      'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"]))')
+    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase" "$emit"
     echo "$side $wall" >>"$work/walls"
     # The large files go now, the copy's small ones at exit (ext4 is slow to create files while
     # inodes freed minutes ago are skipped).
