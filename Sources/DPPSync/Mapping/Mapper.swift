@@ -95,8 +95,10 @@ public struct Mapper {
                   fields: [String: JSONValue], context: [String: JSONValue]) throws(FieldFailure) -> JSONValue? {
         let rule = compiled.rule
         if let each = rule.each {
+            let subRecords = record.records(at: each)
             var items: [JSONValue] = []
-            for (i, sub) in record.records(at: each).enumerated() {
+            items.reserveCapacity(subRecords.count)
+            for (i, sub) in subRecords.enumerated() {
                 var object: [(String, JSONValue)] = []
                 object.reserveCapacity(compiled.subfields.count)
                 var subValues: [String: JSONValue] = [:]

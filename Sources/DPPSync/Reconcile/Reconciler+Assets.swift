@@ -8,14 +8,17 @@ extension Reconciler {
     /// A new installation period when the component is (newly) on an aircraft.
     func installationRows(_ values: RowValues, previous: RowValues?) -> [RowImage] {
         guard let dppId = values["dpp_id"] ?? nil else { return [] }
-        return installationRows(dppId: dppId, aircraft: values["installed_on"] ?? nil, day: values["installed_at"] ?? nil, previous: previous)
+        return installationRow(dppId: dppId, aircraft: values["installed_on"] ?? nil, day: values["installed_at"] ?? nil, previous: previous)
+            .map { [$0] } ?? []
     }
 
-    func installationRows(dppId: String, aircraft: String?, day: String?, previous: RowValues?) -> [RowImage] {
-        guard let aircraft, let day else { return [] }
-        if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return [] }
+    /// The installation period that begins when `dppId` is installed on `aircraft` on `day`;
+    /// `nil` when either is unknown or `previous` (its stored row) already says so.
+    func installationRow(dppId: String, aircraft: String?, day: String?, previous: RowValues?) -> RowImage? {
+        guard let aircraft, let day else { return nil }
+        if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return nil }
         // dpp_id, start_day, aircraft
-        return [RowImage(table: StateSchema.installation, inColumnOrder: [dppId, day, aircraft])]
+        return RowImage(table: StateSchema.installation, inColumnOrder: [dppId, day, aircraft])
     }
 
     func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {

@@ -65,8 +65,10 @@ extension Reconciler {
             return byPolicy(.unknownAsset, "\(assetReference) is not in the DPP registry (yet); the record waits for it")
         }
         // 2. The parts.
+        let partLines = record.list("partsUsed")
         var parts: [ResolvedPart] = []
-        for line in record.list("partsUsed") {
+        parts.reserveCapacity(partLines.count)
+        for line in partLines {
             guard let reference = PartReference(line) else {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(line.jsonText())")
             }
@@ -130,40 +132,40 @@ extension Reconciler {
             }
         }
 
-        let built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
+        var built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
         if let hold = built.hold {
             let decision = byPolicy(hold.reason, hold.message)
             if decision.outcome != .applied { return decision }
             // A reviewer waived this check: build the rows without it.
-            let waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
+            var waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
                                                  previous: previousLines, waiving: hold.reason, in: db)
             if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
-            return try finishCompletion(waivedBuild, dppId: dppId, asset: asset, technicians: technicians, reason: hold.reason,
+            return try finishCompletion(&waivedBuild, dppId: dppId, asset: asset, technicians: technicians, reason: hold.reason,
                                         prefix: "accepted on review (\(hold.reason)): " + prefix, newWorkOrder: storedWorkOrder == nil,
                                         provenance: provenance, in: db)
         }
-        return try finishCompletion(built, dppId: dppId, asset: asset, technicians: technicians, reason: reason, prefix: prefix,
+        return try finishCompletion(&built, dppId: dppId, asset: asset, technicians: technicians, reason: reason, prefix: prefix,
                                     newWorkOrder: storedWorkOrder == nil,
                                     provenance: provenance, in: db)
-    }
-
-    /// Rows of a new work order are all new, except those about other components
-    /// (status, part installation), which may already read so: compare only those.
-    /// For a new work order every row is new or changed by construction (rows of other
-    /// components are only built when they change); an existing one is compared row by row.
-    private func changedRows(_ rows: [RowImage], newWorkOrder: Bool, in db: Database) throws -> [RowImage] {
-        if newWorkOrder { return rows }
-        return try rows.filter { try !Self.isStored($0, in: db) }
     }
 
     /// One ledger entry per completion: the work order, its lines, the parts it moved
     /// (each part's history finds it through the ledger's subject index) and, when the
     /// component is released, the release certificate the CMMS is sent.
-    private func finishCompletion(_ built: (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
+    /// - Parameter built: its rows are taken (the certificate is then added to them in place,
+    ///   in the room `completionRows` left, rather than to a copy of all of them).
+    private func finishCompletion(_ built: inout (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?),
                                   dppId: String, asset: RowValues, technicians: [String: RowValues], reason: ReasonCode?,
                                   prefix: String, newWorkOrder: Bool, provenance: Provenance, in db: Database) throws -> Decision {
-        var rows = try changedRows(built.rows, newWorkOrder: newWorkOrder, in: db)
-        if let workOrder = built.rows.first(where: { $0.table == StateSchema.workOrder.name }),
+        var rows: [RowImage] = []
+        swap(&rows, &built.rows)
+        let workOrder = rows.first(where: { $0.table == StateSchema.workOrder.name })
+        // Rows of a new work order are all new, except those about other components (status, part
+        // installation), which may already read so: compare only those. For a new work order every
+        // row is new or changed by construction (rows of other components are only built when they
+        // change); an existing one is compared row by row.
+        if !newWorkOrder { rows = try rows.filter { try !Self.isStored($0, in: db) } }
+        if let workOrder,
            let staff = workOrder.values["certifying_staff"] ?? nil,
            let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset,
                                                     category: technicians[staff].flatMap { $0["category"] ?? nil }, decidedOn: decisionDate),
@@ -208,7 +210,11 @@ extension Reconciler {
         let completionDate = record.string("completionDate")
         let returnToService = record.bool("returnToService")
         let taskId = record.string("taskId")
+        let labor = record.list("labor"), tests = record.list("tests")
+        // The work order, the component's status, per part its move, installation and link, the
+        // lines, and the release certificate `finishCompletion` adds: made once at full size.
         var rows: [RowImage] = []
+        rows.reserveCapacity(3 + 3 * parts.count + max(labor.count, previous.labor) + max(tests.count, previous.tests))
         var reason: ReasonCode?
         var message = "completion recorded"
         var releaseStatus: String? = returnToService == true ? "released" : (returnToService == false ? "not-returned" : nil)
@@ -226,26 +232,36 @@ extension Reconciler {
                     return ([], nil, "", (.partNotCertified, "part \(part.dppId): \(problem)"))
                 }
             }
-            // The part's new place, as the partial image of its row: the key and the columns that change.
+            // The part's new place, as the partial image of its row: the key and the columns that change,
+            // in the asset table's column order (which the write binds them in).
             let installedOn = asset["installed_on"] ?? nil
-            // In the asset table's column order, which the write binds them in.
-            let moved: [(column: String, value: String?)] = part.action == "removed"
-                ? [("installed_on", nil), ("parent_dpp_id", nil), ("position", nil), ("status", "REMOVED")]
-                : [("installed_on", installedOn), ("parent_dpp_id", dppId), ("installed_at", completionDate), ("status", "INSTALLED")]
-            var columns = ["dpp_id"], values: [String?] = [part.dppId]
-            columns.reserveCapacity(moved.count + 1); values.reserveCapacity(moved.count + 1)
-            for (column, value) in moved where (part.row[column] ?? nil) != value { columns.append(column); values.append(value) }
-            if columns.count > 1 {
-                rows.append(RowImage(table: StateSchema.asset, carrying: RowValues(columns: columns, values: values)))
+            let removed = part.action == "removed"
+            var values: [String?] = []
+            values.reserveCapacity(UnwrittenAssetColumns.columns.count + 1)
+            values.append(part.dppId)
+            var present = 0
+            for (slot, column) in UnwrittenAssetColumns.columns.enumerated() {
+                let value: String?
+                switch column {
+                case "installed_on": value = removed ? nil : installedOn
+                case "parent_dpp_id": value = removed ? nil : dppId
+                case "position" where removed: value = nil
+                case "installed_at" where !removed: value = completionDate
+                case "status": value = removed ? "REMOVED" : "INSTALLED"
+                default: continue  // not moved by this action
+                }
+                if (part.row[column] ?? nil) != value { values.append(value); present |= 1 << slot }
             }
-            if part.action != "removed" {
-                rows += installationRows(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row)
+            if present != 0 {
+                rows.append(RowImage(table: StateSchema.asset, carrying: RowValues(columns: UnwrittenAssetColumns.imageColumns[present], values: values)))
+            }
+            if !removed, let installation = installationRow(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row) {
+                rows.append(installation)
             }
             // work_order_id, part_dpp_id, action
             rows.append(RowImage(table: StateSchema.workOrderPart, inColumnOrder: [workOrderId, part.dppId, part.action]))
         }
         // Labour and tests.
-        let labor = record.list("labor")
         for (i, line) in labor.enumerated() {
             // work_order_id, line, labor_code, hours, craft, start_date
             rows.append(RowImage(table: StateSchema.workOrderLabor, inColumnOrder: [
@@ -256,7 +272,6 @@ extension Reconciler {
         for i in stride(from: labor.count, to: previous.labor, by: 1) {
             rows.append(RowImage(table: StateSchema.workOrderLabor, values: ["work_order_id": workOrderId, "line": String(i + 1)], deleted: true))
         }
-        let tests = record.list("tests")
         var failed: [String] = []
         for (i, test) in tests.enumerated() {
             let result = test["result"]?.scalarText ?? verdict(test)

@@ -55,7 +55,13 @@ public struct Reconciler {
     /// Technicians and programme tasks by key, for the life of one reconciler (one file);
     /// components as completions name them, until a change applied in the file writes them.
     final class ReferenceCache {
-        private var rows: [String: RowValues?] = [:]
+        /// By table and key (a key of its own: joining the table's name and the key into one
+        /// string had cost two appends and a longer hash for every technician and task looked up).
+        private var rows: [RowKey: RowValues?] = [:]
+        private struct RowKey: Hashable {
+            var table: ObjectIdentifier
+            var key: String
+        }
         private var components: [String: RowValues?] = [:]
         private var dppIdsByCMMSNumber: [String: String?] = [:]
         /// What the writer of this file's decisions applied to assets but has not written yet.
@@ -207,7 +213,7 @@ public struct Reconciler {
         }
 
         func row(_ table: StateTable, _ key: String, in db: Database) throws -> RowValues? {
-            let cacheKey = table.name + "\u{1F}" + key
+            let cacheKey = RowKey(table: ObjectIdentifier(table), key: key)
             if let cached = rows[cacheKey] { return cached }
             let row = try StateWriter.row(table, key: [key], in: db)
             rows[cacheKey] = .some(row)

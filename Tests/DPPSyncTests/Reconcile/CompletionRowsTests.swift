@@ -65,6 +65,38 @@ struct CompletionRowsTests {
         #expect(row(StateSchema.outboxMessage)?.values["message_id"] == .some("CRS-WO-1"))
     }
 
+    @Test("a removed part's image clears where it was, in the asset table's column order, and carries only what changes")
+    func removals() throws {
+        let store = try store()
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            try writer.apply(StateChange(kind: "reference", subject: "DPP-C1", rows: [
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P3", "part_number": "PN-3", "serial_number": "S3", "installed_on": "AC-1",
+                                                            "parent_dpp_id": "DPP-C1", "position": "POS-3", "status": "INSTALLED"]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P4", "part_number": "PN-4", "serial_number": "S4", "installed_on": "AC-1",
+                                                            "parent_dpp_id": "DPP-C1", "status": "INSTALLED"]),
+            ], provenance: Provenance()))
+        }
+        var record = completion
+        record.fields["returnToService"] = nil
+        record.fields["partsUsed"] = .array([.object([("dppId", .string("DPP-P3")), ("action", .string("removed"))]),
+                                             .object([("dppId", .string("DPP-P4")), ("action", .string("removed"))])])
+        let decision = try store.write { db in
+            var reconciler = Reconciler(configuration: Configuration())
+            reconciler.decisionDate = "2025-10-18"
+            return try reconciler.decide(record, provenance: Provenance(), in: db)
+        }
+        #expect(decision.outcome == .applied, "\(decision.message)")
+        let images = try #require(decision.changes.first?.rows).filter { $0.table == StateSchema.asset.name }
+        #expect(images.map(\.values) == [
+            ["dpp_id": "DPP-P3", "installed_on": nil, "parent_dpp_id": nil, "position": nil, "status": "REMOVED"],
+            ["dpp_id": "DPP-P4", "installed_on": nil, "parent_dpp_id": nil, "status": "REMOVED"],  // it had no position
+        ])
+        #expect(images.map(\.values.keys) == [["dpp_id", "installed_on", "parent_dpp_id", "position", "status"],
+                                               ["dpp_id", "installed_on", "parent_dpp_id", "status"]])
+        #expect(try #require(decision.changes.first?.rows).allSatisfy { $0.table != StateSchema.installation.name }, "a removal begins no installation")
+    }
+
     @Test("a completion that names no task is held to its component's one task, found once per part number")
     func taskOfThePartNumber() throws {
         let store = try store()

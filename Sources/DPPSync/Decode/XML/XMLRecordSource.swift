@@ -307,6 +307,7 @@ struct XMLNodeAccessor: RecordAccessor {
     func records(at path: FieldPath) -> [any RecordAccessor] {
         if let child = queries.childName(path) {
             var nodes: [any RecordAccessor] = []
+            nodes.reserveCapacity(4)  // a completion's parts, labour or tests: room for the usual few
             var current = node.pointee.children
             while let c = current {
                 if c.pointee.type == XML_ELEMENT_NODE, queries.matches(c, child) { nodes.append(XMLNodeAccessor(node: c, queries: queries)) }
