@@ -13,6 +13,13 @@ public struct RowImage: Sendable, Hashable {
     /// The state table the image belongs to, `nil` for a name no state table has.
     var stateTable: StateTable? { knownTable ?? StateSchema.table(named: table) }
 
+    /// `true` when the image is a row of `table`: the write path asks this of every row of every
+    /// change, and an image made from its table answers by identity, with no names compared.
+    func isOf(_ table: StateTable) -> Bool {
+        if let knownTable { return knownTable === table }
+        return self.table == table.name
+    }
+
     public static func == (lhs: RowImage, rhs: RowImage) -> Bool {
         lhs.table == rhs.table && lhs.deleted == rhs.deleted && lhs.values == rhs.values
     }

@@ -159,7 +159,7 @@ extension Reconciler {
                                   prefix: String, newWorkOrder: Bool, provenance: Provenance, in db: Database) throws -> Decision {
         var rows: [RowImage] = []
         swap(&rows, &built.rows)
-        let workOrder = rows.first(where: { $0.table == StateSchema.workOrder.name })
+        let workOrder = rows.first(where: { $0.isOf(StateSchema.workOrder) })
         // Rows of a new work order are all new, except those about other components (status, part
         // installation), which may already read so: compare only those. For a new work order every
         // row is new or changed by construction (rows of other components are only built when they

@@ -119,8 +119,8 @@ public struct Reconciler {
         }
 
         func forget(_ change: StateChange) {
-            for row in change.rows where row.table == StateSchema.asset.name {
-                if let dppId = row.values["dpp_id"] ?? nil { components.removeValue(forKey: dppId) }
+            for row in change.rows where row.isOf(StateSchema.asset) {
+                if let dppId = row.values.value(of: "dpp_id", expectedAt: 0) ?? nil { components.removeValue(forKey: dppId) }
                 // A new number for a component (or a new component) changes the crosswalk.
                 if row.values["cmms_asset_num"] != nil {
                     dppIdsByCMMSNumber.removeAll()

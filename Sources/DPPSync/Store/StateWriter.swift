@@ -100,13 +100,13 @@ public struct StateWriter {
         for row in change.rows {
             if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
                 unwrittenAssets.record(row, dppId: (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? "")
-            } else if pipelined, row.table == StateSchema.installation.name, !row.deleted {
+            } else if pipelined, row.isOf(StateSchema.installation), !row.deleted {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
                 let day = (row.values.value(of: "start_day", expectedAt: 1) ?? nil) ?? ""
                 installations.append((dppId, day, installations.count, row))
             } else {
                 // Any other write of an asset goes after the moves applied before it.
-                if row.table == StateSchema.asset.name {
+                if row.isOf(StateSchema.asset) {
                     if unwrittenAssets?.isEmpty == false { try writeUnwrittenAssets() }
                     unwrittenAssets?.noteWritten(row)
                 }
@@ -127,7 +127,7 @@ public struct StateWriter {
         if unwrittenAssets?.count ?? 0 >= assetRun { try writeUnwrittenAssets() }
         // A decided outbox message waits in the delivery queue until its file is written, and
         // becomes its stream's head.
-        for row in change.rows where row.table == StateSchema.outboxMessage.name && !row.deleted {
+        for row in change.rows where row.isOf(StateSchema.outboxMessage) && !row.deleted {
             let messageId = (row.values["message_id"] ?? nil) ?? ""
             let channel = (row.values["channel"] ?? nil) ?? ""
             let insert = try statements.statement(.init(kind: Statements.queue)) {
@@ -232,7 +232,7 @@ public struct StateWriter {
     /// The components a change concerns besides its subject (parts it installed or removed).
     static func otherSubjects(of change: StateChange) -> [String] {
         var others: [String] = []
-        for row in change.rows where row.table == StateSchema.asset.name || row.table == StateSchema.installation.name {
+        for row in change.rows where row.isOf(StateSchema.asset) || row.isOf(StateSchema.installation) {
             // Both tables' key, and so their images' first column.
             if let id = row.values.value(of: "dpp_id", expectedAt: 0) ?? nil, id != change.subject, !others.contains(id) { others.append(id) }
         }

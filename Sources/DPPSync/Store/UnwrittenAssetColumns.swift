@@ -33,7 +33,7 @@ public final class UnwrittenAssetColumns {
 
     /// `true` when `image` is a partial image of an asset that sets only columns that may wait.
     static func mayWait(_ image: RowImage) -> Bool {
-        guard image.table == StateSchema.asset.name, !image.deleted, image.isPartial(in: StateSchema.asset) else { return false }
+        guard image.isOf(StateSchema.asset), !image.deleted, image.isPartial(in: StateSchema.asset) else { return false }
         return image.values.allSatisfy { $0.key == "dpp_id" || columns.contains($0.key) }
     }
 
