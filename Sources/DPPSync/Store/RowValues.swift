@@ -58,10 +58,14 @@ public struct RowValues: Sendable, Hashable, ExpressibleByDictionaryLiteral, Seq
     /// optional of an optional made and no name compared.
     func withUTF8<Result>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
         texts.withUnsafeBufferPointer { texts in
-            guard let text = texts[position] else { return body(nil) }
-            if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-            var copy = text
-            return copy.withUTF8 { body($0) }
+            // Read in place through the element's address: a value taken out of the array (or its
+            // `utf8` view) is a copy, retained and released for every value the ledger writes.
+            guard let element = texts.baseAddress.map({ $0 + position }), element.pointee != nil else { return body(nil) }
+            return element.pointee.unsafelyUnwrapped.withCString { start in
+                start.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
+                    body(UnsafeBufferPointer(start: bytes, count: element.pointee.unsafelyUnwrapped.utf8.count))
+                }
+            }
         }
     }
 

@@ -6,7 +6,8 @@ struct LedgerEntryTests {
     /// The direct writer must give exactly the documented form: the JSON value with sorted keys.
     @Test("canonicalBytes equals canonicalJSON with sorted keys, for awkward values and foreign row images")
     func directWriterMatchesDefinition() throws {
-        let awkward = ["quote \" and \\ backslash", "line\nfeed\r\ttab \u{01}\u{1F}", "ünïcødé ✈︎ 水素", "", "null"]
+        let awkward = ["quote \" and \\ backslash", "line\nfeed\r\ttab \u{01}\u{1F}", "ünïcødé ✈︎ 水素", "", "null",
+                       "a NUL \u{0} inside, then more than fifteen bytes"]
         var rows: [RowImage] = []
         for (i, text) in awkward.enumerated() {
             rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\(i)", "description": text, "status": i % 2 == 0 ? nil : text]))
