@@ -25,7 +25,7 @@ struct FlatJSONObject {
             if scanner.take(UInt8(ascii: "}")) { return scanner.atEnd ? found : nil }
             while true {
                 guard let name = scanner.plainString(), scanner.take(UInt8(ascii: ":")), let value = scanner.plainString() else { return nil }
-                for position in names.indices where found[position] == nil && names[position].elementsEqual(name) {
+                for position in names.indices where found[position] == nil && Self.equal(names[position], name) {
                     found[position] = String(decoding: value, as: UTF8.self)
                     break
                 }
@@ -33,6 +33,14 @@ struct FlatJSONObject {
                 guard scanner.take(UInt8(ascii: "}")), scanner.atEnd else { return nil }
                 return found
             }
+        }
+    }
+
+    /// Byte equality by length, then `memcmp` (a generic `elementsEqual` walked both a byte at a
+    /// time with iterators: most of a certificate check's instructions).
+    private static func equal(_ name: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.count == bytes.count && name.withUnsafeBufferPointer { name in
+            name.isEmpty || memcmp(name.baseAddress!, bytes.baseAddress!, name.count) == 0
         }
     }
 
@@ -65,3 +73,5 @@ struct FlatJSONObject {
         }
     }
 }
+
+import Foundation
