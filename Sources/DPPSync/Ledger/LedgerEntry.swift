@@ -8,7 +8,16 @@ public struct RowImage: Sendable, Hashable {
     public var deleted: Bool
     /// The table, when the image was made from it: the write path then needs no lookup by
     /// name (a dictionary lookup for every row written). Not part of the image's identity.
-    private let knownTable: StateTable?
+    /// Not retained: state tables are `StateSchema`'s, which live as long as the process, and
+    /// each image made on the deciding thread and freed on the ledger's had counted a reference
+    /// on the same few tables from both cores.
+    private unowned(unsafe) let knownTable: StateTable?
+
+    /// `table`, checked (in debug builds) to be one of `StateSchema`'s: an image does not retain it.
+    private static func schemaTable(_ table: StateTable) -> StateTable {
+        assert(StateSchema.table(named: table.name) === table, "\(table.name) is not one of StateSchema's tables")
+        return table
+    }
 
     /// The state table the image belongs to, `nil` for a name no state table has.
     var stateTable: StateTable? { knownTable ?? StateSchema.table(named: table) }
@@ -28,10 +37,11 @@ public struct RowImage: Sendable, Hashable {
         hasher.combine(table); hasher.combine(values); hasher.combine(deleted)
     }
 
-    /// Every column of `table`, in its order (absent ones NULL; a value for no column of the table is dropped).
+    /// Every column of `table` (one of `StateSchema.tables`), in its order (absent ones NULL; a
+    /// value for no column of the table is dropped).
     public init(table: StateTable, values: RowValues, deleted: Bool = false) {
         self.table = table.name
-        knownTable = table
+        knownTable = Self.schemaTable(table)
         var ordered: [String?] = []
         ordered.reserveCapacity(table.columns.count)
         for (position, column) in table.columns.enumerated() { ordered.append(values.value(of: column, expectedAt: position) ?? nil) }
@@ -44,7 +54,7 @@ public struct RowImage: Sendable, Hashable {
     init(table: StateTable, inColumnOrder values: [String?]) {
         precondition(values.count == table.columns.count, "one value per column of \(table.name)")
         self.table = table.name
-        knownTable = table
+        knownTable = Self.schemaTable(table)
         self.values = RowValues(columns: table.columns, values: values)
         self.deleted = false
     }
@@ -58,7 +68,7 @@ public struct RowImage: Sendable, Hashable {
             changed[column] = .some(updated[column] ?? nil)  // a column set to null stays in the image
         }
         self.table = table.name
-        knownTable = table
+        knownTable = Self.schemaTable(table)
         self.values = changed
         self.deleted = false
     }
@@ -66,7 +76,7 @@ public struct RowImage: Sendable, Hashable {
     /// Exactly the columns given (a partial image when they are not all of the table's).
     init(table: StateTable, carrying values: RowValues) {
         self.table = table.name; self.values = values; self.deleted = false
-        knownTable = table
+        knownTable = Self.schemaTable(table)
     }
 
     init(tableName: String, values: RowValues, deleted: Bool) {
