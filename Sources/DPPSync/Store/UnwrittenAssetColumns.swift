@@ -17,15 +17,40 @@ public final class UnwrittenAssetColumns {
         ["dpp_id"] + columns.indices.filter { present & (1 << $0) != 0 }.map { columns[$0] }
     }
 
-    /// An asset's unwritten columns, the last value applied of each: `Unwritten[i]` is
-    /// `columns[i]`'s (`.some(nil)`: set to NULL; `nil`: not waiting). Fixed slots, changed in
-    /// place: a row of names per asset, copied out and back for each move, had been 5 % of the
-    /// deciding thread's samples.
-    private typealias Unwritten = [String??]
-    private var byDppId: [String: Unwritten] = [:]
-    private static let none = Unwritten(repeating: nil, count: columns.count)
+    /// An asset's unwritten columns, the last value applied of each: slot `i` is `columns[i]`'s
+    /// (`.some(nil)`: set to NULL; `nil`: not waiting). Fixed slots, changed in place: a row of
+    /// names per asset, copied out and back for each move, had been 5 % of the deciding thread's
+    /// samples. Held inline, side by side in `waiting`: an array of its own per asset had cost
+    /// ~50 bytes more an asset, and the run of waiting moves is as long as memory allows.
+    private struct Unwritten {
+        private var slots: (String??, String??, String??, String??, String??) = (nil, nil, nil, nil, nil)
 
-    init() {}
+        subscript(slot: Int) -> String?? {
+            get {
+                switch slot {
+                case 0: slots.0
+                case 1: slots.1
+                case 2: slots.2
+                case 3: slots.3
+                default: slots.4
+                }
+            }
+            set {
+                switch slot {
+                case 0: slots.0 = newValue
+                case 1: slots.1 = newValue
+                case 2: slots.2 = newValue
+                case 3: slots.3 = newValue
+                default: slots.4 = newValue
+                }
+            }
+        }
+    }
+    /// Where each waiting asset's columns are in `waiting`.
+    private var byDppId: [String: Int32] = [:]
+    private var waiting: [Unwritten] = []
+
+    init() { assert(Self.columns.count == 5, "one slot of `Unwritten` per column that may wait") }
 
     public var isEmpty: Bool { byDppId.isEmpty }
     /// Assets with columns waiting.
@@ -34,7 +59,7 @@ public final class UnwrittenAssetColumns {
     /// `true` when `image` is a partial image of an asset that sets only columns that may wait.
     static func mayWait(_ image: RowImage) -> Bool {
         guard image.isOf(StateSchema.asset), !image.deleted, image.isPartial(in: StateSchema.asset) else { return false }
-        return image.values.allSatisfy { $0.key == "dpp_id" || columns.contains($0.key) }
+        return image.values.keys.allSatisfy { $0 == "dpp_id" || columns.contains($0) }
     }
 
     /// Every asset the file's writer moved or wrote, waiting or not (never forgotten within the
@@ -59,7 +84,13 @@ public final class UnwrittenAssetColumns {
     /// Notes the columns of an image that waits (`mayWait`).
     func record(_ image: RowImage, dppId: String) {
         changed.insert(dppId)
-        Self.set(image, in: &byDppId[dppId, default: Self.none])  // one lookup, changed in place
+        let next = Int32(waiting.count)
+        let index = Int(byDppId[dppId, default: next])  // one lookup
+        if index == next {
+            byDppId[dppId] = next
+            waiting.append(Unwritten())
+        }
+        Self.set(image, in: &waiting[index])
     }
 
     private static func set(_ image: RowImage, in unwritten: inout Unwritten) {
@@ -74,9 +105,10 @@ public final class UnwrittenAssetColumns {
 
     /// `row` with its asset's unwritten columns in place of the stored ones (of the columns it carries).
     public func overlay(_ row: RowValues?) -> RowValues? {
-        guard !byDppId.isEmpty, var row, let dppId = row["dpp_id"] ?? nil, let unwritten = byDppId[dppId] else { return row }
-        for (slot, value) in unwritten.enumerated() {
-            if let value, row[Self.columns[slot]] != nil { row[Self.columns[slot]] = .some(value) }
+        guard !byDppId.isEmpty, var row, let dppId = row["dpp_id"] ?? nil, let index = byDppId[dppId] else { return row }
+        let unwritten = waiting[Int(index)]
+        for slot in Self.columns.indices {
+            if let value = unwritten[slot], row[Self.columns[slot]] != nil { row[Self.columns[slot]] = .some(value) }
         }
         return row
     }
@@ -87,16 +119,18 @@ public final class UnwrittenAssetColumns {
     /// its row ends the same. The images are made one at a time: all of a run at once had cost
     /// ~300 bytes an asset on top of what waits.
     func writeAll(_ write: (RowImage) throws -> Void) rethrows {
-        for (dppId, unwritten) in byDppId.sorted(by: { $0.key < $1.key }) {
+        for (dppId, index) in byDppId.sorted(by: { $0.key < $1.key }) {
+            let unwritten = waiting[Int(index)]
             var values: [String?] = []
             values.reserveCapacity(Self.columns.count + 1)
             values.append(dppId)
             var present = 0
-            for (slot, value) in unwritten.enumerated() {
-                if let value { values.append(value); present |= 1 << slot }
+            for slot in Self.columns.indices {
+                if let value = unwritten[slot] { values.append(value); present |= 1 << slot }
             }
             try write(RowImage(table: StateSchema.asset, carrying: RowValues(columns: Self.imageColumns[present], values: values)))
         }
         byDppId.removeAll(keepingCapacity: true)
+        waiting.removeAll(keepingCapacity: true)
     }
 }
