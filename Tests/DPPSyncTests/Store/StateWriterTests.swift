@@ -316,6 +316,34 @@ struct StateWriterTests {
         }
     }
 
+    @Test("moves of one asset that set different columns add up while they wait: in the overlay and in the row written")
+    func assetMovesAddUp() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-columns-" + UUID().uuidString + ".sqlite")
+        func change(_ values: RowValues) -> StateChange {
+            StateChange(kind: "test", subject: "DPP-1", rows: [RowImage(table: StateSchema.asset, carrying: values)], provenance: Provenance())
+        }
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            try writer.apply(StateChange(kind: "test", subject: "DPP-1", rows: [
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-1", "status": "IN_STOCK"]),
+                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-2", "status": "IN_STOCK"]),
+            ], provenance: Provenance()))
+            try writer.apply(change(["dpp_id": "DPP-1", "parent_dpp_id": "DPP-C", "status": "INSTALLED"]))
+            try writer.apply(change(["dpp_id": "DPP-2", "status": "INSTALLED"]))
+            try writer.apply(change(["dpp_id": "DPP-1", "position": "POS-1"]))
+            let read = try StateWriter.row(StateSchema.asset, key: ["DPP-1"], in: db)
+            let overlaid = try #require(writer.unwrittenAssets?.overlay(read))
+            #expect([overlaid["parent_dpp_id"], overlaid["position"], overlaid["status"]] == ["DPP-C", "POS-1", "INSTALLED"])
+            try writer.finish()
+        }
+        let rows = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT dpp_id, parent_dpp_id, position, status FROM asset ORDER BY dpp_id").map { row in
+                (0..<4).map { (row[$0] as String?) ?? "∅" }.joined(separator: " ")
+            }
+        }
+        #expect(rows == ["DPP-1 DPP-C POS-1 INSTALLED", "DPP-2 ∅ ∅ INSTALLED"])
+    }
+
     @Test("moved assets wait a run of their own, one image each with the last value applied, then go to the store")
     func assetMovesInRuns() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-runs-" + UUID().uuidString + ".sqlite")
