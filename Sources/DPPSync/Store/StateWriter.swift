@@ -20,7 +20,9 @@ public struct StateWriter {
     /// from `unwrittenAssets`. They go in key order a run at a time, rather than each to a random
     /// B-tree page as its completion is written (parts come from anywhere in the registry).
     private var subjects: [(subject: String, seq: Int64)] = []
-    private var installations: [(dppId: String, day: String, order: Int, row: RowImage)] = []
+    /// An installation waits as its three values (the image is made when it is written): with its
+    /// image it had taken ~180 bytes, against ~56.
+    private var installations: [(dppId: String, day: String, aircraft: String?, order: Int)] = []
     /// The asset columns applied but not written yet, for whoever reads assets during the file
     /// (the reconciler lays them over what it reads); `nil` for a writer that is not pipelined.
     public let unwrittenAssets: UnwrittenAssetColumns?
@@ -30,7 +32,10 @@ public struct StateWriter {
     /// At 1M work orders both hold 2.5 million rows, and runs of 131,072 touch each page fewer
     /// times (1M XML, with the assets' runs below: rows 102.9 / 115.4 → 103.6 / 92.2 s, system time
     /// 55.7 / 60.2 → 53.5 / 50.4 s, wall 197.2 / 220.1 → 207.0 / 188.0 s, peak RSS +0 to +4 MB).
-    var deferredRun = 131_072
+    /// Runs longer by half (196,608) fit in less memory than 131,072 took once an installation
+    /// waits as its values rather than its image (sixteenth round); at 100k work orders the
+    /// run left for the file's end is the same length (~107,000).
+    var deferredRun = 196_608
     /// How many moved assets wait before they are written, one image each however often they
     /// moved (their own count: until the fourteenth round a run of subjects wrote them too, so
     /// they went ~16,000 at a time). A run of `n` moves in key order reads and dirties each page it
@@ -104,11 +109,13 @@ public struct StateWriter {
         for row in change.rows {
             if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
                 unwrittenAssets.record(row, dppId: (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? "")
-            } else if pipelined, row.isOf(StateSchema.installation), !row.deleted {
+            } else if pipelined, row.isOf(StateSchema.installation), !row.deleted, !row.isPartial(in: StateSchema.installation) {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
                 let day = (row.values.value(of: "start_day", expectedAt: 1) ?? nil) ?? ""
-                installations.append((dppId, day, installations.count, row))
+                installations.append((dppId, day, row.values.value(of: "aircraft", expectedAt: 2) ?? nil, installations.count))
             } else {
+                // Any other write of an installation goes after those applied before it.
+                if row.isOf(StateSchema.installation), !installations.isEmpty { try writeSubjectsAndInstallations() }
                 // Any other write of an asset goes after the moves applied before it.
                 if row.isOf(StateSchema.asset) {
                     if unwrittenAssets?.isEmpty == false { try writeUnwrittenAssets() }
@@ -189,7 +196,11 @@ public struct StateWriter {
         for (subject, seq) in subjects { try insertSubject(subject, seq) }
         subjects.removeAll(keepingCapacity: true)
         installations.sort { ($0.dppId, $0.day, $0.order) < ($1.dppId, $1.day, $1.order) }
-        for installation in installations { try Self.write(installation.row, using: statements) }
+        for installation in installations {
+            // dpp_id, start_day, aircraft
+            try Self.write(RowImage(table: StateSchema.installation, inColumnOrder: [installation.dppId, installation.day, installation.aircraft]),
+                           using: statements)
+        }
         installations.removeAll(keepingCapacity: true)
     }
 

@@ -316,6 +316,21 @@ struct StateWriterTests {
         }
     }
 
+    @Test("an installation written at once (a delete) goes after the installations waiting before it")
+    func installationWritesKeepTheirOrder() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "dppsync-installation-order-" + UUID().uuidString + ".sqlite")
+        func change(_ row: RowImage) -> StateChange { StateChange(kind: "test", subject: "DPP-1", rows: [row], provenance: Provenance()) }
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
+            try writer.apply(change(RowImage(table: StateSchema.installation, values: ["dpp_id": "DPP-1", "start_day": "2026-12-01", "aircraft": "AC-1"])))
+            try writer.apply(change(RowImage(table: StateSchema.installation, values: ["dpp_id": "DPP-1", "start_day": "2026-12-01"], deleted: true)))
+            try writer.apply(change(RowImage(table: StateSchema.installation, values: ["dpp_id": "DPP-1", "start_day": "2026-12-02", "aircraft": "AC-2"])))
+            try writer.finish()
+        }
+        let rows = try store.read { db in try String.fetchAll(db, sql: "SELECT start_day || ' ' || aircraft FROM installation ORDER BY 1") }
+        #expect(rows == ["2026-12-02 AC-2"])
+    }
+
     @Test("moves of one asset that set different columns add up while they wait: in the overlay and in the row written")
     func assetMovesAddUp() throws {
         let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-columns-" + UUID().uuidString + ".sqlite")
