@@ -22,6 +22,14 @@ struct CompletionRowsTests {
         return store
     }
 
+    /// Writes reference rows (more parts, another task) as one change.
+    func apply(_ rows: [RowImage], to store: Store) throws {
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1)
+            try writer.apply(StateChange(kind: "reference", subject: "DPP-C1", rows: rows, provenance: Provenance()))
+        }
+    }
+
     let completion = MappedRecord(kind: .workOrderCompletion, key: "WO-1", timestamp: Timestamp(iso: "2025-10-17T09:10:00Z"), fields: [
         "dppId": .string("DPP-C1"), "siteId": .string("LEJ"), "taskId": .string("TASK-1"), "completionDate": .string("2025-10-17"),
         "status": .string("COMP"), "statusDate": .string("2025-10-17T09:10:00.000Z"), "findings": .string("ok"), "returnToService": .bool(true),
@@ -68,15 +76,12 @@ struct CompletionRowsTests {
     @Test("a removed part's image clears where it was, in the asset table's column order, and carries only what changes")
     func removals() throws {
         let store = try store()
-        try store.write { db in
-            var writer = try StateWriter(db: db, batchId: 1)
-            try writer.apply(StateChange(kind: "reference", subject: "DPP-C1", rows: [
-                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P3", "part_number": "PN-3", "serial_number": "S3", "installed_on": "AC-1",
-                                                            "parent_dpp_id": "DPP-C1", "position": "POS-3", "status": "INSTALLED"]),
-                RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P4", "part_number": "PN-4", "serial_number": "S4", "installed_on": "AC-1",
-                                                            "parent_dpp_id": "DPP-C1", "status": "INSTALLED"]),
-            ], provenance: Provenance()))
-        }
+        try apply([
+            RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P3", "part_number": "PN-3", "serial_number": "S3", "installed_on": "AC-1",
+                                                        "parent_dpp_id": "DPP-C1", "position": "POS-3", "status": "INSTALLED"]),
+            RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-P4", "part_number": "PN-4", "serial_number": "S4", "installed_on": "AC-1",
+                                                        "parent_dpp_id": "DPP-C1", "status": "INSTALLED"]),
+        ], to: store)
         var record = completion
         record.fields["returnToService"] = nil
         record.fields["partsUsed"] = .array([.object([("dppId", .string("DPP-P3")), ("action", .string("removed"))]),
@@ -101,12 +106,8 @@ struct CompletionRowsTests {
     func taskOfThePartNumber() throws {
         let store = try store()
         // PN-C's one task now asks for a B2 licence, which T1 (B1) does not hold.
-        try store.write { db in
-            var writer = try StateWriter(db: db, batchId: 1)
-            try writer.apply(StateChange(kind: "reference", subject: "TASK-1", rows: [
-                RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-1", "part_number": "PN-C", "required_category": "B2"]),
-            ], provenance: Provenance()))
-        }
+        try apply([RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-1", "part_number": "PN-C", "required_category": "B2"])],
+                  to: store)
         func withoutTask(_ workOrder: String) -> MappedRecord {
             var record = completion
             record.key = workOrder
@@ -128,12 +129,8 @@ struct CompletionRowsTests {
         #expect(releases.allSatisfy { $0 != "released" }, "\(releases)")
 
         // With a second task for PN-C there is no one task to hold it to: released.
-        try store.write { db in
-            var writer = try StateWriter(db: db, batchId: 1)
-            try writer.apply(StateChange(kind: "reference", subject: "TASK-2", rows: [
-                RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-2", "part_number": "PN-C", "required_category": "B2"]),
-            ], provenance: Provenance()))
-        }
+        try apply([RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-2", "part_number": "PN-C", "required_category": "B2"])],
+                  to: store)
         let released = try store.write { db in
             var reconciler = Reconciler(configuration: Configuration())
             reconciler.decisionDate = "2025-10-18"
