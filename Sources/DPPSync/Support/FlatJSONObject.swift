@@ -37,7 +37,7 @@ struct FlatJSONObject {
     }
 
     /// Byte equality by length, then `memcmp` (a generic `elementsEqual` walked both a byte at a
-    /// time with iterators: most of a certificate check's instructions).
+    /// time with iterators: ~180 instructions more a certificate checked).
     private static func equal(_ name: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         name.count == bytes.count && name.withUnsafeBufferPointer { name in
             name.isEmpty || memcmp(name.baseAddress!, bytes.baseAddress!, name.count) == 0
