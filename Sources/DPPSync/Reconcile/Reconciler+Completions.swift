@@ -236,11 +236,8 @@ extension Reconciler {
             // in the asset table's column order (which the write binds them in).
             let installedOn = asset["installed_on"] ?? nil
             let removed = part.action == "removed"
-            var values: [String?] = []
-            values.reserveCapacity(UnwrittenAssetColumns.columns.count + 1)
-            values.append(part.dppId)
-            var present = 0
-            for (slot, column) in UnwrittenAssetColumns.columns.enumerated() {
+            let move = UnwrittenAssetColumns.placeImage(of: part.dppId) { slot in
+                let column = UnwrittenAssetColumns.columns[slot]
                 let value: String?
                 switch column {
                 case "installed_on": value = removed ? nil : installedOn
@@ -248,13 +245,11 @@ extension Reconciler {
                 case "position" where removed: value = nil
                 case "installed_at" where !removed: value = completionDate
                 case "status": value = removed ? "REMOVED" : "INSTALLED"
-                default: continue  // not moved by this action
+                default: return nil  // not moved by this action
                 }
-                if (part.row[column] ?? nil) != value { values.append(value); present |= 1 << slot }
+                return (part.row[column] ?? nil) != value ? .some(value) : nil
             }
-            if present != 0 {
-                rows.append(RowImage(table: StateSchema.asset, carrying: RowValues(columns: UnwrittenAssetColumns.imageColumns[present], values: values)))
-            }
+            if let move { rows.append(move) }
             if !removed, let installation = installationRow(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row) {
                 rows.append(installation)
             }

@@ -17,6 +17,20 @@ public final class UnwrittenAssetColumns {
         ["dpp_id"] + columns.indices.filter { present & (1 << $0) != 0 }.map { columns[$0] }
     }
 
+    /// The partial image of `dppId`'s row that sets each of `columns` whose `value(slot)` is not
+    /// `nil` (`.some(nil)`: to NULL), in table order; `nil` when it sets none. How a completion
+    /// moves a part, and how the waiting moves are written.
+    static func placeImage(of dppId: String, _ value: (Int) -> String??) -> RowImage? {
+        var values: [String?] = []
+        values.reserveCapacity(columns.count + 1)
+        values.append(dppId)
+        var present = 0
+        for slot in columns.indices {
+            if let set = value(slot) { values.append(set); present |= 1 << slot }
+        }
+        return present == 0 ? nil : RowImage(table: StateSchema.asset, carrying: RowValues(columns: imageColumns[present], values: values))
+    }
+
     /// An asset's unwritten columns, the last value applied of each: slot `i` is `columns[i]`'s
     /// (`.some(nil)`: set to NULL; `nil`: not waiting). Fixed slots, changed in place: a row of
     /// names per asset, copied out and back for each move, had been 5 % of the deciding thread's
@@ -121,14 +135,8 @@ public final class UnwrittenAssetColumns {
     func writeAll(_ write: (RowImage) throws -> Void) rethrows {
         for (dppId, index) in byDppId.sorted(by: { $0.key < $1.key }) {
             let unwritten = waiting[Int(index)]
-            var values: [String?] = []
-            values.reserveCapacity(Self.columns.count + 1)
-            values.append(dppId)
-            var present = 0
-            for slot in Self.columns.indices {
-                if let value = unwritten[slot] { values.append(value); present |= 1 << slot }
-            }
-            try write(RowImage(table: StateSchema.asset, carrying: RowValues(columns: Self.imageColumns[present], values: values)))
+            // Every waiting asset has a column set (`record` sets at least one).
+            if let image = Self.placeImage(of: dppId, { unwritten[$0] }) { try write(image) }
         }
         byDppId.removeAll(keepingCapacity: true)
         waiting.removeAll(keepingCapacity: true)
