@@ -62,9 +62,12 @@ struct PartPrefetcher {
     init(db: Database) { statements = StatementCache(db) }
 
     /// Fills in the parts each completion of `records` names, as stored, looking each distinct
-    /// part up once and in key order: a batch's lookups in key order share the index and table
-    /// pages that a shuffled night spreads them over. When a lookup fails no record gets any
-    /// (the reconciler then reads them).
+    /// part up once. First the DPP ids of the parts named by number, in (part, serial) order
+    /// through that index alone (it holds the key); then the rows, in DPP id order: lookups of a
+    /// batch that fall in one page of the table follow each other and read it once. Read in the
+    /// index's order, each row had cost a page read of its own (a C test on the 100k store,
+    /// 250,000 lookups in batches of 2,560: 4.4 → 3.9 µs a lookup). When a lookup fails no
+    /// record gets any (the reconciler then reads them).
     func fill(_ records: inout [PreparedRecord]) {
         var wanted: [(reference: PartReference, record: Int)] = []
         for (index, record) in records.enumerated() {
@@ -75,17 +78,21 @@ struct PartPrefetcher {
                 wanted.append((reference, index))
             }
         }
-        let order = wanted.indices.sorted { wanted[$0].reference.precedes(wanted[$1].reference) }
         var values = [[String?]?](repeating: nil, count: wanted.count)
-        var previous: Int?
         do {
-            for position in order {
-                if let previous, wanted[previous].reference == wanted[position].reference {
-                    values[position] = values[previous]
+            var located: [(id: String, position: Int)] = []
+            for (position, id) in try dppIds(of: wanted.map(\.reference)).enumerated() {
+                if let id { located.append((id, position)) }
+            }
+            located.sort { $0.id < $1.id }
+            var previous: (id: String, position: Int)?
+            for (id, position) in located {
+                if let previous, previous.id == id {
+                    values[position] = values[previous.position]
                 } else {
-                    values[position] = try lookUp(wanted[position].reference)
+                    values[position] = try row(id)
                 }
-                previous = position
+                previous = (id, position)
             }
         } catch {
             return
@@ -95,15 +102,38 @@ struct PartPrefetcher {
         }
     }
 
-    private func lookUp(_ reference: PartReference) throws -> [String?]? {
-        switch reference {
-        case .unserialised: return nil
-        case .dppId(let id):
-            return try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }
-                .firstRow([id], columns: Reconciler.partColumns.count, in: statements.db)
-        case .number(let partNumber, let serial):
-            return try statements.statement(.init(kind: 2)) { Reconciler.partByNumberSQL }
-                .firstRow([partNumber, serial], columns: Reconciler.partColumns.count, in: statements.db)
+    /// The DPP id each reference names (`nil`: no part has those numbers), those by number
+    /// looked up in key order, each distinct one once.
+    private func dppIds(of references: [PartReference]) throws -> [String?] {
+        var ids = [String?](repeating: nil, count: references.count)
+        var numbered: [Int] = []
+        for (position, reference) in references.enumerated() {
+            switch reference {
+            case .dppId(let id): ids[position] = id
+            case .number: numbered.append(position)
+            case .unserialised: break
+            }
         }
+        numbered.sort { references[$0].precedes(references[$1]) }
+        var previous: Int?
+        for position in numbered {
+            if let previous, references[previous] == references[position] {
+                ids[position] = ids[previous]
+            } else if case .number(let partNumber, let serial) = references[position] {
+                ids[position] = try statements.statement(.init(kind: 2)) { Self.dppIdByNumberSQL }
+                    .firstRow([partNumber, serial], columns: 1, in: statements.db)?[0] ?? nil
+            }
+            previous = position
+        }
+        return ids
+    }
+
+    /// The part's DPP id from the part and serial number index alone; the same row as
+    /// `Reconciler.partByNumberSQL` finds (the first in that index).
+    static let dppIdByNumberSQL = StateSchema.asset.selectSQL(["dpp_id"], where: "part_number = ? AND serial_number = ? LIMIT 1")
+
+    private func row(_ dppId: String) throws -> [String?]? {
+        try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }
+            .firstRow([dppId], columns: Reconciler.partColumns.count, in: statements.db)
     }
 }
