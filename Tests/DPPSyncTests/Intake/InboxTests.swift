@@ -5,7 +5,7 @@ import Testing
 @Suite("intake stability")
 struct InboxTests {
     func makeInbox() throws -> (Inbox, String) {
-        let root = NSTemporaryDirectory() + "dppsync-inbox-" + UUID().uuidString
+        let root = TemporaryFiles.path("dppsync-inbox-")
         let layout = RootLayout(root: root)
         try FileSystem.createDirectory(layout.inbox("registry"))
         try FileSystem.createDirectory(layout.state)

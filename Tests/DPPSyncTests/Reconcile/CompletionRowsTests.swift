@@ -7,7 +7,7 @@ import Testing
 struct CompletionRowsTests {
     /// A component on aircraft AC-1, two certified parts, a B1 technician and the task he may certify.
     func store() throws -> Store {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-completion-rows-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-completion-rows-", ".sqlite"))
         let certificate = #"{"reference":"EF1-1","type":"EASA Form 1","validUntil":"2030-01-01"}"#
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1)

@@ -7,7 +7,7 @@ import Testing
 struct PartPrefetchTests {
     /// A store with two parts: DPP-P-1 (HPV-100 s/n S1) and DPP-P-2 (HPV-100 s/n S2), in stores.
     func store() throws -> Store {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-prefetch-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-prefetch-", ".sqlite"))
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1)
             let rows = (1...2).map { n in
@@ -24,7 +24,7 @@ struct PartPrefetchTests {
         + "\n"
 
     func prepared(_ store: Store?, lines: String = Self.completion) throws -> [PreparedRecord] {
-        let path = NSTemporaryDirectory() + "dppsync-prefetch-" + UUID().uuidString + ".jsonl"
+        let path = TemporaryFiles.path("dppsync-prefetch-", ".jsonl")
         try lines.write(toFile: path, atomically: true, encoding: .utf8)
         let text = try #require(DefaultMappings.files.first { $0.name == "workorders-json.mapping.yaml" }).text
         let mapping = try Mapping.load(text: text, file: "workorders-json.mapping.yaml")

@@ -8,7 +8,7 @@ struct ReferenceCacheTests {
     /// A store with `count` components numbered CMMS-0000…, one serialised part without a
     /// number, and CMMS-0007 given to a second component as well.
     func fleet(_ count: Int) throws -> Store {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-references-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-references-", ".sqlite"))
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1)
             var rows = (0..<count).map { n in

@@ -8,7 +8,7 @@ struct DueCalculatorTests {
     /// A store with one task, one component and the given utilisation, written through the one write path.
     func store(task: [String: String?], installedAt: String, periods: [(String, String)], usage: [(String, String, String, String)],
                completions: [(String, String)] = []) throws -> Store {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-due-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-due-", ".sqlite"))
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: nil)
             var rows = [RowImage(table: StateSchema.maintenanceTask, values: RowValues(task.merging(["task_id": "T", "part_number": "PN"]) { a, _ in a }))]

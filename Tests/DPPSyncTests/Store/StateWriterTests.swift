@@ -7,7 +7,7 @@ import Testing
 struct StateWriterTests {
     @Test("apply writes the rows and a ledger entry whose canonical bytes round-trip and replay")
     func applyAndReplay() throws {
-        let path = NSTemporaryDirectory() + "dppsync-writer-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-writer-", ".sqlite")
         let store = try Store(path: path)
         let change = StateChange(kind: "asset.registered", subject: "DPP-1", rows: [
             RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-1", "status": "IN_SERVICE", "specifications": "{\"a\":1}"]),
@@ -35,7 +35,7 @@ struct StateWriterTests {
         #expect(text.contains(#""seq":"1","subject":"DPP-1","time":"1970-01-01T00:00:00.000Z"}"#))
 
         // Replay on an empty store rebuilds the same state.
-        let replayPath = NSTemporaryDirectory() + "dppsync-replay-" + UUID().uuidString + ".sqlite"
+        let replayPath = TemporaryFiles.path("dppsync-replay-", ".sqlite")
         let replay = try Store(path: replayPath)
         try replay.write { db in
             for body in bodies {
@@ -49,7 +49,7 @@ struct StateWriterTests {
 
     @Test("texts bound in place reach SQLite whole: empty, NULL, inline, long and non-ASCII, row after row")
     func textsBoundInPlace() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-bind-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-bind-", ".sqlite"))
         let long = String(repeating: "Prüfung ✓ contact resistance nominal; ", count: 40)
         let first: RowValues = ["dpp_id": "P-1", "description": long, "position": "", "status": "OK", "manufacturer": "Äero GmbH", "part_number": nil]
         // Every column again, with other lengths: a value left over from the first row would show.
@@ -73,7 +73,7 @@ struct StateWriterTests {
 
     @Test("the statement cache gives back each key's own statement, scanned or hashed")
     func statementCache() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-statements-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-statements-", ".sqlite"))
         let answers = try store.read { db in
             let cache = StatementCache(db)
             // More kinds than the cache scans, so that the last ones are found by hashing;
@@ -95,7 +95,7 @@ struct StateWriterTests {
 
     @Test("an update's partial image carries the key and the changed columns, sets only those, and replays to the same row")
     func partialImage() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-partial-", ".sqlite"))
         let stored: RowValues = ["dpp_id": "P-1", "part_number": "PN", "serial_number": "SN", "description": "seal kit", "status": "SERVICEABLE"]
         var moved = stored
         moved["status"] = "INSTALLED"; moved["parent_dpp_id"] = "C-1"; moved["description"] = nil
@@ -114,7 +114,7 @@ struct StateWriterTests {
         let second = try #require(LedgerEntry(canonicalBytes: [UInt8](bodies[1])))
         #expect(second.change.rows == [image])
         #expect(second.canonicalBytes == [UInt8](bodies[1]))
-        let replay = try Store(path: NSTemporaryDirectory() + "dppsync-partial-replay-" + UUID().uuidString + ".sqlite")
+        let replay = try Store(path: TemporaryFiles.path("dppsync-partial-replay-", ".sqlite"))
         try replay.write { db in
             for body in bodies { for row in try #require(LedgerEntry(canonicalBytes: [UInt8](body))).change.rows { try StateWriter.write(row, in: db) } }
         }
@@ -123,7 +123,7 @@ struct StateWriterTests {
 
     @Test("a partial image updates its stored row in place, and makes the row when none is stored")
     func partialImageUpdatesOrInserts() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-partial-update-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-partial-update-", ".sqlite"))
         let table = StateSchema.asset
         let mask = table.mask(of: ["dpp_id", "installed_on", "status"])
         #expect(mask == table.mask(of: ["status", "dpp_id", "installed_on"]), "the same columns in another order")
@@ -145,7 +145,7 @@ struct StateWriterTests {
     /// A new store turned back into what an earlier version left (`sql`, with `migration` not yet
     /// applied), then opened again so that the migration runs on it.
     func reopened(undoing migration: String, with sql: String) throws -> Store {
-        let path = NSTemporaryDirectory() + "dppsync-migration-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-migration-", ".sqlite")
         _ = try Store(path: path)
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
@@ -180,7 +180,7 @@ struct StateWriterTests {
     func outcomeCountsFromTheIndex() throws {
         let counts = "SELECT outcome, reason, COUNT(*) AS n FROM record_outcome WHERE batch_id = ? GROUP BY outcome, reason ORDER BY outcome, reason"
         let notPlain = "SELECT COUNT(*) FROM record_outcome WHERE batch_id = ? AND NOT (outcome = 'applied' AND reason IS NULL)"
-        let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-outcome-index-" + UUID().uuidString + ".sqlite")
+        let fresh = try Store(path: TemporaryFiles.path("dppsync-outcome-index-", ".sqlite"))
         let earlier = try reopened(undoing: "v15-outcome-batch-reason", with: """
             DROP INDEX record_outcome_batch;
             CREATE INDEX record_outcome_batch ON record_outcome(batch_id, outcome);
@@ -239,7 +239,7 @@ struct StateWriterTests {
 
     @Test("the store runs in WAL mode with synchronous=FULL and foreign keys on")
     func pragmas() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-pragma-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-pragma-", ".sqlite"))
         let pragmas = try store.write { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
@@ -251,7 +251,7 @@ struct StateWriterTests {
 
     @Test("a pipelined writer writes the subject index and installations a run at a time and at finish, each key's last decision last")
     func subjectIndexInRuns() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-subjects-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-subjects-", ".sqlite"))
         let provenance = Provenance(fileFingerprint: "ab", fileName: "f.json", recordIndex: 0, mappingName: "m", mappingHash: "cd")
         // Each completion moves two parts, named so that key order differs from write order; Q0 and Q1
         // go on another aircraft on one day each time (the last decision stands).
@@ -288,7 +288,7 @@ struct StateWriterTests {
 
     @Test("a pipelined writer keeps an asset's moves unwritten, readable through the overlay, and writes them before any other write of the asset")
     func assetMovesWait() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-moves-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-moves-", ".sqlite"))
         let provenance = Provenance(fileFingerprint: "ab", fileName: "f.json", recordIndex: 0, mappingName: "m", mappingHash: "cd")
         func change(_ values: RowValues) -> StateChange {
             StateChange(kind: "test", subject: "DPP-1", rows: [RowImage(table: StateSchema.asset, carrying: values)], provenance: provenance)
@@ -318,7 +318,7 @@ struct StateWriterTests {
 
     @Test("an installation written at once (a delete) goes after the installations waiting before it")
     func installationWritesKeepTheirOrder() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-installation-order-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-installation-order-", ".sqlite"))
         func change(_ row: RowImage) -> StateChange { StateChange(kind: "test", subject: "DPP-1", rows: [row], provenance: Provenance()) }
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: 1, pipelined: true, clock: { Timestamp(millisecondsSinceEpoch: 0) })
@@ -333,7 +333,7 @@ struct StateWriterTests {
 
     @Test("moves of one asset that set different columns add up while they wait: in the overlay and in the row written")
     func assetMovesAddUp() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-columns-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-move-columns-", ".sqlite"))
         func change(_ values: RowValues) -> StateChange {
             StateChange(kind: "test", subject: "DPP-1", rows: [RowImage(table: StateSchema.asset, carrying: values)], provenance: Provenance())
         }
@@ -361,7 +361,7 @@ struct StateWriterTests {
 
     @Test("moved assets wait a run of their own, one image each with the last value applied, then go to the store")
     func assetMovesInRuns() throws {
-        let store = try Store(path: NSTemporaryDirectory() + "dppsync-move-runs-" + UUID().uuidString + ".sqlite")
+        let store = try Store(path: TemporaryFiles.path("dppsync-move-runs-", ".sqlite"))
         // A move's change is about the asset it moves: no other subject waits beside it.
         func change(_ rows: [RowImage]) -> StateChange {
             StateChange(kind: "test", subject: (rows[0].values["dpp_id"] ?? nil) ?? "", rows: rows, provenance: Provenance())
@@ -388,10 +388,10 @@ struct StateWriterTests {
 
     @Test("a new store has 16 KB pages; a store made with another page size keeps it")
     func pageSize() throws {
-        let fresh = try Store(path: NSTemporaryDirectory() + "dppsync-page-" + UUID().uuidString + ".sqlite")
+        let fresh = try Store(path: TemporaryFiles.path("dppsync-page-", ".sqlite"))
         #expect(try fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 16384)
 
-        let path = NSTemporaryDirectory() + "dppsync-page-4k-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-page-4k-", ".sqlite")
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute(sql: "PRAGMA page_size = 4096; CREATE TABLE earlier (x)") }
         try queue.close()

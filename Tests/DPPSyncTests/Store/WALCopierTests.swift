@@ -8,7 +8,7 @@ struct WALCopierTests {
     /// The rows of `technician` that the database file holds without its WAL (a copy of
     /// the file alone), or `nil` when not even the table is there yet.
     private func rowsInDatabaseFileAlone(_ path: String) throws -> Int? {
-        let copy = NSTemporaryDirectory() + "dppsync-walcopy-alone-" + UUID().uuidString + ".sqlite"
+        let copy = TemporaryFiles.path("dppsync-walcopy-alone-", ".sqlite")
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         defer { try? FileManager.default.removeItem(atPath: copy) }
         return try DatabaseQueue(path: copy).read { db in
@@ -18,7 +18,7 @@ struct WALCopierTests {
 
     @Test("with SQLite's own checkpoint off, committed pages reach the database file only through the copy")
     func copiesCommittedPages() throws {
-        let path = NSTemporaryDirectory() + "dppsync-walcopy-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-walcopy-", ".sqlite")
         let store = try Store(path: path)
         store.setAutomaticCheckpoints(false)
         try store.write { db in
@@ -51,7 +51,7 @@ struct WALCopierTests {
 
     @Test("the WAL file is kept for the next run, which writes over it from its start instead of after its old frames")
     func walKeptAndWrittenOver() throws {
-        let path = NSTemporaryDirectory() + "dppsync-walkept-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-walkept-", ".sqlite")
         var kept: Int64 = 0
         do {
             let store = try Store(path: path)
@@ -81,7 +81,7 @@ struct WALCopierTests {
 
     @Test("a run killed between the WAL's copy and the small write that renews its header loses nothing; the next run copies the old frames again")
     func killedBeforeTheNewHeader() throws {
-        let path = NSTemporaryDirectory() + "dppsync-walkill-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-walkill-", ".sqlite")
         do {
             let store = try Store(path: path)
             store.setAutomaticCheckpoints(false)
@@ -94,7 +94,7 @@ struct WALCopierTests {
 
     @Test("a WAL larger than the store keeps is truncated")
     func largeWALTruncated() throws {
-        let path = NSTemporaryDirectory() + "dppsync-walbig-" + UUID().uuidString + ".sqlite"
+        let path = TemporaryFiles.path("dppsync-walbig-", ".sqlite")
         let store = try Store(path: path, walKeptBytes: 1 << 20)
         store.setAutomaticCheckpoints(false)
         try writeFile(store, tag: "big")
@@ -106,7 +106,7 @@ struct WALCopierTests {
 
     @Test("a database that cannot be opened is an error for whoever waits, nothing else")
     func missingDatabase() {
-        let path = NSTemporaryDirectory() + "dppsync-walcopy-missing-" + UUID().uuidString + "/none.sqlite"
+        let path = TemporaryFiles.path("dppsync-walcopy-missing-", "/none.sqlite")
         #expect(throws: StoreError.self) { try WALCopier(path: path).start().wait() }
     }
 }
