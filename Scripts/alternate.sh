@@ -9,8 +9,9 @@
 #   bash Scripts/alternate.sh BEFORE AFTER --part-order sequential   # parts in registry order
 #
 # Prints each run's wall, user and system seconds, peak RSS, the deciding thread's file phase
-# (reconcile + commit) and the emit stage (the outbox decided and written after the file), then
-# each side's median wall time.
+# (reconcile + commit), the emit stage (the outbox decided and written after the file) and the
+# decoding thread's look-ahead of parts, then each side's median wall and CPU time. The side that
+# runs first alternates from round to round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +42,7 @@ done
 export_path="${EXPORT_FILE#"$work/after-root/"}"
 
 echo "$work_orders work orders ($format), $components components; before: $before; after: $after"
-printf "%-6s %5s %8s %8s %8s %8s %10s %6s\n" side round wall user system "RSS MB" "file phase" emit
+printf "%-6s %5s %8s %8s %8s %8s %10s %6s %6s\n" side round wall user system "RSS MB" "file phase" emit ahead
 for ((round = 1; round <= rounds; round++)); do
   # The side that goes first alternates too: the first run of a set pays ext4's wait for inodes
   # freed minutes before (README), and the run after a large file's copy finds a busier page cache.
@@ -54,10 +55,10 @@ for ((round = 1; round <= rounds; round++)); do
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
       --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" || true
     read -r wall user system rss_kb <"$work/time"
-    read -r file_phase emit < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
-      'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"]))')
-    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase" "$emit"
-    echo "$side $wall" >>"$work/walls"
+    read -r file_phase emit ahead < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
+      'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"], t["prefetchSeconds"]))')
+    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s %6s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase" "$emit" "$ahead"
+    echo "$side $wall $user $system" >>"$work/walls"
     # The large files go now, the copy's small ones at exit (ext4 is slow to create files while
     # inodes freed minutes ago are skipped).
     rm -f "$copy/State/"dppsync.sqlite* "$copy/$export_path"
@@ -65,10 +66,12 @@ for ((round = 1; round <= rounds; round++)); do
 done
 python3 - "$work/walls" <<'PY'
 import statistics, sys
-walls = {}
+walls, cpus = {}, {}
 for line in open(sys.argv[1]):
-    side, wall = line.split()
+    side, wall, user, system = line.split()
     walls.setdefault(side, []).append(float(wall))
-before, after = statistics.median(walls["before"]), statistics.median(walls["after"])
-print(f"median wall: before {before:.2f} s, after {after:.2f} s ({(after - before) / before * 100:+.1f} %)")
+    cpus.setdefault(side, []).append(float(user) + float(system))
+for name, runs in (("wall", walls), ("CPU (user + system)", cpus)):
+    before, after = statistics.median(runs["before"]), statistics.median(runs["after"])
+    print(f"median {name}: before {before:.2f} s, after {after:.2f} s ({(after - before) / before * 100:+.1f} %)")
 PY
