@@ -1,20 +1,17 @@
 import Foundation
 
 /// Paths for the stores and files unit tests make: inside one folder per test run, under
-/// `dppsync-unit-tests/` in the temporary directory. A run keeps its own (to look at after a
-/// failure) and removes those of runs more than an hour old: one file per test in the
-/// temporary directory itself had piled up to thousands (`EndToEndTests` keeps its roots so).
+/// `dppsync-unit-tests/` in the temporary directory, named by the run's process id. A run
+/// removes the folders of runs that are no longer alive and keeps its own (to look at after a
+/// failure): one file per test in the temporary directory itself had piled up to thousands.
 enum TemporaryFiles {
     private static let folder: String = {
         let parent = NSTemporaryDirectory() + "dppsync-unit-tests/"
-        let stale = Date().addingTimeInterval(-3600)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
-            let path = parent + name
-            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < stale {
-                try? FileManager.default.removeItem(atPath: path)
-            }
+            guard let pid = Int32(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: parent + name)
         }
-        let folder = parent + UUID().uuidString.prefix(8) + "/"
+        let folder = parent + String(getpid()) + "/"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return folder
     }()
