@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,11p "$0" >&2; exit 2; fi
+if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,14p "$0" >&2; exit 2; fi
 before="$(realpath "$1")"; after="$(realpath "$2")"; shift 2
 rounds=3; work_orders=100000; components=20000; format=xml; top=0
 options=()
@@ -56,7 +56,7 @@ for ((round = 1; round <= rounds; round++)); do
       --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" || true
     read -r wall user system rss_kb <"$work/time"
     read -r file_phase emit ahead < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
-      'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"], t["prefetchSeconds"]))')
+      'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"], t.get("prefetchSeconds", 0)))')
     printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s %6s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase" "$emit" "$ahead"
     echo "$side $wall $user $system" >>"$work/walls"
     # The large files go now, the copy's small ones at exit (ext4 is slow to create files while

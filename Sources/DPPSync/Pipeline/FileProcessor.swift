@@ -37,26 +37,10 @@ struct FileProcessor {
     ///   `dppsync reprocess` runs them again on purpose (the fingerprint check is skipped).
     func process(_ file: InboxFile, mapping: Mapping, batchId: Int64, recovered: Bool, reprocessOf: Int64? = nil) throws -> FileResult {
         observer.fileStarted(file)
-        let stagesBefore = timings.map { $0.seconds(.waiting) + $0.seconds(.reconcile) } ?? 0
+        let stagesBefore = timings.map { $0.seconds(.waiting) + $0.seconds(.reconcile) + $0.seconds(.read) } ?? 0
         var recordsSeen = 0
-        // Decode and map run on a thread of their own, from before the file is fingerprinted: that
-        // core had waited the ~0.13 s the fingerprint of a 100k work-order file takes, and the
-        // decoding thread now fills its buffer meanwhile. A file decided without its records (a
-        // duplicate, or one an interrupted run committed) closes the feed unread.
-        let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store)
-        var feedClosed = false
-        func closeFeed() {
-            guard !feedClosed else { return }
-            feedClosed = true
-            let totals = feed.close()
-            timings?.add(.decode, totals.decodeSeconds)
-            timings?.add(.map, totals.mapSeconds)
-            timings?.add(.prefetch, totals.prefetchSeconds)
-        }
-        defer { closeFeed() }
-        let readStart = StageTimings.now()
-        let (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
-        timings?.add(.read, StageTimings.now() - readStart)
+        var fingerprint = ""
+        var size: Int64 = 0
         let transactionStart = StageTimings.now()
         var verdict: Verdict
         do {
@@ -64,8 +48,19 @@ struct FileProcessor {
             defer { if bodyEnd > 0 { timings?.add(.durable, StageTimings.now() - bodyEnd) } }
             verdict = try store.write { db in
                 defer { bodyEnd = StageTimings.now() }
-                // Closed before the commit, as the file's last reader: its snapshot ends with the file.
-                defer { closeFeed() }
+                // Decode and map run on a thread of their own, started before the file is fingerprinted:
+                // that core had waited the ~0.13 s the fingerprint of a 100k work-order file takes, and
+                // the decoding thread now fills its buffer meanwhile. Started inside the transaction, its
+                // reader sees the store as this transaction found it: no other writer commits until this
+                // one has (`review resolve` does not take the run lock). It is closed before the commit,
+                // as the file's last reader; a file decided without its records (a duplicate, or one an
+                // interrupted run committed) drops what it decoded meanwhile.
+                let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone,
+                                      partsFrom: store)
+                defer { close(feed) }
+                let readStart = StageTimings.now()
+                (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
+                timings?.add(.read, StageTimings.now() - readStart)
                 return try decide(file, feed: feed, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
                            reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
@@ -81,9 +76,11 @@ struct FileProcessor {
             }
         }
         if let timings {
-            // Whatever the transaction spent neither deciding nor waiting for the decoder is commit (writes, ledger, fsync).
+            // Whatever the transaction spent neither fingerprinting, deciding nor waiting for the decoder is commit
+            // (writes, ledger, fsync).
             let inside = StageTimings.now() - transactionStart
-            timings.add(.commit, max(0, inside - (timings.seconds(.waiting) + timings.seconds(.reconcile) - stagesBefore)))
+            let elsewhere = timings.seconds(.waiting) + timings.seconds(.reconcile) + timings.seconds(.read) - stagesBefore
+            timings.add(.commit, max(0, inside - elsewhere))
             timings.count(records: recordsSeen, bytes: size)
         }
         crash.reached(.afterCommit)
@@ -95,6 +92,14 @@ struct FileProcessor {
                                 reason: verdict.reason, message: verdict.message, counts: verdict.counts, destination: destination)
         observer.fileFinished(file, result: result)
         return result
+    }
+
+    /// Stops the decoding thread and books what it did.
+    private func close(_ feed: RecordFeed) {
+        let totals = feed.close()
+        timings?.add(.decode, totals.decodeSeconds)
+        timings?.add(.map, totals.mapSeconds)
+        timings?.add(.prefetch, totals.prefetchSeconds)
     }
 
     /// The file as a whole cannot be used: nothing of it is applied.

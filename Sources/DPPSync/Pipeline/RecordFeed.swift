@@ -58,9 +58,9 @@ final class RecordFeed: @unchecked Sendable {
     /// Starts decoding `input` with `mapping`. File-level context failures and decode
     /// errors reach the consumer, in order, after the records before them.
     /// - Parameter partsFrom: the store whose parts a completion names are looked up on the
-    ///   decoding thread, through a reader connection (as the store was before the file). The
-    ///   reader's snapshot holds only while nothing but the file's own transaction writes the
-    ///   store until that transaction commits (one writer per root, `RunLock`); the file's own
+    ///   decoding thread, through a reader connection (as the store was before the file). Start
+    ///   the feed inside the file's write transaction: the reader's snapshot then is the store as
+    ///   that transaction found it, since no other writer commits until it has; the file's own
     ///   writes the reconciler checks against `UnwrittenAssetColumns.mayHaveChanged`.
     init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone, partsFrom store: Store? = nil) {
         let thread = Thread { [self] in

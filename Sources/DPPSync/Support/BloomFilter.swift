@@ -12,6 +12,7 @@ struct BloomFilter {
 
     /// - Parameter log2Bits: the filter holds `1 << log2Bits` bits (2^25: 4 MB).
     init(log2Bits: Int = 25) {
+        precondition(log2Bits >= 6, "at least one 64-bit word")
         words = []
         wordMask = (1 << UInt64(log2Bits - 6)) - 1
     }

@@ -8,7 +8,7 @@ enum TemporaryFiles {
     private static let folder: String = {
         let parent = NSTemporaryDirectory() + "dppsync-unit-tests/"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
-            guard let pid = Int32(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard let pid = Int32(name), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             try? FileManager.default.removeItem(atPath: parent + name)
         }
         let folder = parent + String(getpid()) + "/"
