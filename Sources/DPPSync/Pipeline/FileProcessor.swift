@@ -48,20 +48,17 @@ struct FileProcessor {
             defer { if bodyEnd > 0 { timings?.add(.durable, StageTimings.now() - bodyEnd) } }
             verdict = try store.write { db in
                 defer { bodyEnd = StageTimings.now() }
-                // Decode and map run on a thread of their own, started before the file is fingerprinted:
-                // that core had waited the ~0.13 s the fingerprint of a 100k work-order file takes, and
-                // the decoding thread now fills its buffer meanwhile. Started inside the transaction, its
-                // reader sees the store as this transaction found it: no other writer commits until this
-                // one has (`review resolve` does not take the run lock). It is closed before the commit,
-                // as the file's last reader; a file decided without its records (a duplicate, or one an
-                // interrupted run committed) drops what it decoded meanwhile.
-                let feed = RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone,
-                                      partsFrom: store)
-                defer { close(feed) }
+                // A streamed format is decoded from before the file is fingerprinted: that core had waited
+                // the ~0.13 s the fingerprint of a 100k work-order file takes, and the decoding thread now
+                // fills its buffer meanwhile; a file decided without its records (a duplicate, or one an
+                // interrupted run committed) stops it at its next hand-over. (A document format is parsed
+                // whole before its first record, which a duplicate would wait for: it starts in `decide`.)
+                let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
+                defer { if let early { close(early) } }
                 let readStart = StageTimings.now()
                 (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
                 timings?.add(.read, StageTimings.now() - readStart)
-                return try decide(file, feed: feed, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
+                return try decide(file, earlyFeed: early, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
                            reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
         } catch let failure as FileLevelFailure {
@@ -94,7 +91,17 @@ struct FileProcessor {
         return result
     }
 
-    /// Stops the decoding thread and books what it did.
+    /// Starts decoding and mapping `file` on a thread of its own. Only inside the file's write
+    /// transaction: its reader then sees the store as that transaction found it, since no other
+    /// writer commits until it has (`review resolve` takes no run lock).
+    private func startFeed(for file: InboxFile, mapping: Mapping) -> RecordFeed {
+        RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store)
+    }
+
+    /// XML and JSON Lines, which are read a record at a time.
+    static func decodesWhileFingerprinting(_ mapping: Mapping) -> Bool { mapping.format == .xml || mapping.format == .jsonl }
+
+    /// Stops the decoding thread and books what it did; closed before the commit, as the file's last reader.
     private func close(_ feed: RecordFeed) {
         let totals = feed.close()
         timings?.add(.decode, totals.decodeSeconds)
@@ -110,7 +117,9 @@ struct FileProcessor {
 
     // MARK: The transaction
 
-    private func decide(_ file: InboxFile, feed: RecordFeed, fingerprint: String, mapping: Mapping, batchId: Int64,
+    /// - Parameter earlyFeed: the feed started before the fingerprint, or `nil` to start one here
+    ///   once the file is known to be decided record by record.
+    private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
@@ -143,6 +152,8 @@ struct FileProcessor {
         let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
 
         // The feed decodes and maps on a thread of its own; this one decides and writes.
+        let feed = earlyFeed ?? startFeed(for: file, mapping: mapping)
+        defer { if earlyFeed == nil { close(feed) } }
         var waiting = 0.0
         defer { timings?.add(.waiting, waiting) }
         do {
