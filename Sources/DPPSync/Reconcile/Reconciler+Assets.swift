@@ -17,8 +17,7 @@ extension Reconciler {
     func installationRow(dppId: String, aircraft: String?, day: String?, previous: RowValues?) -> RowImage? {
         guard let aircraft, let day else { return nil }
         if let previous, (previous["installed_on"] ?? nil) == aircraft, (previous["installed_at"] ?? nil) == day { return nil }
-        // dpp_id, start_day, aircraft
-        return RowImage(table: StateSchema.installation, inColumnOrder: [dppId, day, aircraft])
+        return .installation(dppId: dppId, day: day, aircraft: aircraft)
     }
 
     func decideAsset(_ record: MappedRecord, provenance: Provenance, source: String, in db: Database) throws -> Decision {

@@ -228,3 +228,11 @@ public enum StateSchema {
     private static let byName = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })
     public static func table(named name: String) -> StateTable? { byName[name] }
 }
+
+extension RowImage {
+    /// A whole `installation` row, its values in the table's column order: the reconciler makes
+    /// them, and a pipelined `StateWriter` keeps just these three values until it writes them.
+    static func installation(dppId: String, day: String, aircraft: String?) -> RowImage {
+        RowImage(table: StateSchema.installation, inColumnOrder: [dppId, day, aircraft])
+    }
+}

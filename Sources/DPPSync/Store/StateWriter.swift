@@ -197,9 +197,7 @@ public struct StateWriter {
         subjects.removeAll(keepingCapacity: true)
         installations.sort { ($0.dppId, $0.day, $0.order) < ($1.dppId, $1.day, $1.order) }
         for installation in installations {
-            // dpp_id, start_day, aircraft
-            try Self.write(RowImage(table: StateSchema.installation, inColumnOrder: [installation.dppId, installation.day, installation.aircraft]),
-                           using: statements)
+            try Self.write(.installation(dppId: installation.dppId, day: installation.day, aircraft: installation.aircraft), using: statements)
         }
         installations.removeAll(keepingCapacity: true)
     }
