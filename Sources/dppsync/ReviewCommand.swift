@@ -87,14 +87,17 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Reject the record.") var reject = false
         @Option(help: "Why (kept with the resolution and in the ledger).") var note: String?
         @Option(help: "Who resolves it.") var by: String?
+        @Option(help: "How long to wait, in seconds, while a running pass writes a file (one transaction; ~90 s for a million work orders).")
+        var wait: Int = 900
 
         func validate() throws {
             if accept == reject { throw ValidationError("give exactly one of --accept or --reject") }
+            if wait < 0 { throw ValidationError("--wait takes a number of seconds, 0 or more") }
         }
 
         func run() throws {
             let configuration = try options.loadConfiguration()
-            let store = try Store(path: options.layout.storeFile)
+            let store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
             let environment = ProcessInfo.processInfo.environment
             let who = by ?? environment["DPPSYNC_USER"] ?? environment["USER"] ?? "unknown"
             let decision: Decision
@@ -102,12 +105,25 @@ struct ReviewCommand: ParsableCommand {
                 decision = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 throw UsageError(message: error.message)
+            } catch where Store.isBusy(error) {
+                throw UsageError(message: "a running pass kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
             print("review item #\(id): \(decision.outcome) — \(decision.message)")
-            // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3).
+            // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
+            // under the run lock, so that no pass signs or emits beside it. A running pass does both when it ends.
+            let runLock: RunLock
+            do {
+                runLock = try RunLock(path: options.layout.lockFile)
+            } catch {
+                guard case .held(_, let pid) = error else { throw error }
+                print("a run (process \(pid)) is active: it signs a checkpoint over this resolution and emits its outbox files when its pass ends")
+                return
+            }
             let asOf = configuration.timeZone.civilDate(of: .now())
-            if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
-                print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+            try withExtendedLifetime(runLock) {
+                if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
+                    print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+                }
             }
         }
     }

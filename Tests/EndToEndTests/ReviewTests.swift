@@ -57,4 +57,46 @@ struct ReviewTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("cannot be accepted"))
     }
+
+    @Test("resolved beside a running pass: the resolution applies, the pass signs and emits it when it ends")
+    func resolveBesideRun() throws {
+        let cli = try heldDivergence()
+        let id = try #require(try cli.scalar("SELECT id FROM review_item"))
+        let signedBefore = try cli.scalar("SELECT MAX(tree_size) FROM checkpoint")
+        do {
+            // Held as a running pass holds it (another process sees it taken).
+            let runLock = try RunLock(path: cli.root + "/State/run.lock")
+            let resolve = try cli.run("review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", "5")
+            #expect(resolve.status == 0, "\(resolve.stderr)")
+            #expect(resolve.stdout.contains("is active: it signs a checkpoint over this resolution"), "\(resolve.stdout)")
+            #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
+            #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == signedBefore)
+            withExtendedLifetime(runLock) {}
+        }
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
+    @Test("a resolution that waits longer than --wait for a running pass's transaction changes nothing and says why")
+    func resolveGivesUpWaiting() throws {
+        let cli = try heldDivergence()
+        let id = try #require(try cli.scalar("SELECT id FROM review_item"))
+        let store = try Store(path: cli.layout.storeFile)
+        let refused = try store.pool.writeWithoutTransaction { db in
+            var result: CLI.Result?
+            // The write lock held as a running pass holds it for a file's transaction.
+            try db.inTransaction(.immediate) {
+                result = try cli.run("review", "resolve", id, "--accept", "--wait", "1")
+                return .rollback
+            }
+            return result
+        }
+        let result = try #require(refused)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("kept the store busy for more than 1 s; nothing was resolved"), "\(result.stderr)")
+        #expect(try cli.scalar("SELECT status FROM review_item") == "open")
+        #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
+    }
 }

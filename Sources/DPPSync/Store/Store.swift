@@ -10,11 +10,13 @@ public final class Store: Sendable {
     public let path: String
 
     /// Opens (creating and migrating if needed) the store at `path`.
-    public init(path: String, readOnly: Bool = false, walKeptBytes: Int64 = 1 << 30) throws {
+    /// - Parameter busyTimeout: how long a write waits, in seconds, for another process's write
+    ///   transaction to end (a run's file is one transaction: ~90 s for a million work orders).
+    public init(path: String, readOnly: Bool = false, walKeptBytes: Int64 = 1 << 30, busyTimeout: TimeInterval = 30) throws {
         _ = Self.librarySetUp
         var config = GRDB.Configuration()
         config.foreignKeysEnabled = true
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(busyTimeout)
         config.readonly = readOnly
         config.prepareDatabase { db in
             db.add(function: Self.sqlarUncompress)
@@ -35,6 +37,12 @@ public final class Store: Sendable {
             }
         }
         if !readOnly { try Self.migrator.migrate(pool) }
+    }
+
+    /// Whether `error` is SQLite's "busy": another process's write transaction outlasted the
+    /// busy timeout (the caller's writes did not happen).
+    public static func isBusy(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_BUSY
     }
 
     /// SQLite set up once per process, before the first connection opens (`CSQLiteSetup`):
