@@ -87,42 +87,70 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Reject the record.") var reject = false
         @Option(help: "Why (kept with the resolution and in the ledger).") var note: String?
         @Option(help: "Who resolves it.") var by: String?
-        @Option(help: "How long to wait, in seconds, while a running pass writes a file (one transaction; ~90 s for a million work orders).")
+        @Option(help: "How long to wait, in seconds, for a running pass: for the file it writes (one transaction; ~90 s for a million work orders), then for the end of the pass.")
         var wait: Int = 900
 
         func validate() throws {
             if accept == reject { throw ValidationError("give exactly one of --accept or --reject") }
-            if wait < 0 { throw ValidationError("--wait takes a number of seconds, 0 or more") }
+            if !(0...86_400).contains(wait) { throw ValidationError("--wait takes a number of seconds from 0 to 86400") }
         }
 
         func run() throws {
             let configuration = try options.loadConfiguration()
-            let store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
             let environment = ProcessInfo.processInfo.environment
             let who = by ?? environment["DPPSYNC_USER"] ?? environment["USER"] ?? "unknown"
+            let deadline = Date(timeIntervalSinceNow: TimeInterval(wait))
+            let store: Store
             let decision: Decision
             do {
+                store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
                 decision = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
-                throw UsageError(message: "a running pass kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
+                throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
             print("review item #\(id): \(decision.outcome) — \(decision.message)")
             // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
-            // under the run lock, so that no pass signs or emits beside it. A running pass does both when it ends.
-            let runLock: RunLock
-            do {
-                runLock = try RunLock(path: options.layout.lockFile)
-            } catch {
-                guard case .held(_, let pid) = error else { throw error }
-                print("a run (process \(pid)) is active: it signs a checkpoint over this resolution and emits its outbox files when its pass ends")
-                return
-            }
+            // under the run lock, so that no pass signs or emits beside it.
+            let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)
+            guard let runLock = try waitForRunLock(until: deadline, orSignedUpTo: try ledger.size(), in: ledger) else { return }
             let asOf = configuration.timeZone.civilDate(of: .now())
             try withExtendedLifetime(runLock) {
-                if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
-                    print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+                do {
+                    if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
+                        print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+                    }
+                } catch where Store.isBusy(error) {
+                    print("resolved; another dppsync process kept the store busy, so the next run signs this resolution and emits its outbox files")
+                }
+            }
+        }
+
+        /// The run lock, once no run holds it; `nil` when a running pass signed a checkpoint over the
+        /// resolution's entries meanwhile (it emits their files next), or when `deadline` passed first.
+        /// A pass that was writing a file when the resolution waited for it has often decided its
+        /// outbox before the resolution committed: it would not sign it, and a `--once` run exits.
+        private func waitForRunLock(until deadline: Date, orSignedUpTo size: Int, in ledger: Ledger) throws -> RunLock? {
+            var announced = false
+            while true {
+                do {
+                    return try RunLock(path: options.layout.lockFile)
+                } catch {
+                    guard case .held(_, let pid) = error else { throw error }
+                    if let signed = try ledger.latestCheckpoint(), signed.checkpoint.treeSize >= size {
+                        print("ledger checkpoint: \(signed.checkpoint.treeSize) entries, signed by the running pass (process \(pid)), which emits the outbox files")
+                        return nil
+                    }
+                    if Date() >= deadline {
+                        print("a run (process \(pid)) still holds the run lock: its next pass signs this resolution and emits its outbox files")
+                        return nil
+                    }
+                    if !announced {
+                        print("waiting for the run (process \(pid)) to end its pass, at most until --wait runs out")
+                        announced = true
+                    }
+                    Thread.sleep(forTimeInterval: 0.2)
                 }
             }
         }

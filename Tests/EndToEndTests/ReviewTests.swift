@@ -58,25 +58,68 @@ struct ReviewTests {
         #expect(refused.stderr.contains("cannot be accepted"))
     }
 
-    @Test("resolved beside a running pass: the resolution applies, the pass signs and emits it when it ends")
-    func resolveBesideRun() throws {
+    /// A resolution started while `runLock` is held (as a running pass holds it), returned once it
+    /// has committed: the command then waits for the lock.
+    func resolveWhileLocked(_ cli: CLI, wait: Int) throws -> CLI.RunningProcess {
+        let id = try #require(try cli.scalar("SELECT id FROM review_item"))
+        let resolving = try cli.start(arguments: ["review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", String(wait)])
+        for _ in 0..<600 where try cli.scalar("SELECT status FROM review_item") != "accepted" { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try cli.scalar("SELECT status FROM review_item") == "accepted")
+        return resolving
+    }
+
+    @Test("resolved beside a running pass: it applies at once, then signs and emits once the pass lets go of the run lock")
+    func resolveWaitsForTheRunLock() throws {
+        let cli = try heldDivergence()
+        var runLock: RunLock? = try RunLock(path: cli.layout.lockFile)
+        let resolving = try resolveWhileLocked(cli, wait: 60)
+        #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
+        // The pass had decided its outbox before the resolution committed: nothing signs it until the lock is free.
+        #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") != cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
+        withExtendedLifetime(runLock) {}
+        runLock = nil
+        let result = cli.wait(resolving)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("waiting for the run (process"), "\(result.stdout)")
+        #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
+    @Test("resolved beside a running pass that signs it (a watcher's next pass): the command leaves signing and emitting to it")
+    func resolveSignedByTheRun() throws {
+        let cli = try heldDivergence()
+        let runLock = try RunLock(path: cli.layout.lockFile)
+        let resolving = try resolveWhileLocked(cli, wait: 60)
+        // What the holder's next pass does when it ends.
+        let store = try Store(path: cli.layout.storeFile)
+        let configuration = try Configuration.load(text: String(contentsOfFile: cli.layout.configFile, encoding: .utf8), file: cli.layout.configFile)
+        let signed = try #require(try Finalizer(store: store, layout: cli.layout, configuration: configuration).run(batchId: nil, asOf: CivilDate(year: 2026, month: 1, day: 10)))
+        let result = cli.wait(resolving)
+        withExtendedLifetime(runLock) {}
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("signed by the running pass (process"), "\(result.stdout)")
+        #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == String(signed.checkpoint.treeSize))
+        #expect(try cli.scalar("SELECT MAX(seq) FROM ledger_entry") == String(signed.checkpoint.treeSize))
+    }
+
+    @Test("a run that keeps the run lock past --wait: the resolution stays applied, and that run's next pass signs it")
+    func resolveLeavesSigningToTheRun() throws {
         let cli = try heldDivergence()
         let id = try #require(try cli.scalar("SELECT id FROM review_item"))
         let signedBefore = try cli.scalar("SELECT MAX(tree_size) FROM checkpoint")
         do {
-            // Held as a running pass holds it (another process sees it taken).
-            let runLock = try RunLock(path: cli.root + "/State/run.lock")
-            let resolve = try cli.run("review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", "5")
+            let runLock = try RunLock(path: cli.layout.lockFile)
+            let resolve = try cli.run("review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", "1")
+            withExtendedLifetime(runLock) {}
             #expect(resolve.status == 0, "\(resolve.stderr)")
-            #expect(resolve.stdout.contains("is active: it signs a checkpoint over this resolution"), "\(resolve.stdout)")
+            #expect(resolve.stdout.contains("still holds the run lock: its next pass signs this resolution"), "\(resolve.stdout)")
             #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
             #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == signedBefore)
-            withExtendedLifetime(runLock) {}
         }
         #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
         #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
-        #expect(try cli.run("ledger", "verify").status == 0)
     }
 
     @Test("a resolution that waits longer than --wait for a running pass's transaction changes nothing and says why")
