@@ -53,7 +53,7 @@ public struct StateWriter {
     private var inFlight: BackgroundWork<[HashedEntry]>?
     /// The entries of the batch in flight, freed here once it is hashed (see `handOver`).
     private var inFlightEntries: HandedOver<[LedgerEntry]>?
-    /// Hashed entries already inserted, freed on the second core with the next batch.
+    /// Hashed entries already inserted, freed with the next batch on the pool's thread.
     private var inserted: [HashedEntry] = []
     private let pipelined: Bool
     /// Compresses the bodies of a writer that is not pipelined (those of a pipelined one
@@ -216,11 +216,12 @@ public struct StateWriter {
 
     /// Inserts the batch in flight and hands the pending entries to the second thread.
     ///
-    /// Memory goes back to the thread that allocated it: the entries (made here) are freed
-    /// here, and the hashed entries (made there) are freed there, with the next batch. glibc's
-    /// malloc locks the arena of a block freed on another thread, and its owner was taking it at
-    /// the same time: freed where they were hashed, the entries had cost ~50,000 futex calls
-    /// per 100k work orders, the two threads each waiting for the other's arena.
+    /// Memory goes back to the side that allocated it: the entries (made here) are freed here
+    /// once their batch is hashed, and the hashed entries (made on libdispatch's pool) are freed
+    /// there with the next batch, on whichever pool thread runs it (the last batch's here, with
+    /// the writer). glibc's malloc locks the arena of a block freed on another thread, and its
+    /// owner was taking it at the same time: freed where they were hashed, the entries had cost
+    /// ~50,000 futex calls per 100k work orders, each side waiting for the other's arena.
     private mutating func handOver() throws {
         if let inFlight {
             let hashed = try inFlight.wait()
