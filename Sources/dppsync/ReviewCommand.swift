@@ -114,7 +114,7 @@ struct ReviewCommand: ParsableCommand {
             // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
             // under the run lock, so that no pass signs or emits beside it.
             let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)
-            guard let runLock = try waitForRunLock(until: deadline, orSignedUpTo: try ledger.size(), in: ledger) else { return }
+            guard let runLock = try waitForRunLock(until: deadline, orFinalizedUpTo: try ledger.size(), in: ledger) else { return }
             let asOf = configuration.timeZone.civilDate(of: .now())
             try withExtendedLifetime(runLock) {
                 do {
@@ -127,19 +127,20 @@ struct ReviewCommand: ParsableCommand {
             }
         }
 
-        /// The run lock, once no run holds it; `nil` when a running pass signed a checkpoint over the
-        /// resolution's entries meanwhile (it emits their files next), or when `deadline` passed first.
-        /// A pass that was writing a file when the resolution waited for it has often decided its
-        /// outbox before the resolution committed: it would not sign it, and a `--once` run exits.
-        private func waitForRunLock(until deadline: Date, orSignedUpTo size: Int, in ledger: Ledger) throws -> RunLock? {
+        /// The run lock, once no run holds it; `nil` when a running pass has meanwhile planned the
+        /// outbox from a state that includes the resolution and signed a checkpoint over it (it emits
+        /// the files next), or when `deadline` passed first. A pass that was writing a file when the
+        /// resolution waited for it has often planned before the resolution committed: it may sign
+        /// the resolution's entries without having decided what they make due.
+        private func waitForRunLock(until deadline: Date, orFinalizedUpTo size: Int, in ledger: Ledger) throws -> RunLock? {
             var announced = false
             while true {
                 do {
                     return try RunLock(path: options.layout.lockFile)
                 } catch {
                     guard case .held(_, let pid) = error else { throw error }
-                    if let signed = try ledger.latestCheckpoint(), signed.checkpoint.treeSize >= size {
-                        print("ledger checkpoint: \(signed.checkpoint.treeSize) entries, signed by the running pass (process \(pid)), which emits the outbox files")
+                    if try Finalizer.plannedThrough(in: ledger.store) >= size, let signed = try ledger.latestCheckpoint(), signed.checkpoint.treeSize >= size {
+                        print("ledger checkpoint: \(signed.checkpoint.treeSize) entries, planned and signed by the running pass (process \(pid)), which emits the outbox files")
                         return nil
                     }
                     if Date() >= deadline {

@@ -17,6 +17,10 @@ public struct Finalizer {
     public func run(batchId: Int64?, asOf: CivilDate, now: Timestamp = .now()) throws -> StoredCheckpoint? {
         var start = StageTimings.now()
         try store.write { db in
+            try db.execute(sql: """
+                INSERT INTO outbox_plan (id, planned_through) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM ledger_entry))
+                ON CONFLICT (id) DO UPDATE SET planned_through = excluded.planned_through
+                """)
             // The due dates are computed on the second core while the components' streams are planned
             // here, from a snapshot taken once this transaction holds the write lock: the state it starts from.
             let (store, policy) = (store, configuration.scheduling)
@@ -33,5 +37,11 @@ public struct Finalizer {
         timings?.add(.sign, StageTimings.now() - start)
         try OutboxEmitter(store: store, layout: layout, crash: crash).emitPending(now: now)
         return checkpoint
+    }
+
+    /// The ledger's size when the last plan began: every entry up to it had been committed, so the
+    /// outbox was decided from a state that includes them (0 before the first plan).
+    public static func plannedThrough(in store: Store) throws -> Int {
+        try store.read { db in try Int.fetchOne(db, sql: "SELECT planned_through FROM outbox_plan") ?? 0 }
     }
 }

@@ -286,6 +286,17 @@ extension Store {
                 CREATE INDEX outbox_queue_pending ON outbox_queue(ledger_seq, channel, batch_id, emitted_at) WHERE emitted_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v17-outbox-plan") { db in
+            // The ledger's size when the last outbox plan began: a command that changed state while a
+            // run held the run lock (`review resolve`) can tell whether a pass has planned since, not
+            // only signed (a pass that was writing a file had often planned before the change committed).
+            try db.execute(sql: """
+                CREATE TABLE outbox_plan (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    planned_through INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }
