@@ -101,20 +101,20 @@ struct ReviewCommand: ParsableCommand {
             let who = by ?? environment["DPPSYNC_USER"] ?? environment["USER"] ?? "unknown"
             let deadline = Date(timeIntervalSinceNow: TimeInterval(wait))
             let store: Store
-            let decision: Decision
+            let resolved: ReviewQueue.Resolved
             do {
                 store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
-                decision = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
+                resolved = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
-            print("review item #\(id): \(decision.outcome) — \(decision.message)")
+            print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
             // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
             // under the run lock, so that no pass signs or emits beside it.
             let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)
-            guard let runLock = try waitForRunLock(until: deadline, orFinalizedUpTo: try ledger.size(), in: ledger) else { return }
+            guard let runLock = try waitForRunLock(until: deadline, orFinalizedUpTo: Int(resolved.lastEntry), in: ledger) else { return }
             let asOf = configuration.timeZone.civilDate(of: .now())
             try withExtendedLifetime(runLock) {
                 do {
@@ -140,11 +140,11 @@ struct ReviewCommand: ParsableCommand {
                 } catch {
                     guard case .held(_, let pid) = error else { throw error }
                     if try Finalizer.plannedThrough(in: ledger.store) >= size, let signed = try ledger.latestCheckpoint(), signed.checkpoint.treeSize >= size {
-                        print("ledger checkpoint: \(signed.checkpoint.treeSize) entries, planned and signed by the running pass (process \(pid)), which emits the outbox files")
+                        print("ledger checkpoint: \(signed.checkpoint.treeSize) entries: the run (process \(pid)) has decided the outbox from this resolution and signed it, and emits the files next")
                         return nil
                     }
                     if Date() >= deadline {
-                        print("a run (process \(pid)) still holds the run lock: its next pass signs this resolution and emits its outbox files")
+                        print("a run (process \(pid)) still holds the run lock: that run's next pass (or the next run) signs this resolution and emits its outbox files")
                         return nil
                     }
                     if !announced {

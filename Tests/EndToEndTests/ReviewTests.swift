@@ -63,7 +63,10 @@ struct ReviewTests {
     func resolveWhileLocked(_ cli: CLI, wait: Int) throws -> CLI.RunningProcess {
         let id = try #require(try cli.scalar("SELECT id FROM review_item"))
         let resolving = try cli.start(arguments: ["review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", String(wait)])
-        for _ in 0..<600 where try cli.scalar("SELECT status FROM review_item") != "accepted" { Thread.sleep(forTimeInterval: 0.05) }
+        for _ in 0..<600 {
+            if try cli.scalar("SELECT status FROM review_item") == "accepted" { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         #expect(try cli.scalar("SELECT status FROM review_item") == "accepted")
         return resolving
     }
@@ -86,7 +89,7 @@ struct ReviewTests {
         let result = cli.wait(resolving)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("waiting for the run (process"), "\(result.stdout)")
-        #expect(!result.stdout.contains("signed by the running pass"), "\(result.stdout)")
+        #expect(!result.stdout.contains("has decided the outbox from this resolution"), "\(result.stdout)")
         #expect(try Finalizer.plannedThrough(in: store) >= signed.checkpoint.treeSize)
         #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
@@ -105,7 +108,7 @@ struct ReviewTests {
         let result = cli.wait(resolving)
         withExtendedLifetime(runLock) {}
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("planned and signed by the running pass (process"), "\(result.stdout)")
+        #expect(result.stdout.contains("has decided the outbox from this resolution and signed it"), "\(result.stdout)")
         #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == String(signed.checkpoint.treeSize))
         #expect(try cli.scalar("SELECT MAX(seq) FROM ledger_entry") == String(signed.checkpoint.treeSize))
     }
@@ -120,7 +123,7 @@ struct ReviewTests {
             let resolve = try cli.run("review", "resolve", id, "--accept", "--by", "qa.lead", "--wait", "1")
             withExtendedLifetime(runLock) {}
             #expect(resolve.status == 0, "\(resolve.stderr)")
-            #expect(resolve.stdout.contains("still holds the run lock: its next pass signs this resolution"), "\(resolve.stdout)")
+            #expect(resolve.stdout.contains("still holds the run lock: that run's next pass (or the next run) signs this resolution"), "\(resolve.stdout)")
             #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
             #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == signedBefore)
         }

@@ -49,11 +49,6 @@ public struct Ledger {
         }
     }
 
-    /// How many entries the ledger holds (its tree size: sequence numbers run from 1 without gaps).
-    public func size() throws -> Int {
-        try store.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM ledger_entry") ?? 0 }
-    }
-
     public func latestCheckpoint() throws -> StoredCheckpoint? {
         try store.read { db in try Self.checkpoints(db, latestOnly: true).first }
     }

@@ -111,10 +111,17 @@ public struct ReviewQueue {
         public var description: String { message }
     }
 
+    /// What a resolution decided, and the sequence number of the last ledger entry it wrote
+    /// (its `review.resolved` entry: the ledger's size once it committed).
+    public struct Resolved: Sendable {
+        public var decision: Decision
+        public var lastEntry: Int64
+    }
+
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
     /// record is decided again with its hold waived and applied through the one
     /// write path; either way the resolution itself is ledgered.
-    public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Decision {
+    public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Resolved {
         try store.write { db in
             guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ? GROUP BY r.id", arguments: [id]) else {
                 throw ResolutionError(message: "no review item \(id)")
@@ -146,7 +153,7 @@ public struct ReviewQueue {
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
             }
-            try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
+            let lastEntry = try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
                 RowImage(table: StateSchema.reviewResolution, values: [
                     "item_id": String(id), "record_kind": item.kind, "record_key": item.key, "reason": item.reason.rawValue,
                     "decision": resolution.rawValue, "note": note, "resolved_by": by, "resolved_at": now.description,
@@ -157,7 +164,7 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return decision
+            return Resolved(decision: decision, lastEntry: lastEntry)
         }
     }
 
