@@ -93,7 +93,7 @@ struct FileProcessor {
 
     /// Starts decoding and mapping `file` on a thread of its own. Only inside the file's write
     /// transaction: its reader then sees the store as that transaction found it, since no other
-    /// writer commits until it has (`review resolve` takes no run lock).
+    /// writer commits until it has (`review resolve` writes without the run lock).
     private func startFeed(for file: InboxFile, mapping: Mapping) -> RecordFeed {
         RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store)
     }
