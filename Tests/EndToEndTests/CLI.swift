@@ -120,6 +120,11 @@ struct CLI {
     }
 
     func scalar(_ sql: String) throws -> String? { try query(sql).first?.first ?? nil }
+
+    /// The root's `dppsync.yaml`, as a command reads it (for library calls made beside the CLI).
+    func configuration() throws -> DPPSync.Configuration {
+        try DPPSync.Configuration.load(text: String(contentsOfFile: layout.configFile, encoding: .utf8), file: layout.configFile)
+    }
 }
 
 /// The fixtures beside the tests (copies of the reference formats, plus broken ones).

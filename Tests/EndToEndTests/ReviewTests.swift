@@ -80,7 +80,7 @@ struct ReviewTests {
         // The pass had planned its outbox before the resolution committed, and signs after it: the
         // resolution's entries are covered, but what they make due is not decided, so the command waits on.
         let store = try Store(path: cli.layout.storeFile)
-        let configuration = try Configuration.load(text: String(contentsOfFile: cli.layout.configFile, encoding: .utf8), file: cli.layout.configFile)
+        let configuration = try cli.configuration()
         let signed = try #require(try Ledger(store: store, layout: cli.layout, origin: configuration.ledgerOrigin).checkpoint())
         #expect(try String(signed.checkpoint.treeSize) == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
         Thread.sleep(forTimeInterval: 0.5)  // a few of the command's looks at the lock and the checkpoint
@@ -103,7 +103,7 @@ struct ReviewTests {
         let resolving = try resolveWhileLocked(cli, wait: 60)
         // What the holder's next pass does when it ends.
         let store = try Store(path: cli.layout.storeFile)
-        let configuration = try Configuration.load(text: String(contentsOfFile: cli.layout.configFile, encoding: .utf8), file: cli.layout.configFile)
+        let configuration = try cli.configuration()
         let signed = try #require(try Finalizer(store: store, layout: cli.layout, configuration: configuration).run(batchId: nil, asOf: CivilDate(year: 2026, month: 1, day: 10)))
         let result = cli.wait(resolving)
         withExtendedLifetime(runLock) {}
