@@ -95,8 +95,14 @@ public enum FileSystem {
     }
 
     /// Writes `bytes` to `path` without fsync: for files staged under a temporary
-    /// name and flushed together with `syncFileSystem` before their rename.
+    /// name and flushed together with `syncFileSystem` before their rename. A large file
+    /// (a batch file's part) goes past the page cache (`DirectFileWriter`).
     public static func writeUnsynced(_ bytes: [UInt8], to path: String) throws(FileSystemError) {
+        if bytes.count >= DirectFileWriter.threshold {
+            let file = try DirectFileWriter(path: path)
+            try file.append(bytes)
+            return try file.finish()
+        }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileSystemError.errno("create", path) }
         defer { close(fd) }
@@ -165,40 +171,31 @@ private func linuxSyncfs(_ fd: Int32) -> Int32
 public final class AtomicFileWriter {
     private let path: String
     private let temporary: String
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    /// Past the page cache where the file system allows: a report runs to tens of megabytes.
+    private let file: DirectFileWriter
     private var finished = false
 
     public init(path: String, mode: mode_t = 0o644) throws(FileSystemError) {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard fd >= 0 else { throw FileSystemError.errno("create", temporary) }
-        buffer.reserveCapacity(1 << 16)
+        file = try DirectFileWriter(path: temporary, mode: mode)
     }
 
     public func write(_ text: String) throws(FileSystemError) {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
+        var text = text
+        let result = text.withUTF8 { bytes in Result { () throws(FileSystemError) in try file.append(UnsafeRawBufferPointer(bytes)) } }
+        try result.get()
     }
 
     public func write(_ bytes: [UInt8]) throws(FileSystemError) {
-        if buffer.isEmpty, bytes.count >= 1 << 16 { return try FileSystem.writeAll(bytes, to: fd, path: temporary) }
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
-
-    private func flush() throws(FileSystemError) {
-        try FileSystem.writeAll(buffer, to: fd, path: temporary)
-        buffer.removeAll(keepingCapacity: true)
+        try file.append(bytes)
     }
 
     /// Flushes, fsyncs and renames into place.
     public func commit() throws(FileSystemError) {
-        try flush()
-        guard fsync(fd) == 0 else { throw FileSystemError.errno("fsync", temporary) }
-        close(fd)
+        try file.finish()
+        guard fsync(file.fd) == 0 else { throw FileSystemError.errno("fsync", temporary) }
         finished = true
         guard rename(temporary, path) == 0 else {
             let failure = FileSystemError.errno("rename", temporary)
@@ -210,6 +207,6 @@ public final class AtomicFileWriter {
     }
 
     deinit {
-        if !finished { close(fd); unlink(temporary) }
+        if !finished { unlink(temporary) }
     }
 }

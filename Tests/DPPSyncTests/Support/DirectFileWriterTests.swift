@@ -1,0 +1,89 @@
+@testable import DPPSync
+import Foundation
+import Testing
+
+@Suite("large files written past the page cache")
+struct DirectFileWriterTests {
+    /// `count` bytes that differ from block to block, so a misplaced block shows.
+    static func bytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+    }
+
+    @Test("a file holds exactly what was appended, at every length around a block and a chunk",
+          arguments: [0, 1, 4095, 4096, 4097, DirectFileWriter.chunkSize - 1, DirectFileWriter.chunkSize,
+                      DirectFileWriter.chunkSize + 4097, 3 * DirectFileWriter.chunkSize + 123])
+    func exactContent(length: Int) throws {
+        let content = Self.bytes(length, seed: UInt64(length) + 1)
+        let path = TemporaryFiles.path("direct-", ".bin")
+        let file = try DirectFileWriter(path: path)
+        // Pieces of uneven sizes, as a report's rows are.
+        var offset = 0, piece = 1
+        while offset < content.count {
+            let end = min(content.count, offset + piece)
+            try file.append(Array(content[offset..<end]))
+            offset = end
+            piece = piece * 7 % 100_003 + 1
+        }
+        try file.finish()
+        #expect(file.length == length)
+        #expect(try FileSystem.readBytes(path) == content)
+    }
+
+    @Test("a large staged file and a report's atomic file read back whole")
+    func throughFileSystem() throws {
+        let large = Self.bytes(DirectFileWriter.threshold + 5_000)
+        let staged = TemporaryFiles.path("staged-", ".jsonl")
+        try FileSystem.writeUnsynced(large, to: staged)
+        #expect(try FileSystem.readBytes(staged) == large)
+
+        let report = TemporaryFiles.path("report-", ".csv")
+        let writer = try AtomicFileWriter(path: report)
+        try writer.write("id,outcome\n")
+        try writer.write(large)
+        try writer.commit()
+        #expect(try FileSystem.readBytes(report) == Array("id,outcome\n".utf8) + large)
+        #expect(!FileSystem.exists((report as NSString).deletingLastPathComponent + "/." + (report as NSString).lastPathComponent + ".\(getpid()).tmp"))
+    }
+
+    #if os(Linux)
+    /// How many of the file's pages are in the page cache (`mincore`).
+    static func cachedPages(_ path: String) throws -> Int {
+        let fd = open(path, O_RDONLY)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let size = Int(try #require(FileSystem.signature(of: path)).size)
+        guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { return -1 }
+        defer { munmap(map, size) }
+        let pages = (size + 4095) / 4096
+        var vector = [UInt8](repeating: 0, count: pages)
+        #expect(mincore(map, size, &vector) == 0)
+        return vector.filter { $0 & 1 != 0 }.count
+    }
+
+    @Test("where the file system takes O_DIRECT, the data leaves no pages in the page cache")
+    func pastThePageCache() throws {
+        let path = TemporaryFiles.path("uncached-", ".bin")
+        let file = try DirectFileWriter(path: path)
+        try file.append(Self.bytes(2 * DirectFileWriter.chunkSize + 100))
+        try file.finish()
+        #if arch(x86_64) || arch(arm64)
+        #expect(DirectFileWriter.directFlag != nil)
+        #endif
+        // Whether this file system takes direct writes (ext4 does; tmpfs refuses them at the open).
+        guard let flag = DirectFileWriter.directFlag else { return }
+        let probe = open(path + ".probe", O_WRONLY | O_CREAT | flag, 0o644)
+        defer { if probe >= 0 { close(probe) } }
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { block.deallocate() }
+        block.initializeMemory(as: UInt8.self, repeating: 0)
+        guard probe >= 0, write(probe, block.baseAddress, 4096) == 4096 else { return }
+        #expect(file.isDirect)
+        // At most the last block, whose padding the truncation wrote through the cache.
+        #expect(try Self.cachedPages(path) <= 1)
+    }
+    #endif
+}
