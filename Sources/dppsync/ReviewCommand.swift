@@ -127,11 +127,9 @@ struct ReviewCommand: ParsableCommand {
             }
         }
 
-        /// The run lock, once no run holds it; `nil` when a running pass has meanwhile planned the
-        /// outbox from a state that includes the resolution and signed a checkpoint over it (it emits
-        /// the files next), or when `deadline` passed first. A pass that was writing a file when the
-        /// resolution waited for it has often planned before the resolution committed: it may sign
-        /// the resolution's entries without having decided what they make due.
+        /// The run lock, once no run holds it; `nil` when a running pass has meanwhile finished with
+        /// the resolution (`Finalizer.finished`: it planned the outbox from it and signed it, and
+        /// emits the files next), or when `deadline` passed first.
         private func waitForRunLock(until deadline: Date, orFinalizedUpTo size: Int, in ledger: Ledger) throws -> RunLock? {
             var announced = false
             while true {
@@ -139,7 +137,7 @@ struct ReviewCommand: ParsableCommand {
                     return try RunLock(path: options.layout.lockFile)
                 } catch {
                     guard case .held(_, let pid) = error else { throw error }
-                    if try Finalizer.plannedThrough(in: ledger.store) >= size, let signed = try ledger.latestCheckpoint(), signed.checkpoint.treeSize >= size {
+                    if let signed = try Finalizer.finished(through: size, in: ledger) {
                         print("ledger checkpoint: \(signed.checkpoint.treeSize) entries: the run (process \(pid)) has decided the outbox from this resolution and signed it, and emits the files next")
                         return nil
                     }

@@ -44,4 +44,15 @@ public struct Finalizer {
     public static func plannedThrough(in store: Store) throws -> Int {
         try store.read { db in try Int.fetchOne(db, sql: "SELECT planned_through FROM outbox_plan") ?? 0 }
     }
+
+    /// The latest checkpoint, when a pass has finished with the ledger's first `size` entries: it
+    /// planned the outbox from a state that includes them, and signed a checkpoint over them (it
+    /// emits their files next); `nil` otherwise. A signature alone is not enough: a pass that
+    /// planned before those entries were committed signs them without having decided what they
+    /// make due (`review resolve` beside a running watcher).
+    public static func finished(through size: Int, in ledger: Ledger) throws -> StoredCheckpoint? {
+        guard try plannedThrough(in: ledger.store) >= size, let signed = try ledger.latestCheckpoint(),
+              signed.checkpoint.treeSize >= size else { return nil }
+        return signed
+    }
 }
