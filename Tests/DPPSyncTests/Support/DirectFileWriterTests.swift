@@ -50,6 +50,20 @@ struct DirectFileWriterTests {
     }
 
     #if os(Linux)
+    /// Linux before 6.6 refuses O_DIRECT on tmpfs at the open (the page cache is used instead);
+    /// 6.6 and later take it. Either way the file reads back whole.
+    @Test("on tmpfs a file reads back whole, whether or not the kernel takes O_DIRECT there")
+    func refusedFallsBack() throws {
+        guard FileSystem.isDirectory("/dev/shm"), access("/dev/shm", W_OK) == 0 else { return }
+        let path = "/dev/shm/dppsync-direct-\(getpid())-\(UUID().uuidString)"
+        defer { unlink(path) }
+        let content = Self.bytes(DirectFileWriter.chunkSize + 777)
+        let file = try DirectFileWriter(path: path)
+        try file.append(content)
+        try file.finish()
+        #expect(try FileSystem.readBytes(path) == content)
+    }
+
     /// How many of the file's pages are in the page cache (`mincore`).
     static func cachedPages(_ path: String) throws -> Int {
         let fd = open(path, O_RDONLY)
