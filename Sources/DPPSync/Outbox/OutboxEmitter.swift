@@ -240,6 +240,7 @@ public struct OutboxEmitter: Sendable {
         }
         var staged: [Staged] = []
         defer { discard(staged) }
+        let buffer = DirectFileWriter.Buffer()  // the parts' files go past the page cache, one after another
         /// A part's messages are its batch's and channel's in the ledger range (after, last].
         var marks: [(after: Int64, last: Int64, files: String)] = []
         var after: Int64 = 0
@@ -248,7 +249,7 @@ public struct OutboxEmitter: Sendable {
             next = prepare(part.number + 1, after: part.lastSequence)
             defer { after = part.lastSequence }
             guard let files = part.files else { continue }
-            try stage(files, into: &staged)
+            try stage(files, into: &staged, buffer: buffer)
             let joined = files.map { layout.outbox + "/" + $0.name }.joined(separator: "\n")
             if markEmitted {
                 marks.append((after, part.lastSequence, joined))
@@ -330,8 +331,10 @@ public struct OutboxEmitter: Sendable {
         return written
     }
 
-    /// Writes each file under a temporary name beside its final one (not flushed yet).
-    private func stage(_ files: [(name: String, content: [UInt8])], into staged: inout [Staged]) throws {
+    /// Writes each file under a temporary name beside its final one (not flushed yet); a large one
+    /// through `buffer` (`FileSystem.writeUnsynced`).
+    private func stage(_ files: [(name: String, content: [UInt8])], into staged: inout [Staged],
+                       buffer: DirectFileWriter.Buffer? = nil) throws {
         var folders = Set<String>()
         let pid = getpid()
         for file in files {
@@ -342,7 +345,7 @@ public struct OutboxEmitter: Sendable {
             let base = slash.map { final[final.index(after: $0)...] } ?? final[...]
             if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
             let temporary = folder + "/." + base + ".\(pid).tmp"
-            try FileSystem.writeUnsynced(file.content, to: temporary)
+            try FileSystem.writeUnsynced(file.content, to: temporary, buffer: buffer)
             staged.append(Staged(temporary: temporary, final: final, folder: folder))
         }
     }

@@ -20,8 +20,9 @@ final class DirectFileWriter {
     /// 512-byte and of 4 KiB logical blocks.
     static let alignment = 4096
     /// Bytes per write: a direct write returns once the device has the data, so each must be
-    /// large enough that the device's latency does not bound the throughput.
-    static let chunkSize = 1 << 20
+    /// large enough that the device's latency does not bound the throughput (`dd` with
+    /// `oflag=direct` here: 1.7 GB/s in blocks of 256 KiB, 2.3 GB/s in 512 KiB).
+    static let chunkSize = 1 << 18
     /// Below this size a file is written through the page cache (`FileSystem.writeUnsynced`):
     /// a direct write of a small file waits for the device, a buffered one does not.
     static let threshold = 1 << 20
@@ -30,13 +31,24 @@ final class DirectFileWriter {
     let path: String
     /// Whether writes still go past the page cache.
     private(set) var isDirect: Bool
-    private let buffer: UnsafeMutableRawBufferPointer
+    /// Kept by the caller when it writes file after file (`Buffer`).
+    private let memory: Buffer
+    private var buffer: UnsafeMutableRawBufferPointer { memory.bytes }
     private var used = 0
     /// The bytes appended so far: the file's length once finished.
     private(set) var length = 0
 
-    /// Creates (or truncates) `path` for writing.
-    init(path: String, mode: mode_t = 0o644) throws(FileSystemError) {
+    /// The aligned memory a writer copies into, one chunk. A caller that writes many files (a
+    /// batch file's parts) makes one and passes it from file to file: made afresh for each part,
+    /// the 1M work-order run's peak RSS had risen by 4–5 MB (what glibc keeps of blocks it aligns).
+    final class Buffer {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: DirectFileWriter.chunkSize, alignment: DirectFileWriter.alignment)
+        init() {}
+        deinit { bytes.deallocate() }
+    }
+
+    /// Creates (or truncates) `path` for writing, copying through `buffer` (used by one writer at a time).
+    init(path: String, mode: mode_t = 0o644, buffer: Buffer = Buffer()) throws(FileSystemError) {
         self.path = path
         var fd: Int32 = -1
         if let direct = Self.directFlag {
@@ -46,13 +58,10 @@ final class DirectFileWriter {
         if fd < 0 { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw FileSystemError.errno("create", path) }
         self.fd = fd
-        buffer = .allocate(byteCount: Self.chunkSize, alignment: Self.alignment)
+        memory = buffer
     }
 
-    deinit {
-        buffer.deallocate()
-        close(fd)
-    }
+    deinit { close(fd) }
 
     /// Appends `bytes`; full chunks are written as they fill.
     func append(_ bytes: UnsafeRawBufferPointer) throws(FileSystemError) {

@@ -96,10 +96,11 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` without fsync: for files staged under a temporary
     /// name and flushed together with `syncFileSystem` before their rename. A large file
-    /// (a batch file's part) goes past the page cache (`DirectFileWriter`).
-    public static func writeUnsynced(_ bytes: [UInt8], to path: String) throws(FileSystemError) {
+    /// (a batch file's part) goes past the page cache (`DirectFileWriter`), through `buffer`
+    /// when the caller keeps one for the files it writes one after another.
+    static func writeUnsynced(_ bytes: [UInt8], to path: String, buffer: DirectFileWriter.Buffer? = nil) throws(FileSystemError) {
         if bytes.count >= DirectFileWriter.threshold {
-            let file = try DirectFileWriter(path: path)
+            let file = try DirectFileWriter(path: path, buffer: buffer ?? DirectFileWriter.Buffer())
             try file.append(bytes)
             return try file.finish()
         }

@@ -39,6 +39,14 @@ struct DirectFileWriterTests {
         let staged = TemporaryFiles.path("staged-", ".jsonl")
         try FileSystem.writeUnsynced(large, to: staged)
         #expect(try FileSystem.readBytes(staged) == large)
+        // One buffer from file to file, as a batch file's parts are written.
+        let buffer = DirectFileWriter.Buffer()
+        for seed in 2...4 {
+            let part = Self.bytes(DirectFileWriter.threshold + seed * 3_001, seed: UInt64(seed))
+            let path = TemporaryFiles.path("part-\(seed)-", ".jsonl")
+            try FileSystem.writeUnsynced(part, to: path, buffer: buffer)
+            #expect(try FileSystem.readBytes(path) == part)
+        }
 
         let report = TemporaryFiles.path("report-", ".csv")
         let writer = try AtomicFileWriter(path: report)
