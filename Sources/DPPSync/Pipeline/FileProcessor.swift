@@ -94,8 +94,14 @@ struct FileProcessor {
     /// Starts decoding and mapping `file` on a thread of its own. Only inside the file's write
     /// transaction: its reader then sees the store as that transaction found it, since no other
     /// writer commits until it has (`review resolve` writes without the run lock).
+    ///
+    /// Once the file is decoded, the WAL's dirty pages start going to disk (`Store.startWritingOutWAL`)
+    /// while the deciding thread finishes: the commit's flush then finds less to write (100k XML,
+    /// 4 alternating rounds: the durable commit 0.33–0.36 → 0.26–0.27 s, each round faster).
     private func startFeed(for file: InboxFile, mapping: Mapping) -> RecordFeed {
-        RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store)
+        let store = store
+        return RecordFeed(input: .file(file.path), fileName: file.name, mapping: mapping, timeZone: configuration.timeZone, partsFrom: store,
+                          whenDecoded: { store.startWritingOutWAL() })
     }
 
     /// XML and JSON Lines, which are read a record at a time.

@@ -62,7 +62,11 @@ final class RecordFeed: @unchecked Sendable {
     ///   the feed inside the file's write transaction: the reader's snapshot then is the store as
     ///   that transaction found it, since no other writer commits until it has; the file's own
     ///   writes the reconciler checks against `UnwrittenAssetColumns.mayHaveChanged`.
-    init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone, partsFrom store: Store? = nil) {
+    /// - Parameter whenDecoded: called on the decoding thread once every record is decoded and
+    ///   handed over (not after a failure): the deciding thread still has the buffer's records to
+    ///   decide, and the second core is free.
+    init(input: RecordInput, fileName: String, mapping: Mapping, timeZone: OperatorTimeZone, partsFrom store: Store? = nil,
+         whenDecoded: (@Sendable () -> Void)? = nil) {
         let thread = Thread { [self] in
             defer { done.signal() }
             let start = StageTimings.now()
@@ -128,6 +132,7 @@ final class RecordFeed: @unchecked Sendable {
                 if !pending.isEmpty { _ = hand(nil) }
                 finish(error: nil, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds - prefetchSeconds, mapSeconds: mapSeconds,
                                               prefetchSeconds: prefetchSeconds))
+                whenDecoded?()
             } catch {
                 if !pending.isEmpty, !(error is CancellationError) { _ = hand(nil) }
                 finish(error: error, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds - prefetchSeconds, mapSeconds: mapSeconds,
