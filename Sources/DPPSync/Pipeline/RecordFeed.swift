@@ -124,12 +124,12 @@ final class RecordFeed: @unchecked Sendable {
                     try store.read { db in
                         let prefetcher = PartPrefetcher(db: db)
                         try decode(prefetcher)
-                        if !pending.isEmpty { _ = hand(prefetcher) }
+                        if !pending.isEmpty, !hand(prefetcher) { throw CancellationError() }
                     }
                 } else {
                     try decode(nil)
                 }
-                if !pending.isEmpty { _ = hand(nil) }
+                if !pending.isEmpty, !hand(nil) { throw CancellationError() }
                 finish(error: nil, totals: Totals(decodeSeconds: StageTimings.now() - start - mapSeconds - prefetchSeconds, mapSeconds: mapSeconds,
                                               prefetchSeconds: prefetchSeconds))
                 whenDecoded?()

@@ -102,10 +102,9 @@ public final class Store: Sendable {
     }
 
     /// Starts the write-out of the WAL's dirty pages on a thread of its own, at the lowest priority,
-    /// and returns: nobody waits for it. A large file's transaction leaves hundreds of MB of frames
-    /// in the page cache for its commit's `fsync` to write, with the cores idle; started while the
-    /// transaction ends, most of them are on the disk by then. (Started all through the file, the
-    /// write-out had cost more system time than the commit saved.)
+    /// and returns: nobody waits for it (`FileProcessor.startFeed` says when and what it saves).
+    /// Started all through a file instead, the write-out had cost more system time than the
+    /// commit saved.
     func startWritingOutWAL() {
         let wal = path + "-wal"
         _ = BackgroundWork(.whenIdle) { FileSystem.startWritingOut(wal) }

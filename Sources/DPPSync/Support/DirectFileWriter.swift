@@ -9,12 +9,14 @@ import Darwin
 ///
 /// On this VM class a page the page cache takes fresh is slow to touch the first time: `dd`
 /// wrote a new 400 MB file at 400–660 MB/s through the page cache, over the same file's cached
-/// pages at 19 GB/s, and with `O_DIRECT` at 1.6 GB/s. A buffered file also waits in the cache
-/// for its flush; a direct one's data is on the device once `write` returns (the caller's
-/// `fsync` or `syncfs` then commits the metadata and the device's cache, as before).
+/// pages at 19 GB/s, and with `O_DIRECT` at 1.6 GB/s. A direct write has handed its data to the
+/// device when it returns; durability is unchanged: the caller's `fsync` or `syncfs` still makes
+/// the data (in the device's cache until then), the file's extents and its name durable.
 ///
-/// Where the file system refuses `O_DIRECT` (tmpfs, some network file systems), at the open or
-/// at a write, the file is written through the page cache instead; its content is the same.
+/// The aligned part of a file goes direct; its last partial block (or a whole file under 4 KiB)
+/// goes through the page cache, `O_DIRECT` cleared first, so nothing is padded or cut. Where the
+/// file system refuses `O_DIRECT` at the open (tmpfs before Linux 6.6, some network file systems)
+/// or at a write, the rest of the file goes through the page cache; its content is the same.
 final class DirectFileWriter {
     /// Alignment of the buffer, offsets and lengths of direct writes: 4 KiB suits devices of
     /// 512-byte and of 4 KiB logical blocks.
@@ -23,7 +25,7 @@ final class DirectFileWriter {
     /// large enough that the device's latency does not bound the throughput (`dd` with
     /// `oflag=direct` here: 1.7 GB/s in blocks of 256 KiB, 2.3 GB/s in 512 KiB).
     static let chunkSize = 1 << 18
-    /// Below this size a file is written through the page cache (`FileSystem.writeUnsynced`):
+    /// Below this size a staged file is written through the page cache (`FileSystem.writeUnsynced`):
     /// a direct write of a small file waits for the device, a buffered one does not.
     static let threshold = 1 << 20
 
@@ -41,9 +43,13 @@ final class DirectFileWriter {
     /// The aligned memory a writer copies into, one chunk. A caller that writes many files (a
     /// batch file's parts) makes one and passes it from file to file: made afresh for each part,
     /// the 1M work-order run's peak RSS had risen by 4–5 MB (what glibc keeps of blocks it aligns).
+    /// A file known to be small gets a buffer of its size (in whole blocks), not a chunk.
     final class Buffer {
-        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: DirectFileWriter.chunkSize, alignment: DirectFileWriter.alignment)
-        init() {}
+        let bytes: UnsafeMutableRawBufferPointer
+        init(for size: Int = DirectFileWriter.chunkSize) {
+            let blocks = (min(max(size, 1), DirectFileWriter.chunkSize) + DirectFileWriter.alignment - 1) / DirectFileWriter.alignment
+            bytes = .allocate(byteCount: blocks * DirectFileWriter.alignment, alignment: DirectFileWriter.alignment)
+        }
         deinit { bytes.deallocate() }
     }
 
@@ -72,7 +78,10 @@ final class DirectFileWriter {
             used += n
             length += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            if used == buffer.count { try writeBuffer() }
+            if used == buffer.count {
+                try writeOut(upTo: used)
+                used = 0
+            }
         }
     }
 
@@ -81,32 +90,29 @@ final class DirectFileWriter {
         try result.get()
     }
 
-    /// Writes what is left. A direct file's last block is written whole, zero-padded, and
-    /// the file then cut to its length (a crash in between leaves a temporary, never a final file).
+    /// Writes what is left: the aligned part direct, the last partial block through the page cache
+    /// (a direct write must be whole blocks).
     func finish() throws(FileSystemError) {
-        guard used > 0 else { return }
-        let padded = isDirect ? (used + Self.alignment - 1) / Self.alignment * Self.alignment : used
-        let padding = padded - used
-        UnsafeMutableRawBufferPointer(rebasing: buffer[used..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
-        used = padded
-        try writeBuffer()
-        if padding > 0 {
-            guard ftruncate(fd, off_t(length)) == 0 else { throw FileSystemError.errno("truncate", path) }
+        let aligned = isDirect ? used / Self.alignment * Self.alignment : used
+        try writeOut(upTo: aligned)
+        if used > aligned {
+            guard stopWritingDirectly() else { throw FileSystemError.errno("write", path) }
+            try writeOut(from: aligned, upTo: used)
         }
+        used = 0
     }
 
-    /// Writes the buffer's `used` bytes; a direct write the file system refuses is done again
-    /// through the page cache, and so is the rest of the file.
-    private func writeBuffer() throws(FileSystemError) {
-        var written = 0
-        while written < used {
-            let n = write(fd, buffer.baseAddress! + written, used - written)
+    /// Writes `buffer[start..<end]`; a direct write the file system refuses is done again through
+    /// the page cache, and so is the rest of the file.
+    private func writeOut(from start: Int = 0, upTo end: Int) throws(FileSystemError) {
+        var written = start
+        while written < end {
+            let n = write(fd, buffer.baseAddress! + written, end - written)
             if n >= 0 { written += n; continue }
             if errno == EINTR { continue }
             if errno == EINVAL, isDirect, stopWritingDirectly() { continue }
             throw FileSystemError.errno("write", path)
         }
-        used = 0
     }
 
     /// Turns `O_DIRECT` off on the open file; `false` when that fails too.

@@ -71,7 +71,7 @@ public enum FileSystem {
     /// Writes `bytes` so that `path` holds either its old content or all of the
     /// new one: temporary file in the same folder, fsync, rename, fsync the folder.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileSystemError) {
-        let writer = try AtomicFileWriter(path: path, mode: mode)
+        let writer = try AtomicFileWriter(path: path, mode: mode, size: bytes.count)
         try writer.write(bytes)
         try writer.commit()
     }
@@ -101,13 +101,24 @@ public enum FileSystem {
     static func writeUnsynced(_ bytes: [UInt8], to path: String, buffer: DirectFileWriter.Buffer? = nil) throws(FileSystemError) {
         if bytes.count >= DirectFileWriter.threshold {
             let file = try DirectFileWriter(path: path, buffer: buffer ?? DirectFileWriter.Buffer())
-            try file.append(bytes)
-            return try file.finish()
+            do {
+                try file.append(bytes)
+                try file.finish()
+            } catch {
+                unlink(path)  // the caller stages only what was written whole
+                throw error
+            }
+            return
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileSystemError.errno("create", path) }
         defer { close(fd) }
-        try writeAll(bytes, to: fd, path: path)
+        do {
+            try writeAll(bytes, to: fd, path: path)
+        } catch {
+            unlink(path)
+            throw error
+        }
     }
 
     /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
@@ -192,11 +203,12 @@ public final class AtomicFileWriter {
     private let file: DirectFileWriter
     private var finished = false
 
-    public init(path: String, mode: mode_t = 0o644) throws(FileSystemError) {
+    /// - Parameter size: the file's size when known (a small file then takes a small buffer).
+    public init(path: String, mode: mode_t = 0o644, size: Int? = nil) throws(FileSystemError) {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-        file = try DirectFileWriter(path: temporary, mode: mode)
+        file = try DirectFileWriter(path: temporary, mode: mode, buffer: DirectFileWriter.Buffer(for: size ?? DirectFileWriter.chunkSize))
     }
 
     public func write(_ text: String) throws(FileSystemError) {
