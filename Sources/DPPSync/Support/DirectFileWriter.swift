@@ -39,6 +39,8 @@ final class DirectFileWriter {
     private var used = 0
     /// The bytes appended so far: the file's length once finished.
     private(set) var length = 0
+    /// `write(2)`; tests put a file system that refuses a direct write in the middle of a file here.
+    var systemWrite: (Int32, UnsafeRawPointer, Int) -> Int = { fd, bytes, count in write(fd, bytes, count) }
 
     /// The aligned memory a writer copies into, one chunk. A caller that writes many files (a
     /// batch file's parts) makes one and passes it from file to file: made afresh for each part,
@@ -107,7 +109,7 @@ final class DirectFileWriter {
     private func writeOut(from start: Int = 0, upTo end: Int) throws(FileSystemError) {
         var written = start
         while written < end {
-            let n = write(fd, buffer.baseAddress! + written, end - written)
+            let n = systemWrite(fd, buffer.baseAddress! + written, end - written)
             if n >= 0 { written += n; continue }
             if errno == EINTR { continue }
             if errno == EINVAL, isDirect, stopWritingDirectly() { continue }

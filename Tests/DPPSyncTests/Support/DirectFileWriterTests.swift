@@ -57,6 +57,25 @@ struct DirectFileWriterTests {
         #expect(!FileSystem.exists((report as NSString).deletingLastPathComponent + "/." + (report as NSString).lastPathComponent + ".\(getpid()).tmp"))
     }
 
+    @Test("a direct write refused in the middle of a file (EINVAL): the rest goes through the page cache, the file whole")
+    func refusedMidFile() throws {
+        let content = Self.bytes(3 * DirectFileWriter.chunkSize + 999)
+        let path = TemporaryFiles.path("refused-", ".bin")
+        let file = try DirectFileWriter(path: path)
+        guard file.isDirect else { return }  // no O_DIRECT here (tmpfs before Linux 6.6, macOS): nothing to refuse
+        var calls = 0
+        file.systemWrite = { fd, bytes, count in
+            calls += 1
+            if calls == 2 { errno = EINVAL; return -1 }  // the second chunk is refused
+            return write(fd, bytes, count)
+        }
+        try file.append(content)
+        try file.finish()
+        #expect(try FileSystem.readBytes(path) == content)
+        #expect(!file.isDirect)
+        #expect(calls >= 4, "the refused chunk is written again, then the rest")
+    }
+
     #if os(Linux)
     /// Linux before 6.6 refuses O_DIRECT on tmpfs at the open (the page cache is used instead);
     /// 6.6 and later take it. Either way the file reads back whole.
