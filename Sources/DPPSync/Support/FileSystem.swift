@@ -99,24 +99,19 @@ public enum FileSystem {
     /// (a batch file's part) goes past the page cache (`DirectFileWriter`), through `buffer`
     /// when the caller keeps one for the files it writes one after another.
     static func writeUnsynced(_ bytes: [UInt8], to path: String, buffer: DirectFileWriter.Buffer? = nil) throws(FileSystemError) {
-        if bytes.count >= DirectFileWriter.threshold {
-            let file = try DirectFileWriter(path: path, buffer: buffer ?? DirectFileWriter.Buffer())
-            do {
+        do throws(FileSystemError) {
+            if bytes.count >= DirectFileWriter.threshold {
+                let file = try DirectFileWriter(path: path, buffer: buffer ?? DirectFileWriter.Buffer())
                 try file.append(bytes)
                 try file.finish()
-            } catch {
-                unlink(path)  // the caller stages only what was written whole
-                throw error
+            } else {
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                guard fd >= 0 else { throw FileSystemError.errno("create", path) }
+                defer { close(fd) }
+                try writeAll(bytes, to: fd, path: path)
             }
-            return
-        }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw FileSystemError.errno("create", path) }
-        defer { close(fd) }
-        do {
-            try writeAll(bytes, to: fd, path: path)
         } catch {
-            unlink(path)
+            unlink(path)  // the caller stages only what was written whole
             throw error
         }
     }
