@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// The one write path of DPP state (DESIGN.md §1): writes the rows of a change
 /// and appends its ledger entry, in the caller's transaction. Nothing else
@@ -107,58 +108,52 @@ public struct StateWriter {
     }
 
     /// Writes `change` and its ledger entry; returns the entry's sequence number.
+    ///
+    /// One pass over the change's rows writes them (or lets them wait), notes the other components
+    /// they touch and queues the outbox messages they decide: three passes had copied every row
+    /// three times and made an array of subjects per change.
     @discardableResult
     public mutating func apply(_ change: StateChange) throws -> Int64 {
         let rowsStart = timings == nil ? 0 : StageTimings.now()
+        let sequence = nextSequence
+        // This change's other subjects: those of a pipelined writer wait from `firstOther` on.
+        let firstOther = subjects.count
+        var others: [String] = []
         for row in change.rows {
-            if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
+            let table = row.stateTable
+            let isAsset = table === StateSchema.asset, isInstallation = table === StateSchema.installation
+            // Every other component the change touches finds it through the subject index
+            // (derived from the rows, so `ledger verify` can rebuild it).
+            if let id = Self.otherSubject(of: row, table: table, in: change) {
+                if pipelined {
+                    // (A run written mid-change took this change's first ones with it: the index ignores repeats.)
+                    if !subjects[min(firstOther, subjects.count)...].contains(where: { $0.subject == id }) { subjects.append((id, sequence)) }
+                } else if !others.contains(id) {
+                    others.append(id)
+                }
+            }
+            if isAsset, let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
                 unwrittenAssets.record(row, dppId: (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? "")
-            } else if pipelined, row.isOf(StateSchema.installation), !row.deleted, !row.isPartial(in: StateSchema.installation) {
+            } else if pipelined, isInstallation, !row.deleted, !row.isPartial(in: StateSchema.installation) {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
                 let day = (row.values.value(of: "start_day", expectedAt: 1) ?? nil) ?? ""
                 installations.append((dppId, day, row.values.value(of: "aircraft", expectedAt: 2) ?? nil, installations.count))
             } else {
                 // Any other write of an installation goes after those applied before it.
-                if row.isOf(StateSchema.installation), !installations.isEmpty { try writeSubjectsAndInstallations() }
+                if isInstallation, !installations.isEmpty { try writeSubjectsAndInstallations() }
                 // Any other write of an asset goes after the moves applied before it.
-                if row.isOf(StateSchema.asset) {
+                if isAsset {
                     if unwrittenAssets?.isEmpty == false { try writeUnwrittenAssets() }
                     unwrittenAssets?.noteWritten(row)
                 }
                 try Self.write(row, using: statements)
             }
+            if table === StateSchema.outboxMessage, !row.deleted { try queue(row, sequence: sequence) }
         }
-        let entry = LedgerEntry(sequence: nextSequence, time: clock(), batchId: batchId, change: change)
-        // Every other component the change touches finds it through the subject index
-        // (derived from the rows, so `ledger verify` can rebuild it).
-        for other in Self.otherSubjects(of: change) {
-            if pipelined {
-                subjects.append((other, entry.sequence))
-            } else {
-                try insertSubject(other, entry.sequence)
-            }
-        }
+        for other in others { try insertSubject(other, sequence) }
         if subjects.count + installations.count >= deferredRun { try writeSubjectsAndInstallations() }
         if unwrittenAssets?.count ?? 0 >= assetRun { try writeUnwrittenAssets() }
-        // A decided outbox message waits in the delivery queue until its file is written, and
-        // becomes its stream's head.
-        for row in change.rows where row.isOf(StateSchema.outboxMessage) && !row.deleted {
-            let messageId = (row.values["message_id"] ?? nil) ?? ""
-            let channel = (row.values["channel"] ?? nil) ?? ""
-            let insert = try statements.statement(.init(kind: Statements.queue)) {
-                "INSERT INTO outbox_queue (message_id, channel, ledger_seq, batch_id) VALUES (?, ?, ?, ?)"
-            }
-            try insert.bind(entry.sequence, at: 3)
-            try insert.bind(batchId ?? 0, at: 4)
-            try insert.step(texts: [messageId, channel], from: 1, in: db)
-            // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
-            // A new head has no known source until the planner that decided it records one.
-            guard channel != ReleaseCertificate.channel, let stream = row.values["stream"] ?? nil else { continue }
-            let head = try statements.statement(.init(kind: Statements.streamHead)) {
-                "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id, source = NULL"
-            }
-            try head.step(texts: [stream, messageId], from: 1, in: db)
-        }
+        let entry = LedgerEntry(sequence: sequence, time: clock(), batchId: batchId, change: change)
         nextSequence += 1
         let ledgerStart = timings == nil ? 0 : StageTimings.now()
         timings?.add(.rows, ledgerStart - rowsStart)
@@ -169,7 +164,27 @@ public struct StateWriter {
         } else {
             try insert(HashedEntry(entry, compressor: compressor, buffer: canonical ?? JSONByteBuffer()))
         }
-        return entry.sequence
+        return sequence
+    }
+
+    /// A decided outbox message waits in the delivery queue until its file is written, and
+    /// becomes its stream's head.
+    private func queue(_ message: RowImage, sequence: Int64) throws {
+        let messageId = (message.values["message_id"] ?? nil) ?? ""
+        let channel = (message.values["channel"] ?? nil) ?? ""
+        let insert = try statements.statement(.init(kind: Statements.queue)) {
+            "INSERT INTO outbox_queue (message_id, channel, ledger_seq, batch_id) VALUES (?, ?, ?, ?)"
+        }
+        try insert.bind(sequence, at: 3)
+        try insert.bind(batchId ?? 0, at: 4)
+        try insert.step(texts: [messageId, channel], from: 1, in: db)
+        // The stream's latest message, for the planner (a certificate is a stream of its own, never asked for).
+        // A new head has no known source until the planner that decided it records one.
+        guard channel != ReleaseCertificate.channel, let stream = message.values["stream"] ?? nil else { return }
+        let head = try statements.statement(.init(kind: Statements.streamHead)) {
+            "INSERT INTO outbox_stream (stream, message_id) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET message_id = excluded.message_id, source = NULL"
+        }
+        try head.step(texts: [stream, messageId], from: 1, in: db)
     }
 
     /// Inserts the entries still being hashed; a pipelined writer's last call in its transaction.
@@ -261,14 +276,21 @@ public struct StateWriter {
         }
     }
 
-    /// The components a change concerns besides its subject (parts it installed or removed).
+    /// The components a change concerns besides its subject (parts it installed or removed), each once.
     static func otherSubjects(of change: StateChange) -> [String] {
         var others: [String] = []
-        for row in change.rows where row.isOf(StateSchema.asset) || row.isOf(StateSchema.installation) {
-            // Both tables' key, and so their images' first column.
-            if let id = row.values.value(of: "dpp_id", expectedAt: 0) ?? nil, id != change.subject, !others.contains(id) { others.append(id) }
+        for row in change.rows {
+            if let id = otherSubject(of: row, table: row.stateTable, in: change), !others.contains(id) { others.append(id) }
         }
         return others
+    }
+
+    /// The component an asset or installation image of `change` names, when it is not the change's subject.
+    private static func otherSubject(of row: RowImage, table: StateTable?, in change: StateChange) -> String? {
+        guard table === StateSchema.asset || table === StateSchema.installation,
+              // Both tables' key, and so their images' first column.
+              let id = row.values.value(of: "dpp_id", expectedAt: 0) ?? nil, id != change.subject else { return nil }
+        return id
     }
 
     /// Kinds of the writer's statements in its `StatementCache`.
@@ -299,7 +321,8 @@ public struct StateWriter {
                     .execute(upsert.columns, of: row, in: statements.db)
                 // No stored row (not made by the reconciler; a replay of foreign entries could):
                 // the upsert makes it, as it always did.
-                if statements.db.changesCount > 0 { return }
+                // (Through the C API: GRDB's `changesCount` first checks it runs on the database's queue.)
+                if sqlite3_changes(statements.db.sqliteConnection) > 0 { return }
             }
             try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
                 .execute(upsert.columns, of: row, in: statements.db)
