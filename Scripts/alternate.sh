@@ -8,10 +8,11 @@
 #   bash Scripts/alternate.sh BEFORE AFTER --rounds 5 --work-orders 10000 --format jsonl
 #   bash Scripts/alternate.sh BEFORE AFTER --part-order sequential   # parts in registry order
 #
-# Prints each run's wall, user and system seconds, peak RSS, the deciding thread's file phase
-# (reconcile + commit), the emit stage (the outbox decided and written after the file) and the
-# decoding thread's look-ahead of parts, then each side's median wall and CPU time. The side that
-# runs first alternates from round to round.
+# Prints each run's wall, user and system seconds, peak RSS and when in the run it was reached
+# (RSS sampled every 0.2 s: in the file, or in the tail that writes the outbox and the report),
+# the deciding thread's file phase (reconcile + commit), the emit stage (the outbox decided and
+# written after the file) and the decoding thread's look-ahead of parts, then each side's median
+# wall and CPU time. The side that runs first alternates from round to round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +42,25 @@ for side in before after; do
 done
 export_path="${EXPORT_FILE#"$work/after-root/"}"
 
+# Waits for the timed run (the pid of `/usr/bin/time`) while sampling its dppsync's resident
+# memory; prints when the largest sample was taken, in seconds from the start.
+sample_peak() {
+  local timer="$1" pid="" start peak=0 peak_ms=0 rss
+  start=$(date +%s%N)
+  while kill -0 "$timer" 2>/dev/null; do
+    [ -z "$pid" ] && pid=$(pgrep -P "$timer" || true)
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/${pid:-0}/status" 2>/dev/null || true)
+    if [ -n "$rss" ] && ((rss > peak)); then
+      peak=$rss; peak_ms=$((($(date +%s%N) - start) / 1000000))
+    fi
+    sleep 0.2
+  done
+  wait "$timer" || true
+  printf "%d.%d\n" $((peak_ms / 1000)) $((peak_ms % 1000 / 100))
+}
+
 echo "$work_orders work orders ($format), $components components; before: $before; after: $after"
-printf "%-6s %5s %8s %8s %8s %8s %10s %6s %6s\n" side round wall user system "RSS MB" "file phase" emit ahead
+printf "%-6s %5s %8s %8s %8s %8s %8s %10s %6s %6s\n" side round wall user system "RSS MB" "peak at" "file phase" emit ahead
 for ((round = 1; round <= rounds; round++)); do
   # The side that goes first alternates too: the first run of a set pays ext4's wait for inodes
   # freed minutes before (README), and the run after a large file's copy finds a busier page cache.
@@ -53,15 +71,18 @@ for ((round = 1; round <= rounds; round++)); do
     cp "$work/export" "$copy/$export_path"
     sync
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
-      --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" || true
+      --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" &
+    peak_at=$(sample_peak $!)
     read -r wall user system rss_kb <"$work/time"
     read -r file_phase emit ahead < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
       'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"], t.get("prefetchSeconds", 0)))')
-    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %10s %6s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$file_phase" "$emit" "$ahead"
+    printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %8s %10s %6s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$peak_at" "$file_phase" "$emit" "$ahead"
     echo "$side $wall $user $system" >>"$work/walls"
-    # The large files go now, the copy's small ones at exit (ext4 is slow to create files while
-    # inodes freed minutes ago are skipped).
+    # The large files go now (the store, and the export wherever the run left it: at a million
+    # work orders each run's archived copy is 2.2 GB), the copy's small ones at exit (ext4 is slow
+    # to create files while inodes freed minutes ago are skipped).
     rm -f "$copy/State/"dppsync.sqlite* "$copy/$export_path"
+    find "$copy/Archive" "$copy/Quarantine" -type f -name "$(basename "$export_path")" -delete 2>/dev/null || true
   done
 done
 python3 - "$work/walls" <<'PY'
