@@ -70,6 +70,7 @@ for ((round = 1; round <= rounds; round++)); do
     cp -r "$work/$side-root" "$copy"
     cp "$work/export" "$copy/$export_path"
     sync
+    wait_for_inodes "$work"
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
       --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" &
     peak_at=$(sample_peak $!)

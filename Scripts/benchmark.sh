@@ -53,6 +53,7 @@ for format in $formats; do
     cp "$work/export.$format" "$export_file"
     export_copy="$work/export.$format"
     bytes=$(stat -c %s "$export_file")
+    ((smoke)) || wait_for_inodes "$work"
     /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 --timings \
       >/dev/null 2>"$work/stderr" || true
     read -r elapsed rss_kb user_s system_s <"$work/time"
