@@ -47,15 +47,18 @@ prepare_root() {
 # files were deleted (a test run's roots, an earlier benchmark's work folder), ext4 skips the freed
 # inodes on every create (`recently_deleted`), and a 100k run's outbox files then take seconds
 # instead of a second (README). A probe of 1,000 creates in a new folder under DIR takes ~30 ms
-# otherwise; it is kept (deleting it would free inodes in turn) and goes with DIR.
+# otherwise; it is kept (deleting it would free inodes in turn) and goes with DIR. A disk that is
+# simply slower stops the wait at its second probe: that wait shortens from probe to probe.
 wait_for_inodes() {
-  local probe start elapsed_ms waited=0 i limit_ms="${INODE_PROBE_LIMIT_MS:-150}"
+  local probe start elapsed_ms previous_ms=0 waited=0 i limit_ms="${INODE_PROBE_LIMIT_MS:-150}"
   while :; do
     probe="$(mktemp -d "$1/inode-probe.XXXXXX")"
     start=$(date +%s%N)
     for ((i = 0; i < 1000; i++)); do : >"$probe/$i"; done
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
     ((elapsed_ms < limit_ms || waited >= 360)) && break
+    ((previous_ms > 0 && elapsed_ms * 10 >= previous_ms * 9)) && break
+    previous_ms=$elapsed_ms
     echo "waiting for ext4 to stop skipping freed inodes (1,000 creates took $elapsed_ms ms)" >&2
     sleep 30; waited=$((waited + 30))
   done
