@@ -132,7 +132,7 @@ public struct StateWriter {
                     others.append(id)
                 }
             }
-            if isAsset, let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
+            if let unwrittenAssets, UnwrittenAssetColumns.mayWait(row) {
                 unwrittenAssets.record(row, dppId: (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? "")
             } else if pipelined, isInstallation, !row.deleted, !row.isPartial(in: StateSchema.installation) {
                 let dppId = (row.values.value(of: "dpp_id", expectedAt: 0) ?? nil) ?? ""
