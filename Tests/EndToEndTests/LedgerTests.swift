@@ -106,7 +106,7 @@ struct LedgerTests {
     @Test("a state row changed behind the ledger's back is caught, with table, key and column")
     func stateEditedDirectly() throws {
         let cli = try populatedRoot()
-        try tamper(cli, "UPDATE asset_service SET status = 'SCRAPPED' WHERE dpp_id = 'DPP-H2-002'")
+        try tamper(cli, "UPDATE asset SET status = 'SCRAPPED' WHERE dpp_id = 'DPP-H2-002'")
         try tamper(cli, "INSERT INTO work_order (work_order_id, dpp_id) VALUES ('WO-FAKE', 'DPP-H2-001')")
         let (status, found) = try findings(cli)
         #expect(status == 1)

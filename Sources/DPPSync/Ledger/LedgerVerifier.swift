@@ -60,7 +60,7 @@ public struct LedgerVerifier {
         }
         let replay = try DatabaseQueue(path: scratch, configuration: scratchConfiguration)
         try replay.write { db in
-            for table in StateSchema.tables { for sql in table.schemaSQL { try db.execute(sql: sql) } }
+            for table in StateSchema.tables { try db.execute(sql: table.createSQL) }
             try db.execute(sql: "CREATE TABLE ledger_subject (subject TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID")
         }
         var frontier = MerkleTree.Frontier()

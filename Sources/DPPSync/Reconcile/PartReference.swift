@@ -130,8 +130,7 @@ struct PartPrefetcher {
 
     /// The part's DPP id from the part and serial number index alone; the same row as
     /// `Reconciler.partByNumberSQL` finds (the first in that index).
-    /// (From the part of the asset table that holds the index: the view would join the other.)
-    static let dppIdByNumberSQL = StateSchema.assetCore.selectSQL(["dpp_id"], where: "part_number = ? AND serial_number = ? LIMIT 1")
+    static let dppIdByNumberSQL = StateSchema.asset.selectSQL(["dpp_id"], where: "part_number = ? AND serial_number = ? LIMIT 1")
 
     private func row(_ dppId: String) throws -> [String?]? {
         try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }

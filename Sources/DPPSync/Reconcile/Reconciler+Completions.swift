@@ -190,17 +190,14 @@ extension Reconciler {
 
     static let assetByCMMSNumberSQL = StateSchema.asset.selectSQL(where: "cmms_asset_num = ? ORDER BY dpp_id LIMIT 1")
     /// Every component with a CMMS number, by a scan of the table in key order (`NOT INDEXED`:
-    /// through the number's index each row would be a random read of the table). Written against
-    /// the asset's parts, as a view cannot be told which index not to use.
+    /// through the number's index each row would be a random read of the table).
     static let componentsWithCMMSNumberSQL = "SELECT " + StateSchema.asset.columns.joined(separator: ", ")
-        + " FROM \(StateSchema.assetCore.name) NOT INDEXED JOIN \(StateSchema.assetService.name) USING (dpp_id) WHERE cmms_asset_num IS NOT NULL ORDER BY dpp_id"
+        + " FROM asset NOT INDEXED WHERE cmms_asset_num IS NOT NULL ORDER BY dpp_id"
     /// What a completion reads of a part and may change (where it is, its release certificate);
     /// not its description and specifications, fetched for every part line for nothing.
     /// The part's update image is built from these columns alone (`RowImage(table:updating:to:)`).
     static let partColumns = ["dpp_id", "parent_dpp_id", "installed_on", "installed_at", "position", "status", "certification"]
-    /// Read from the part of the asset table that holds them all, one B-tree of ~130 bytes a row
-    /// against ~275 (the view would join the other part for nothing).
-    static let partByIdSQL = StateSchema.assetService.selectSQL(partColumns, where: "dpp_id = ?")
+    static let partByIdSQL = StateSchema.asset.selectSQL(partColumns, where: "dpp_id = ?")
     static let partByNumberSQL = StateSchema.asset.selectSQL(partColumns, where: "part_number = ? AND serial_number = ? LIMIT 1")
 
     // MARK: Rows

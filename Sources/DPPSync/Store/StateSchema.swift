@@ -7,10 +7,6 @@ public final class StateTable: Sendable, Hashable {
     public let name: String
     public let keyColumns: [String]
     public let columns: [String]
-    /// The tables a logical table is stored in, each with the key and some of its columns
-    /// (every column in one of them); the table itself is then a view that joins them. Empty for a
-    /// table stored as itself. See `StateSchema.asset`.
-    let parts: [StateTable]
     /// Statements built once (they are on the hot path of every write and lookup).
     /// Clustered on the key (`WITHOUT ROWID`): a row is written, and found by its key, in one B-tree.
     let createSQL: String
@@ -25,16 +21,10 @@ public final class StateTable: Sendable, Hashable {
     nonisolated(unsafe) let canonicalLayout: CanonicalLayout
     nonisolated(unsafe) let canonicalKeyLayout: CanonicalLayout
 
-    public init(name: String, keyColumns: [String], columns: [String], storedIn parts: [StateTable] = []) {
-        precondition(parts.isEmpty || parts.allSatisfy { part in part.keyColumns == keyColumns && part.columns == columns.filter(part.columns.contains) }
-                     && Set(parts.flatMap(\.columns)) == Set(columns), "each part of \(name) has its key and some columns in its order, and every column is in a part")
+    public init(name: String, keyColumns: [String], columns: [String]) {
         self.name = name
         self.keyColumns = keyColumns
         self.columns = columns
-        self.parts = parts
-        partMasks = parts.map { part in
-            columns.indices.reduce(UInt64(0)) { $0 | (part.columns.contains(columns[$1]) ? 1 << UInt64($1) : 0) }
-        }
         createSQL = "CREATE TABLE \(name) (" + columns.map { $0 + (keyColumns.contains($0) ? " TEXT NOT NULL" : "") }.joined(separator: ", ")
             + ", PRIMARY KEY (" + keyColumns.joined(separator: ", ") + ")) WITHOUT ROWID"
         upsertSQL = Self.upsertSQL(name, keyColumns, columns)
@@ -50,7 +40,6 @@ public final class StateTable: Sendable, Hashable {
             })
         }
         columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
-        keyMask = columns.indices.reduce(0) { $0 | (keyColumns.contains(columns[$1]) ? 1 << UInt64($1) : 0) }
         canonicalLayout = canonical(columns)
         canonicalKeyLayout = canonical(keyColumns)
     }
@@ -99,37 +88,6 @@ public final class StateTable: Sendable, Hashable {
         return "INSERT INTO \(name) (" + columns.joined(separator: ", ") + ") VALUES ("
             + columns.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT (" + keyColumns.joined(separator: ", ")
             + ") DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
-    }
-
-    /// What makes the table as it is stored now: the table, or its parts and the view that joins
-    /// them. (`createSQL` is the single table that stores made before the parts began with, and
-    /// their migrations still make.)
-    var schemaSQL: [String] {
-        guard let viewSQL else { return [createSQL] }
-        return parts.map(\.createSQL) + [viewSQL]
-    }
-
-    /// The view that joins a table's parts under its name; `nil` for a table stored as itself.
-    var viewSQL: String? {
-        parts.isEmpty ? nil : "CREATE VIEW \(name) AS SELECT " + columns.joined(separator: ", ") + " FROM "
-            + parts.map(\.name).joined(separator: " JOIN ") + " USING (" + keyColumns.joined(separator: ", ") + ")"
-    }
-
-    /// For each part, the bits of a `partialUpsert` mask of this table that are its columns.
-    private let partMasks: [UInt64]
-
-    /// `mask` (of this table's columns) as a mask of `part`'s columns: bit `j` for `part.columns[j]`.
-    /// Parts keep their columns in the table's order, so the bits keep theirs and close up.
-    func mask(_ mask: UInt64, ofPart index: Int) -> UInt64 {
-        let partBits = partMasks[index]
-        var remaining = mask & partBits, partMask: UInt64 = 0
-        while remaining != 0 {
-            let lowest = remaining & (0 &- remaining)
-            // Its position in the part: how many of the part's columns come before it.
-            partMask |= 1 << UInt64((partBits & (lowest &- 1)).nonzeroBitCount)
-            remaining &= remaining &- 1
-        }
-        return partMask
     }
 
     /// The upsert of some columns only (a partial row image): `mask` has bit `i` set for
@@ -184,8 +142,6 @@ public final class StateTable: Sendable, Hashable {
     }
 
     private var fullMask: UInt64 { columns.count >= 64 ? ~0 : (1 << UInt64(columns.count)) - 1 }
-    /// The `partialUpsert` mask of the key columns.
-    let keyMask: UInt64
 
     /// The bit of `column` in a `partialUpsert` mask (0 for a column the table does not have).
     func maskBit(of column: String) -> UInt64 {
@@ -207,22 +163,10 @@ public final class StateTable: Sendable, Hashable {
 /// ledger's canonical after-images, which carry every value as a string, replay
 /// to identical rows.
 public enum StateSchema {
-    /// Stored in two tables (twenty-first round): `asset_service`, what a completion reads of a part
-    /// and changes (where it is, its status, its release certificate), and `asset_core`, the rest.
-    /// A night moves parts from anywhere in the registry, and each run of moves dirtied every page
-    /// of one wide table (275 bytes a row, 690 MB at 1M work orders); the parts' lookups read the
-    /// narrow one alone. `asset` is the view that joins them, which every reader reads.
     public static let asset = StateTable(name: "asset", keyColumns: ["dpp_id"], columns: [
         "dpp_id", "cmms_asset_num", "part_number", "serial_number", "description", "manufacturer",
         "installed_on", "parent_dpp_id", "position", "installed_at", "status", "criticality",
         "certification", "specifications", "source_time",
-    ], storedIn: [assetCore, assetService])
-    static let assetCore = StateTable(name: "asset_core", keyColumns: ["dpp_id"], columns: [
-        "dpp_id", "cmms_asset_num", "part_number", "serial_number", "description", "manufacturer",
-        "criticality", "specifications", "source_time",
-    ])
-    static let assetService = StateTable(name: "asset_service", keyColumns: ["dpp_id"], columns: [
-        "dpp_id", "installed_on", "parent_dpp_id", "position", "installed_at", "status", "certification",
     ])
     public static let workOrder = StateTable(name: "work_order", keyColumns: ["work_order_id"], columns: [
         "work_order_id", "dpp_id", "site_id", "task_id", "completion_date", "status", "status_date",

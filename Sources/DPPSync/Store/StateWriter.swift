@@ -307,68 +307,29 @@ public struct StateWriter {
         guard let table = row.stateTable else {
             throw StoreError(message: "unknown state table '\(row.table)'")
         }
-        guard table.parts.isEmpty else { return try writeParts(row, of: table, using: statements) }
+        let id = ObjectIdentifier(table)
         if row.deleted {
-            try delete(row, from: table, using: statements)
+            try statements.statement(.init(kind: Statements.delete, table: id)) { table.deleteSQL }
+                .execute(table.keyColumns, of: row, in: statements.db)
         } else if row.isPartial(in: table) {
             // A partial image: set the columns it carries, in table order. Found from the
             // image's few columns (a scan of the table's columns looked each one up in the image).
-            _ = try writePartial(row, to: table, mask: table.mask(of: row.values.keys), using: statements)
-        } else {
-            try upsert(row, into: table, using: statements)
-        }
-    }
-
-    /// Writes an image of a table stored in parts to each part that holds a column it carries.
-    /// A row is in every part or in none: a partial image of a row that is not stored makes it in
-    /// every part, as the single table's upsert made it whole.
-    private static func writeParts(_ row: RowImage, of table: StateTable, using statements: StatementCache) throws {
-        if row.deleted {
-            for part in table.parts { try delete(row, from: part, using: statements) }
-        } else if row.isPartial(in: table) {
             let mask = table.mask(of: row.values.keys)
-            var made = false
-            for (index, part) in table.parts.enumerated() {
-                let partMask = table.mask(mask, ofPart: index)
-                if partMask & ~part.keyMask != 0, try writePartial(row, to: part, mask: partMask, using: statements) { made = true }
+            let upsert = table.partialUpsert(mask: mask)
+            if let update = upsert.update {
+                try statements.statement(.init(kind: Statements.partialUpdate, table: id, columns: mask)) { update }
+                    .execute(upsert.columns, of: row, in: statements.db)
+                // No stored row (not made by the reconciler; a replay of foreign entries could):
+                // the upsert makes it, as it always did.
+                // (Through the C API: GRDB's `changesCount` first checks it runs on the database's queue.)
+                if sqlite3_changes(statements.db.sqliteConnection) > 0 { return }
             }
-            // (An image that does not carry the whole key makes a row of NULLs in each, as before.)
-            if made {
-                for (index, part) in table.parts.enumerated() where table.mask(mask, ofPart: index) & ~part.keyMask == 0 {
-                    _ = try writePartial(row, to: part, mask: table.mask(mask, ofPart: index), using: statements)
-                }
-            }
-        } else {
-            for part in table.parts { try upsert(row, into: part, using: statements) }
-        }
-    }
-
-    private static func delete(_ row: RowImage, from table: StateTable, using statements: StatementCache) throws {
-        try statements.statement(.init(kind: Statements.delete, table: ObjectIdentifier(table))) { table.deleteSQL }
-            .execute(table.keyColumns, of: row, in: statements.db)
-    }
-
-    private static func upsert(_ row: RowImage, into table: StateTable, using statements: StatementCache) throws {
-        try statements.statement(.init(kind: Statements.upsert, table: ObjectIdentifier(table))) { table.upsertSQL }
-            .execute(table.columns, of: row, in: statements.db)
-    }
-
-    /// Sets the columns of `mask` (bit `i`: `table.columns[i]`) to the image's values; returns
-    /// `true` when it had to upsert, the row being (perhaps) not stored.
-    private static func writePartial(_ row: RowImage, to table: StateTable, mask: UInt64, using statements: StatementCache) throws -> Bool {
-        let id = ObjectIdentifier(table)
-        let upsert = table.partialUpsert(mask: mask)
-        if let update = upsert.update {
-            try statements.statement(.init(kind: Statements.partialUpdate, table: id, columns: mask)) { update }
+            try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
                 .execute(upsert.columns, of: row, in: statements.db)
-            // No stored row (not made by the reconciler; a replay of foreign entries could):
-            // the upsert makes it, as it always did.
-            // (Through the C API: GRDB's `changesCount` first checks it runs on the database's queue.)
-            if sqlite3_changes(statements.db.sqliteConnection) > 0 { return false }
+        } else {
+            try statements.statement(.init(kind: Statements.upsert, table: id)) { table.upsertSQL }
+                .execute(table.columns, of: row, in: statements.db)
         }
-        try statements.statement(.init(kind: Statements.partialUpsert, table: id, columns: mask)) { upsert.sql }
-            .execute(upsert.columns, of: row, in: statements.db)
-        return true
     }
 
     /// The current row of `table` with the given key, as text, or `nil`.

@@ -297,23 +297,6 @@ extension Store {
                 )
                 """)
         }
-        migrator.registerMigration("v18-asset-parts") { db in
-            // `asset` stored as two tables and read through a view of the same name (see
-            // `StateSchema.asset`); its indexes go to the part that holds their columns.
-            let asset = StateSchema.asset
-            for part in asset.parts {
-                try db.execute(sql: part.createSQL)
-                let columns = part.columns.joined(separator: ", ")
-                try db.execute(sql: "INSERT INTO \(part.name) (\(columns)) SELECT \(columns) FROM asset ORDER BY dpp_id")
-            }
-            try db.execute(sql: "DROP TABLE asset")
-            if let view = asset.viewSQL { try db.execute(sql: view) }
-            try db.execute(sql: """
-                CREATE INDEX asset_cmms ON \(StateSchema.assetCore.name)(cmms_asset_num);
-                CREATE INDEX asset_part_serial ON \(StateSchema.assetCore.name)(part_number, serial_number);
-                CREATE INDEX asset_certificate_expiry ON \(StateSchema.assetService.name)(\(StateSchema.certificateExpirySQL));
-                """)
-        }
         return migrator
     }
 }
