@@ -47,18 +47,23 @@ prepare_root() {
 # files were deleted (a test run's roots, an earlier benchmark's work folder), ext4 skips the freed
 # inodes on every create (`recently_deleted`), and a 100k run's outbox files then take seconds
 # instead of a second (README). A probe of 1,000 creates in a new folder under DIR takes ~30 ms
-# otherwise; it is kept (deleting it would free inodes in turn) and goes with DIR. A disk that is
-# simply slower stops the wait at its second probe: that wait shortens from probe to probe.
+# otherwise; it is kept (deleting it would free inodes in turn) and goes with DIR. The wait ends as
+# a step (inodes freed together stop being skipped together, 60 or 300 s later), so a probe that is
+# no faster than the one before says nothing. A disk still slow after the whole wait is simply
+# slower: later calls in the same script take its time as their limit and do not wait again.
 wait_for_inodes() {
-  local probe start elapsed_ms previous_ms=0 waited=0 i limit_ms="${INODE_PROBE_LIMIT_MS:-150}"
+  local probe start elapsed_ms waited=0 i limit_ms="${INODE_PROBE_LIMIT_MS:-150}"
   while :; do
     probe="$(mktemp -d "$1/inode-probe.XXXXXX")"
     start=$(date +%s%N)
     for ((i = 0; i < 1000; i++)); do : >"$probe/$i"; done
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-    ((elapsed_ms < limit_ms || waited >= 360)) && break
-    ((previous_ms > 0 && elapsed_ms * 10 >= previous_ms * 9)) && break
-    previous_ms=$elapsed_ms
+    ((elapsed_ms < limit_ms)) && break
+    if ((waited >= 360)); then
+      INODE_PROBE_LIMIT_MS=$((elapsed_ms * 3 / 2 + 1))
+      echo "creating files stayed slow for six minutes (1,000 creates took $elapsed_ms ms): taken as this disk's speed" >&2
+      break
+    fi
     echo "waiting for ext4 to stop skipping freed inodes (1,000 creates took $elapsed_ms ms)" >&2
     sleep 30; waited=$((waited + 30))
   done
