@@ -118,7 +118,7 @@ extension Reconciler {
                 if additions.isEmpty {
                     // Same facts: only a status move (COMP → CLOSE) or nothing at all.
                     let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
-                    let changed = try rows.rows.filter { try !Self.isStored($0, in: db) }
+                    let changed = try rows.rows.filter { try !isStored($0, in: db) }
                     if changed.isEmpty || rows.hold != nil {
                         return Decision(outcome: .duplicate, reason: .duplicateRecord, message: "same facts as the stored work order")
                     }
@@ -164,12 +164,12 @@ extension Reconciler {
         // installation), which may already read so: compare only those. For a new work order every
         // row is new or changed by construction (rows of other components are only built when they
         // change); an existing one is compared row by row.
-        if !newWorkOrder { rows = try rows.filter { try !Self.isStored($0, in: db) } }
+        if !newWorkOrder { rows = try rows.filter { try !isStored($0, in: db) } }
         if let workOrder,
            let staff = workOrder.values["certifying_staff"] ?? nil,
            let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset,
                                                     category: technicians[staff].flatMap { $0["category"] ?? nil }, decidedOn: decisionDate),
-           try newWorkOrder || !Self.isStored(certificate, in: db, keyOnly: true) {
+           try newWorkOrder || !isStored(certificate, in: db, keyOnly: true) {
             rows.append(certificate)
         }
         let change = StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
@@ -458,9 +458,18 @@ extension Reconciler {
 
     /// `true` when the row is already stored exactly so (or, for a delete, already
     /// absent); with `keyOnly`, when a row with its key is stored at all.
-    static func isStored(_ row: RowImage, in db: Database, keyOnly: Bool = false) throws -> Bool {
+    ///
+    /// As this file's decisions left it, not as the store has it: an asset is compared with its
+    /// waiting columns laid over (a re-sent work order's rows are built against those), and an
+    /// installation of an asset the file may have changed counts as not stored, since the writer
+    /// may hold one of its key that is not written yet (writing it again changes nothing, and a
+    /// part's installation is only built with a move that differs anyway).
+    func isStored(_ row: RowImage, in db: Database, keyOnly: Bool = false) throws -> Bool {
         guard let table = StateSchema.table(named: row.table) else { return false }
-        let current = try StateWriter.row(table, key: table.keyColumns.map { (row.values[$0] ?? nil) ?? "" }, in: db)
+        if table === StateSchema.installation, let waiting = references.unwrittenAssets,
+           waiting.mayHaveChanged((row.values["dpp_id"] ?? nil) ?? "") { return false }
+        var current = try StateWriter.row(table, key: table.keyColumns.map { (row.values[$0] ?? nil) ?? "" }, in: db)
+        if table === StateSchema.asset { current = references.current(current) }
         if row.deleted { return current == nil }
         guard let current, !keyOnly else { return current != nil }
         return row.values.allSatisfy { column, value in (current[column] ?? nil) == value }

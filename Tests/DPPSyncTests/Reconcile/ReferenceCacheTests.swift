@@ -53,4 +53,40 @@ struct ReferenceCacheTests {
             #expect(!cache.crosswalkLoaded, "read again only after as many lookups again")
         }
     }
+    @Test("a row is 'stored' as the file's decisions left it: an asset with its waiting columns, an installation the writer may hold is not")
+    func storedAsTheFileLeftIt() throws {
+        let store = try Store(path: TemporaryFiles.path("dppsync-is-stored-", ".sqlite"))
+        let reconciler = Reconciler(configuration: Configuration())
+        try store.write { db in
+            var writer = try StateWriter(db: db, batchId: 1, pipelined: true)
+            try reconciler.write(Decision(outcome: .applied, reason: nil, message: "", changes: [
+                StateChange(kind: "asset.registered", subject: "P", rows: [
+                    RowImage(table: StateSchema.asset, values: ["dpp_id": "P", "status": "INSTALLED", "installed_on": "AC-A"]),
+                    .installation(dppId: "P", day: "2026-01-01", aircraft: "AC-A"),
+                ], provenance: Provenance()),
+            ]), with: &writer)
+            try writer.finish()
+        }
+        try store.write { db in
+            // A new file: its own writer and reconciler, which reads through that writer (as `FileProcessor` has it).
+            var writer = try StateWriter(db: db, batchId: 2, pipelined: true)
+            let reconciler = Reconciler(configuration: Configuration())
+            reconciler.references.unwrittenAssets = writer.unwrittenAssets
+            let stored = RowImage(table: StateSchema.asset, carrying: ["dpp_id": "P", "status": "INSTALLED"])
+            let storedPeriod = RowImage.installation(dppId: "P", day: "2026-01-01", aircraft: "AC-A")
+            #expect(try reconciler.isStored(stored, in: db) && reconciler.isStored(storedPeriod, in: db), "nothing waits yet")
+            // The file moves P to another aircraft on the same day: both wait in the writer.
+            try reconciler.write(Decision(outcome: .applied, reason: nil, message: "", changes: [
+                StateChange(kind: "workorder.completed", subject: "C", rows: [
+                    RowImage(table: StateSchema.asset, carrying: ["dpp_id": "P", "installed_on": "AC-B", "status": "REMOVED"]),
+                    .installation(dppId: "P", day: "2026-01-01", aircraft: "AC-B"),
+                ], provenance: Provenance()),
+            ]), with: &writer)
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM asset WHERE dpp_id = 'P'") == "INSTALLED", "the move waits")
+            #expect(try !reconciler.isStored(stored, in: db), "compared with the waiting status, not the stored one")
+            #expect(try reconciler.isStored(RowImage(table: StateSchema.asset, carrying: ["dpp_id": "P", "status": "REMOVED"]), in: db))
+            #expect(try !reconciler.isStored(storedPeriod, in: db), "the writer may hold another aircraft for that day")
+            try writer.finish()
+        }
+    }
 }
