@@ -50,4 +50,18 @@ struct StreamingJSONTests {
         let reason = try String(contentsOfFile: cli.root + "/Quarantine/registry/reg.json.reason.json", encoding: .utf8)
         #expect(reason.contains("NOT_PARSEABLE") && reason.contains("line 52"), "\(reason)")
     }
+    @Test("a member name the parser refuses quarantines its file with the line, and the next files go on", arguments: [
+        #"{"exported\qAt": "2025-11-01T02:00:00Z", "assets": []}"#,  // an unknown escape
+        "{\"expor\tted\": 1,\n \"assets\": []}",  // a raw tab in the name
+    ])
+    func badMemberName(_ text: String) throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop(text, as: "a-broken.json", source: "registry")
+        try cli.drop(#"{"exportedAt": "2025-11-01T02:00:00Z", "assets": [{"dppId": "DPP-A", "status": "IN_SERVICE"}]}"#, as: "b-good.json", source: "registry")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/registry/a-broken.json.reason.json", encoding: .utf8)
+        #expect(reason.contains("NOT_PARSEABLE") && reason.contains("line 1"), "\(reason)")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-A'") == "IN_SERVICE")
+        #expect(cli.files(in: "Inbox/registry/.processing").isEmpty, "nothing left to block the next run")
+    }
 }

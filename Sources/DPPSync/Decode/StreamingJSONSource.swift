@@ -144,8 +144,10 @@ struct ChunkReader {
         if try peekNonSpace() == UInt8(ascii: "}") { _ = try next(); return }
         while true {
             guard try peekNonSpace() == UInt8(ascii: "\"") else { throw fail("expected a member name in double quotes") }
-            let keyBytes = try value(capture: true)
-            guard case .string(let key) = try JSONParser.parseDocument(keyBytes) else { throw fail("invalid member name") }
+            // A bad name (an unknown escape, a raw control character, bytes that are not UTF-8)
+            // is the file's fault, with its line, like a bad value: never the parser's error,
+            // which nothing turns into a quarantine.
+            guard case .string(let key) = try parsedValue() else { throw fail("invalid member name") }
             try expect(UInt8(ascii: ":"))
             try body(key, &self)
             switch try peekNonSpace() {
