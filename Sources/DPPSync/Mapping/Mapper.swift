@@ -292,12 +292,12 @@ public struct Mapper {
                 day = CivilDate(iso: "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))")
             }
         case .epochMilliseconds:
-            if let ms = Int64(t) { instant = Timestamp(millisecondsSinceEpoch: ms) }
+            if let ms = Int64(t) { instant = Timestamp(checkedMillisecondsSinceEpoch: ms) }
         case .odata:
             if t.hasPrefix("/Date("), t.hasSuffix(")/") {
                 let inner = t.dropFirst(6).dropLast(2)
                 let digits = inner.prefix { $0.isNumber || $0 == "-" }
-                if let ms = Int64(digits) { instant = Timestamp(millisecondsSinceEpoch: ms) }
+                if let ms = Int64(digits) { instant = Timestamp(checkedMillisecondsSinceEpoch: ms) }
             }
         }
         if let instant { return asDate ? timeZone.civilDate(of: instant).description : instant.description }

@@ -106,6 +106,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public init(millisecondsSinceEpoch: Int64) { self.millisecondsSinceEpoch = millisecondsSinceEpoch }
 
+    /// Instants from 0001-01-01 to 9999-12-31 (UTC), the years ISO text writes with four digits.
+    /// A count of milliseconds from input (epoch or OData dates) outside them is no date: near
+    /// `Int64`'s ends the day arithmetic (and a time zone's offset) would overflow.
+    static let supportedMilliseconds: ClosedRange<Int64> = -62_135_596_800_000 ... 253_402_300_799_999
+
+    /// `millisecondsSinceEpoch` from input, when it is in `supportedMilliseconds`.
+    init?(checkedMillisecondsSinceEpoch ms: Int64) {
+        guard Self.supportedMilliseconds.contains(ms) else { return nil }
+        self.init(millisecondsSinceEpoch: ms)
+    }
+
     /// Parses ISO 8601 date-times: `yyyy-MM-ddTHH:mm[:ss[.fraction]]` followed by
     /// `Z`, `±HH:mm`, `±HHmm` or nothing (then `defaultOffsetMinutes` applies).
     /// A bare `yyyy-MM-dd` is midnight at the default offset.

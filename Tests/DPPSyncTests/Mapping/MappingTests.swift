@@ -116,6 +116,29 @@ struct MappingTests {
         #expect(mapped.list("tests").map { $0["name"]?.scalarText } == ["Leak"])
     }
 
+    @Test("epoch-ms and OData dates read in the years 0001–9999; beyond them the field is invalid (the day's arithmetic would overflow)")
+    func epochDates() throws {
+        let mapper = try mapper("""
+              workOrderId: wo
+              completionDate: { path: done, formats: [epoch-ms] }
+              statusDate: { path: sd, formats: [odata] }
+            """)
+        func map(_ done: String, _ sd: String) throws -> MappingResult {
+            let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "\#(done)", "sd": "\#(sd)"}"#.utf8))
+            return mapper.map(record, context: [:], position: RecordPosition(index: 0))
+        }
+        guard case .record(let mapped) = try map("1762300800000", "/Date(1762356600000)/") else { Issue.record("not mapped"); return }
+        #expect(mapped.string("completionDate") == "2025-11-05")
+        #expect(mapped.string("statusDate") == "2025-11-05T15:30:00.000Z")
+        guard case .record(let edges) = try map("-62135596800000", "/Date(253402300799999)/") else { Issue.record("edges not mapped"); return }
+        #expect(edges.string("completionDate") == "0001-01-01" && edges.string("statusDate") == "9999-12-31T23:59:59.999Z")
+        for (done, sd, field) in [("-9223372036854775808", "/Date(0)/", "completionDate"), ("9223372036854775807", "/Date(0)/", "completionDate"),
+                                  ("0", "/Date(-9223372036854775000)/", "statusDate"), ("0", "/Date(253402300800000)/", "statusDate")] {
+            guard case .invalid(_, let failure) = try map(done, sd) else { Issue.record("\(done) \(sd) taken for a date"); continue }
+            #expect(failure.field == field, "\(done) \(sd)")
+        }
+    }
+
     @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
     func decimalComma() throws {
         func hoursMapper(_ rule: String) throws -> Mapper {
