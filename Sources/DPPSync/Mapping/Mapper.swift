@@ -231,18 +231,23 @@ public struct Mapper {
                     byte == UInt8(ascii: ".") ? nil : byte == UInt8(ascii: ",") ? UInt8(ascii: ".") : byte
                 }, as: UTF8.self)
             }
-            guard var number = Double(text), number.isFinite, text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true else {
+            // Decimal notation only (`Double` also reads `0x1p4`, `inf` and `nan`).
+            let form = Self.decimalForm(text)
+            guard form.decimal, var number = Double(text), number.isFinite else {
                 throw fail(type == .integer ? "not a whole number" : "not a decimal number")
             }
             let arithmetic = rule.scale != nil || rule.negate || rule.absolute
             if let scale = rule.scale { number *= scale }
             if rule.negate { number = -number }
             if rule.absolute { number = Swift.abs(number) }
+            guard number.isFinite else { throw fail("out of range once scaled") }
             if type == .integer {
                 guard number == number.rounded(), Swift.abs(number) < 9.0e15 else { throw fail("not a whole number") }
                 return .number(String(Int64(number)))
             }
-            return .number(arithmetic || rule.decimalComma ? Self.decimalText(number) : Self.canonicalDecimal(text))
+            // The source's own text where it is already a JSON number (`2.50` stays so), else
+            // the number's (`.5`, `5.`, `007.5` are not JSON, and a message would not parse).
+            return .number(arithmetic || rule.decimalComma || !form.json ? Self.decimalText(number) : Self.canonicalDecimal(text))
         case .boolean:
             if case .bool(let b) = value { return .bool(b) }
             switch value.scalarText {
@@ -317,11 +322,43 @@ public struct Mapper {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Source decimal text without a leading `+` or redundant leading zeros.
+    /// Source decimal text without a leading `+`.
     static func canonicalDecimal(_ text: String) -> String {
         var t = text
         if t.hasPrefix("+") { t.removeFirst() }
         return t
+    }
+
+    /// Whether `text` is decimal notation, `[+-]digits[.digits][(e|E)[+-]digits]` with a digit
+    /// before or after the point, and whether (without a leading `+`) it is also a JSON number
+    /// (no leading zero, no bare point). One pass over the bytes, no copy of a native string.
+    static func decimalForm(_ text: String) -> (decimal: Bool, json: Bool) {
+        var text = text
+        return text.withUTF8 { bytes in
+            let n = bytes.count
+            var i = 0
+            func isDigit(_ at: Int) -> Bool { at < n && bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9") }
+            if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            let wholeStart = i
+            while isDigit(i) { i += 1 }
+            let whole = i - wholeStart
+            var fraction = 0, point = false
+            if i < n, bytes[i] == UInt8(ascii: ".") {
+                point = true
+                i += 1
+                while isDigit(i) { i += 1; fraction += 1 }
+            }
+            guard whole + fraction > 0 else { return (false, false) }
+            if i < n, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+                i += 1
+                if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+                guard isDigit(i) else { return (false, false) }
+                while isDigit(i) { i += 1 }
+            }
+            guard i == n else { return (false, false) }
+            let json = whole > 0 && (whole == 1 || bytes[wholeStart] != UInt8(ascii: "0")) && (!point || fraction > 0)
+            return (true, json)
+        }
     }
 
     static func decimalText(_ number: Double) -> String {

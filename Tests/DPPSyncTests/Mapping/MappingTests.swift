@@ -139,6 +139,35 @@ struct MappingTests {
         }
     }
 
+    @Test("a decimal is written as a JSON number: the source's text when it is one, the number's otherwise; hex, inf and an overflow by scale are not numbers")
+    func decimalsAreJSONNumbers() throws {
+        func hours(_ h: String, rule: String = "") throws -> String? {
+            let mapper = try mapper("""
+                  workOrderId: wo
+                  completionDate: done
+                  labor:
+                    each: lines
+                    fields:
+                      laborCode: code
+                      hours: { path: h, type: decimal\(rule) }
+                """)
+            let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": "\#(h)"}]}"#.utf8))
+            guard case .record(let mapped) = mapper.map(record, context: [:], position: RecordPosition(index: 0)) else { return nil }
+            return mapped.list("labor").first?["hours"]?.scalarText
+        }
+        for (text, expected) in [("2.50", "2.50"), ("+1.5", "1.5"), ("-0.25", "-0.25"), ("1e3", "1e3"), ("0", "0"),
+                                 (".5", "0.5"), ("-.5", "-0.5"), ("5.", "5"), ("007.5", "7.5"), ("00", "0")] {
+            let written = try hours(text)
+            #expect(written == expected, "\(text)")
+            if let written { #expect((try? JSONParser.parseDocument(Array(written.utf8))) != nil, "\(written) parses as JSON") }
+        }
+        for text in ["0x1p4", "inf", "nan", "1.2.3", "e5", ".", "-", "1e", "1_000"] {
+            #expect(try hours(text) == nil, "\(text) taken for a number")
+        }
+        #expect(try hours("1e306", rule: ", scale: 1000") == nil, "infinite once scaled")
+        #expect(try hours("1.5", rule: ", scale: 60") == "90")
+    }
+
     @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
     func decimalComma() throws {
         func hoursMapper(_ rule: String) throws -> Mapper {
