@@ -58,6 +58,26 @@ struct RunTests {
         #expect(cli.files(in: "Archive/workorders").count == 1)
     }
 
+    @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")
+    func yamlAliasExpansion() throws {
+        let cli = try CLI.freshRoot()
+        // Nine levels of ten aliases each: 10^9 values once expanded, from ~700 bytes.
+        var laughs = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for level in 1...9 {
+            laughs += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        try cli.drop(laughs + "tasks: *a9\n", as: "a-laughs.yaml", source: "programme")
+        try cli.drop("""
+            common: &leak { days: 180 }
+            tasks:
+              - { taskId: LH2-LEAK-01, partNumber: AMP-LH2-TANK-A, maintenanceType: Leak Test, interval: *leak, estimatedDuration: 6 hours }
+            """, as: "b-programme.yaml", source: "programme")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/programme/a-laughs.yaml.reason.json", encoding: .utf8)
+        #expect(reason.contains("aliases expand to more than"), "\(reason)")
+        #expect(try cli.scalar("SELECT interval_days FROM maintenance_task WHERE task_id = 'LH2-LEAK-01'") == "180")
+    }
+
     @Test("JSON Lines: a broken line and an invalid field are rejected with re-droppable extracts; the other lines apply")
     func jsonLinesRecordsAreIndependent() throws {
         let cli = try CLI.freshRoot()

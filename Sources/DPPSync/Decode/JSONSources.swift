@@ -110,13 +110,21 @@ struct YAMLDocumentSource: RecordSource {
     let inner: JSONDocumentSource
 
     init(utf8: [UInt8], records: RecordPath) throws(DecodeError) {
+        guard let text = String(validating: utf8, as: UTF8.self) else { throw DecodeError(message: "not valid UTF-8 text") }
         let node: Node?
         do {
-            node = try Yams.compose(yaml: String(decoding: utf8, as: UTF8.self))
+            node = try Yams.compose(yaml: text)
         } catch {
             throw DecodeError(message: "not valid YAML: \(error)")
         }
-        inner = JSONDocumentSource(document: node?.jsonValue ?? .null, records: records)
+        // An alias is the node it names, shared until it is turned into values: nested aliases (a
+        // "billion laughs" file) would expand into more values than memory holds. A document
+        // without aliases has fewer values than bytes, so this budget only stops such expansions.
+        var budget = 8 * utf8.count + 10_000
+        guard let document = node.map({ $0.jsonValue(budget: &budget) }) ?? .some(.null) else {
+            throw DecodeError(message: "not accepted YAML: its aliases expand to more than \(8 * utf8.count + 10_000) values (8 per byte of the file)")
+        }
+        inner = JSONDocumentSource(document: document, records: records)
     }
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {

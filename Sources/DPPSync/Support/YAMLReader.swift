@@ -94,6 +94,15 @@ struct YAMLReader {
 extension Node {
     /// The node as a `JSONValue` (scalars typed by YAML's core schema).
     var jsonValue: JSONValue {
+        var unbounded = Int.max
+        return jsonValue(budget: &unbounded) ?? .null
+    }
+
+    /// The node as a `JSONValue`, or `nil` once it has made more than `budget` values (each
+    /// value made takes one from it).
+    func jsonValue(budget: inout Int) -> JSONValue? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         switch self {
         case .scalar(let scalar):
             if scalar.style == .plain {
@@ -102,8 +111,20 @@ extension Node {
                 if self.int != nil || self.float != nil { return .number(scalar.string) }
             }
             return .string(scalar.string)
-        case .sequence(let sequence): return .array(sequence.map(\.jsonValue))
-        case .mapping(let mapping): return .object(mapping.map { ($0.key.string ?? "", $0.value.jsonValue) })
+        case .sequence(let sequence):
+            var elements: [JSONValue] = []
+            for node in sequence {
+                guard let value = node.jsonValue(budget: &budget) else { return nil }
+                elements.append(value)
+            }
+            return .array(elements)
+        case .mapping(let mapping):
+            var members: [(String, JSONValue)] = []
+            for (key, node) in mapping {
+                guard let value = node.jsonValue(budget: &budget) else { return nil }
+                members.append((key.string ?? "", value))
+            }
+            return .object(members)
         case .alias: return .null
         }
     }
