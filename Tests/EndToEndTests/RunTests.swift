@@ -174,6 +174,21 @@ struct RunTests {
         #expect(cli.files(in: "Archive/registry").map { ($0 as NSString).lastPathComponent } == ["dpp-registry.json", "dpp-registry.json.done"])
     }
 
+    @Test("a marker claimed without its file (a run stopped between the two renames) goes back, and the file is taken with it")
+    func markerClaimedAlone() throws {
+        let cli = try CLI.freshRoot()
+        try "sources:\n  registry:\n    markers: true\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        // What a run stopped after `claim` moved the marker, and before it moved the file, leaves.
+        let processing = cli.layout.processing("registry")
+        try FileManager.default.createDirectory(atPath: processing, withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: processing + "/dpp-registry.json.done"))
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset") == "3")
+        #expect(cli.files(in: "Archive/registry").map { ($0 as NSString).lastPathComponent } == ["dpp-registry.json", "dpp-registry.json.done"])
+        #expect(cli.files(in: "Inbox/registry").filter { !$0.hasPrefix(".") }.isEmpty, "no marker left to make the next file of that name ready early")
+    }
+
     @Test("temporary and hidden names are never taken")
     func temporaryNamesIgnored() throws {
         let cli = try CLI.freshRoot()

@@ -82,9 +82,16 @@ public struct Inbox {
     }
 
     /// Files a previous run claimed but did not finish: they are processed first.
+    ///
+    /// A marker claimed without its file (a run stopped between the two renames of `claim`) goes
+    /// back to the inbox, where its file still is: the file is then claimed again, marker and all.
     public func unfinished(_ source: String) -> [InboxFile] {
         let folder = layout.processing(source)
-        return FileSystem.entries(of: folder).filter { !Self.isIgnored($0) }.compactMap { name in
+        let entries = FileSystem.entries(of: folder)
+        for marker in entries where marker.hasSuffix(".done") && !entries.contains(String(marker.dropLast(5))) {
+            _ = try? FileSystem.move(folder + "/" + marker, into: layout.inbox(source))
+        }
+        return entries.filter { !Self.isIgnored($0) }.compactMap { name in
             let path = folder + "/" + name
             guard let signature = FileSystem.signature(of: path) else { return nil }
             let marker = path + ".done"
@@ -94,16 +101,20 @@ public struct Inbox {
     }
 
     /// Claims `file` by an atomic rename into `.processing/` (folder fsynced);
-    /// its marker follows it. Returns the file at its new place.
+    /// its marker goes first. Returns the file at its new place.
+    ///
+    /// Marker first: a run stopped between the two renames then leaves a marker in `.processing/`,
+    /// which `unfinished` puts back. File first had left the marker in the inbox, where it would
+    /// have made the next file of that name ready while the CMMS was still writing it.
     public func claim(_ file: InboxFile) throws -> InboxFile {
         let processing = layout.processing(file.source)
         try FileSystem.createDirectory(processing)
         var claimed = file
-        claimed.path = try FileSystem.move(file.path, into: processing)
-        claimed.name = (claimed.path as NSString).lastPathComponent
         if let marker = file.markerPath {
             claimed.markerPath = try FileSystem.move(marker, into: processing)
         }
+        claimed.path = try FileSystem.move(file.path, into: processing)
+        claimed.name = (claimed.path as NSString).lastPathComponent
         try store.write { db in
             try db.execute(sql: "DELETE FROM intake_observation WHERE source = ? AND name = ?", arguments: [file.source, file.name])
         }
