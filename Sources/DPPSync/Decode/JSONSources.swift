@@ -78,6 +78,9 @@ struct JSONLinesSource: RecordSource {
             stream.open()
             defer { stream.close() }
             var pending: [UInt8] = []
+            // `pending` before this holds no line's end: a long line is searched once, not again
+            // from its start after every chunk (a minified array in a .jsonl had taken quadratic time).
+            var searched = 0
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
             var first = true
             while true {
@@ -94,11 +97,12 @@ struct JSONLinesSource: RecordSource {
                     if pending.starts(with: [0xEF, 0xBB, 0xBF]) { pending.removeFirst(3) }
                 }
                 var start = 0
-                while let end = pending[start...].firstIndex(of: 0x0A) {
+                while let end = pending[max(start, searched)...].firstIndex(of: 0x0A) {
                     try handle(pending[start..<end])
                     start = end + 1
                 }
                 pending.removeFirst(start)
+                searched = pending.count
             }
             if !pending.isEmpty { try handle(pending[...]) }
         }
