@@ -45,6 +45,38 @@ struct CrashSafetyTests {
         #expect(try cli.scalar("SELECT status FROM batch WHERE id = 1") == (point == .afterEmit ? "completed" : "interrupted"))
     }
 
+    @Test("a restart after a stop between commit and move keeps the verdict its row has: one duplicate row, a quarantine's own reason")
+    func recoveredKeepsItsVerdict() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        func stopAfterCommitThenRestart() throws {
+            let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "after-commit"])
+            #expect(crashed.killed)
+            _ = try cli.run("run", "--once", "--stability-window", "0")
+        }
+        // A duplicate under another name: its row is the committed verdict, not a reason to insert another.
+        try cli.drop(try Fixtures.text("dpp-registry.json"), as: "again.json", source: "registry")
+        try stopAfterCommitThenRestart()
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of IS NOT NULL") == "1")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
+        // A file quarantined whole: its sidecar keeps the reason it was quarantined for.
+        try cli.dropFixture("malformed.json", source: "workorders")
+        try stopAfterCommitThenRestart()
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/malformed.json.reason.json", encoding: .utf8)
+        #expect(reason.contains("NOT_PARSEABLE") && !reason.contains("interrupted run"), "\(reason)")
+        // The same bytes under the same name again, stopped before their commit: a drop of its own,
+        // a duplicate, and the first drop's row keeps the place its file went to.
+        let firstPlace = try cli.scalar("SELECT stored_path FROM input_file WHERE id = 1")
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "after-claim"])
+        #expect(crashed.killed)
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE duplicate_of = 1") == "2")
+        #expect(try cli.scalar("SELECT stored_path FROM input_file WHERE id = 1") == firstPlace)
+        #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
+    }
+
     @Test("SIGTERM while watching finishes, commits and exits 0")
     func gracefulStop() throws {
         let cli = try CLI.freshRoot()

@@ -135,11 +135,19 @@ struct FileProcessor {
     private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
+        // A file an interrupted run committed has its row, still without the place it was moved to
+        // (a duplicate's too): only the move is left, with the verdict the row keeps. A row whose file
+        // was moved is another drop of the same bytes and name, decided again below.
+        if recovered, let committed = try Row.fetchOne(db, sql: """
+            SELECT id, disposition, reason, message FROM input_file
+            WHERE fingerprint = ? AND source = ? AND name = ? AND stored_path IS NULL ORDER BY id DESC LIMIT 1
+            """, arguments: [fingerprint, file.source, file.name]) {
+            return Verdict(disposition: FileResult.Disposition(rawValue: committed["disposition"]) ?? .archived,
+                           reason: (committed["reason"] as String?).flatMap(ReasonCode.init(rawValue:)),
+                           message: committed["message"] ?? "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: committed["id"])
+        }
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
             let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
-            if recovered, earlier["source"] == file.source, earlier["name"] == file.name {
-                return Verdict(disposition: disposition, reason: nil, message: "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: earlier["id"])
-            }
             let message = "byte-identical to \(earlier["source"] as String)/\(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), \(disposition.rawValue)); nothing changed"
             let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .archived, reason: .duplicateFile, message: message,
                                     mapping: mapping, duplicateOf: earlier["id"], reprocessOf: nil, now: now, db: db)
