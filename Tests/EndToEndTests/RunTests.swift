@@ -78,6 +78,20 @@ struct RunTests {
         #expect(try cli.scalar("SELECT interval_days FROM maintenance_task WHERE task_id = 'LH2-LEAK-01'") == "180")
     }
 
+    @Test("UTF-16 JSON with a byte-order mark applies; one cut short by a byte is quarantined, not read without its last byte")
+    func utf16() throws {
+        let cli = try CLI.freshRoot()
+        let text = #"{"exportedAt": "2025-11-01T02:00:00Z", "assets": [{"dppId": "DPP-U16", "description": "Dichtungssatz für Ü", "status": "IN_SERVICE"}]}"#
+        let littleEndian: [UInt8] = [0xFF, 0xFE] + text.utf16.flatMap { unit -> [UInt8] in [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        let folder = cli.layout.inbox("registry")
+        try Data(littleEndian).write(to: URL(fileURLWithPath: folder + "/a-whole.json"))
+        try Data(littleEndian.dropLast()).write(to: URL(fileURLWithPath: folder + "/b-cut.json"))
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try cli.scalar("SELECT description FROM asset WHERE dpp_id = 'DPP-U16'") == "Dichtungssatz für Ü")
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/registry/b-cut.json.reason.json", encoding: .utf8)
+        #expect(reason.contains("odd number of bytes"), "\(reason)")
+    }
+
     @Test("JSON Lines: a broken line and an invalid field are rejected with re-droppable extracts; the other lines apply")
     func jsonLinesRecordsAreIndependent() throws {
         let cli = try CLI.freshRoot()

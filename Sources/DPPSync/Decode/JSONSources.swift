@@ -142,6 +142,7 @@ enum TextEncoding {
     static func utf8(_ bytes: [UInt8], declared: String?) throws(DecodeError) -> [UInt8] {
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             let bigEndian = bytes[0] == 0xFE
+            guard bytes.count % 2 == 0 else { throw DecodeError(message: "invalid UTF-16 text: an odd number of bytes (the file is cut short)") }
             var units: [UInt16] = []
             units.reserveCapacity(bytes.count / 2)
             var i = 2
