@@ -126,6 +126,18 @@ struct LedgerTests {
         #expect(found.contains { $0.hasPrefix("SUBJECT_INDEX_DIVERGES 1:") && $0.contains("DPP-H2-002") })
     }
 
+    @Test("an entry's columns beside its body are checked: a changed subject would hide it from ledger show")
+    func entryColumnsEdited() throws {
+        let cli = try populatedRoot()
+        let seq = try #require(try cli.scalar("SELECT MIN(seq) FROM ledger_entry WHERE subject = 'DPP-H2-001'"))
+        try tamper(cli, "UPDATE ledger_entry SET subject = 'DPP-ELSEWHERE' WHERE seq = \(seq)")
+        try tamper(cli, "UPDATE ledger_entry SET kind = 'asset.forged' WHERE seq = 1")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("SUBJECT_INDEX_DIVERGES \(seq):") && $0.contains("DPP-ELSEWHERE") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("ENTRY_EDITED 1:") && $0.contains("kind column says asset.forged") }, "\(found)")
+    }
+
     @Test("a forged checkpoint (not signed by the pinned key) is caught")
     func forgedCheckpoint() throws {
         let cli = try populatedRoot()

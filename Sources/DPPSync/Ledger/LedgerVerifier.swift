@@ -66,7 +66,7 @@ public struct LedgerVerifier {
         var frontier = MerkleTree.Frontier()
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
         try ledger.store.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, body, body_size, leaf_hash FROM ledger_entry ORDER BY seq")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, time, batch_id, kind, subject, body, body_size, leaf_hash FROM ledger_entry ORDER BY seq")
             var expected: Int64 = 1
             while let row = try cursor.next() {
                 let seq: Int64 = row["seq"]
@@ -95,6 +95,18 @@ public struct LedgerVerifier {
                     if entry.canonicalBytes != body {
                         report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
                             message: "entry \(seq) is not in canonical form: it was written by something other than dppsync"))
+                    }
+                    // The columns beside the body repeat what it says: `ledger show` finds an entry's
+                    // own subject through its column, and lists, filters and reports read the others.
+                    if (row["subject"] as String?) != entry.change.subject {
+                        report.findings.append(LedgerFinding(code: "SUBJECT_INDEX_DIVERGES", entry: seq,
+                            message: "entry \(seq) is about \(entry.change.subject), but its subject column says \((row["subject"] as String?) ?? "null") (its history would miss it)"))
+                    }
+                    let columns: [(String, String?, String?)] = [("time", row["time"], entry.time.description), ("kind", row["kind"], entry.change.kind),
+                                                                 ("batch_id", (row["batch_id"] as Int64?).map(String.init), entry.batchId.map(String.init))]
+                    for (column, stored, said) in columns where stored != said {
+                        report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
+                            message: "entry \(seq)'s \(column) column says \(stored ?? "null"), its body \(said ?? "null")"))
                     }
                     try replay.write { rdb in
                         for change in entry.change.rows { try StateWriter.write(change, in: rdb) }
