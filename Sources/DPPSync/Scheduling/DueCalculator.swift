@@ -62,7 +62,7 @@ public struct DueCalculator {
         var items: [DueItem] = []
         let assets = try Row.fetchCursor(db, sql: """
             SELECT dpp_id, part_number, installed_on, installed_at FROM asset
-            WHERE installed_on IS NOT NULL AND status NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
+            WHERE installed_on IS NOT NULL AND COALESCE(status, '') NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
               AND part_number IN (SELECT part_number FROM maintenance_task) ORDER BY dpp_id
             """)
         while let asset = try assets.next() {

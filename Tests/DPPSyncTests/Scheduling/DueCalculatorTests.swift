@@ -36,6 +36,23 @@ struct DueCalculatorTests {
         #expect(try due(yearEnd, asOf: "2026-01-10").dueDate.description == "2026-01-15")
     }
 
+    @Test("a component on an aircraft whose status the registry left out is scheduled like one in service; one in stock is not")
+    func statusLeftOut() throws {
+        let store = try store(task: ["interval_days": "90"], installedAt: "2025-10-17", periods: [("2025-10-17", "A")], usage: [])
+        func setStatus(_ status: String?) throws {
+            try store.write { db in
+                var writer = try StateWriter(db: db, batchId: nil)
+                try writer.apply(StateChange(kind: "test.status", subject: "C", rows: [
+                    RowImage(table: StateSchema.asset, carrying: ["dpp_id": "C", "status": status]),
+                ], provenance: Provenance()))
+            }
+        }
+        try setStatus(nil)
+        #expect(try due(store, asOf: "2026-01-10").dueDate.description == "2026-01-15")
+        try setStatus("IN_STOCK")
+        #expect(try store.read { db in try DueCalculator(policy: SchedulingPolicy()).compute(asOf: CivilDate(iso: "2026-01-10")!, in: db) }.isEmpty)
+    }
+
     @Test("flight hours projected at the mean of reported days, rounded down; the earliest limit decides")
     func projection() throws {
         let store = try store(task: ["interval_days": "90", "interval_flight_hours": "600", "interval_cycles": "400"], installedAt: "2025-10-17",
