@@ -177,6 +177,38 @@ struct OutboxTests {
         #expect(cli.files(in: "Outbox/release-certificates").isEmpty, "the mapping replaces the default shape")
     }
 
+    @Test("notifications whose ids would read the same keep ids of their own: task ids made safe, and parts joined by '-'")
+    func idsThatWouldCollide() throws {
+        let cli = try CLI.freshRoot()
+        // DPP-H2 with task 001-FCS-INSP-01 reads like DPP-H2-001 with FCS-INSP-01 (same day, same priority);
+        // FCS/INSP/01 and FCS_INSP_01 read alike once made safe.
+        let registry = try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"assets\": [", with: """
+            "assets": [
+                {"dppId": "DPP-H2", "partNumber": "AMP-TEST-1", "serialNumber": "T1", "installedOn": "EC-AMP", "installedAt": "2025-10-17", "status": "IN_SERVICE"},
+            """)
+        try cli.drop(registry, as: "reg.json", source: "registry")
+        try cli.drop(try Fixtures.text("maintenance-programme.yaml") + """
+              - { taskId: 001-FCS-INSP-01, partNumber: AMP-TEST-1, maintenanceType: Scheduled Inspection, interval: { days: 90 } }
+              - { taskId: FCS/INSP/01, partNumber: AMP-FCS-100, maintenanceType: Borescope, interval: { days: 90 } }
+              - { taskId: FCS_INSP_01, partNumber: AMP-FCS-100, maintenanceType: Leak check, interval: { days: 90 } }
+
+            """, as: "programme.yaml", source: "programme")
+        for (file, source) in [("technician-certifications.json", "certifications"), ("utilisation.json", "utilisation")] {
+            try cli.dropFixture(file, source: source)
+        }
+        #expect(try Self.run(cli).status == 0)
+        let notices = try cli.query("SELECT message_id, stream FROM outbox_message WHERE channel = 'maintenance-due' AND subject IN ('DPP-H2', 'DPP-H2-001')")
+        let streams = Set(notices.map { $0[1] ?? "" })
+        #expect(streams == ["maintenance-due/DPP-H2/001-FCS-INSP-01", "maintenance-due/DPP-H2-001/FCS-INSP-01",
+                            "maintenance-due/DPP-H2-001/FCS/INSP/01", "maintenance-due/DPP-H2-001/FCS_INSP_01"], "one notification each: \(notices)")
+        #expect(Set(notices.map { $0[0] ?? "" }).count == 4, "four ids: \(notices)")
+        #expect(cli.files(in: "Outbox/maintenance-due").filter { $0.contains("DPP-H2") && !$0.contains("DPP-H2-002") }.count == 4)
+        // Nothing new on the next pass.
+        let before = cli.files(in: "Outbox")
+        #expect(try Self.run(cli).status == 0)
+        #expect(cli.files(in: "Outbox") == before)
+    }
+
     @Test("file names built from data never leave the channel's folder")
     func hostileIds() throws {
         let cli = try CLI.freshRoot()

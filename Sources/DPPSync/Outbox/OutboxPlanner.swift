@@ -53,6 +53,10 @@ public struct OutboxPlanner {
         func decidedBefore(_ id: String) throws -> Bool {
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)"), arguments: [id]) == true
         }
+        /// The stream of the message decided under `id`, if any.
+        func stream(of id: String) throws -> String? {
+            try String.fetchOne(db.cachedStatement(sql: "SELECT stream FROM outbox_message WHERE message_id = ?"), arguments: [id])
+        }
         /// Whether the stored message `head` says `words` (for a head whose words were not recorded).
         func says(_ head: String, words: String) throws -> Bool {
             guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM outbox_message WHERE message_id = ?"), arguments: [head]),
@@ -69,7 +73,15 @@ public struct OutboxPlanner {
             // A revisable head is compared by its words too: as recorded with it, or else (none recorded,
             // or others) as its body says, which are then recorded.
             let words = plan.revisable ? Self.words(of: plan.body) : nil
-            if let latest, Self.says(latest, plan.id) {
+            // An id another stream's message already has is this stream's own once the stream is added:
+            // ids join their parts with `-`, which the parts may hold too (`D-A` + `1`, `D` + `A-1`).
+            var planId = plan.id
+            var decidedAlready: Bool?  // whether `planId` was decided before, when that lookup answered it
+            if latest.map({ !Self.says($0, planId) }) ?? true {
+                let other = try stream(of: planId)
+                if let other, other != plan.stream { planId = safeId(plan.id + "/" + plan.stream) } else { decidedAlready = other != nil }
+            }
+            if let latest, Self.says(latest, planId) {
                 guard let words else { return nil }
                 if wordsByStream[plan.stream] == words { return nil }
                 if try says(latest, words: words) {
@@ -81,13 +93,13 @@ public struct OutboxPlanner {
             // or a requirement whose words changed under the same id: the CMMS holds another message,
             // so these words go under an id of their own, the first free `<id>-r<n>`. Ids are looked up
             // one key at a time, so memory holds a message per stream, not every message ever decided.
-            var id = plan.id
-            if try decidedBefore(id) {
+            var id = planId
+            if try decidedAlready ?? decidedBefore(id) {
                 // No head to replace: the message under this id is still what the CMMS holds.
                 guard latest != nil else { return nil }
                 var resend = 2
-                while try decidedBefore(Self.resend(resend, of: plan.id)) { resend += 1 }
-                id = Self.resend(resend, of: plan.id)
+                while try decidedBefore(Self.resend(resend, of: planId)) { resend += 1 }
+                id = Self.resend(resend, of: planId)
             }
             var body = plan.body
             if let index = body.firstIndex(where: { Self.idMembers.contains($0.0) }) {
@@ -278,6 +290,8 @@ public struct OutboxPlanner {
 
 /// A message or file id built from data: only letters, digits, `.`, `_` and `-`;
 /// no leading dot; bounded length. Nothing in a `dppId` can leave the channel's folder.
+/// A text that is not such an id already is made one and followed by its hash, so that two
+/// texts never share an id.
 public func safeId(_ text: String) -> String {
     // Nearly every id is already safe: checked byte by byte and returned as it is.
     let utf8 = text.utf8
@@ -293,6 +307,7 @@ public func safeId(_ text: String) -> String {
             ? Character(scalar) : "_"
     })
     while out.hasPrefix(".") { out = "_" + out.dropFirst() }
-    if out.count > 150 { out = String(out.prefix(130)) + "-" + String(Fingerprint.sha256Hex(text).prefix(16)) }
-    return out.isEmpty ? "_" : out
+    // The text's hash keeps ids of different texts apart (`WO/1` and `WO_1` would both read `WO_1`).
+    if out.count > 130 { out = String(out.prefix(130)) }
+    return out + "-" + String(Fingerprint.sha256Hex(text).prefix(out.count >= 130 ? 16 : 8))
 }
