@@ -223,7 +223,7 @@ struct ReconciliationTests {
                 == "DPP-H2-002 INSTALLED 2025-11-08")
         let aircraft = try cli.query("SELECT installed_on FROM asset WHERE dpp_id IN ('DPP-H2-001', 'DPP-H2-002') ORDER BY dpp_id").map { $0[0] ?? "∅" }
         #expect(try cli.query("SELECT start_day, aircraft FROM installation WHERE dpp_id = 'DPP-PART-123' ORDER BY start_day").map { $0.map { $0 ?? "∅" } }
-                == [["2025-11-05", aircraft[0]], ["2025-11-08", aircraft[1]]])
+                == [["2025-11-05", aircraft[0]], ["2025-11-07", "∅"], ["2025-11-08", aircraft[1]]], "the removal ends the first period")
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 

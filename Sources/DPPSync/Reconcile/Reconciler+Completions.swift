@@ -252,6 +252,10 @@ extension Reconciler {
             if let move { rows.append(move) }
             if !removed, let installation = installationRow(dppId: part.dppId, aircraft: installedOn, day: completionDate, previous: part.row) {
                 rows.append(installation)
+            } else if removed, (part.row["installed_on"] ?? nil) != nil, let completionDate {
+                // The period on its aircraft ends: from this day the part is on none, and accrues no
+                // aircraft's hours while it waits on a shelf (a period with no aircraft).
+                rows.append(.installation(dppId: part.dppId, day: completionDate, aircraft: nil))
             }
             // work_order_id, part_dpp_id, action
             rows.append(RowImage(table: StateSchema.workOrderPart, inColumnOrder: [workOrderId, part.dppId, part.action]))

@@ -36,13 +36,14 @@ public struct DueCalculator {
             guard let day = CivilDate(iso: r["day"] as String) else { continue }
             usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Double(r["flight_hours"] as String? ?? "") ?? 0, Int(r["cycles"] as String? ?? "") ?? 0))
         }
-        var periods: [String: [(start: Int, aircraft: String)]] = [:]
+        // A period without an aircraft: removed, on none from that day.
+        var periods: [String: [(start: Int, aircraft: String?)]] = [:]
         // Only components the programme has tasks for (not every serialised part).
         let scheduled = "SELECT dpp_id FROM asset WHERE part_number IN (SELECT part_number FROM maintenance_task)"
         let installations = try Row.fetchCursor(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day")
         while let r = try installations.next() {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
-            periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"]))
+            periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"] as String?))
         }
         // Latest completion per component and task (and per component for work orders without a task):
         // one seek each in `work_order_latest`, so a run reads as many entries as the fleet has
@@ -88,14 +89,15 @@ public struct DueCalculator {
     }
 
     private func due(task: Task, dppId: String, accomplished: CivilDate, by: String, asOf: CivilDate,
-                     periods: [(start: Int, aircraft: String)], currentAircraft: String, usage: [String: [(day: Int, fh: Double, fc: Int)]]) -> DueItem {
+                     periods: [(start: Int, aircraft: String?)], currentAircraft: String, usage: [String: [(day: Int, fh: Double, fc: Int)]]) -> DueItem {
         let start = accomplished.daysSinceEpoch
         func aircraft(on day: Int) -> String? {
-            periods.last { $0.start <= day }?.aircraft ?? (periods.isEmpty ? currentAircraft : nil)
+            guard let period = periods.last(where: { $0.start <= day }) else { return periods.isEmpty ? currentAircraft : nil }
+            return period.aircraft
         }
         // Accrual after the accomplishment, day by day, on the aircraft of that day.
         var accrued: [(day: Int, fh: Double, fc: Int)] = []
-        let aircraftSeen = Set(periods.map(\.aircraft) + [currentAircraft])
+        let aircraftSeen = Set(periods.compactMap(\.aircraft) + [currentAircraft])
         for name in aircraftSeen {
             for u in usage[name] ?? [] where u.day > start && aircraft(on: u.day) == name { accrued.append(u) }
         }

@@ -99,7 +99,9 @@ struct CompletionRowsTests {
         ])
         #expect(images.map(\.values.keys) == [["dpp_id", "installed_on", "parent_dpp_id", "position", "status"],
                                                ["dpp_id", "installed_on", "parent_dpp_id", "status"]])
-        #expect(try #require(decision.changes.first?.rows).allSatisfy { $0.table != StateSchema.installation.name }, "a removal begins no installation")
+        let periods = try #require(decision.changes.first?.rows).filter { $0.table == StateSchema.installation.name }
+        #expect(periods.map(\.values) == [["dpp_id": "DPP-P3", "start_day": "2025-10-17", "aircraft": nil], ["dpp_id": "DPP-P4", "start_day": "2025-10-17", "aircraft": nil]],
+                "a removal begins no installation: it ends the one on the aircraft, from the completion day")
     }
 
     @Test("a completion that names no task is held to its component's one task, found once per part number")

@@ -6,13 +6,13 @@ import Testing
 @Suite("due computation: whichever comes first")
 struct DueCalculatorTests {
     /// A store with one task, one component and the given utilisation, written through the one write path.
-    func store(task: [String: String?], installedAt: String, periods: [(String, String)], usage: [(String, String, String, String)],
+    func store(task: [String: String?], installedAt: String, periods: [(String, String?)], usage: [(String, String, String, String)],
                completions: [(String, String)] = []) throws -> Store {
         let store = try Store(path: TemporaryFiles.path("dppsync-due-", ".sqlite"))
         try store.write { db in
             var writer = try StateWriter(db: db, batchId: nil)
             var rows = [RowImage(table: StateSchema.maintenanceTask, values: RowValues(task.merging(["task_id": "T", "part_number": "PN"]) { a, _ in a }))]
-            rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "C", "part_number": "PN", "installed_on": periods.last?.1, "installed_at": installedAt, "status": "IN_SERVICE"]))
+            rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "C", "part_number": "PN", "installed_on": periods.last?.1 ?? nil, "installed_at": installedAt, "status": "IN_SERVICE"]))
             rows += periods.map { RowImage(table: StateSchema.installation, values: ["dpp_id": "C", "start_day": $0.0, "aircraft": $0.1]) }
             rows += usage.map { RowImage(table: StateSchema.utilisation, values: ["aircraft": $0.0, "day": $0.1, "flight_hours": $0.2, "cycles": $0.3]) }
             rows += completions.map { RowImage(table: StateSchema.workOrder, values: ["work_order_id": $0.0, "dpp_id": "C", "task_id": "T", "completion_date": $0.1]) }
@@ -86,5 +86,15 @@ struct DueCalculatorTests {
         #expect(item.flightHoursSince == 30, "A on 5 Jan (10) + B on 15 Jan (20); not A after the move, not B before it")
         // Projection at B's mean (40 + 20) / 2 = 30 FH a day from B's last report: 70 left → 2 days.
         #expect(item.dueDate.description == "2025-01-17")
+    }
+
+    @Test("a component removed and installed again accrues no aircraft's hours while it was off: the removal ends its period")
+    func removedThenInstalledAgain() throws {
+        let store = try store(task: ["interval_flight_hours": "100"], installedAt: "2025-01-01",
+                              periods: [("2025-01-01", "A"), ("2025-01-10", nil), ("2025-01-20", "B")],
+                              usage: [("A", "2025-01-05", "10", "1"), ("A", "2025-01-12", "50", "1"), ("B", "2025-01-15", "40", "1"), ("B", "2025-01-22", "20", "1")],
+                              completions: [("WO-1", "2025-01-02")])
+        let item = try due(store, asOf: "2025-01-25")
+        #expect(item.flightHoursSince == 30, "A on 5 Jan (10) + B on 22 Jan (20); not A's 12 Jan, when it was on a shelf, nor B's before it came")
     }
 }
