@@ -10,7 +10,7 @@ def node(l, r): return hashlib.sha256(b"\x01" + l + r).digest()
 def inclusion(p):
     fn, sn, r = p["leafIndex"], p["treeSize"] - 1, bytes.fromhex(p["leafHash"])
     lines = p["checkpoint"].split("\n")
-    if int(lines[1]) != p["treeSize"] or base64.b64decode(lines[2]).hex() != p["rootHash"] or fn > sn: return False
+    if int(lines[1]) != p["treeSize"] or base64.b64decode(lines[2]).hex() != p["rootHash"] or not 0 <= fn <= sn: return False
     for h in map(bytes.fromhex, p["hashes"]):
         if sn == 0: return False
         if fn & 1 or fn == sn:
@@ -23,8 +23,10 @@ def inclusion(p):
 def consistency(p):
     m, n, path = p["oldSize"], p["newSize"], [bytes.fromhex(h) for h in p["hashes"]]
     old, new = bytes.fromhex(p["oldRoot"]), bytes.fromhex(p["newRoot"])
+    if not 0 <= m <= n: return False
     if m == n: return not path and old == new
-    if m == 0 or m > n or not path: return m == 0 and not path
+    if m == 0: return not path and old == hashlib.sha256(b"").digest()  # the empty tree's root
+    if not path: return False
     if m & (m - 1) == 0: path = [old] + path
     fn, sn = m - 1, n - 1
     while fn & 1: fn, sn = fn >> 1, sn >> 1

@@ -203,6 +203,16 @@ struct LedgerTests {
         #expect(try check(consistency) == 0)
         let altered = consistency.replacingOccurrences(of: "\"oldSize\": 2", with: "\"oldSize\": 3")
         #expect(try check(altered) == 1)
+        #expect(try check(consistency.replacingOccurrences(of: "\"oldSize\": 2", with: "\"oldSize\": -2")) == 1, "a negative size")
+        let last = try cli.run("ledger", "proof", String(size)).stdout
+        #expect(try check(last.replacingOccurrences(of: "\"leafIndex\": \(size - 1)", with: "\"leafIndex\": -1")) == 1, "a negative index")
+        // From the empty tree: consistent with any tree, but only under the empty tree's root.
+        let fromEmpty = try cli.run("ledger", "proof", "--consistency", "0", String(size))
+        #expect(fromEmpty.status == 0, "\(fromEmpty.stderr)")
+        #expect(try check(fromEmpty.stdout) == 0)
+        let emptyRoot = Fingerprint.sha256Hex("")
+        #expect(fromEmpty.stdout.contains(emptyRoot))
+        #expect(try check(fromEmpty.stdout.replacingOccurrences(of: emptyRoot, with: String(repeating: "0", count: 64))) == 1, "another root for the empty tree")
     }
 
     @Test("ledger show lists a component's history with provenance; ledger key prints the pinned key")

@@ -92,7 +92,8 @@ public enum MerkleTree {
     public static func verifyConsistency(oldSize: Int, newSize: Int, oldRoot: Hash, newRoot: Hash, proof: [Hash]) -> Bool {
         guard oldSize >= 0, oldSize <= newSize else { return false }
         if oldSize == newSize { return proof.isEmpty && oldRoot == newRoot }
-        if oldSize == 0 { return proof.isEmpty }
+        // The empty tree is consistent with every tree, but its root is SHA-256 of nothing.
+        if oldSize == 0 { return proof.isEmpty && oldRoot == emptyRoot }
         guard !proof.isEmpty, proof.allSatisfy({ $0.count == 32 }) else { return false }
         var path = proof
         if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
