@@ -27,6 +27,17 @@ struct LedgerCommand: ParsableCommand {
         @Option(help: "A folder of checkpoints a second party kept (repeatable).") var witness: [String] = []
         @Flag(help: "Print the report as JSON.") var json = false
 
+        func validate() throws {
+            // A mistyped folder would otherwise hold no checkpoints, and the log would pass unwitnessed.
+            for folder in witness {
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
+                      FileManager.default.isReadableFile(atPath: folder) else {
+                    throw ValidationError("--witness \(folder) is not a folder this user can read")
+                }
+            }
+        }
+
         func run() throws {
             let configuration = try options.loadConfiguration()
             let store = try Store(path: options.layout.storeFile)

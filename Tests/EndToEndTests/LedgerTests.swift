@@ -177,6 +177,14 @@ struct LedgerTests {
         #expect(found.contains { $0.hasPrefix("LOG_TRUNCATED 4") })
     }
 
+    @Test("a --witness folder that is not there is a usage error, not a log that passes unwitnessed")
+    func missingWitnessFolder() throws {
+        let cli = try populatedRoot()
+        let result = try cli.run("ledger", "verify", "--witness", cli.root + "/no-such-folder")
+        #expect(result.status == 2, "a usage error: \(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("no-such-folder"))
+    }
+
     @Test("proofs from the CLI pass the README's Python checker, and altered ones fail it")
     func proofsCheckOutsideDppsync() throws {
         let cli = try populatedRoot()
