@@ -40,6 +40,16 @@ struct LedgerTests {
         #expect(found.contains { $0.hasPrefix("CHECKPOINT_ROOT_MISMATCH") })
     }
 
+    @Test("ledger show refuses a history with an entry it cannot read, rather than leave the entry out")
+    func showWithAnUnreadableEntry() throws {
+        let cli = try populatedRoot()
+        let seq = try #require(try cli.scalar("SELECT MAX(seq) FROM ledger_entry WHERE subject = 'DPP-H2-001'"))
+        try tamper(cli, "UPDATE ledger_entry SET body = X'00', body_size = 40 WHERE seq = \(seq)")
+        let show = try cli.run("ledger", "show", "--asset", "DPP-H2-001")
+        #expect(show.status != 0)
+        #expect(show.stderr.contains("ledger entry \(seq)") && show.stderr.contains("ledger verify"), "\(show.stderr)")
+    }
+
     @Test("an entry edited together with its leaf hash is still caught by the checkpoint")
     func editedEntryAndLeaf() throws {
         let cli = try populatedRoot()

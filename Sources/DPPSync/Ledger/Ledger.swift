@@ -139,16 +139,20 @@ public struct Ledger {
     }
 
     /// The entries about one component, in order: those it is the subject of, and
-    /// those that moved it as a part of another component's work.
+    /// those that moved it as a part of another component's work. An entry that cannot be
+    /// read is an error, never left out: a history with a gap would read as complete.
     public func history(subject: String) throws -> [LedgerEntry] {
         try store.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT body, body_size FROM ledger_entry WHERE seq IN (
+                SELECT seq, body, body_size FROM ledger_entry WHERE seq IN (
                     SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1
                 ) ORDER BY seq
                 """, arguments: [subject])
-                .compactMap { row in
-                    (try? StoredBody.decode([UInt8](row["body"] as Data), size: row["body_size"])).flatMap(LedgerEntry.init(canonicalBytes:))
+                .map { row in
+                    guard let entry = (try? StoredBody.decode([UInt8](row["body"] as Data), size: row["body_size"])).flatMap(LedgerEntry.init(canonicalBytes:)) else {
+                        throw StoreError(message: "ledger entry \(row["seq"] as Int64) of \(subject)'s history cannot be read: the ledger was edited (run `dppsync ledger verify`)")
+                    }
+                    return entry
                 }
         }
     }
