@@ -92,6 +92,33 @@ struct RunTests {
         #expect(reason.contains("odd number of bytes"), "\(reason)")
     }
 
+    @Test("a file the run cannot read is quarantined with why, and the next files and runs go on")
+    func unreadableFile() throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop(try Fixtures.text("dpp-registry.json"), as: "a-locked.json", source: "registry")
+        chmod(cli.layout.inbox("registry") + "/a-locked.json", 0)
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        // Root reads any file: the run goes without the capabilities that let it (setpriv, util-linux).
+        func run() throws -> CLI.Result {
+            guard getuid() == 0 else { return try cli.run("run", "--once", "--stability-window", "0") }
+            let drop = ["--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-dac_override,-dac_read_search"]
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = drop + [CLI.binary, "run", "--once", "--stability-window", "0", "--root", cli.root]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return CLI.Result(status: process.terminationStatus, killed: false, stdout: "", stderr: "")
+        }
+        #expect(try run().status == 1)
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/registry/a-locked.json.reason.json", encoding: .utf8)
+        #expect(reason.contains("NOT_PARSEABLE") && reason.contains("cannot be read"), "\(reason)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE record_key = 'WO-54321'") == "1", "the next source ran")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM batch WHERE status = 'running'") == "0")
+        #expect(try run().status == 0, "nothing left to stop the next run")
+    }
+
     @Test("JSON Lines: a broken line and an invalid field are rejected with re-droppable extracts; the other lines apply")
     func jsonLinesRecordsAreIndependent() throws {
         let cli = try CLI.freshRoot()

@@ -56,7 +56,13 @@ struct FileProcessor {
                 let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
                 defer { if let early { close(early) } }
                 let readStart = StageTimings.now()
-                (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
+                do {
+                    (fingerprint, size) = try Fingerprint.sha256Hex(file: file.path)
+                } catch {
+                    // A file that cannot be read (its permissions, an I/O error) is quarantined with why:
+                    // thrown on, it had stopped the run, and every later run at the same file.
+                    throw FileLevelFailure(reason: .notParseable, message: "cannot be read: \(error)")
+                }
                 timings?.add(.read, StageTimings.now() - readStart)
                 return try decide(file, earlyFeed: early, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
                            reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
