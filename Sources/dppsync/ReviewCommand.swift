@@ -111,6 +111,8 @@ struct ReviewCommand: ParsableCommand {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
+            // Its batch's report, as every batch has (README, "Auditor's guide").
+            try ReconciliationReport(store: store, layout: options.layout).write(batchId: resolved.batchId)
             // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
             // under the run lock, so that no pass signs or emits beside it.
             let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)

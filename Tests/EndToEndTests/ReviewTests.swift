@@ -32,6 +32,11 @@ struct ReviewTests {
         #expect(try cli.scalar("SELECT status || ' ' || resolved_by FROM review_item") == "accepted qa.lead")
         #expect(try cli.scalar("SELECT decision || ' ' || note FROM review_resolution") == "accept CMMS corrected the finding")
         #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind = 'review.resolved'") == "1")
+        // The resolution's batch has its reconciliation report, as every batch has.
+        let batch = try #require(try cli.scalar("SELECT id FROM batch WHERE trigger = 'review'"))
+        for suffix in ["html", "json", "csv"] {
+            #expect(FileSystem.exists(cli.root + "/Reports/reconciliation/batch-\(batch).\(suffix)"), "batch-\(batch).\(suffix)")
+        }
         #expect(try cli.run("ledger", "verify").status == 0)
         #expect(try cli.run("review", "list").stdout.contains("no open review items"))
         #expect(try cli.run("review", "list", "--all").stdout.contains("accepted"))

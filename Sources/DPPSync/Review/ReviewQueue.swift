@@ -116,6 +116,8 @@ public struct ReviewQueue {
     public struct Resolved: Sendable {
         public var decision: Decision
         public var lastEntry: Int64
+        /// The batch the resolution was recorded in (its reconciliation report's).
+        public var batchId: Int64
     }
 
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
@@ -164,7 +166,7 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return Resolved(decision: decision, lastEntry: lastEntry)
+            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId)
         }
     }
 
