@@ -66,10 +66,11 @@ struct RunCommand: ParsableCommand {
             passes = try synchronizer.runOnce()
         } else {
             logger.info("watching \(options.layout.inbox) every \(interval) s; SIGINT or SIGTERM to stop")
+            // Each pass says what needs attention as it ends; a watcher stopped by SIGINT or SIGTERM
+            // exits 0 (README), and keeps no pass's results (memory would grow with its uptime).
             while !synchronizer.stop.isRequested {
                 let summary = try synchronizer.pass()
                 if summary.batchId != nil { print(RunSummaryText(passes: [summary], layout: options.layout).text) }
-                passes.append(summary)
                 synchronizer.stop.sleep(seconds: interval)
             }
             logger.info("stopped on request")

@@ -77,16 +77,18 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
     }
 
-    @Test("SIGTERM while watching finishes, commits and exits 0")
+    @Test("SIGTERM while watching finishes, commits and exits 0, also after a pass that needed attention")
     func gracefulStop() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
+        // A file that needs attention: its pass says so, and the stopped watcher still exits 0.
+        try cli.dropFixture("malformed.json", source: "workorders")
         let running = try cli.start(arguments: ["run", "--interval", "0.2", "--stability-window", "0"])
-        // Wait (bounded) until the file is archived, then ask the watcher to stop.
+        // Wait (bounded) until the files are archived and quarantined, then ask the watcher to stop.
         var archived = false
         for _ in 0..<300 where !archived {
             usleep(50_000)
-            archived = !cli.files(in: "Archive/registry").isEmpty
+            archived = !cli.files(in: "Archive/registry").isEmpty && !cli.files(in: "Quarantine/workorders").isEmpty
         }
         #expect(archived)
         kill(running.process.processIdentifier, SIGTERM)
