@@ -106,14 +106,23 @@ public struct Inbox {
     /// Marker first: a run stopped between the two renames then leaves a marker in `.processing/`,
     /// which `unfinished` puts back. File first had left the marker in the inbox, where it would
     /// have made the next file of that name ready while the CMMS was still writing it.
-    public func claim(_ file: InboxFile) throws -> InboxFile {
+    /// - Returns: `nil` when the file is no longer there (taken away since the scan).
+    public func claim(_ file: InboxFile) throws -> InboxFile? {
         let processing = layout.processing(file.source)
         try FileSystem.createDirectory(processing)
+        guard FileSystem.exists(file.path) else { return nil }
         var claimed = file
         if let marker = file.markerPath {
             claimed.markerPath = try FileSystem.move(marker, into: processing)
         }
-        claimed.path = try FileSystem.move(file.path, into: processing)
+        do {
+            claimed.path = try FileSystem.move(file.path, into: processing)
+        } catch {
+            guard !FileSystem.exists(file.path) else { throw error }
+            // Gone between the check and the rename: its marker goes back, as `unfinished` would put it.
+            if let marker = claimed.markerPath { _ = try? FileSystem.move(marker, into: layout.inbox(file.source)) }
+            return nil
+        }
         claimed.name = (claimed.path as NSString).lastPathComponent
         try store.write { db in
             try db.execute(sql: "DELETE FROM intake_observation WHERE source = ? AND name = ?", arguments: [file.source, file.name])

@@ -78,9 +78,17 @@ public final class Synchronizer {
                 }
                 // The WAL starts again from its beginning only when everything in it was copied.
                 waitForWALCopy(&walCopy)
+                // A file gone since the scan (taken away by hand) is no error: the others go on.
+                let claimed: InboxFile
+                if recovered {
+                    claimed = file
+                } else if let taken = try inbox.claim(file) {
+                    claimed = taken
+                } else {
+                    continue
+                }
                 let batchId = try summary.batchId ?? openBatch()
                 summary.batchId = batchId
-                let claimed = recovered ? file : try inbox.claim(file)
                 crashPoints.reached(.afterClaim)
                 var processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
                                               observer: observer, clock: clock)

@@ -41,7 +41,7 @@ struct InboxTests {
         let (inbox, folder) = try makeInbox()
         try "x".write(toFile: folder + "/wo.json", atomically: false, encoding: .utf8)
         let file = try #require(try inbox.scan(SourceConfiguration(name: "registry", stabilityWindow: 0), now: 1).ready.first)
-        let claimed = try inbox.claim(file)
+        let claimed = try #require(try inbox.claim(file))
         #expect(claimed.path.hasSuffix("/registry/.processing/wo.json"))
         #expect(!FileSystem.exists(folder + "/wo.json"))
         let archive = folder + "/../archive-test"
@@ -50,5 +50,16 @@ struct InboxTests {
         let moved = try FileSystem.move(claimed.path, into: archive)
         #expect(moved.hasSuffix("/wo-1.json"))
         #expect(try String(contentsOfFile: archive + "/wo.json", encoding: .utf8) == "old")
+    }
+
+    @Test("a file taken away after the scan is not claimed, and its marker stays in the inbox")
+    func goneSinceTheScan() throws {
+        let (inbox, folder) = try makeInbox()
+        try "x".write(toFile: folder + "/wo.json", atomically: false, encoding: .utf8)
+        try "".write(toFile: folder + "/wo.json.done", atomically: false, encoding: .utf8)
+        let file = try #require(try inbox.scan(SourceConfiguration(name: "registry", stabilityWindow: 0, markers: true), now: 1).ready.first)
+        try FileManager.default.removeItem(atPath: folder + "/wo.json")
+        #expect(try inbox.claim(file) == nil)
+        #expect(FileSystem.exists(folder + "/wo.json.done"))
     }
 }
