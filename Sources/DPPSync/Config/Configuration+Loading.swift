@@ -1,6 +1,11 @@
 import Yams
 
 extension Configuration {
+    /// A stability window is seconds from 0 to a day: a negative one took files on first sight,
+    /// an infinite one made `run --once` wait for ever, and NaN never took a file.
+    static func isWindow(_ seconds: Double) -> Bool { (0...86_400).contains(seconds) }
+    static let windowRange = "stabilityWindow must be a number of seconds from 0 to 86400"
+
     /// Reads `dppsync.yaml`; every problem is reported with its line and column.
     public static func load(text: String, file: String) throws(ConfigurationErrors) -> Configuration {
         var reader = YAMLReader(file: file)
@@ -20,7 +25,9 @@ extension Configuration {
                     else { reader.fail(value, "unknown time zone '\(name)' (use UTC, an offset such as +01:00, or an IANA name such as Europe/Berlin)") }
                 }
             case "stabilityWindow":
-                if let seconds = reader.number(value, "stabilityWindow") { defaultWindow = seconds }
+                if let seconds = reader.number(value, "stabilityWindow") {
+                    if Self.isWindow(seconds) { defaultWindow = seconds } else { reader.fail(value, Self.windowRange) }
+                }
             case "sources":
                 sourceNodes = reader.pairs(value, allowed: nil, what: "sources").map { ($0.key, $0.keyNode, $0.value) }
             case "policies":
@@ -83,7 +90,10 @@ extension Configuration {
             if case .mapping = node {
                 for (key, _, value) in reader.pairs(node, allowed: ["stabilityWindow", "markers", "expectEvery"], what: "source '\(name)'") {
                     switch key {
-                    case "stabilityWindow": if let s = reader.number(value, "stabilityWindow") { source.stabilityWindow = s }
+                    case "stabilityWindow":
+                        if let s = reader.number(value, "stabilityWindow") {
+                            if Self.isWindow(s) { source.stabilityWindow = s } else { reader.fail(value, Self.windowRange) }
+                        }
                     case "markers": if let m = reader.bool(value, "markers") { source.markers = m }
                     case "expectEvery":
                         if let text = reader.string(value, "expectEvery") {
@@ -119,7 +129,12 @@ func isSafeFolderName(_ name: String) -> Bool {
 }
 
 /// `24h`, `36h`, `2d`, `90m`, `30s` or a plain number of seconds.
+/// A positive, finite number of seconds (`nil` otherwise: `infh`, `-2h` and `0s` are no interval).
 func parseInterval(_ text: String) -> Double? {
+    parseAnyInterval(text).flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
+}
+
+private func parseAnyInterval(_ text: String) -> Double? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     guard let unit = trimmed.last else { return nil }
     let scale: Double

@@ -29,4 +29,21 @@ struct ConfigurationTests {
     func sourceNames() {
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: "sources:\n  ../etc: {}\n", file: "c") }
     }
+
+    @Test("stability windows are 0 to 86400 seconds and expectEvery a positive, finite interval; anything else is a configuration error", arguments: [
+        "stabilityWindow: -5\n", "stabilityWindow: .inf\n", "stabilityWindow: .nan\n", "stabilityWindow: 100000\n",
+        "sources:\n  registry: { stabilityWindow: -1 }\n", "sources:\n  registry: { expectEvery: infh }\n",
+        "sources:\n  registry: { expectEvery: -2h }\n", "sources:\n  registry: { expectEvery: 0s }\n",
+    ])
+    func rangesOfTimes(_ text: String) {
+        #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: text, file: "c") }
+    }
+
+    @Test("times in range load")
+    func timesInRange() throws {
+        let configuration = try Configuration.load(text: "stabilityWindow: 0\nsources:\n  registry: { stabilityWindow: 30, expectEvery: 36h }\n", file: "c")
+        let registry = try #require(configuration.source(named: "registry"))
+        #expect(registry.stabilityWindow == 30 && registry.expectEvery == 129_600)
+        #expect(configuration.source(named: "workorders")?.stabilityWindow == 0)
+    }
 }
