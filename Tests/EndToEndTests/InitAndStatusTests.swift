@@ -127,6 +127,10 @@ struct MappingToolTests {
             .replacingOccurrences(of: "completionDate: { path: completionDate, required: true }", with: "completionDate: { path: completionDate, required: true, formats: [iso, dd.MM.yyyy] }")
             .write(toFile: mappingPath, atomically: true, encoding: .utf8)
         let archived = try #require(cli.files(in: "Archive/workorders").first)
+        // A command that names a good file and a bad one refuses both, and leaves no copy behind.
+        let refused = try cli.run("reprocess", "Archive/workorders/" + archived, "Archive/workorders/no-such-day/x.json")
+        #expect(refused.status == 2)
+        #expect(cli.files(in: "Inbox/workorders").isEmpty, "no copy left in .processing/ for the next run")
         let reprocess = try cli.run("reprocess", "Archive/workorders/" + archived)
         #expect(reprocess.status == 0, "\(reprocess.stdout)\(reprocess.stderr)")
         #expect(try cli.scalar("SELECT completion_date FROM work_order") == "2025-11-05")

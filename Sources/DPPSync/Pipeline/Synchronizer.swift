@@ -52,9 +52,11 @@ public final class Synchronizer {
         }
         let catalog = MappingCatalog.load(directory: layout.mappings)
         let inbox = Inbox(layout: layout, store: store)
-        let now = Double(clock().millisecondsSinceEpoch) / 1000
         for source in configuration.sources {
             if stop.isRequested { break }
+            // Read for each source: the sources before it may have taken minutes, and a file's
+            // stability is measured from when it was observed.
+            let now = Double(clock().millisecondsSinceEpoch) / 1000
             let broken = catalog.brokenMappings(for: source.name)
             if !broken.isEmpty {
                 let reason = "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)"
@@ -147,7 +149,9 @@ public final class Synchronizer {
     public func reprocess(paths: [String]) throws -> PassSummary {
         var summary = PassSummary()
         let catalog = MappingCatalog.load(directory: layout.mappings)
-        var work: [(InboxFile, Mapping, Int64)] = []
+        // Every path is checked before any is copied: a copy left in .processing/ by a command that
+        // then refused another path would be taken by the next run (as a duplicate of itself).
+        var planned: [(source: String, name: String, absolute: String, mapping: Mapping, earlier: Int64)] = []
         for path in paths {
             let absolute = (path as NSString).standardizingPath
             let root = (layout.root as NSString).standardizingPath
@@ -168,13 +172,18 @@ public final class Synchronizer {
             guard let mapping = catalog.mapping(source: source, fileName: name) else {
                 throw ReprocessError(message: "no valid mapping in Mappings/ takes \(name) from source '\(source)'")
             }
+            planned.append((source, name, absolute, mapping, earlier))
+        }
+        var work: [(InboxFile, Mapping, Int64)] = []
+        for file in planned {
             // A copy goes through .processing/ like any claimed file.
-            let processing = layout.processing(source)
+            let processing = layout.processing(file.source)
             try FileSystem.createDirectory(processing)
-            let target = FileSystem.freeName(for: name, in: processing)
-            try FileSystem.writeAtomically(try FileSystem.readBytes(absolute), to: target)
+            let target = FileSystem.freeName(for: file.name, in: processing)
+            try FileSystem.writeAtomically(try FileSystem.readBytes(file.absolute), to: target)
             let size = FileSystem.signature(of: target)?.size ?? 0
-            work.append((InboxFile(source: source, name: (target as NSString).lastPathComponent, path: target, size: size, firstSeen: 0), mapping, earlier))
+            work.append((InboxFile(source: file.source, name: (target as NSString).lastPathComponent, path: target, size: size, firstSeen: 0),
+                         file.mapping, file.earlier))
         }
         guard !work.isEmpty else { return summary }
         let batchId = try openBatch(trigger: "reprocess")
