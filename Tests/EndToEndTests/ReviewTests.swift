@@ -14,6 +14,39 @@ struct ReviewTests {
         return cli
     }
 
+    @Test("a record held again replaces its open item: one open item per record, the newest version, and it can be accepted")
+    func heldAgainReplaces() throws {
+        let cli = try heldDivergence()
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping, replaced"),
+                     as: "wo3.json", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let items = try cli.query("SELECT id, status, note FROM review_item WHERE record_key = 'WO-54321' ORDER BY id")
+        #expect(items.count == 2)
+        #expect(items.first?[1] == "redecided" && items.first?[2] == "held again: review item #\(items.last?[0] ?? "")", "\(items)")
+        #expect(items.last?[1] == "open")
+        let newest = try #require(items.last?[0] ?? nil)
+        #expect(try cli.run("review", "resolve", newest, "--accept").status == 0)
+        #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping, replaced")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM review_item WHERE status = 'open'") == "0")
+    }
+
+    @Test("an older version held after a newer one leaves the newer one's item open; the newer one stands when the references arrive")
+    func olderVersionHeldLate() throws {
+        let cli = try CLI.freshRoot()
+        let fixture = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(fixture.replacingOccurrences(of: "<STATUSDATE>2025-11-05T16:10", with: "<STATUSDATE>2025-11-06T16:10"), as: "newer.xml", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        try cli.drop(fixture.replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "older.xml", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let items = "SELECT status, reason FROM review_item WHERE record_key = 'WO-54321' ORDER BY id"
+        #expect(try cli.query(items) == [["open", "UNKNOWN_ASSET"], ["open", "UNKNOWN_ASSET"]])
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.scalar("SELECT findings FROM work_order WHERE work_order_id = 'WO-54321'") == "No issues")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM review_item WHERE status = 'open'") == "0")
+    }
+
     @Test("list, show side by side, accept: the incoming version applies through the ledger, and old files change nothing after")
     func acceptDivergence() throws {
         let cli = try heldDivergence()

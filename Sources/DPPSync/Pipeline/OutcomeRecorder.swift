@@ -72,6 +72,17 @@ final class OutcomeRecorder {
             """).execute(arguments: [batchId, fileId, record.position.index, record.kind.rawValue, record.key,
                                      decision.reason?.rawValue ?? "", decision.message, record.jsonValue.jsonText(sortedKeys: true),
                                      mappingHash, now])
+        // The same record held before and still open, in a version not newer than this one (a
+        // corrected extract still divergent), is re-decided by this item: one open item per record.
+        // Both had been left open, and accepting one left the other to reject by hand. An older
+        // version arriving late does not hide the newer one's item.
+        let item = db.lastInsertedRowID
+        let timestamp = record.timestamp?.description
+        try db.cachedStatement(sql: """
+            UPDATE review_item SET status = 'redecided', resolved_at = ?, resolved_by = 'dppsync', note = 'held again: review item #' || ?
+            WHERE status = 'open' AND record_key = ? AND kind = ? AND id <> ?
+              AND (?6 IS NULL OR json_extract(record, '$.timestamp') IS NULL OR json_extract(record, '$.timestamp') <= ?6)
+            """).execute(arguments: [now, item, record.key, record.kind.rawValue, item, timestamp])
     }
 }
 

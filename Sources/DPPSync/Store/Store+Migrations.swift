@@ -297,6 +297,11 @@ extension Store {
                 )
                 """)
         }
+        migrator.registerMigration("v18-review-item-open-record") { db in
+            // A held record looks for its own older open item (`OutcomeRecorder.hold`): without this
+            // index each hold read every open item, quadratic in a file whose records are held.
+            try db.execute(sql: "CREATE INDEX review_item_open_record ON review_item(record_key, kind) WHERE status = 'open'")
+        }
         return migrator
     }
 }
