@@ -72,18 +72,27 @@ final class OutcomeRecorder {
             """).execute(arguments: [batchId, fileId, record.position.index, record.kind.rawValue, record.key,
                                      decision.reason?.rawValue ?? "", decision.message, record.jsonValue.jsonText(sortedKeys: true),
                                      mappingHash, now])
-        // The same record held before and still open, in a version not newer than this one (a
-        // corrected extract still divergent), is re-decided by this item: one open item per record.
-        // Both had been left open, and accepting one left the other to reject by hand. An older
-        // version arriving late does not hide the newer one's item.
-        let item = db.lastInsertedRowID
-        let timestamp = record.timestamp?.description
-        try db.cachedStatement(sql: """
-            UPDATE review_item SET status = 'redecided', resolved_at = ?, resolved_by = 'dppsync', note = 'held again: review item #' || ?
-            WHERE status = 'open' AND record_key = ? AND kind = ? AND id <> ?
-              AND (?6 IS NULL OR json_extract(record, '$.timestamp') IS NULL OR json_extract(record, '$.timestamp') <= ?6)
-            """).execute(arguments: [now, item, record.key, record.kind.rawValue, item, timestamp])
+        try closeOlderItem(of: record, heldAs: db.lastInsertedRowID, reason: decision.reason)
     }
+
+    /// One open item per record and source: a corrected extract that is still held (divergent, a
+    /// licence still expired) closes the item of the version it corrects, which had stayed open
+    /// beside it for someone to reject by hand. Left open: an item whose version is newer (an old
+    /// file arriving late), one from another mapping (a JSON message and a Maximo export of one
+    /// work order enrich each other), and records waiting for a reference, which `Redecider`
+    /// decides in turn, each version in its order.
+    private func closeOlderItem(of record: MappedRecord, heldAs item: Int64, reason: ReasonCode?) throws {
+        guard let reason, !Redecider.waitingReasons.contains(reason) else { return }
+        try db.cachedStatement(sql: """
+            UPDATE review_item SET status = 'redecided', resolved_at = ?1, resolved_by = 'dppsync', note = 'held again: review item #' || ?2
+            WHERE status = 'open' AND record_key = ?3 AND kind = ?4 AND id <> ?2
+              AND reason NOT IN (\(Self.waitingReasonList))
+              AND (SELECT mapping_name FROM input_file WHERE id = review_item.file_id) = (SELECT mapping_name FROM input_file WHERE id = ?5)
+              AND (?6 IS NULL OR json_extract(record, '$.timestamp') IS NULL OR json_extract(record, '$.timestamp') <= ?6)
+            """).execute(arguments: [now, item, record.key, record.kind.rawValue, fileId, record.timestamp?.description])
+    }
+
+    private static let waitingReasonList = Redecider.waitingReasons.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 }
 
 /// Re-decides held records that waited for a reference (an asset or part) once
