@@ -8,9 +8,9 @@ struct ReviewTests {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("work-order-complete.json", source: "workorders")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
+        _ = try ReconciliationTests.run(cli)
         try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "wo2.json", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         return cli
     }
 
@@ -19,7 +19,7 @@ struct ReviewTests {
         let cli = try heldDivergence()
         try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping, replaced"),
                      as: "wo3.json", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         let items = try cli.query("SELECT id, status, note FROM review_item WHERE record_key = 'WO-54321' ORDER BY id")
         #expect(items.count == 2)
         #expect(items.first?[1] == "redecided" && items.first?[2] == "held again: review item #\(items.last?[0] ?? "")", "\(items)")
@@ -35,13 +35,13 @@ struct ReviewTests {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("technician-certifications.json", source: "certifications")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
+        _ = try ReconciliationTests.run(cli)
         // AGARCIA's licence had expired before the work: each version of WO-54321 is held.
         let maximo = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<LABORCODE>JSMITH", with: "<LABORCODE>AGARCIA")
         try cli.drop(maximo.replacingOccurrences(of: "<STATUSDATE>2025-11-05T16:10", with: "<STATUSDATE>2025-11-06T16:10"), as: "newer.xml", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         try cli.drop(maximo.replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "older.xml", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         #expect(try cli.query("SELECT status, reason FROM review_item WHERE record_key = 'WO-54321' ORDER BY id")
                 == [["open", "CERT_EXPIRED"], ["open", "CERT_EXPIRED"]])
     }
@@ -51,7 +51,7 @@ struct ReviewTests {
         let cli = try heldDivergence()
         try cli.dropFixture("technician-certifications.json", source: "certifications")
         try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "No issues", with: "Seal weeping, replaced"), as: "divergent.xml", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         #expect(try cli.query("SELECT status, reason FROM review_item WHERE record_key = 'WO-54321' ORDER BY id")
                 == [["open", "DIVERGENT_DUPLICATE"], ["open", "DIVERGENT_DUPLICATE"]])
     }
@@ -60,11 +60,11 @@ struct ReviewTests {
     func waitingVersionsDecidedInTurn() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("work-order-complete.json", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "wo2.json", source: "workorders")
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try ReconciliationTests.run(cli).status == 1)
         try cli.dropFixture("dpp-registry.json", source: "registry")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
+        _ = try ReconciliationTests.run(cli)
         let registryFirst = try heldDivergence()
         let open = "SELECT reason, json_extract(record, '$.fields.findings') FROM review_item WHERE status = 'open'"
         #expect(try cli.query(open) == registryFirst.query(open))
@@ -100,7 +100,7 @@ struct ReviewTests {
         // The resolved item cannot be resolved twice; old files dropped again change nothing.
         #expect(try cli.run("review", "resolve", id, "--reject").status == 2)
         try cli.dropFixture("work-order-complete.json", source: "workorders", as: "old-again.json")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
+        _ = try ReconciliationTests.run(cli)
         #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
     }
 
@@ -113,7 +113,7 @@ struct ReviewTests {
         #expect(try cli.scalar("SELECT outcome FROM record_outcome ORDER BY id DESC LIMIT 1") == "rejected")
 
         try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
+        _ = try ReconciliationTests.run(cli)
         let waiting = try #require(try cli.scalar("SELECT id FROM review_item WHERE reason = 'UNKNOWN_ASSET'"))
         let refused = try cli.run("review", "resolve", waiting, "--accept")
         #expect(refused.status == 2)
@@ -189,7 +189,7 @@ struct ReviewTests {
             #expect(try cli.scalar("SELECT findings FROM work_order") == "Seal weeping")
             #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == signedBefore)
         }
-        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try ReconciliationTests.run(cli).status == 0)
         #expect(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") == cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
     }

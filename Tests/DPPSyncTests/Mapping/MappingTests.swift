@@ -142,15 +142,7 @@ struct MappingTests {
     @Test("a decimal is written as a JSON number: the source's text when it is one, the number's otherwise; hex, inf and an overflow by scale are not numbers")
     func decimalsAreJSONNumbers() throws {
         func hours(_ h: String, rule: String = "") throws -> String? {
-            let mapper = try mapper("""
-                  workOrderId: wo
-                  completionDate: done
-                  labor:
-                    each: lines
-                    fields:
-                      laborCode: code
-                      hours: { path: h, type: decimal\(rule) }
-                """)
+            let mapper = try hoursMapper(rule)
             let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": "\#(h)"}]}"#.utf8))
             guard case .record(let mapped) = mapper.map(record, context: [:], position: RecordPosition(index: 0)) else { return nil }
             return mapped.list("labor").first?["hours"]?.scalarText
@@ -168,19 +160,21 @@ struct MappingTests {
         #expect(try hours("1.5", rule: ", scale: 60") == "90")
     }
 
+    /// A work-order mapping whose labour lines' `hours` (path `h`) is a decimal with `rule` added.
+    func hoursMapper(_ rule: String) throws -> Mapper {
+        try mapper("""
+              workOrderId: wo
+              completionDate: done
+              labor:
+                each: lines
+                fields:
+                  laborCode: code
+                  hours: { path: h, type: decimal\(rule) }
+            """)
+    }
+
     @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
     func decimalComma() throws {
-        func hoursMapper(_ rule: String) throws -> Mapper {
-            try mapper("""
-                  workOrderId: wo
-                  completionDate: done
-                  labor:
-                    each: lines
-                    fields:
-                      laborCode: code
-                      hours: { path: h, type: decimal\(rule) }
-                """)
-        }
         let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": "1.234,5"}, {"code": "T2", "h": "4,25"}]}"#.utf8))
         guard case .record(let mapped) = try hoursMapper(", decimalComma: true").map(record, context: [:], position: RecordPosition(index: 0)) else {
             Issue.record("not mapped"); return
