@@ -32,7 +32,7 @@ struct StatusCommand: ParsableCommand {
             var line = "  \(s.name.padding(toLength: 15, withPad: " ", startingAt: 0)) waiting \(s.waiting)"
             if s.inProcessing > 0 { line += ", \(s.inProcessing) being processed" }
             line += ", last file " + (s.lastArrival?.description ?? "never")
-            if s.late, let every = s.expectEvery { line += "  LATE (expected every \(Int(every / 3600)) h)" }
+            if s.late, let every = s.expectEveryText { line += "  LATE (expected every \(every))" }
             if let held = s.heldBecause { line += "  HELD: \(held)" }
             print(line)
         }

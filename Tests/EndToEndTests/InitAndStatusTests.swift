@@ -41,11 +41,11 @@ struct InitAndStatusTests {
     @Test("status flags a late source and lists waiting files, as text and JSON")
     func statusFlagsLateSources() throws {
         let cli = try CLI.freshRoot()
-        try "sources:\n  registry: { expectEvery: 24h }\n  workorders: { expectEvery: 1h }\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try "sources:\n  registry: { expectEvery: 36h }\n  caos: { expectEvery: 30m }\n  workorders: { expectEvery: 1h }\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         try cli.dropFixture("work-order-complete.json", source: "workorders")
         let text = try cli.run("status")
         #expect(text.status == 0)
-        #expect(text.stdout.contains("LATE"))
+        #expect(text.stdout.contains("LATE (expected every 36 h)") && text.stdout.contains("LATE (expected every 30 min)"), "\(text.stdout)")
         let json = try cli.run("status", "--json")
         let parsed = try JSONParser.parseDocument(Array(json.stdout.utf8))
         guard case .array(let sources)? = parsed["sources"] else { Issue.record("no sources"); return }

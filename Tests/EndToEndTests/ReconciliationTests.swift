@@ -42,6 +42,21 @@ struct ReconciliationTests {
         #expect(try outcome(cli, key: "WO-54321", batch: 3) == "duplicate DUPLICATE")
     }
 
+    @Test("a programme interval or a day's utilisation outside what it can be is rejected with the field, the value and the range")
+    func outOfRangeReferenceValues() throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop(try Fixtures.text("maintenance-programme.yaml").replacingOccurrences(of: "cycles: 400", with: "cycles: 0"),
+                     as: "programme.yaml", source: "programme")
+        try cli.drop(try Fixtures.text("utilisation.json").replacingOccurrences(of: "\"flightHours\": 7.1", with: "\"flightHours\": 31"),
+                     as: "utilisation.json", source: "utilisation")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "FCS-INSP-01") == "rejected INVALID_FIELD")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'FCS-INSP-01'") == "intervalCycles 0 is not an interval of cycles (1 to 1000000)")
+        #expect(try outcome(cli, key: "LH2-LEAK-01") == "applied -")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'EC-AMP|2025-11-05'") == "flightHours 31 is not one day's flight hours (0 to 24)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM utilisation") == "1")
+    }
+
     @Test("files of one night end in the same state in every order, across separate passes", arguments: Array(0..<24))
     func orderIndependence(permutation: Int) throws {
         let files: [(String, String)] = [("dpp-registry.json", "registry"), ("technician-certifications.json", "certifications"),

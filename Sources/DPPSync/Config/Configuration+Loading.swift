@@ -47,8 +47,8 @@ extension Configuration {
                 }
             case "scheduling":
                 for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays"], what: "scheduling") {
-                    guard let n = reader.number(node, "scheduling.\(key)"), n >= 0, n == n.rounded() else {
-                        reader.fail(node, "scheduling.\(key) must be a whole number of days"); continue
+                    guard let n = reader.number(node, "scheduling.\(key)"), n >= 0, n <= 3_650, n == n.rounded() else {
+                        reader.fail(node, "scheduling.\(key) must be a whole number of days from 0 to 3650"); continue
                     }
                     switch key {
                     case "horizonDays": configuration.scheduling.horizonDays = Int(n)
@@ -98,7 +98,7 @@ extension Configuration {
                     case "expectEvery":
                         if let text = reader.string(value, "expectEvery") {
                             if let seconds = parseInterval(text) { source.expectEvery = seconds }
-                            else { reader.fail(value, "expectEvery '\(text)' is not an interval such as 24h, 36h, 2d or 90m") }
+                            else { reader.fail(value, "expectEvery '\(text)' is not an interval from 1s to 366d such as 24h, 36h, 2d or 90m") }
                         }
                     default: break
                     }
@@ -130,8 +130,10 @@ func isSafeFolderName(_ name: String) -> Bool {
 
 /// `24h`, `36h`, `2d`, `90m`, `30s` or a plain number of seconds.
 /// A positive, finite number of seconds (`nil` otherwise: `infh`, `-2h` and `0s` are no interval).
+/// An `expectEvery` interval in seconds: more than nothing and at most a leap year (a source
+/// expected less often is not watched for lateness), so every reader of it can count it in whole seconds.
 func parseInterval(_ text: String) -> Double? {
-    parseAnyInterval(text).flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
+    parseAnyInterval(text).flatMap { $0 > 0 && $0 <= 366 * 86_400 ? $0 : nil }
 }
 
 private func parseAnyInterval(_ text: String) -> Double? {

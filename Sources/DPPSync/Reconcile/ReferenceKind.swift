@@ -8,6 +8,9 @@ struct ReferenceKind {
     /// The ledger subject of a row (a `dppId` where there is one).
     var subject: (MappedRecord) -> String
     var changeKind: String
+    /// Numeric fields and the values they may take: a record with another is rejected (INVALID_FIELD),
+    /// as due dates computed from it would be meaningless or past the calendar.
+    var ranges: [(field: String, range: ClosedRange<Double>, meaning: String)] = []
 
     static func spec(for kind: RecordKind) -> ReferenceKind? {
         switch kind {
@@ -23,11 +26,19 @@ struct ReferenceKind {
                 ("toleranceDays", "tolerance_days"), ("estimatedDuration", "estimated_duration"),
                 ("requiredCategory", "required_category"), ("requiredAuthorisation", "required_authorisation"),
                 ("releaseCertificate", "release_certificate"),
-            ], subject: { "task:" + ($0.string("taskId") ?? "") }, changeKind: "programme.task")
+            ], subject: { "task:" + ($0.string("taskId") ?? "") }, changeKind: "programme.task", ranges: [
+                ("intervalDays", DueCalculator.wholeIntervalRange, "an interval of days"),
+                ("intervalFlightHours", DueCalculator.intervalRange, "an interval of flight hours"),
+                ("intervalCycles", DueCalculator.wholeIntervalRange, "an interval of cycles"),
+                ("toleranceDays", DueCalculator.toleranceRange, "a tolerance of days"),
+            ])
         case .utilisation:
             return ReferenceKind(table: StateSchema.utilisation, columns: [
                 ("aircraft", "aircraft"), ("date", "day"), ("flightHours", "flight_hours"), ("cycles", "cycles"),
-            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "utilisation.reported")
+            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "utilisation.reported", ranges: [
+                ("flightHours", DueCalculator.dailyFlightHours, "one day's flight hours"),
+                ("cycles", DueCalculator.dailyCycles, "one day's cycles"),
+            ])
         case .caosPrediction:
             return ReferenceKind(table: StateSchema.caosPrediction, columns: [
                 ("predictionId", "prediction_id"), ("dppId", "dpp_id"), ("detectedAt", "detected_at"), ("anomaly", "anomaly"),
@@ -49,6 +60,10 @@ import GRDB
 
 extension Reconciler {
     func decideReference(_ record: MappedRecord, spec: ReferenceKind, provenance: Provenance, in db: Database) throws -> Decision {
+        for (field, range, meaning) in spec.ranges {
+            guard let text = record.fields[field]?.scalarText, let value = Double(text), !range.contains(value) else { continue }
+            return byPolicy(.invalidField, "\(field) \(text) is not \(meaning) (\(DueCalculator.format(range.lowerBound)) to \(DueCalculator.format(range.upperBound)))")
+        }
         var values: RowValues = [:]
         for (field, column) in spec.columns { values[column] = Self.text(record.fields[field]) }
         values["source_time"] = record.timestamp?.description

@@ -11,6 +11,13 @@ public struct StatusReport: Sendable {
         public var lastArrival: Timestamp?
         public var expectEvery: Double?
         public var late: Bool
+        /// `expectEvery` in the largest unit that writes it whole: 36 h, 90 min, 2 d (hours had
+        /// shown 30 minutes as "0 h").
+        public var expectEveryText: String? {
+            guard let seconds = expectEvery.map({ Int64($0.rounded()) }) else { return nil }
+            for (unit, size) in [("d", Int64(86_400)), ("h", 3_600), ("min", 60)] where seconds % size == 0 { return "\(seconds / size) \(unit)" }
+            return "\(seconds) s"
+        }
         /// Why files of this source are held (broken mapping), if they are.
         public var heldBecause: String?
     }

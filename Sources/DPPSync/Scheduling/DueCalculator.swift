@@ -24,8 +24,8 @@ public struct DueCalculator {
     public func compute(asOf: CivilDate, in db: Database) throws -> [DueItem] {
         let tasks = try Row.fetchAll(db, sql: "SELECT * FROM maintenance_task ORDER BY task_id").map { r in
             Task(id: r["task_id"], partNumber: r["part_number"], type: r["maintenance_type"], duration: r["estimated_duration"],
-                 days: (r["interval_days"] as String?).flatMap { Int($0) }, flightHours: (r["interval_flight_hours"] as String?).flatMap { Double($0) },
-                 cycles: (r["interval_cycles"] as String?).flatMap { Int($0) }, tolerance: (r["tolerance_days"] as String?).flatMap { Int($0) } ?? 0,
+                 days: Self.whole(r["interval_days"], in: Self.wholeIntervalRange), flightHours: Self.decimal(r["interval_flight_hours"], in: Self.intervalRange),
+                 cycles: Self.whole(r["interval_cycles"], in: Self.wholeIntervalRange), tolerance: Self.whole(r["tolerance_days"], in: Self.toleranceRange) ?? 0,
                  category: r["required_category"], authorisation: r["required_authorisation"], certificate: r["release_certificate"])
         }
         guard !tasks.isEmpty else { return [] }
@@ -34,7 +34,8 @@ public struct DueCalculator {
         var usage: [String: [(day: Int, fh: Double, fc: Int)]] = [:]
         for r in try Row.fetchAll(db, sql: "SELECT aircraft, day, flight_hours, cycles FROM utilisation ORDER BY aircraft, day") {
             guard let day = CivilDate(iso: r["day"] as String) else { continue }
-            usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Double(r["flight_hours"] as String? ?? "") ?? 0, Int(r["cycles"] as String? ?? "") ?? 0))
+            usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Self.decimal(r["flight_hours"], in: Self.storedDailyRange) ?? 0,
+                                                      Self.whole(r["cycles"], in: Self.storedDailyRange) ?? 0))
         }
         // A period without an aircraft: removed, on none from that day.
         var periods: [String: [(start: Int, aircraft: String?)]] = [:]
@@ -81,15 +82,20 @@ public struct DueCalculator {
                 } else if let installed = (asset[3] as String?).flatMap({ CivilDate(iso: $0) }) {
                     accomplished = installed; by = "installation"
                 } else { continue }
-                items.append(due(task: task, dppId: dppId, accomplished: accomplished, by: by, asOf: asOf,
-                                 periods: periods[dppId] ?? [], currentAircraft: asset[2], usage: usage))
+                if let item = due(task: task, dppId: dppId, accomplished: accomplished, by: by, asOf: asOf,
+                                  periods: periods[dppId] ?? [], currentAircraft: asset[2], usage: usage) {
+                    items.append(item)
+                }
             }
         }
         return items
     }
 
+    /// The task's next due date for one component, or `nil` when no limit gives one: no interval,
+    /// or only hours or cycles and no utilisation to project them at (a date then would be a guess,
+    /// and the accomplishment day had made the task overdue at once).
     private func due(task: Task, dppId: String, accomplished: CivilDate, by: String, asOf: CivilDate,
-                     periods: [(start: Int, aircraft: String?)], currentAircraft: String, usage: [String: [(day: Int, fh: Double, fc: Int)]]) -> DueItem {
+                     periods: [(start: Int, aircraft: String?)], currentAircraft: String, usage: [String: [(day: Int, fh: Double, fc: Int)]]) -> DueItem? {
         let start = accomplished.daysSinceEpoch
         func aircraft(on day: Int) -> String? {
             guard let period = periods.last(where: { $0.start <= day }) else { return periods.isEmpty ? currentAircraft : nil }
@@ -109,9 +115,10 @@ public struct DueCalculator {
         let reports = usage[currentAircraft] ?? []
         let lastReport = reports.last?.day
         let window = lastReport.map { last in reports.filter { $0.day > last - policy.projectionWindowDays && $0.day <= last } } ?? []
-        for (limit, name, used, perDay) in [
-            (task.flightHours, "flightHours", fhSince, window.isEmpty ? 0 : window.reduce(0) { $0 + $1.fh } / Double(window.count)),
-            (task.cycles.map(Double.init), "cycles", Double(fcSince), window.isEmpty ? 0 : Double(window.reduce(0) { $0 + $1.fc }) / Double(window.count)),
+        let reportedDays = Double(window.count)
+        for (limit, name, used, reported) in [
+            (task.flightHours, "flightHours", fhSince, window.reduce(0) { $0 + $1.fh }),
+            (task.cycles.map(Double.init), "cycles", Double(fcSince), Double(window.reduce(0) { $0 + $1.fc })),
         ] {
             guard let limit else { continue }
             let unit = name == "flightHours" ? "FH" : "FC"
@@ -120,13 +127,19 @@ public struct DueCalculator {
                 var total = 0.0
                 let reached = accrued.first { total += name == "flightHours" ? $0.fh : Double($0.fc); return total >= limit }?.day ?? start
                 candidates.append((reached, name, false, "\(Self.format(limit)) \(unit) reached"))
-            } else if perDay > 0 {
+            } else if reported > 0 {
                 let base = max(lastReport ?? start, start)
-                let days = Int(((limit - used) / perDay).rounded(.down))
-                candidates.append((base + days, name, true, "\(Self.format(limit)) \(unit) at \(Self.format(perDay)) \(unit) a day, \(Self.format(used)) used"))
+                // (limit − used) × days ÷ reported, not ÷ the mean: whole cycles then divide exactly, so
+                // a limit reached on a whole day is not rounded down to the day before (8, 8 and 9 a
+                // day reach 500 in exactly 60 days; 500 ÷ 8.333… gave 59.999…). The allowance covers
+                // decimal hours' last bit. A limit further off than the calendar's end gives no date.
+                let days = ((limit - used) * reportedDays / reported + 1e-9).rounded(.down)
+                guard days.isFinite, days < Double(Self.lastDay - base) else { continue }
+                candidates.append((base + Int(days), name, true,
+                                   "\(Self.format(limit)) \(unit) at \(Self.format(reported / reportedDays)) \(unit) a day, \(Self.format(used)) used"))
             }
         }
-        let chosen = candidates.min { $0.day < $1.day } ?? (start, "calendar", false, "no interval")
+        guard let chosen = candidates.min(by: { $0.day < $1.day }) else { return nil }
         let dueDate = CivilDate(daysSinceEpoch: chosen.day)
         let overdue = asOf.daysSinceEpoch > chosen.day + task.tolerance
         return DueItem(dppId: dppId, taskId: task.id, maintenanceType: task.type, estimatedDuration: task.duration,
@@ -138,6 +151,30 @@ public struct DueCalculator {
     }
 
     static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String((value * 100).rounded() / 100)
+        guard value.isFinite, Swift.abs(value) < 1e15 else { return String(value) }
+        return value == value.rounded() ? String(Int64(value)) : String((value * 100).rounded() / 100)
+    }
+
+    /// Intervals a task may have (days, hours or cycles): the programme's reconciliation refuses
+    /// others, and a store written before it did reads them as no interval. Each ends well inside
+    /// the calendar, so no date arithmetic on them overflows.
+    public static let intervalRange: ClosedRange<Double> = 0.01...1_000_000
+    public static let wholeIntervalRange: ClosedRange<Double> = 1...1_000_000
+    public static let toleranceRange: ClosedRange<Double> = 0...3_650
+    /// What one aircraft can report for one day (reconciliation refuses more), and what is read of a
+    /// day from a store written before that: enough that no sum of days overflows.
+    public static let dailyFlightHours: ClosedRange<Double> = 0...24
+    public static let dailyCycles: ClosedRange<Double> = 0...1_000
+    static let storedDailyRange: ClosedRange<Double> = 0...1_000_000
+    /// 9999-12-31, the last day `CivilDate` writes.
+    static let lastDay = CivilDate(iso: "9999-12-31")?.daysSinceEpoch ?? Int(Int32.max)
+
+    static func decimal(_ text: String?, in range: ClosedRange<Double>) -> Double? {
+        guard let text, let value = Double(text), range.contains(value) else { return nil }
+        return value
+    }
+
+    static func whole(_ text: String?, in range: ClosedRange<Double>) -> Int? {
+        decimal(text, in: range).flatMap { $0 == $0.rounded() ? Int($0) : nil }
     }
 }

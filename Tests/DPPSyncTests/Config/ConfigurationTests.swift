@@ -30,10 +30,12 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: "sources:\n  ../etc: {}\n", file: "c") }
     }
 
-    @Test("stability windows are 0 to 86400 seconds and expectEvery a positive, finite interval; anything else is a configuration error", arguments: [
+    @Test("stability windows are 0 to 86400 seconds, expectEvery more than nothing and at most 366 days, scheduling days 0 to 3650; anything else is a configuration error", arguments: [
         "stabilityWindow: -5\n", "stabilityWindow: .inf\n", "stabilityWindow: .nan\n", "stabilityWindow: 100000\n",
         "sources:\n  registry: { stabilityWindow: -1 }\n", "sources:\n  registry: { expectEvery: infh }\n",
         "sources:\n  registry: { expectEvery: -2h }\n", "sources:\n  registry: { expectEvery: 0s }\n",
+        "sources:\n  registry: { expectEvery: 1e20s }\n", "sources:\n  registry: { expectEvery: 367d }\n",
+        "scheduling: { horizonDays: 1e300 }\n", "scheduling: { projectionWindowDays: 3651 }\n",
     ])
     func rangesOfTimes(_ text: String) {
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: text, file: "c") }
@@ -41,9 +43,10 @@ struct ConfigurationTests {
 
     @Test("times in range load")
     func timesInRange() throws {
-        let configuration = try Configuration.load(text: "stabilityWindow: 0\nsources:\n  registry: { stabilityWindow: 30, expectEvery: 36h }\n", file: "c")
+        let configuration = try Configuration.load(text: "stabilityWindow: 0\nsources:\n  registry: { stabilityWindow: 30, expectEvery: 36h }\n  caos: { expectEvery: 366d }\nscheduling: { horizonDays: 3650 }\n", file: "c")
         let registry = try #require(configuration.source(named: "registry"))
         #expect(registry.stabilityWindow == 30 && registry.expectEvery == 129_600)
         #expect(configuration.source(named: "workorders")?.stabilityWindow == 0)
+        #expect(configuration.source(named: "caos")?.expectEvery == 366 * 86_400 && configuration.scheduling.horizonDays == 3650)
     }
 }

@@ -65,6 +65,35 @@ struct DueCalculatorTests {
         #expect(item.priority == "Low")
     }
 
+    @Test("a limit reached on a whole day is due that day, not the day before (cycles divide exactly)")
+    func wholeDayProjection() throws {
+        // 8, 8 and 9 cycles a day: the 475 cycles left take exactly 57 days from the last report
+        // (475 ÷ 8.333… had given 56.999…, one day early).
+        let store = try store(task: ["interval_cycles": "500"], installedAt: "2025-10-31", periods: [("2025-10-31", "A")],
+                              usage: [("A", "2025-11-01", "1", "8"), ("A", "2025-11-02", "1", "8"), ("A", "2025-11-03", "1", "9")])
+        let item = try due(store, asOf: "2025-11-10")
+        #expect(item.dueDate.description == "2025-12-30", "\(item.basis.detail)")
+        #expect(item.cyclesSince == 25)
+    }
+
+    @Test("hours or cycles with nothing to project them at give no due date (not the accomplishment day); neither do absurd stored values crash")
+    func nothingToProject() throws {
+        let compute = { (store: Store) in
+            try store.read { db in try DueCalculator(policy: SchedulingPolicy()).compute(asOf: CivilDate(iso: "2025-12-01")!, in: db) }
+        }
+        let unreported = try store(task: ["interval_flight_hours": "600"], installedAt: "2025-11-01", periods: [("2025-11-01", "A")], usage: [])
+        #expect(try compute(unreported).isEmpty)
+        let noInterval = try store(task: [:], installedAt: "2025-11-01", periods: [("2025-11-01", "A")], usage: [])
+        #expect(try compute(noInterval).isEmpty)
+        // Written before reconciliation checked them: a tiny day's hours, a huge interval and cycle count.
+        let tiny = try store(task: ["interval_flight_hours": "600"], installedAt: "2025-11-01", periods: [("2025-11-01", "A")],
+                             usage: [("A", "2025-11-02", "0.00000000000000001", "0")])
+        #expect(try compute(tiny).isEmpty, "600 FH at 1e-17 a day is past the calendar's end")
+        let huge = try store(task: ["interval_flight_hours": "1e19", "interval_days": "9223372036854775807", "interval_cycles": "5"],
+                             installedAt: "2025-11-01", periods: [("2025-11-01", "A")], usage: [("A", "2025-11-02", "3", "9223372036854775807")])
+        #expect(try compute(huge).isEmpty, "out-of-range intervals and counts read as none")
+    }
+
     @Test("a reached limit decides on the day it was reached; overdue only past due + tolerance")
     func reachedAndTolerance() throws {
         let store = try store(task: ["interval_days": "365", "interval_cycles": "5", "tolerance_days": "3"], installedAt: "2024-02-27",
