@@ -199,11 +199,14 @@ public struct OutboxPlanner {
                            head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
             }
         }
-        // Maintenance due, and what the work will require.
-        for item in try dueItems() where item.overdue || item.dueDate <= horizon {
+        // Maintenance due, and what the work will require: within the horizon, and beyond it where the
+        // CMMS holds a notification of the task already (work done early moved it out of the horizon:
+        // without the update, its overdue notification would have stayed in force until the next one).
+        for item in try dueItems() {
+            let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
+            guard item.overdue || item.dueDate <= horizon || latestByStream[notificationStream] != nil else { continue }
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
-            let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
             try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
                 ("dppId", .string(item.dppId)), ("maintenanceType", text(item.maintenanceType)), ("dueDate", .string(due)),
                 ("priority", .string(item.priority)), ("estimatedDuration", text(item.estimatedDuration)),
