@@ -357,6 +357,17 @@ struct OutboxTests {
         #expect(try Self.run(cli, asOf: "2026-12-10").status == 0)
         let renewal = try json(cli, "certification-requirements/CRR-DPP-H2-002-20261231.json")
         #expect(renewal["kind"] == .string("certificate-renewal") && renewal["reference"] == .string("EF1-2025-000388"))
+        #expect(renewal["expired"] == .bool(false))
+        // Once the day has passed, the requirement says so (under the next free id: the CMMS holds the first).
+        #expect(try Self.run(cli, asOf: "2027-01-02").status == 0)
+        let expired = try json(cli, "certification-requirements/CRR-DPP-H2-002-20261231-r2.json")
+        #expect(expired["expired"] == .bool(true) && expired["replaces"] == .string("CRR-DPP-H2-002-20261231"), "\(expired)")
+        // A validity written as a date-time counts by its day.
+        let timed = try CLI.freshRoot("renewalAndBands-timed")
+        try timed.drop(try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"2026-12-31\"", with: "\"2026-12-31T23:59:59Z\""),
+                       as: "dpp-registry.json", source: "registry")
+        #expect(try Self.run(timed, asOf: "2026-12-10").status == 0)
+        #expect(try json(timed, "certification-requirements/CRR-DPP-H2-002-20261231.json")["validUntil"] == .string("2026-12-31T23:59:59Z"))
         // As of 2026-01-10 the 2026-01-15 task is 5 days out: Low with a 3-day Medium band.
         let other = try CLI.freshRoot("renewalAndBands-bands")
         try config.write(toFile: other.layout.configFile, atomically: true, encoding: .utf8)

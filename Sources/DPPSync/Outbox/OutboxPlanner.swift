@@ -160,14 +160,16 @@ public struct OutboxPlanner {
             if !renewal, !keptByCMMS || (statusUnchanged && specificationUnchanged) { continue }
             let dppId: String = asset[AssetColumn.dppId]
             let certification = (asset[AssetColumn.certification] as String?).flatMap { try? JSONParser.parseDocument(Array($0.utf8)) }
-            // Certificates that expire within the horizon need renewing.
-            if renewal, let until = certification?["validUntil"]?.scalarText, let day = CivilDate(iso: until), day <= horizon {
-                let id = safeId("CRR-\(dppId)-\(withoutDashes(until))")
+            // Certificates that expire within the horizon need renewing. A validity written as a date-time
+            // counts by its day as written (it had been no date, and no renewal was asked). Revisable:
+            // `expired` turns true under the same id once the day has passed, sent as `<id>-r2`.
+            if renewal, let until = certification?["validUntil"]?.scalarText, let day = Self.day(of: until), day <= horizon {
+                let id = safeId("CRR-\(dppId)-\(withoutDashes(day.description))")
                 try submit(Plan(id: id, channel: Self.requirementChannel, stream: "certificate-renewal/\(dppId)", subject: dppId, body: [
                     ("requirementId", .string(id)), ("kind", .string("certificate-renewal")), ("dppId", .string(dppId)),
                     ("certificateType", certification?["type"] ?? .null), ("reference", certification?["reference"] ?? .null),
                     ("validUntil", .string(until)), ("expired", .bool(day < asOf)),
-                ]))
+                ], revisable: true))
             }
             // Status and specifications go to the CMMS for the components it keeps asset
             // records for (those with a CMMS asset number); serialised parts without one
@@ -255,6 +257,11 @@ public struct OutboxPlanner {
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+
+    /// The day of a date (`2026-01-20`) or of a date-time as written (`2026-01-20T23:59:59Z`).
+    static func day(of text: String) -> CivilDate? {
+        CivilDate(iso: text) ?? (Timestamp(iso: text) != nil ? CivilDate(iso: String(text.prefix(10))) : nil)
+    }
 
     static let statusChannel = OutboxChannel.componentStatus.rawValue, specificationChannel = OutboxChannel.assetSpecifications.rawValue
     static let requirementChannel = OutboxChannel.certificationRequirements.rawValue
