@@ -20,8 +20,12 @@ enum XMLNames {
     /// `text` as XML character data or an attribute value: `&`, `<`, `>` and `"` escaped.
     /// Most values need nothing and are returned as they are after one byte scan (Foundation's
     /// `replacingOccurrences` cost ~26,000 instructions a call, four calls a value).
+    ///
+    /// Tab, line feed and carriage return are written as character references, so that a parser
+    /// gives them back as they were (it turns a raw CR into LF, and each of them into a space in an
+    /// attribute); the other control characters, which XML 1.0 allows in no form, become U+FFFD.
     static func escaped(_ text: String) -> String {
-        let special: (UInt8) -> Bool = { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") }
+        let special: (UInt8) -> Bool = { $0 < 0x20 || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") }
         guard text.utf8.contains(where: special) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 16)
@@ -31,6 +35,8 @@ enum XMLNames {
             case UInt8(ascii: "<"): out += Array("&lt;".utf8)
             case UInt8(ascii: ">"): out += Array("&gt;".utf8)
             case UInt8(ascii: "\""): out += Array("&quot;".utf8)
+            case 0x09, 0x0A, 0x0D: out += Array("&#\(byte);".utf8)
+            case 0..<0x20: out += [0xEF, 0xBF, 0xBD]
             default: out.append(byte)
             }
         }
