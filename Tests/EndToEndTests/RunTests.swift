@@ -78,6 +78,19 @@ struct RunTests {
         #expect(try cli.scalar("SELECT interval_days FROM maintenance_task WHERE task_id = 'LH2-LEAK-01'") == "180")
     }
 
+    @Test("YAML scalars keep their text unless they are null, true/false or a JSON number: ON, NO and 007 are not a boolean or 7")
+    func yamlScalarsKeepTheirText() throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop("""
+            tasks:
+              - { taskId: T-1, partNumber: PN-1, maintenanceType: ON, estimatedDuration: 007, interval: { days: 90, flightHours: 600.5 },
+                  requires: { licenceCategory: NO, authorisation: .inf } }
+            """, as: "programme.yaml", source: "programme")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try cli.query("SELECT maintenance_type, estimated_duration, required_category, required_authorisation, interval_days, interval_flight_hours FROM maintenance_task")
+                == [["ON", "007", "NO", ".inf", "90", "600.5"]])
+    }
+
     @Test("UTF-16 JSON with a byte-order mark applies; one cut short by a byte is quarantined, not read without its last byte")
     func utf16() throws {
         let cli = try CLI.freshRoot()

@@ -92,7 +92,8 @@ struct YAMLReader {
 }
 
 extension Node {
-    /// The node as a `JSONValue` (scalars typed by YAML's core schema).
+    /// The node as a `JSONValue`: plain scalars that are null, `true`/`false` or a JSON number are
+    /// typed so; every other scalar is its text.
     var jsonValue: JSONValue {
         var unbounded = Int.max
         return jsonValue(budget: &unbounded) ?? .null
@@ -107,8 +108,16 @@ extension Node {
         case .scalar(let scalar):
             if scalar.style == .plain {
                 if self.null != nil { return .null }
-                if let b = self.bool { return .bool(b) }
-                if self.int != nil || self.float != nil { return .number(scalar.string) }
+                switch scalar.string {
+                case "true", "True", "TRUE": return .bool(true)
+                case "false", "False", "FALSE": return .bool(false)
+                default: break
+                }
+                // A number only in JSON's own notation: YAML 1.1's and the core schema's other forms
+                // (`.inf`, `0x1F`, `1_000`, `007`, `+5`) had been kept as number text that is not JSON,
+                // and `ON`/`NO` had become booleans. Those stay the text they were written as.
+                let text = scalar.string
+                if text.utf8.first != UInt8(ascii: "+"), Mapper.decimalForm(text).json { return .number(text) }
             }
             return .string(scalar.string)
         case .sequence(let sequence):
