@@ -80,6 +80,11 @@ public struct Mapper {
             let value = name.hasPrefix("context.") ? context[String(name.dropFirst(8))] : fields[name]
             if case .string(let text)? = value { timestamp = Timestamp(iso: text) }
         }
+        // Every key field has a value: a record without one had been applied under the key "", and the
+        // next keyless record taken for its duplicate.
+        if let missing = mapping.key.first(where: { (fields[$0]?.scalarText ?? "").isEmpty }) {
+            return .invalid(key: nil, FieldFailure(field: missing, rule: "key", value: nil, message: "a key field must have a value"))
+        }
         return .record(MappedRecord(kind: mapping.kind, key: keyText(fields) ?? "", timestamp: timestamp, fields: fields, position: position))
     }
 

@@ -50,6 +50,17 @@ struct MappingTests {
         Mapper(mapping: try Mapping.load(text: Self.base + extra + "fields:\n" + fields, file: "m"), timeZone: .utc)
     }
 
+    @Test("a record whose key field has no value is invalid, naming the field, though the mapping does not mark it required")
+    func keyWithoutValue() throws {
+        let mapper = try mapper("  workOrderId: wo\n  completionDate: done\n")
+        for text in [#"{"done": "2025-11-05"}"#, #"{"wo": "", "done": "2025-11-05"}"#, #"{"wo": null, "done": "2025-11-05"}"#] {
+            guard case .invalid(_, let failure) = mapper.map(try JSONParser.parseDocument(Array(text.utf8)), context: [:], position: RecordPosition(index: 0)) else {
+                Issue.record("mapped: \(text)"); continue
+            }
+            #expect(failure.field == "workOrderId" && failure.message == "a key field must have a value")
+        }
+    }
+
     @Test("rules: required, default, value table, case, trim, pattern, types")
     func rules() throws {
         let mapper = try mapper("""
