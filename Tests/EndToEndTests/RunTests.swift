@@ -285,4 +285,24 @@ struct RunTests {
         #expect(check.status == 2)
         #expect(check.stdout.contains("broken.mapping.yaml:8:3: error: record kind 'asset' has no field 'colour'"), "\(check.stdout)")
     }
+
+    @Test("a mapping that is not even YAML holds the source its source: line names, or every source when it has none")
+    func unparseableMappingHoldsItsSource() throws {
+        let cli = try CLI.freshRoot()
+        // A YAML syntax error (an unclosed flow mapping) leaves no tree to read `source:` from.
+        let broken = "source: 'workorders'  # the legacy export\nfiles: ['legacy-*.xml']\nformat: xml\nkind: workOrderCompletion\nkey: [workOrderId]\nfields:\n  workOrderId: { path: NO\n"
+        try broken.write(toFile: cli.layout.mappings + "/legacy.mapping.yaml", atomically: true, encoding: .utf8)
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders", as: "legacy-1.xml")
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.stdout.contains("held: workorders: mapping legacy.mapping.yaml fails its check"), "\(result.stdout)")
+        #expect(cli.files(in: "Inbox/workorders") == ["legacy-1.xml"], "not taken by the Maximo mapping's *.xml")
+        #expect(cli.files(in: "Inbox/registry").isEmpty, "the other sources carry on")
+        // Without a source: line, no source is safe from it.
+        try broken.replacingOccurrences(of: "source: 'workorders'  # the legacy export\n", with: "")
+            .write(toFile: cli.layout.mappings + "/legacy.mapping.yaml", atomically: true, encoding: .utf8)
+        try cli.dropFixture("registry-late.json", source: "registry")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(cli.files(in: "Inbox/registry") == ["registry-late.json"])
+    }
 }
