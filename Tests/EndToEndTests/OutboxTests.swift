@@ -241,6 +241,19 @@ struct OutboxTests {
         #expect(!FileSystem.exists(cli.root + "/etc"))
     }
 
+    @Test("a long id keeps its file's extension: the file is named by the id")
+    func longIds() throws {
+        let cli = try CLI.freshRoot()
+        let task = "TASK-" + String(repeating: "X", count: 124)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(try Fixtures.text("maintenance-programme.yaml").replacingOccurrences(of: "LH2-LEAK-01", with: task),
+                     as: "programme.yaml", source: "programme")
+        #expect(try Self.run(cli).status == 0)
+        let id = try #require(try cli.scalar("SELECT message_id FROM outbox_stream WHERE stream = 'maintenance-due/DPP-H2-002/\(task)'"))
+        #expect(id.utf8.count > 140, "\(id)")
+        #expect(cli.files(in: "Outbox/maintenance-due").contains(id + ".json"), "\(cli.files(in: "Outbox/maintenance-due"))")
+    }
+
     @Test("a component's status and specification messages are decided again only when its columns change, whatever the streams' kept sources say; words said before go again under an id of their own")
     func componentStreamSources() throws {
         let cli = try Self.rootWithReferences()

@@ -159,7 +159,13 @@ public struct OutboundMapping: Sendable {
             name += values(String(rest[rest.index(after: open)..<close])) ?? ""
             rest = rest[rest.index(after: close)...]
         }
-        return safeId(name + rest)
+        // The template's own extension stays out of `safeId`: a long id (up to 147 characters) with
+        // it had gone over the length `safeId` keeps, and was hashed again without its `.json`.
+        guard let dot = rest.lastIndex(of: "."), rest.index(after: dot) < rest.endIndex,
+              rest[dot...].dropFirst().allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            return safeId(name + rest)
+        }
+        return safeId(name + rest[..<dot]) + rest[dot...]
     }
 
     private func members(of message: JSONValue) -> [(String, JSONValue)] {
