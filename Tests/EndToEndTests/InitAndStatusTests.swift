@@ -95,6 +95,26 @@ struct MappingToolTests {
         #expect(failing.stdout.contains("2 passed, 1 failed"))
     }
 
+    @Test("a test's mapping and input files stay in their folders: ../ is refused, not read")
+    func mappingTestPathsStayInside() throws {
+        let cli = try CLI.freshRoot()
+        try "{\"exportedAt\": \"2025-11-01T02:00:00Z\", \"assets\": [{\"dppId\": \"DPP-SECRET\"}]}".write(toFile: cli.root + "/secret.json", atomically: true, encoding: .utf8)
+        let path = cli.layout.mappings + "/tests/escape.test.yaml"
+        try """
+            mapping: registry.mapping.yaml
+            cases:
+              - name: reads outside
+                inputFile: ../../secret.json
+                expect:
+                  - key: DPP-SECRET
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try cli.run("mapping", "test", path)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("input file ../../secret.json must be a path below the test's folder"), "\(result.stdout)")
+        try "mapping: ../registry.mapping.yaml\ncases: []\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try cli.run("mapping", "test", path).stdout.contains("must be a file name in"))
+    }
+
     @Test("preview maps without touching the store; --resolve tells the outcome each record would get")
     func preview() throws {
         let cli = try CLI.freshRoot()

@@ -32,6 +32,11 @@ public struct MappingTestRunner {
         guard let mappingName = pairs.first(where: { $0.key == "mapping" }).flatMap({ reader.string($0.value, "mapping") }) else {
             return broken("missing 'mapping' (the mapping file this test exercises)")
         }
+        // Paths a test names stay in their folders: a test file is data an administrator may take
+        // from elsewhere, and had read any file the process could (`inputFile: ../../secret`).
+        guard !mappingName.contains("/"), !mappingName.hasPrefix(".") else {
+            return broken("mapping '\(mappingName)' must be a file name in \(mappingsDirectory)")
+        }
         let mappingPath = mappingsDirectory + "/" + mappingName
         guard let mappingData = FileManager.default.contents(atPath: mappingPath) else { return broken("mapping \(mappingName) not found in \(mappingsDirectory)") }
         let mapping: Mapping
@@ -51,6 +56,9 @@ public struct MappingTestRunner {
                 case "input": input = reader.string(value, "input").map { Array($0.utf8) }
                 case "inputFile":
                     if let file = reader.string(value, "inputFile") {
+                        guard !file.hasPrefix("/"), !file.split(separator: "/").contains("..") else {
+                            result.failures.append("input file \(file) must be a path below the test's folder"); continue
+                        }
                         fileName = fileName ?? file
                         input = FileManager.default.contents(atPath: testDirectory + "/" + file).map { [UInt8]($0) }
                         if input == nil { result.failures.append("input file \(file) not found beside the test") }
