@@ -148,6 +148,17 @@ struct RuleLoader {
                 reader.fail(node, "\(field): XPath '\(text)' does not compile: \(problem)")
                 return nil
             }
+            // `context:` reads the root element's attributes, which are kept whole while records stream.
+            if field.hasPrefix("context.") {
+                let attribute = text.hasPrefix("/*/") ? text.dropFirst(3) : Substring(text)
+                guard attribute.hasPrefix("@"), XMLNames.isQualifiedName(String(attribute.dropFirst())) else {
+                    reader.fail(node, "\(field): in an XML export, context reads an attribute of the root element ('@name' or '/*/@name'), not '\(text)'")
+                    return nil
+                }
+            } else if let step = XPathSyntax.stepOutsideRecord(in: text) {
+                reader.fail(node, "\(field): XPath '\(text)' reads outside the record ('\(step)'): records are streamed, so only the record's own nodes are there to read")
+                return nil
+            }
             usedPrefixes.formUnion(XPathSyntax.prefixes(in: text))
             return FieldPath(text, json: nil)
         }

@@ -11,3 +11,43 @@ struct XMLNamesTests {
         #expect(XMLNames.escaped("H₂ tank, no markup") == "H₂ tank, no markup")
     }
 }
+
+@Suite("XPath a mapping may use on streamed records")
+struct XPathOutsideRecordTests {
+    @Test("steps that leave the record are named; the record's own paths, predicates and functions pass")
+    func stepsOutside() {
+        for (expression, step) in [("..", ".."), ("../mx:HEADER/mx:SITE", ".."), ("/mx:Root/mx:SITE", "/"), ("count(//mx:WORKORDER)", "//"),
+                                   ("following-sibling::mx:WORKORDER[1]/mx:WONUM", "following-sibling::"), ("ancestor::*[1]/@id", "ancestor::"),
+                                   ("concat(mx:A, /x)", "/"), ("id('x')", "id()"), ("mx:A | //mx:B", "//")] {
+            #expect(XPathSyntax.stepOutsideRecord(in: expression) == step, "\(expression)")
+        }
+        for expression in ["mx:WONUM", "mx:WORKLOG[mx:LOGTYPE='FINDING']/mx:DESCRIPTION", ".", "@kind", "mx:A//mx:B", "count(mx:PART)",
+                           "w:NOTE[@kind='../x']", "concat(mx:A, '/', mx:B)", "string-length(mx:WONUM) > 3", "child::mx:A/descendant::mx:B"] {
+            #expect(XPathSyntax.stepOutsideRecord(in: expression) == nil, "\(expression)")
+        }
+    }
+
+    @Test("mapping check refuses a field that reads outside the record, and a context that is not a root attribute")
+    func mappingCheck() {
+        let base = """
+            source: workorders
+            files: ["*.xml"]
+            format: xml
+            namespaces: { mx: "http://www.ibm.com/maximo" }
+            records: mx:WORKORDER
+            kind: workOrderCompletion
+            key: [workOrderId]
+
+            """
+        let fields = "fields:\n  workOrderId: mx:WONUM\n  assetNum: mx:ASSETNUM\n  completionDate: mx:ACTFINISH\n"
+        #expect(throws: Never.self) { try Mapping.load(text: base + "context:\n  exportedAt: /*/@creationDateTime\n  site: \"@site\"\n" + fields, file: "m") }
+        do {
+            _ = try Mapping.load(text: base + "context:\n  site: mx:HEADER/mx:SITE\n" + fields + "  siteId: ../mx:HEADER/mx:SITE\n", file: "m")
+            Issue.record("loaded")
+        } catch {
+            let text = error.issues.map(\.message)
+            #expect(text.contains { $0.hasPrefix("context.site: in an XML export, context reads an attribute of the root element") }, "\(text)")
+            #expect(text.contains { $0.hasPrefix("siteId: XPath '../mx:HEADER/mx:SITE' reads outside the record ('..')") }, "\(text)")
+        }
+    }
+}

@@ -11,6 +11,35 @@ enum XPathSyntax {
         return nil
     }
 
+    /// What in `expression` reads outside the record it is evaluated on, if anything: the parent
+    /// (`..`, `parent::`), ancestors, siblings, the document (`/…`, `//…`, `id()`). The export is
+    /// streamed: around the record only part of the document exists, the rest not yet read or
+    /// already freed, so such an expression would give answers that change from record to record.
+    static func stepOutsideRecord(in expression: String) -> String? {
+        let scalars = Array(expression.unicodeScalars)
+        let axes = ["ancestor::", "ancestor-or-self::", "parent::", "following::", "following-sibling::", "preceding::", "preceding-sibling::"]
+        var quote: Unicode.Scalar?
+        var previous: Unicode.Scalar?  // the last scalar outside strings that is not a space
+        var i = 0
+        while i < scalars.count {
+            let c = scalars[i]
+            if let q = quote { if c == q { quote = nil; previous = c }; i += 1; continue }
+            if c == "'" || c == "\"" { quote = c; i += 1; continue }
+            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+            let rest = String(String.UnicodeScalarView(scalars[i...]))
+            if rest.hasPrefix("..") { return ".." }
+            if let axis = axes.first(where: { rest.hasPrefix($0) }), previous.map({ !($0.properties.isAlphabetic || $0 == "-" || $0 == "_") }) ?? true {
+                return axis
+            }
+            if rest.hasPrefix("id("), previous.map({ !($0.properties.isAlphabetic || $0 == "-" || $0 == "_" || $0 == ":") }) ?? true { return "id()" }
+            // A location path that starts at the document: `/` where no step or value ends before it.
+            if c == "/", previous.map({ "(,|[=<>!+".unicodeScalars.contains($0) }) ?? true { return rest.hasPrefix("//") ? "//" : "/" }
+            previous = c
+            i += 1
+        }
+        return nil
+    }
+
     /// Namespace prefixes used in name tests (`mx:WONUM` → `mx`), skipping
     /// strings and axes (`child::`).
     static func prefixes(in expression: String) -> Set<String> {
