@@ -122,4 +122,27 @@ struct XMLTests {
         #expect(check.stdout.contains("records uses the prefix 'mx', which namespaces: does not declare"))
         #expect(check.stdout.contains("paths use the namespace prefix 'q'"))
     }
+
+    @Test("a byte-order mark wins over the mapping's declared encoding; an encoding no decoder knows fails the check")
+    func byteOrderMarkWins() throws {
+        let cli = try CLI.freshRoot()
+        let mapping = cli.layout.mappings + "/workorders-maximo.mapping.yaml"
+        let declared = try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: "format: xml\n", with: "format: xml\nencoding: ISO-8859-1\n")
+        try declared.write(toFile: mapping, atomically: true, encoding: .utf8)
+        let text = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "No issues", with: "Prüfung ohne Befund")
+        let file = cli.root + "/bom.xml"
+        try Data([0xEF, 0xBB, 0xBF] + Array(text.utf8)).write(to: URL(fileURLWithPath: file))
+        let preview = try cli.run("mapping", "preview", "--mapping", mapping, file)
+        #expect(preview.stdout.contains("\"findings\": \"Prüfung ohne Befund\""), "\(preview.stdout.prefix(600))")
+        // JSON: the same, through the declared Latin-1 of a JSON mapping.
+        let json = cli.layout.mappings + "/workorders-json.mapping.yaml"
+        try String(contentsOfFile: json, encoding: .utf8).replacingOccurrences(of: "format: json\n", with: "format: json\nencoding: latin1\n")
+            .write(toFile: json, atomically: true, encoding: .utf8)
+        let message = try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Prüfung")
+        try Data([0xEF, 0xBB, 0xBF] + Array(message.utf8)).write(to: URL(fileURLWithPath: cli.root + "/bom.json"))
+        #expect(try cli.run("mapping", "preview", "--mapping", json, cli.root + "/bom.json").stdout.contains("\"findings\": \"Prüfung\""))
+        try declared.replacingOccurrences(of: "ISO-8859-1", with: "bogus-enc").write(toFile: mapping, atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check", mapping)
+        #expect(check.status == 2 && check.stdout.contains("unknown encoding 'bogus-enc'"), "\(check.stdout)")
+    }
 }

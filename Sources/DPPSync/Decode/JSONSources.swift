@@ -139,7 +139,12 @@ struct YAMLDocumentSource: RecordSource {
 /// Input text encodings for JSON and YAML: UTF-8 (with or without BOM), UTF-16
 /// with a BOM, and ISO-8859-1 / Windows-1252 when the mapping declares them.
 enum TextEncoding {
+    /// The encodings a JSON or YAML mapping may declare.
+    static let declarable = ["utf-8", "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252"]
+
+    /// A byte-order mark wins over the declared encoding (which is for files without one).
     static func utf8(_ bytes: [UInt8], declared: String?) throws(DecodeError) -> [UInt8] {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return Array(bytes.dropFirst(3)) }
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             let bigEndian = bytes[0] == 0xFE
             guard bytes.count % 2 == 0 else { throw DecodeError(message: "invalid UTF-16 text: an odd number of bytes (the file is cut short)") }

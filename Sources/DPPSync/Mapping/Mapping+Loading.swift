@@ -29,7 +29,12 @@ extension Mapping {
                 source = reader.string(value, "source")
                 if let s = source, !isSafeFolderName(s) { reader.fail(value, "source '\(s)' must be a plain folder name under Inbox/") }
             case "files": files = reader.strings(value, "files")
-            case "encoding": encoding = reader.string(value, "encoding")
+            case "encoding":
+                encoding = reader.string(value, "encoding")
+                if let name = encoding, !(format == .xml ? XMLRecordSource.reads(encoding: name) : TextEncoding.declarable.contains(name.lowercased())) {
+                    let known = format == .xml ? "one libxml2 knows, such as ISO-8859-1 or windows-1252" : TextEncoding.declarable.joined(separator: ", ")
+                    reader.fail(value, "unknown encoding '\(name)' (\(known); UTF-8 and UTF-16 with a byte-order mark are detected)")
+                }
             case "namespaces":
                 for (prefix, _, uri) in reader.pairs(value, allowed: nil, what: "namespaces") {
                     namespaces[prefix] = reader.string(uri, "namespaces.\(prefix)")

@@ -15,6 +15,13 @@ struct XMLRecordSource: RecordSource {
     static let xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
     static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOBLANKS.rawValue)
 
+    /// Whether libxml2 can decode `encoding` (its built-in ones and iconv's), for `mapping check`.
+    static func reads(encoding: String) -> Bool {
+        guard let handler = xmlFindCharEncodingHandler(encoding) else { return false }
+        xmlCharEncCloseFunc(handler)
+        return true
+    }
+
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         let prolog: [UInt8]
         switch input {
@@ -27,6 +34,10 @@ struct XMLRecordSource: RecordSource {
         if let line = Self.doctypeLine(prolog) {
             throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety", line: line)
         }
+        // A byte-order mark says the encoding itself: the mapping's declared one is for files without
+        // (it had been applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
+        let marked = prolog.starts(with: [0xEF, 0xBB, 0xBF]) || prolog.starts(with: [0xFF, 0xFE]) || prolog.starts(with: [0xFE, 0xFF])
+        let encoding = marked ? nil : mapping.encoding
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
@@ -36,10 +47,10 @@ struct XMLRecordSource: RecordSource {
         try memory.withUnsafeBufferPointer { buffer in
             let reader: xmlTextReaderPtr?
             switch input {
-            case .file(let path): reader = xmlReaderForFile(path, mapping.encoding, Self.options)
+            case .file(let path): reader = xmlReaderForFile(path, encoding, Self.options)
             case .bytes:
                 let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, mapping.encoding, Self.options)
+                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, encoding, Self.options)
             }
             guard let reader else { throw DecodeError(message: "libxml2 could not start reading the file") }
             defer { xmlFreeTextReader(reader) }
