@@ -91,6 +91,21 @@ struct RunTests {
                 == [["ON", "007", "NO", ".inf", "90", "600.5"]])
     }
 
+    @Test("YAML merge keys give a mapping the keys it does not set itself, the first base winning")
+    func yamlMergeKeys() throws {
+        let cli = try CLI.freshRoot()
+        try cli.drop("""
+            leak: &leak { licenceCategory: B1, authorisation: H2-PROPULSION }
+            wide: &wide { licenceCategory: B2, releaseCertificate: EASA Form 1 }
+            tasks:
+              - { taskId: T-1, partNumber: PN-1, interval: { days: 90 }, requires: { <<: [*leak, *wide] } }
+              - { taskId: T-2, partNumber: PN-1, interval: { days: 90 }, requires: { <<: *leak, authorisation: FUEL-CELL } }
+            """, as: "programme.yaml", source: "programme")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try cli.query("SELECT task_id, required_category, required_authorisation, release_certificate FROM maintenance_task ORDER BY task_id")
+                == [["T-1", "B1", "H2-PROPULSION", "EASA Form 1"], ["T-2", "B1", "FUEL-CELL", nil]])
+    }
+
     @Test("UTF-16 JSON with a byte-order mark applies; one cut short by a byte is quarantined, not read without its last byte")
     func utf16() throws {
         let cli = try CLI.freshRoot()

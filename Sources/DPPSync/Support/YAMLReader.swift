@@ -129,9 +129,21 @@ extension Node {
             return .array(elements)
         case .mapping(let mapping):
             var members: [(String, JSONValue)] = []
+            // `<<: *base` (or a list of them) merges the keys the mapping does not set itself, the
+            // first listed winning; without this they had been dropped (a task lost its licence category).
+            var merged: [(String, JSONValue)] = []
             for (key, node) in mapping {
                 guard let value = node.jsonValue(budget: &budget) else { return nil }
+                if case .scalar(let scalar) = key, scalar.string == "<<", scalar.style == .plain {
+                    let bases: [JSONValue] = if case .array(let list) = value { list } else { [value] }
+                    let pairs = bases.compactMap { base -> [(String, JSONValue)]? in if case .object(let p) = base { p } else { nil } }
+                    if pairs.count == bases.count { merged += pairs.joined(); continue }
+                }
                 members.append((key.string ?? "", value))
+            }
+            if !merged.isEmpty {
+                var present = Set(members.map(\.0))
+                for (key, value) in merged where present.insert(key).inserted { members.append((key, value)) }
             }
             return .object(members)
         case .alias: return .null
