@@ -119,11 +119,17 @@ extension Mapping {
         for k in key where !fields.contains(where: { $0.0 == k }) {
             reader.fail(keyNode, "key field '\(k)' has no rule under fields")
         }
+        loader.checkTemplates(of: fields, context: context.map(\.0), node: root, nodes: fieldNodes, reader: &reader)
         if let timestamp {
-            let known = timestamp.hasPrefix("context.")
-                ? context.contains { "context." + $0.0 == timestamp }
-                : fields.contains { $0.0 == timestamp }
-            if !known { reader.fail(timestampNode, "timestamp '\(timestamp)' names no field or context value") }
+            let rule = timestamp.hasPrefix("context.")
+                ? context.first { "context." + $0.0 == timestamp }?.1
+                : fields.first { $0.0 == timestamp }?.1
+            if let rule {
+                // The source time decides stale updates: a field that is no date-time had turned them off unseen.
+                if rule.type != .dateTime { reader.fail(timestampNode, "timestamp '\(timestamp)' must be a date-time field (type: date-time), not \(rule.type.rawValue)") }
+            } else {
+                reader.fail(timestampNode, "timestamp '\(timestamp)' names no field or context value")
+            }
         }
         guard reader.issues.isEmpty, let source, let format, let kind else {
             throw ConfigurationErrors(issues: reader.issues)
@@ -171,10 +177,44 @@ struct RuleLoader {
             reader.fail(node, "\(field): path '\(text)' is not valid (use a.b[0].c)")
             return nil
         }
+        if parsed.steps.dropLast().contains(.each) {
+            reader.fail(node, "\(field): path '\(text)' has [*] before its last step; a field's path reads one value (use each: for a list)")
+            return nil
+        }
         return FieldPath(text, json: parsed)
     }
 
     mutating func rule(_ node: Node, field: String, defaultType: FieldType?, reader: inout YAMLReader) -> FieldRule? {
+        guard let rule = ruleKeys(node, field: field, defaultType: defaultType, reader: &reader) else { return nil }
+        if !rule.subfields.isEmpty, rule.each == nil {
+            reader.fail(node, "\(field): fields: maps sub-records, and needs each: (the path of the list to map)")
+        }
+        return rule
+    }
+
+    /// Each `{name}` of a template names a field set before it (fields are made in order; a
+    /// sub-record's, a sibling) or a `context.` value: any other name had filled in as "" on every record.
+    func checkTemplates(of fields: [(String, FieldRule)], context: [String], node: Node, nodes: [String: Node] = [:], reader: inout YAMLReader) {
+        var earlier: [String] = []
+        for (name, rule) in fields {
+            defer { earlier.append(name) }
+            checkTemplates(of: rule.subfields, context: context, node: nodes[name] ?? node, reader: &reader)
+            guard let template = rule.template else { continue }
+            var rest = Substring(template)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                let used = String(rest[rest.index(after: open)..<close])
+                rest = rest[rest.index(after: close)...]
+                if used.hasPrefix("context.") {
+                    if !context.contains(String(used.dropFirst(8))) { reader.fail(nodes[name] ?? node, "\(name): template names '\(used)', which context: does not define") }
+                } else if !earlier.contains(used) {
+                    let why = fields.contains { $0.0 == used } ? "a field set after it (fields are made in order)" : "no field"
+                    reader.fail(nodes[name] ?? node, "\(name): template names '\(used)', \(why)")
+                }
+            }
+        }
+    }
+
+    private mutating func ruleKeys(_ node: Node, field: String, defaultType: FieldType?, reader: inout YAMLReader) -> FieldRule? {
         var rule = FieldRule()
         if let defaultType { rule.type = defaultType; rule.typeDeclared = true }
         // Shorthand: `field: path`.

@@ -117,7 +117,7 @@ struct MappingTests {
                 each: t
                 fields:
                   name: n
-            """)
+            """, extra: "context:\n  site: site\n")
         let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lab": [{"code": "t1", "h": "2.5"}, {"code": "t2"}], "t": [{"n": "Leak"}]}"#.utf8))
         guard case .record(let mapped) = mapper.map(record, context: ["site": .string("LEJ")], position: RecordPosition(index: 0)) else {
             Issue.record("not mapped"); return
@@ -125,6 +125,32 @@ struct MappingTests {
         let labor = mapped.list("labor")
         #expect(labor.map { $0["label"]?.scalarText } == ["T1/2.5 for LEJ", "T2/ for LEJ"])
         #expect(mapped.list("tests").map { $0["name"]?.scalarText } == ["Leak"])
+    }
+
+    @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time")
+    func silentMistakes() {
+        let cases: [(String, String)] = [
+            ("  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{workOrderID} at {siteId}\" }\n  siteId: site\n",
+             "findings: template names 'workOrderID', no field"),
+            ("  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{siteId}\" }\n  siteId: site\n",
+             "findings: template names 'siteId', a field set after it (fields are made in order)"),
+            ("  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{context.site}\" }\n",
+             "findings: template names 'context.site', which context: does not define"),
+            ("  workOrderId: wo\n  completionDate: done\n  labor:\n    path: lab\n    fields:\n      laborCode: code\n",
+             "labor: fields: maps sub-records, and needs each: (the path of the list to map)"),
+            ("  workOrderId: wo\n  completionDate: done\n  findings: notes[*].text\n",
+             "findings: path 'notes[*].text' has [*] before its last step"),
+            ("  workOrderId: wo\n  completionDate: done\n  siteId: site\n",
+             "timestamp 'siteId' must be a date-time field (type: date-time), not string"),
+        ]
+        for (fields, message) in cases {
+            do {
+                _ = try mapper(fields, extra: message.hasPrefix("timestamp") ? "timestamp: siteId\n" : "")
+                Issue.record("loaded: \(message)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
     }
 
     @Test("epoch-ms and OData dates read in the years 0001–9999; beyond them the field is invalid (the day's arithmetic would overflow)")
