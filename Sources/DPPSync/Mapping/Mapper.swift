@@ -95,7 +95,7 @@ public struct Mapper {
 
     // MARK: One rule
 
-    /// Locate, default, clean up, look up, validate, convert.
+    /// Locate, default, clean up, look up, validate, convert (a default: convert only).
     func evaluate(_ compiled: CompiledRule, field: String, in record: any RecordAccessor,
                   fields: [String: JSONValue], context: [String: JSONValue]) throws(FieldFailure) -> JSONValue? {
         let rule = compiled.rule
@@ -135,6 +135,9 @@ public struct Mapper {
             raw = record.value(at: path)
         }
         if let value = raw, value.isAbsent { raw = nil }
+        // A default is the DPP's value already: it skips the clean-up and the value table (which had
+        // refused `default: completed` beside `values: { COMP: completed }` on every record without one).
+        let fromDefault = raw == nil && rule.defaultValue != nil
         if raw == nil { raw = rule.defaultValue }
         guard var value = raw, !value.isAbsent else {
             if rule.required {
@@ -147,7 +150,7 @@ public struct Mapper {
            elements.allSatisfy({ $0.scalarText != nil }) {
             value = elements.count == 1 ? elements[0] : .string(elements.compactMap(\.scalarText).joined(separator: "; "))
         }
-        if var text = value.scalarText, rule.type != .object {
+        if !fromDefault, var text = value.scalarText, rule.type != .object {
             let original = text
             text = try clean(text, rule: compiled, field: field)
             if let delimiter = rule.split {

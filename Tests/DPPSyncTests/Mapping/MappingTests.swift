@@ -127,6 +127,23 @@ struct MappingTests {
         #expect(mapped.list("tests").map { $0["name"]?.scalarText } == ["Leak"])
     }
 
+    @Test("a default is the DPP's value: it is not looked up in the value table nor cleaned up, only converted to the field's type")
+    func defaultSkipsTheTable() throws {
+        let mapper = try mapper("""
+              workOrderId: wo
+              completionDate: done
+              status: { path: st, values: { COMP: completed, CLOSE: closed }, default: completed, case: upper }
+              returnToService: { path: rts, default: "true" }
+            """)
+        for (text, status) in [(#"{"wo": "WO-1", "done": "2025-11-05"}"#, "completed"), (#"{"wo": "WO-1", "done": "2025-11-05", "st": "close"}"#, "closed")] {
+            guard case .record(let mapped) = mapper.map(try JSONParser.parseDocument(Array(text.utf8)), context: [:], position: RecordPosition(index: 0)) else {
+                Issue.record("not mapped: \(text)"); continue
+            }
+            #expect(mapped.string("status") == status)
+            #expect(mapped.bool("returnToService") == true)
+        }
+    }
+
     @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time")
     func silentMistakes() {
         let cases: [(String, String)] = [
