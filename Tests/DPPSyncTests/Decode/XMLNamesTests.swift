@@ -27,6 +27,15 @@ struct XPathOutsideRecordTests {
         }
     }
 
+    @Test("a function or variable XPath 1.0 does not define is a compile problem; prefixed names and the core library pass")
+    func unknownFunctions() {
+        #expect(XPathSyntax.problem(in: "upper-case(mx:WONUM)") != nil)
+        #expect(XPathSyntax.problem(in: "concat(mx:A, $site)") != nil)
+        #expect(XPathSyntax.problem(in: "normalize-space(translate(mx:WONUM, 'abc', 'ABC'))") == nil)
+        #expect(XPathSyntax.problem(in: "mx:WORKLOG[mx:LOGTYPE='FINDING'][last()]/mx:DESCRIPTION") == nil)
+        #expect(XPathSyntax.problem(in: "count(mx:PART) > 0 and string-length(@id) = 3") == nil)
+    }
+
     @Test("mapping check refuses a field that reads outside the record, and a context that is not a root attribute")
     func mappingCheck() {
         let base = """

@@ -7,8 +7,28 @@ enum XPathSyntax {
         let errors = XMLErrorCollector()
         let compiled: xmlXPathCompExprPtr? = errors.collecting { xmlXPathCompile(expression) }
         guard let compiled else { return errors.messages.first ?? "invalid expression" }
-        xmlXPathFreeCompExpr(compiled)
-        return nil
+        defer { xmlXPathFreeCompExpr(compiled) }
+        return unknownName(in: compiled, prefixes: prefixes(in: expression))
+    }
+
+    /// A function or variable the expression names that XPath 1.0 does not define: compiling takes
+    /// any name, and evaluation then failed on every record (libxml2 writing to stderr, past the
+    /// log). Found by evaluating once on an empty element, each prefix bound to a placeholder.
+    private static func unknownName(in compiled: xmlXPathCompExprPtr, prefixes: Set<String>) -> String? {
+        guard let document = xmlNewDoc("1.0") else { return nil }
+        defer { xmlFreeDoc(document) }
+        let element = xmlNewDocNode(document, nil, "record", nil)
+        xmlDocSetRootElement(document, element)
+        guard let context = xmlXPathNewContext(document) else { return nil }
+        defer { xmlXPathFreeContext(context) }
+        context.pointee.node = element
+        for prefix in prefixes { xmlXPathRegisterNs(context, prefix, "urn:dppsync:mapping-check") }
+        let errors = XMLErrorCollector()
+        let result = errors.collecting { xmlXPathCompiledEval(compiled, context) }
+        if let result { xmlXPathFreeObject(result); return nil }
+        let code = context.pointee.lastError.code
+        guard code == Int32(XML_XPATH_UNKNOWN_FUNC_ERROR.rawValue) || code == Int32(XML_XPATH_UNDEF_VARIABLE_ERROR.rawValue) else { return nil }
+        return errors.messages.first ?? "unknown function or variable"
     }
 
     /// What in `expression` reads outside the record it is evaluated on, if anything: the parent
