@@ -88,11 +88,11 @@ struct LedgerCommand: ParsableCommand {
             for entry in entries {
                 if json { print(entry.canonicalJSON.jsonText(sortedKeys: true)); continue }
                 let p = entry.change.provenance
-                print("#\(entry.sequence) \(entry.time) \(entry.change.kind) batch \(entry.batchId.map(String.init) ?? "-")")
-                print("    from \(p.fileName ?? "-") record \(p.recordIndex.map(String.init) ?? "-") (file sha256 \(p.fileFingerprint?.prefix(12) ?? "-"), mapping \(p.mappingName ?? "-") \(p.mappingHash?.prefix(12) ?? ""))")
+                print(("#\(entry.sequence) \(entry.time) \(entry.change.kind) batch \(entry.batchId.map(String.init) ?? "-")").terminalSafe)
+                print(("    from \(p.fileName ?? "-") record \(p.recordIndex.map(String.init) ?? "-") (file sha256 \(p.fileFingerprint?.prefix(12) ?? "-"), mapping \(p.mappingName ?? "-") \(p.mappingHash?.prefix(12) ?? ""))").terminalSafe)
                 for row in entry.change.rows {
                     let values = row.values.sorted { $0.key < $1.key }.compactMap { k, v in v.map { "\(k)=\($0)" } }
-                    print("    \(row.deleted ? "delete" : "write") \(row.table): " + values.joined(separator: ", "))
+                    print(("    \(row.deleted ? "delete" : "write") \(row.table): " + values.joined(separator: ", ")).terminalSafe)
                 }
             }
         }

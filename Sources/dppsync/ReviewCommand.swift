@@ -30,8 +30,8 @@ struct ReviewCommand: ParsableCommand {
             if json { print(JSONValue.array(items.map(\.jsonValue)).jsonText(pretty: true)); return }
             if items.isEmpty { print(all ? "the review queue is empty" : "no open review items"); return }
             for item in items {
-                print("#\(item.id)  \(item.status.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.reason.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(item.kind) \(item.key)  (\(item.source)/\(item.fileName), since \(item.createdAt.prefix(10)))")
-                print("      \(item.message)")
+                print(("#\(item.id)  \(item.status.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.reason.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(item.kind) \(item.key)  (\(item.source)/\(item.fileName), since \(item.createdAt.prefix(10)))").terminalSafe)
+                print(("      \(item.message)").terminalSafe)
             }
         }
     }
@@ -49,12 +49,12 @@ struct ReviewCommand: ParsableCommand {
             let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration())
             guard let item = try queue.item(id) else { throw UsageError(message: "no review item \(id)") }
             if json { print(item.jsonValue.jsonText(pretty: true)); return }
-            print("review item #\(item.id): \(item.status)")
-            print("reason:   \(item.reason.rawValue): \(item.message)")
-            print("record:   \(item.kind) \(item.key), record \(item.recordIndex)\(item.line.map { ", line \($0)" } ?? "") of \(item.source)/\(item.fileName)")
+            print(("review item #\(item.id): \(item.status)").terminalSafe)
+            print(("reason:   \(item.reason.rawValue): \(item.message)").terminalSafe)
+            print(("record:   \(item.kind) \(item.key), record \(item.recordIndex)\(item.line.map { ", line \($0)" } ?? "") of \(item.source)/\(item.fileName)").terminalSafe)
             print("file:     sha256 \(item.fileFingerprint)")
             print("mapping:  sha256 \(item.mappingHash ?? "-")")
-            if let by = item.resolvedBy { print("resolved: \(item.resolvedAt ?? "") by \(by)\(item.note.map { ": \($0)" } ?? "")") }
+            if let by = item.resolvedBy { print(("resolved: \(item.resolvedAt ?? "") by \(by)\(item.note.map { ": \($0)" } ?? "")").terminalSafe) }
             let stored = try queue.storedCounterpart(of: item)
             guard case .object(let fields)? = item.record["fields"] else { return }
             print("\n" + "field".padding(toLength: 18, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
@@ -62,7 +62,7 @@ struct ReviewCommand: ParsableCommand {
                            "returnToService": "return_to_service", "status": "status", "statusDate": "status_date", "taskId": "task_id"]
             for (name, value) in fields.sorted(by: { $0.0 < $1.0 }) {
                 let storedValue = columns[name].flatMap { stored?[$0] ?? nil } ?? (stored == nil ? "(none)" : "")
-                print(name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(storedValue.prefix(32)).padding(toLength: 34, withPad: " ", startingAt: 0) + (value.scalarText ?? value.jsonText()))
+                print((name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(storedValue.prefix(32)).padding(toLength: 34, withPad: " ", startingAt: 0) + (value.scalarText ?? value.jsonText())).terminalSafe)
             }
         }
     }

@@ -157,7 +157,7 @@ struct RunSummaryText {
         if let settling = passes.last?.settling, settling > 0 {
             lines.append("waiting: \(settling) file(s) still settling or awaiting a .done marker")
         }
-        return lines.joined(separator: "\n")
+        return lines.map(\.terminalSafe).joined(separator: "\n")
     }
 
     var json: JSONValue {

@@ -30,6 +30,7 @@ struct StandardErrorLogHandler: LogHandler {
         case .text:
             line = "\(time) \(event.level.rawValue.uppercased()) \(event.message)"
             for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
+            line = line.terminalSafe
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

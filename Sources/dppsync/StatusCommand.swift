@@ -34,7 +34,7 @@ struct StatusCommand: ParsableCommand {
             line += ", last file " + (s.lastArrival?.description ?? "never")
             if s.late, let every = s.expectEveryText { line += "  LATE (expected every \(every))" }
             if let held = s.heldBecause { line += "  HELD: \(held)" }
-            print(line)
+            print(line.terminalSafe)
         }
         print("review queue: \(report.openReviewItems) open item(s)")
         if let batch = report.lastBatch {

@@ -71,6 +71,22 @@ struct ReviewTests {
         #expect(try cli.scalar("SELECT findings FROM work_order") == registryFirst.scalar("SELECT findings FROM work_order"))
     }
 
+    @Test("data printed for a person (review list and show, the run's summary and text log) cannot forge lines or drive the terminal")
+    func controlCharactersShownNotSent() throws {
+        let cli = try CLI.freshRoot()
+        let key = "WO-1\r\nresolved: all clear\u{1B}[2J\u{202E}"
+        let message = try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-1\\r\\nresolved: all clear\\u001b[2J\\u202e")
+        try cli.drop(message, as: "odd\u{1B}]0;title\u{07}.json", source: "workorders")
+        let run = try ReconciliationTests.run(cli)
+        #expect(run.status == 1)
+        for text in [run.stdout, run.stderr, try cli.run("review", "list").stdout, try cli.run("review", "show", "1").stdout] {
+            #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x0D || $0.value == 0x202E }, "\(text)")
+            #expect(!text.contains("\nresolved: all clear"))
+        }
+        #expect(try cli.run("review", "list").stdout.contains("WO-1\\u{D}\\u{A}resolved: all clear\\u{1B}[2J\\u{202E}"))
+        #expect(try cli.scalar("SELECT record_key FROM review_item") == key, "the data itself is kept as it came")
+    }
+
     @Test("list, show side by side, accept: the incoming version applies through the ledger, and old files change nothing after")
     func acceptDivergence() throws {
         let cli = try heldDivergence()
