@@ -106,6 +106,20 @@ struct RunTests {
                 == [["T-1", "B1", "H2-PROPULSION", "EASA Form 1"], ["T-2", "B1", "FUEL-CELL", nil]])
     }
 
+    @Test("a YAML file that repeats a key is quarantined naming the key and its line, not with the whole file as the message")
+    func yamlDuplicateKey() throws {
+        let cli = try CLI.freshRoot()
+        let filler = String(repeating: "x", count: 5_000)
+        try cli.drop("note: \(filler)\ntasks:\n  - taskId: T-1\n    partNumber: PN-1\n    taskId: T-2\n", as: "programme.yaml", source: "programme")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/programme/programme.yaml.reason.json", encoding: .utf8)
+        #expect(reason.contains("repeats the key 'taskId'") && reason.contains("\"line\": 3"), "\(reason)")
+        #expect(!reason.contains(filler), "the file's text is not the message")
+        try "source: programme\nsource: registry\n".write(toFile: cli.layout.mappings + "/twice.mapping.yaml", atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check", cli.layout.mappings + "/twice.mapping.yaml")
+        #expect(check.stdout.contains("twice.mapping.yaml:1:1: error: YAML syntax: a mapping repeats the key 'source'"), "\(check.stdout)")
+    }
+
     @Test("UTF-16 JSON with a byte-order mark applies; one cut short by a byte is quarantined, not read without its last byte")
     func utf16() throws {
         let cli = try CLI.freshRoot()

@@ -119,7 +119,8 @@ struct YAMLDocumentSource: RecordSource {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw DecodeError(message: "not valid YAML: \(error)")
+            let problem = YAMLProblem(error)
+            throw DecodeError(message: "not valid YAML: \(problem.message)", line: problem.line, column: problem.column)
         }
         // An alias is the node it names, shared until it is turned into values: nested aliases (a
         // "billion laughs" file) would expand into more values than memory holds. A document

@@ -31,6 +31,8 @@ struct FileProcessor {
         var alreadyCommitted = false
         /// The file's `input_file` row.
         var fileId: Int64?
+        /// Where in a quarantined file its decoder stopped, when it said.
+        var line: Int?
     }
 
     /// - Parameter reprocessOf: the `input_file` id of the earlier run of these bytes, when
@@ -69,7 +71,7 @@ struct FileProcessor {
             }
         } catch let failure as FileLevelFailure {
             // The file's transaction rolled back whole; record why in a transaction of its own.
-            verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message)
+            verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line)
             verdict.fileId = try store.write { db in
                 let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
                                         message: failure.message, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf,
@@ -132,6 +134,8 @@ struct FileProcessor {
     struct FileLevelFailure: Error, Sendable {
         var reason: ReasonCode
         var message: String
+        /// The line the decoder stopped at, for the reason file's `line` (it had been in the message only).
+        var line: Int? = nil
     }
 
     // MARK: The transaction
@@ -240,7 +244,7 @@ struct FileProcessor {
                 feed.recycle(chunk)
             }
         } catch let error as DecodeError {
-            throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)")
+            throw FileLevelFailure(reason: .notParseable, message: "the file cannot be decoded as \(mapping.format.rawValue): \(error)", line: error.line)
         }
         if referencesApplied {
             for (outcome, n) in try Redecider(reconciler: reconciler, db: db, batchId: batchId, now: now).redecideWaiting(writer: &writer) {
@@ -283,7 +287,7 @@ struct FileProcessor {
     }
 
     private func reasonDocument(file: InboxFile, fingerprint: String, reason: ReasonCode?, message: String,
-                                position: RecordPosition?, key: String?, mapping: Mapping?) -> JSONValue {
+                                position: RecordPosition?, key: String?, mapping: Mapping?, fileLine: Int? = nil) -> JSONValue {
         func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
         return .object([
             ("code", text(reason?.rawValue)),
@@ -292,7 +296,7 @@ struct FileProcessor {
             ("file", .string(file.name)),
             ("fingerprint", .string(fingerprint)),
             ("recordIndex", position.map { .number(String($0.index)) } ?? .null),
-            ("line", position?.line.map { .number(String($0)) } ?? .null),
+            ("line", (position?.line ?? fileLine).map { .number(String($0)) } ?? .null),
             ("recordKey", text(key)),
             ("mapping", text(mapping?.name)),
             ("mappingHash", text(mapping?.contentHash)),
@@ -316,7 +320,7 @@ struct FileProcessor {
         let target = FileSystem.freeName(for: file.name, in: folder)
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
-                                        position: nil, key: nil, mapping: nil)
+                                        position: nil, key: nil, mapping: nil, fileLine: verdict.line)
             try FileSystem.writeAtomically(reason.jsonText(pretty: true) + "\n", to: target + ".reason.json")
         }
         let moved = try FileSystem.move(file.path, into: folder)

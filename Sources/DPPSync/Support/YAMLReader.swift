@@ -27,16 +27,9 @@ struct YAMLReader {
     mutating func compose(_ text: String) -> Node? {
         do {
             return try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-                issues.append(ConfigurationIssue(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)"))
-            default:
-                issues.append(ConfigurationIssue(file: file, line: 1, column: 1, message: "YAML: \(error)"))
-            }
-            return nil
         } catch {
-            issues.append(ConfigurationIssue(file: file, line: 1, column: 1, message: "YAML: \(error)"))
+            let problem = YAMLProblem(error)
+            issues.append(ConfigurationIssue(file: file, line: problem.line ?? 1, column: problem.column ?? 1, message: "YAML syntax: \(problem.message)"))
             return nil
         }
     }
@@ -164,4 +157,26 @@ func editDistance(_ a: String, _ b: String) -> Int {
         previous = current
     }
     return previous[b.count]
+}
+
+/// What went wrong in a YAML text, and where, without the text itself (Yams' own description
+/// carries the whole document: a 60 KB line had become a 60 KB log message).
+struct YAMLProblem {
+    var message: String
+    var line: Int?
+    var column: Int?
+
+    init(_ error: any Error) {
+        switch error as? YamlError {
+        case .scanner(_, let problem, let mark, _)?, .parser(_, let problem, let mark, _)?, .composer(_, let problem, let mark, _)?:
+            message = problem; line = mark.line; column = mark.column
+        case .duplicatedKeysInMapping(let duplicates, let context)?:
+            message = "a mapping repeats the key " + duplicates.map { "'\($0.prefix(80))'" }.joined(separator: ", ")
+            line = context.mark.line; column = context.mark.column
+        case .reader(let problem, _, _, _)?:
+            message = problem
+        default:
+            message = String("\(error)".prefix(200))
+        }
+    }
 }
