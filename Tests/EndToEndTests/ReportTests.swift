@@ -31,6 +31,26 @@ struct ReportTests {
         #expect(printed.stdout == csv)
     }
 
+    @Test("the HTML lists what needs a person first: rejected, held, superseded, applied with a reason, duplicates, then filtered")
+    func htmlOrder() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        // One batch: the Maximo export first (WO-54330 filtered, WO-54321 enriching the stored one), then
+        // the JSON message again under another name with a byte changed (a duplicate record).
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders", as: "a.xml")
+        try cli.drop(try Fixtures.text("work-order-complete.json") + " ", as: "b.json", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        let html = try String(contentsOfFile: cli.root + "/Reports/reconciliation/batch-2.html", encoding: .utf8)
+        // The records' rows (after the counts table, which is by outcome name).
+        let rows = try #require(html.range(of: "<tr class=\"").map { html[$0.lowerBound...] })
+        let order = ["ENRICHED", "DUPLICATE", "FILTERED"].map { rows.range(of: ">\($0)<")?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil }, "\(html)")
+        #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "applied with a reason, then duplicates, then filtered")
+    }
+
     @Test("values a spreadsheet would run as formulas are neutralised in the CSV; HTML escapes markup")
     func hostileValues() throws {
         let cli = try CLI.freshRoot()

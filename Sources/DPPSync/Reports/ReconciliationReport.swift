@@ -169,7 +169,8 @@ public struct ReconciliationReport {
             SELECT o.record_index, o.line, o.kind, o.record_key, o.outcome, o.reason, o.message, f.source, f.name
             FROM record_outcome o JOIN input_file f ON f.id = o.file_id
             WHERE o.batch_id = ? AND NOT (o.outcome = 'applied' AND o.reason IS NULL)
-            ORDER BY CASE o.outcome WHEN 'rejected' THEN 0 WHEN 'held' THEN 1 WHEN 'superseded' THEN 2 ELSE 3 END, o.id LIMIT ?
+            ORDER BY CASE o.outcome WHEN 'rejected' THEN 0 WHEN 'held' THEN 1 WHEN 'superseded' THEN 2 WHEN 'applied' THEN 3
+                                    WHEN 'duplicate' THEN 4 ELSE 5 END, o.id LIMIT ?
             """, arguments: [batchId, htmlRecordLimit])
         let context: [String: Any] = [
             "batch": String(batchId), "status": batch["status"] as String, "startedAt": batch["started_at"] as String,
