@@ -198,7 +198,7 @@ public struct ReconciliationReport {
         return try MustacheTemplate(string: ReportTemplates.reconciliationHTML).render(context)
     }
 
-    /// One CSV line (RFC 4180): quoted where needed; a leading `=+-@` is
+    /// One CSV line (RFC 4180): quoted where needed; a leading `=+-@`, tab or CR is
     /// prefixed with `'` so a spreadsheet never runs a formula from the data.
     static func csvLine(_ fields: [String?]) -> String {
         var line: [UInt8] = []
@@ -217,7 +217,8 @@ public struct ReconciliationReport {
         guard let field else { return }
         let quote = UInt8(ascii: "\"")
         let needsQuotes = field.contains { (byte: UInt8) -> Bool in byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D }
-        let guarded = field.first.map { (byte: UInt8) -> Bool in byte == 0x3D || byte == 0x2B || byte == 0x2D || byte == 0x40 } ?? false
+        // OWASP's list: a tab or carriage return first makes some spreadsheets read what follows as a formula.
+        let guarded = field.first.map { (byte: UInt8) -> Bool in byte == 0x3D || byte == 0x2B || byte == 0x2D || byte == 0x40 || byte == 0x09 || byte == 0x0D } ?? false
         // Nearly every field is neither quoted nor guarded: appended as it is.
         if !needsQuotes && !guarded { line.append(contentsOf: field); return }
         if needsQuotes { line.append(quote) }

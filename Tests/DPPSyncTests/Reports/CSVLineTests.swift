@@ -12,5 +12,6 @@ struct CSVLineTests {
         #expect(ReconciliationReport.csvLine(["only\nLF", "only\rCR"]) == "\"only\nLF\",\"only\rCR\"\r\n")
         #expect(ReconciliationReport.csvLine(["=SUM(A1)", "-1", "+x,y", "@cmd"]) == "'=SUM(A1),'-1,\"'+x,y\",'@cmd\r\n")
         #expect(ReconciliationReport.csvLine(["é,ü"]) == "\"é,ü\"\r\n")
+        #expect(ReconciliationReport.csvLine(["\t=1+2", "\r=1"]) == "'\t=1+2,\"'\r=1\"\r\n")
     }
 }
