@@ -60,3 +60,17 @@ struct XPathOutsideRecordTests {
         }
     }
 }
+
+@Suite("the DTD pre-scan")
+struct DoctypeScanTests {
+    @Test("a <!DOCTYPE> is found before libxml2 reads it, in UTF-8 and in UTF-16 of either byte order, with or without a mark")
+    func utf16() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<!-- export -->\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n<x/>"
+        let little = text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let big = text.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        for bytes in [Array(text.utf8), little, big, [0xFF, 0xFE] + little, [0xFE, 0xFF] + big] {
+            #expect(XMLRecordSource.doctypeLine(bytes) == 3)
+        }
+        #expect(XMLRecordSource.doctypeLine([0xFF, 0xFE] + "<x/>".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }) == nil)
+    }
+}

@@ -100,7 +100,20 @@ struct XMLRecordSource: RecordSource {
 
     /// The line of a `<!DOCTYPE` in the prolog, found before libxml2 parses
     /// anything: a hostile internal subset is refused without being read.
-    static func doctypeLine(_ bytes: [UInt8]) -> Int? {
+    static func doctypeLine(_ raw: [UInt8]) -> Int? {
+        // UTF-16 (with a byte-order mark, or `<?` as two-byte units) is scanned as UTF-8: the scan had
+        // found no `<!DOCTYPE` in it, and libxml2 read the internal subset before the reader refused it.
+        var bytes = raw
+        let big = raw.starts(with: [0xFE, 0xFF]) || raw.starts(with: [0x00, 0x3C, 0x00, 0x3F])
+        if big || raw.starts(with: [0xFF, 0xFE]) || raw.starts(with: [0x3C, 0x00, 0x3F, 0x00]) {
+            var units: [UInt16] = []
+            units.reserveCapacity(raw.count / 2)
+            for i in stride(from: 0, to: raw.count - 1, by: 2) {
+                let (high, low) = big ? (raw[i], raw[i + 1]) : (raw[i + 1], raw[i])
+                units.append(UInt16(high) << 8 | UInt16(low))
+            }
+            bytes = Array(String(decoding: units, as: UTF16.self).utf8)
+        }
         var i = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         let doctype = Array("<!DOCTYPE".utf8)
