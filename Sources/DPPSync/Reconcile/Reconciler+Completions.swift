@@ -295,8 +295,8 @@ extension Reconciler {
                 releaseStatus = "awaiting-certifying-staff"
                 message = "completion recorded with return to service; no certifying technician is named yet, so no release certificate"
             } else {
-                let task = try requirementTask(taskId: taskId, asset: asset, in: db)
-                switch certifier(labor: labor, technicians: technicians, task: task, on: completionDate) {
+                let tasks = try requirementTasks(taskId: taskId, asset: asset, in: db)
+                switch certifier(labor: labor, technicians: technicians, tasks: tasks, on: completionDate) {
                 case .success(let code):
                     certifyingStaff = code
                     message = "completion recorded; released to service by \(code)"
@@ -332,13 +332,12 @@ extension Reconciler {
     struct ComplianceFailure: Error { var reason: ReasonCode; var message: String }
 
     /// The technician who may certify the return to service: licence valid on the
-    /// completion day, with the category and authorisation the task requires.
-    func certifier(labor: [JSONValue], technicians: [String: RowValues], task: RowValues?,
+    /// completion day, with the category and authorisation each of `tasks` requires (categories
+    /// and authorisations compared without regard to letter case).
+    func certifier(labor: [JSONValue], technicians: [String: RowValues], tasks: [RowValues],
                    on date: String?) -> Result<String, ComplianceFailure> {
-        let category = task?["required_category"] ?? nil
-        let authorisation = task?["required_authorisation"] ?? nil
         var problems: [(ReasonCode, String)] = []
-        for line in labor {
+        technicians: for line in labor {
             guard let code = line["laborCode"]?.scalarText, let technician = technicians[code] else { continue }
             let from = technician["valid_from"] ?? nil, until = technician["valid_until"] ?? nil
             if let date, let until, date > until {
@@ -347,13 +346,18 @@ extension Reconciler {
             if let date, let from, date < from {
                 problems.append((.certExpired, "\(code)'s licence is valid only from \(from), after the completion on \(date)")); continue
             }
-            if let category, (technician["category"] ?? nil) != category {
-                problems.append((.certInsufficient, "\(code) holds category \((technician["category"] ?? nil) ?? "none"); task \((task?["task_id"] ?? nil) ?? "") requires \(category)")); continue
-            }
-            if let authorisation {
-                let held = (technician["authorisations"] ?? nil).map(references.authorisations(in:)) ?? []
-                if !held.contains(authorisation) {
-                    problems.append((.certInsufficient, "\(code) lacks authorisation \(authorisation), which task \((task?["task_id"] ?? nil) ?? "") requires")); continue
+            for task in tasks {
+                let taskId = (task["task_id"] ?? nil) ?? ""
+                if let category = task["required_category"] ?? nil, !Self.sameLetters(technician["category"] ?? nil, category) {
+                    problems.append((.certInsufficient, "\(code) holds category \((technician["category"] ?? nil) ?? "none"); task \(taskId) requires \(category)"))
+                    continue technicians
+                }
+                if let authorisation = task["required_authorisation"] ?? nil {
+                    let held = (technician["authorisations"] ?? nil).map(references.authorisations(in:)) ?? []
+                    if !held.contains(where: { Self.sameLetters($0, authorisation) }) {
+                        problems.append((.certInsufficient, "\(code) lacks authorisation \(authorisation), which task \(taskId) requires"))
+                        continue technicians
+                    }
                 }
             }
             return .success(code)
@@ -362,12 +366,22 @@ extension Reconciler {
         return .failure(ComplianceFailure(reason: reason, message: "return to service not allowed: " + problems.map(\.1).joined(separator: "; ")))
     }
 
-    /// The programme task whose requirements apply: the work order's own, else
-    /// the only task the programme has for the component's part number.
-    func requirementTask(taskId: String?, asset: RowValues, in db: Database) throws -> RowValues? {
-        if let taskId { return try references.row(StateSchema.maintenanceTask, taskId, in: db) }
-        guard let partNumber = asset["part_number"] ?? nil else { return nil }
-        return try references.task(ofPartNumber: partNumber, in: db)
+    /// The programme tasks whose requirements the certifier must meet: the work order's own, else
+    /// every task the programme has for the component's part number. A task the programme does not
+    /// know, or none named where a part number has several, had left no requirement at all (a B2
+    /// avionics technician released a fuel-cell stack).
+    func requirementTasks(taskId: String?, asset: RowValues, in db: Database) throws -> [RowValues] {
+        if let taskId, let task = try references.row(StateSchema.maintenanceTask, taskId, in: db) { return [task] }
+        guard let partNumber = asset["part_number"] ?? nil else { return [] }
+        return try references.tasks(ofPartNumber: partNumber, in: db)
+    }
+
+    /// ASCII letters compared without case (licence categories and authorisations: "b1" is B1).
+    static func sameLetters(_ a: String?, _ b: String) -> Bool {
+        guard let a else { return false }
+        return a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
+        }
     }
 
     static let certificateMembers = FlatJSONObject(names: ["reference", "validUntil"])

@@ -160,18 +160,18 @@ public struct Reconciler {
             return held
         }
 
-        /// The programme task of each part number asked for (`nil`: none, or several to choose from).
-        private var tasksByPartNumber: [String: RowValues?] = [:]
+        /// The programme tasks of each part number asked for.
+        private var tasksByPartNumber: [String: [RowValues]] = [:]
 
-        /// The one programme task for `partNumber`, or `nil` when there is none or more than one:
-        /// what a completion that names no task is checked against. A file names the same few part
-        /// numbers again and again, and tasks do not change within it (one record kind per file).
-        func task(ofPartNumber partNumber: String, in db: Database) throws -> RowValues? {
+        /// Every programme task for `partNumber`: what a completion that names no known task is
+        /// checked against. A file names the same few part numbers again and again, and tasks do
+        /// not change within it (one record kind per file).
+        func tasks(ofPartNumber partNumber: String, in db: Database) throws -> [RowValues] {
             if let known = tasksByPartNumber[partNumber] { return known }
-            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? LIMIT 2"), arguments: [partNumber])
-            let task = ids.count == 1 ? try row(StateSchema.maintenanceTask, ids[0], in: db) : nil
-            tasksByPartNumber[partNumber] = .some(task)
-            return task
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM maintenance_task WHERE part_number = ? ORDER BY task_id"), arguments: [partNumber])
+            let tasks = try ids.compactMap { try row(StateSchema.maintenanceTask, $0, in: db) }
+            tasksByPartNumber[partNumber] = tasks
+            return tasks
         }
 
         /// The lookups `row(_:columns:sql:arguments:in:)` serves.

@@ -104,7 +104,7 @@ struct CompletionRowsTests {
                 "a removal begins no installation: it ends the one on the aircraft, from the completion day")
     }
 
-    @Test("a completion that names no task is held to its component's one task, found once per part number")
+    @Test("a completion that names no task, or one the programme lacks, is held to every task of its component's part number; letter case does not matter")
     func taskOfThePartNumber() throws {
         let store = try store()
         // PN-C's one task now asks for a B2 licence, which T1 (B1) does not hold.
@@ -130,15 +130,23 @@ struct CompletionRowsTests {
         #expect(releases.count == 2)
         #expect(releases.allSatisfy { $0 != "released" }, "\(releases)")
 
-        // With a second task for PN-C there is no one task to hold it to: released.
-        try apply([RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-2", "part_number": "PN-C", "required_category": "B2"])],
+        // A second task for PN-C: both apply, and neither lets the B1 technician release (it had been released).
+        try apply([RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-2", "part_number": "PN-C", "required_category": "B1"])],
                   to: store)
-        let released = try store.write { db in
-            var reconciler = Reconciler(configuration: Configuration())
-            reconciler.decisionDate = "2025-10-18"
-            let decision = try reconciler.decide(withoutTask("WO-4"), provenance: Provenance(), in: db)
-            return decision.changes.first?.rows.first { $0.table == StateSchema.workOrder.name }?.values["release_status"] ?? nil
+        func release(_ record: MappedRecord) throws -> String? {
+            try store.write { db in
+                var reconciler = Reconciler(configuration: Configuration())
+                reconciler.decisionDate = "2025-10-18"
+                let decision = try reconciler.decide(record, provenance: Provenance(), in: db)
+                return decision.changes.first?.rows.first { $0.table == StateSchema.workOrder.name }?.values["release_status"] ?? nil
+            }
         }
-        #expect(released == "released")
+        #expect(try release(withoutTask("WO-4")) == nil)
+        var unknownTask = withoutTask("WO-5")
+        unknownTask.fields["taskId"] = .string("NOT-IN-THE-PROGRAMME")
+        #expect(try release(unknownTask) == nil, "a task the programme lacks is no task: the part number's apply")
+        // Categories compare without letter case: "b1" and "b2" asked, B1 held → still not B2.
+        try apply([RowImage(table: StateSchema.maintenanceTask, values: ["task_id": "TASK-1", "part_number": "PN-C", "required_category": "b1"])], to: store)
+        #expect(try release(withoutTask("WO-6")) == "released", "b1 is B1")
     }
 }
