@@ -212,6 +212,40 @@ struct ReconciliationTests {
         #expect(try other.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
     }
 
+    @Test("a part fitted elsewhere whatever its status, a scrapped part, a removal of a part the component does not hold, and an unknown action are not applied")
+    func partMoveChecks() throws {
+        // DPP-PART-123 listed by the registry inside DPP-H2-001, IN_SERVICE (not INSTALLED); a scrapped seal kit beside it.
+        let registry = try Fixtures.text("dpp-registry.json")
+            .replacingOccurrences(of: "\"installedOn\": null,\n      \"parentDppId\": null", with: "\"installedOn\": \"EC-AMP\",\n      \"parentDppId\": \"DPP-H2-001\"")
+            .replacingOccurrences(of: "\"status\": \"IN_STOCK\"", with: "\"status\": \"IN_SERVICE\"")
+            .replacingOccurrences(of: "  ]\n}", with: """
+                  ,{ "dppId": "DPP-PART-900", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-00900", "status": "SCRAPPED",
+                     "certification": { "type": "EASA Form 1", "reference": "EF1-2024-000001", "validUntil": null } }
+                  ]
+                }
+                """)
+        let cli = try CLI.freshRoot()
+        try cli.drop(registry, as: "reg.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        try cli.drop("""
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-31", "completionDate": "2025-11-06", "partsUsed": ["DPP-PART-123"]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-32", "completionDate": "2025-11-06", "partsUsed": ["DPP-PART-900"]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-33", "completionDate": "2025-11-06", "partsUsed": [{"dppId": "DPP-PART-123", "action": "removed"}]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-34", "completionDate": "2025-11-06", "partsUsed": [{"dppId": "DPP-PART-123", "action": "swapped"}]}
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-35", "completionDate": "2025-11-07", "partsUsed": [{"dppId": "DPP-PART-123", "action": "remove"}]}
+            """, as: "moves.jsonl", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-31") == "held PART_INSTALLED_ELSEWHERE")
+        #expect(try outcome(cli, key: "WO-32") == "held PART_NOT_CERTIFIED")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'WO-32'") == "part DPP-PART-900: it is scrapped")
+        #expect(try outcome(cli, key: "WO-33") == "held PART_INSTALLED_ELSEWHERE")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'WO-33'") == "part DPP-PART-123 is installed in DPP-H2-001; DPP-H2-002 cannot remove it")
+        #expect(try outcome(cli, key: "WO-34") == "rejected INVALID_FIELD")
+        #expect(try outcome(cli, key: "WO-35") == "applied -", "its own component removes it ('remove' reads as removed)")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-123'") == "REMOVED")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-900'") == "SCRAPPED")
+    }
+
     /// A fresh root whose registry is loaded, with `completions` dropped as one JSON Lines work-order file.
     static func registryThen(_ completions: String) throws -> CLI {
         let cli = try CLI.freshRoot()

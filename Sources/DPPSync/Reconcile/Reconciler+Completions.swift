@@ -77,7 +77,15 @@ extension Reconciler {
                 return byPolicy(.unknownPart, "part \(reference.described) is not in the DPP registry (yet); the record waits for it")
             }
             let issueType = line["issueType"]?.scalarText?.uppercased()
-            let action = line["action"]?.scalarText?.lowercased() ?? (issueType == "RETURN" ? "returned" : "installed")
+            // Another word had installed the part past every check (`"install"`): only these three are actions.
+            let action: String
+            switch line["action"]?.scalarText?.lowercased() ?? (issueType == "RETURN" ? "returned" : "installed") {
+            case "installed", "install": action = "installed"
+            case "removed", "remove": action = "removed"
+            case "returned", "return": action = "returned"
+            case let other:
+                return byPolicy(.invalidField, "part \(id): action '\(other)' is not installed, removed or returned")
+            }
             parts.append(ResolvedPart(row: row, dppId: id, action: action))
         }
         // 3. The technicians.
@@ -222,15 +230,23 @@ extension Reconciler {
 
         // Parts: installed into this component (aircraft from the parent); a return changes nothing.
         for part in parts where part.action != "returned" {
+            let parent = part.row["parent_dpp_id"] ?? nil
+            let status = part.row["status"] ?? nil
             if part.action == "installed" {
-                let parent = part.row["parent_dpp_id"] ?? nil
-                if let parent, parent != dppId, (part.row["status"] ?? nil) == "INSTALLED", !previous.parts.contains(part.dppId),
+                // In another component whatever its status says (a registry lists fitted parts IN_SERVICE too),
+                // unless it was taken out.
+                if let parent, parent != dppId, status != "REMOVED", status != "IN_STOCK", !previous.parts.contains(part.dppId),
                    waiving != .partInstalledElsewhere {
                     return ([], nil, "", (.partInstalledElsewhere, "part \(part.dppId) is installed in \(parent); it cannot also be installed in \(dppId)"))
                 }
-                if !previous.parts.contains(part.dppId), waiving != .partNotCertified, let problem = certificationProblem(part.row, on: completionDate) {
+                if !previous.parts.contains(part.dppId), waiving != .partNotCertified,
+                   let problem = status == "SCRAPPED" ? "it is scrapped" : certificationProblem(part.row, on: completionDate) {
                     return ([], nil, "", (.partNotCertified, "part \(part.dppId): \(problem)"))
                 }
+            } else if parent != dppId, !previous.parts.contains(part.dppId), waiving != .partInstalledElsewhere {
+                // A removal takes out a part this component holds: one in another component, or in none, is not its to remove.
+                return ([], nil, "", (.partInstalledElsewhere, "part \(part.dppId) is " + (parent.map { "installed in \($0)" } ?? "not installed")
+                                      + "; \(dppId) cannot remove it"))
             }
             // The part's new place, as the partial image of its row: the key and the columns that change,
             // in the asset table's column order (which the write binds them in).
