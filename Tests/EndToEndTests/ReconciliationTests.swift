@@ -246,6 +246,35 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-900'") == "SCRAPPED")
     }
 
+    @Test("a registry re-export older than the completions keeps where they put parts and what they made of status; a newer one wins, and taking a component off its aircraft ends its period")
+    func registryAfterCompletions() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        _ = try Self.run(cli)
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-41", "completionDate": "2025-11-05", "partsUsed": ["DPP-PART-123"], "returnToService": false}"#,
+                     as: "wo.json", source: "workorders")
+        _ = try Self.run(cli)
+        let place = "SELECT status || ' ' || COALESCE(parent_dpp_id, '-') FROM asset WHERE dpp_id = ?"
+        #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
+        #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")
+        // The same export (1 November), one unrelated edit: the completions' decisions stay.
+        let registry = try Fixtures.text("dpp-registry.json")
+        try cli.drop(registry.replacingOccurrences(of: "Stack manifold seal kit", with: "Stack manifold seal kit, rev B"), as: "again.json", source: "registry")
+        _ = try Self.run(cli)
+        #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
+        #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")
+        #expect(try cli.scalar("SELECT description FROM asset WHERE dpp_id = 'DPP-PART-123'") == "Stack manifold seal kit, rev B")
+        // An export from after the completions was decided is the registry's newer word; DPP-H2-002 comes off EC-AMP.
+        try cli.drop(registry.replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2099-01-01T02:00:00Z")
+                        .replacingOccurrences(of: "\"installedOn\": \"EC-AMP\",\n      \"parentDppId\": null,\n      \"position\": \"AFT-TANK\"",
+                                              with: "\"installedOn\": null,\n      \"parentDppId\": null,\n      \"position\": null"),
+                     as: "newer.json", source: "registry")
+        _ = try Self.run(cli)
+        #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "IN_STOCK -")
+        #expect(try cli.query("SELECT start_day, COALESCE(aircraft, '∅') FROM installation WHERE dpp_id = 'DPP-H2-002' ORDER BY start_day")
+                == [["2025-06-02", "EC-AMP"], ["2099-01-01", "∅"]])
+    }
+
     /// A fresh root whose registry is loaded, with `completions` dropped as one JSON Lines work-order file.
     static func registryThen(_ completions: String) throws -> CLI {
         let cli = try CLI.freshRoot()

@@ -55,14 +55,40 @@ extension Reconciler {
             return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
                             message: "source time \(incoming) is older than the stored \(storedTime); the newer values stay")
         }
-        // What the work orders decided (status, installation) stays unless the registry itself is newer.
+        // What the work orders decided (where it is, its status) stays unless the registry's export is
+        // newer than the last completion decided for it: a re-export with an unrelated edit had put a
+        // released component back IN_SERVICE and an installed part back IN_STOCK.
+        var kept = ""
+        if Self.placeColumns.contains(where: { (stored[$0] ?? nil) != (values[$0] ?? nil) }),
+           let decided = try lastCompletionDecision(touching: dppId, in: db),
+           record.timestamp.map({ $0.description <= decided }) ?? true {
+            for column in Self.placeColumns { values[column] = stored[column] ?? nil }
+            kept = "; where it is and its status stay as the work orders decided them (\(decided), after this export)"
+        }
         let differences = StateSchema.asset.columns.filter { $0 != "source_time" && (stored[$0] ?? nil) != (values[$0] ?? nil) }
         if differences.isEmpty {
-            return Decision(outcome: .duplicate, reason: reason ?? .duplicateRecord, message: "identical to the stored component" + ownership)
+            return Decision(outcome: .duplicate, reason: reason ?? .duplicateRecord, message: "identical to the stored component" + ownership + kept)
         }
         if record.timestamp == nil { values["source_time"] = stored["source_time"] ?? nil }
-        let change = StateChange(kind: "asset.updated", subject: dppId,
-                                 rows: [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: stored), provenance: provenance)
-        return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership, changes: [change])
+        var rows = [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: stored)
+        // Taken off its aircraft by the registry: the period on it ends on the export's day, so the
+        // component accrues no more of that aircraft's hours.
+        if (stored["installed_on"] ?? nil) != nil, (values["installed_on"] ?? nil) == nil, let day = record.timestamp?.description.prefix(10) {
+            rows.append(.installation(dppId: dppId, day: String(day), aircraft: nil))
+        }
+        let change = StateChange(kind: "asset.updated", subject: dppId, rows: rows, provenance: provenance)
+        return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership + kept, changes: [change])
+    }
+
+    /// The asset columns completions decide: where a component or part is, and its status.
+    static let placeColumns = ["installed_on", "parent_dpp_id", "position", "installed_at", "status"]
+
+    /// When the latest completion that touched `dppId` (as the component or as a part) was decided.
+    func lastCompletionDecision(touching dppId: String, in db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: """
+            SELECT MAX(time) FROM ledger_entry
+            WHERE kind IN ('workorder.completed', 'workorder.enriched', 'review.resolved')
+              AND seq IN (SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1)
+            """), arguments: [dppId])
     }
 }
