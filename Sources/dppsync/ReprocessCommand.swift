@@ -35,6 +35,7 @@ struct ReprocessCommand: ParsableCommand {
     func run() throws {
         let configuration = try options.loadConfiguration()
         let synchronizer = try options.openSynchronizer(configuration: configuration)
+        synchronizer.crashPoints = CrashPoints(environment: ProcessInfo.processInfo.environment)
         synchronizer.observer = TerminalObserver(logger: options.makeLogger(label: "dppsync.reprocess"), showProgress: isatty(STDERR_FILENO) == 1)
         let paths = try batch.map { try synchronizer.storedFiles(ofBatch: $0) } ?? files.map(resolve)
         if paths.isEmpty { throw UsageError(message: "batch \(batch ?? 0) has no stored files to reprocess") }

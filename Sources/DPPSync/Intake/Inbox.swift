@@ -11,6 +11,9 @@ public struct InboxFile: Sendable, Hashable {
     public var firstSeen: Double
     /// The `.done` marker that travels with the file, if any.
     public var markerPath: String?
+    /// A `reprocess` copy an interrupted command left in `.processing/`: the `input_file` it runs
+    /// again (from the note written beside it, `reprocessNote(for:)`).
+    public var reprocessOf: Int64?
 }
 
 /// What a scan of one source found.
@@ -91,13 +94,28 @@ public struct Inbox {
         for marker in entries where marker.hasSuffix(".done") && !entries.contains(String(marker.dropLast(5))) {
             _ = try? FileSystem.move(folder + "/" + marker, into: layout.inbox(source))
         }
+        // A reprocess note whose copy is gone (moved on, or never written) has nothing left to say.
+        for note in entries where note.hasPrefix(".") && note.hasSuffix(Self.reprocessSuffix)
+            && !entries.contains(String(note.dropFirst().dropLast(Self.reprocessSuffix.count))) {
+            unlink(folder + "/" + note)
+        }
         return entries.filter { !Self.isIgnored($0) }.compactMap { name in
             let path = folder + "/" + name
             guard let signature = FileSystem.signature(of: path) else { return nil }
             let marker = path + ".done"
+            let note = (try? FileSystem.readBytes(Self.reprocessNote(for: path))).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
             return InboxFile(source: source, name: name, path: path, size: signature.size, firstSeen: 0,
-                             markerPath: FileSystem.exists(marker) ? marker : nil)
+                             markerPath: FileSystem.exists(marker) ? marker : nil, reprocessOf: note)
         }
+    }
+
+    static let reprocessSuffix = ".reprocess"
+
+    /// The note beside a `reprocess` copy in `.processing/` naming the `input_file` it runs again:
+    /// written before the copy, removed once the copy has moved on. Without it, a copy left by a
+    /// killed `reprocess` was taken for an interrupted run's file, a duplicate, and never reprocessed.
+    public static func reprocessNote(for path: String) -> String {
+        (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + reprocessSuffix
     }
 
     /// Claims `file` by an atomic rename into `.processing/` (folder fsynced);

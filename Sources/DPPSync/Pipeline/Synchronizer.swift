@@ -95,7 +95,9 @@ public final class Synchronizer {
                 var processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
                                               observer: observer, clock: clock)
                 processor.timings = timings
-                summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered))
+                summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered,
+                                                           reprocessOf: claimed.reprocessOf))
+                if claimed.reprocessOf != nil { unlink(Inbox.reprocessNote(for: claimed.path)) }
                 walCopy = store.copyWALInBackground()
             }
         }
@@ -180,6 +182,7 @@ public final class Synchronizer {
             let processing = layout.processing(file.source)
             try FileSystem.createDirectory(processing)
             let target = FileSystem.freeName(for: file.name, in: processing)
+            try FileSystem.writeAtomically(String(file.earlier), to: Inbox.reprocessNote(for: target))
             try FileSystem.writeAtomically(try FileSystem.readBytes(file.absolute), to: target)
             let size = FileSystem.signature(of: target)?.size ?? 0
             work.append((InboxFile(source: file.source, name: (target as NSString).lastPathComponent, path: target, size: size, firstSeen: 0),
@@ -192,6 +195,7 @@ public final class Synchronizer {
             let processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
                                           observer: observer, clock: clock)
             summary.files.append(try processor.process(file, mapping: mapping, batchId: batchId, recovered: false, reprocessOf: earlier))
+            unlink(Inbox.reprocessNote(for: file.path))
         }
         try closeBatch(batchId)
         try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
