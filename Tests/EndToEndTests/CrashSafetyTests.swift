@@ -43,6 +43,12 @@ struct CrashSafetyTests {
         // The crashed batch is closed as interrupted, never left running.
         #expect(try cli.scalar("SELECT COUNT(*) FROM batch WHERE status = 'running'") == "0")
         #expect(try cli.scalar("SELECT status FROM batch WHERE id = 1") == (point == .afterEmit ? "completed" : "interrupted"))
+        // Every batch has its reconciliation report, the interrupted one's too (what it committed is in no other).
+        for id in try cli.query("SELECT id FROM batch ORDER BY id").compactMap({ $0[0] }) {
+            for format in ReconciliationReport.Format.allCases {
+                #expect(FileSystem.exists(cli.root + "/Reports/reconciliation/batch-\(id).\(format.rawValue)"), "batch \(id) \(format)")
+            }
+        }
     }
 
     @Test("a restart after a stop between commit and move keeps the verdict its row has: one duplicate row, a quarantine's own reason")

@@ -37,6 +37,10 @@ public final class Synchronizer {
             try db.execute(sql: "UPDATE batch SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                            arguments: [Timestamp.now().description])
         }
+        // Every ended batch has its report: one a killed run did not write (or not whole) is written
+        // now, an interrupted batch's too (what it committed is in no other report).
+        let unreported = try store.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM batch WHERE reported = 0 AND status != 'running' ORDER BY id") }
+        for batchId in unreported { _ = try ReconciliationReport(store: store, layout: layout).write(batchId: batchId) }
     }
 
     /// One pass over every source, in order. Opens a batch only if it takes a file.

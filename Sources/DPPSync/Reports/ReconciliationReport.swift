@@ -32,6 +32,7 @@ public struct ReconciliationReport {
         let html = try AtomicFileWriter(path: base + "." + Format.html.rawValue)
         try html.write(try renderHTML(batchId: batchId))
         try html.commit()
+        try store.write { db in try db.execute(sql: "UPDATE batch SET reported = 1 WHERE id = ?", arguments: [batchId]) }
         return base
     }
 

@@ -302,6 +302,14 @@ extension Store {
             // index each hold read every open item, quadratic in a file whose records are held.
             try db.execute(sql: "CREATE INDEX review_item_open_record ON review_item(record_key, kind) WHERE status = 'open'")
         }
+        migrator.registerMigration("v19-batch-reported") { db in
+            // Whether a batch's reconciliation report was written whole: a run killed before it wrote
+            // (or while) had left a completed batch without one, for good. Batches before this had theirs.
+            try db.execute(sql: """
+                ALTER TABLE batch ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;
+                UPDATE batch SET reported = 1;
+                """)
+        }
         return migrator
     }
 }
