@@ -81,11 +81,39 @@ struct ReconciliationTests {
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 
+    @Test("a re-sent older work order (COMP → CLOSE) moves no part back and leaves a later completion's status")
+    func resentOlderWorkOrder() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        _ = try Self.run(cli)
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        // WO-54321 (5 November) fits the seal kit SK7-88812 to DPP-H2-001 and releases it.
+        try cli.drop(maximo, as: "comp.xml", source: "workorders")
+        _ = try Self.run(cli)
+        // Later work: the kit moves to DPP-H2-002, and DPP-H2-001 is taken out of service.
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-60", "completionDate": "2025-11-07", "partsUsed": [{"dppId": "DPP-PART-123", "action": "removed"}], "returnToService": false}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-61", "completionDate": "2025-11-08", "partsUsed": ["DPP-PART-123"]}
+            """, as: "later.jsonl", source: "workorders")
+        _ = try Self.run(cli)
+        // The CMMS closes WO-54321: the same work, a newer status date.
+        try cli.drop(maximo.replacingOccurrences(of: "<STATUS>COMP</STATUS>\n      <STATUSDATE>2025-11-05T16:10:00+01:00",
+                                                 with: "<STATUS>CLOSE</STATUS>\n      <STATUSDATE>2025-11-20T09:00:00+01:00"),
+                     as: "close.xml", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try cli.scalar("SELECT status FROM work_order WHERE work_order_id = 'WO-54321'") == "CLOSE")
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-002")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "UNSERVICEABLE")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
     @Test("a work order re-sent after a record of the same file changed its component is decided against that change, as in a file of its own")
     func resentAfterAChangeInTheSameFile() throws {
-        // WO-1 returns DPP-H2-001 to service; WO-2 then takes it out of service, and WO-1 comes again
-        // with the same facts, which return it to service again. The writer holds the status WO-2 set
-        // until a run of moves is written: the re-sent work order must be compared with it.
+        // WO-1 returns DPP-H2-001 to service; WO-2 (a later completion) then takes it out of service, and
+        // WO-1 comes again with the same facts: a re-send of older work, which leaves WO-2's status (it
+        // had returned the component to service again). The writer holds the status WO-2 set until a run
+        // of moves is written: the re-sent work order must be compared with it, in one file as in three.
         let first = #"{"dppId": "DPP-H2-001", "workOrderId": "WO-1", "completionDate": "2025-11-05", "returnToService": true}"#
         let second = #"{"dppId": "DPP-H2-001", "workOrderId": "WO-2", "completionDate": "2025-11-06", "returnToService": false}"#
         var dumps: [[String]] = []
@@ -103,8 +131,8 @@ struct ReconciliationTests {
                 try cli.drop(first + "\n", as: "again.json", source: "workorders")
                 _ = try Self.run(cli)
             }
-            #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "IN_SERVICE", "together: \(together)")
-            #expect(try outcome(cli, key: "WO-1") == "applied -", "together: \(together)")
+            #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "UNSERVICEABLE", "together: \(together)")
+            #expect(try outcome(cli, key: "WO-1") == "duplicate DUPLICATE", "together: \(together)")
             #expect(try cli.run("ledger", "verify").status == 0)
             dumps.append(try Self.stateDump(cli))
         }

@@ -125,7 +125,8 @@ extension Reconciler {
                 merged = mergedRecord(record, stored: stored, details: details)
                 if additions.isEmpty {
                     // Same facts: only a status move (COMP → CLOSE) or nothing at all.
-                    let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
+                    let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
+                                                  resent: true, in: db)
                     let changed = try rows.rows.filter { try !isStored($0, in: db) }
                     if changed.isEmpty || rows.hold != nil {
                         return Decision(outcome: .duplicate, reason: .duplicateRecord, message: "same facts as the stored work order")
@@ -140,13 +141,14 @@ extension Reconciler {
             }
         }
 
-        var built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines, in: db)
+        var built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
+                                       resent: storedWorkOrder != nil, in: db)
         if let hold = built.hold {
             let decision = byPolicy(hold.reason, hold.message)
             if decision.outcome != .applied { return decision }
             // A reviewer waived this check: build the rows without it.
             var waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
-                                                 previous: previousLines, waiving: hold.reason, in: db)
+                                                 previous: previousLines, resent: storedWorkOrder != nil, waiving: hold.reason, in: db)
             if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
             return try finishCompletion(&waivedBuild, dppId: dppId, asset: asset, technicians: technicians, reason: hold.reason,
                                         prefix: "accepted on review (\(hold.reason)): " + prefix, newWorkOrder: storedWorkOrder == nil,
@@ -213,7 +215,7 @@ extension Reconciler {
     /// Every row a completion implies (after-images), and what it means for return to service.
     func completionRows(_ record: MappedRecord, workOrderId: String, asset: RowValues, parts: [ResolvedPart],
                         technicians: [String: RowValues], previous: (labor: Int, tests: Int, parts: [String]),
-                        waiving: ReasonCode? = nil, in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
+                        resent: Bool = false, waiving: ReasonCode? = nil, in db: Database) throws -> (rows: [RowImage], reason: ReasonCode?, message: String, hold: (reason: ReasonCode, message: String)?) {
         guard let dppId = asset["dpp_id"] ?? nil else { return ([], nil, "", nil) }
         let completionDate = record.string("completionDate")
         let returnToService = record.bool("returnToService")
@@ -230,6 +232,13 @@ extension Reconciler {
 
         // Parts: installed into this component (aircraft from the parent); a return changes nothing.
         for part in parts where part.action != "returned" {
+            // A re-sent work order (a status move, a newer version) does not move again the parts its
+            // first send moved: what later work orders did with them since stands (a COMP → CLOSE
+            // re-send had taken a part back out of the component a later work order fitted it to).
+            if resent, previous.parts.contains(part.dppId) {
+                rows.append(RowImage(table: StateSchema.workOrderPart, inColumnOrder: [workOrderId, part.dppId, part.action]))
+                continue
+            }
             let parent = part.row["parent_dpp_id"] ?? nil
             let status = part.row["status"] ?? nil
             if part.action == "installed" {
@@ -331,7 +340,8 @@ extension Reconciler {
         case "blocked"?, "not-returned"?: "UNSERVICEABLE"
         default: asset["status"] ?? nil
         }
-        if status != (asset["status"] ?? nil) {
+        // Nor does it set the component's status over a later completion's (its release had been undone).
+        if status != (asset["status"] ?? nil), !(resent ? try laterCompletion(on: dppId, than: completionDate, besides: workOrderId, in: db) : false) {
             var updated = asset
             updated["status"] = status
             rows.insert(RowImage(table: StateSchema.asset, updating: asset, to: updated), at: 0)
@@ -346,6 +356,14 @@ extension Reconciler {
     }
 
     struct ComplianceFailure: Error { var reason: ReasonCode; var message: String }
+
+    /// Whether a work order other than `workOrderId` completed on `dppId` after `date`.
+    func laterCompletion(on dppId: String, than date: String?, besides workOrderId: String, in db: Database) throws -> Bool {
+        guard let date else { return false }
+        return try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM work_order WHERE dpp_id = ? AND completion_date > ? AND work_order_id <> ?)
+            """), arguments: [dppId, date, workOrderId]) ?? false
+    }
 
     /// The technician who may certify the return to service: licence valid on the
     /// completion day, with the category and authorisation each of `tasks` requires (categories
