@@ -81,6 +81,35 @@ struct ReconciliationTests {
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 
+    @Test("a second source without labour enriches a released work order (its stored labour is certified), a part named twice is one part, and other facts under the same registry time wait for a person")
+    func enrichmentAndTies() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        _ = try Self.run(cli)
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70", "completionDate": "2025-11-05", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 2}], "partsUsed": ["DPP-PART-123", "DPP-PART-123"]}"#,
+                     as: "a.json", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try cli.scalar("SELECT release_status FROM work_order") == "released")
+        // The test bench's own export: the same work order, its test, no labour.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70", "completionDate": "2025-11-05", "returnToService": true, "partsUsed": ["DPP-PART-123"], "tests": [{"name": "Leak", "value": 0.8, "upperLimit": 1.5}]}"#,
+                     as: "b.json", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try outcome(cli, key: "WO-70", batch: 3) == "applied ENRICHED")
+        #expect(try cli.scalar("SELECT release_status || ' ' || certifying_staff FROM work_order") == "released JSMITH")
+        // The first message again, byte for byte but for a space: its part twice is still the one part stored.
+        try cli.drop(#" {"dppId": "DPP-H2-001", "workOrderId": "WO-70", "completionDate": "2025-11-05", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 2}], "partsUsed": ["DPP-PART-123", "DPP-PART-123"]}"#,
+                     as: "c.json", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try outcome(cli, key: "WO-70", batch: 4) == "duplicate DUPLICATE")
+        // The registry again under the same export time, with another description: neither is the newer.
+        try cli.drop(try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "Liquid hydrogen tank, aft", with: "LH2 tank (aft)"),
+                     as: "reg2.json", source: "registry")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "DPP-H2-002", batch: 5) == "held DIVERGENT_DUPLICATE")
+        #expect(try cli.scalar("SELECT description FROM asset WHERE dpp_id = 'DPP-H2-002'") == "Liquid hydrogen tank, aft")
+    }
+
     @Test("a re-sent older work order (COMP → CLOSE) moves no part back and leaves a later completion's status")
     func resentOlderWorkOrder() throws {
         let cli = try CLI.freshRoot()
@@ -285,9 +314,11 @@ struct ReconciliationTests {
         let place = "SELECT status || ' ' || COALESCE(parent_dpp_id, '-') FROM asset WHERE dpp_id = ?"
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")
-        // The same export (1 November), one unrelated edit: the completions' decisions stay.
+        // A next day's export (2 November), still from before the completions were decided, one unrelated
+        // edit: the edit applies, the completions' decisions stay.
         let registry = try Fixtures.text("dpp-registry.json")
-        try cli.drop(registry.replacingOccurrences(of: "Stack manifold seal kit", with: "Stack manifold seal kit, rev B"), as: "again.json", source: "registry")
+        try cli.drop(registry.replacingOccurrences(of: "Stack manifold seal kit", with: "Stack manifold seal kit, rev B")
+                        .replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-11-02T02:00:00Z"), as: "again.json", source: "registry")
         _ = try Self.run(cli)
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")

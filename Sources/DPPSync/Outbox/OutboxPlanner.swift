@@ -201,12 +201,21 @@ public struct OutboxPlanner {
                            head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
             }
         }
-        // Maintenance due, and what the work will require: within the horizon, and beyond it where the
-        // CMMS holds a notification of the task already (work done early moved it out of the horizon:
-        // without the update, its overdue notification would have stayed in force until the next one).
+        /// Whether the stored message `id` is an overdue notification.
+        func saysOverdue(_ id: String) throws -> Bool {
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT json_extract(body, '$.overdue') FROM outbox_message WHERE message_id = ?"), arguments: [id]) ?? false
+        }
+        // Maintenance due, and what the work will require: within the horizon; and beyond it where the
+        // CMMS holds an overdue notification of the task (work done moved it past the horizon: that
+        // notice had stayed in force, High, until the task came into the horizon again). A notice that
+        // was not overdue is left to the next one, as the CMMS sent the completion itself: updating
+        // every completed task's had doubled a large night's outbox.
         for item in try dueItems() {
             let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
-            guard item.overdue || item.dueDate <= horizon || latestByStream[notificationStream] != nil else { continue }
+            let withinHorizon = item.overdue || item.dueDate <= horizon
+            if !withinHorizon {
+                guard let head = latestByStream[notificationStream], try saysOverdue(head) else { continue }
+            }
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
             try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
@@ -217,6 +226,7 @@ public struct OutboxPlanner {
                 ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
                 ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
             ]))
+            guard withinHorizon else { continue }  // the work's requirements are asked for when it is due
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
             try submit(Plan(id: requirementId, channel: Self.requirementChannel, stream: "\(Self.requirementChannel)/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),

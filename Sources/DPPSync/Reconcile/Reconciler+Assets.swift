@@ -69,6 +69,9 @@ extension Reconciler {
         if differences.isEmpty {
             return Decision(outcome: .duplicate, reason: reason ?? .duplicateRecord, message: "identical to the stored component" + ownership + kept)
         }
+        if let divergent = sameTimeDivergence(record.timestamp, stored: stored["source_time"] ?? nil, differences: differences, what: "component \(dppId)") {
+            return divergent
+        }
         if record.timestamp == nil { values["source_time"] = stored["source_time"] ?? nil }
         var rows = [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: stored)
         // Taken off its aircraft by the registry: the period on it ends on the export's day, so the
@@ -78,6 +81,14 @@ extension Reconciler {
         }
         let change = StateChange(kind: "asset.updated", subject: dppId, rows: rows, provenance: provenance)
         return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership + kept, changes: [change])
+    }
+
+    /// Other facts under the same source time: neither can be the newer, so the record waits for a
+    /// person (DIVERGENT_DUPLICATE), as a work order's do; the last file had won, so the order files
+    /// came in decided the state.
+    func sameTimeDivergence(_ incoming: Timestamp?, stored: String?, differences: [String], what: String) -> Decision? {
+        guard let incoming, let stored, let storedTime = Timestamp(iso: stored), storedTime == incoming, !differences.isEmpty else { return nil }
+        return byPolicy(.divergentDuplicate, "\(what) is already stored with other facts under the same source time \(incoming): " + differences.joined(separator: ", "))
     }
 
     /// The asset columns completions decide: where a component or part is, and its status.

@@ -123,6 +123,12 @@ extension Reconciler {
                 let additions = incoming.additions(over: storedFacts)
                 let details = try storedDetails(stored, workOrderId: workOrderId, in: db)
                 merged = mergedRecord(record, stored: stored, details: details)
+                // The merged labour is certified too: its technicians had been looked up from the incoming
+                // lines alone, so a second source without labour was held CERT_EXPIRED with no reason given.
+                for line in merged.list("labor") {
+                    guard let code = line["laborCode"]?.scalarText, technicians[code] == nil else { continue }
+                    if let technician = try references.row(StateSchema.technician, code, in: db) { technicians[code] = technician }
+                }
                 if additions.isEmpty {
                     // Same facts: only a status move (COMP → CLOSE) or nothing at all.
                     let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
@@ -452,7 +458,8 @@ extension Reconciler {
         CompletionFacts(
             dppId: dppId, completionDate: record.string("completionDate"), findings: record.string("findings"),
             returnToService: record.bool("returnToService"),
-            parts: parts.filter { $0.action == "installed" }.map(\.dppId).sorted(),
+            // Once each: a part named twice is one part fitted (the store links it once).
+            parts: Set(parts.filter { $0.action == "installed" }.map(\.dppId)).sorted(),
             labor: record.list("labor").map { "\($0["laborCode"]?.scalarText ?? "") \(Self.number($0["hours"]?.scalarText))" }.sorted(),
             tests: record.list("tests").map { "\($0["name"]?.scalarText ?? "") \(Self.number($0["value"]?.scalarText)) \($0["result"]?.scalarText ?? verdict($0) ?? "")" }.sorted())
     }

@@ -79,6 +79,9 @@ extension Reconciler {
             let differences = spec.table.columns.filter { $0 != "source_time" && (stored[$0] ?? nil) != (values[$0] ?? nil) }
             if differences.isEmpty {
                 decision = Decision(outcome: .duplicate, reason: .duplicateRecord, message: "identical to the stored \(spec.table.name) row")
+            } else if let divergent = sameTimeDivergence(record.timestamp, stored: stored["source_time"] ?? nil, differences: differences,
+                                                         what: "\(spec.table.name) \(key.joined(separator: "|"))") {
+                return divergent
             } else {
                 decision = Decision(outcome: .applied, reason: nil, message: "updated: " + differences.joined(separator: ", "), changes: [
                     StateChange(kind: spec.changeKind, subject: spec.subject(record), rows: [RowImage(table: spec.table, values: values)], provenance: provenance),
