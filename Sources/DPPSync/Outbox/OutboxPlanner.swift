@@ -201,21 +201,11 @@ public struct OutboxPlanner {
                            head: asset[AssetColumn.specificationHead], source: AssetColumn.specificationSource)
             }
         }
-        /// Whether the stored message `id` is an overdue notification.
-        func saysOverdue(_ id: String) throws -> Bool {
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT json_extract(body, '$.overdue') FROM outbox_message WHERE message_id = ?"), arguments: [id]) ?? false
-        }
-        // Maintenance due, and what the work will require: within the horizon; and beyond it where the
-        // CMMS holds an overdue notification of the task (work done moved it past the horizon: that
-        // notice had stayed in force, High, until the task came into the horizon again). A notice that
-        // was not overdue is left to the next one, as the CMMS sent the completion itself: updating
-        // every completed task's had doubled a large night's outbox.
-        for item in try dueItems() {
+        // Maintenance due, and what the work will require, within the horizon. A task that work done
+        // moved past it gets no update: the CMMS closed its request with that work (it sent the
+        // completion), and a notice months ahead is what the horizon keeps from it.
+        for item in try dueItems() where item.overdue || item.dueDate <= horizon {
             let notificationStream = OutboxChannel.maintenanceDue.rawValue + "/\(item.dppId)/\(item.taskId)"
-            let withinHorizon = item.overdue || item.dueDate <= horizon
-            if !withinHorizon {
-                guard let head = latestByStream[notificationStream], try saysOverdue(head) else { continue }
-            }
             let due = item.dueDate.description
             let notificationId = safeId("MDN-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))-\(item.priority.prefix(1))")
             try submit(Plan(id: notificationId, channel: OutboxChannel.maintenanceDue.rawValue, stream: notificationStream, subject: item.dppId, body: [
@@ -226,7 +216,6 @@ public struct OutboxPlanner {
                 ("overdue", .bool(item.overdue)), ("lastAccomplished", .string(item.accomplished.description)),
                 ("cmmsAssetNum", text(cmmsNumbers[item.dppId])),
             ]))
-            guard withinHorizon else { continue }  // the work's requirements are asked for when it is due
             let requirementId = safeId("CRQ-\(item.dppId)-\(item.taskId)-\(withoutDashes(due))")
             try submit(Plan(id: requirementId, channel: Self.requirementChannel, stream: "\(Self.requirementChannel)/\(item.dppId)/\(item.taskId)", subject: item.dppId, body: [
                 ("requirementId", .string(requirementId)), ("kind", .string("task")), ("dppId", .string(item.dppId)),
