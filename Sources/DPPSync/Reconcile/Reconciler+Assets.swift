@@ -98,7 +98,7 @@ extension Reconciler {
     func lastCompletionDecision(touching dppId: String, in db: Database) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: """
             SELECT MAX(time) FROM ledger_entry
-            WHERE kind IN ('workorder.completed', 'workorder.enriched', 'review.resolved')
+            WHERE kind IN ('workorder.completed', 'workorder.enriched')
               AND seq IN (SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1)
             """), arguments: [dppId])
     }
