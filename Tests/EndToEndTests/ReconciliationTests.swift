@@ -110,6 +110,44 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT description FROM asset WHERE dpp_id = 'DPP-H2-002'") == "Liquid hydrogen tank, aft")
     }
 
+    @Test("a newer version that leaves facts out keeps the stored ones (labour, tests, the release); a failed test that comes as an enrichment is reported TEST_FAILED")
+    func newerVersionKeepsAbsentFacts() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        _ = try Self.run(cli)
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(maximo, as: "comp.xml", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try cli.scalar("SELECT release_status FROM work_order WHERE work_order_id = 'WO-54321'") == "released")
+        // Closed a day later with another finding, and without its labour and test lines.
+        var closed = maximo.replacingOccurrences(of: "<STATUS>COMP</STATUS>\n      <STATUSDATE>2025-11-05T16:10:00+01:00",
+                                                 with: "<STATUS>CLOSE</STATUS>\n      <STATUSDATE>2025-11-06T09:00:00+01:00")
+            .replacingOccurrences(of: "No issues", with: "No issues; seal kit replaced")
+        for element in ["LABTRANS", "AMP_TESTRESULT"] {
+            while let open = closed.range(of: "<\(element)>"), let close = closed.range(of: "</\(element)>", range: open.upperBound..<closed.endIndex) {
+                closed.removeSubrange(open.lowerBound..<close.upperBound)
+            }
+        }
+        try cli.drop(closed, as: "close.xml", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try outcome(cli, key: "WO-54321", batch: 3) == "applied -")
+        #expect(try cli.scalar("SELECT findings || ' ' || status || ' ' || release_status || ' ' || certifying_staff FROM work_order WHERE work_order_id = 'WO-54321'")
+                == "No issues; seal kit replaced CLOSE released JSMITH")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order_labor WHERE work_order_id = 'WO-54321'") == "1")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order_test WHERE work_order_id = 'WO-54321'") == "1")
+
+        // Released with no test; the test bench's export then reports a failed one for the same work.
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-80", "completionDate": "2025-11-07", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 1}]}"#,
+                     as: "wo80.json", source: "workorders")
+        _ = try Self.run(cli)
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-80", "completionDate": "2025-11-07", "returnToService": true, "tests": [{"name": "Leak", "value": 2.8, "upperLimit": 1.5}]}"#,
+                     as: "wo80-test.json", source: "workorders")
+        _ = try Self.run(cli)
+        #expect(try outcome(cli, key: "WO-80", batch: 5) == "applied TEST_FAILED")
+        #expect(try cli.scalar("SELECT release_status FROM work_order WHERE work_order_id = 'WO-80'") == "blocked")
+    }
+
     @Test("a re-sent older work order (COMP → CLOSE) moves no part back and leaves a later completion's status")
     func resentOlderWorkOrder() throws {
         let cli = try CLI.freshRoot()

@@ -121,14 +121,7 @@ extension Reconciler {
             }
             if differences.isEmpty {
                 let additions = incoming.additions(over: storedFacts)
-                let details = try storedDetails(stored, workOrderId: workOrderId, in: db)
-                merged = mergedRecord(record, stored: stored, details: details)
-                // The merged labour is certified too: its technicians had been looked up from the incoming
-                // lines alone, so a second source without labour was held CERT_EXPIRED with no reason given.
-                for line in merged.list("labor") {
-                    guard let code = line["laborCode"]?.scalarText, technicians[code] == nil else { continue }
-                    if let technician = try references.row(StateSchema.technician, code, in: db) { technicians[code] = technician }
-                }
+                merged = try merging(record, into: stored, workOrderId: workOrderId, technicians: &technicians, in: db)
                 if additions.isEmpty {
                     // Same facts: only a status move (COMP → CLOSE) or nothing at all.
                     let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
@@ -144,6 +137,9 @@ extension Reconciler {
                 prefix = "enriched with " + additions.joined(separator: ", ") + "; "
             } else {
                 prefix = "newer than the stored version (\(differences.joined(separator: "; "))); "
+                // What the newer version leaves out is not a difference (DESIGN §8): it had wiped the
+                // stored labour and tests and downgraded the release, its certificate still in force.
+                merged = try merging(record, into: stored, workOrderId: workOrderId, technicians: &technicians, in: db)
             }
         }
 
@@ -190,7 +186,9 @@ extension Reconciler {
         }
         let change = StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                  rows: rows, provenance: provenance)
-        return Decision(outcome: .applied, reason: reason ?? built.reason, message: prefix + built.message, changes: rows.isEmpty ? [] : [change])
+        // A failed test is what the report must say, also when it came with an enrichment (ENRICHED had hidden it).
+        let said = built.reason == .testFailed ? .testFailed : (reason ?? built.reason)
+        return Decision(outcome: .applied, reason: said, message: prefix + built.message, changes: rows.isEmpty ? [] : [change])
     }
 
     /// The component a completion is about: by dppId, or by the CMMS asset number
@@ -491,6 +489,19 @@ extension Reconciler {
                               ("upperLimit", text(r["upper_limit"])), ("result", text(r["result"]))].compactMap { k, v in v.map { (k, $0) } })
         }
         return (labor, tests)
+    }
+
+    /// `record` completed with the stored work order's facts it lacks, and the technicians of the
+    /// merged labour looked up: they are certified too (a second source without labour had been
+    /// held CERT_EXPIRED with no reason given, its technicians looked up from its own lines alone).
+    func merging(_ record: MappedRecord, into stored: RowValues, workOrderId: String, technicians: inout [String: RowValues],
+                 in db: Database) throws -> MappedRecord {
+        let merged = mergedRecord(record, stored: stored, details: try storedDetails(stored, workOrderId: workOrderId, in: db))
+        for line in merged.list("labor") {
+            guard let code = line["laborCode"]?.scalarText, technicians[code] == nil else { continue }
+            if let technician = try references.row(StateSchema.technician, code, in: db) { technicians[code] = technician }
+        }
+        return merged
     }
 
     /// The incoming record completed with what the stored work order has and it lacks,
