@@ -148,6 +148,33 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT release_status FROM work_order WHERE work_order_id = 'WO-80'") == "blocked")
     }
 
+    @Test("an older version that only adds facts (its labour) enriches the newer one: the same end in either order of arrival")
+    func olderVersionAddingFacts() throws {
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        var closedWithoutLabour = maximo.replacingOccurrences(of: "<STATUS>COMP</STATUS>\n      <STATUSDATE>2025-11-05T16:10:00+01:00",
+                                                              with: "<STATUS>CLOSE</STATUS>\n      <STATUSDATE>2025-11-06T09:00:00+01:00")
+        if let open = closedWithoutLabour.range(of: "<LABTRANS>"), let close = closedWithoutLabour.range(of: "</LABTRANS>") {
+            closedWithoutLabour.removeSubrange(open.lowerBound..<close.upperBound)
+        }
+        var ends: [[[String?]]] = []
+        for order in [[maximo, closedWithoutLabour], [closedWithoutLabour, maximo]] {
+            let cli = try CLI.freshRoot("olderVersionAddingFacts-\(ends.count)")
+            try cli.dropFixture("dpp-registry.json", source: "registry")
+            try cli.dropFixture("technician-certifications.json", source: "certifications")
+            _ = try Self.run(cli)
+            for (i, text) in order.enumerated() {
+                try cli.drop(text, as: "wo-\(i).xml", source: "workorders")
+                _ = try Self.run(cli)
+            }
+            ends.append(try cli.query("""
+                SELECT w.status, w.status_date, w.release_status, w.certifying_staff, (SELECT COUNT(*) FROM work_order_labor l WHERE l.work_order_id = w.work_order_id)
+                FROM work_order w WHERE w.work_order_id = 'WO-54321'
+                """))
+        }
+        #expect(ends[0] == [["CLOSE", "2025-11-06T08:00:00.000Z", "released", "JSMITH", "1"]], "\(ends[0])")
+        #expect(ends[1] == ends[0])
+    }
+
     @Test("a re-sent older work order (COMP → CLOSE) moves no part back and leaves a later completion's status")
     func resentOlderWorkOrder() throws {
         let cli = try CLI.freshRoot()

@@ -107,14 +107,17 @@ extension Reconciler {
         if let stored = storedWorkOrder {
             let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
             previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?", arguments: [workOrderId]))
-            let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
-            if stale, let storedTime, let time = record.timestamp {
-                return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
-                                message: "source time \(time) is older than the stored \(storedTime) of work order \(workOrderId); the newer data stays")
-            }
             // Only a stored work order is compared with: a new one (the usual case) skips building its facts.
             let incoming = facts(of: record, dppId: dppId, parts: parts)
             let differences = incoming.differences(from: storedFacts)
+            // An older version is superseded, unless all it does is add facts the stored one lacks (its
+            // labour, its tests): those enrich it as they would have, arriving first, so the order of
+            // arrival does not decide whether they are kept.
+            let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
+            if stale, let storedTime, let time = record.timestamp, !differences.isEmpty || incoming.additions(over: storedFacts).isEmpty {
+                return Decision(outcome: configuration.outcome(for: .staleUpdate), reason: .staleUpdate,
+                                message: "source time \(time) is older than the stored \(storedTime) of work order \(workOrderId); the newer data stays")
+            }
             let newer = record.timestamp.map { time in (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }.map { time > $0 } ?? false } ?? false
             if !differences.isEmpty, !newer, !waived.contains(.divergentDuplicate) {
                 return byPolicy(.divergentDuplicate, "work order \(workOrderId) is already stored with other facts: " + differences.joined(separator: "; "))
