@@ -108,7 +108,7 @@ struct TerminalObserver: SyncObserver {
 
     func fileProgress(_ file: InboxFile, recordsDone: Int) {
         guard showProgress, file.size >= Self.progressThreshold else { return }
-        FileHandle.standardError.write(Data("\r  \(file.name): \(recordsDone) records\u{1B}[K".utf8))
+        FileHandle.standardError.write(Data("\r  \(file.name.terminalSafe): \(recordsDone) records\u{1B}[K".utf8))
     }
 
     func fileFinished(_ file: InboxFile, result: FileResult) {

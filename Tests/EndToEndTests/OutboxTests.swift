@@ -383,6 +383,12 @@ struct OutboxTests {
                        as: "dpp-registry.json", source: "registry")
         #expect(try Self.run(timed, asOf: "2026-12-10").status == 0)
         #expect(try json(timed, "certification-requirements/CRR-DPP-H2-002-20261231.json")["validUntil"] == .string("2026-12-31T23:59:59Z"))
+        // On the horizon's own day (as of 2026-12-01, 30 days ahead), a date-time validity is within it too.
+        let onTheDay = try CLI.freshRoot("renewalAndBands-on-the-day")
+        try onTheDay.drop(try Fixtures.text("dpp-registry.json").replacingOccurrences(of: "\"2026-12-31\"", with: "\"2026-12-31T23:59:59Z\""),
+                          as: "dpp-registry.json", source: "registry")
+        #expect(try Self.run(onTheDay, asOf: "2026-12-01").status == 0)
+        #expect(FileSystem.exists(onTheDay.root + "/Outbox/certification-requirements/CRR-DPP-H2-002-20261231.json"))
         // As of 2026-01-10 the 2026-01-15 task is 5 days out: Low with a 3-day Medium band.
         let other = try CLI.freshRoot("renewalAndBands-bands")
         try config.write(toFile: other.layout.configFile, atomically: true, encoding: .utf8)

@@ -148,10 +148,12 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT release_status FROM work_order WHERE work_order_id = 'WO-80'") == "blocked")
     }
 
-    @Test("an older version that only adds facts (its labour) enriches the newer one: the same end in either order of arrival")
+    @Test("an older version that only adds facts (its labour) enriches the newer one, whose task and status stay: the same end in either order of arrival")
     func olderVersionAddingFacts() throws {
-        let maximo = try Fixtures.text("maximo-workorders.xml")
-        var closedWithoutLabour = maximo.replacingOccurrences(of: "<STATUS>COMP</STATUS>\n      <STATUSDATE>2025-11-05T16:10:00+01:00",
+        let original = try Fixtures.text("maximo-workorders.xml")
+        // The older version names another task (PMNUM is no fact of the work, so not a difference).
+        let maximo = original.replacingOccurrences(of: "<PMNUM>FCS-INSP-01</PMNUM>", with: "<PMNUM>OLD-TASK</PMNUM>")
+        var closedWithoutLabour = original.replacingOccurrences(of: "<STATUS>COMP</STATUS>\n      <STATUSDATE>2025-11-05T16:10:00+01:00",
                                                               with: "<STATUS>CLOSE</STATUS>\n      <STATUSDATE>2025-11-06T09:00:00+01:00")
         if let open = closedWithoutLabour.range(of: "<LABTRANS>"), let close = closedWithoutLabour.range(of: "</LABTRANS>") {
             closedWithoutLabour.removeSubrange(open.lowerBound..<close.upperBound)
@@ -167,11 +169,11 @@ struct ReconciliationTests {
                 _ = try Self.run(cli)
             }
             ends.append(try cli.query("""
-                SELECT w.status, w.status_date, w.release_status, w.certifying_staff, (SELECT COUNT(*) FROM work_order_labor l WHERE l.work_order_id = w.work_order_id)
+                SELECT w.status, w.status_date, w.task_id, w.release_status, w.certifying_staff, (SELECT COUNT(*) FROM work_order_labor l WHERE l.work_order_id = w.work_order_id)
                 FROM work_order w WHERE w.work_order_id = 'WO-54321'
                 """))
         }
-        #expect(ends[0] == [["CLOSE", "2025-11-06T08:00:00.000Z", "released", "JSMITH", "1"]], "\(ends[0])")
+        #expect(ends[0] == [["CLOSE", "2025-11-06T08:00:00.000Z", "FCS-INSP-01", "released", "JSMITH", "1"]], "\(ends[0])")
         #expect(ends[1] == ends[0])
     }
 
@@ -379,8 +381,8 @@ struct ReconciliationTests {
         let place = "SELECT status || ' ' || COALESCE(parent_dpp_id, '-') FROM asset WHERE dpp_id = ?"
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")
-        // A next day's export (2 November), still from before the completions were decided, one unrelated
-        // edit: the edit applies, the completions' decisions stay.
+        // A next day's export (2 November), still from before the work (5 November), one unrelated edit:
+        // the edit applies, the completion's decisions stay.
         let registry = try Fixtures.text("dpp-registry.json")
         try cli.drop(registry.replacingOccurrences(of: "Stack manifold seal kit", with: "Stack manifold seal kit, rev B")
                         .replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-11-02T02:00:00Z"), as: "again.json", source: "registry")
@@ -388,15 +390,16 @@ struct ReconciliationTests {
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "INSTALLED DPP-H2-001")
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-H2-001'")) == "UNSERVICEABLE -")
         #expect(try cli.scalar("SELECT description FROM asset WHERE dpp_id = 'DPP-PART-123'") == "Stack manifold seal kit, rev B")
-        // An export from after the completions was decided is the registry's newer word; DPP-H2-002 comes off EC-AMP.
-        try cli.drop(registry.replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2099-01-01T02:00:00Z")
+        // An export from a day after the work (1 December) is the registry's newer word, though processed
+        // after the completion was decided; DPP-H2-002 comes off EC-AMP.
+        try cli.drop(registry.replacingOccurrences(of: "2025-11-01T02:00:00Z", with: "2025-12-01T02:00:00Z")
                         .replacingOccurrences(of: "\"installedOn\": \"EC-AMP\",\n      \"parentDppId\": null,\n      \"position\": \"AFT-TANK\"",
                                               with: "\"installedOn\": null,\n      \"parentDppId\": null,\n      \"position\": null"),
                      as: "newer.json", source: "registry")
         _ = try Self.run(cli)
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "IN_STOCK -")
         #expect(try cli.query("SELECT start_day, COALESCE(aircraft, '∅') FROM installation WHERE dpp_id = 'DPP-H2-002' ORDER BY start_day")
-                == [["2025-06-02", "EC-AMP"], ["2099-01-01", "∅"]])
+                == [["2025-06-02", "EC-AMP"], ["2025-12-01", "∅"]])
     }
 
     /// A fresh root whose registry is loaded, with `completions` dropped as one JSON Lines work-order file.

@@ -141,7 +141,7 @@ struct YAMLDocumentSource: RecordSource {
 /// with a BOM, and ISO-8859-1 / Windows-1252 when the mapping declares them.
 enum TextEncoding {
     /// The encodings a JSON or YAML mapping may declare.
-    static let declarable = ["utf-8", "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252"]
+    static let declarable = ["utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252"]
 
     /// A byte-order mark wins over the declared encoding (which is for files without one).
     static func utf8(_ bytes: [UInt8], declared: String?) throws(DecodeError) -> [UInt8] {

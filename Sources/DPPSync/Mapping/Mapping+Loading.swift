@@ -126,7 +126,9 @@ extension Mapping {
                 : fields.first { $0.0 == timestamp }?.1
             if let rule {
                 // The source time decides stale updates: a field that is no date-time had turned them off unseen.
-                if rule.type != .dateTime { reader.fail(timestampNode, "timestamp '\(timestamp)' must be a date-time field (type: date-time), not \(rule.type.rawValue)") }
+                if ![.dateTime, .date, .string].contains(rule.type) {
+                    reader.fail(timestampNode, "timestamp '\(timestamp)' must be a date-time, date or text field, not \(rule.type.rawValue)")
+                }
             } else {
                 reader.fail(timestampNode, "timestamp '\(timestamp)' names no field or context value")
             }

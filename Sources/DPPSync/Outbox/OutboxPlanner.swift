@@ -34,6 +34,9 @@ public struct OutboxPlanner {
     public func plan(asOf: CivilDate, writer: inout StateWriter, provenance: Provenance = Provenance(), in db: Database,
                      dueItems: () throws -> [DueItem]) throws -> Int {
         let horizon = asOf.adding(days: policy.horizonDays)
+        // Validities are compared as text: before the day after the horizon takes a date-time on the
+        // horizon's day too (`2026-02-09T12:00:00Z` sorts after `2026-02-09`).
+        let dayAfterHorizon = horizon.adding(days: 1).description
         // The latest message of every stream (kept by the write path as messages are decided:
         // as many rows as streams, however many messages were ever decided), but the components'
         // status and specifications, whose heads come with their assets' rows below.
@@ -137,7 +140,7 @@ public struct OutboxPlanner {
         // component's messages would be their streams' heads again, so they are not built (building,
         // hashing and parsing two messages for every component had been most of a pass's planning).
         let assets = try Row.fetchCursor(db, sql: """
-            SELECT \(AssetColumn.selection), \(StateSchema.certificateExpirySQL) <= ?,
+            SELECT \(AssetColumn.selection), \(StateSchema.certificateExpirySQL) < ?,
                    status_head.message_id, status_head.source IS \(AssetColumn.statusSource),
                    specification_head.message_id, specification_head.source IS \(AssetColumn.specificationSource)
             FROM asset
@@ -145,9 +148,9 @@ public struct OutboxPlanner {
             LEFT JOIN outbox_stream specification_head ON specification_head.stream = '\(Self.specificationChannel)/' || dpp_id
             WHERE dpp_id IN (
                 SELECT dpp_id FROM asset WHERE cmms_asset_num IS NOT NULL
-                UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) <= ?)
+                UNION ALL SELECT dpp_id FROM asset WHERE \(StateSchema.certificateExpirySQL) < ?)
             ORDER BY dpp_id
-            """, arguments: [horizon.description, horizon.description])
+            """, arguments: [dayAfterHorizon, dayAfterHorizon])
         var cmmsNumbers: [String: String] = [:]
         while let asset = try assets.next() {
             // Every component the CMMS keeps passes here: its number, for the due notifications below.

@@ -56,14 +56,14 @@ extension Reconciler {
                             message: "source time \(incoming) is older than the stored \(storedTime); the newer values stay")
         }
         // What the work orders decided (where it is, its status) stays unless the registry's export is
-        // newer than the last completion decided for it: a re-export with an unrelated edit had put a
-        // released component back IN_SERVICE and an installed part back IN_STOCK.
+        // from a day after the last work on it: a re-export with an unrelated edit had put a released
+        // component back IN_SERVICE and an installed part back IN_STOCK.
         var kept = ""
         if Self.placeColumns.contains(where: { (stored[$0] ?? nil) != (values[$0] ?? nil) }),
-           let decided = try lastCompletionDecision(touching: dppId, in: db),
-           record.timestamp.map({ $0.description <= decided }) ?? true {
+           let lastWork = try lastWorkDay(on: dppId, in: db),
+           record.timestamp.map({ $0.description.prefix(10) <= lastWork }) ?? true {
             for column in Self.placeColumns { values[column] = stored[column] ?? nil }
-            kept = "; where it is and its status stay as the work orders decided them (\(decided), after this export)"
+            kept = "; where it is and its status stay as the work of \(lastWork) left them (the export is not from a later day)"
         }
         let differences = StateSchema.asset.columns.filter { $0 != "source_time" && (stored[$0] ?? nil) != (values[$0] ?? nil) }
         if differences.isEmpty {
@@ -94,12 +94,14 @@ extension Reconciler {
     /// The asset columns completions decide: where a component or part is, and its status.
     static let placeColumns = ["installed_on", "parent_dpp_id", "position", "installed_at", "status"]
 
-    /// When the latest completion that touched `dppId` (as the component or as a part) was decided.
-    func lastCompletionDecision(touching dppId: String, in db: Database) throws -> String? {
+    /// The day of the latest work on `dppId`: a completion on it as the component (`work_order_dpp`),
+    /// or a move of it as a part (the day its installation period began or ended). The day the work
+    /// was done, as the export's time is the day it was made: when dppsync decided it says nothing of
+    /// what the registry knew (a later export processed in the same run had lost to it).
+    func lastWorkDay(on dppId: String, in db: Database) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: """
-            SELECT MAX(time) FROM ledger_entry
-            WHERE kind IN ('workorder.completed', 'workorder.enriched')
-              AND seq IN (SELECT seq FROM ledger_entry WHERE subject = ?1 UNION SELECT seq FROM ledger_subject WHERE subject = ?1)
+            SELECT MAX(day) FROM (SELECT MAX(completion_date) AS day FROM work_order WHERE dpp_id = ?1
+                                  UNION ALL SELECT MAX(start_day) FROM installation WHERE dpp_id = ?1)
             """), arguments: [dppId])
     }
 }

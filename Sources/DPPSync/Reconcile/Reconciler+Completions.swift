@@ -124,7 +124,7 @@ extension Reconciler {
             }
             if differences.isEmpty {
                 let additions = incoming.additions(over: storedFacts)
-                merged = try merging(record, into: stored, workOrderId: workOrderId, technicians: &technicians, in: db)
+                merged = try merging(record, into: stored, workOrderId: workOrderId, storedWins: stale, technicians: &technicians, in: db)
                 if additions.isEmpty {
                     // Same facts: only a status move (COMP → CLOSE) or nothing at all.
                     let rows = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
@@ -142,7 +142,7 @@ extension Reconciler {
                 prefix = "newer than the stored version (\(differences.joined(separator: "; "))); "
                 // What the newer version leaves out is not a difference (DESIGN §8): it had wiped the
                 // stored labour and tests and downgraded the release, its certificate still in force.
-                merged = try merging(record, into: stored, workOrderId: workOrderId, technicians: &technicians, in: db)
+                merged = try merging(record, into: stored, workOrderId: workOrderId, storedWins: false, technicians: &technicians, in: db)
             }
         }
 
@@ -497,9 +497,15 @@ extension Reconciler {
     /// `record` completed with the stored work order's facts it lacks, and the technicians of the
     /// merged labour looked up: they are certified too (a second source without labour had been
     /// held CERT_EXPIRED with no reason given, its technicians looked up from its own lines alone).
-    func merging(_ record: MappedRecord, into stored: RowValues, workOrderId: String, technicians: inout [String: RowValues],
+    /// - Parameter storedWins: the record is older than the stored version: of the fields both have
+    ///   (its task, site, status), the stored ones stay; it only adds what the stored one lacks.
+    func merging(_ record: MappedRecord, into stored: RowValues, workOrderId: String, storedWins: Bool, technicians: inout [String: RowValues],
                  in db: Database) throws -> MappedRecord {
-        let merged = mergedRecord(record, stored: stored, details: try storedDetails(stored, workOrderId: workOrderId, in: db))
+        var merged = mergedRecord(record, stored: stored, details: try storedDetails(stored, workOrderId: workOrderId, in: db))
+        if storedWins {
+            for (field, column) in Self.mergedColumns { if let value = stored[column] ?? nil { merged.fields[field] = .string(value) } }
+            if let rts = stored["return_to_service"] ?? nil { merged.fields["returnToService"] = .bool(rts == "1") }
+        }
         for line in merged.list("labor") {
             guard let code = line["laborCode"]?.scalarText, technicians[code] == nil else { continue }
             if let technician = try references.row(StateSchema.technician, code, in: db) { technicians[code] = technician }
@@ -507,13 +513,15 @@ extension Reconciler {
         return merged
     }
 
+    /// A work order's scalar fields and their columns, as `mergedRecord` completes them.
+    static let mergedColumns = ["siteId": "site_id", "taskId": "task_id", "completionDate": "completion_date", "findings": "findings",
+                                "status": "status", "statusDate": "status_date"]
+
     /// The incoming record completed with what the stored work order has and it lacks,
     /// so that either arrival order ends in the same rows.
     func mergedRecord(_ record: MappedRecord, stored: RowValues, details: (labor: [JSONValue], tests: [JSONValue])) -> MappedRecord {
         var merged = record
-        let columns = ["siteId": "site_id", "taskId": "task_id", "completionDate": "completion_date", "findings": "findings",
-                       "status": "status", "statusDate": "status_date"]
-        for (field, column) in columns where merged.fields[field] == nil {
+        for (field, column) in Self.mergedColumns where merged.fields[field] == nil {
             if let value = stored[column] ?? nil { merged.fields[field] = .string(value) }
         }
         // Status moves forward only: the newer status date wins.

@@ -157,8 +157,8 @@ struct MappingTests {
              "labor: fields: maps sub-records, and needs each: (the path of the list to map)"),
             ("  workOrderId: wo\n  completionDate: done\n  findings: notes[*].text\n",
              "findings: path 'notes[*].text' has [*] before its last step"),
-            ("  workOrderId: wo\n  completionDate: done\n  siteId: site\n",
-             "timestamp 'siteId' must be a date-time field (type: date-time), not string"),
+            ("  workOrderId: wo\n  completionDate: done\n  siteId: { path: site, type: decimal }\n",
+             "timestamp 'siteId' must be a date-time, date or text field, not decimal"),
         ]
         for (fields, message) in cases {
             do {
