@@ -34,6 +34,15 @@ struct XPathOutsideRecordTests {
         #expect(XPathSyntax.problem(in: "normalize-space(translate(mx:WONUM, 'abc', 'ABC'))") == nil)
         #expect(XPathSyntax.problem(in: "mx:WORKLOG[mx:LOGTYPE='FINDING'][last()]/mx:DESCRIPTION") == nil)
         #expect(XPathSyntax.problem(in: "count(mx:PART) > 0 and string-length(@id) = 3") == nil)
+        // Where evaluating on an empty element reaches no call: a predicate, what follows an `and`.
+        for hidden in ["mx:WORKLOG[upper-case(mx:LOGTYPE)='FINDING']/mx:DESCRIPTION", "mx:A and upper-case(mx:B)",
+                       "mx:W[mx:T = 'x' and $site]/mx:D", "mx:A[ext:lookup(.)]"] {
+            #expect(XPathSyntax.problem(in: hidden)?.contains("is no XPath 1.0 function or variable") == true, "\(hidden)")
+        }
+        for valid in ["child::mx:A/text()", "node()", "processing-instruction('x')", "mx:A and (mx:B)", "count(mx:PART) div 2",
+                      "not(mx:X)", "mx:A[. = 'upper-case(x)']", "ancestor-or-self::node()", "1e5 + 2"] {
+            #expect(XPathSyntax.unknownCall(in: valid) == nil, "\(valid)")
+        }
     }
 
     @Test("mapping check refuses a field that reads outside the record, and a context that is not a root attribute")

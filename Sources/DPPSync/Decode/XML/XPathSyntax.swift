@@ -8,7 +8,50 @@ enum XPathSyntax {
         let compiled: xmlXPathCompExprPtr? = errors.collecting { xmlXPathCompile(expression) }
         guard let compiled else { return errors.messages.first ?? "invalid expression" }
         defer { xmlXPathFreeCompExpr(compiled) }
+        if let name = unknownCall(in: expression) { return "\(name) is no XPath 1.0 function or variable" }
         return unknownName(in: compiled, prefixes: prefixes(in: expression))
+    }
+
+    /// XPath 1.0's core function library: no others are registered (mappings run no extension code).
+    static let functions: Set<String> = [
+        "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string", "concat", "starts-with", "contains",
+        "substring-before", "substring-after", "substring", "string-length", "normalize-space", "translate", "boolean", "not",
+        "true", "false", "lang", "number", "sum", "floor", "ceiling", "round",
+    ]
+    /// Names a `(` may follow that are no function call: node-type tests and operators.
+    static let notCalls: Set<String> = ["node", "text", "comment", "processing-instruction", "and", "or", "div", "mod"]
+
+    /// The first call of a function XPath 1.0 does not define, or variable (`$site`), outside string
+    /// literals: found in the text, as evaluation reaches neither a predicate's calls on an empty
+    /// element nor what follows an `and` that stops early.
+    static func unknownCall(in expression: String) -> String? {
+        let scalars = Array(expression.unicodeScalars)
+        let n = scalars.count
+        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
+        func isNameScalar(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) || c == "-" || c == "." }
+        var i = 0
+        var quote: Unicode.Scalar?
+        while i < n {
+            let c = scalars[i]
+            if let q = quote { if c == q { quote = nil }; i += 1; continue }
+            if c == "'" || c == "\"" { quote = c; i += 1; continue }
+            if c == "$" { return "$" + String(String.UnicodeScalarView(scalars[(i + 1)...].prefix(while: { isNameScalar($0) || $0 == ":" }))) }
+            // A number's digits and a name's inner characters are skipped with the token they belong to.
+            guard isNameStart(c), i == 0 || !isNameScalar(scalars[i - 1]) else { i += 1; continue }
+            var j = i
+            while j < n, isNameScalar(scalars[j]) { j += 1 }
+            if j + 1 < n, scalars[j] == ":", scalars[j + 1] == ":" { i = j + 2; continue }  // an axis: `child::`
+            if j + 1 < n, scalars[j] == ":", isNameStart(scalars[j + 1]) {                 // a prefixed name
+                j += 1
+                while j < n, isNameScalar(scalars[j]) { j += 1 }
+            }
+            let name = String(String.UnicodeScalarView(scalars[i..<j]))
+            var k = j
+            while k < n, scalars[k] == " " || scalars[k] == "\t" || scalars[k] == "\n" || scalars[k] == "\r" { k += 1 }
+            if k < n, scalars[k] == "(", !notCalls.contains(name), !functions.contains(name) { return name + "()" }
+            i = j
+        }
+        return nil
     }
 
     /// A function or variable the expression names that XPath 1.0 does not define: compiling takes
