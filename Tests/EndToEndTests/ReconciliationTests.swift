@@ -83,10 +83,7 @@ struct ReconciliationTests {
 
     @Test("a second source without labour enriches a released work order (its stored labour is certified), a part named twice is one part, and other facts under the same registry time wait for a person")
     func enrichmentAndTies() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
-        _ = try Self.run(cli)
+        let cli = try Self.withReferences()
         try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70", "completionDate": "2025-11-05", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 2}], "partsUsed": ["DPP-PART-123", "DPP-PART-123"]}"#,
                      as: "a.json", source: "workorders")
         _ = try Self.run(cli)
@@ -112,10 +109,7 @@ struct ReconciliationTests {
 
     @Test("a newer version that leaves facts out keeps the stored ones (labour, tests, the release); a failed test that comes as an enrichment is reported TEST_FAILED")
     func newerVersionKeepsAbsentFacts() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
-        _ = try Self.run(cli)
+        let cli = try Self.withReferences()
         let maximo = try Fixtures.text("maximo-workorders.xml")
         try cli.drop(maximo, as: "comp.xml", source: "workorders")
         _ = try Self.run(cli)
@@ -160,10 +154,7 @@ struct ReconciliationTests {
         }
         var ends: [[[String?]]] = []
         for order in [[maximo, closedWithoutLabour], [closedWithoutLabour, maximo]] {
-            let cli = try CLI.freshRoot("olderVersionAddingFacts-\(ends.count)")
-            try cli.dropFixture("dpp-registry.json", source: "registry")
-            try cli.dropFixture("technician-certifications.json", source: "certifications")
-            _ = try Self.run(cli)
+            let cli = try Self.withReferences("olderVersionAddingFacts-\(ends.count)")
             for (i, text) in order.enumerated() {
                 try cli.drop(text, as: "wo-\(i).xml", source: "workorders")
                 _ = try Self.run(cli)
@@ -179,10 +170,7 @@ struct ReconciliationTests {
 
     @Test("a re-sent older work order (COMP → CLOSE) moves no part back and leaves a later completion's status")
     func resentOlderWorkOrder() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
-        _ = try Self.run(cli)
+        let cli = try Self.withReferences()
         let maximo = try Fixtures.text("maximo-workorders.xml")
         // WO-54321 (5 November) fits the seal kit SK7-88812 to DPP-H2-001 and releases it.
         try cli.drop(maximo, as: "comp.xml", source: "workorders")
@@ -400,6 +388,15 @@ struct ReconciliationTests {
         #expect(try cli.scalar(place.replacingOccurrences(of: "?", with: "'DPP-PART-123'")) == "IN_STOCK -")
         #expect(try cli.query("SELECT start_day, COALESCE(aircraft, '∅') FROM installation WHERE dpp_id = 'DPP-H2-002' ORDER BY start_day")
                 == [["2025-06-02", "EC-AMP"], ["2025-12-01", "∅"]])
+    }
+
+    /// A fresh root whose registry and technician certifications are loaded.
+    static func withReferences(_ name: String = #function) throws -> CLI {
+        let cli = try CLI.freshRoot(name)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        _ = try run(cli)
+        return cli
     }
 
     /// A fresh root whose registry is loaded, with `completions` dropped as one JSON Lines work-order file.

@@ -32,10 +32,7 @@ struct ReviewTests {
 
     @Test("an older version held after a newer one leaves the newer one's item open")
     func olderVersionHeldLate() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
-        _ = try ReconciliationTests.run(cli)
+        let cli = try ReconciliationTests.withReferences()
         // AGARCIA's licence had expired before the work: each version of WO-54321 is held.
         let maximo = try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<LABORCODE>JSMITH", with: "<LABORCODE>AGARCIA")
         try cli.drop(maximo.replacingOccurrences(of: "<STATUSDATE>2025-11-05T16:10", with: "<STATUSDATE>2025-11-06T16:10"), as: "newer.xml", source: "workorders")

@@ -128,10 +128,9 @@ func isSafeFolderName(_ name: String) -> Bool {
     }
 }
 
-/// `24h`, `36h`, `2d`, `90m`, `30s` or a plain number of seconds.
-/// A positive, finite number of seconds (`nil` otherwise: `infh`, `-2h` and `0s` are no interval).
-/// An `expectEvery` interval in seconds: more than nothing and at most a leap year (a source
-/// expected less often is not watched for lateness), so every reader of it can count it in whole seconds.
+/// An `expectEvery` interval, `24h`, `36h`, `2d`, `90m`, `30s` or a plain number of seconds: more
+/// than nothing and at most a leap year (`nil` otherwise: `infh`, `-2h`, `0s` and `1e20s` are no
+/// interval), so every reader of it can count it in whole seconds.
 func parseInterval(_ text: String) -> Double? {
     parseAnyInterval(text).flatMap { $0 > 0 && $0 <= 366 * 86_400 ? $0 : nil }
 }

@@ -90,6 +90,8 @@ struct FileProcessor {
         }
         crash.reached(.afterCommit)
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
+        // The copy has moved on: its note (`Inbox.reprocessNote`) has nothing left to say.
+        if reprocessOf != nil { unlink(Inbox.reprocessNote(for: file.path)) }
         if let fileId = verdict.fileId {
             try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
         }

@@ -101,7 +101,6 @@ public final class Synchronizer {
                 processor.timings = timings
                 summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered,
                                                            reprocessOf: claimed.reprocessOf))
-                if claimed.reprocessOf != nil { unlink(Inbox.reprocessNote(for: claimed.path)) }
                 walCopy = store.copyWALInBackground()
             }
         }
@@ -199,7 +198,6 @@ public final class Synchronizer {
             let processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
                                           observer: observer, clock: clock)
             summary.files.append(try processor.process(file, mapping: mapping, batchId: batchId, recovered: false, reprocessOf: earlier))
-            unlink(Inbox.reprocessNote(for: file.path))
         }
         try closeBatch(batchId)
         try ReconciliationReport(store: store, layout: layout).write(batchId: batchId)

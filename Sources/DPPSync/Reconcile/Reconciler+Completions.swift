@@ -501,11 +501,7 @@ extension Reconciler {
     ///   (its task, site, status), the stored ones stay; it only adds what the stored one lacks.
     func merging(_ record: MappedRecord, into stored: RowValues, workOrderId: String, storedWins: Bool, technicians: inout [String: RowValues],
                  in db: Database) throws -> MappedRecord {
-        var merged = mergedRecord(record, stored: stored, details: try storedDetails(stored, workOrderId: workOrderId, in: db))
-        if storedWins {
-            for (field, column) in Self.mergedColumns { if let value = stored[column] ?? nil { merged.fields[field] = .string(value) } }
-            if let rts = stored["return_to_service"] ?? nil { merged.fields["returnToService"] = .bool(rts == "1") }
-        }
+        let merged = mergedRecord(record, stored: stored, details: try storedDetails(stored, workOrderId: workOrderId, in: db), storedWins: storedWins)
         for line in merged.list("labor") {
             guard let code = line["laborCode"]?.scalarText, technicians[code] == nil else { continue }
             if let technician = try references.row(StateSchema.technician, code, in: db) { technicians[code] = technician }
@@ -519,9 +515,10 @@ extension Reconciler {
 
     /// The incoming record completed with what the stored work order has and it lacks,
     /// so that either arrival order ends in the same rows.
-    func mergedRecord(_ record: MappedRecord, stored: RowValues, details: (labor: [JSONValue], tests: [JSONValue])) -> MappedRecord {
+    /// - Parameter storedWins: the stored values stay where both have one (`merging(_:into:…)`).
+    func mergedRecord(_ record: MappedRecord, stored: RowValues, details: (labor: [JSONValue], tests: [JSONValue]), storedWins: Bool = false) -> MappedRecord {
         var merged = record
-        for (field, column) in Self.mergedColumns where merged.fields[field] == nil {
+        for (field, column) in Self.mergedColumns where storedWins || merged.fields[field] == nil {
             if let value = stored[column] ?? nil { merged.fields[field] = .string(value) }
         }
         // Status moves forward only: the newer status date wins.
@@ -529,7 +526,7 @@ extension Reconciler {
             merged.fields["status"] = (stored["status"] ?? nil).map(JSONValue.string)
             merged.fields["statusDate"] = .string(storedDate)
         }
-        if merged.fields["returnToService"] == nil, let rts = stored["return_to_service"] ?? nil { merged.fields["returnToService"] = .bool(rts == "1") }
+        if storedWins || merged.fields["returnToService"] == nil, let rts = stored["return_to_service"] ?? nil { merged.fields["returnToService"] = .bool(rts == "1") }
         if merged.list("labor").isEmpty, !details.labor.isEmpty { merged.fields["labor"] = .array(details.labor) }
         if merged.list("tests").isEmpty, !details.tests.isEmpty { merged.fields["tests"] = .array(details.tests) }
         let storedTime = (stored["source_time"] ?? nil).flatMap { Timestamp(iso: $0) }

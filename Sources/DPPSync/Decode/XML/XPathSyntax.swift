@@ -2,14 +2,13 @@ import CLibXML2
 
 /// Compile-time checks of XPath expressions, for `mapping check`.
 enum XPathSyntax {
-    /// `nil` when `expression` compiles, else libxml2's complaint.
+    /// `nil` when `expression` compiles and calls only XPath 1.0's functions, else what is wrong.
     static func problem(in expression: String) -> String? {
         let errors = XMLErrorCollector()
         let compiled: xmlXPathCompExprPtr? = errors.collecting { xmlXPathCompile(expression) }
         guard let compiled else { return errors.messages.first ?? "invalid expression" }
         defer { xmlXPathFreeCompExpr(compiled) }
-        if let name = unknownCall(in: expression) { return "\(name) is no XPath 1.0 function or variable" }
-        return unknownName(in: compiled, prefixes: prefixes(in: expression))
+        return unknownCall(in: expression).map { "\($0) is no XPath 1.0 function or variable" }
     }
 
     /// XPath 1.0's core function library: no others are registered (mappings run no extension code).
@@ -22,8 +21,9 @@ enum XPathSyntax {
     static let notCalls: Set<String> = ["node", "text", "comment", "processing-instruction", "and", "or", "div", "mod"]
 
     /// The first call of a function XPath 1.0 does not define, or variable (`$site`), outside string
-    /// literals: found in the text, as evaluation reaches neither a predicate's calls on an empty
-    /// element nor what follows an `and` that stops early.
+    /// literals. Compiling takes any name, and evaluation then failed on every record (libxml2
+    /// writing to stderr, past the log); found in the text, as evaluating on an empty element would
+    /// reach neither a predicate's calls nor what follows an `and` that stops early.
     static func unknownCall(in expression: String) -> String? {
         let scalars = Array(expression.unicodeScalars)
         let n = scalars.count
@@ -52,26 +52,6 @@ enum XPathSyntax {
             i = j
         }
         return nil
-    }
-
-    /// A function or variable the expression names that XPath 1.0 does not define: compiling takes
-    /// any name, and evaluation then failed on every record (libxml2 writing to stderr, past the
-    /// log). Found by evaluating once on an empty element, each prefix bound to a placeholder.
-    private static func unknownName(in compiled: xmlXPathCompExprPtr, prefixes: Set<String>) -> String? {
-        guard let document = xmlNewDoc("1.0") else { return nil }
-        defer { xmlFreeDoc(document) }
-        let element = xmlNewDocNode(document, nil, "record", nil)
-        xmlDocSetRootElement(document, element)
-        guard let context = xmlXPathNewContext(document) else { return nil }
-        defer { xmlXPathFreeContext(context) }
-        context.pointee.node = element
-        for prefix in prefixes { xmlXPathRegisterNs(context, prefix, "urn:dppsync:mapping-check") }
-        let errors = XMLErrorCollector()
-        let result = errors.collecting { xmlXPathCompiledEval(compiled, context) }
-        if let result { xmlXPathFreeObject(result); return nil }
-        let code = context.pointee.lastError.code
-        guard code == Int32(XML_XPATH_UNKNOWN_FUNC_ERROR.rawValue) || code == Int32(XML_XPATH_UNDEF_VARIABLE_ERROR.rawValue) else { return nil }
-        return errors.messages.first ?? "unknown function or variable"
     }
 
     /// What in `expression` reads outside the record it is evaluated on, if anything: the parent
