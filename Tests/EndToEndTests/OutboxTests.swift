@@ -396,4 +396,70 @@ struct OutboxTests {
         #expect(try Self.run(other).status == 0)
         #expect(FileSystem.exists(other.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-L.json"))
     }
+
+    @Test("a CAOS prediction becomes a predictive alert: priority by the time left and the confidence, the recommended task's needs, the first ground window it fits in before the failure; it is replaced as the failure nears and ends with the work that answers it")
+    func predictiveAlerts() throws {
+        let cli = try Self.rootWithReferences()
+        try cli.dropFixture("utilisation.json", source: "utilisation")
+        try cli.dropFixture("caos-predictions.json", source: "caos")
+        try cli.dropFixture("ground-windows.json", source: "ground-windows")
+        // Detected 2025-11-05T17:42:10Z, failure within 220 h: by 2025-11-14T21:42:10Z. As of 2025-11-06 that is
+        // 213.7 h away (Medium, confidence 0.87), and the task's 4 hours fit in the 8-hour window of 8–9 November.
+        #expect(try Self.run(cli, asOf: "2025-11-06").status == 0)
+        let first = try json(cli, "predictive-alerts/PRA-CAOS-20251105-0042-M.json")
+        #expect(first["replaces"] == .null && first["priority"] == .string("Medium") && first["overdue"] == .bool(false))
+        #expect(first["dppId"] == .string("DPP-H2-001") && first["cmmsAssetNum"] == .string("H2FC-0001") && first["aircraft"] == .string("EC-AMP"))
+        #expect(first["predictedFailureBy"] == .string("2025-11-14T21:42:10.000Z"))
+        #expect(first["value"] == .number("38.5") && first["confidence"] == .number("0.87"))
+        #expect(first["recommendedTaskId"] == .string("FCS-INSP-01") && first["estimatedDuration"] == .string("4 hours"))
+        #expect(first["licenceCategory"] == .string("B1") && first["authorisation"] == .string("FUEL-CELL"))
+        #expect(first["groundWindow"]?["start"] == .string("2025-11-08T22:00:00.000Z") && first["groundWindow"]?["station"] == .string("LEJ"))
+        #expect(try cli.scalar("SELECT kind FROM ledger_entry WHERE subject = 'DPP-H2-001' ORDER BY seq DESC LIMIT 1") == "outbox.decided")
+
+        // The same day again: nothing new.
+        let before = cli.files(in: "Outbox/predictive-alerts")
+        #expect(try Self.run(cli, asOf: "2025-11-06").status == 0)
+        #expect(cli.files(in: "Outbox/predictive-alerts") == before)
+
+        // As of 2025-11-12, 69.7 h are left: High, replacing the Medium alert, in the window of 12–13 November.
+        // WO-54321 finished at 13:30Z on the day of the detection, before it: the prediction stays open.
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        #expect(try Self.run(cli, asOf: "2025-11-12").status == 0)
+        let high = try json(cli, "predictive-alerts/PRA-CAOS-20251105-0042-H.json")
+        #expect(high["replaces"] == .string("PRA-CAOS-20251105-0042-M") && high["priority"] == .string("High"))
+        #expect(high["groundWindow"]?["start"] == .string("2025-11-12T21:00:00.000Z") && high["groundWindow"]?["end"] == .string("2025-11-13T09:00:00.000Z"))
+
+        // A second prediction, on DPP-H2-002, names no task (4 hours by default) and gives even odds at best (0.4: one band
+        // lower): failure within 30 h (High) → Medium; the 12-hour window of 12–13 November ends after the failure, so none fits.
+        try cli.drop(#"[{"predictionId": "CAOS-20251112-0007", "dppId": "DPP-H2-002", "detectedAt": "2025-11-12T00:00:00Z", "anomaly": "Boil-off rate rising", "#
+                     + #""confidence": 0.4, "predictedFailureWithinHours": 30}]"#, as: "second.json", source: "caos")
+        #expect(try Self.run(cli, asOf: "2025-11-12").status == 0)
+        let second = try json(cli, "predictive-alerts/PRA-CAOS-20251112-0007-M.json")
+        #expect(second["priority"] == .string("Medium") && second["groundWindow"] == .null && second["estimatedDuration"] == .string("4 hours"))
+        #expect(second["recommendedTaskId"] == .null && second["maintenanceType"] == .null && second["threshold"] == .null)
+
+        // Corrective work on DPP-H2-001 after the detection, naming no programme task, answers the first: it gets no more
+        // alerts, while the second, once its failure time has passed with no work, says so: High, overdue, replacing the Medium one.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-60001", "completionDate": "2025-11-13", "findings": "Manifold seals replaced", "partsUsed": [], "returnToService": false}"#,
+                     as: "corrective.json", source: "workorders")
+        #expect(try Self.run(cli, asOf: "2025-11-15").status == 0)
+        #expect(cli.files(in: "Outbox/predictive-alerts") == ["PRA-CAOS-20251105-0042-H.json", "PRA-CAOS-20251105-0042-M.json",
+                                                               "PRA-CAOS-20251112-0007-H.json", "PRA-CAOS-20251112-0007-M.json"])
+        let overdue = try json(cli, "predictive-alerts/PRA-CAOS-20251112-0007-H.json")
+        #expect(overdue["replaces"] == .string("PRA-CAOS-20251112-0007-M") && overdue["overdue"] == .bool(true) && overdue["priority"] == .string("High"))
+    }
+
+    @Test("a prediction with a confidence above 1 or a failure horizon past the calendar is rejected, naming the field and range")
+    func predictionRanges() throws {
+        let cli = try Self.rootWithReferences()
+        try cli.drop(#"[{"predictionId": "P-1", "dppId": "DPP-H2-001", "detectedAt": "2025-11-05T17:42:10Z", "confidence": 1.5, "predictedFailureWithinHours": 10},"#
+                     + #" {"predictionId": "P-2", "dppId": "DPP-H2-001", "detectedAt": "2025-11-05T17:42:10Z", "confidence": 0.5, "predictedFailureWithinHours": 1e300}]"#,
+                     as: "p.json", source: "caos")
+        #expect(try Self.run(cli).status == 1)
+        let reasons = try cli.query("SELECT record_key, reason, message FROM record_outcome WHERE kind = 'caosPrediction' ORDER BY record_key")
+        #expect(reasons.map { $0[1] } == ["INVALID_FIELD", "INVALID_FIELD"])
+        #expect(reasons.first?[2]?.contains("confidence 1.5 is not a confidence (0 to 1)") == true, "\(reasons)")
+        #expect(reasons.last?[2]?.contains("predictedFailureWithinHours") == true)
+        #expect(cli.files(in: "Outbox/predictive-alerts").isEmpty)
+    }
 }

@@ -46,7 +46,20 @@ extension Configuration {
                     configuration.policies[reason] = outcome
                 }
             case "scheduling":
-                for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays"], what: "scheduling") {
+                for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays", "alertHighWithinHours", "defaultWorkHours"],
+                                                   what: "scheduling") {
+                    if key == "alertHighWithinHours" || key == "defaultWorkHours" {
+                        guard let n = reader.number(node, "scheduling.\(key)") else { continue }
+                        if key == "alertHighWithinHours", n >= 0, n <= 8_760, n == n.rounded() {
+                            configuration.scheduling.alertHighWithinHours = Int(n)
+                        } else if key == "defaultWorkHours", n > 0, n <= 720 {
+                            configuration.scheduling.defaultWorkHours = n
+                        } else {
+                            reader.fail(node, key == "defaultWorkHours" ? "scheduling.defaultWorkHours must be more than 0 and at most 720 hours"
+                                                                         : "scheduling.alertHighWithinHours must be a whole number of hours from 0 to 8760")
+                        }
+                        continue
+                    }
                     guard let n = reader.number(node, "scheduling.\(key)"), n >= 0, n <= 3_650, n == n.rounded() else {
                         reader.fail(node, "scheduling.\(key) must be a whole number of days from 0 to 3650"); continue
                     }

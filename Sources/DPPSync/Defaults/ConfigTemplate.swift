@@ -42,9 +42,15 @@ public enum ConfigTemplate {
     # Maintenance-due notifications: tasks due within `horizonDays` (overdue ones
     # always) are notified; priority: overdue → High, due within `mediumWithinDays`
     # → Medium, later → Low.
+    # Predictive alerts (CAOS): High when the predicted failure is within
+    # `alertHighWithinHours`, Medium within `mediumWithinDays`, else Low (a
+    # confidence below 0.5 one band lower); work with no estimated duration in the
+    # programme is planned at `defaultWorkHours`.
     scheduling:
       horizonDays: 30
       mediumWithinDays: 14
+      alertHighWithinHours: 72
+      defaultWorkHours: 4
 
     ledger:
       # The checkpoint origin line: name this log uniquely. It is also the key's name.

@@ -7,6 +7,7 @@ public enum OutboxChannel: String, CaseIterable, Sendable {
     case componentStatus = "component-status"
     case assetSpecifications = "asset-specifications"
     case releaseCertificates = "release-certificates"
+    case predictiveAlerts = "predictive-alerts"
 
     /// The member holding a message's stable id (and so its file's default name).
     public var idMember: String {
@@ -16,6 +17,7 @@ public enum OutboxChannel: String, CaseIterable, Sendable {
         case .componentStatus: "statusId"
         case .assetSpecifications: "specificationId"
         case .releaseCertificates: "certificateId"
+        case .predictiveAlerts: "alertId"
         }
     }
 }

@@ -228,6 +228,31 @@ public struct OutboxPlanner {
                 ("releaseCertificate", text(item.releaseCertificate)),
             ], revisable: true))
         }
+        // Predictive alerts: every CAOS prediction that no completed work has answered. The id carries the
+        // priority (a new one replaces the alert as the failure nears); the chosen ground window and the
+        // rest are its words, sent again as `<id>-r2` when they change. Answered predictions get no update:
+        // the CMMS closed its work order with the completion it sent.
+        for alert in try PredictiveAlertCalculator(policy: policy).compute(asOf: asOf, in: db) {
+            let id = safeId("PRA-\(alert.predictionId)-\(alert.priority.prefix(1))")
+            let window: JSONValue = alert.window.map { window in
+                .object([("aircraft", text(alert.aircraft)), ("station", text(window.station)),
+                         ("start", .string(window.start.description)), ("end", .string(window.end.description))])
+            } ?? .null
+            try submit(Plan(id: id, channel: Self.alertChannel, stream: "\(Self.alertChannel)/\(alert.predictionId)", subject: alert.dppId, body: [
+                ("alertId", .string(id)), ("predictionId", .string(alert.predictionId)), ("dppId", .string(alert.dppId)),
+                ("cmmsAssetNum", text(alert.cmmsAssetNum)), ("aircraft", text(alert.aircraft)),
+                ("priority", .string(alert.priority)), ("overdue", .bool(alert.overdue)),
+                ("detectedAt", .string(alert.detectedAt.description)), ("predictedFailureBy", text(alert.predictedFailureBy?.description)),
+                ("anomaly", text(alert.anomaly)), ("indicator", text(alert.indicator)), ("value", number(alert.value)),
+                ("threshold", number(alert.threshold)), ("confidence", alert.confidence.map { .number(String($0)) } ?? .null),
+                ("recommendedAction", text(alert.recommendedAction)), ("recommendedTaskId", text(alert.recommendedTaskId)),
+                ("maintenanceType", text(alert.task?.maintenanceType)),
+                ("estimatedDuration", .string(alert.task?.estimatedDuration ?? DueCalculator.format(alert.workHours) + " hours")),
+                ("licenceCategory", text(alert.task?.requiredCategory)), ("authorisation", text(alert.task?.requiredAuthorisation)),
+                ("releaseCertificate", text(alert.task?.releaseCertificate)),
+                ("groundWindow", window),
+            ], revisable: true))
+        }
         return decided
     }
 
@@ -259,6 +284,11 @@ public struct OutboxPlanner {
     }
 
     private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    /// A stored decimal as a JSON number (`null` for text that is not one).
+    private func number(_ value: String?) -> JSONValue {
+        guard let value, case .number? = try? JSONParser.parseDocument(Array(value.utf8)) else { return .null }
+        return .number(value)
+    }
 
     /// The day of a date (`2026-01-20`) or of a date-time as written (`2026-01-20T23:59:59Z`).
     static func day(of text: String) -> CivilDate? {
@@ -267,6 +297,7 @@ public struct OutboxPlanner {
 
     static let statusChannel = OutboxChannel.componentStatus.rawValue, specificationChannel = OutboxChannel.assetSpecifications.rawValue
     static let requirementChannel = OutboxChannel.certificationRequirements.rawValue
+    static let alertChannel = OutboxChannel.predictiveAlerts.rawValue
 
     /// The asset columns the planner reads, and their positions in its query's rows.
     private enum AssetColumn {

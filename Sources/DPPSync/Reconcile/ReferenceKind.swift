@@ -45,7 +45,10 @@ struct ReferenceKind {
                 ("indicator", "indicator"), ("value", "value"), ("threshold", "threshold"), ("confidence", "confidence"),
                 ("predictedFailureWithinHours", "predicted_failure_within_hours"), ("recommendedAction", "recommended_action"),
                 ("recommendedTaskId", "recommended_task_id"),
-            ], subject: { $0.string("dppId") ?? "" }, changeKind: "caos.prediction")
+            ], subject: { $0.string("dppId") ?? "" }, changeKind: "caos.prediction", ranges: [
+                ("confidence", PredictiveAlertCalculator.confidenceRange, "a confidence"),
+                ("predictedFailureWithinHours", PredictiveAlertCalculator.failureHoursRange, "a number of hours to failure"),
+            ])
         case .groundWindow:
             return ReferenceKind(table: StateSchema.groundWindow, columns: [
                 ("aircraft", "aircraft"), ("start", "start"), ("end", "end"), ("station", "station"),

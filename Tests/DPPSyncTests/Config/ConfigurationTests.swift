@@ -36,6 +36,8 @@ struct ConfigurationTests {
         "sources:\n  registry: { expectEvery: -2h }\n", "sources:\n  registry: { expectEvery: 0s }\n",
         "sources:\n  registry: { expectEvery: 1e20s }\n", "sources:\n  registry: { expectEvery: 367d }\n",
         "scheduling: { horizonDays: 1e300 }\n", "scheduling: { projectionWindowDays: 3651 }\n",
+        "scheduling: { alertHighWithinHours: 8761 }\n", "scheduling: { alertHighWithinHours: 1.5 }\n",
+        "scheduling: { defaultWorkHours: 0 }\n", "scheduling: { defaultWorkHours: .inf }\n",
     ])
     func rangesOfTimes(_ text: String) {
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: text, file: "c") }
@@ -43,7 +45,8 @@ struct ConfigurationTests {
 
     @Test("times in range load")
     func timesInRange() throws {
-        let configuration = try Configuration.load(text: "stabilityWindow: 0\nsources:\n  registry: { stabilityWindow: 30, expectEvery: 36h }\n  caos: { expectEvery: 366d }\nscheduling: { horizonDays: 3650 }\n", file: "c")
+        let configuration = try Configuration.load(text: "stabilityWindow: 0\nsources:\n  registry: { stabilityWindow: 30, expectEvery: 36h }\n  caos: { expectEvery: 366d }\nscheduling: { horizonDays: 3650, alertHighWithinHours: 48, defaultWorkHours: 2.5 }\n", file: "c")
+        #expect(configuration.scheduling.alertHighWithinHours == 48 && configuration.scheduling.defaultWorkHours == 2.5)
         let registry = try #require(configuration.source(named: "registry"))
         #expect(registry.stabilityWindow == 30 && registry.expectEvery == 129_600)
         #expect(configuration.source(named: "workorders")?.stabilityWindow == 0)

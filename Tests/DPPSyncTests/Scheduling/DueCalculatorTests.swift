@@ -126,4 +126,26 @@ struct DueCalculatorTests {
         let item = try due(store, asOf: "2025-01-25")
         #expect(item.flightHoursSince == 30, "A on 5 Jan (10) + B on 22 Jan (20); not A's 12 Jan, when it was on a shelf, nor B's before it came")
     }
+
+    @Test("a predictive alert's priority: failure passed or within 72 h → High, within 14 days → Medium, later → Low, no horizon → Medium; less than even confidence one band lower, unless the time has passed")
+    func alertPriority() {
+        let policy = SchedulingPolicy()
+        #expect(policy.alertPriority(hoursLeft: -1, confidence: 0.1) == "High")
+        #expect(policy.alertPriority(hoursLeft: 72, confidence: 0.9) == "High")
+        #expect(policy.alertPriority(hoursLeft: 72.01, confidence: 0.9) == "Medium")
+        #expect(policy.alertPriority(hoursLeft: 72, confidence: 0.49) == "Medium")
+        #expect(policy.alertPriority(hoursLeft: 14 * 24, confidence: nil) == "Medium")
+        #expect(policy.alertPriority(hoursLeft: 14 * 24 + 1, confidence: 0.5) == "Low")
+        #expect(policy.alertPriority(hoursLeft: 14 * 24 + 1, confidence: 0.2) == "Low")
+        #expect(policy.alertPriority(hoursLeft: nil, confidence: nil) == "Medium")
+        #expect(policy.alertPriority(hoursLeft: nil, confidence: 0.3) == "Low")
+    }
+
+    @Test("a programme's estimated duration in hours, whatever unit it is written in; nil for what is no duration", arguments: [
+        ("4 hours", 4.0), ("90 minutes", 1.5), ("1.5 h", 1.5), ("2 days", 48.0), ("45 min", 0.75), (" 6 Hours ", 6.0),
+        ("soon", nil), ("0 hours", nil), ("4", nil), ("-2 h", nil), ("400 days", nil), ("1e3 h", nil),
+    ] as [(String, Double?)])
+    func durations(_ text: String, _ hours: Double?) {
+        #expect(PredictiveAlertCalculator.hours(ofDuration: text) == hours)
+    }
 }
