@@ -1,11 +1,12 @@
 import ArgumentParser
+import Foundation
 import DPPSync
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write and print reports for auditors.",
-        subcommands: [Reconciliation.self]
+        subcommands: [Reconciliation.self, Compliance.self]
     )
 
     struct Reconciliation: ParsableCommand {
@@ -33,6 +34,46 @@ struct ReportCommand: ParsableCommand {
             guard let id = try batch ?? report.latestBatch() else { throw UsageError(message: "no batch yet: run `dppsync run --once` first") }
             try report.write(batchId: id)
             try report.render(batchId: id, format: chosen) { print($0, terminator: "") }
+        }
+    }
+
+    struct Compliance: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the compliance report of a period for auditors (default: the 30 days to today).",
+            discussion: """
+                Writes Reports/compliance/compliance-<from>-to-<to>.html, .json and .csv and prints the chosen \
+                format: every release to service of the period (by completion day) and whether it was \
+                certified (technician, certificate, ledger entry), every record held or rejected for a \
+                compliance reason (by the day it was decided) and what review made of it, the maintenance \
+                overdue on the last day and the component certificates expired by then. The JSON follows \
+                the schema "dppsync.compliance/1" described in the README.
+
+                Example:
+                  dppsync report compliance --from 2025-11-01 --to 2025-11-30 --format csv > november.csv
+                """
+        )
+
+        @OptionGroup var options: RootOptions
+        @Option(help: "First day of the period (yyyy-MM-dd; default: 29 days before --to).") var from: String?
+        @Option(help: "Last day of the period (yyyy-MM-dd; default: today in the configured time zone).") var to: String?
+        @Option(help: "Format printed on standard output: html, json or csv.") var format: String = "json"
+
+        func run() throws {
+            guard ["html", "json", "csv"].contains(format) else { throw UsageError(message: "--format must be html, json or csv") }
+            let configuration = try options.loadConfiguration()
+            let last = try to.map { text in
+                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--to must be a date such as 2025-11-30") }
+                return day
+            } ?? configuration.timeZone.civilDate(of: .now())
+            let first = try from.map { text in
+                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--from must be a date such as 2025-11-01") }
+                return day
+            } ?? last.adding(days: -29)
+            guard first <= last else { throw UsageError(message: "--from \(first) is after --to \(last)") }
+            let store = try Store(path: options.layout.storeFile)
+            let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling)
+            let base = try report.write(from: first, to: last)
+            print(try String(contentsOfFile: base + "." + format, encoding: .utf8), terminator: "")
         }
     }
 }

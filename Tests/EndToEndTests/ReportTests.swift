@@ -64,4 +64,64 @@ struct ReportTests {
         #expect(!html.contains("<b>WO</b>"))
         #expect(html.contains("&lt;b&gt;WO&lt;/b&gt;"))
     }
+
+    @Test("the compliance report of a period: releases to service and their certificates, compliance findings and what review made of them, overdue maintenance and expired certificates, in JSON, CSV and HTML tied to the signed checkpoint")
+    func complianceReport() throws {
+        let cli = try OutboxTests.rootWithReferences()
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        // AGARCIA's licence expired on 2025-05-14: held (CERT_EXPIRED), then rejected on review.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70001", "completionDate": "2025-11-20", "returnToService": true, "labor": [{"laborCode": "AGARCIA", "hours": 2}]}"#,
+                     as: "expired.json", source: "workorders")
+        // A failed leak test blocks the release (TEST_FAILED, applied).
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-70002", "completionDate": "2025-11-21", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 6}], "tests": [{"name": "Leak test", "value": 3.2, "upperLimit": 1.5}]}"#,
+                     as: "failed.json", source: "workorders")
+        _ = try OutboxTests.run(cli)
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-70001'"))
+        #expect(try cli.run("review", "resolve", item, "--reject", "--note", "licence expired", "--by", "auditor").status == 0)
+
+        // Decisions are dated by the day they were made (today), completions by their completion day.
+        let today = Timestamp.now().civilDate().description
+        let printed = try cli.run("report", "compliance", "--from", "2025-11-01", "--to", today)
+        #expect(printed.status == 0)
+        let base = cli.root + "/Reports/compliance/compliance-2025-11-01-to-\(today)"
+        let text = try String(contentsOfFile: base + ".json", encoding: .utf8)
+        #expect(printed.stdout == text)
+        let json = try JSONParser.parseDocument(Array(text.utf8))
+        #expect(json["schema"] == .string("dppsync.compliance/1") && json["from"] == .string("2025-11-01"))
+        #expect(json["ledger"]?["treeSize"]?.scalarText == (try cli.scalar("SELECT MAX(tree_size) FROM checkpoint")))
+        guard case .array(let releases)? = json["releases"]?["items"], case .array(let findings)? = json["findings"]?["items"],
+              case .array(let overdue)? = json["overdueMaintenance"] else { Issue.record("sections missing: \(text)"); return }
+        #expect(json["releases"]?["counts"] == .array([.object([("releaseStatus", .string("blocked")), ("workOrders", .number("1"))]),
+                                                       .object([("releaseStatus", .string("released")), ("workOrders", .number("1"))])]))
+        let released = try #require(releases.first { $0["workOrderId"] == .string("WO-54321") })
+        #expect(released["certifyingStaff"] == .string("JSMITH") && released["licenceCategory"] == .string("B1"))
+        #expect(released["certificateId"] == .string("CRS-WO-54321"))
+        #expect(released["ledgerEntry"]?.scalarText == (try cli.scalar("SELECT ledger_seq FROM outbox_queue WHERE message_id = 'CRS-WO-54321'")))
+        let blocked = try #require(releases.first { $0["workOrderId"] == .string("WO-70002") })
+        #expect(blocked["releaseStatus"] == .string("blocked") && blocked["certificateId"] == .null)
+        #expect(releases.count == 2, "the held WO-70001 is no release: it is a finding")
+        let expired = try #require(findings.first { $0["recordKey"] == .string("WO-70001") })
+        #expect(expired["reason"] == .string("CERT_EXPIRED") && expired["outcome"] == .string("held") && expired["decidedOn"] == .string(today))
+        #expect(expired["review"]?["status"] == .string("rejected") && expired["review"]?["resolvedBy"] == .string("auditor"))
+        #expect(findings.contains { $0["recordKey"] == .string("WO-70002") && $0["reason"] == .string("TEST_FAILED") && $0["review"] == .null })
+        // WO-70002 names no task: it accomplished the component's one task, due again 180 days on (before today).
+        #expect(overdue.contains { $0["dppId"] == .string("DPP-H2-002") && $0["taskId"] == .string("LH2-LEAK-01") && $0["dueDate"] == .string("2026-05-20") }, "\(overdue)")
+
+        let csv = try String(contentsOfFile: base + ".csv", encoding: .utf8).split(separator: "\r\n")
+        #expect(csv.first == "section,date,dpp_id,key,task,status,reason,technician,certificate,ledger_entry,detail")
+        #expect(csv.contains { $0.hasPrefix("release,2025-11-05,DPP-H2-001,WO-54321,FCS-INSP-01,released,,JSMITH,CRS-WO-54321,") })
+        #expect(csv.contains { $0.hasPrefix("finding,\(today),,WO-70001,,review #\(item): rejected,CERT_EXPIRED,") })
+        let html = try String(contentsOfFile: base + ".html", encoding: .utf8)
+        #expect(html.contains("Compliance report — 2025-11-01 to \(today)") && html.contains("CRS-WO-54321") && html.contains("CERT_EXPIRED"))
+        #expect(html.contains("LH2-LEAK-01") && html.contains("dppsync.local/ampel360"))
+        #expect(html.range(of: "WO-70002")?.lowerBound ?? html.endIndex < html.range(of: "WO-54321")?.lowerBound ?? html.startIndex,
+                "releases not certified come first")
+
+        // A period before any work: no release, no finding; the dates are checked.
+        let quiet = try cli.run("report", "compliance", "--from", "2024-01-01", "--to", "2024-01-31")
+        let empty = try JSONParser.parseDocument(Array(quiet.stdout.utf8))
+        #expect(empty["releases"]?["items"] == .array([]) && empty["findings"]?["items"] == .array([]))
+        #expect(try cli.run("report", "compliance", "--from", "2025-12-01", "--to", "2025-11-01").status == 2)
+        #expect(try cli.run("report", "compliance", "--to", "yesterday").status == 2)
+    }
 }

@@ -25,4 +25,5 @@ public struct RootLayout: Sendable, Hashable {
     public func archive(_ source: String, day: CivilDate) -> String { archive + "/" + source + "/" + day.description }
     public func quarantine(_ source: String) -> String { quarantine + "/" + source }
     public var reconciliationReports: String { reports + "/reconciliation" }
+    public var complianceReports: String { reports + "/compliance" }
 }

@@ -76,4 +76,98 @@ enum ReportTemplates {
     </body>
     </html>
     """#
+
+    /// The compliance report's page (`ComplianceReport`): same style and sorting as the reconciliation report's.
+    static let complianceHTML = #"""
+    <!DOCTYPE html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <title>dppsync compliance — {{from}} to {{to}}</title>
+    <style>
+      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
+      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
+      .meta { color: #57606a; margin-bottom: 1rem; }
+      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
+      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
+      .card b { display: block; font-size: 1.4rem; }
+      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
+      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
+      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
+      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
+      .note { color: #57606a; font-size: 13px; }
+      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
+    </style>
+    </head>
+    <body>
+    <h1>Compliance report — {{from}} to {{to}}</h1>
+    <div class="meta">generated {{generatedAt}} by dppsync{{#hasLedger}} · ledger of {{treeSize}} entries, signed checkpoint below{{/hasLedger}}</div>
+
+    <h2>Summary</h2>
+    <div class="cards">
+    {{#cards}}<div class="card {{class}}"><b>{{count}}</b>{{label}}</div>{{/cards}}
+    </div>
+
+    <h2>Releases to service</h2>
+    <p class="note">Work orders completed in the period that asked for a return to service, by release status. A certified release names its certifying technician, the certificate the CMMS was sent and the ledger entry that decided both (<span class="tag">dppsync ledger proof N</span>).{{#releasesTruncated}} This page shows {{releasesShown}} of {{releasesTotal}}, those not certified first; every one is in <span class="tag">{{csvName}}</span> and <span class="tag">{{jsonName}}</span>.{{/releasesTruncated}}</p>
+    <table>
+      <thead><tr><th>Release status</th><th>Work orders</th></tr></thead>
+      <tbody>{{#releaseCounts}}<tr><td>{{status}}</td><td class="num">{{count}}</td></tr>{{/releaseCounts}}
+      {{^releaseCounts}}<tr><td colspan="2" class="note">No release to service was asked for in the period.</td></tr>{{/releaseCounts}}</tbody>
+    </table>
+    <table class="sortable">
+      <thead><tr><th>Completed</th><th>Work order</th><th>Component</th><th>Task</th><th>Status</th><th>Certifying staff</th><th>Category</th><th>Certificate</th><th>Ledger entry</th></tr></thead>
+      <tbody>{{#releases}}<tr><td>{{date}}</td><td class="tag">{{workOrderId}}</td><td class="tag">{{dppId}}</td><td class="tag">{{taskId}}</td><td>{{status}}</td><td class="tag">{{staff}}</td><td>{{category}}</td><td class="tag">{{certificate}}</td><td class="num">{{entry}}</td></tr>{{/releases}}</tbody>
+    </table>
+
+    <h2>Compliance findings</h2>
+    <p class="note">Records decided in the period with a compliance reason — who certified, the parts used, the tests — and what review made of those held.{{#findingsTruncated}} This page shows the first {{findingsShown}} of {{findingsTotal}}; the rest are in the CSV.{{/findingsTruncated}}</p>
+    <table>
+      <thead><tr><th>Reason</th><th>Outcome</th><th>Records</th></tr></thead>
+      <tbody>{{#findingCounts}}<tr><td class="tag">{{reason}}</td><td>{{outcome}}</td><td class="num">{{count}}</td></tr>{{/findingCounts}}
+      {{^findingCounts}}<tr><td colspan="3" class="note">No compliance finding in the period.</td></tr>{{/findingCounts}}</tbody>
+    </table>
+    <table class="sortable">
+      <thead><tr><th>Decided</th><th>Reason</th><th>Outcome</th><th>Key</th><th>File</th><th>Review</th><th>Why</th></tr></thead>
+      <tbody>{{#findings}}<tr><td>{{date}}</td><td class="tag">{{reason}}</td><td>{{outcome}}</td><td class="tag">{{key}}</td><td>{{file}}</td><td>{{review}}</td><td>{{message}}</td></tr>{{/findings}}</tbody>
+    </table>
+
+    <h2>Maintenance overdue on {{to}}</h2>
+    <table class="sortable">
+      <thead><tr><th>Component</th><th>Task</th><th>Due</th><th>Tolerance (days)</th><th>Last accomplished</th><th>Basis</th></tr></thead>
+      <tbody>{{#overdue}}<tr><td class="tag">{{dppId}}</td><td class="tag">{{taskId}}</td><td>{{dueDate}}</td><td class="num">{{tolerance}}</td><td>{{accomplished}}</td><td>{{basis}}</td></tr>{{/overdue}}
+      {{^overdue}}<tr><td colspan="6" class="note">No task is overdue.</td></tr>{{/overdue}}</tbody>
+    </table>
+
+    <h2>Certificates expired by {{to}}</h2>
+    <table class="sortable">
+      <thead><tr><th>Component</th><th>Status</th><th>Certificate</th><th>Reference</th><th>Valid until</th></tr></thead>
+      <tbody>{{#expired}}<tr><td class="tag">{{dppId}}</td><td>{{status}}</td><td>{{type}}</td><td class="tag">{{reference}}</td><td>{{validUntil}}</td></tr>{{/expired}}
+      {{^expired}}<tr><td colspan="5" class="note">No certificate has expired.</td></tr>{{/expired}}</tbody>
+    </table>
+    {{#hasLedger}}<h2>Ledger</h2>
+    <p class="note">The figures above are read from the store at a ledger of {{treeSize}} entries; <span class="tag">dppsync ledger verify</span> checks it against this signed checkpoint.</p>
+    <pre class="tag">{{checkpoint}}</pre>{{/hasLedger}}
+    <script>
+    document.querySelectorAll("table.sortable th").forEach(function (th, i) {
+      th.addEventListener("click", function () {
+        var table = th.closest("table"), body = table.tBodies[0], rows = Array.from(body.rows), index = th.cellIndex;
+        var asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
+        rows.sort(function (a, b) {
+          var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
+          var nx = parseFloat(x), ny = parseFloat(y);
+          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+    </script>
+    </body>
+    </html>
+    """#
 }
