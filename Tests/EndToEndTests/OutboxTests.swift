@@ -411,7 +411,8 @@ struct OutboxTests {
         #expect(first["dppId"] == .string("DPP-H2-001") && first["cmmsAssetNum"] == .string("H2FC-0001") && first["aircraft"] == .string("EC-AMP"))
         #expect(first["predictedFailureBy"] == .string("2025-11-14T21:42:10.000Z"))
         #expect(first["value"] == .number("38.5") && first["confidence"] == .number("0.87"))
-        #expect(first["recommendedTaskId"] == .string("FCS-INSP-01") && first["estimatedDuration"] == .string("4 hours"))
+        #expect(first["recommendedTaskId"] == .string("FCS-INSP-01") && first["estimatedDuration"] == .string("4 hours") && first["plannedHours"] == .number("4"))
+        #expect(first["parentDppId"] == .null && first["parentCmmsAssetNum"] == .null)
         #expect(first["licenceCategory"] == .string("B1") && first["authorisation"] == .string("FUEL-CELL"))
         #expect(first["groundWindow"]?["start"] == .string("2025-11-08T22:00:00.000Z") && first["groundWindow"]?["station"] == .string("LEJ"))
         #expect(try cli.scalar("SELECT kind FROM ledger_entry WHERE subject = 'DPP-H2-001' ORDER BY seq DESC LIMIT 1") == "outbox.decided")
@@ -435,7 +436,8 @@ struct OutboxTests {
                      + #""confidence": 0.4, "predictedFailureWithinHours": 30}]"#, as: "second.json", source: "caos")
         #expect(try Self.run(cli, asOf: "2025-11-12").status == 0)
         let second = try json(cli, "predictive-alerts/PRA-CAOS-20251112-0007-M.json")
-        #expect(second["priority"] == .string("Medium") && second["groundWindow"] == .null && second["estimatedDuration"] == .string("4 hours"))
+        #expect(second["priority"] == .string("Medium") && second["groundWindow"] == .null && second["estimatedDuration"] == .null)
+        #expect(second["plannedHours"] == .number("4"))
         #expect(second["recommendedTaskId"] == .null && second["maintenanceType"] == .null && second["threshold"] == .null)
 
         // Corrective work on DPP-H2-001 after the detection, naming no programme task, answers the first: it gets no more
@@ -461,5 +463,41 @@ struct OutboxTests {
         #expect(reasons.first?[2]?.contains("confidence 1.5 is not a confidence (0 to 1)") == true, "\(reasons)")
         #expect(reasons.last?[2]?.contains("predictedFailureWithinHours") == true)
         #expect(cli.files(in: "Outbox/predictive-alerts").isEmpty)
+    }
+
+    @Test("which predictions get an alert: a fitted component the registry knows (a part names the component it is in), once detected, until it is taken off; detection and completion days compare in the operator's time zone")
+    func predictiveAlertScope() throws {
+        let cli = try Self.rootWithReferences()
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")  // fits DPP-PART-123 into DPP-H2-001 on 2025-11-05
+        let prediction = { (id: String, dppId: String, detected: String) in
+            #"{"predictionId": "\#(id)", "dppId": "\#(dppId)", "detectedAt": "\#(detected)", "confidence": 0.9, "predictedFailureWithinHours": 200}"#
+        }
+        try cli.drop("[" + [prediction("P-UNKNOWN", "DPP-NOPE", "2025-11-06T08:00:00Z"), prediction("P-SEAL", "DPP-PART-123", "2025-11-06T08:00:00Z"),
+                            prediction("P-LATER", "DPP-H2-002", "2025-11-09T08:00:00Z")].joined(separator: ", ") + "]", as: "p.json", source: "caos")
+        #expect(try Self.run(cli, asOf: "2025-11-07").status == 0)
+        // An unknown component waits for the registry; a detection after the as-of day waits for that day.
+        #expect(cli.files(in: "Outbox/predictive-alerts") == ["PRA-P-SEAL-M.json"])
+        let seal = try json(cli, "predictive-alerts/PRA-P-SEAL-M.json")
+        #expect(seal["cmmsAssetNum"] == .null && seal["parentDppId"] == .string("DPP-H2-001") && seal["parentCmmsAssetNum"] == .string("H2FC-0001"))
+        #expect(seal["aircraft"] == .string("EC-AMP"))
+        // Taking the part off (a removal, naming no task, the same day as its detection and with no status date to place
+        // it after the detection) does not answer the prediction, but a part off its aircraft gets no alert.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70003", "completionDate": "2025-11-06", "returnToService": false, "partsUsed": [{"dppId": "DPP-PART-123", "action": "removed"}]}"#,
+                     as: "removal.json", source: "workorders")
+        #expect(try Self.run(cli, asOf: "2025-11-10").status == 0)
+        #expect(cli.files(in: "Outbox/predictive-alerts") == ["PRA-P-LATER-M.json", "PRA-P-SEAL-M.json"])
+
+        // In +10:00 a detection at 20:00Z falls on the next local day: work completed on that local day (no status date)
+        // came before it or after it, so the alert stays. Compared as UTC days, the work had looked a day later.
+        let zoned = try Self.rootWithReferences("predictiveAlertScope-zoned")
+        let config = zoned.root + "/dppsync.yaml"
+        try (try String(contentsOfFile: config, encoding: .utf8)).replacingOccurrences(of: "timeZone: UTC", with: "timeZone: \"+10:00\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try zoned.configuration().timeZone.identifier == "+10:00")
+        try zoned.drop("[" + prediction("P-TZ", "DPP-H2-001", "2025-11-05T20:00:00Z") + "]", as: "p.json", source: "caos")
+        try zoned.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70004", "completionDate": "2025-11-06T01:00:00+10:00", "returnToService": false}"#,
+                       as: "wo.json", source: "workorders")
+        #expect(try Self.run(zoned, asOf: "2025-11-07").status == 0)
+        #expect(zoned.files(in: "Outbox/predictive-alerts") == ["PRA-P-TZ-M.json"])
     }
 }

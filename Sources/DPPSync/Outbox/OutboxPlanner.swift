@@ -8,7 +8,9 @@ import GRDB
 /// it says changed, and the new message names the one it replaces.
 public struct OutboxPlanner {
     public let policy: SchedulingPolicy
-    public init(policy: SchedulingPolicy) { self.policy = policy }
+    /// The operator's days (predictive alerts compare a detection with completion days).
+    public var timeZone: OperatorTimeZone
+    public init(policy: SchedulingPolicy, timeZone: OperatorTimeZone = .utc) { self.policy = policy; self.timeZone = timeZone }
 
     /// A message to decide.
     struct Plan {
@@ -232,7 +234,7 @@ public struct OutboxPlanner {
         // priority (a new one replaces the alert as the failure nears); the chosen ground window and the
         // rest are its words, sent again as `<id>-r2` when they change. Answered predictions get no update:
         // the CMMS closed its work order with the completion it sent.
-        for alert in try PredictiveAlertCalculator(policy: policy).compute(asOf: asOf, in: db) {
+        for alert in try PredictiveAlertCalculator(policy: policy, timeZone: timeZone).compute(asOf: asOf, in: db) {
             let id = safeId("PRA-\(alert.predictionId)-\(alert.priority.prefix(1))")
             let window: JSONValue = alert.window.map { window in
                 .object([("aircraft", text(alert.aircraft)), ("station", text(window.station)),
@@ -240,14 +242,15 @@ public struct OutboxPlanner {
             } ?? .null
             try submit(Plan(id: id, channel: Self.alertChannel, stream: "\(Self.alertChannel)/\(alert.predictionId)", subject: alert.dppId, body: [
                 ("alertId", .string(id)), ("predictionId", .string(alert.predictionId)), ("dppId", .string(alert.dppId)),
-                ("cmmsAssetNum", text(alert.cmmsAssetNum)), ("aircraft", text(alert.aircraft)),
+                ("cmmsAssetNum", text(alert.cmmsAssetNum)), ("parentDppId", text(alert.parentDppId)),
+                ("parentCmmsAssetNum", text(alert.parentCmmsAssetNum)), ("aircraft", text(alert.aircraft)),
                 ("priority", .string(alert.priority)), ("overdue", .bool(alert.overdue)),
                 ("detectedAt", .string(alert.detectedAt.description)), ("predictedFailureBy", text(alert.predictedFailureBy?.description)),
                 ("anomaly", text(alert.anomaly)), ("indicator", text(alert.indicator)), ("value", number(alert.value)),
                 ("threshold", number(alert.threshold)), ("confidence", alert.confidence.map { .number(String($0)) } ?? .null),
                 ("recommendedAction", text(alert.recommendedAction)), ("recommendedTaskId", text(alert.recommendedTaskId)),
                 ("maintenanceType", text(alert.task?.maintenanceType)),
-                ("estimatedDuration", .string(alert.task?.estimatedDuration ?? DueCalculator.format(alert.workHours) + " hours")),
+                ("estimatedDuration", text(alert.task?.estimatedDuration)), ("plannedHours", .number(DueCalculator.format(alert.workHours))),
                 ("licenceCategory", text(alert.task?.requiredCategory)), ("authorisation", text(alert.task?.requiredAuthorisation)),
                 ("releaseCertificate", text(alert.task?.releaseCertificate)),
                 ("groundWindow", window),

@@ -28,7 +28,7 @@ public struct Finalizer {
             defer { _ = try? due.wait() }  // never left reading behind a failure
             // Pipelined: a fleet's worth of messages is serialised and hashed on the second core.
             var writer = try StateWriter(db: db, batchId: batchId, pipelined: true, clock: { now })
-            try OutboxPlanner(policy: policy).plan(asOf: asOf, writer: &writer, in: db, dueItems: due.wait)
+            try OutboxPlanner(policy: policy, timeZone: configuration.timeZone).plan(asOf: asOf, writer: &writer, in: db, dueItems: due.wait)
             try writer.finish()
         }
         timings?.add(.plan, StageTimings.now() - start)

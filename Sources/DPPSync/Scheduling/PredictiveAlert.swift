@@ -7,6 +7,8 @@ public struct PredictiveAlert: Sendable, Hashable {
     public var predictionId: String
     public var dppId: String
     public var cmmsAssetNum: String?
+    /// The component a part is fitted in, and its CMMS number: the CMMS keeps no record of most parts.
+    public var parentDppId: String?, parentCmmsAssetNum: String?
     /// The aircraft the component is installed on, whose ground windows the work is planned in.
     public var aircraft: String?
     public var detectedAt: Timestamp
@@ -45,36 +47,47 @@ public struct PredictiveAlert: Sendable, Hashable {
 /// Finds the open CAOS predictions as of a day and assesses each (`PredictiveAlert`).
 public struct PredictiveAlertCalculator {
     public let policy: SchedulingPolicy
-    public init(policy: SchedulingPolicy) { self.policy = policy }
+    /// The operator's days: what a completion day and the as-of day mean.
+    public let timeZone: OperatorTimeZone
+    public init(policy: SchedulingPolicy, timeZone: OperatorTimeZone = .utc) { self.policy = policy; self.timeZone = timeZone }
 
     /// What CAOS may say of a prediction (reconciliation refuses other values; a value stored
     /// before that check reads as none): a probability, and a failure horizon inside the calendar.
     public static let confidenceRange: ClosedRange<Double> = 0...1
     public static let failureHoursRange: ClosedRange<Double> = 0...1_000_000
 
-    /// Every prediction no completed work answers, as of the start of `asOf` (UTC), in prediction order.
+    /// Every prediction no completed work answers, as of the start of `asOf` in the operator's time zone, in
+    /// prediction order. Only components the registry knows and that are fitted get one: an alert for a component
+    /// off its aircraft (`REMOVED`, `SCRAPPED`, `IN_STOCK`) would ask for work no aircraft can give a window to, and one for an
+    /// unknown component waits for the registry to bring it. A prediction detected after the as-of day waits for it.
     ///
     /// A prediction is answered by a completion on its component that finished after the detection
     /// and names its recommended task or none (corrective work rarely names a programme task; any
-    /// completion when the prediction recommends no task): completed on a later
-    /// day, or on the same day with a status date at or after the detection (without one, the
-    /// alert stays: a missed alert costs more than one sent twice).
+    /// completion when the prediction recommends no task): completed on a later day than the detection's
+    /// (in the operator's time zone, as completion days are), or on the same day with a status date (when the
+    /// CMMS recorded it complete) at or after the detection; without one, the alert stays: a missed alert
+    /// costs more than one sent twice.
     public func compute(asOf: CivilDate, in db: Database) throws -> [PredictiveAlert] {
-        let now = Timestamp(millisecondsSinceEpoch: Int64(asOf.daysSinceEpoch) * 86_400_000)
+        let now = Timestamp(millisecondsSinceEpoch: (Int64(asOf.daysSinceEpoch) * 1440 - Int64(timeZone.offsetForLocalTime(onDay: asOf))) * 60_000)
+        let endOfDay = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 86_400_000)
         let predictions = try Row.fetchAll(db, sql: """
             SELECT p.prediction_id, p.dpp_id, p.detected_at, p.anomaly, p.indicator, p.value, p.threshold, p.confidence,
-                   p.predicted_failure_within_hours, p.recommended_action, p.recommended_task_id, a.cmms_asset_num, a.installed_on
-            FROM caos_prediction p LEFT JOIN asset a ON a.dpp_id = p.dpp_id
+                   p.predicted_failure_within_hours, p.recommended_action, p.recommended_task_id, a.cmms_asset_num, a.installed_on,
+                   a.parent_dpp_id, parent.cmms_asset_num AS parent_cmms_asset_num
+            FROM caos_prediction p JOIN asset a ON a.dpp_id = p.dpp_id LEFT JOIN asset parent ON parent.dpp_id = a.parent_dpp_id
+            WHERE COALESCE(a.status, '') NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
             ORDER BY p.prediction_id
             """)
         var alerts: [PredictiveAlert] = []
         for prediction in predictions {
             guard let predictionId = prediction["prediction_id"] as String?, let dppId = prediction["dpp_id"] as String?,
-                  let detectedAt = (prediction["detected_at"] as String?).flatMap({ Timestamp(iso: $0) }) else { continue }
+                  let detectedAt = (prediction["detected_at"] as String?).flatMap({ Timestamp(iso: $0) }), detectedAt < endOfDay else { continue }
             let taskId = prediction["recommended_task_id"] as String?
             if try answered(dppId: dppId, taskId: taskId, detectedAt: detectedAt, in: db) { continue }
             let hours = DueCalculator.decimal(prediction["predicted_failure_within_hours"], in: Self.failureHoursRange)
+            // A horizon that ends past the calendar (9999-12-31) is none.
             let failureBy = hours.map { Timestamp(millisecondsSinceEpoch: detectedAt.millisecondsSinceEpoch + Int64(($0 * 3_600_000).rounded())) }
+                .flatMap { $0.civilDate().daysSinceEpoch <= DueCalculator.lastDay ? $0 : nil }
             let confidence = DueCalculator.decimal(prediction["confidence"], in: Self.confidenceRange)
             let task = try taskId.flatMap { try Row.fetchOne(db, sql: "SELECT * FROM maintenance_task WHERE task_id = ?", arguments: [$0]) }.map {
                 PredictiveAlert.Task(maintenanceType: $0["maintenance_type"], estimatedDuration: $0["estimated_duration"], requiredCategory: $0["required_category"],
@@ -85,7 +98,8 @@ public struct PredictiveAlertCalculator {
             let window = try aircraft.flatMap { try firstWindow(of: $0, from: max(now, detectedAt), before: failureBy, lasting: workHours, in: db) }
             let overdue = failureBy.map { $0 <= now } ?? false
             alerts.append(PredictiveAlert(
-                predictionId: predictionId, dppId: dppId, cmmsAssetNum: prediction["cmms_asset_num"], aircraft: aircraft,
+                predictionId: predictionId, dppId: dppId, cmmsAssetNum: prediction["cmms_asset_num"],
+                parentDppId: prediction["parent_dpp_id"], parentCmmsAssetNum: prediction["parent_cmms_asset_num"], aircraft: aircraft,
                 detectedAt: detectedAt, predictedFailureBy: failureBy,
                 priority: policy.alertPriority(hoursLeft: failureBy.map { Double($0.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 3_600_000 },
                                                confidence: confidence),
@@ -97,7 +111,7 @@ public struct PredictiveAlertCalculator {
     }
 
     private func answered(dppId: String, taskId: String?, detectedAt: Timestamp, in db: Database) throws -> Bool {
-        let day = detectedAt.civilDate().description
+        let day = timeZone.civilDate(of: detectedAt).description
         // `work_order_latest` (dpp_id, COALESCE(task_id, ''), completion_date, …) answers both forms.
         let completions = taskId == nil
             ? try Row.fetchAll(db, sql: "SELECT completion_date, status_date FROM work_order WHERE dpp_id = ? AND completion_date >= ?",
@@ -117,7 +131,8 @@ public struct PredictiveAlertCalculator {
                              in db: Database) throws -> PredictiveAlert.GroundWindow? {
         let needed = Int64((hours * 3_600_000).rounded())
         // Stored instants are UTC text of one width (`Timestamp.description`): text order is time order.
-        let windows = try Row.fetchCursor(db, sql: "SELECT station, start, \"end\" FROM ground_window WHERE aircraft = ? ORDER BY start", arguments: [aircraft])
+        let windows = try Row.fetchCursor(db, sql: "SELECT station, start, \"end\" FROM ground_window WHERE aircraft = ? AND start >= ? ORDER BY start",
+                                          arguments: [aircraft, from.description])
         while let row = try windows.next() {
             guard let start = (row["start"] as String?).flatMap({ Timestamp(iso: $0) }), let end = (row["end"] as String?).flatMap({ Timestamp(iso: $0) }),
                   start >= from, end.millisecondsSinceEpoch - start.millisecondsSinceEpoch >= needed else { continue }
@@ -127,23 +142,49 @@ public struct PredictiveAlertCalculator {
         return nil
     }
 
-    /// Hours of a programme's `estimatedDuration`: `4 hours`, `90 minutes`, `1.5 h`, `2 days`,
-    /// `45 min`; `nil` for anything else (or nothing, or more than a year).
+    /// Hours of a programme's `estimatedDuration`: `4 hours`, `90 minutes`, `1.5 h`, `2 days`, `45 min`,
+    /// `4 hrs.`, `1 week`, or ISO 8601 (`PT12H`, `PT90M`, `P1D`, `P1DT4H`); `nil` for anything else (or
+    /// nothing, or more than a year). An alert whose task's duration is not one of these is planned at
+    /// the configured default, and says so (`plannedHours`).
     public static func hours(ofDuration text: String?) -> Double? {
         guard let text else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let number = trimmed.prefix { $0.isNumber || $0 == "." }
-        let unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
-        guard let value = Double(number), value > 0 else { return nil }
-        let scale: Double
-        switch unit {
-        case "h", "hr", "hrs", "hour", "hours": scale = 1
-        case "m", "min", "mins", "minute", "minutes": scale = 1.0 / 60
-        case "d", "day", "days": scale = 24
-        default: return nil
+        let hours: Double
+        if trimmed.hasPrefix("p") {
+            guard let iso = isoHours(trimmed.dropFirst()) else { return nil }
+            hours = iso
+        } else {
+            let number = trimmed.prefix { $0.isNumber || $0 == "." }
+            var unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+            if unit.hasSuffix(".") { unit.removeLast() }
+            guard let value = Double(number), let scale = unitHours[unit] else { return nil }
+            hours = value * scale
         }
-        let hours = value * scale
-        return hours <= 8_784 ? hours : nil
+        return hours > 0 && hours <= 8_784 ? hours : nil
+    }
+
+    private static let unitHours: [String: Double] = [
+        "h": 1, "hr": 1, "hrs": 1, "hour": 1, "hours": 1, "m": 1.0 / 60, "min": 1.0 / 60, "mins": 1.0 / 60, "minute": 1.0 / 60,
+        "minutes": 1.0 / 60, "d": 24, "day": 24, "days": 24, "w": 168, "wk": 168, "week": 168, "weeks": 168,
+    ]
+
+    /// `nDTnHnM` after the `P` of an ISO 8601 duration (days, then after `T` hours and minutes; each optional, one at least).
+    private static func isoHours(_ text: Substring) -> Double? {
+        var hours = 0.0, number = "", inTime = false, any = false, timeParts = 0
+        for character in text {
+            switch character {
+            case "0"..."9", ".": number.append(character)
+            case "t" where !inTime && number.isEmpty: inTime = true
+            case "d" where !inTime, "h" where inTime, "m" where inTime:
+                guard let value = Double(number) else { return nil }
+                hours += value * (character == "d" ? 24 : character == "h" ? 1 : 1.0 / 60)
+                number = ""
+                any = true
+                if inTime { timeParts += 1 }
+            default: return nil
+            }
+        }
+        return any && number.isEmpty && (!inTime || timeParts > 0) ? hours : nil
     }
 }
 

@@ -143,7 +143,9 @@ struct DueCalculatorTests {
 
     @Test("a programme's estimated duration in hours, whatever unit it is written in; nil for what is no duration", arguments: [
         ("4 hours", 4.0), ("90 minutes", 1.5), ("1.5 h", 1.5), ("2 days", 48.0), ("45 min", 0.75), (" 6 Hours ", 6.0),
-        ("soon", nil), ("0 hours", nil), ("4", nil), ("-2 h", nil), ("400 days", nil), ("1e3 h", nil),
+        ("4 hrs.", 4.0), ("1 week", 168.0), ("PT12H", 12.0), ("PT90M", 1.5), ("P1DT4H", 28.0), ("p2d", 48.0),
+        ("soon", nil), ("0 hours", nil), ("4", nil), ("-2 h", nil), ("400 days", nil), ("1e3 h", nil), ("4-6 hours", nil), ("1,5 h", nil),
+        ("P", nil), ("PT", nil), ("P1H", nil), ("PT4", nil), ("P1DT", nil),
     ] as [(String, Double?)])
     func durations(_ text: String, _ hours: Double?) {
         #expect(PredictiveAlertCalculator.hours(ofDuration: text) == hours)
