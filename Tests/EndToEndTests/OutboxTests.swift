@@ -451,7 +451,7 @@ struct OutboxTests {
         #expect(overdue["replaces"] == .string("PRA-CAOS-20251112-0007-M") && overdue["overdue"] == .bool(true) && overdue["priority"] == .string("High"))
     }
 
-    @Test("a prediction with a confidence above 1 or a failure horizon past the calendar is rejected, naming the field and range")
+    @Test("a prediction with a confidence above 1 or a failure horizon past the calendar is rejected, naming the field and range; so is a ground window that ends before it starts")
     func predictionRanges() throws {
         let cli = try Self.rootWithReferences()
         try cli.drop(#"[{"predictionId": "P-1", "dppId": "DPP-H2-001", "detectedAt": "2025-11-05T17:42:10Z", "confidence": 1.5, "predictedFailureWithinHours": 10},"#
@@ -463,6 +463,12 @@ struct OutboxTests {
         #expect(reasons.first?[2]?.contains("confidence 1.5 is not a confidence (0 to 1)") == true, "\(reasons)")
         #expect(reasons.last?[2]?.contains("predictedFailureWithinHours") == true)
         #expect(cli.files(in: "Outbox/predictive-alerts").isEmpty)
+        // A ground window that ends before it starts would never be chosen: rejected, with both times.
+        try cli.drop(#"[{"aircraft": "EC-AMP", "station": "LEJ", "start": "2025-11-08T22:00:00Z", "end": "2025-11-08T06:00:00Z"}]"#, as: "w.json", source: "ground-windows")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try cli.scalar("SELECT reason || ': ' || message FROM record_outcome WHERE kind = 'groundWindow'")?
+            .hasPrefix("INVALID_FIELD: end 2025-11-08T06:00:00.000Z is not after start 2025-11-08T22:00:00.000Z") == true)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ground_window") == "0")
     }
 
     @Test("which predictions get an alert: a fitted component the registry knows (a part names the component it is in), once detected, until it is taken off; detection and completion days compare in the operator's time zone")

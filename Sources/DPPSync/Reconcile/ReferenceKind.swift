@@ -11,6 +11,9 @@ struct ReferenceKind {
     /// Numeric fields and the values they may take: a record with another is rejected (INVALID_FIELD),
     /// as due dates computed from it would be meaningless or past the calendar.
     var ranges: [(field: String, range: ClosedRange<Double>, meaning: String)] = []
+    /// What else makes a record of this kind meaningless (`INVALID_FIELD` with the returned words): a ground window
+    /// that ends before it starts would never be chosen, unseen.
+    var problem: (MappedRecord) -> String? = { _ in nil }
 
     static func spec(for kind: RecordKind) -> ReferenceKind? {
         switch kind {
@@ -52,7 +55,11 @@ struct ReferenceKind {
         case .groundWindow:
             return ReferenceKind(table: StateSchema.groundWindow, columns: [
                 ("aircraft", "aircraft"), ("start", "start"), ("end", "end"), ("station", "station"),
-            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "ground-window.planned")
+            ], subject: { "aircraft:" + ($0.string("aircraft") ?? "") }, changeKind: "ground-window.planned", problem: { record in
+                guard let start = record.string("start"), let end = record.string("end"), let from = Timestamp(iso: start), let to = Timestamp(iso: end),
+                      to <= from else { return nil }
+                return "end \(end) is not after start \(start)"
+            })
         default:
             return nil
         }
@@ -67,6 +74,7 @@ extension Reconciler {
             guard let text = record.fields[field]?.scalarText, let value = Double(text), !range.contains(value) else { continue }
             return byPolicy(.invalidField, "\(field) \(text) is not \(meaning) (\(DueCalculator.format(range.lowerBound)) to \(DueCalculator.format(range.upperBound)))")
         }
+        if let problem = spec.problem(record) { return byPolicy(.invalidField, problem) }
         var values: RowValues = [:]
         for (field, column) in spec.columns { values[column] = Self.text(record.fields[field]) }
         values["source_time"] = record.timestamp?.description
