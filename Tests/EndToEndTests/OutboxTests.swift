@@ -506,4 +506,54 @@ struct OutboxTests {
         #expect(try Self.run(zoned, asOf: "2025-11-07").status == 0)
         #expect(zoned.files(in: "Outbox/predictive-alerts") == ["PRA-P-TZ-M.json"])
     }
+
+    @Test("a certificate in force is withdrawn when its work order no longer releases the component (a newer version with a failed test), and a release after that is certified anew as -r2")
+    func certificateWithdrawal() throws {
+        let cli = try Self.rootWithReferences()
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        let version = { (value: String, name: String) throws in
+            try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-54321", "completionDate": "2025-11-05", "findings": "No issues", "returnToService": true, "tests": [{"name": "Manifold leak test", "value": \#(value), "upperLimit": 1.5}]}"#,
+                         as: name, source: "workorders")
+            #expect(try Self.run(cli).status == 1)  // other facts under no newer source time: held for review
+            let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+            #expect(try cli.run("review", "resolve", item, "--accept", "--by", "qa.lead").status == 0)
+        }
+        let certificates = { () throws -> [JSONValue] in
+            try cli.files(in: "Outbox/release-certificates").flatMap { file in
+                try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + file, encoding: .utf8).split(separator: "\n")
+                    .map { try JSONParser.parseDocument(Array($0.utf8)) }
+            }
+        }
+        #expect(try certificates().map { $0["certificateId"] } == [.string("CRS-WO-54321")])
+
+        // The leak test failed after all: the component is unserviceable, and the CMMS is told the certificate no longer stands.
+        try version("3.2", "failed.json")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "UNSERVICEABLE")
+        let withdrawal = try #require(try certificates().first { $0["certificateId"] == .string("CRS-WO-54321-withdrawn") })
+        #expect(withdrawal["withdraws"] == .string("CRS-WO-54321") && withdrawal["releaseStatus"] == .string("blocked"))
+        #expect(withdrawal["reason"]?.scalarText?.contains("failed Manifold leak test") == true)
+        #expect(withdrawal["statement"] == nil && withdrawal["licenceNumber"] == nil, "a withdrawal certifies nothing")
+        #expect(withdrawal["ledgerEntry"]?.scalarText == (try cli.scalar("SELECT ledger_seq FROM outbox_queue WHERE message_id = 'CRS-WO-54321-withdrawn'")))
+        #expect(withdrawal["checkpoint"] != nil)
+        #expect(try cli.scalar("SELECT replaces FROM outbox_message WHERE message_id = 'CRS-WO-54321-withdrawn'") == "CRS-WO-54321")
+        let blocked = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "2025-11-30").stdout.utf8))
+        guard case .array(let blockedReleases)? = blocked["releases"]?["items"] else { Issue.record("no releases"); return }
+        #expect(blockedReleases.first?["withdrawal"] == .string("CRS-WO-54321-withdrawn") && blockedReleases.first?["certificateId"] == .null)
+
+        // Retested and passed: released again under a certificate of its own, which follows the withdrawal.
+        try version("0.9", "passed.json")
+        let renewed = try #require(try certificates().first { $0["certificateId"] == .string("CRS-WO-54321-r2") })
+        #expect(renewed["statement"] != nil && renewed["technician"]?["laborCode"] == .string("JSMITH"))
+        #expect(try cli.scalar("SELECT replaces FROM outbox_message WHERE message_id = 'CRS-WO-54321-r2'") == "CRS-WO-54321-withdrawn")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "IN_SERVICE")
+        // The compliance report names the certificate in force.
+        let report = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "2025-11-30").stdout.utf8))
+        guard case .array(let releases)? = report["releases"]?["items"] else { Issue.record("no releases"); return }
+        #expect(releases.first?["certificateId"] == .string("CRS-WO-54321-r2") && releases.first?["withdrawal"] == .null)
+        // Nothing more while nothing changes.
+        let count = try certificates().count
+        #expect(try Self.run(cli).status == 0)
+        #expect(try certificates().count == count && count == 3)
+    }
 }

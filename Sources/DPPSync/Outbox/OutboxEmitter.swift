@@ -159,7 +159,7 @@ public struct OutboxEmitter: Sendable {
     }
 
     /// The message as its files carry it (compact JSON), or `nil` while no signed
-    /// checkpoint covers it. A release certificate gains its fixed wording, the certifying technician's
+    /// checkpoint covers it. A release certificate (but a withdrawal) gains its fixed wording, the certifying technician's
     /// licence number (personal data joins the file here, never the ledger: `CertificateAdditions`), its ledger
     /// entry and the checkpoint that covers it, appended to the stored body as is.
     private static func messageBytes(of row: Row, checkpoint: CertificateAdditions?) -> [UInt8]? {
@@ -167,11 +167,14 @@ public struct OutboxEmitter: Sendable {
         var bytes = Array((row[Column.body] as String).utf8)
         guard (row[Column.channel] as String) == ReleaseCertificate.channel, bytes.last == UInt8(ascii: "}") else { return bytes }
         guard let checkpoint, checkpoint.treeSize >= Int(seq) else { return nil }
-        let licence = ReleaseCertificate.laborCode(inBody: bytes).flatMap { checkpoint.licences[$0] }
         bytes.removeLast()
-        bytes += fixedWording
-        bytes.append(literal: #","licenceNumber":"#)
-        bytes.append(quoted: licence)
+        // A withdrawal certifies nothing: it carries no wording and no licence, only its proof.
+        if !ReleaseCertificate.isWithdrawal(body: bytes) {
+            let licence = ReleaseCertificate.laborCode(inBody: bytes).flatMap { checkpoint.licences[$0] }
+            bytes += fixedWording
+            bytes.append(literal: #","licenceNumber":"#)
+            bytes.append(quoted: licence)
+        }
         bytes.append(literal: #","ledgerEntry":"#)
         bytes += String(seq).utf8
         bytes.append(literal: #","checkpoint":"#)

@@ -2,6 +2,8 @@
 /// (recorded and relayed; certified by the technician named). It is decided in
 /// the same ledger entry as the completion that released the component, so the
 /// certificate and the work it certifies are one change of the DPP.
+import GRDB
+
 enum ReleaseCertificate {
     static let channel = OutboxChannel.releaseCertificates.rawValue
 
@@ -16,16 +18,72 @@ enum ReleaseCertificate {
     /// - Parameters:
     ///   - workOrder: the work order's after-image (`release_status` `released`, `certifying_staff` set).
     ///   - asset: the component's row; `category`: the certifying technician's licence category.
-    static func row(workOrder: RowValues, asset: RowValues, category: String?, decidedOn: String?) -> RowImage? {
+    /// - Parameter issue: the certificate's place among those of its work order (its id, and the withdrawal it
+    ///   follows): the first, unless an earlier one was withdrawn.
+    static func row(workOrder: RowValues, asset: RowValues, category: String?, decidedOn: String?, issue: Issue? = nil) -> RowImage? {
         guard (workOrder["release_status"] ?? nil) == "released", let staff = workOrder["certifying_staff"] ?? nil,
               let workOrderId = workOrder["work_order_id"] ?? nil, let dppId = workOrder["dpp_id"] ?? nil else { return nil }
-        let id = messageId(workOrderId: workOrderId)
+        let id = issue?.id ?? messageId(workOrderId: workOrderId)
         // message_id, channel, subject, stream, replaces, body, decided_at
         return RowImage(table: StateSchema.outboxMessage, inColumnOrder: [
-            id, channel, dppId, channel + "/" + workOrderId, nil, body(id: id, workOrder: workOrder, asset: asset, staff: staff, category: category),
+            id, channel, dppId, channel + "/" + workOrderId, issue?.replaces, body(id: id, workOrder: workOrder, asset: asset, staff: staff, category: category),
             decidedOn ?? (workOrder["completion_date"] ?? nil),
         ])
     }
+
+    /// Where a certificate goes among its work order's: its id and the withdrawal it follows, if any.
+    struct Issue {
+        var id: String
+        var replaces: String?
+    }
+
+    /// The certificates a work order has had, as far as the next decision needs them: the latest one's id,
+    /// whether it was withdrawn, and the id a new one would take (`CRS-<wo>`, then `CRS-<wo>-r2` … once
+    /// withdrawn). Found by id, a lookup each (certificates have no stream head, and the stream index leaves
+    /// them out): only for a work order sent again.
+    static func history(of workOrderId: String, in db: Database) throws -> (latest: String?, withdrawn: Bool, next: String) {
+        let exists = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)")
+        func decided(_ id: String) throws -> Bool { try Bool.fetchOne(exists, arguments: [id]) == true }
+        let first = messageId(workOrderId: workOrderId)
+        func nth(_ n: Int) -> String { n == 1 ? first : safeId(first + "-r\(n)") }
+        guard try decided(first) else { return (nil, false, first) }
+        var n = 1
+        while true {
+            guard try decided(withdrawalId(of: nth(n))) else { return (nth(n), false, nth(n + 1)) }
+            guard try decided(nth(n + 1)) else { return (nth(n), true, nth(n + 1)) }
+            n += 1
+        }
+    }
+
+    static func withdrawalId(of certificateId: String) -> String { safeId(certificateId + "-withdrawn") }
+
+    /// The withdrawal of `certificateId`: the work order it certified no longer releases its component
+    /// (a newer version with a failed test, or not returned to service). The CMMS holds the certificate
+    /// and must be told it no longer stands; the file adds the ledger entry and checkpoint that prove it.
+    static func withdrawal(of certificateId: String, workOrder: RowValues, reason: String, decidedOn: String?) -> RowImage? {
+        guard let workOrderId = workOrder["work_order_id"] ?? nil, let dppId = workOrder["dpp_id"] ?? nil else { return nil }
+        let id = withdrawalId(of: certificateId)
+        var out: [UInt8] = []
+        out.append(member: #"{"certificateId":"#, id)
+        out.append(member: #","withdraws":"#, certificateId)
+        out.append(member: #","dppId":"#, dppId)
+        out.append(member: #","workOrderId":"#, workOrderId)
+        out.append(member: #","releaseStatus":"#, workOrder["release_status"] ?? nil)
+        out.append(member: #","reason":"#, reason)
+        out.append(member: #","date":"#, decidedOn ?? (workOrder["completion_date"] ?? nil))
+        out.append(UInt8(ascii: "}"))
+        return RowImage(table: StateSchema.outboxMessage, inColumnOrder: [
+            id, channel, dppId, channel + "/" + workOrderId, certificateId, String(decoding: out, as: UTF8.self),
+            decidedOn ?? (workOrder["completion_date"] ?? nil),
+        ])
+    }
+
+    /// Whether a stored body is a withdrawal (`withdrawal(…)` writes its second member).
+    static func isWithdrawal(body: [UInt8]) -> Bool {
+        guard let comma = body.firstIndex(of: UInt8(ascii: ",")) else { return false }
+        return body[comma...].starts(with: withdrawsMember)
+    }
+    private static let withdrawsMember = Array(#","withdraws":"#.utf8)
 
     /// The certificate as compact JSON, members in this order; written directly (one per
     /// released work order: building a `JSONValue` tree for it was ~24,000 instructions).

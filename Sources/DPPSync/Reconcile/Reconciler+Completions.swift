@@ -180,12 +180,28 @@ extension Reconciler {
         // row is new or changed by construction (rows of other components are only built when they
         // change); an existing one is compared row by row.
         if !newWorkOrder { rows = try rows.filter { try !isStored($0, in: db) } }
-        if let workOrder,
-           let staff = workOrder.values["certifying_staff"] ?? nil,
-           let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset,
-                                                    category: technicians[staff].flatMap { $0["category"] ?? nil }, decidedOn: decisionDate),
-           try newWorkOrder || !isStored(certificate, in: db, keyOnly: true) {
-            rows.append(certificate)
+        if let workOrder {
+            let category = (workOrder.values["certifying_staff"] ?? nil).flatMap { technicians[$0] }.flatMap { $0["category"] ?? nil }
+            if newWorkOrder {
+                if let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset, category: category, decidedOn: decisionDate) {
+                    rows.append(certificate)
+                }
+            } else if let workOrderId = workOrder.values["work_order_id"] ?? nil {
+                // A work order sent again: a certificate in force stays while it releases its component and is withdrawn
+                // once it no longer does (a newer version with a failed test, or not returned to service); one released
+                // again after a withdrawal is certified anew, as `CRS-<wo>-r2` (… `-r3`).
+                let history = try ReleaseCertificate.history(of: workOrderId, in: db)
+                if (workOrder.values["release_status"] ?? nil) == "released" {
+                    if history.latest == nil || history.withdrawn,
+                       let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset, category: category, decidedOn: decisionDate,
+                                                                issue: .init(id: history.next, replaces: history.latest.map(ReleaseCertificate.withdrawalId))) {
+                        rows.append(certificate)
+                    }
+                } else if let latest = history.latest, !history.withdrawn,
+                          let withdrawal = ReleaseCertificate.withdrawal(of: latest, workOrder: workOrder.values, reason: built.message, decidedOn: decisionDate) {
+                    rows.append(withdrawal)
+                }
+            }
         }
         let change = StateChange(kind: reason == .enriched ? "workorder.enriched" : "workorder.completed", subject: dppId,
                                  rows: rows, provenance: provenance)

@@ -101,27 +101,33 @@ public struct ComplianceReport {
         while let row = try releases.next() {
             let workOrderId: String = row[0], status: String = row[4]
             let staff = row[5] as String?
-            // The certificate the CMMS was sent, and the ledger entry that decided it with the completion.
-            var certificateId: String?, entry: Int64?, category: String?
-            if status == "released", let found = try Row.fetchOne(certificate, arguments: [ReleaseCertificate.messageId(workOrderId: workOrderId)]) {
-                certificateId = ReleaseCertificate.messageId(workOrderId: workOrderId)
-                entry = found[0]
-                category = found[1]
+            // The certificate in force and the ledger entry that decided it; for a work order that no longer releases
+            // its component, the withdrawal of the certificate it had.
+            var certificateId: String?, entry: Int64?, category: String?, withdrawn: String?
+            let history = try ReleaseCertificate.history(of: workOrderId, in: db)
+            if let latest = history.latest {
+                if status == "released", !history.withdrawn, let found = try Row.fetchOne(certificate, arguments: [latest]) {
+                    (certificateId, entry, category) = (latest, found[0], found[1])
+                } else if history.withdrawn {
+                    withdrawn = ReleaseCertificate.withdrawalId(of: latest)
+                }
             }
             let item: JSONValue = .object([
                 ("workOrderId", .string(workOrderId)), ("dppId", text(row[1])), ("taskId", text(row[2])), ("completionDate", text(row[3])),
                 ("releaseStatus", .string(status)), ("certifyingStaff", text(staff)), ("licenceCategory", text(category)),
                 ("certificateId", text(certificateId)), ("ledgerEntry", entry.map { .number(String($0)) } ?? .null),
+                ("withdrawal", text(withdrawn)),
             ])
             try json(separator + "\n      " + q(item))
             separator = ","
-            try csv(ReconciliationReport.csvLine(["release", row[3], row[1], workOrderId, row[2], status, nil, staff, certificateId, entry.map(String.init), nil]))
+            try csv(ReconciliationReport.csvLine(["release", row[3], row[1], workOrderId, row[2], status, nil, staff, certificateId ?? withdrawn,
+                                                  entry.map(String.init), withdrawn.map { "certificate withdrawn: " + $0 }]))
             page.releasesTotal += 1
             // Those not certified come first on the page: they are what an auditor asks about.
             if status == "released" ? page.certified.count < page.limit : page.uncertified.count < page.limit {
                 let shown: [String: Any] = ["workOrderId": workOrderId, "dppId": (row[1] as String?) ?? "", "taskId": (row[2] as String?) ?? "",
                                             "date": (row[3] as String?) ?? "", "status": status, "staff": staff ?? "", "category": category ?? "",
-                                            "certificate": certificateId ?? "", "entry": entry.map(String.init) ?? ""]
+                                            "certificate": certificateId ?? withdrawn.map { $0 + " (withdrawal)" } ?? "", "entry": entry.map(String.init) ?? ""]
                 if status == "released" { page.certified.append(shown) } else { page.uncertified.append(shown) }
             }
         }
