@@ -6,7 +6,7 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write and print reports for auditors.",
-        subcommands: [Reconciliation.self, Compliance.self]
+        subcommands: [Reconciliation.self, Compliance.self, Predictive.self]
     )
 
     struct Reconciliation: ParsableCommand {
@@ -73,6 +73,38 @@ struct ReportCommand: ParsableCommand {
             let store = try Store(path: options.layout.storeFile)
             let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling)
             let base = try report.write(from: first, to: last)
+            print(try String(contentsOfFile: base + "." + format, encoding: .utf8), terminator: "")
+        }
+    }
+
+    struct Predictive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write what became of every CAOS prediction as of a day (default: today).",
+            discussion: """
+                Writes Reports/predictive/predictive-<day>.html, .json and .csv and prints the chosen format: \
+                each stored prediction, open (priority, predicted failure, ground window, the alert the CMMS \
+                holds), answered (by the work order named), or why it has no alert (unknown component, off its \
+                aircraft, detected after the day). The JSON follows the schema "dppsync.predictive/1".
+
+                Example:
+                  dppsync report predictive --as-of 2025-11-12 --format csv > predictions.csv
+                """
+        )
+
+        @OptionGroup var options: RootOptions
+        @Option(help: "The day (yyyy-MM-dd; default: today in the configured time zone).") var asOf: String?
+        @Option(help: "Format printed on standard output: html, json or csv.") var format: String = "json"
+
+        func run() throws {
+            guard ["html", "json", "csv"].contains(format) else { throw UsageError(message: "--format must be html, json or csv") }
+            let configuration = try options.loadConfiguration()
+            let day = try asOf.map { text in
+                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--as-of must be a date such as 2025-11-12") }
+                return day
+            } ?? configuration.timeZone.civilDate(of: .now())
+            let store = try Store(path: options.layout.storeFile)
+            let base = try PredictiveReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
+                .write(asOf: day)
             print(try String(contentsOfFile: base + "." + format, encoding: .utf8), terminator: "")
         }
     }

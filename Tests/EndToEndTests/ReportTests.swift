@@ -124,4 +124,40 @@ struct ReportTests {
         #expect(try cli.run("report", "compliance", "--from", "2025-12-01", "--to", "2025-11-01").status == 2)
         #expect(try cli.run("report", "compliance", "--to", "yesterday").status == 2)
     }
+
+    @Test("the predictive report says what became of every CAOS prediction as of a day: open with the alert in force, answered by the work order named, or why it has no alert")
+    func predictiveReport() throws {
+        let cli = try OutboxTests.rootWithReferences()
+        try cli.dropFixture("caos-predictions.json", source: "caos")
+        try cli.dropFixture("ground-windows.json", source: "ground-windows")
+        let prediction = { (id: String, dppId: String, detected: String) in
+            #"{"predictionId": "\#(id)", "dppId": "\#(dppId)", "detectedAt": "\#(detected)", "predictedFailureWithinHours": 100}"#
+        }
+        try cli.drop("[" + [prediction("P-UNKNOWN", "DPP-NOPE", "2025-11-05T08:00:00Z"), prediction("P-STOCK", "DPP-PART-123", "2025-11-05T08:00:00Z"),
+                            prediction("P-LATER", "DPP-H2-002", "2025-11-20T08:00:00Z")].joined(separator: ", ") + "]", as: "more.json", source: "caos")
+        #expect(try OutboxTests.run(cli, asOf: "2025-11-06").status == 0)
+        let states = { (asOf: String) throws -> [String: JSONValue] in
+            let report = try JSONParser.parseDocument(Array(try cli.run("report", "predictive", "--as-of", asOf).stdout.utf8))
+            guard case .array(let items)? = report["predictions"] else { Issue.record("no predictions"); return [:] }
+            return Dictionary(uniqueKeysWithValues: items.compactMap { item in item["predictionId"]?.scalarText.map { ($0, item) } })
+        }
+        var byId = try states("2025-11-06")
+        #expect(byId["P-UNKNOWN"]?["state"] == .string("unknown-component") && byId["P-STOCK"]?["state"] == .string("off-aircraft"))
+        #expect(byId["P-LATER"]?["state"] == .string("not-yet-detected"))
+        let open = try #require(byId["CAOS-20251105-0042"])
+        #expect(open["state"] == .string("open") && open["priority"] == .string("Medium") && open["alertInForce"] == .string("PRA-CAOS-20251105-0042-M"))
+        #expect(open["groundWindow"]?["start"] == .string("2025-11-08T22:00:00.000Z") && open["predictedFailureBy"] == .string("2025-11-14T21:42:10.000Z"))
+
+        // Corrective work on 2025-11-10 answers it from that day on; as of the day before, it was still open.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-60001", "completionDate": "2025-11-10", "returnToService": false}"#, as: "fix.json", source: "workorders")
+        #expect(try OutboxTests.run(cli, asOf: "2025-11-10").status == 0)
+        byId = try states("2025-11-10")
+        #expect(byId["CAOS-20251105-0042"]?["state"] == .string("answered") && byId["CAOS-20251105-0042"]?["answeredBy"] == .string("WO-60001"))
+        #expect(try states("2025-11-09")["CAOS-20251105-0042"]?["state"] == .string("open"))
+        let csv = try String(contentsOfFile: cli.root + "/Reports/predictive/predictive-2025-11-09.csv", encoding: .utf8)
+        #expect(csv.hasPrefix("prediction_id,dpp_id,detected_at,anomaly,state,answered_by,alert_in_force,"))
+        let html = try String(contentsOfFile: cli.root + "/Reports/predictive/predictive-2025-11-10.html", encoding: .utf8)
+        #expect(html.contains("CAOS predictions — as of 2025-11-10") && html.contains("WO-60001") && html.contains("unknown-component"))
+        #expect(try cli.run("report", "predictive", "--as-of", "soon").status == 2)
+    }
 }

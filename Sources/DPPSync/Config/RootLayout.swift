@@ -26,4 +26,5 @@ public struct RootLayout: Sendable, Hashable {
     public func quarantine(_ source: String) -> String { quarantine + "/" + source }
     public var reconciliationReports: String { reports + "/reconciliation" }
     public var complianceReports: String { reports + "/compliance" }
+    public var predictiveReports: String { reports + "/predictive" }
 }

@@ -170,4 +170,65 @@ enum ReportTemplates {
     </body>
     </html>
     """#
+
+    /// The predictive report's page (`PredictiveReport`).
+    static let predictiveHTML = #"""
+    <!DOCTYPE html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <title>dppsync predictions — as of {{asOf}}</title>
+    <style>
+      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
+      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
+      .meta { color: #57606a; margin-bottom: 1rem; }
+      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
+      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
+      .card b { display: block; font-size: 1.4rem; }
+      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
+      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
+      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
+      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
+      .note { color: #57606a; font-size: 13px; }
+      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
+    </style>
+    </head>
+    <body>
+    <h1>CAOS predictions — as of {{asOf}}</h1>
+    <div class="meta">generated {{generatedAt}} by dppsync · every prediction in <span class="tag">{{csvName}}</span> and <span class="tag">{{jsonName}}</span></div>
+
+    <h2>Summary</h2>
+    <div class="cards">
+    {{#cards}}<div class="card {{class}}"><b>{{count}}</b>{{state}}</div>{{/cards}}
+    </div>
+
+    <h2>Predictions</h2>
+    <p class="note">Open: no completed work has answered it, and the CMMS holds the alert named. Answered: the work order named completed after the detection. Otherwise the component is unknown, off its aircraft, or the detection is after the day.</p>
+    <table class="sortable">
+      <thead><tr><th>Prediction</th><th>Component</th><th>Detected</th><th>Anomaly</th><th>State</th><th>Priority</th><th>Failure by</th><th>Window</th><th>Alert in force</th><th>Answered by</th></tr></thead>
+      <tbody>{{#predictions}}<tr><td class="tag">{{predictionId}}</td><td class="tag">{{dppId}}</td><td>{{detectedAt}}</td><td>{{anomaly}}</td><td>{{state}}</td><td>{{priority}}{{#overdue}} (overdue){{/overdue}}</td><td>{{failureBy}}</td><td>{{window}}</td><td class="tag">{{alert}}</td><td class="tag">{{answeredBy}}</td></tr>{{/predictions}}
+      {{^predictions}}<tr><td colspan="10" class="note">No CAOS prediction is stored.</td></tr>{{/predictions}}</tbody>
+    </table>
+    <script>
+    document.querySelectorAll("table.sortable th").forEach(function (th, i) {
+      th.addEventListener("click", function () {
+        var table = th.closest("table"), body = table.tBodies[0], rows = Array.from(body.rows), index = th.cellIndex;
+        var asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
+        rows.sort(function (a, b) {
+          var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
+          var nx = parseFloat(x), ny = parseFloat(y);
+          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+    </script>
+    </body>
+    </html>
+    """#
 }

@@ -44,6 +44,30 @@ public struct PredictiveAlert: Sendable, Hashable {
     }
 }
 
+/// What became of one CAOS prediction as of a day.
+public struct PredictionAssessment: Sendable {
+    public enum State: String, Sendable, CaseIterable {
+        /// No work has answered it: `alert` is what the CMMS is told.
+        case open
+        /// A completion after the detection answered it (`answeredBy`).
+        case answered
+        /// Its component is not in the registry (yet).
+        case unknownComponent = "unknown-component"
+        /// Its component is off its aircraft (removed, scrapped or in stock).
+        case offAircraft = "off-aircraft"
+        /// Detected after the as-of day (or at no readable time).
+        case notYetDetected = "not-yet-detected"
+    }
+
+    public var predictionId: String
+    public var dppId: String
+    public var detectedAt: String?
+    public var anomaly: String?
+    public var state: State
+    public var answeredBy: String?
+    public var alert: PredictiveAlert?
+}
+
 /// Finds the open CAOS predictions as of a day and assesses each (`PredictiveAlert`).
 public struct PredictiveAlertCalculator {
     public let policy: SchedulingPolicy
@@ -61,29 +85,45 @@ public struct PredictiveAlertCalculator {
     /// off its aircraft (`REMOVED`, `SCRAPPED`, `IN_STOCK`) would ask for work no aircraft can give a window to, and one for an
     /// unknown component waits for the registry to bring it. A prediction detected after the as-of day waits for it.
     ///
-    /// A prediction is answered by a completion on its component that finished after the detection
+    /// A prediction is answered by a completion on its component, by the as-of day, that finished after the detection
     /// and names its recommended task or none (corrective work rarely names a programme task; any
     /// completion when the prediction recommends no task): completed on a later day than the detection's
     /// (in the operator's time zone, as completion days are), or on the same day with a status date (when the
     /// CMMS recorded it complete) at or after the detection; without one, the alert stays: a missed alert
     /// costs more than one sent twice.
     public func compute(asOf: CivilDate, in db: Database) throws -> [PredictiveAlert] {
+        try assess(asOf: asOf, in: db).compactMap(\.alert)
+    }
+
+    /// What became of every stored prediction as of `asOf` (`report predictive`): open with its alert, answered by
+    /// a work order, or why it has no alert (`compute`'s rules).
+    public func assess(asOf: CivilDate, in db: Database) throws -> [PredictionAssessment] {
         let now = Timestamp(millisecondsSinceEpoch: (Int64(asOf.daysSinceEpoch) * 1440 - Int64(timeZone.offsetForLocalTime(onDay: asOf))) * 60_000)
         let endOfDay = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 86_400_000)
         let predictions = try Row.fetchAll(db, sql: """
             SELECT p.prediction_id, p.dpp_id, p.detected_at, p.anomaly, p.indicator, p.value, p.threshold, p.confidence,
                    p.predicted_failure_within_hours, p.recommended_action, p.recommended_task_id, a.cmms_asset_num, a.installed_on,
-                   a.parent_dpp_id, parent.cmms_asset_num AS parent_cmms_asset_num
-            FROM caos_prediction p JOIN asset a ON a.dpp_id = p.dpp_id LEFT JOIN asset parent ON parent.dpp_id = a.parent_dpp_id
-            WHERE COALESCE(a.status, '') NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
+                   a.parent_dpp_id, parent.cmms_asset_num AS parent_cmms_asset_num,
+                   a.dpp_id IS NOT NULL AS known, COALESCE(a.status, '') IN ('REMOVED', 'SCRAPPED', 'IN_STOCK') AS off_aircraft
+            FROM caos_prediction p LEFT JOIN asset a ON a.dpp_id = p.dpp_id LEFT JOIN asset parent ON parent.dpp_id = a.parent_dpp_id
             ORDER BY p.prediction_id
             """)
-        var alerts: [PredictiveAlert] = []
+        var assessments: [PredictionAssessment] = []
         for prediction in predictions {
-            guard let predictionId = prediction["prediction_id"] as String?, let dppId = prediction["dpp_id"] as String?,
-                  let detectedAt = (prediction["detected_at"] as String?).flatMap({ Timestamp(iso: $0) }), detectedAt < endOfDay else { continue }
+            guard let predictionId = prediction["prediction_id"] as String?, let dppId = prediction["dpp_id"] as String? else { continue }
+            let detectedText = prediction["detected_at"] as String?
+            var assessment = PredictionAssessment(predictionId: predictionId, dppId: dppId, detectedAt: detectedText, anomaly: prediction["anomaly"],
+                                                  state: .open)
+            defer { assessments.append(assessment) }
+            guard prediction["known"] as Bool else { assessment.state = .unknownComponent; continue }
+            guard !(prediction["off_aircraft"] as Bool) else { assessment.state = .offAircraft; continue }
+            guard let detectedAt = detectedText.flatMap({ Timestamp(iso: $0) }), detectedAt < endOfDay else { assessment.state = .notYetDetected; continue }
             let taskId = prediction["recommended_task_id"] as String?
-            if try answered(dppId: dppId, taskId: taskId, detectedAt: detectedAt, in: db) { continue }
+            if let answer = try answer(dppId: dppId, taskId: taskId, detectedAt: detectedAt, before: asOf.adding(days: 1), in: db) {
+                assessment.state = .answered
+                assessment.answeredBy = answer
+                continue
+            }
             let hours = DueCalculator.decimal(prediction["predicted_failure_within_hours"], in: Self.failureHoursRange)
             // A horizon that ends past the calendar (9999-12-31) is none.
             let failureBy = hours.map { Timestamp(millisecondsSinceEpoch: detectedAt.millisecondsSinceEpoch + Int64(($0 * 3_600_000).rounded())) }
@@ -97,7 +137,7 @@ public struct PredictiveAlertCalculator {
             let aircraft = prediction["installed_on"] as String?
             let window = try aircraft.flatMap { try firstWindow(of: $0, from: max(now, detectedAt), before: failureBy, lasting: workHours, in: db) }
             let overdue = failureBy.map { $0 <= now } ?? false
-            alerts.append(PredictiveAlert(
+            assessment.alert = PredictiveAlert(
                 predictionId: predictionId, dppId: dppId, cmmsAssetNum: prediction["cmms_asset_num"],
                 parentDppId: prediction["parent_dpp_id"], parentCmmsAssetNum: prediction["parent_cmms_asset_num"], aircraft: aircraft,
                 detectedAt: detectedAt, predictedFailureBy: failureBy,
@@ -105,24 +145,30 @@ public struct PredictiveAlertCalculator {
                                                confidence: confidence),
                 overdue: overdue, confidence: confidence, anomaly: prediction["anomaly"], indicator: prediction["indicator"],
                 value: prediction["value"], threshold: prediction["threshold"], recommendedAction: prediction["recommended_action"],
-                recommendedTaskId: taskId, task: task, workHours: workHours, window: window))
+                recommendedTaskId: taskId, task: task, workHours: workHours, window: window)
         }
-        return alerts
+        return assessments
     }
 
-    private func answered(dppId: String, taskId: String?, detectedAt: Timestamp, in db: Database) throws -> Bool {
-        let day = timeZone.civilDate(of: detectedAt).description
+    /// The first work order that answers the prediction, if any.
+    private func answer(dppId: String, taskId: String?, detectedAt: Timestamp, before end: CivilDate, in db: Database) throws -> String? {
+        let (day, end) = (timeZone.civilDate(of: detectedAt).description, end.description)
         // `work_order_latest` (dpp_id, COALESCE(task_id, ''), completion_date, …) answers both forms.
         let completions = taskId == nil
-            ? try Row.fetchAll(db, sql: "SELECT completion_date, status_date FROM work_order WHERE dpp_id = ? AND completion_date >= ?",
-                               arguments: [dppId, day])
-            : try Row.fetchAll(db, sql: "SELECT completion_date, status_date FROM work_order WHERE dpp_id = ? AND COALESCE(task_id, '') IN (?, '') AND completion_date >= ?",
-                               arguments: [dppId, taskId, day])
-        return completions.contains { row in
+            ? try Row.fetchAll(db, sql: """
+                SELECT completion_date, status_date, work_order_id FROM work_order WHERE dpp_id = ? AND completion_date >= ? AND completion_date < ?
+                ORDER BY completion_date, work_order_id
+                """, arguments: [dppId, day, end])
+            : try Row.fetchAll(db, sql: """
+                SELECT completion_date, status_date, work_order_id FROM work_order
+                WHERE dpp_id = ? AND COALESCE(task_id, '') IN (?, '') AND completion_date >= ? AND completion_date < ?
+                ORDER BY completion_date, work_order_id
+                """, arguments: [dppId, taskId, day, end])
+        return completions.first { row in
             guard let completed = (row["completion_date"] as String?).flatMap({ CivilDate(iso: String($0.prefix(10))) }) else { return false }
             if completed.description > day { return true }
             return (row["status_date"] as String?).flatMap { Timestamp(iso: $0) }.map { $0 >= detectedAt } ?? false
-        }
+        }.map { $0["work_order_id"] }
     }
 
     /// The first ground window of `aircraft` that starts at or after `from`, lasts `hours`, and
