@@ -71,9 +71,8 @@ struct ReportCommand: ParsableCommand {
             } ?? last.adding(days: -29)
             guard first <= last else { throw UsageError(message: "--from \(first) is after --to \(last)") }
             let store = try Store(path: options.layout.storeFile)
-            let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling)
-            let base = try report.write(from: first, to: last)
-            print(try String(contentsOfFile: base + "." + format, encoding: .utf8), terminator: "")
+            let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
+            try ReportCommand.printFile(try report.write(from: first, to: last) + "." + format)
         }
     }
 
@@ -105,7 +104,17 @@ struct ReportCommand: ParsableCommand {
             let store = try Store(path: options.layout.storeFile)
             let base = try PredictiveReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
                 .write(asOf: day)
-            print(try String(contentsOfFile: base + "." + format, encoding: .utf8), terminator: "")
+            try ReportCommand.printFile(base + "." + format)
+        }
+    }
+
+    /// Copies a report file to standard output a piece at a time: a month's compliance report runs to
+    /// hundreds of megabytes, which a string of the whole would hold twice.
+    static func printFile(_ path: String) throws {
+        guard let input = FileHandle(forReadingAtPath: path) else { throw UsageError(message: "cannot read \(path)") }
+        defer { try? input.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            FileHandle.standardOutput.write(chunk)
         }
     }
 }

@@ -72,12 +72,19 @@ struct ReportTests {
         // AGARCIA's licence expired on 2025-05-14: held (CERT_EXPIRED), then rejected on review.
         try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-70001", "completionDate": "2025-11-20", "returnToService": true, "labor": [{"laborCode": "AGARCIA", "hours": 2}]}"#,
                      as: "expired.json", source: "workorders")
+        // The same, accepted on review: released, but not as a plain certified release.
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-70005", "completionDate": "2025-11-22", "returnToService": true, "labor": [{"laborCode": "AGARCIA", "hours": 1}]}"#,
+                     as: "waived.json", source: "workorders")
+        // Not returned to service: asked for no release, so none is listed.
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-70006", "completionDate": "2025-11-23", "returnToService": false}"#, as: "kept.json", source: "workorders")
         // A failed leak test blocks the release (TEST_FAILED, applied).
         try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-70002", "completionDate": "2025-11-21", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 6}], "tests": [{"name": "Leak test", "value": 3.2, "upperLimit": 1.5}]}"#,
                      as: "failed.json", source: "workorders")
         _ = try OutboxTests.run(cli)
         let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-70001'"))
         #expect(try cli.run("review", "resolve", item, "--reject", "--note", "licence expired", "--by", "auditor").status == 0)
+        let waivedItem = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-70005'"))
+        #expect(try cli.run("review", "resolve", waivedItem, "--accept", "--note", "licence renewal in the post", "--by", "qa.lead").status == 0)
 
         // Decisions are dated by the day they were made (today), completions by their completion day.
         let today = Timestamp.now().civilDate().description
@@ -92,30 +99,50 @@ struct ReportTests {
         guard case .array(let releases)? = json["releases"]?["items"], case .array(let findings)? = json["findings"]?["items"],
               case .array(let overdue)? = json["overdueMaintenance"] else { Issue.record("sections missing: \(text)"); return }
         #expect(json["releases"]?["counts"] == .array([.object([("releaseStatus", .string("blocked")), ("workOrders", .number("1"))]),
-                                                       .object([("releaseStatus", .string("released")), ("workOrders", .number("1"))])]))
+                                                       .object([("releaseStatus", .string("released")), ("workOrders", .number("2"))])]))
         let released = try #require(releases.first { $0["workOrderId"] == .string("WO-54321") })
         #expect(released["certifyingStaff"] == .string("JSMITH") && released["licenceCategory"] == .string("B1"))
         #expect(released["certificateId"] == .string("CRS-WO-54321"))
         #expect(released["ledgerEntry"]?.scalarText == (try cli.scalar("SELECT ledger_seq FROM outbox_queue WHERE message_id = 'CRS-WO-54321'")))
         let blocked = try #require(releases.first { $0["workOrderId"] == .string("WO-70002") })
         #expect(blocked["releaseStatus"] == .string("blocked") && blocked["certificateId"] == .null)
-        #expect(releases.count == 2, "the held WO-70001 is no release: it is a finding")
+        #expect(releases.count == 3, "the held WO-70001 is no release but a finding, and WO-70006 asked for none")
+        let waived = try #require(releases.first { $0["workOrderId"] == .string("WO-70005") })
+        #expect(waived["releasedOnReviewDespite"] == .string("CERT_EXPIRED") && waived["certificateId"] == .string("CRS-WO-70005"))
+        #expect(released["releasedOnReviewDespite"] == .null)
         let expired = try #require(findings.first { $0["recordKey"] == .string("WO-70001") })
         #expect(expired["reason"] == .string("CERT_EXPIRED") && expired["outcome"] == .string("held") && expired["decidedOn"] == .string(today))
         #expect(expired["review"]?["status"] == .string("rejected") && expired["review"]?["resolvedBy"] == .string("auditor"))
         #expect(findings.contains { $0["recordKey"] == .string("WO-70002") && $0["reason"] == .string("TEST_FAILED") && $0["review"] == .null })
-        // WO-70002 names no task: it accomplished the component's one task, due again 180 days on (before today).
-        #expect(overdue.contains { $0["dppId"] == .string("DPP-H2-002") && $0["taskId"] == .string("LH2-LEAK-01") && $0["dueDate"] == .string("2026-05-20") }, "\(overdue)")
+        // The accepted record's outcome (in the resolution's batch) names the item that held it, as the held one does.
+        let accepted = findings.filter { $0["recordKey"] == .string("WO-70005") }
+        #expect(accepted.map { $0["outcome"] } == [.string("held"), .string("applied")])
+        #expect(accepted.allSatisfy { $0["review"]?["status"] == .string("accepted") && $0["review"]?["note"] == .string("licence renewal in the post") })
+        // WO-70006 (2025-11-23) names no task: it accomplished the component's one task, due again 180 days on (before today).
+        #expect(overdue.contains { $0["dppId"] == .string("DPP-H2-002") && $0["taskId"] == .string("LH2-LEAK-01") && $0["dueDate"] == .string("2026-05-22") }, "\(overdue)")
 
         let csv = try String(contentsOfFile: base + ".csv", encoding: .utf8).split(separator: "\r\n")
-        #expect(csv.first == "section,date,dpp_id,key,task,status,reason,technician,certificate,ledger_entry,detail")
-        #expect(csv.contains { $0.hasPrefix("release,2025-11-05,DPP-H2-001,WO-54321,FCS-INSP-01,released,,JSMITH,CRS-WO-54321,") })
-        #expect(csv.contains { $0.hasPrefix("finding,\(today),,WO-70001,,review #\(item): rejected,CERT_EXPIRED,") })
+        #expect(csv.first == "section,date,dpp_id,key,task,status,reason,technician,licence_category,certificate,ledger_entry,file,review,detail")
+        #expect(csv.contains { $0.hasPrefix("release,2025-11-05,DPP-H2-001,WO-54321,FCS-INSP-01,released,,JSMITH,B1,CRS-WO-54321,") })
+        #expect(csv.contains { $0.hasPrefix("finding,\(today),,WO-70001,,held,CERT_EXPIRED,,,,,workorders/expired.json,review #\(item): rejected; auditor;") })
         let html = try String(contentsOfFile: base + ".html", encoding: .utf8)
         #expect(html.contains("Compliance report — 2025-11-01 to \(today)") && html.contains("CRS-WO-54321") && html.contains("CERT_EXPIRED"))
         #expect(html.contains("LH2-LEAK-01") && html.contains("dppsync.local/ampel360"))
         #expect(html.range(of: "WO-70002")?.lowerBound ?? html.endIndex < html.range(of: "WO-54321")?.lowerBound ?? html.startIndex,
                 "releases not certified come first")
+        #expect(html.range(of: "WO-70005")?.lowerBound ?? html.endIndex < html.range(of: "WO-54321")?.lowerBound ?? html.startIndex,
+                "and so do releases on review")
+        // A certificate is valid through its last day (DPP-H2-002's: 2026-12-31), expired the day after.
+        let expiredOn = { (day: String) throws -> [JSONValue] in
+            let report = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2026-12-01", "--to", day).stdout.utf8))
+            guard case .array(let expired)? = report["expiredCertificates"] else { return [] }
+            return expired.compactMap { $0["dppId"] }
+        }
+        #expect(try expiredOn("2026-12-31").isEmpty)
+        #expect(try expiredOn("2027-01-01") == [.string("DPP-H2-002")])
+        // The calendar's last day is a day like another.
+        let far = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "9999-12-31").stdout.utf8))
+        #expect(far["releases"]?["counts"] == json["releases"]?["counts"])
 
         // A period before any work: no release, no finding; the dates are checked.
         let quiet = try cli.run("report", "compliance", "--from", "2024-01-01", "--to", "2024-01-31")

@@ -3,27 +3,33 @@ import Mustache
 
 /// The compliance report for auditors (DESIGN.md: `report compliance [--from D --to D]`): over a
 /// period, every release to service and whether it was certified, every record decided with a
-/// compliance reason and what review made of it, the maintenance overdue and the component
-/// certificates expired at its end. `Reports/compliance/compliance-<from>-to-<to>.json`, `.csv`
+/// compliance reason and what review made of it, the maintenance overdue and the certificates of
+/// fitted components expired at its end. `Reports/compliance/compliance-<from>-to-<to>.json`, `.csv`
 /// and `.html`, tied to the latest signed checkpoint so that each figure can be proven from the ledger.
 ///
-/// Releases and findings are streamed from the store to the JSON and the CSV (a month of a large
-/// operator's work orders is millions of rows); the HTML shows the first `htmlRowLimit` of each.
+/// Every list is streamed from the store to the JSON and the CSV (a month of a large operator's work
+/// orders is millions of rows); the HTML shows the first `htmlRowLimit` of each, what needs a person first.
 public struct ComplianceReport {
     public let store: Store
     public let layout: RootLayout
     public let policy: SchedulingPolicy
+    /// The operator's days: completion days are in it, and so are the period's and decisions' days.
+    public let timeZone: OperatorTimeZone
     /// Rows of each list shown in the HTML page (the CSV and JSON always hold all of them).
     public var htmlRowLimit = 1000
 
-    public init(store: Store, layout: RootLayout, policy: SchedulingPolicy) {
-        self.store = store; self.layout = layout; self.policy = policy
+    public init(store: Store, layout: RootLayout, policy: SchedulingPolicy, timeZone: OperatorTimeZone = .utc) {
+        self.store = store; self.layout = layout; self.policy = policy; self.timeZone = timeZone
     }
 
-    /// The reasons a record is held or rejected for against airworthiness rules: who may certify,
-    /// what a part must be, what the tests said.
+    /// The reasons a record is held, rejected or has its release withheld for against airworthiness rules:
+    /// who may certify, what a part must be, what the tests said.
     public static let complianceReasons: [ReasonCode] = [.certExpired, .certInsufficient, .unknownTechnician, .testFailed, .noCertifyingStaff,
                                                          .partNotCertified, .partInstalledElsewhere]
+    /// Those a completion is applied with only when a reviewer accepted it despite them (their policy is held or rejected).
+    static let waivableReasons: [ReasonCode] = [.certExpired, .certInsufficient, .unknownTechnician, .partNotCertified, .partInstalledElsewhere]
+    /// Release statuses of work orders that asked for a return to service.
+    static let releaseStatuses = ["released", "blocked", "awaiting-certifying-staff"]
 
     /// Why a report cannot be made for a period.
     public struct PeriodError: Error, Sendable, CustomStringConvertible {
@@ -42,14 +48,12 @@ public struct ComplianceReport {
         guard from <= to else { throw PeriodError(description: "the period's start \(from) is after its end \(to)") }
         try FileSystem.createDirectory(layout.complianceReports)
         let base = basePath(from: from, to: to)
-        let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint()
         let json = try AtomicFileWriter(path: base + ".json")
         let csv = try AtomicFileWriter(path: base + ".csv")
         let html = try AtomicFileWriter(path: base + ".html")
         var page = Page(limit: htmlRowLimit)
         try store.read { db in
-            try stream(from: from, to: to, now: now, checkpoint: checkpoint, db: db, page: &page,
-                       json: { try json.write($0) }, csv: { try csv.write($0) })
+            try stream(from: from, to: to, now: now, db: db, page: &page, json: { try json.write($0) }, csv: { try csv.write($0) })
         }
         try html.write(try MustacheTemplate(string: ReportTemplates.complianceHTML).render(page.context))
         try json.commit()
@@ -58,28 +62,51 @@ public struct ComplianceReport {
         return base
     }
 
-    /// What the HTML page shows, gathered while the JSON and the CSV are streamed.
+    /// What the HTML page shows, gathered while the JSON and the CSV are streamed: each list's first
+    /// rows, those that need a person first.
     private struct Page {
         var limit: Int
         var context: [String: Any] = [:]
-        var uncertified: [[String: Any]] = [], certified: [[String: Any]] = [], findings: [[String: Any]] = []
-        var releasesTotal = 0, findingsTotal = 0
+        var uncertified: [[String: Any]] = [], certified: [[String: Any]] = []
+        var heldFindings: [[String: Any]] = [], otherFindings: [[String: Any]] = []
+        var overdue: [[String: Any]] = [], expired: [[String: Any]] = []
+        var releases = 0, releasedOnReview = 0, findings = 0, overdueCount = 0, expiredCount = 0
+
+        func shown(_ first: [[String: Any]], _ then: [[String: Any]]) -> [[String: Any]] { first + then.prefix(max(0, limit - first.count)) }
     }
 
-    static let csvHeader = "section,date,dpp_id,key,task,status,reason,technician,certificate,ledger_entry,detail\r\n"
+    static let csvHeader = "section,date,dpp_id,key,task,status,reason,technician,licence_category,certificate,ledger_entry,file,review,detail\r\n"
 
-    private func stream(from: CivilDate, to: CivilDate, now: Timestamp, checkpoint: StoredCheckpoint?, db: Database, page: inout Page,
+    /// The instant the operator's `day` begins, as stored instants are written (UTC text of one width).
+    private func start(of day: CivilDate) -> String {
+        Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 1440 - Int64(timeZone.offsetForLocalTime(onDay: day))) * 60_000).description
+    }
+
+    private func stream(from: CivilDate, to: CivilDate, now: Timestamp, db: Database, page: inout Page,
                         json: (String) throws -> Void, csv: (String) throws -> Void) throws {
-        let (first, last, dayAfter) = (from.description, to.description, to.adding(days: 1).description)
+        // Days compare as text; the last day the calendar writes has no day after it.
+        let (first, last) = (from.description, to.description)
+        let dayAfter: String? = to.daysSinceEpoch < DueCalculator.lastDay ? to.adding(days: 1).description : nil
         func q(_ value: JSONValue) -> String { value.jsonText() }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        // Inside the read: the checkpoint of the state the figures come from.
+        let checkpoint = try Ledger.checkpoints(db, latestOnly: true).first
 
-        // Releases to service: work orders completed in the period that asked for one (or were released).
-        let releaseCounts = try Row.fetchAll(db, sql: """
-            SELECT release_status, COUNT(*) FROM work_order
-            WHERE completion_date >= ? AND completion_date < ? AND release_status IS NOT NULL
-            GROUP BY release_status ORDER BY release_status
-            """, arguments: [first, dayAfter])
+        // Releases to service: work orders completed in the period that asked for one.
+        let statuses = Self.releaseStatuses.map { "'\($0)'" }.joined(separator: ", ")
+        let inPeriod = "completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status IN (\(statuses))"
+        let releaseCounts = try Row.fetchAll(db, sql: "SELECT release_status, COUNT(*) FROM work_order WHERE \(inPeriod) GROUP BY release_status ORDER BY release_status",
+                                             arguments: [first, dayAfter, dayAfter])
+        // Work orders released on review despite a compliance reason (the outcome of an accepted review item).
+        var waived: [String: String] = [:]
+        let waivable = Self.waivableReasons.map(\.rawValue)
+        for row in try Row.fetchAll(db, sql: """
+            SELECT record_key, group_concat(DISTINCT reason) FROM record_outcome
+            WHERE kind = 'workOrderCompletion' AND outcome = 'applied' AND reason IN (\(waivable.map { _ in "?" }.joined(separator: ", ")))
+            GROUP BY record_key
+            """, arguments: StatementArguments(waivable)) {
+            waived[row[0]] = row[1]
+        }
         var head = "{\n  \"schema\": \"dppsync.compliance/1\",\n  \"from\": \(q(.string(first))),\n  \"to\": \(q(.string(last))),\n"
         head += "  \"generatedAt\": \(q(.string(now.description))),\n"
         head += "  \"ledger\": " + (checkpoint.map { q(.object([("treeSize", .number(String($0.checkpoint.treeSize))), ("checkpoint", .string($0.note))])) } ?? "null") + ",\n"
@@ -88,140 +115,164 @@ public struct ComplianceReport {
         }.joined(separator: ", ") + "],\n    \"items\": ["
         try json(head)
         try csv(Self.csvHeader)
+        // The certificate in force: who it names (a work order sent again may name another technician than the one
+        // certified), and the ledger entry that decided it.
         let certificate = try db.cachedStatement(sql: """
-            SELECT q.ledger_seq, json_extract(m.body, '$.technician.category') FROM outbox_message m JOIN outbox_queue q USING (message_id)
-            WHERE m.message_id = ?
+            SELECT q.ledger_seq, json_extract(m.body, '$.technician.laborCode'), json_extract(m.body, '$.technician.category')
+            FROM outbox_message m JOIN outbox_queue q USING (message_id) WHERE m.message_id = ?
             """)
         let releases = try Row.fetchCursor(db, sql: """
             SELECT work_order_id, dpp_id, task_id, completion_date, release_status, certifying_staff FROM work_order
-            WHERE completion_date >= ? AND completion_date < ? AND release_status IS NOT NULL
-            ORDER BY completion_date, work_order_id
-            """, arguments: [first, dayAfter])
-        var separator = ""
+            WHERE \(inPeriod) ORDER BY completion_date, work_order_id
+            """, arguments: [first, dayAfter, dayAfter])
+        var separator = "\n      "
         while let row = try releases.next() {
             let workOrderId: String = row[0], status: String = row[4]
-            let staff = row[5] as String?
-            // The certificate in force and the ledger entry that decided it; for a work order that no longer releases
-            // its component, the withdrawal of the certificate it had.
+            var staff = row[5] as String?
+            // The certificate in force, or for a work order that no longer releases its component the withdrawal of the one it had.
             var certificateId: String?, entry: Int64?, category: String?, withdrawn: String?
             let history = try ReleaseCertificate.history(of: workOrderId, in: db)
             if let latest = history.latest {
                 if status == "released", !history.withdrawn, let found = try Row.fetchOne(certificate, arguments: [latest]) {
-                    (certificateId, entry, category) = (latest, found[0], found[1])
+                    (certificateId, entry, staff, category) = (latest, found[0], found[1] ?? staff, found[2])
                 } else if history.withdrawn {
                     withdrawn = ReleaseCertificate.withdrawalId(of: latest)
                 }
             }
-            let item: JSONValue = .object([
+            let onReview = status == "released" ? waived[workOrderId] : nil
+            try json(separator + q(.object([
                 ("workOrderId", .string(workOrderId)), ("dppId", text(row[1])), ("taskId", text(row[2])), ("completionDate", text(row[3])),
                 ("releaseStatus", .string(status)), ("certifyingStaff", text(staff)), ("licenceCategory", text(category)),
                 ("certificateId", text(certificateId)), ("ledgerEntry", entry.map { .number(String($0)) } ?? .null),
-                ("withdrawal", text(withdrawn)),
-            ])
-            try json(separator + "\n      " + q(item))
-            separator = ","
-            try csv(ReconciliationReport.csvLine(["release", row[3], row[1], workOrderId, row[2], status, nil, staff, certificateId ?? withdrawn,
-                                                  entry.map(String.init), withdrawn.map { "certificate withdrawn: " + $0 }]))
-            page.releasesTotal += 1
-            // Those not certified come first on the page: they are what an auditor asks about.
-            if status == "released" ? page.certified.count < page.limit : page.uncertified.count < page.limit {
+                ("withdrawal", text(withdrawn)), ("releasedOnReviewDespite", text(onReview)),
+            ])))
+            separator = ",\n      "
+            try csv(ReconciliationReport.csvLine(["release", row[3], row[1], workOrderId, row[2], status, onReview, staff, category, certificateId ?? withdrawn,
+                                                  entry.map(String.init), nil, onReview.map { "released on review despite \($0)" },
+                                                  withdrawn.map { "certificate withdrawn: " + $0 }]))
+            page.releases += 1
+            if onReview != nil { page.releasedOnReview += 1 }
+            // Those not certified, or certified only on review, come first on the page: they are what an auditor asks about.
+            let plain = status == "released" && onReview == nil
+            if plain ? page.certified.count < page.limit : page.uncertified.count < page.limit {
                 let shown: [String: Any] = ["workOrderId": workOrderId, "dppId": (row[1] as String?) ?? "", "taskId": (row[2] as String?) ?? "",
-                                            "date": (row[3] as String?) ?? "", "status": status, "staff": staff ?? "", "category": category ?? "",
+                                            "date": (row[3] as String?) ?? "", "status": status + (onReview.map { " on review despite \($0)" } ?? ""),
+                                            "staff": staff ?? "", "category": category ?? "",
                                             "certificate": certificateId ?? withdrawn.map { $0 + " (withdrawal)" } ?? "", "entry": entry.map(String.init) ?? ""]
-                if status == "released" { page.certified.append(shown) } else { page.uncertified.append(shown) }
+                if plain { page.certified.append(shown) } else { page.uncertified.append(shown) }
             }
         }
-        let shownReleases = page.uncertified + page.certified.prefix(max(0, page.limit - page.uncertified.count))
 
-        // Records decided with a compliance reason (held, rejected, or applied with the release withheld), by the
-        // UTC day of their batch, with what review made of those held.
+        // Records decided with a compliance reason (held, rejected, applied with the release withheld, or applied on
+        // review), by the operator's day their batch started, with the review item that held them.
         let reasons = Self.complianceReasons.map(\.rawValue)
         let marks = reasons.map { _ in "?" }.joined(separator: ", ")
-        let batches = "SELECT id FROM batch WHERE started_at >= ? AND started_at < ?"
+        let batches = "SELECT id FROM batch WHERE started_at >= ? AND (? IS NULL OR started_at < ?)"
+        let bounds: [DatabaseValueConvertible?] = [start(of: from), dayAfter.map { _ in start(of: to.adding(days: 1)) }, dayAfter.map { _ in start(of: to.adding(days: 1)) }]
         let findingCounts = try Row.fetchAll(db, sql: """
             SELECT reason, outcome, COUNT(*) FROM record_outcome WHERE batch_id IN (\(batches)) AND reason IN (\(marks))
             GROUP BY reason, outcome ORDER BY reason, outcome
-            """, arguments: StatementArguments([first, dayAfter] + reasons))
-        try json((page.releasesTotal > 0 ? "\n    ]" : "]") + "\n  },\n  \"findings\": {\n    \"counts\": [" + findingCounts.map {
+            """, arguments: StatementArguments(bounds + reasons))
+        try json((page.releases > 0 ? "\n    ]" : "]") + "\n  },\n  \"findings\": {\n    \"counts\": [" + findingCounts.map {
             q(.object([("reason", text($0[0])), ("outcome", text($0[1])), ("records", .number(String($0[2] as Int64)))]))
         }.joined(separator: ", ") + "],\n    \"items\": [")
         let findings = try Row.fetchCursor(db, sql: """
-            SELECT substr(b.started_at, 1, 10), f.source, f.name, o.record_index, o.kind, o.record_key, o.reason, o.outcome, o.message,
+            SELECT b.started_at, f.source, f.name, o.record_index, o.kind, o.record_key, o.reason, o.outcome, o.message,
                    r.id, r.status, r.resolved_by, r.resolved_at, r.note
             FROM record_outcome o JOIN batch b ON b.id = o.batch_id JOIN input_file f ON f.id = o.file_id
-            LEFT JOIN review_item r ON r.batch_id = o.batch_id AND r.file_id = o.file_id AND r.record_index = o.record_index
+            LEFT JOIN review_item r ON r.id = (SELECT MAX(id) FROM review_item WHERE file_id = o.file_id AND record_index = o.record_index)
             WHERE o.batch_id IN (\(batches)) AND o.reason IN (\(marks))
             ORDER BY o.id
-            """, arguments: StatementArguments([first, dayAfter] + reasons))
-        separator = ""
+            """, arguments: StatementArguments(bounds + reasons))
+        separator = "\n      "
         while let row = try findings.next() {
+            let decidedOn = (row[0] as String?).flatMap { Timestamp(iso: $0) }.map { timeZone.civilDate(of: $0).description }
+            let file = "\((row[1] as String?) ?? "")/\((row[2] as String?) ?? "")"
             let review: JSONValue = (row[9] as Int64?).map { id in
                 .object([("id", .number(String(id))), ("status", text(row[10])), ("resolvedBy", text(row[11])), ("resolvedAt", text(row[12])), ("note", text(row[13]))])
             } ?? .null
-            let item: JSONValue = .object([
-                ("decidedOn", text(row[0])), ("source", text(row[1])), ("file", text(row[2])), ("recordIndex", .number(String(row[3] as Int64))),
+            try json(separator + q(.object([
+                ("decidedOn", text(decidedOn)), ("source", text(row[1])), ("file", text(row[2])), ("recordIndex", .number(String(row[3] as Int64))),
                 ("kind", text(row[4])), ("recordKey", text(row[5])), ("reason", text(row[6])), ("outcome", text(row[7])), ("message", text(row[8])),
                 ("review", review),
-            ])
-            try json(separator + "\n      " + q(item))
-            separator = ","
-            let reviewText = (row[9] as Int64?).map { "review #\($0): " + ((row[10] as String?) ?? "") }
-            try csv(ReconciliationReport.csvLine(["finding", row[0], nil, row[5], nil, reviewText ?? row[7], row[6], nil, nil, nil, row[8]]))
-            page.findingsTotal += 1
-            if page.findings.count < page.limit {
-                page.findings.append(["date": (row[0] as String?) ?? "", "file": "\((row[1] as String?) ?? "")/\((row[2] as String?) ?? "")",
-                                      "key": (row[5] as String?) ?? "", "reason": (row[6] as String?) ?? "", "outcome": (row[7] as String?) ?? "",
-                                      "review": reviewText ?? "", "message": (row[8] as String?) ?? ""])
+            ])))
+            separator = ",\n      "
+            let reviewText = (row[9] as Int64?).map { id in
+                ["review #\(id): \((row[10] as String?) ?? "")", row[11] as String?, row[12] as String?, row[13] as String?].compactMap { $0 }.joined(separator: "; ")
+            }
+            try csv(ReconciliationReport.csvLine(["finding", decidedOn, nil, row[5], nil, row[7], row[6], nil, nil, nil, nil, file, reviewText, row[8]]))
+            page.findings += 1
+            // Held and rejected records first on the page: an applied one's release was only withheld.
+            let held = (row[7] as String?) != Outcome.applied.rawValue
+            if held ? page.heldFindings.count < page.limit : page.otherFindings.count < page.limit {
+                let shown: [String: Any] = ["date": decidedOn ?? "", "file": file, "key": (row[5] as String?) ?? "", "reason": (row[6] as String?) ?? "",
+                                            "outcome": (row[7] as String?) ?? "", "review": reviewText ?? "", "message": (row[8] as String?) ?? ""]
+                if held { page.heldFindings.append(shown) } else { page.otherFindings.append(shown) }
             }
         }
 
-        // Maintenance overdue at the period's end (from the state now), and component certificates expired by then.
-        let overdue = try DueCalculator(policy: policy).compute(asOf: to, in: db).filter(\.overdue)
-        try json((page.findingsTotal > 0 ? "\n    ]" : "]") + "\n  },\n  \"overdueMaintenance\": [" + overdue.map { item in
-            "\n    " + q(.object([
+        // Maintenance overdue on the period's last day (from the state now).
+        try json((page.findings > 0 ? "\n    ]" : "]") + "\n  },\n  \"overdueMaintenance\": [")
+        separator = "\n    "
+        for item in try DueCalculator(policy: policy).compute(asOf: to, in: db) where item.overdue {
+            try json(separator + q(.object([
                 ("dppId", .string(item.dppId)), ("taskId", .string(item.taskId)), ("dueDate", .string(item.dueDate.description)),
                 ("toleranceDays", .number(String(item.toleranceDays))), ("lastAccomplished", .string(item.accomplished.description)),
                 ("basis", .string(item.basis.detail)),
-            ]))
-        }.joined(separator: ",") + (overdue.isEmpty ? "],\n" : "\n  ],\n"))
-        for item in overdue {
-            try csv(ReconciliationReport.csvLine(["overdue", item.dueDate.description, item.dppId, nil, item.taskId, "overdue", nil, nil, nil, nil,
+            ])))
+            separator = ",\n    "
+            try csv(ReconciliationReport.csvLine(["overdue", item.dueDate.description, item.dppId, nil, item.taskId, "overdue", nil, nil, nil, nil, nil, nil, nil,
                                                   "last accomplished \(item.accomplished); \(item.basis.detail); tolerance \(item.toleranceDays) days"]))
+            page.overdueCount += 1
+            if page.overdue.count < page.limit {
+                page.overdue.append(["dppId": item.dppId, "taskId": item.taskId, "dueDate": item.dueDate.description, "tolerance": String(item.toleranceDays),
+                                     "accomplished": item.accomplished.description, "basis": item.basis.detail])
+            }
         }
-        let expired = try Row.fetchAll(db, sql: """
+        // Certificates of fitted components (stocked parts are checked when they are fitted) valid only before the last day.
+        try json((page.overdueCount > 0 ? "\n  ]" : "]") + ",\n  \"expiredCertificates\": [")
+        separator = "\n    "
+        let expired = try Row.fetchCursor(db, sql: """
             SELECT dpp_id, cmms_asset_num, status, json_extract(certification, '$.type'), json_extract(certification, '$.reference'),
                    \(StateSchema.certificateExpirySQL) AS valid_until
-            FROM asset WHERE \(StateSchema.certificateExpirySQL) < ? ORDER BY valid_until, dpp_id
-            """, arguments: [dayAfter])
-        try json("  \"expiredCertificates\": [" + expired.map { row in
-            "\n    " + q(.object([("dppId", text(row[0])), ("cmmsAssetNum", text(row[1])), ("status", text(row[2])),
-                                ("certificateType", text(row[3])), ("reference", text(row[4])), ("validUntil", text(row[5]))]))
-        }.joined(separator: ",") + (expired.isEmpty ? "]\n}\n" : "\n  ]\n}\n"))
-        for row in expired {
-            try csv(ReconciliationReport.csvLine(["expired-certificate", row[5], row[0], row[4], nil, row[2], nil, nil, nil, nil, row[3]]))
+            FROM asset WHERE \(StateSchema.certificateExpirySQL) < ? AND COALESCE(status, '') NOT IN ('IN_STOCK', 'REMOVED', 'SCRAPPED')
+            ORDER BY valid_until, dpp_id
+            """, arguments: [last])
+        while let row = try expired.next() {
+            try json(separator + q(.object([("dppId", text(row[0])), ("cmmsAssetNum", text(row[1])), ("status", text(row[2])),
+                                            ("certificateType", text(row[3])), ("reference", text(row[4])), ("validUntil", text(row[5]))])))
+            separator = ",\n    "
+            try csv(ReconciliationReport.csvLine(["expired-certificate", row[5], row[0], row[4], nil, row[2], nil, nil, nil, nil, nil, nil, nil, row[3]]))
+            page.expiredCount += 1
+            if page.expired.count < page.limit {
+                page.expired.append(["dppId": (row[0] as String?) ?? "", "status": (row[2] as String?) ?? "", "type": (row[3] as String?) ?? "",
+                                     "reference": (row[4] as String?) ?? "", "validUntil": (row[5] as String?) ?? ""])
+            }
         }
+        try json((page.expiredCount > 0 ? "\n  ]" : "]") + "\n}\n")
 
         let released = releaseCounts.first { ($0[0] as String?) == "released" }.map { $0[1] as Int } ?? 0
+        let shownReleases = page.shown(page.uncertified, page.certified), shownFindings = page.shown(page.heldFindings, page.otherFindings)
+        func card(_ label: String, _ count: Int, bad: String) -> [String: String] { ["label": label, "count": String(count), "class": count > 0 ? bad : "applied"] }
         page.context = [
             "from": first, "to": last, "generatedAt": now.description,
             "hasLedger": checkpoint != nil, "treeSize": checkpoint.map { String($0.checkpoint.treeSize) } ?? "", "checkpoint": checkpoint?.note ?? "",
             "cards": [
-                ["label": "releases certified", "count": String(released), "class": "applied"],
-                ["label": "releases not certified", "count": String(page.releasesTotal - released), "class": page.releasesTotal > released ? "held" : "applied"],
-                ["label": "compliance findings", "count": String(page.findingsTotal), "class": page.findingsTotal > 0 ? "held" : "applied"],
-                ["label": "tasks overdue", "count": String(overdue.count), "class": overdue.isEmpty ? "applied" : "rejected"],
-                ["label": "certificates expired", "count": String(expired.count), "class": expired.isEmpty ? "applied" : "rejected"],
+                ["label": "releases certified", "count": String(released - page.releasedOnReview), "class": "applied"],
+                card("released on review", page.releasedOnReview, bad: "held"),
+                card("releases not certified", page.releases - released, bad: "held"),
+                card("compliance findings", page.findings, bad: "held"),
+                card("tasks overdue", page.overdueCount, bad: "rejected"),
+                card("certificates expired", page.expiredCount, bad: "rejected"),
             ],
             "releaseCounts": releaseCounts.map { ["status": ($0[0] as String?) ?? "", "count": String($0[1] as Int)] },
-            "releases": shownReleases, "releasesTruncated": page.releasesTotal > shownReleases.count,
-            "releasesShown": String(shownReleases.count), "releasesTotal": String(page.releasesTotal),
+            "releases": shownReleases, "releasesTruncated": page.releases > shownReleases.count,
+            "releasesShown": String(shownReleases.count), "releasesTotal": String(page.releases),
             "findingCounts": findingCounts.map { ["reason": ($0[0] as String?) ?? "", "outcome": ($0[1] as String?) ?? "", "count": String($0[2] as Int)] },
-            "findings": page.findings, "findingsTruncated": page.findingsTotal > page.findings.count,
-            "findingsShown": String(page.findings.count), "findingsTotal": String(page.findingsTotal),
-            "overdue": overdue.map { ["dppId": $0.dppId, "taskId": $0.taskId, "dueDate": $0.dueDate.description, "tolerance": String($0.toleranceDays),
-                                      "accomplished": $0.accomplished.description, "basis": $0.basis.detail] },
-            "expired": expired.map { ["dppId": ($0[0] as String?) ?? "", "status": ($0[2] as String?) ?? "", "type": ($0[3] as String?) ?? "",
-                                      "reference": ($0[4] as String?) ?? "", "validUntil": ($0[5] as String?) ?? ""] },
+            "findings": shownFindings, "findingsTruncated": page.findings > shownFindings.count,
+            "findingsShown": String(shownFindings.count), "findingsTotal": String(page.findings),
+            "overdue": page.overdue, "overdueTruncated": page.overdueCount > page.overdue.count, "overdueTotal": String(page.overdueCount),
+            "expired": page.expired, "expiredTruncated": page.expiredCount > page.expired.count, "expiredTotal": String(page.expiredCount),
             "csvName": "compliance-\(first)-to-\(last).csv", "jsonName": "compliance-\(first)-to-\(last).json",
         ]
     }

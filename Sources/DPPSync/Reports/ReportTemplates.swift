@@ -8,24 +8,7 @@ enum ReportTemplates {
     <head>
     <meta charset="utf-8">
     <title>dppsync reconciliation — batch {{batch}}</title>
-    <style>
-      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
-      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
-      .meta { color: #57606a; margin-bottom: 1rem; }
-      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
-      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
-      td.num { text-align: right; font-variant-numeric: tabular-nums; }
-      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
-      .card b { display: block; font-size: 1.4rem; }
-      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
-      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
-      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
-      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
-      .note { color: #57606a; font-size: 13px; }
-      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
-    </style>
+    """# + style + #"""
     </head>
     <body>
     <h1>Reconciliation report — batch {{batch}}</h1>
@@ -54,20 +37,7 @@ enum ReportTemplates {
       <tbody>{{#records}}<tr class="{{outcome}}"><td>{{outcome}}</td><td class="tag">{{reason}}</td><td>{{kind}}</td><td class="tag">{{key}}</td><td>{{source}}/{{file}}</td><td class="num">{{index}}</td><td class="num">{{line}}</td><td>{{message}}</td></tr>{{/records}}
       {{^records}}<tr><td colspan="8" class="note">Every record of this batch was applied.</td></tr>{{/records}}</tbody>
     </table>
-    <script>
-    document.querySelectorAll("table.sortable th").forEach(function (th, i) {
-      th.addEventListener("click", function () {
-        var table = th.closest("table"), body = table.tBodies[0], rows = Array.from(body.rows), index = th.cellIndex;
-        var asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
-        rows.sort(function (a, b) {
-          var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
-          var nx = parseFloat(x), ny = parseFloat(y);
-          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-          return asc ? c : -c;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
+    """# + sortScript + #"""
     document.getElementById("filter").addEventListener("input", function (e) {
       var q = e.target.value.toLowerCase();
       document.querySelectorAll("#records tbody tr").forEach(function (r) { r.style.display = r.textContent.toLowerCase().indexOf(q) >= 0 ? "" : "none"; });
@@ -84,24 +54,7 @@ enum ReportTemplates {
     <head>
     <meta charset="utf-8">
     <title>dppsync compliance — {{from}} to {{to}}</title>
-    <style>
-      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
-      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
-      .meta { color: #57606a; margin-bottom: 1rem; }
-      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
-      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
-      td.num { text-align: right; font-variant-numeric: tabular-nums; }
-      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
-      .card b { display: block; font-size: 1.4rem; }
-      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
-      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
-      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
-      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
-      .note { color: #57606a; font-size: 13px; }
-      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
-    </style>
+    """# + style + #"""
     </head>
     <body>
     <h1>Compliance report — {{from}} to {{to}}</h1>
@@ -113,7 +66,7 @@ enum ReportTemplates {
     </div>
 
     <h2>Releases to service</h2>
-    <p class="note">Work orders completed in the period that asked for a return to service, by release status. A certified release names its certifying technician, the certificate the CMMS was sent and the ledger entry that decided both (<span class="tag">dppsync ledger proof N</span>).{{#releasesTruncated}} This page shows {{releasesShown}} of {{releasesTotal}}, those not certified first; every one is in <span class="tag">{{csvName}}</span> and <span class="tag">{{jsonName}}</span>.{{/releasesTruncated}}</p>
+    <p class="note">Work orders completed in the period that asked for a return to service, by release status. A certified release names its certifying technician, the certificate the CMMS was sent and the ledger entry that decided both (<span class="tag">dppsync ledger proof N</span>).{{#releasesTruncated}} This page shows {{releasesShown}} of {{releasesTotal}}, those not certified (or certified on review) first; every one is in <span class="tag">{{csvName}}</span> and <span class="tag">{{jsonName}}</span>.{{/releasesTruncated}}</p>
     <table>
       <thead><tr><th>Release status</th><th>Work orders</th></tr></thead>
       <tbody>{{#releaseCounts}}<tr><td>{{status}}</td><td class="num">{{count}}</td></tr>{{/releaseCounts}}
@@ -125,7 +78,7 @@ enum ReportTemplates {
     </table>
 
     <h2>Compliance findings</h2>
-    <p class="note">Records decided in the period with a compliance reason — who certified, the parts used, the tests — and what review made of those held.{{#findingsTruncated}} This page shows the first {{findingsShown}} of {{findingsTotal}}; the rest are in the CSV.{{/findingsTruncated}}</p>
+    <p class="note">Records decided in the period with a compliance reason — who certified, the parts used, the tests — and what review made of those held.{{#findingsTruncated}} This page shows {{findingsShown}} of {{findingsTotal}}, held and rejected first; the rest are in the CSV.{{/findingsTruncated}}</p>
     <table>
       <thead><tr><th>Reason</th><th>Outcome</th><th>Records</th></tr></thead>
       <tbody>{{#findingCounts}}<tr><td class="tag">{{reason}}</td><td>{{outcome}}</td><td class="num">{{count}}</td></tr>{{/findingCounts}}
@@ -137,13 +90,15 @@ enum ReportTemplates {
     </table>
 
     <h2>Maintenance overdue on {{to}}</h2>
+    {{#overdueTruncated}}<p class="note">This page shows the first 1,000 of {{overdueTotal}}; the rest are in the CSV.</p>{{/overdueTruncated}}
     <table class="sortable">
       <thead><tr><th>Component</th><th>Task</th><th>Due</th><th>Tolerance (days)</th><th>Last accomplished</th><th>Basis</th></tr></thead>
       <tbody>{{#overdue}}<tr><td class="tag">{{dppId}}</td><td class="tag">{{taskId}}</td><td>{{dueDate}}</td><td class="num">{{tolerance}}</td><td>{{accomplished}}</td><td>{{basis}}</td></tr>{{/overdue}}
       {{^overdue}}<tr><td colspan="6" class="note">No task is overdue.</td></tr>{{/overdue}}</tbody>
     </table>
 
-    <h2>Certificates expired by {{to}}</h2>
+    <h2>Certificates of fitted components expired by {{to}}</h2>
+    {{#expiredTruncated}}<p class="note">This page shows the first 1,000 of {{expiredTotal}}; the rest are in the CSV.</p>{{/expiredTruncated}}
     <table class="sortable">
       <thead><tr><th>Component</th><th>Status</th><th>Certificate</th><th>Reference</th><th>Valid until</th></tr></thead>
       <tbody>{{#expired}}<tr><td class="tag">{{dppId}}</td><td>{{status}}</td><td>{{type}}</td><td class="tag">{{reference}}</td><td>{{validUntil}}</td></tr>{{/expired}}
@@ -152,20 +107,7 @@ enum ReportTemplates {
     {{#hasLedger}}<h2>Ledger</h2>
     <p class="note">The figures above are read from the store at a ledger of {{treeSize}} entries; <span class="tag">dppsync ledger verify</span> checks it against this signed checkpoint.</p>
     <pre class="tag">{{checkpoint}}</pre>{{/hasLedger}}
-    <script>
-    document.querySelectorAll("table.sortable th").forEach(function (th, i) {
-      th.addEventListener("click", function () {
-        var table = th.closest("table"), body = table.tBodies[0], rows = Array.from(body.rows), index = th.cellIndex;
-        var asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
-        rows.sort(function (a, b) {
-          var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
-          var nx = parseFloat(x), ny = parseFloat(y);
-          var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-          return asc ? c : -c;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
+    """# + sortScript + #"""
     </script>
     </body>
     </html>
@@ -178,24 +120,7 @@ enum ReportTemplates {
     <head>
     <meta charset="utf-8">
     <title>dppsync predictions — as of {{asOf}}</title>
-    <style>
-      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
-      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
-      .meta { color: #57606a; margin-bottom: 1rem; }
-      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
-      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
-      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
-      td.num { text-align: right; font-variant-numeric: tabular-nums; }
-      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
-      .card b { display: block; font-size: 1.4rem; }
-      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
-      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
-      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
-      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
-      .note { color: #57606a; font-size: 13px; }
-      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
-    </style>
+    """# + style + #"""
     </head>
     <body>
     <h1>CAOS predictions — as of {{asOf}}</h1>
@@ -213,6 +138,37 @@ enum ReportTemplates {
       <tbody>{{#predictions}}<tr><td class="tag">{{predictionId}}</td><td class="tag">{{dppId}}</td><td>{{detectedAt}}</td><td>{{anomaly}}</td><td>{{state}}</td><td>{{priority}}{{#overdue}} (overdue){{/overdue}}</td><td>{{failureBy}}</td><td>{{window}}</td><td class="tag">{{alert}}</td><td class="tag">{{answeredBy}}</td></tr>{{/predictions}}
       {{^predictions}}<tr><td colspan="10" class="note">No CAOS prediction is stored.</td></tr>{{/predictions}}</tbody>
     </table>
+    """# + sortScript + #"""
+    </script>
+    </body>
+    </html>
+    """#
+
+    /// The pages' style, shared: self-contained (no external assets) and readable printed.
+    static let style = #"""
+    <style>
+      body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2rem; color: #1d2329; }
+      h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.15rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
+      .meta { color: #57606a; margin-bottom: 1rem; }
+      table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+      th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+      th { background: #f3f5f7; cursor: pointer; user-select: none; white-space: nowrap; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
+      .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
+      .card b { display: block; font-size: 1.4rem; }
+      .applied { border-left: 4px solid #1a7f37; } .duplicate, .skipped { border-left: 4px solid #8c959f; }
+      .superseded { border-left: 4px solid #9a6700; } .held { border-left: 4px solid #bc4c00; } .rejected { border-left: 4px solid #cf222e; }
+      .tag { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; } td.tag { white-space: nowrap; }
+      .filter { margin: .5rem 0; } .filter input { padding: .3rem .5rem; width: 22rem; max-width: 100%; }
+      .note { color: #57606a; font-size: 13px; }
+      @media print { body { margin: 0; font-size: 11px; } .filter { display: none; } th { cursor: default; } tr { page-break-inside: avoid; } }
+    </style>
+    """# + "\n"
+
+    /// Sorting by a column header's click, shared: a cell that is a number compares as one, any other
+    /// (dates included: `parseFloat("2025-11-21")` is 2025) as text. The page's own script follows it.
+    static let sortScript = #"""
     <script>
     document.querySelectorAll("table.sortable th").forEach(function (th, i) {
       th.addEventListener("click", function () {
@@ -220,15 +176,12 @@ enum ReportTemplates {
         var asc = th.dataset.asc !== "1"; th.dataset.asc = asc ? "1" : "0";
         rows.sort(function (a, b) {
           var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
-          var nx = parseFloat(x), ny = parseFloat(y);
+          var number = /^-?[0-9]+(\.[0-9]+)?$/, nx = number.test(x.trim()) ? parseFloat(x) : NaN, ny = number.test(y.trim()) ? parseFloat(y) : NaN;
           var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
           return asc ? c : -c;
         });
         rows.forEach(function (r) { body.appendChild(r); });
       });
     });
-    </script>
-    </body>
-    </html>
-    """#
+    """# + "\n"
 }

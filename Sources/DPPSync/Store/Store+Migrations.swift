@@ -310,6 +310,11 @@ extension Store {
                 UPDATE batch SET reported = 1;
                 """)
         }
+        migrator.registerMigration("v20-review-item-record") { db in
+            // The compliance report names each finding's review item, found by the record (file and index) it
+            // held: the outcome a resolution records is in the resolution's batch, not the item's.
+            try db.execute(sql: "CREATE INDEX review_item_record ON review_item(file_id, record_index)")
+        }
         return migrator
     }
 }
