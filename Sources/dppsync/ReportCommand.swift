@@ -59,16 +59,10 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Format printed on standard output: html, json or csv.") var format: String = "json"
 
         func run() throws {
-            guard ["html", "json", "csv"].contains(format) else { throw UsageError(message: "--format must be html, json or csv") }
+            try ReportCommand.checkFormat(format)
             let configuration = try options.loadConfiguration()
-            let last = try to.map { text in
-                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--to must be a date such as 2025-11-30") }
-                return day
-            } ?? configuration.timeZone.civilDate(of: .now())
-            let first = try from.map { text in
-                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--from must be a date such as 2025-11-01") }
-                return day
-            } ?? last.adding(days: -29)
+            let last = try ReportCommand.day(to, option: "--to") ?? configuration.timeZone.civilDate(of: .now())
+            let first = try ReportCommand.day(from, option: "--from") ?? last.adding(days: -29)
             guard first <= last else { throw UsageError(message: "--from \(first) is after --to \(last)") }
             let store = try Store(path: options.layout.storeFile)
             let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
@@ -95,17 +89,26 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Format printed on standard output: html, json or csv.") var format: String = "json"
 
         func run() throws {
-            guard ["html", "json", "csv"].contains(format) else { throw UsageError(message: "--format must be html, json or csv") }
+            try ReportCommand.checkFormat(format)
             let configuration = try options.loadConfiguration()
-            let day = try asOf.map { text in
-                guard let day = CivilDate(iso: text) else { throw UsageError(message: "--as-of must be a date such as 2025-11-12") }
-                return day
-            } ?? configuration.timeZone.civilDate(of: .now())
+            let day = try ReportCommand.day(asOf, option: "--as-of") ?? configuration.timeZone.civilDate(of: .now())
             let store = try Store(path: options.layout.storeFile)
             let base = try PredictiveReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
                 .write(asOf: day)
             try ReportCommand.printFile(base + "." + format)
         }
+    }
+
+    /// A report's output format, as its files are named.
+    static func checkFormat(_ format: String) throws {
+        guard ["html", "json", "csv"].contains(format) else { throw UsageError(message: "--format must be html, json or csv") }
+    }
+
+    /// The day an option names (`nil` when it is not given); anything but a day is a usage error.
+    static func day(_ text: String?, option: String) throws -> CivilDate? {
+        guard let text else { return nil }
+        guard let day = CivilDate(iso: text) else { throw UsageError(message: "\(option) must be a date such as 2025-11-30, not '\(text)'") }
+        return day
     }
 
     /// Copies a report file to standard output a piece at a time: a month's compliance report runs to
