@@ -507,13 +507,13 @@ struct OutboxTests {
         #expect(zoned.files(in: "Outbox/predictive-alerts") == ["PRA-P-TZ-M.json"])
     }
 
-    @Test("a certificate in force is withdrawn when its work order no longer releases the component (a newer version with a failed test), and a release after that is certified anew as -r2")
+    @Test("a certificate in force is withdrawn when its work order no longer releases the component (a newer version with a failed test) and renewed when it releases it on other facts; ids never meet another work order's")
     func certificateWithdrawal() throws {
         let cli = try Self.rootWithReferences()
         try cli.dropFixture("maximo-workorders.xml", source: "workorders")
         #expect(try Self.run(cli).status == 0)
-        let version = { (value: String, name: String) throws in
-            try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-54321", "completionDate": "2025-11-05", "findings": "No issues", "returnToService": true, "tests": [{"name": "Manifold leak test", "value": \#(value), "upperLimit": 1.5}]}"#,
+        let version = { (value: String, findings: String, name: String) throws in
+            try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-54321", "completionDate": "2025-11-05", "findings": "\#(findings)", "returnToService": true, "tests": [{"name": "Manifold leak test", "value": \#(value), "upperLimit": 1.5}]}"#,
                          as: name, source: "workorders")
             #expect(try Self.run(cli).status == 1)  // other facts under no newer source time: held for review
             let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
@@ -525,35 +525,51 @@ struct OutboxTests {
                     .map { try JSONParser.parseDocument(Array($0.utf8)) }
             }
         }
+        let replaces = { (id: String) throws in try cli.scalar("SELECT replaces FROM outbox_message WHERE message_id = '\(id)'") }
         #expect(try certificates().map { $0["certificateId"] } == [.string("CRS-WO-54321")])
 
         // The leak test failed after all: the component is unserviceable, and the CMMS is told the certificate no longer stands.
-        try version("3.2", "failed.json")
+        try version("3.2", "No issues", "failed.json")
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "UNSERVICEABLE")
-        let withdrawal = try #require(try certificates().first { $0["certificateId"] == .string("CRS-WO-54321-withdrawn") })
+        let withdrawal = try #require(try certificates().first { $0["certificateId"] == .string("CRW-WO-54321") })
         #expect(withdrawal["withdraws"] == .string("CRS-WO-54321") && withdrawal["releaseStatus"] == .string("blocked"))
         #expect(withdrawal["reason"]?.scalarText?.contains("failed Manifold leak test") == true)
         #expect(withdrawal["statement"] == nil && withdrawal["licenceNumber"] == nil, "a withdrawal certifies nothing")
-        #expect(withdrawal["ledgerEntry"]?.scalarText == (try cli.scalar("SELECT ledger_seq FROM outbox_queue WHERE message_id = 'CRS-WO-54321-withdrawn'")))
+        #expect(withdrawal["ledgerEntry"]?.scalarText == (try cli.scalar("SELECT ledger_seq FROM outbox_queue WHERE message_id = 'CRW-WO-54321'")))
         #expect(withdrawal["checkpoint"] != nil)
-        #expect(try cli.scalar("SELECT replaces FROM outbox_message WHERE message_id = 'CRS-WO-54321-withdrawn'") == "CRS-WO-54321")
+        #expect(try replaces("CRW-WO-54321") == "CRS-WO-54321")
         let blocked = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "2025-11-30").stdout.utf8))
         guard case .array(let blockedReleases)? = blocked["releases"]?["items"] else { Issue.record("no releases"); return }
-        #expect(blockedReleases.first?["withdrawal"] == .string("CRS-WO-54321-withdrawn") && blockedReleases.first?["certificateId"] == .null)
+        #expect(blockedReleases.first?["withdrawal"] == .string("CRW-WO-54321") && blockedReleases.first?["certificateId"] == .null)
 
         // Retested and passed: released again under a certificate of its own, which follows the withdrawal.
-        try version("0.9", "passed.json")
-        let renewed = try #require(try certificates().first { $0["certificateId"] == .string("CRS-WO-54321-r2") })
+        try version("0.9", "No issues", "passed.json")
+        let renewed = try #require(try certificates().first { $0["certificateId"] == .string("CRS2-WO-54321") })
         #expect(renewed["statement"] != nil && renewed["technician"]?["laborCode"] == .string("JSMITH"))
-        #expect(try cli.scalar("SELECT replaces FROM outbox_message WHERE message_id = 'CRS-WO-54321-r2'") == "CRS-WO-54321-withdrawn")
+        #expect(try replaces("CRS2-WO-54321") == "CRW-WO-54321")
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-H2-001'") == "IN_SERVICE")
+
+        // Still released, but on other findings: the certificate in force says what the work order no longer does,
+        // so it is withdrawn and the work order certified anew, in the same change.
+        try version("0.9", "Seal replaced", "findings.json")
+        let third = try #require(try certificates().first { $0["certificateId"] == .string("CRS3-WO-54321") })
+        #expect(third["findings"] == .string("Seal replaced"))
+        #expect(try replaces("CRS3-WO-54321") == "CRW2-WO-54321")
+        #expect(try certificates().first { $0["certificateId"] == .string("CRW2-WO-54321") }?["withdraws"] == .string("CRS2-WO-54321"))
+        #expect(try cli.scalar("SELECT COUNT(DISTINCT q.ledger_seq) FROM outbox_queue q WHERE q.message_id IN ('CRW2-WO-54321', 'CRS3-WO-54321')") == "1")
+
         // The compliance report names the certificate in force.
         let report = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "2025-11-30").stdout.utf8))
         guard case .array(let releases)? = report["releases"]?["items"] else { Issue.record("no releases"); return }
-        #expect(releases.first?["certificateId"] == .string("CRS-WO-54321-r2") && releases.first?["withdrawal"] == .null)
+        #expect(releases.first?["certificateId"] == .string("CRS3-WO-54321") && releases.first?["withdrawal"] == .null)
+        // Another work order whose id ends as a withdrawal's once did ("WO-54321-withdrawn") has certificates of its own.
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-54321-withdrawn", "completionDate": "2025-11-06", "returnToService": true, "labor": [{"laborCode": "JSMITH", "hours": 1}]}"#,
+                     as: "other.json", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try certificates().contains { $0["certificateId"] == .string("CRS-WO-54321-withdrawn") && $0["workOrderId"] == .string("WO-54321-withdrawn") })
         // Nothing more while nothing changes.
         let count = try certificates().count
         #expect(try Self.run(cli).status == 0)
-        #expect(try certificates().count == count && count == 3)
+        #expect(try certificates().count == count && count == 6)
     }
 }

@@ -7,7 +7,7 @@ import GRDB
 enum ReleaseCertificate {
     static let channel = OutboxChannel.releaseCertificates.rawValue
 
-    static func messageId(workOrderId: String) -> String { safeId("CRS-\(workOrderId)") }
+    static func messageId(workOrderId: String) -> String { issueId(1, of: workOrderId) }
 
     /// The certificate's fixed wording, added when its file is written (the ledger
     /// keeps what varies).
@@ -37,32 +37,49 @@ enum ReleaseCertificate {
         var replaces: String?
     }
 
-    /// The certificates a work order has had, as far as the next decision needs them: the latest one's id,
-    /// whether it was withdrawn, and the id a new one would take (`CRS-<wo>`, then `CRS-<wo>-r2` … once
-    /// withdrawn). Found by id, a lookup each (certificates have no stream head, and the stream index leaves
-    /// them out): only for a work order sent again.
-    static func history(of workOrderId: String, in db: Database) throws -> (latest: String?, withdrawn: Bool, next: String) {
+    /// The certificates a work order has had, as far as the next decision needs them: the one issued last, its
+    /// withdrawal's id and whether that was decided, and the id a new certificate would take.
+    struct History {
+        var latest: String?
+        var withdrawal: String?
+        var withdrawn: Bool
+        var next: String
+    }
+
+    /// The `n`th certificate of a work order, and its withdrawal: `CRS-<wo>`, `CRS2-<wo>`, … and `CRW-<wo>`,
+    /// `CRW2-<wo>`, …. The number is in the prefix, which no `CRS-<wo>` of another work order can spell
+    /// (a suffix could: `CRS-<wo>-withdrawn` is `CRS-` + the work order `<wo>-withdrawn`).
+    static func issueId(_ n: Int, of workOrderId: String) -> String { safeId((n == 1 ? "CRS-" : "CRS\(n)-") + workOrderId) }
+    static func withdrawalId(_ n: Int, of workOrderId: String) -> String { safeId((n == 1 ? "CRW-" : "CRW\(n)-") + workOrderId) }
+
+    /// The work order's certificates, found by id, a lookup each (certificates have no stream head, and the
+    /// stream index leaves them out): only for a work order sent again.
+    static func history(of workOrderId: String, in db: Database) throws -> History {
         let exists = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE message_id = ?)")
         func decided(_ id: String) throws -> Bool { try Bool.fetchOne(exists, arguments: [id]) == true }
-        let first = messageId(workOrderId: workOrderId)
-        func nth(_ n: Int) -> String { n == 1 ? first : safeId(first + "-r\(n)") }
-        guard try decided(first) else { return (nil, false, first) }
+        guard try decided(issueId(1, of: workOrderId)) else { return History(latest: nil, withdrawal: nil, withdrawn: false, next: issueId(1, of: workOrderId)) }
         var n = 1
         while true {
-            guard try decided(withdrawalId(of: nth(n))) else { return (nth(n), false, nth(n + 1)) }
-            guard try decided(nth(n + 1)) else { return (nth(n), true, nth(n + 1)) }
+            let withdrawal = withdrawalId(n, of: workOrderId)
+            guard try decided(withdrawal) else { return History(latest: issueId(n, of: workOrderId), withdrawal: withdrawal, withdrawn: false, next: issueId(n + 1, of: workOrderId)) }
+            guard try decided(issueId(n + 1, of: workOrderId)) else {
+                return History(latest: issueId(n, of: workOrderId), withdrawal: withdrawal, withdrawn: true, next: issueId(n + 1, of: workOrderId))
+            }
             n += 1
         }
     }
 
-    static func withdrawalId(of certificateId: String) -> String { safeId(certificateId + "-withdrawn") }
+    /// The stored body of a certificate (to tell whether a new version of its work order still says the same).
+    static func body(of id: String, in db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM outbox_message WHERE message_id = ?"), arguments: [id])
+    }
 
-    /// The withdrawal of `certificateId`: the work order it certified no longer releases its component
-    /// (a newer version with a failed test, or not returned to service). The CMMS holds the certificate
-    /// and must be told it no longer stands; the file adds the ledger entry and checkpoint that prove it.
-    static func withdrawal(of certificateId: String, workOrder: RowValues, reason: String, decidedOn: String?) -> RowImage? {
+    /// The withdrawal of `certificateId`, under `id`: the work order it certified no longer releases its component
+    /// (a newer version with a failed test, or not returned to service), or releases it on other facts (another
+    /// technician, other findings) that a new certificate states. The CMMS holds the certificate and must be told
+    /// it no longer stands; the file adds the ledger entry and checkpoint that prove it.
+    static func withdrawal(of certificateId: String, as id: String, workOrder: RowValues, reason: String, decidedOn: String?) -> RowImage? {
         guard let workOrderId = workOrder["work_order_id"] ?? nil, let dppId = workOrder["dpp_id"] ?? nil else { return nil }
-        let id = withdrawalId(of: certificateId)
         var out: [UInt8] = []
         out.append(member: #"{"certificateId":"#, id)
         out.append(member: #","withdraws":"#, certificateId)

@@ -187,19 +187,29 @@ extension Reconciler {
                     rows.append(certificate)
                 }
             } else if let workOrderId = workOrder.values["work_order_id"] ?? nil {
-                // A work order sent again: a certificate in force stays while it releases its component and is withdrawn
-                // once it no longer does (a newer version with a failed test, or not returned to service); one released
-                // again after a withdrawal is certified anew, as `CRS-<wo>-r2` (… `-r3`).
+                // A work order sent again: a certificate in force stays while it releases its component with the same words,
+                // and is withdrawn once it no longer does (a newer version with a failed test, or not returned to service);
+                // one released again, or on other facts (another technician, other findings), is certified anew as
+                // `CRS2-<wo>` (… `CRS3-`), following the withdrawal.
                 let history = try ReleaseCertificate.history(of: workOrderId, in: db)
-                if (workOrder.values["release_status"] ?? nil) == "released" {
-                    if history.latest == nil || history.withdrawn,
-                       let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset, category: category, decidedOn: decisionDate,
-                                                                issue: .init(id: history.next, replaces: history.latest.map(ReleaseCertificate.withdrawalId))) {
+                let inForce = history.withdrawn ? nil : history.latest
+                if (workOrder.values["release_status"] ?? nil) == "released",
+                   let certificate = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset, category: category, decidedOn: decisionDate,
+                                                            issue: .init(id: inForce ?? history.next, replaces: history.latest == nil ? nil : history.withdrawal)) {
+                    let body = certificate.values["body"] ?? nil
+                    if let inForce, let withdrawal = history.withdrawal, try ReleaseCertificate.body(of: inForce, in: db) != body,
+                       let withdrawn = ReleaseCertificate.withdrawal(of: inForce, as: withdrawal, workOrder: workOrder.values,
+                                                                     reason: "certified anew as \(history.next): the work order now says other facts", decidedOn: decisionDate),
+                       let renewed = ReleaseCertificate.row(workOrder: workOrder.values, asset: asset, category: category, decidedOn: decisionDate,
+                                                            issue: .init(id: history.next, replaces: withdrawal)) {
+                        rows += [withdrawn, renewed]
+                    } else if inForce == nil {
                         rows.append(certificate)
                     }
-                } else if let latest = history.latest, !history.withdrawn,
-                          let withdrawal = ReleaseCertificate.withdrawal(of: latest, workOrder: workOrder.values, reason: built.message, decidedOn: decisionDate) {
-                    rows.append(withdrawal)
+                } else if let inForce, let withdrawal = history.withdrawal,
+                          let withdrawn = ReleaseCertificate.withdrawal(of: inForce, as: withdrawal, workOrder: workOrder.values, reason: built.message,
+                                                                        decidedOn: decisionDate) {
+                    rows.append(withdrawn)
                 }
             }
         }

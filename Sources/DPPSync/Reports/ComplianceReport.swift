@@ -136,7 +136,7 @@ public struct ComplianceReport {
                 if status == "released", !history.withdrawn, let found = try Row.fetchOne(certificate, arguments: [latest]) {
                     (certificateId, entry, staff, category) = (latest, found[0], found[1] ?? staff, found[2])
                 } else if history.withdrawn {
-                    withdrawn = ReleaseCertificate.withdrawalId(of: latest)
+                    withdrawn = history.withdrawal
                 }
             }
             let onReview = status == "released" ? waived[workOrderId] : nil

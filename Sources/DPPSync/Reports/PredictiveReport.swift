@@ -23,13 +23,16 @@ public struct PredictiveReport {
         let (assessments, alertsInForce) = try store.read { db in
             let assessments = try PredictiveAlertCalculator(policy: policy, timeZone: timeZone).assess(asOf: asOf, in: db)
             let head = try db.cachedStatement(sql: "SELECT message_id FROM outbox_stream WHERE stream = ?")
-            let heads = try assessments.map { try String.fetchOne(head, arguments: [OutboxChannel.predictiveAlerts.rawValue + "/" + $0.predictionId]) }
+            // The alert the CMMS holds now, for the predictions open on the day (an answered one's last alert was closed by the work).
+            let heads = try assessments.map { assessment in
+                assessment.state == .open ? try String.fetchOne(head, arguments: [OutboxChannel.predictiveAlerts.rawValue + "/" + assessment.predictionId]) : nil
+            }
             return (assessments, heads)
         }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         let counts = PredictionAssessment.State.allCases.map { state in (state, assessments.filter { $0.state == state }.count) }
         var items: [JSONValue] = []
-        var csv = "prediction_id,dpp_id,detected_at,anomaly,state,answered_by,alert_in_force,priority,overdue,predicted_failure_by,window_start,window_end,station\r\n"
+        var csv = "prediction_id,dpp_id,detected_at,anomaly,state,answered_by,alert_in_force,priority,overdue,predicted_failure_by,planned_hours,window_start,window_end,station\r\n"
         var rows: [[String: Any]] = []
         for (assessment, inForce) in zip(assessments, alertsInForce) {
             let alert = assessment.alert
@@ -43,13 +46,15 @@ public struct PredictiveReport {
             ]))
             csv += ReconciliationReport.csvLine([
                 assessment.predictionId, assessment.dppId, assessment.detectedAt, assessment.anomaly, assessment.state.rawValue, assessment.answeredBy, inForce,
-                alert?.priority, alert.map { $0.overdue ? "true" : "false" }, alert?.predictedFailureBy?.description, window?.start.description,
+                alert?.priority, alert.map { $0.overdue ? "true" : "false" }, alert?.predictedFailureBy?.description, alert.map { DueCalculator.format($0.workHours) },
+                window?.start.description,
                 window?.end.description, window?.station,
             ])
             rows.append([
                 "predictionId": assessment.predictionId, "dppId": assessment.dppId, "detectedAt": assessment.detectedAt ?? "", "anomaly": assessment.anomaly ?? "",
                 "state": assessment.state.rawValue, "answeredBy": assessment.answeredBy ?? "", "alert": inForce ?? "", "priority": alert?.priority ?? "",
                 "failureBy": alert?.predictedFailureBy?.description ?? "", "overdue": alert?.overdue ?? false,
+                "plannedHours": alert.map { DueCalculator.format($0.workHours) } ?? "",
                 "window": window.map { "\($0.station ?? "") \($0.start) – \($0.end)" } ?? (alert == nil ? "" : "none fits"),
             ])
         }
