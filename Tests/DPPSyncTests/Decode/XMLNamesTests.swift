@@ -18,11 +18,18 @@ struct XPathOutsideRecordTests {
     func stepsOutside() {
         for (expression, step) in [("..", ".."), ("../mx:HEADER/mx:SITE", ".."), ("/mx:Root/mx:SITE", "/"), ("count(//mx:WORKORDER)", "//"),
                                    ("following-sibling::mx:WORKORDER[1]/mx:WONUM", "following-sibling::"), ("ancestor::*[1]/@id", "ancestor::"),
-                                   ("concat(mx:A, /x)", "/"), ("id('x')", "id()"), ("mx:A | //mx:B", "//")] {
+                                   ("concat(mx:A, /x)", "/"), ("id('x')", "id()"), ("mx:A | //mx:B", "//"),
+                                   // After an operator, `/` starts at the document: minus, multiplication and the named operators too.
+                                   ("mx:A - /x", "/"), ("2 * /x", "/"), ("mx:A * //x", "//"), ("mx:A and /x", "/"), ("mx:A or //x", "//"),
+                                   ("5 div /x", "/"), ("5 mod /x", "/"), ("-/x", "/"), ("count(mx:A) * /x", "/"), ("'a' = /x", "/"),
+                                   ("mx:A[1] - /x", "/"), ("mx:A/parent::*", "parent::")] {
             #expect(XPathSyntax.stepOutsideRecord(in: expression) == step, "\(expression)")
         }
         for expression in ["mx:WONUM", "mx:WORKLOG[mx:LOGTYPE='FINDING']/mx:DESCRIPTION", ".", "@kind", "mx:A//mx:B", "count(mx:PART)",
-                           "w:NOTE[@kind='../x']", "concat(mx:A, '/', mx:B)", "string-length(mx:WONUM) > 3", "child::mx:A/descendant::mx:B"] {
+                           "w:NOTE[@kind='../x']", "concat(mx:A, '/', mx:B)", "string-length(mx:WONUM) > 3", "child::mx:A/descendant::mx:B",
+                           // A `*` name test, and names that look like operators where a step is read, continue the record's paths.
+                           "*/mx:A", "mx:A/*/mx:B", "child::*/mx:B", "mx:A * 2", "and/or", "div/mod", "mx:and / mx:or", "mx:A-B/mx:C",
+                           "mx:A[2]/mx:B", "(mx:A)/mx:B", "mx:A[mx:B and mx:C]/mx:D", "@kind", "./mx:A", "mx:A/@kind", "sum(mx:A/mx:B) div 2", "mx:*/mx:B", "mx:A/mx:*"] {
             #expect(XPathSyntax.stepOutsideRecord(in: expression) == nil, "\(expression)")
         }
     }

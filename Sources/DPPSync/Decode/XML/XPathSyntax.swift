@@ -60,24 +60,66 @@ enum XPathSyntax {
     /// already freed, so such an expression would give answers that change from record to record.
     static func stepOutsideRecord(in expression: String) -> String? {
         let scalars = Array(expression.unicodeScalars)
+        let n = scalars.count
         let axes = ["ancestor::", "ancestor-or-self::", "parent::", "following::", "following-sibling::", "preceding::", "preceding-sibling::"]
-        var quote: Unicode.Scalar?
-        var previous: Unicode.Scalar?  // the last scalar outside strings that is not a space
+        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
+        func isNameScalar(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) || c == "-" || c == "." }
+        // Whether the last token ends an operand (a name, a number, a literal, `)`, `]`, `.`, a `*` name test):
+        // XPath's own rule for reading what follows. After one, `*` multiplies and `and`, `or`, `div`, `mod`
+        // are operators; elsewhere, including at the start and after any operator, `/` starts at the document.
+        var afterOperand = false
         var i = 0
-        while i < scalars.count {
+        while i < n {
             let c = scalars[i]
-            if let q = quote { if c == q { quote = nil; previous = c }; i += 1; continue }
-            if c == "'" || c == "\"" { quote = c; i += 1; continue }
             if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
+            if c == "'" || c == "\"" {
+                var j = i + 1
+                while j < n, scalars[j] != c { j += 1 }
+                i = j + 1
+                afterOperand = true
+                continue
+            }
             let rest = String(String.UnicodeScalarView(scalars[i...]))
             if rest.hasPrefix("..") { return ".." }
-            if let axis = axes.first(where: { rest.hasPrefix($0) }), previous.map({ !($0.properties.isAlphabetic || $0 == "-" || $0 == "_") }) ?? true {
-                return axis
+            if c == "/" {
+                if !afterOperand { return rest.hasPrefix("//") ? "//" : "/" }
+                i += rest.hasPrefix("//") ? 2 : 1
+                afterOperand = false
+                continue
             }
-            if rest.hasPrefix("id("), previous.map({ !($0.properties.isAlphabetic || $0 == "-" || $0 == "_" || $0 == ":") }) ?? true { return "id()" }
-            // A location path that starts at the document: `/` where no step or value ends before it.
-            if c == "/", previous.map({ "(,|[=<>!+".unicodeScalars.contains($0) }) ?? true { return rest.hasPrefix("//") ? "//" : "/" }
-            previous = c
+            if c == "*" {
+                afterOperand = !afterOperand  // a name test after an operator, multiplication after an operand
+                i += 1
+                continue
+            }
+            if isNameStart(c) {
+                var j = i
+                while j < n, isNameScalar(scalars[j]) || (scalars[j] == ":" && j + 1 < n && scalars[j + 1] != ":" && j > i) { j += 1 }
+                if scalars[j - 1] == ":", j < n, scalars[j] == "*" { j += 1 }  // `mx:*`, a name test
+                let name = String(String.UnicodeScalarView(scalars[i..<j]))
+                if afterOperand, ["and", "or", "div", "mod"].contains(name) {
+                    afterOperand = false
+                } else if let axis = axes.first(where: { rest.hasPrefix($0) }) {
+                    return axis
+                } else if j + 1 < n, scalars[j] == ":", scalars[j + 1] == ":" {
+                    j += 2  // another axis: what follows is a name test
+                    afterOperand = false
+                } else {
+                    var k = j
+                    while k < n, scalars[k] == " " || scalars[k] == "\t" || scalars[k] == "\n" || scalars[k] == "\r" { k += 1 }
+                    if name == "id", k < n, scalars[k] == "(" { return "id()" }
+                    afterOperand = !(k < n && scalars[k] == "(")  // a function's name is followed by its arguments
+                }
+                i = j
+                continue
+            }
+            if ("0"..."9").contains(c) || c == "." {
+                while i < n, ("0"..."9").contains(scalars[i]) || scalars[i] == "." { i += 1 }
+                afterOperand = true
+                continue
+            }
+            // `)` and `]` end an operand; `@` and `$` begin one; anything else is an operator or opens a group.
+            afterOperand = c == ")" || c == "]"
             i += 1
         }
         return nil
