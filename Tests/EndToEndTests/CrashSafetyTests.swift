@@ -71,6 +71,10 @@ struct CrashSafetyTests {
         try stopAfterCommitThenRestart()
         let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/malformed.json.reason.json", encoding: .utf8)
         #expect(reason.contains("NOT_PARSEABLE") && !reason.contains("interrupted run"), "\(reason)")
+        // … and the line its decoder stopped at, kept with the row.
+        let document = try JSONParser.parseDocument(Array(reason.utf8))
+        let storedLine = try #require(try cli.scalar("SELECT line FROM input_file WHERE name = 'malformed.json'"))
+        #expect(document["line"] == .number(storedLine))
         // The same bytes under the same name again, stopped before their commit: a drop of its own,
         // a duplicate, and the first drop's row keeps the place its file went to.
         let firstPlace = try cli.scalar("SELECT stored_path FROM input_file WHERE id = 1")

@@ -74,7 +74,7 @@ struct FileProcessor {
             verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line)
             verdict.fileId = try store.write { db in
                 let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
-                                        message: failure.message, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf,
+                                        message: failure.message, line: failure.line, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf,
                                         now: clock().description, db: db)
                 crash.reached(.inTransaction)
                 return id
@@ -151,12 +151,13 @@ struct FileProcessor {
         // (a duplicate's too): only the move is left, with the verdict the row keeps. A row whose file
         // was moved is another drop of the same bytes and name, decided again below.
         if recovered, let committed = try Row.fetchOne(db, sql: """
-            SELECT id, disposition, reason, message FROM input_file
+            SELECT id, disposition, reason, message, line FROM input_file
             WHERE fingerprint = ? AND source = ? AND name = ? AND stored_path IS NULL ORDER BY id DESC LIMIT 1
             """, arguments: [fingerprint, file.source, file.name]) {
             return Verdict(disposition: FileResult.Disposition(rawValue: committed["disposition"]) ?? .archived,
                            reason: (committed["reason"] as String?).flatMap(ReasonCode.init(rawValue:)),
-                           message: committed["message"] ?? "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: committed["id"])
+                           message: committed["message"] ?? "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: committed["id"],
+                           line: committed["line"])
         }
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
             let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
@@ -275,13 +276,13 @@ struct FileProcessor {
 
     @discardableResult
     private func insertFile(_ file: InboxFile, fingerprint: String, batchId: Int64, disposition: FileResult.Disposition,
-                            reason: ReasonCode?, message: String?, mapping: Mapping, duplicateOf: Int64?, reprocessOf: Int64?, now: String,
+                            reason: ReasonCode?, message: String?, line: Int? = nil, mapping: Mapping, duplicateOf: Int64?, reprocessOf: Int64?, now: String,
                             db: Database) throws -> Int64 {
         try db.execute(sql: """
-            INSERT INTO input_file (fingerprint, source, name, size, batch_id, disposition, reason, message, mapping_name, mapping_hash,
+            INSERT INTO input_file (fingerprint, source, name, size, batch_id, disposition, reason, message, line, mapping_name, mapping_hash,
                                     first_seen_at, decided_at, duplicate_of, reprocess_of)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [fingerprint, file.source, file.name, file.size, batchId, disposition.rawValue, reason?.rawValue, message,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [fingerprint, file.source, file.name, file.size, batchId, disposition.rawValue, reason?.rawValue, message, line,
                              mapping.name, mapping.contentHash,
                              file.firstSeen > 0 ? Timestamp(millisecondsSinceEpoch: Int64(file.firstSeen * 1000)).description : nil,
                              now, duplicateOf, reprocessOf])

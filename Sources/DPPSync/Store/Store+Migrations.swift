@@ -315,6 +315,11 @@ extension Store {
             // held: the outcome a resolution records is in the resolution's batch, not the item's.
             try db.execute(sql: "CREATE INDEX review_item_record ON review_item(file_id, record_index)")
         }
+        migrator.registerMigration("v21-input-file-line") { db in
+            // Where a file quarantined whole stopped its decoder: a run stopped between the quarantine's commit and the
+            // move writes the reason file from the row, which had kept the message but not the line.
+            try db.execute(sql: "ALTER TABLE input_file ADD COLUMN line INTEGER")
+        }
         return migrator
     }
 }
