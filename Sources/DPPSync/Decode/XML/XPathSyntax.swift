@@ -25,31 +25,9 @@ enum XPathSyntax {
     /// writing to stderr, past the log); found in the text, as evaluating on an empty element would
     /// reach neither a predicate's calls nor what follows an `and` that stops early.
     static func unknownCall(in expression: String) -> String? {
-        let scalars = Array(expression.unicodeScalars)
-        let n = scalars.count
-        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
-        func isNameScalar(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) || c == "-" || c == "." }
-        var i = 0
-        var quote: Unicode.Scalar?
-        while i < n {
-            let c = scalars[i]
-            if let q = quote { if c == q { quote = nil }; i += 1; continue }
-            if c == "'" || c == "\"" { quote = c; i += 1; continue }
-            if c == "$" { return "$" + String(String.UnicodeScalarView(scalars[(i + 1)...].prefix(while: { isNameScalar($0) || $0 == ":" }))) }
-            // A number's digits and a name's inner characters are skipped with the token they belong to.
-            guard isNameStart(c), i == 0 || !isNameScalar(scalars[i - 1]) else { i += 1; continue }
-            var j = i
-            while j < n, isNameScalar(scalars[j]) { j += 1 }
-            if j + 1 < n, scalars[j] == ":", scalars[j + 1] == ":" { i = j + 2; continue }  // an axis: `child::`
-            if j + 1 < n, scalars[j] == ":", isNameStart(scalars[j + 1]) {                 // a prefixed name
-                j += 1
-                while j < n, isNameScalar(scalars[j]) { j += 1 }
-            }
-            let name = String(String.UnicodeScalarView(scalars[i..<j]))
-            var k = j
-            while k < n, scalars[k] == " " || scalars[k] == "\t" || scalars[k] == "\n" || scalars[k] == "\r" { k += 1 }
-            if k < n, scalars[k] == "(", !notCalls.contains(name), !functions.contains(name) { return name + "()" }
-            i = j
+        for token in tokens(in: expression) {
+            if token.kind == .variable { return "$" + token.text }
+            if token.kind == .name, token.followedByParenthesis, !notCalls.contains(token.text), !functions.contains(token.text) { return token.text + "()" }
         }
         return nil
     }
@@ -59,68 +37,37 @@ enum XPathSyntax {
     /// streamed: around the record only part of the document exists, the rest not yet read or
     /// already freed, so such an expression would give answers that change from record to record.
     static func stepOutsideRecord(in expression: String) -> String? {
-        let scalars = Array(expression.unicodeScalars)
-        let n = scalars.count
-        let axes = ["ancestor::", "ancestor-or-self::", "parent::", "following::", "following-sibling::", "preceding::", "preceding-sibling::"]
-        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
-        func isNameScalar(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) || c == "-" || c == "." }
+        let axes: Set<String> = ["ancestor", "ancestor-or-self", "parent", "following", "following-sibling", "preceding", "preceding-sibling"]
         // Whether the last token ends an operand (a name, a number, a literal, `)`, `]`, `.`, a `*` name test):
         // XPath's own rule for reading what follows. After one, `*` multiplies and `and`, `or`, `div`, `mod`
         // are operators; elsewhere, including at the start and after any operator, `/` starts at the document.
         var afterOperand = false
-        var i = 0
-        while i < n {
-            let c = scalars[i]
-            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
-            if c == "'" || c == "\"" {
-                var j = i + 1
-                while j < n, scalars[j] != c { j += 1 }
-                i = j + 1
+        for token in tokens(in: expression) {
+            switch token.kind {
+            case .literal, .number, .variable:
                 afterOperand = true
-                continue
-            }
-            let rest = String(String.UnicodeScalarView(scalars[i...]))
-            if rest.hasPrefix("..") { return ".." }
-            if c == "/" {
-                if !afterOperand { return rest.hasPrefix("//") ? "//" : "/" }
-                i += rest.hasPrefix("//") ? 2 : 1
-                afterOperand = false
-                continue
-            }
-            if c == "*" {
-                afterOperand = !afterOperand  // a name test after an operator, multiplication after an operand
-                i += 1
-                continue
-            }
-            if isNameStart(c) {
-                var j = i
-                while j < n, isNameScalar(scalars[j]) || (scalars[j] == ":" && j + 1 < n && scalars[j + 1] != ":" && j > i) { j += 1 }
-                if scalars[j - 1] == ":", j < n, scalars[j] == "*" { j += 1 }  // `mx:*`, a name test
-                let name = String(String.UnicodeScalarView(scalars[i..<j]))
-                if afterOperand, ["and", "or", "div", "mod"].contains(name) {
+            case .axis:
+                if axes.contains(token.text) { return token.text + "::" }
+                afterOperand = false  // what follows is a name test
+            case .name:
+                if afterOperand, ["and", "or", "div", "mod"].contains(token.text) {
                     afterOperand = false
-                } else if let axis = axes.first(where: { rest.hasPrefix($0) }) {
-                    return axis
-                } else if j + 1 < n, scalars[j] == ":", scalars[j + 1] == ":" {
-                    j += 2  // another axis: what follows is a name test
-                    afterOperand = false
+                } else if token.text == "id", token.followedByParenthesis {
+                    return "id()"
                 } else {
-                    var k = j
-                    while k < n, scalars[k] == " " || scalars[k] == "\t" || scalars[k] == "\n" || scalars[k] == "\r" { k += 1 }
-                    if name == "id", k < n, scalars[k] == "(" { return "id()" }
-                    afterOperand = !(k < n && scalars[k] == "(")  // a function's name is followed by its arguments
+                    afterOperand = !token.followedByParenthesis  // a function's name is followed by its arguments
                 }
-                i = j
-                continue
+            case .symbol:
+                switch token.text {
+                case "..": return ".."
+                case "/", "//":
+                    if !afterOperand { return token.text }
+                    afterOperand = false
+                case "*": afterOperand.toggle()  // a name test after an operator, multiplication after an operand
+                case ")", "]", ".": afterOperand = true
+                default: afterOperand = false  // an operator, or what opens a group (`@` and `$` begin an operand)
+                }
             }
-            if ("0"..."9").contains(c) || c == "." {
-                while i < n, ("0"..."9").contains(scalars[i]) || scalars[i] == "." { i += 1 }
-                afterOperand = true
-                continue
-            }
-            // `)` and `]` end an operand; `@` and `$` begin one; anything else is an operator or opens a group.
-            afterOperand = c == ")" || c == "]"
-            i += 1
         }
         return nil
     }
@@ -128,25 +75,81 @@ enum XPathSyntax {
     /// Namespace prefixes used in name tests (`mx:WONUM` → `mx`), skipping
     /// strings and axes (`child::`).
     static func prefixes(in expression: String) -> Set<String> {
-        var result = Set<String>()
+        Set(tokens(in: expression).compactMap { token in
+            guard token.kind == .name, let colon = token.text.firstIndex(of: ":") else { return nil }
+            return String(token.text[..<colon])
+        })
+    }
+
+    /// A token of an XPath expression, as the checks above read it.
+    struct Token {
+        enum Kind { case name, axis, literal, number, variable, symbol }
+        var kind: Kind
+        /// A name with its prefix (`mx:WONUM`, `mx:*`), an axis without its `::`, a variable without its `$`, a symbol.
+        var text: String
+        /// A name followed by `(`: a function call or a node-type test.
+        var followedByParenthesis = false
+    }
+
+    /// The tokens of `expression`, by XPath 1.0's lexical rules (names may hold `-` and `.`, literals
+    /// run to their closing quote): one reading for every check, so that none sees a `/` in a string
+    /// or a name in a literal that another does not.
+    static func tokens(in expression: String) -> [Token] {
         let scalars = Array(expression.unicodeScalars)
+        let n = scalars.count
+        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
+        func isNameScalar(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) || c == "-" || c == "." }
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+        func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
+        var tokens: [Token] = []
         var i = 0
-        var quote: Unicode.Scalar?
-        while i < scalars.count {
+        while i < n {
             let c = scalars[i]
-            if let q = quote { if c == q { quote = nil }; i += 1; continue }
-            if c == "'" || c == "\"" { quote = c; i += 1; continue }
-            if c.properties.isAlphabetic || c == "_" {
-                var j = i
-                while j < scalars.count, scalars[j].properties.isAlphabetic || ("0"..."9").contains(scalars[j]) || scalars[j] == "_" || scalars[j] == "-" || scalars[j] == "." { j += 1 }
-                if j + 1 < scalars.count, scalars[j] == ":", scalars[j + 1] != ":" {
-                    result.insert(String(String.UnicodeScalarView(scalars[i..<j])))
-                }
-                i = max(j, i + 1)
+            if isSpace(c) { i += 1; continue }
+            if c == "'" || c == "\"" {
+                var j = i + 1
+                while j < n, scalars[j] != c { j += 1 }
+                tokens.append(Token(kind: .literal, text: text((i + 1)..<min(j, n))))
+                i = j + 1
                 continue
             }
-            i += 1
+            if c == "$" {
+                var j = i + 1
+                while j < n, isNameScalar(scalars[j]) || scalars[j] == ":" { j += 1 }
+                tokens.append(Token(kind: .variable, text: text((i + 1)..<j)))
+                i = j
+                continue
+            }
+            if isNameStart(c) {
+                var j = i
+                while j < n, isNameScalar(scalars[j]) { j += 1 }
+                if j + 1 < n, scalars[j] == ":", scalars[j + 1] == ":" {
+                    tokens.append(Token(kind: .axis, text: text(i..<j)))
+                    i = j + 2
+                    continue
+                }
+                if j + 1 < n, scalars[j] == ":", isNameStart(scalars[j + 1]) || scalars[j + 1] == "*" {  // a prefixed name, or `mx:*`
+                    j += 1
+                    if scalars[j] == "*" { j += 1 } else { while j < n, isNameScalar(scalars[j]) { j += 1 } }
+                }
+                var k = j
+                while k < n, isSpace(scalars[k]) { k += 1 }
+                tokens.append(Token(kind: .name, text: text(i..<j), followedByParenthesis: k < n && scalars[k] == "("))
+                i = j
+                continue
+            }
+            if ("0"..."9").contains(c) || (c == "." && i + 1 < n && ("0"..."9").contains(scalars[i + 1])) {
+                var j = i
+                while j < n, ("0"..."9").contains(scalars[j]) || scalars[j] == "." { j += 1 }
+                tokens.append(Token(kind: .number, text: text(i..<j)))
+                i = j
+                continue
+            }
+            let pair = i + 1 < n ? text(i..<(i + 2)) : ""
+            let width = ["..", "//", "::", "!=", "<=", ">="].contains(pair) ? 2 : 1
+            tokens.append(Token(kind: .symbol, text: text(i..<(i + width))))
+            i += width
         }
-        return result
+        return tokens
     }
 }
