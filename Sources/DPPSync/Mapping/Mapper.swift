@@ -210,16 +210,10 @@ public struct Mapper {
     }
 
     private func fill(_ template: String, fields: [String: JSONValue], context: [String: JSONValue]) -> String {
-        var out = ""
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            out += rest[..<open]
-            let name = String(rest[rest.index(after: open)..<close])
-            let value = name.hasPrefix("context.") ? context[String(name.dropFirst(8))] : fields[name]
-            out += value?.scalarText ?? ""
-            rest = rest[rest.index(after: close)...]
+        let (filled, tail) = BraceTemplate.fill(template) { name in
+            (name.hasPrefix("context.") ? context[String(name.dropFirst(8))] : fields[name])?.scalarText
         }
-        return out + rest
+        return filled + tail
     }
 
     private func convert(_ value: JSONValue, rule: FieldRule, field: String) throws(FieldFailure) -> JSONValue {

@@ -202,10 +202,7 @@ struct RuleLoader {
             defer { earlier.append(name) }
             checkTemplates(of: rule.subfields, context: context, node: nodes[name] ?? node, reader: &reader)
             guard let template = rule.template else { continue }
-            var rest = Substring(template)
-            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-                let used = String(rest[rest.index(after: open)..<close])
-                rest = rest[rest.index(after: close)...]
+            for used in BraceTemplate.names(in: template) {
                 if used.hasPrefix("context.") {
                     if !context.contains(String(used.dropFirst(8))) { reader.fail(nodes[name] ?? node, "\(name): template names '\(used)', which context: does not define") }
                 } else if !earlier.contains(used) {

@@ -152,13 +152,7 @@ public struct OutboundMapping: Sendable {
     }
 
     private func fileName(values: (String) -> String?) -> String {
-        var name = ""
-        var rest = Substring(fileName)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            name += rest[..<open]
-            name += values(String(rest[rest.index(after: open)..<close])) ?? ""
-            rest = rest[rest.index(after: close)...]
-        }
+        let (name, rest) = BraceTemplate.fill(fileName, values)
         // The template's own extension stays out of `safeId`: a long id (up to 147 characters) with
         // it had gone over the length `safeId` keeps, and was hashed again without its `.json`.
         guard let dot = rest.lastIndex(of: "."), rest.index(after: dot) < rest.endIndex,
