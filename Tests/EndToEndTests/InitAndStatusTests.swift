@@ -155,6 +155,13 @@ struct MappingToolTests {
         let killed = try cli.run("reprocess", "Archive/workorders/" + archived, environment: ["DPPSYNC_CRASH_AT": "in-transaction"])
         #expect(killed.killed || killed.status != 0)
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+        // While no mapping takes it, the copy waits in .processing/ beside its note (in the inbox it would be a duplicate).
+        try FileManager.default.moveItem(atPath: mappingPath, toPath: mappingPath + ".off")
+        let held = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(held.stdout.contains("(a reprocess copy)") || held.stderr.contains("(a reprocess copy)"), "\(held.stdout)\(held.stderr)")
+        #expect(cli.files(in: "Inbox/workorders").count == 2 && cli.files(in: "Inbox/workorders").allSatisfy { $0.hasPrefix(".processing/") },
+                "\(cli.files(in: "Inbox/workorders"))")
+        try FileManager.default.moveItem(atPath: mappingPath + ".off", toPath: mappingPath)
         let recovered = try cli.run("run", "--once", "--stability-window", "0")
         #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
         #expect(try cli.scalar("SELECT completion_date FROM work_order") == "2025-11-05")

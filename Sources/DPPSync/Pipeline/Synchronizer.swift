@@ -76,8 +76,11 @@ public final class Synchronizer {
             for (file, recovered) in work {
                 if stop.isRequested { break }
                 guard let mapping = catalog.mapping(source: source.name, fileName: file.name) else {
-                    let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in the inbox"
-                    if recovered { try FileSystem.move(file.path, into: layout.inbox(source.name)) }
+                    // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
+                    // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
+                    let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
+                    let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)"
+                    if recovered, file.reprocessOf == nil { try FileSystem.move(file.path, into: layout.inbox(source.name)) }
                     summary.heldSources[source.name] = reason
                     observer.sourceHeld(source.name, reason: reason)
                     continue
