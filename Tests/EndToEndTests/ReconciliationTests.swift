@@ -487,4 +487,36 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT licence FROM technician_personal WHERE labor_code = 'JSMITH'") == "ES.66.B1.1234")
         #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE CAST(sqlar_uncompress(body, body_size) AS TEXT) LIKE '%ES.66.B1%' OR CAST(sqlar_uncompress(body, body_size) AS TEXT) LIKE '%J. Smith%'") == "0")
     }
+
+    @Test("a newer version that no longer names a part the stored one installed waits for review (the move cannot be undone safely); accepted, it applies, leaving the part where it is, unlinked")
+    func newerVersionDropsPart() throws {
+        let cli = try CLI.freshRoot()
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"), ("technician-certifications.json", "certifications")] {
+            try cli.dropFixture(file, source: source)
+        }
+        // A second seal kit in stores.
+        try cli.drop(#"{"exportedAt": "2025-11-01T02:00:00Z", "assets": [{"dppId": "DPP-PART-124", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813", "status": "IN_STOCK", "certification": {"type": "EASA Form 1", "reference": "EF1-2025-000903", "validUntil": null}}]}"#,
+                     as: "more.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        let maximo = try Fixtures.text("maximo-workorders.xml")
+        try cli.drop(maximo, as: "v1.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
+        // The CMMS corrects the serial it had typed: a newer version (later STATUSDATE) naming the other kit.
+        let corrected = maximo.replacingOccurrences(of: "SK7-88812", with: "SK7-88813")
+            .replacingOccurrences(of: "<STATUSDATE>2025-11-05T16:10:00+01:00</STATUSDATE>", with: "<STATUSDATE>2025-11-06T09:00:00+01:00</STATUSDATE>")
+        #expect(corrected != maximo)
+        try cli.drop(corrected, as: "v2.xml", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        let held = try #require(try cli.query("SELECT reason, message FROM review_item WHERE record_key = 'WO-54321' AND status = 'open'").first)
+        #expect(held[0] == "DIVERGENT_DUPLICATE" && held[1]?.contains("no longer names part(s) DPP-PART-123") == true, "\(held)")
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-124'") == nil, "nothing applied while it waits")
+        // Accepted: the new kit is fitted and linked; the old one stays where the first version put it, no longer linked.
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-54321' AND status = 'open'"))
+        #expect(try cli.run("review", "resolve", item, "--accept", "--by", "planner").status == 0)
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-124'") == "DPP-H2-001")
+        #expect(try cli.query("SELECT part_dpp_id FROM work_order_part WHERE work_order_id = 'WO-54321' ORDER BY 1").map { $0[0] } == ["DPP-PART-124"])
+        #expect(try cli.scalar("SELECT parent_dpp_id FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
 }

@@ -102,6 +102,8 @@ extension Reconciler {
         var reason: ReasonCode?
         var prefix = ""
         var previousLines: (labor: Int, tests: Int, parts: [String]) = (0, 0, [])
+        /// Parts the stored version installed that an accepted newer version no longer names: their links go.
+        var unlinked: [String] = []
         let storedWorkOrder = try references.row(.workOrder, columns: StateSchema.workOrder.columns, sql: StateSchema.workOrder.selectByKeySQL,
                                                   arguments: [workOrderId], in: db)
         if let stored = storedWorkOrder {
@@ -139,6 +141,16 @@ extension Reconciler {
                 reason = .enriched
                 prefix = "enriched with " + additions.joined(separator: ", ") + "; "
             } else {
+                // Parts the stored version installed that the newer one no longer names: their moves cannot be undone
+                // here (where each part was before is in the ledger's history, not in the state), so the version waits
+                // for a person; accepted, it applies with those parts where the stored version put them, unlinked.
+                let dropped = incoming.parts.isEmpty ? [] : storedFacts.parts.filter { !incoming.parts.contains($0) }
+                if !dropped.isEmpty, !waived.contains(.divergentDuplicate) {
+                    return byPolicy(.divergentDuplicate, "work order \(workOrderId) is newer than the stored version but no longer names part(s) "
+                                    + dropped.joined(separator: ", ") + " that the stored version installed: their moves cannot be undone safely; "
+                                    + "accepted, the newer version applies and leaves them where they are (a registry export can correct their place)")
+                }
+                unlinked = dropped
                 prefix = "newer than the stored version (\(differences.joined(separator: "; "))); "
                 // What the newer version leaves out is not a difference (DESIGN §8): it had wiped the
                 // stored labour and tests and downgraded the release, its certificate still in force.
@@ -148,12 +160,16 @@ extension Reconciler {
 
         var built = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians, previous: previousLines,
                                        resent: storedWorkOrder != nil, in: db)
+        for part in unlinked {
+            built.rows.append(RowImage(table: StateSchema.workOrderPart, values: ["work_order_id": workOrderId, "part_dpp_id": part], deleted: true))
+        }
         if let hold = built.hold {
             let decision = byPolicy(hold.reason, hold.message)
             if decision.outcome != .applied { return decision }
             // A reviewer waived this check: build the rows without it.
             var waivedBuild = try completionRows(merged, workOrderId: workOrderId, asset: asset, parts: parts, technicians: technicians,
                                                  previous: previousLines, resent: storedWorkOrder != nil, waiving: hold.reason, in: db)
+            waivedBuild.rows += built.rows.filter { $0.deleted && $0.isOf(StateSchema.workOrderPart) }
             if let other = waivedBuild.hold { return byPolicy(other.reason, other.message) }
             return try finishCompletion(&waivedBuild, dppId: dppId, asset: asset, technicians: technicians, reason: hold.reason,
                                         prefix: "accepted on review (\(hold.reason)): " + prefix, newWorkOrder: storedWorkOrder == nil,
