@@ -490,10 +490,7 @@ struct ReconciliationTests {
 
     @Test("a newer version that no longer names a part the stored one installed waits for review (the move cannot be undone safely); accepted, it applies, leaving the part where it is, unlinked")
     func newerVersionDropsPart() throws {
-        let cli = try CLI.freshRoot()
-        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme"), ("technician-certifications.json", "certifications")] {
-            try cli.dropFixture(file, source: source)
-        }
+        let cli = try OutboxTests.rootWithReferences()
         // A second seal kit in stores.
         try cli.drop(#"{"exportedAt": "2025-11-01T02:00:00Z", "assets": [{"dppId": "DPP-PART-124", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813", "status": "IN_STOCK", "certification": {"type": "EASA Form 1", "reference": "EF1-2025-000903", "validUntil": null}}]}"#,
                      as: "more.json", source: "registry")

@@ -69,6 +69,11 @@ public struct OperatorTimeZone: Sendable, Hashable {
         instant.civilDate(offsetMinutes: offsetMinutes(at: instant))
     }
 
+    /// The instant the operator's `day` begins (a date read as a date-time, the first moment of a day asked about).
+    public func start(of day: CivilDate) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 1440 - Int64(offsetForLocalTime(onDay: day))) * 60_000)
+    }
+
     /// Offset to assume for a date-time written without one.
     public func offsetForLocalTime(onDay day: CivilDate) -> Int {
         offsetMinutes(at: Timestamp(millisecondsSinceEpoch: Int64(day.daysSinceEpoch) * 86_400_000 + 43_200_000))

@@ -140,7 +140,7 @@ public struct LedgerEntry: Sendable, Hashable {
     }
 
     public var canonicalJSON: JSONValue {
-        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        let text = JSONValue.text
         let changes: [JSONValue] = change.rows.map { row in
             let keyColumns = StateSchema.table(named: row.table)?.keyColumns ?? []
             return .object([

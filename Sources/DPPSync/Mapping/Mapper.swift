@@ -310,7 +310,7 @@ public struct Mapper {
         if let instant { return asDate ? timeZone.civilDate(of: instant).description : instant.description }
         if let day {
             if asDate { return day.description }
-            return Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 86_400 - Int64(timeZone.offsetForLocalTime(onDay: day)) * 60) * 1000).description
+            return timeZone.start(of: day).description
         }
         return nil
     }

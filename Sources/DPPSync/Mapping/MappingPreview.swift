@@ -59,10 +59,10 @@ public struct MappingPreview {
                     }
                     return value
                 case .skipped(let index, let key, let reason):
-                    return .object([("index", .number(String(index))), ("key", key.map(JSONValue.string) ?? .null), ("skipped", .string(reason))])
+                    return .object([("index", .number(String(index))), ("key", .text(key)), ("skipped", .string(reason))])
                 case .invalid(let index, let line, let key, let message, _):
                     return .object([("index", .number(String(index))), ("line", line.map { .number(String($0)) } ?? .null),
-                                    ("key", key.map(JSONValue.string) ?? .null), ("error", .string(message))])
+                                    ("key", .text(key)), ("error", .string(message))])
                 }
             })),
         ])

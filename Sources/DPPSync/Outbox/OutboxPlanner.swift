@@ -109,7 +109,7 @@ public struct OutboxPlanner {
             var body = plan.body
             if let index = body.firstIndex(where: { Self.idMembers.contains($0.0) }) {
                 body[index].1 = .string(id)
-                body.insert(("replaces", latest.map(JSONValue.string) ?? .null), at: index + 1)
+                body.insert(("replaces", .text(latest)), at: index + 1)
             }
             try writer.apply(StateChange(kind: "outbox.decided", subject: plan.subject, rows: [
                 RowImage(table: StateSchema.outboxMessage, values: [
@@ -286,7 +286,7 @@ public struct OutboxPlanner {
         return suffix.starts(with: "-r".utf8) && suffix.count > 2 && suffix.dropFirst(2).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
-    private func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    private func text(_ value: String?) -> JSONValue { .text(value) }
     /// A stored decimal as a JSON number (`null` for text that is not one).
     private func number(_ value: String?) -> JSONValue {
         guard let value, case .number? = try? JSONParser.parseDocument(Array(value.utf8)) else { return .null }

@@ -291,7 +291,7 @@ struct FileProcessor {
 
     private func reasonDocument(file: InboxFile, fingerprint: String, reason: ReasonCode?, message: String,
                                 position: RecordPosition?, key: String?, mapping: Mapping?, fileLine: Int? = nil) -> JSONValue {
-        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        let text = JSONValue.text
         return .object([
             ("code", text(reason?.rawValue)),
             ("message", .string(message)),

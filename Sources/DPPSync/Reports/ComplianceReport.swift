@@ -77,18 +77,13 @@ public struct ComplianceReport {
 
     static let csvHeader = "section,date,dpp_id,key,task,status,reason,technician,licence_category,certificate,ledger_entry,file,review,detail\r\n"
 
-    /// The instant the operator's `day` begins, as stored instants are written (UTC text of one width).
-    private func start(of day: CivilDate) -> String {
-        Timestamp(millisecondsSinceEpoch: (Int64(day.daysSinceEpoch) * 1440 - Int64(timeZone.offsetForLocalTime(onDay: day))) * 60_000).description
-    }
-
     private func stream(from: CivilDate, to: CivilDate, now: Timestamp, db: Database, page: inout Page,
                         json: (String) throws -> Void, csv: (String) throws -> Void) throws {
         // Days compare as text; the last day the calendar writes has no day after it.
         let (first, last) = (from.description, to.description)
         let dayAfter: String? = to.daysSinceEpoch < DueCalculator.lastDay ? to.adding(days: 1).description : nil
         func q(_ value: JSONValue) -> String { value.jsonText() }
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        let text = JSONValue.text
         // Inside the read: the checkpoint of the state the figures come from.
         let checkpoint = try Ledger.checkpoints(db, latestOnly: true).first
 
@@ -168,7 +163,7 @@ public struct ComplianceReport {
         let reasons = Self.complianceReasons.map(\.rawValue)
         let marks = reasons.map { _ in "?" }.joined(separator: ", ")
         let batches = "SELECT id FROM batch WHERE started_at >= ? AND (? IS NULL OR started_at < ?)"
-        let bounds: [DatabaseValueConvertible?] = [start(of: from), dayAfter.map { _ in start(of: to.adding(days: 1)) }, dayAfter.map { _ in start(of: to.adding(days: 1)) }]
+        let bounds: [DatabaseValueConvertible?] = [timeZone.start(of: from).description, dayAfter.map { _ in timeZone.start(of: to.adding(days: 1)).description }, dayAfter.map { _ in timeZone.start(of: to.adding(days: 1)).description }]
         let findingCounts = try Row.fetchAll(db, sql: """
             SELECT reason, outcome, COUNT(*) FROM record_outcome WHERE batch_id IN (\(batches)) AND reason IN (\(marks))
             GROUP BY reason, outcome ORDER BY reason, outcome

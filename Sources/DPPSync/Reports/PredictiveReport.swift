@@ -29,7 +29,7 @@ public struct PredictiveReport {
             }
             return (assessments, heads)
         }
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        let text = JSONValue.text
         let counts = PredictionAssessment.State.allCases.map { state in (state, assessments.filter { $0.state == state }.count) }
         var items: [JSONValue] = []
         var csv = "prediction_id,dpp_id,detected_at,anomaly,state,answered_by,alert_in_force,priority,overdue,predicted_failure_by,planned_hours,window_start,window_end,station\r\n"

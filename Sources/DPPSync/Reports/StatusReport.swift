@@ -77,7 +77,7 @@ public struct StatusReport: Sendable {
 
     /// The report as JSON, for scripts.
     public var jsonValue: JSONValue {
-        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        let text = JSONValue.text
         return .object([
             ("sources", .array(sources.map { s in .object([
                 ("name", .string(s.name)), ("waiting", .number(String(s.waiting))), ("inProcessing", .number(String(s.inProcessing))),

@@ -24,7 +24,7 @@ public struct ReviewItem: Sendable {
     public var note: String?
 
     public var jsonValue: JSONValue {
-        func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        let text = JSONValue.text
         return .object([
             ("id", .number(String(id))), ("status", .string(status)), ("reason", .string(reason.rawValue)), ("kind", .string(kind)),
             ("key", .string(key)), ("message", .string(message)), ("createdAt", .string(createdAt)), ("batch", .number(String(batchId))),

@@ -98,7 +98,7 @@ public struct PredictiveAlertCalculator {
     /// What became of every stored prediction as of `asOf` (`report predictive`): open with its alert, answered by
     /// a work order, or why it has no alert (`compute`'s rules).
     public func assess(asOf: CivilDate, in db: Database) throws -> [PredictionAssessment] {
-        let now = Timestamp(millisecondsSinceEpoch: (Int64(asOf.daysSinceEpoch) * 1440 - Int64(timeZone.offsetForLocalTime(onDay: asOf))) * 60_000)
+        let now = timeZone.start(of: asOf)
         let endOfDay = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 86_400_000)
         let predictions = try Row.fetchAll(db, sql: """
             SELECT p.prediction_id, p.dpp_id, p.detected_at, p.anomaly, p.indicator, p.value, p.threshold, p.confidence,

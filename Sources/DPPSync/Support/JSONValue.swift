@@ -3,6 +3,9 @@
 /// Numbers keep their source text so that `1.10` stays `1.10` and large
 /// integers are never rounded through `Double`.
 public enum JSONValue: Sendable, Hashable {
+    /// A string, or `null` for none: how documents written from optional columns carry them.
+    static func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+
     case null
     case bool(Bool)
     case number(String)
