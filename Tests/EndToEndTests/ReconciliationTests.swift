@@ -445,6 +445,39 @@ struct ReconciliationTests {
         #expect(result.stderr.contains(#""partsReadAhead":2"#), "\(result.stderr)")
     }
 
+    @Test("a part and serial number that two live assets carry waits until the registry tells them apart; beside a scrapped one, the live one is the part")
+    func reusedSerial() throws {
+        // DPP-PART-111 (scrapped) and DPP-PART-123 share SK7-88812; DPP-PART-124 and DPP-PART-125, both in stores, share SK7-88813.
+        func kit(_ id: String, _ serial: String, _ status: String, at time: String = "2025-11-01T02:00:00Z") -> String {
+            #"{"exportedAt": "\#(time)", "assets": [{"dppId": "\#(id)", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "\#(serial)", "status": "\#(status)", "certification": {"type": "EASA Form 1", "reference": "EF1-\#(id)", "validUntil": null}}]}"#
+        }
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(kit("DPP-PART-111", "SK7-88812", "SCRAPPED"), as: "k111.json", source: "registry")
+        try cli.drop(kit("DPP-PART-124", "SK7-88813", "IN_STOCK"), as: "k124.json", source: "registry")
+        try cli.drop(kit("DPP-PART-125", "SK7-88813", "IN_STOCK"), as: "k125.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-41", "completionDate": "2025-11-05", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-42", "completionDate": "2025-11-06", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813"}]}
+            """, as: "completions.jsonl", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "WO-41") == "applied -")
+        #expect(try cli.scalar("SELECT parent_dpp_id || ' ' || status FROM asset WHERE dpp_id = 'DPP-PART-123'") == "DPP-H2-001 INSTALLED")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-111'") == "SCRAPPED")
+        #expect(try outcome(cli, key: "WO-42") == "held UNKNOWN_PART")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'WO-42'")?
+            .hasPrefix("part AMP-SEAL-KIT-7 s/n SK7-88813 is carried by 2 assets in the DPP registry (DPP-PART-124, DPP-PART-125)") == true)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset WHERE parent_dpp_id = 'DPP-H2-002'") == "0")
+        // The registry corrects DPP-PART-124's serial: the held completion is decided again and fits DPP-PART-125.
+        try cli.drop(kit("DPP-PART-124", "SK7-88814", "IN_STOCK", at: "2025-11-07T02:00:00Z"), as: "fix.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-42") == "applied -")
+        #expect(try cli.scalar("SELECT parent_dpp_id || ' ' || status FROM asset WHERE dpp_id = 'DPP-PART-125'") == "DPP-H2-002 INSTALLED")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-124'") == "IN_STOCK")
+        #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
     @Test("a stores return is not a removal; the part stays where it is")
     func storesReturn() throws {
         let cli = try CLI.freshRoot()

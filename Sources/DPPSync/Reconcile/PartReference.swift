@@ -43,6 +43,27 @@ enum PartReference: Hashable, Sendable {
     }
 }
 
+/// What a part line's reference finds in the registry.
+enum PartMatch {
+    case found(RowValues)
+    case absent
+    /// Several parts carry the part and serial number, and none stands out: their DPP ids.
+    case ambiguous([String])
+
+    /// The part among `candidates`, every asset that carries a part and serial number: the only
+    /// one, or the only one not scrapped (a serial registered again after its part was scrapped).
+    /// Taking the first of several, as the index happened to order them, had moved and certified
+    /// whichever part had the lower DPP id.
+    init(candidates: [RowValues]) {
+        guard candidates.count > 1 else {
+            self = candidates.first.map { .found($0) } ?? .absent
+            return
+        }
+        let live = candidates.filter { ($0["status"] ?? nil) != "SCRAPPED" }
+        self = live.count == 1 ? .found(live[0]) : .ambiguous(candidates.compactMap { $0["dpp_id"] ?? nil })
+    }
+}
+
 /// A part's `Reconciler.partColumns` as the store held them when the file's transaction began
 /// (`nil`: no such part), read on the decoding thread while the records before it are decided.
 struct PrefetchedPart: Sendable {
@@ -62,7 +83,8 @@ struct PartPrefetcher {
     init(db: Database) { statements = StatementCache(db) }
 
     /// Fills in the parts each completion of `records` names, as stored, looking each distinct
-    /// part up once. First the DPP ids of the parts named by number, in (part, serial) order
+    /// part up once; a part and serial number that several assets carry is left to the reconciler,
+    /// which chooses among them (`PartMatch`). First the DPP ids of the parts named by number, in (part, serial) order
     /// through that index alone (it holds the key); then the rows, in DPP id order: lookups of a
     /// batch that fall in one page of the table follow each other and read it once. Read in the
     /// index's order, each row had cost a page read of its own (a C test on the 100k store,
@@ -79,10 +101,15 @@ struct PartPrefetcher {
             }
         }
         var values = [[String?]?](repeating: nil, count: wanted.count)
+        var shared = Set<Int>()
         do {
             var located: [(id: String, position: Int)] = []
             for (position, id) in try dppIds(of: wanted.map(\.reference)).enumerated() {
-                if let id { located.append((id, position)) }
+                switch id {
+                case .one(let id): located.append((id, position))
+                case .several: shared.insert(position)
+                case .none: break
+                }
             }
             located.sort { $0.id < $1.id }
             var previous: (id: String, position: Int)?
@@ -97,19 +124,23 @@ struct PartPrefetcher {
         } catch {
             return
         }
-        for (position, (reference, record)) in wanted.enumerated() {
+        for (position, (reference, record)) in wanted.enumerated() where !shared.contains(position) {
             records[record].parts.append(PrefetchedPart(reference: reference, values: values[position]))
         }
     }
 
-    /// The DPP id each reference names (`nil`: no part has those numbers), those by number
-    /// looked up in key order, each distinct one once.
-    private func dppIds(of references: [PartReference]) throws -> [String?] {
-        var ids = [String?](repeating: nil, count: references.count)
+    /// The DPP ids a reference names: none, one, or several (a part and serial number on more than one asset).
+    private enum Located {
+        case none, one(String), several
+    }
+
+    /// The DPP id each reference names, those by number looked up in key order, each distinct one once.
+    private func dppIds(of references: [PartReference]) throws -> [Located] {
+        var ids = [Located](repeating: .none, count: references.count)
         var numbered: [Int] = []
         for (position, reference) in references.enumerated() {
             switch reference {
-            case .dppId(let id): ids[position] = id
+            case .dppId(let id): ids[position] = .one(id)
             case .number: numbered.append(position)
             case .unserialised: break
             }
@@ -120,17 +151,19 @@ struct PartPrefetcher {
             if let previous, references[previous] == references[position] {
                 ids[position] = ids[previous]
             } else if case .number(let partNumber, let serial) = references[position] {
-                ids[position] = try statements.statement(.init(kind: 2)) { Self.dppIdByNumberSQL }
-                    .firstRow([partNumber, serial], columns: 1, in: statements.db)?[0] ?? nil
+                var found: [String] = []
+                try statements.statement(.init(kind: 2)) { Self.dppIdByNumberSQL }
+                    .forEachRow([partNumber, serial], columns: 1, in: statements.db) { if let id = $0[0] { found.append(id) } }
+                ids[position] = found.count > 1 ? .several : found.first.map { .one($0) } ?? .none
             }
             previous = position
         }
         return ids
     }
 
-    /// The part's DPP id from the part and serial number index alone; the same row as
-    /// `Reconciler.partByNumberSQL` finds (the first in that index).
-    static let dppIdByNumberSQL = StateSchema.asset.selectSQL(["dpp_id"], where: "part_number = ? AND serial_number = ? LIMIT 1")
+    /// The part's DPP id from the part and serial number index alone, and whether a second asset
+    /// carries the same numbers (`Reconciler.partsByNumberSQL` reads them all).
+    static let dppIdByNumberSQL = StateSchema.asset.selectSQL(["dpp_id"], where: "part_number = ? AND serial_number = ? LIMIT 2")
 
     private func row(_ dppId: String) throws -> [String?]? {
         try statements.statement(.init(kind: 1)) { Reconciler.partByIdSQL }

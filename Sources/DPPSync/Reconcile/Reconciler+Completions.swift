@@ -73,7 +73,13 @@ extension Reconciler {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(line.jsonText())")
             }
             if case .unserialised = reference { continue }  // an unserialised consumable is not tracked in the DPP
-            guard let row = try references.part(reference, in: db), let id = row["dpp_id"] ?? nil else {
+            let match = try references.part(reference, in: db)
+            if case .ambiguous(let ids) = match {
+                // Waits as an unknown part does: a registry export that tells them apart decides it again.
+                return byPolicy(.unknownPart, "part \(reference.described) is carried by \(ids.count) assets in the DPP registry (\(ids.joined(separator: ", ")))"
+                                + ", so which one was used cannot be told; the record waits until the registry tells them apart, or until its part line names the dppId")
+            }
+            guard case .found(let row) = match, let id = row["dpp_id"] ?? nil else {
                 return byPolicy(.unknownPart, "part \(reference.described) is not in the DPP registry (yet); the record waits for it")
             }
             let issueType = line["issueType"]?.scalarText?.uppercased()
@@ -257,7 +263,8 @@ extension Reconciler {
     /// The part's update image is built from these columns alone (`RowImage(table:updating:to:)`).
     static let partColumns = ["dpp_id", "parent_dpp_id", "installed_on", "installed_at", "position", "status", "certification"]
     static let partByIdSQL = StateSchema.asset.selectSQL(partColumns, where: "dpp_id = ?")
-    static let partByNumberSQL = StateSchema.asset.selectSQL(partColumns, where: "part_number = ? AND serial_number = ? LIMIT 1")
+    /// Every asset that carries a part and serial number (one, unless the registry reused a serial), in DPP id order.
+    static let partsByNumberSQL = StateSchema.asset.selectSQL(partColumns, where: "part_number = ? AND serial_number = ?")
 
     // MARK: Rows
 

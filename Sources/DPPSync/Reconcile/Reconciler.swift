@@ -140,11 +140,23 @@ public struct Reconciler {
         /// The first row `sql` (a `SELECT` of `columns`, in that order) finds for `arguments`;
         /// `lookup` names the statement, which is always the same for a given `lookup`.
         func row(_ lookup: Lookup, columns: [String], sql: @autoclosure () -> String, arguments: [String], in db: Database) throws -> RowValues? {
-            if statements?.db !== db { statements = StatementCache(db) }
-            guard let statements else { return nil }
-            let statement = try statements.statement(.init(kind: lookup.rawValue), sql: sql)
-            let row = try statement.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
+            let row = try statement(lookup, sql: sql, in: db)?.firstRow(arguments, columns: columns.count, in: db).map { RowValues(columns: columns, values: $0) }
             return lookup.readsAssets ? current(row) : row
+        }
+
+        /// Every row `sql` finds for `arguments`, as `row(_:columns:sql:arguments:in:)` reads the first.
+        func rows(_ lookup: Lookup, columns: [String], sql: @autoclosure () -> String, arguments: [String], in db: Database) throws -> [RowValues] {
+            var rows: [RowValues] = []
+            try statement(lookup, sql: sql, in: db)?.forEachRow(arguments, columns: columns.count, in: db) { values in
+                let row = RowValues(columns: columns, values: values)
+                rows.append(lookup.readsAssets ? current(row) ?? row : row)
+            }
+            return rows
+        }
+
+        private func statement(_ lookup: Lookup, sql: () -> String, in db: Database) throws -> DirectStatement? {
+            if statements?.db !== db { statements = StatementCache(db) }
+            return try statements?.statement(.init(kind: lookup.rawValue), sql: sql)
         }
 
         /// Authorisation lists as read from their stored JSON text: a few technicians certify
@@ -174,7 +186,6 @@ public struct Reconciler {
             return tasks
         }
 
-        /// The lookups `row(_:columns:sql:arguments:in:)` serves.
         /// The parts the record being decided names, as the decoding thread read them before
         /// the file's writes (`PartPrefetcher`); set for each record by the file processor.
         var prefetched: [PrefetchedPart] = []
@@ -182,30 +193,31 @@ public struct Reconciler {
         private(set) var readAheadUsed = 0
 
         /// The part a completion names (its `Reconciler.partColumns`), as the file's decisions so far left it.
-        func part(_ reference: PartReference, in db: Database) throws -> RowValues? {
+        func part(_ reference: PartReference, in db: Database) throws -> PartMatch {
             if let unwrittenAssets, let found = prefetched.first(where: { $0.reference == reference }) {
                 if let values = found.values {
                     // Found before the file: current unless the file has changed that asset since.
                     let row = RowValues(columns: Reconciler.partColumns, values: values)
                     if let dppId = row["dpp_id"] ?? nil, !unwrittenAssets.mayHaveChanged(dppId) {
                         readAheadUsed += 1
-                        return row
+                        return .found(row)
                     }
                 } else if !unwrittenAssets.reshaped {
                     readAheadUsed += 1
-                    return nil  // absent before the file, and the file made no asset
+                    return .absent  // absent before the file, and the file made no asset
                 }
             }
             switch reference {
             case .dppId(let id):
-                return try row(.partById, columns: Reconciler.partColumns, sql: Reconciler.partByIdSQL, arguments: [id], in: db)
+                return try row(.partById, columns: Reconciler.partColumns, sql: Reconciler.partByIdSQL, arguments: [id], in: db).map { .found($0) } ?? .absent
             case .number(let partNumber, let serial):
-                return try row(.partByNumber, columns: Reconciler.partColumns, sql: Reconciler.partByNumberSQL, arguments: [partNumber, serial], in: db)
+                return PartMatch(candidates: try rows(.partByNumber, columns: Reconciler.partColumns, sql: Reconciler.partsByNumberSQL, arguments: [partNumber, serial], in: db))
             case .unserialised:
-                return nil
+                return .absent
             }
         }
 
+        /// The lookups `row(_:columns:sql:arguments:in:)` serves.
         enum Lookup: Int {
             case partById, partByNumber, workOrder
 

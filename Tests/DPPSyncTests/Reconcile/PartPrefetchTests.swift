@@ -101,7 +101,10 @@ struct PartPrefetchTests {
             }
             cache.prefetched = [ahead(.dppId("DPP-P-1"), "READ-AHEAD"), ahead(.number("HPV-100", serial: "S2"), "READ-AHEAD"),
                                 ahead(.number("HPV-100", serial: "S9"), nil)]
-            func status(_ reference: PartReference) throws -> String?? { try cache.part(reference, in: db).map { $0["status"] ?? nil } }
+            func status(_ reference: PartReference) throws -> String?? {
+                guard case .found(let row) = try cache.part(reference, in: db) else { return nil }
+                return .some(row["status"] ?? nil)
+            }
 
             #expect(try status(.dppId("DPP-P-1")) == .some("IN_STOCK"), "not used for a writer that keeps nothing unwritten")
             cache.unwrittenAssets = writer.unwrittenAssets
