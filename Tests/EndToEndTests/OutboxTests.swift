@@ -571,5 +571,22 @@ struct OutboxTests {
         let count = try certificates().count
         #expect(try Self.run(cli).status == 0)
         #expect(try certificates().count == count && count == 6)
+
+        // Not returned to service after all: the certificate is withdrawn, and the compliance report keeps the work order
+        // (it asks for no release any more) with that withdrawal, counted as not returned.
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-54321", "completionDate": "2025-11-05", "findings": "Seal replaced", "returnToService": false}"#,
+                     as: "kept.json", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+        #expect(try cli.run("review", "resolve", item, "--accept", "--by", "qa.lead").status == 0)
+        #expect(try certificates().first { $0["certificateId"] == .string("CRW3-WO-54321") }?["releaseStatus"] == .string("not-returned"))
+        let kept = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", "2025-11-01", "--to", "2025-11-30").stdout.utf8))
+        guard case .array(let keptReleases)? = kept["releases"]?["items"] else { Issue.record("no releases"); return }
+        let row = try #require(keptReleases.first { $0["workOrderId"] == .string("WO-54321") })
+        #expect(row["releaseStatus"] == .string("not-returned") && row["withdrawal"] == .string("CRW3-WO-54321") && row["certificateId"] == .null)
+        #expect(kept["releases"]?["counts"] == .array([.object([("releaseStatus", .string("not-returned")), ("workOrders", .number("1"))]),
+                                                       .object([("releaseStatus", .string("released")), ("workOrders", .number("1"))])]))
+        let page = try String(contentsOfFile: cli.root + "/Reports/compliance/compliance-2025-11-01-to-2025-11-30.html", encoding: .utf8)
+        #expect(page.contains("CRW3-WO-54321 (withdrawal)"))
     }
 }

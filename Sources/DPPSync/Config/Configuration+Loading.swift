@@ -46,12 +46,14 @@ extension Configuration {
                     configuration.policies[reason] = outcome
                 }
             case "scheduling":
+                var alertHighNode: Node?, mediumNode: Node?
                 for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays", "alertHighWithinHours", "defaultWorkHours"],
                                                    what: "scheduling") {
                     if key == "alertHighWithinHours" || key == "defaultWorkHours" {
                         guard let n = reader.number(node, "scheduling.\(key)") else { continue }
                         if key == "alertHighWithinHours", n >= 0, n <= 8_760, n == n.rounded() {
                             configuration.scheduling.alertHighWithinHours = Int(n)
+                            alertHighNode = node
                         } else if key == "defaultWorkHours", n > 0, n <= 720 {
                             configuration.scheduling.defaultWorkHours = n
                         } else {
@@ -65,9 +67,17 @@ extension Configuration {
                     }
                     switch key {
                     case "horizonDays": configuration.scheduling.horizonDays = Int(n)
-                    case "mediumWithinDays": configuration.scheduling.mediumWithinDays = Int(n)
+                    case "mediumWithinDays":
+                        configuration.scheduling.mediumWithinDays = Int(n)
+                        mediumNode = node
                     default: configuration.scheduling.projectionWindowDays = max(1, Int(n))
                     }
+                }
+                // The bands nest: a High band longer than the Medium one would leave no prediction Medium.
+                let scheduling = configuration.scheduling
+                if let node = alertHighNode ?? mediumNode, scheduling.alertHighWithinHours > scheduling.mediumWithinDays * 24 {
+                    reader.fail(node, "scheduling.alertHighWithinHours (\(scheduling.alertHighWithinHours) h) is longer than mediumWithinDays"
+                                + " (\(scheduling.mediumWithinDays) days, \(scheduling.mediumWithinDays * 24) h): no predictive alert could be Medium")
                 }
             case "ownership":
                 for (key, _, node) in reader.pairs(value, allowed: ["dppSources"], what: "ownership") where key == "dppSources" {

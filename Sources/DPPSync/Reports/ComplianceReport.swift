@@ -90,8 +90,21 @@ public struct ComplianceReport {
         // Releases to service: work orders completed in the period that asked for one.
         let statuses = Self.releaseStatuses.map { "'\($0)'" }.joined(separator: ", ")
         let inPeriod = "completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status IN (\(statuses))"
-        let releaseCounts = try Row.fetchAll(db, sql: "SELECT release_status, COUNT(*) FROM work_order WHERE \(inPeriod) GROUP BY release_status ORDER BY release_status",
-                                             arguments: [first, dayAfter, dayAfter])
+        var releaseCounts: [(status: String, workOrders: Int)] = try Row.fetchAll(
+            db, sql: "SELECT release_status, COUNT(*) FROM work_order WHERE \(inPeriod) GROUP BY release_status ORDER BY release_status",
+            arguments: [first, dayAfter, dayAfter]).map { ($0[0], $0[1]) }
+        // A work order whose newer version no longer returns its component to service asks for no release, but
+        // its certificate was issued and withdrawn: the auditor follows that trail too. Few are, and only they are kept.
+        var withdrawnNotReturned = Set<String>()
+        for workOrderId in try String.fetchAll(db, sql: """
+            SELECT work_order_id FROM work_order WHERE completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status = 'not-returned'
+            """, arguments: [first, dayAfter, dayAfter]) where try ReleaseCertificate.history(of: workOrderId, in: db).withdrawn {
+            withdrawnNotReturned.insert(workOrderId)
+        }
+        if !withdrawnNotReturned.isEmpty {
+            releaseCounts.append(("not-returned", withdrawnNotReturned.count))
+            releaseCounts.sort { $0.status < $1.status }
+        }
         // Work orders released on review despite a compliance reason (the outcome of an accepted review item).
         var waived: [String: String] = [:]
         let waivable = Self.waivableReasons.map(\.rawValue)
@@ -106,7 +119,7 @@ public struct ComplianceReport {
         head += "  \"generatedAt\": \(q(.string(now.description))),\n"
         head += "  \"ledger\": " + (checkpoint.map { q(.object([("treeSize", .number(String($0.checkpoint.treeSize))), ("checkpoint", .string($0.note))])) } ?? "null") + ",\n"
         head += "  \"releases\": {\n    \"counts\": [" + releaseCounts.map {
-            q(.object([("releaseStatus", text($0[0])), ("workOrders", .number(String($0[1] as Int64)))]))
+            q(.object([("releaseStatus", .string($0.status)), ("workOrders", .number(String($0.workOrders)))]))
         }.joined(separator: ", ") + "],\n    \"items\": ["
         try json(head)
         try csv(Self.csvHeader)
@@ -118,11 +131,13 @@ public struct ComplianceReport {
             """)
         let releases = try Row.fetchCursor(db, sql: """
             SELECT work_order_id, dpp_id, task_id, completion_date, release_status, certifying_staff FROM work_order
-            WHERE \(inPeriod) ORDER BY completion_date, work_order_id
+            WHERE completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status IN (\(statuses), 'not-returned')
+            ORDER BY completion_date, work_order_id
             """, arguments: [first, dayAfter, dayAfter])
         var separator = "\n      "
         while let row = try releases.next() {
             let workOrderId: String = row[0], status: String = row[4]
+            if status == "not-returned", !withdrawnNotReturned.contains(workOrderId) { continue }
             var staff = row[5] as String?
             // The certificate in force, or for a work order that no longer releases its component the withdrawal of the one it had.
             var certificateId: String?, entry: Int64?, category: String?, withdrawn: String?
@@ -246,7 +261,7 @@ public struct ComplianceReport {
         }
         try json((page.expiredCount > 0 ? "\n  ]" : "]") + "\n}\n")
 
-        let released = releaseCounts.first { ($0[0] as String?) == "released" }.map { $0[1] as Int } ?? 0
+        let released = releaseCounts.first { $0.status == "released" }?.workOrders ?? 0
         let shownReleases = page.shown(page.uncertified, page.certified), shownFindings = page.shown(page.heldFindings, page.otherFindings)
         func card(_ label: String, _ count: Int, bad: String) -> [String: String] { ["label": label, "count": String(count), "class": count > 0 ? bad : "applied"] }
         page.context = [
@@ -255,12 +270,13 @@ public struct ComplianceReport {
             "cards": [
                 ["label": "releases certified", "count": String(released - page.releasedOnReview), "class": "applied"],
                 card("released on review", page.releasedOnReview, bad: "held"),
-                card("releases not certified", page.releases - released, bad: "held"),
+                card("releases not certified", page.releases - released - withdrawnNotReturned.count, bad: "held"),
+                card("withdrawn, not returned", withdrawnNotReturned.count, bad: "held"),
                 card("compliance findings", page.findings, bad: "held"),
                 card("tasks overdue", page.overdueCount, bad: "rejected"),
                 card("certificates expired", page.expiredCount, bad: "rejected"),
             ],
-            "releaseCounts": releaseCounts.map { ["status": ($0[0] as String?) ?? "", "count": String($0[1] as Int)] },
+            "releaseCounts": releaseCounts.map { ["status": $0.status, "count": String($0.workOrders)] },
             "releases": shownReleases, "releasesTruncated": page.releases > shownReleases.count,
             "releasesShown": String(shownReleases.count), "releasesTotal": String(page.releases),
             "findingCounts": findingCounts.map { ["reason": ($0[0] as String?) ?? "", "outcome": ($0[1] as String?) ?? "", "count": String($0[2] as Int)] },
