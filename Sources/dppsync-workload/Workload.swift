@@ -5,7 +5,8 @@ import Foundation
 /// into a dppsync root's inbox: a registry of components plus every serialised
 /// part the work orders use, the programme, certifications for every labour
 /// code used (valid and matching, so the happy path is what is timed), and a
-/// Maximo-style XML export and/or a JSON Lines export of completions.
+/// Maximo-style XML export and/or a JSON Lines export of completions; on request, CAOS
+/// predictions and the aircraft's ground windows (a predictive-alert workload).
 @main
 struct Workload: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +21,8 @@ struct Workload: ParsableCommand {
     @Option(help: "The dppsync root (its Inbox/ gets the files).") var root: String
     @Option(help: "Tracked components in the registry.") var components = 20_000
     @Option(help: "Work-order completions in the export.") var workOrders = 100_000
-    @Option(help: "xml, jsonl or both.") var format = "xml"
+    @Option(help: "xml, jsonl, both or none (no export: the reference data alone).") var format = "xml"
+    @Option(help: "CAOS predictions on the components, with ground windows for their aircraft.") var predictions = 0
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Share of repeated identical work orders (duplicates).") var duplicates = 0.0
     @Option(help: "Share of repeated work orders with an older STATUSDATE (stale updates).") var stale = 0.0
@@ -38,6 +40,11 @@ struct Workload: ParsableCommand {
     static let partKits = ["AMP-SEAL-KIT-7", "AMP-GASKET-12", "AMP-FILTER-H2", "AMP-SENSOR-P4"]
     static let findings = ["No issues", "Minor corrosion on manifold flange, cleaned and treated", "Seal weeping at inlet, seal replaced",
                            "Sensor reading drift within limits, recalibrated", "Connector pins inspected, contact resistance nominal"]
+
+    func validate() throws {
+        guard ["xml", "jsonl", "both", "none"].contains(format) else { throw ValidationError("--format is xml, jsonl, both or none, not '\(format)'") }
+        guard predictions >= 0, workOrders >= 0, components >= 0 else { throw ValidationError("counts cannot be negative") }
+    }
 
     func run() throws {
         var random = SplitMix64(seed: seed)
@@ -95,6 +102,7 @@ struct Workload: ParsableCommand {
         }
 
         // Work orders.
+        if predictions > 0 { try writePredictions(inbox: inbox) }
         let xml = format == "xml" || format == "both" ? try Writer(path: inbox + "/workorders/export.xml") : nil
         let jsonl = format == "jsonl" || format == "both" ? try Writer(path: inbox + "/workorders/export.jsonl") : nil
         xml?.write("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublishMXWO xmlns=\"http://www.ibm.com/maximo\" creationDateTime=\"2025-11-05T23:00:04+01:00\" transLanguage=\"EN\" baseLanguage=\"EN\" messageID=\"\(seed)\" maximoVersion=\"7 6 20190514-1348 V7611-365\" event=\"0\">\n  <MXWOSet xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n")
@@ -126,7 +134,47 @@ struct Workload: ParsableCommand {
         xml?.write("  </MXWOSet>\n</PublishMXWO>\n")
         try xml?.close()
         try jsonl?.close()
-        print("workload: \(components) components + \(nextPart) parts, \(workOrders) work orders (\(format)), \(laborCodes.count) technicians, seed \(seed)")
+        print("workload: \(components) components + \(nextPart) parts, \(workOrders) work orders (\(format)), \(laborCodes.count) technicians, "
+              + "\(predictions) predictions, seed \(seed)")
+    }
+
+    /// CAOS predictions on components drawn at random, detected over the 70 days before the benchmark's as-of
+    /// day (2026-01-10), each recommending its component's programme task; and every aircraft's ground windows,
+    /// one night in four (22:00–06:00 UTC) from 2025-11-01 to 2026-03-31. A generator of its own, so the rest of
+    /// the workload is the same with or without them.
+    func writePredictions(inbox: String) throws {
+        var random = SplitMix64(seed: seed ^ 0x4341_4F53_5052_4544)
+        for source in ["caos", "ground-windows"] {
+            try FileManager.default.createDirectory(atPath: inbox + "/" + source, withIntermediateDirectories: true)
+        }
+        let iso = ISO8601DateFormatter()
+        let firstDay = 1_761_955_200.0  // 2025-11-01T00:00:00Z
+        let caos = try Writer(path: inbox + "/caos/predictions.json")
+        caos.write("[\n")
+        for i in 0..<predictions {
+            let c = Int(random.next() % UInt64(max(1, components)))
+            let detected = iso.string(from: Date(timeIntervalSince1970: firstDay + Double(random.next() % (70 * 86_400))))
+            let value = Double(300 + random.next() % 200) / 10, confidence = Double(30 + random.next() % 70) / 100
+            caos.write((i == 0 ? "" : ",\n") + "  { \"predictionId\": \"\(String(format: "CAOS-BENCH-%07d", i))\", \"dppId\": \"\(String(format: "DPP-C-%06d", c))\", "
+                       + "\"detectedAt\": \"\(detected)\", \"anomaly\": \"Cell voltage spread rising\", \"indicator\": \"cellVoltageSpreadMv\", \"value\": \(value), "
+                       + "\"threshold\": 30.0, \"confidence\": \(confidence), \"predictedFailureWithinHours\": \(24 + random.next() % 1_976), "
+                       + "\"recommendedAction\": \"Inspect stack manifold seals\", \"recommendedTaskId\": \"TASK-\(c % Self.partNumbers.count)\" }")
+        }
+        caos.write("\n]\n")
+        try caos.close()
+        let windows = try Writer(path: inbox + "/ground-windows/windows.json")
+        windows.write("[\n")
+        var first = true
+        for aircraft in 0..<min(200, max(1, components)) {
+            for night in stride(from: aircraft % 4, to: 151, by: 4) {
+                let start = firstDay + Double(night * 86_400 + 22 * 3_600)
+                windows.write((first ? "" : ",\n") + "  { \"aircraft\": \"\(String(format: "EC-%03d", aircraft))\", \"station\": \"LEJ\", "
+                              + "\"start\": \"\(iso.string(from: Date(timeIntervalSince1970: start)))\", \"end\": \"\(iso.string(from: Date(timeIntervalSince1970: start + 8 * 3_600)))\" }")
+                first = false
+            }
+        }
+        windows.write("\n]\n")
+        try windows.close()
     }
 
     struct WorkOrder {

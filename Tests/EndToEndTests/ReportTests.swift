@@ -188,4 +188,26 @@ struct ReportTests {
         #expect(html.contains("CAOS predictions — as of 2025-11-10") && html.contains("WO-60001") && html.contains("unknown-component"))
         #expect(try cli.run("report", "predictive", "--as-of", "soon").status == 2)
     }
+
+    @Test("the predictive page shows 1,000 predictions, the open ones first, and says where the rest are; the JSON and CSV hold every one")
+    func predictivePageLimit() throws {
+        let cli = try OutboxTests.rootWithReferences()
+        try cli.dropFixture("caos-predictions.json", source: "caos")
+        try cli.dropFixture("ground-windows.json", source: "ground-windows")
+        // 1,003 predictions on a component the registry does not know, sorted before the one open prediction.
+        let unknown = (0..<1_003).map { #"{"predictionId": "A-\#(1_000 + $0)", "dppId": "DPP-NOPE", "detectedAt": "2025-11-05T08:00:00Z"}"# }
+        try cli.drop("[" + unknown.joined(separator: ", ") + "]", as: "unknown.json", source: "caos")
+        #expect(try OutboxTests.run(cli, asOf: "2025-11-06").status == 0)
+        let report = try JSONParser.parseDocument(Array(try cli.run("report", "predictive", "--as-of", "2025-11-06").stdout.utf8))
+        guard case .array(let items)? = report["predictions"] else { Issue.record("no predictions"); return }
+        #expect(items.count == 1_004 && items.last?["state"] == .string("open"))
+        #expect(report["counts"] == .array(PredictionAssessment.State.allCases.map { state in
+            .object([("state", .string(state.rawValue)), ("predictions", .number(state == .open ? "1" : state == .unknownComponent ? "1003" : "0"))])
+        }))
+        let csv = try String(contentsOfFile: cli.root + "/Reports/predictive/predictive-2025-11-06.csv", encoding: .utf8)
+        #expect(csv.split(separator: "\r\n").count == 1_005)
+        let html = try String(contentsOfFile: cli.root + "/Reports/predictive/predictive-2025-11-06.html", encoding: .utf8)
+        #expect(html.contains("This page shows 1000 of 1004, open ones first"))
+        #expect(html.contains("CAOS-20251105-0042") && html.contains("A-1998") && !html.contains("A-1999"), "the open one, then the first 999 others")
+    }
 }

@@ -132,7 +132,7 @@ enum ReportTemplates {
     </div>
 
     <h2>Predictions</h2>
-    <p class="note">Open: no completed work has answered it by the day, and the CMMS holds the alert named (its latest, whatever day this page is for). Answered: the work order named completed after the detection. Otherwise the component is unknown, off its aircraft, or the detection is after the day.</p>
+    <p class="note">Open: no completed work has answered it by the day, and the CMMS holds the alert named (its latest, whatever day this page is for). Answered: the work order named completed after the detection. Otherwise the component is unknown, off its aircraft, or the detection is after the day.{{#truncated}} This page shows {{shown}} of {{total}}, open ones first; every one is in <span class="tag">{{csvName}}</span> and <span class="tag">{{jsonName}}</span>.{{/truncated}}</p>
     <table class="sortable">
       <thead><tr><th>Prediction</th><th>Component</th><th>Detected</th><th>Anomaly</th><th>State</th><th>Priority</th><th>Failure by</th><th>Planned hours</th><th>Window</th><th>Alert in force</th><th>Answered by</th></tr></thead>
       <tbody>{{#predictions}}<tr><td class="tag">{{predictionId}}</td><td class="tag">{{dppId}}</td><td>{{detectedAt}}</td><td>{{anomaly}}</td><td>{{state}}</td><td>{{priority}}{{#overdue}} (overdue){{/overdue}}</td><td>{{failureBy}}</td><td class="num">{{plannedHours}}</td><td>{{window}}</td><td class="tag">{{alert}}</td><td class="tag">{{answeredBy}}</td></tr>{{/predictions}}

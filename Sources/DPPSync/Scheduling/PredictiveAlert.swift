@@ -97,93 +97,122 @@ public struct PredictiveAlertCalculator {
 
     /// What became of every stored prediction as of `asOf` (`report predictive`): open with its alert, answered by
     /// a work order, or why it has no alert (`compute`'s rules).
+    ///
+    /// Every pass assesses every stored prediction, so each costs what its own lookups cost: their statements are
+    /// prepared once (GRDB authorises a statement it prepares table by table, which had been most of a pass with
+    /// 20,000 predictions: 2.7 s), columns are read by position, and a task's programme entry once per pass.
     public func assess(asOf: CivilDate, in db: Database) throws -> [PredictionAssessment] {
         let now = timeZone.start(of: asOf)
         let endOfDay = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 86_400_000)
-        let predictions = try Row.fetchAll(db, sql: """
+        let lookups = try Lookups(db)
+        var tasks: [String: (task: PredictiveAlert.Task?, workHours: Double)] = [:]
+        let predictions = try Row.fetchCursor(db, sql: """
             SELECT p.prediction_id, p.dpp_id, p.detected_at, p.anomaly, p.indicator, p.value, p.threshold, p.confidence,
                    p.predicted_failure_within_hours, p.recommended_action, p.recommended_task_id, a.cmms_asset_num, a.installed_on,
-                   a.parent_dpp_id, parent.cmms_asset_num AS parent_cmms_asset_num,
-                   a.dpp_id IS NOT NULL AS known, COALESCE(a.status, '') IN ('REMOVED', 'SCRAPPED', 'IN_STOCK') AS off_aircraft
+                   a.parent_dpp_id, parent.cmms_asset_num,
+                   a.dpp_id IS NOT NULL, COALESCE(a.status, '') IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
             FROM caos_prediction p LEFT JOIN asset a ON a.dpp_id = p.dpp_id LEFT JOIN asset parent ON parent.dpp_id = a.parent_dpp_id
             ORDER BY p.prediction_id
             """)
         var assessments: [PredictionAssessment] = []
-        for prediction in predictions {
-            guard let predictionId = prediction["prediction_id"] as String?, let dppId = prediction["dpp_id"] as String? else { continue }
-            let detectedText = prediction["detected_at"] as String?
-            var assessment = PredictionAssessment(predictionId: predictionId, dppId: dppId, detectedAt: detectedText, anomaly: prediction["anomaly"],
+        while let prediction = try predictions.next() {
+            guard let predictionId = prediction[0] as String?, let dppId = prediction[1] as String? else { continue }
+            let detectedText = prediction[2] as String?
+            var assessment = PredictionAssessment(predictionId: predictionId, dppId: dppId, detectedAt: detectedText, anomaly: prediction[3],
                                                   state: .open)
             defer { assessments.append(assessment) }
-            guard prediction["known"] as Bool else { assessment.state = .unknownComponent; continue }
-            guard !(prediction["off_aircraft"] as Bool) else { assessment.state = .offAircraft; continue }
+            guard prediction[15] as Bool else { assessment.state = .unknownComponent; continue }
+            guard !(prediction[16] as Bool) else { assessment.state = .offAircraft; continue }
             guard let detectedAt = detectedText.flatMap({ Timestamp(iso: $0) }), detectedAt < endOfDay else { assessment.state = .notYetDetected; continue }
-            let taskId = prediction["recommended_task_id"] as String?
-            if let answer = try answer(dppId: dppId, taskId: taskId, detectedAt: detectedAt, before: asOf.adding(days: 1), in: db) {
+            let taskId = prediction[10] as String?
+            if let answer = try answer(dppId: dppId, taskId: taskId, detectedAt: detectedAt, before: asOf.adding(days: 1), lookups: lookups) {
                 assessment.state = .answered
                 assessment.answeredBy = answer
                 continue
             }
-            let hours = DueCalculator.decimal(prediction["predicted_failure_within_hours"], in: Self.failureHoursRange)
+            let hours = DueCalculator.decimal(prediction[8], in: Self.failureHoursRange)
             // A horizon that ends past the calendar (9999-12-31) is none.
             let failureBy = hours.map { Timestamp(millisecondsSinceEpoch: detectedAt.millisecondsSinceEpoch + Int64(($0 * 3_600_000).rounded())) }
                 .flatMap { $0.civilDate().daysSinceEpoch <= DueCalculator.lastDay ? $0 : nil }
-            let confidence = DueCalculator.decimal(prediction["confidence"], in: Self.confidenceRange)
-            let task = try taskId.flatMap { try Row.fetchOne(db, sql: "SELECT * FROM maintenance_task WHERE task_id = ?", arguments: [$0]) }.map {
-                PredictiveAlert.Task(maintenanceType: $0["maintenance_type"], estimatedDuration: $0["estimated_duration"], requiredCategory: $0["required_category"],
-                                     requiredAuthorisation: $0["required_authorisation"], releaseCertificate: $0["release_certificate"])
+            let confidence = DueCalculator.decimal(prediction[7], in: Self.confidenceRange)
+            let planned: (task: PredictiveAlert.Task?, workHours: Double)
+            if let taskId, let known = tasks[taskId] {
+                planned = known
+            } else {
+                let task = try taskId.flatMap { try Row.fetchOne(lookups.task, arguments: [$0]) }.map {
+                    PredictiveAlert.Task(maintenanceType: $0[0], estimatedDuration: $0[1], requiredCategory: $0[2],
+                                         requiredAuthorisation: $0[3], releaseCertificate: $0[4])
+                }
+                planned = (task, Self.hours(ofDuration: task?.estimatedDuration) ?? policy.defaultWorkHours)
+                if let taskId { tasks[taskId] = planned }
             }
-            let workHours = Self.hours(ofDuration: task?.estimatedDuration) ?? policy.defaultWorkHours
-            let aircraft = prediction["installed_on"] as String?
-            let window = try aircraft.flatMap { try firstWindow(of: $0, from: max(now, detectedAt), before: failureBy, lasting: workHours, in: db) }
+            let aircraft = prediction[12] as String?
+            let window = try aircraft.flatMap { try firstWindow(of: $0, from: max(now, detectedAt), before: failureBy, lasting: planned.workHours, lookups: lookups) }
             let overdue = failureBy.map { $0 <= now } ?? false
             assessment.alert = PredictiveAlert(
-                predictionId: predictionId, dppId: dppId, cmmsAssetNum: prediction["cmms_asset_num"],
-                parentDppId: prediction["parent_dpp_id"], parentCmmsAssetNum: prediction["parent_cmms_asset_num"], aircraft: aircraft,
+                predictionId: predictionId, dppId: dppId, cmmsAssetNum: prediction[11],
+                parentDppId: prediction[13], parentCmmsAssetNum: prediction[14], aircraft: aircraft,
                 detectedAt: detectedAt, predictedFailureBy: failureBy,
                 priority: policy.alertPriority(hoursLeft: failureBy.map { Double($0.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 3_600_000 },
                                                confidence: confidence),
-                overdue: overdue, confidence: confidence, anomaly: prediction["anomaly"], indicator: prediction["indicator"],
-                value: prediction["value"], threshold: prediction["threshold"], recommendedAction: prediction["recommended_action"],
-                recommendedTaskId: taskId, task: task, workHours: workHours, window: window)
+                overdue: overdue, confidence: confidence, anomaly: prediction[3], indicator: prediction[4],
+                value: prediction[5], threshold: prediction[6], recommendedAction: prediction[9],
+                recommendedTaskId: taskId, task: planned.task, workHours: planned.workHours, window: window)
         }
         return assessments
     }
 
-    /// The first work order that answers the prediction, if any.
-    private func answer(dppId: String, taskId: String?, detectedAt: Timestamp, before end: CivilDate, in db: Database) throws -> String? {
-        let (day, end) = (timeZone.civilDate(of: detectedAt).description, end.description)
-        // `work_order_latest` (dpp_id, COALESCE(task_id, ''), completion_date, …) answers both forms.
-        let completions = taskId == nil
-            ? try Row.fetchAll(db, sql: """
+    /// The statements every prediction runs, prepared once for a pass.
+    private struct Lookups {
+        /// Completions on a component from a day, before another (`work_order_latest` answers both forms).
+        let anyCompletion: Statement, completionOfTask: Statement
+        let task: Statement
+        let windows: Statement
+
+        init(_ db: Database) throws {
+            anyCompletion = try db.cachedStatement(sql: """
                 SELECT completion_date, status_date, work_order_id FROM work_order WHERE dpp_id = ? AND completion_date >= ? AND completion_date < ?
                 ORDER BY completion_date, work_order_id
-                """, arguments: [dppId, day, end])
-            : try Row.fetchAll(db, sql: """
+                """)
+            completionOfTask = try db.cachedStatement(sql: """
                 SELECT completion_date, status_date, work_order_id FROM work_order
                 WHERE dpp_id = ? AND COALESCE(task_id, '') IN (?, '') AND completion_date >= ? AND completion_date < ?
                 ORDER BY completion_date, work_order_id
-                """, arguments: [dppId, taskId, day, end])
-        return completions.first { row in
-            guard let completed = (row["completion_date"] as String?).flatMap({ CivilDate(iso: String($0.prefix(10))) }) else { return false }
-            if completed.description > day { return true }
-            return (row["status_date"] as String?).flatMap { Timestamp(iso: $0) }.map { $0 >= detectedAt } ?? false
-        }.map { $0["work_order_id"] }
+                """)
+            task = try db.cachedStatement(sql: """
+                SELECT maintenance_type, estimated_duration, required_category, required_authorisation, release_certificate
+                FROM maintenance_task WHERE task_id = ?
+                """)
+            // Stored instants are UTC text of one width (`Timestamp.description`): text order is time order.
+            windows = try db.cachedStatement(sql: "SELECT station, start, \"end\" FROM ground_window WHERE aircraft = ? AND start >= ? ORDER BY start")
+        }
+    }
+
+    /// The first work order that answers the prediction, if any.
+    private func answer(dppId: String, taskId: String?, detectedAt: Timestamp, before end: CivilDate, lookups: Lookups) throws -> String? {
+        let (day, end) = (timeZone.civilDate(of: detectedAt).description, end.description)
+        let completions = try taskId.map { try Row.fetchCursor(lookups.completionOfTask, arguments: [dppId, $0, day, end]) }
+            ?? Row.fetchCursor(lookups.anyCompletion, arguments: [dppId, day, end])
+        while let row = try completions.next() {
+            guard let completed = (row[0] as String?).flatMap({ CivilDate(iso: String($0.prefix(10))) }) else { continue }
+            if completed.description > day || (row[1] as String?).flatMap({ Timestamp(iso: $0) }).map({ $0 >= detectedAt }) == true {
+                return row[2]
+            }
+        }
+        return nil
     }
 
     /// The first ground window of `aircraft` that starts at or after `from`, lasts `hours`, and
     /// ends by `deadline` (when there is one).
     private func firstWindow(of aircraft: String, from: Timestamp, before deadline: Timestamp?, lasting hours: Double,
-                             in db: Database) throws -> PredictiveAlert.GroundWindow? {
+                             lookups: Lookups) throws -> PredictiveAlert.GroundWindow? {
         let needed = Int64((hours * 3_600_000).rounded())
-        // Stored instants are UTC text of one width (`Timestamp.description`): text order is time order.
-        let windows = try Row.fetchCursor(db, sql: "SELECT station, start, \"end\" FROM ground_window WHERE aircraft = ? AND start >= ? ORDER BY start",
-                                          arguments: [aircraft, from.description])
+        let windows = try Row.fetchCursor(lookups.windows, arguments: [aircraft, from.description])
         while let row = try windows.next() {
-            guard let start = (row["start"] as String?).flatMap({ Timestamp(iso: $0) }), let end = (row["end"] as String?).flatMap({ Timestamp(iso: $0) }),
+            guard let start = (row[1] as String?).flatMap({ Timestamp(iso: $0) }), let end = (row[2] as String?).flatMap({ Timestamp(iso: $0) }),
                   start >= from, end.millisecondsSinceEpoch - start.millisecondsSinceEpoch >= needed else { continue }
             if let deadline, end > deadline { continue }  // a later, shorter one may still end in time
-            return PredictiveAlert.GroundWindow(station: row["station"], start: start, end: end)
+            return PredictiveAlert.GroundWindow(station: row[0], start: start, end: end)
         }
         return nil
     }
