@@ -129,8 +129,8 @@ struct Redecider {
             let itemId: Int64 = row["id"]
             let previous: String = row["reason"]
             decision.message = "re-decided (was held \(previous), review item \(itemId)): " + decision.message
-            try db.execute(sql: "UPDATE review_item SET status = 'redecided', resolved_at = ?, resolved_by = 'dppsync', note = ? WHERE id = ?",
-                           arguments: [now, decision.message, itemId])
+            try db.cachedStatement(sql: "UPDATE review_item SET status = 'redecided', resolved_at = ?, resolved_by = 'dppsync', note = ? WHERE id = ?")
+                .execute(arguments: [now, decision.message, itemId])
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: row["mapping_hash"], now: now)
             if decision.outcome == .held { try recorder.hold(record, decision: decision) }
             try recorder.record(index: record.position.index, line: record.position.line, kind: record.kind.rawValue, key: record.key, decision: decision)

@@ -114,7 +114,7 @@ extension Reconciler {
                                                   arguments: [workOrderId], in: db)
         if let stored = storedWorkOrder {
             let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
-            previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?", arguments: [workOrderId]))
+            previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?"), arguments: [workOrderId]))
             // Only a stored work order is compared with: a new one (the usual case) skips building its facts.
             let incoming = facts(of: record, dppId: dppId, parts: parts)
             let differences = incoming.differences(from: storedFacts)
@@ -515,11 +515,14 @@ extension Reconciler {
     }
 
     func facts(ofStored row: RowValues, workOrderId: String, in db: Database) throws -> CompletionFacts {
-        let parts = try String.fetchAll(db, sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ? AND action = 'installed' ORDER BY 1", arguments: [workOrderId])
-        let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours FROM work_order_labor WHERE work_order_id = ?", arguments: [workOrderId])
-            .map { "\(($0["labor_code"] as String?) ?? "") \(Self.number($0["hours"]))" }.sorted()
-        let tests = try Row.fetchAll(db, sql: "SELECT name, value, result FROM work_order_test WHERE work_order_id = ?", arguments: [workOrderId])
-            .map { "\(($0["name"] as String?) ?? "") \(Self.number($0["value"])) \(($0["result"] as String?) ?? "")" }.sorted()
+        // Statements kept prepared and columns read by position: every re-sent work order reads these
+        // (GRDB authorises a statement it prepares anew table by table, ~2 % of a night with one in six re-sent).
+        let parts = try String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ? AND action = 'installed' ORDER BY 1"),
+                                        arguments: [workOrderId])
+        let labor = try Row.fetchAll(db.cachedStatement(sql: "SELECT labor_code, hours FROM work_order_labor WHERE work_order_id = ?"), arguments: [workOrderId])
+            .map { "\(($0[0] as String?) ?? "") \(Self.number($0[1]))" }.sorted()
+        let tests = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value, result FROM work_order_test WHERE work_order_id = ?"), arguments: [workOrderId])
+            .map { "\(($0[0] as String?) ?? "") \(Self.number($0[1])) \(($0[2] as String?) ?? "")" }.sorted()
         return CompletionFacts(dppId: (row["dpp_id"] ?? nil) ?? "", completionDate: row["completion_date"] ?? nil, findings: row["findings"] ?? nil,
                                returnToService: (row["return_to_service"] ?? nil).map { $0 == "1" }, parts: parts, labor: labor, tests: tests)
     }
@@ -533,12 +536,14 @@ extension Reconciler {
     /// The stored labour and tests, as record lists (for a merge).
     func storedDetails(_ row: RowValues, workOrderId: String, in db: Database) throws -> (labor: [JSONValue], tests: [JSONValue]) {
         func text(_ s: String?) -> JSONValue? { s.map(JSONValue.string) }
-        let labor = try Row.fetchAll(db, sql: "SELECT labor_code, hours, craft, start_date FROM work_order_labor WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)", arguments: [workOrderId]).map { r in
-            JSONValue.object([("laborCode", text(r["labor_code"])), ("hours", text(r["hours"])), ("craft", text(r["craft"])), ("startDate", text(r["start_date"]))].compactMap { k, v in v.map { (k, $0) } })
+        let labor = try Row.fetchAll(db.cachedStatement(sql: "SELECT labor_code, hours, craft, start_date FROM work_order_labor WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)"),
+                                     arguments: [workOrderId]).map { r in
+            JSONValue.object([("laborCode", text(r[0])), ("hours", text(r[1])), ("craft", text(r[2])), ("startDate", text(r[3]))].compactMap { k, v in v.map { (k, $0) } })
         }
-        let tests = try Row.fetchAll(db, sql: "SELECT name, value, unit, lower_limit, upper_limit, result FROM work_order_test WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)", arguments: [workOrderId]).map { r in
-            JSONValue.object([("name", text(r["name"])), ("value", text(r["value"])), ("unit", text(r["unit"])), ("lowerLimit", text(r["lower_limit"])),
-                              ("upperLimit", text(r["upper_limit"])), ("result", text(r["result"]))].compactMap { k, v in v.map { (k, $0) } })
+        let tests = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value, unit, lower_limit, upper_limit, result FROM work_order_test WHERE work_order_id = ? ORDER BY CAST(line AS INTEGER)"),
+                                     arguments: [workOrderId]).map { r in
+            JSONValue.object([("name", text(r[0])), ("value", text(r[1])), ("unit", text(r[2])), ("lowerLimit", text(r[3])),
+                              ("upperLimit", text(r[4])), ("result", text(r[5]))].compactMap { k, v in v.map { (k, $0) } })
         }
         return (labor, tests)
     }
