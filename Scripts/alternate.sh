@@ -7,6 +7,7 @@
 #   bash Scripts/alternate.sh BEFORE AFTER       # two dppsync binaries; 3 rounds of 100k XML work orders
 #   bash Scripts/alternate.sh BEFORE AFTER --rounds 5 --work-orders 10000 --format jsonl
 #   bash Scripts/alternate.sh BEFORE AFTER --part-order sequential   # parts in registry order
+#   bash Scripts/alternate.sh BEFORE AFTER --work-orders 30000 --duplicates 0.1 --stale 0.05 --conflicts 0.02   # one in six re-sent
 #
 # Prints each run's wall, user and system seconds, peak RSS and when in the run it was reached
 # (RSS sampled every 0.2 s: in the file, or in the tail that writes the outbox and the report),
@@ -74,7 +75,7 @@ for ((round = 1; round <= rounds; round++)); do
     /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$work/$side-bin/dppsync" run --root "$copy" --once \
       --stability-window 0 --as-of 2026-01-10 --timings >/dev/null 2>"$work/stderr" &
     peak_at=$(sample_peak $!)
-    read -r wall user system rss_kb <"$work/time"
+    read -r wall user system rss_kb < <(tail -n 1 "$work/time")  # after "Command exited with non-zero status 1" (held records)
     read -r file_phase emit ahead < <(sed -n 's/^timings //p' "$work/stderr" | python3 -c \
       'import json, sys; t = json.load(sys.stdin); print("%.2f %.2f %.2f" % (t["reconcileSeconds"] + t["commitSeconds"], t["emitSeconds"], t.get("prefetchSeconds", 0)))')
     printf "%-6s %5d %8.2f %8.2f %8.2f %8.0f %8s %10s %6s %6s\n" "$side" "$round" "$wall" "$user" "$system" "$((rss_kb / 1024))" "$peak_at" "$file_phase" "$emit" "$ahead"

@@ -46,7 +46,7 @@ measure() {
   local label="$1"; shift
   ((smoke)) || wait_for_inodes "$work"
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
-  read -r elapsed rss_kb user_s system_s <"$work/time"
+  read -r elapsed rss_kb user_s system_s < <(tail -n 1 "$work/time")
   python3 - "$label" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$predictions" "$root/Outbox/predictive-alerts" "$work/stderr" <<'PY'
 import json, os, sys
 label, elapsed, rss, user, system, n, alerts, stderr = sys.argv[1:]

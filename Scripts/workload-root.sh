@@ -10,7 +10,8 @@ build_tools() {
 }
 
 # Reads --work-orders, --components, --format, --top and --part-order into the variables of those
-# names (`part_order`), whose defaults the caller sets first.
+# names (`part_order`), whose defaults the caller sets first; --duplicates, --stale and --conflicts
+# (shares of re-sent work orders, the generator's options) into `resends`, which `prepare_root` passes on.
 read_workload_options() {
   while (($#)); do
     case "$1" in
@@ -19,6 +20,7 @@ read_workload_options() {
       --format) format="$2"; shift 2 ;;
       --top) top="$2"; shift 2 ;;
       --part-order) part_order="$2"; shift 2 ;;
+      --duplicates|--stale|--conflicts) resends+=("$1" "$2"); shift 2 ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -29,12 +31,13 @@ read_workload_options() {
 #
 # Leaves the export at SET_ASIDE and sets EXPORT_FILE to the inbox path it goes back to for the
 # measured run; what loading the reference data took is not part of any measurement. The work
-# orders take their parts in `$part_order` (the generator's `--part-order`; shuffled if unset).
+# orders take their parts in `$part_order` (the generator's `--part-order`; shuffled if unset), and
+# `resends` (the generator's re-send shares, if set) repeat some of them.
 prepare_root() {
   local bin="$1" root="$2" components="$3" work_orders="$4" format="$5" set_aside="$6"
   "$bin/dppsync" init --root "$root" >/dev/null
   "$bin/dppsync-workload" --root "$root" --components "$components" --work-orders "$work_orders" --format "$format" \
-    --part-order "${part_order:-shuffled}" >/dev/null
+    --part-order "${part_order:-shuffled}" ${resends[@]+"${resends[@]}"} >/dev/null
   EXPORT_FILE="$(ls "$root"/Inbox/workorders/export.*)"
   mv "$EXPORT_FILE" "$set_aside"
   "$bin/dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true
