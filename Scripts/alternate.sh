@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,14p "$0" >&2; exit 2; fi
+if (($# < 2)) || [ ! -x "$1" ] || [ ! -x "$2" ]; then sed -n 2,16p "$0" >&2; exit 2; fi
 before="$(realpath "$1")"; after="$(realpath "$2")"; shift 2
 rounds=3; work_orders=100000; components=20000; format=xml; top=0
 options=()

@@ -12,7 +12,6 @@
 # day after with nothing new, and `report predictive` that day. The reference data (registry,
 # programme, certifications, ground windows) is loaded first and not timed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 predictions=20000; components=20000; config=release; smoke=0; binary=""
 while (($#)); do
@@ -20,11 +19,12 @@ while (($#)); do
     --predictions) predictions="$2"; shift 2 ;;
     --components) components="$2"; shift 2 ;;
     --smoke) smoke=1; predictions=200; components=100; config=debug; shift ;;
-    --binary) binary="$2"; shift 2 ;;
+    --binary) binary="$(realpath "$2")"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+cd "$(dirname "$0")/.."
 source Scripts/workload-root.sh
 build_tools "$config"
 dppsync="${binary:-$bin/dppsync}"
@@ -45,7 +45,10 @@ printf "| step | wall s | CPU s | peak RSS MB | plan s | files s | alert files |
 measure() {
   local label="$1"; shift
   ((smoke)) || wait_for_inodes "$work"
-  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
+  local status=0
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || status=$?
+  # 1 is records that need attention; anything else (a crash, a configuration error) fails the benchmark.
+  if ((status > 1)); then echo "$label: exit $status" >&2; cat "$work/stderr" >&2; exit 1; fi
   read -r elapsed rss_kb user_s system_s < <(tail -n 1 "$work/time")
   python3 - "$label" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$predictions" "$root/Outbox/predictive-alerts" "$work/stderr" <<'PY'
 import json, os, sys

@@ -445,7 +445,7 @@ struct ReconciliationTests {
         #expect(result.stderr.contains(#""partsReadAhead":2"#), "\(result.stderr)")
     }
 
-    @Test("a part and serial number that two live assets carry waits until the registry tells them apart; beside a scrapped one, the live one is the part")
+    @Test("a part and serial number that two live assets carry waits until the registry tells them apart; beside a scrapped one the live one is the part, unless the work order's stored version names another, or a removal's component holds one")
     func reusedSerial() throws {
         // DPP-PART-111 (scrapped) and DPP-PART-123 share SK7-88812; DPP-PART-124 and DPP-PART-125, both in stores, share SK7-88813.
         func kit(_ id: String, _ serial: String, _ status: String, at time: String = "2025-11-01T02:00:00Z") -> String {
@@ -475,6 +475,22 @@ struct ReconciliationTests {
         #expect(try outcome(cli, key: "WO-42") == "applied -")
         #expect(try cli.scalar("SELECT parent_dpp_id || ' ' || status FROM asset WHERE dpp_id = 'DPP-PART-125'") == "DPP-H2-002 INSTALLED")
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-124'") == "IN_STOCK")
+
+        // DPP-PART-123 is scrapped and its serial registered again as DPP-PART-130: WO-41 sent again still names the part it
+        // installed (a duplicate, not another part); a removal of SK7-88813 by DPP-H2-002 takes out the one it holds.
+        try cli.drop(kit("DPP-PART-123", "SK7-88812", "SCRAPPED", at: "2025-11-08T02:00:00Z"), as: "scrap.json", source: "registry")
+        try cli.drop(kit("DPP-PART-130", "SK7-88812", "IN_STOCK"), as: "k130.json", source: "registry")
+        try cli.drop(kit("DPP-PART-126", "SK7-88813", "IN_STOCK"), as: "k126.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        try cli.drop("""
+            {"dppId": "DPP-H2-001", "workOrderId": "WO-41", "completionDate": "2025-11-05", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
+            {"dppId": "DPP-H2-002", "workOrderId": "WO-43", "completionDate": "2025-11-09", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813", "action": "removed"}]}
+            """, as: "again.jsonl", source: "workorders")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "WO-41") == "duplicate DUPLICATE")
+        #expect(try outcome(cli, key: "WO-43") == "applied -")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-125'") == "REMOVED")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-126'") == "IN_STOCK")
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 

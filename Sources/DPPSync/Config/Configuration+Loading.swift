@@ -46,7 +46,7 @@ extension Configuration {
                     configuration.policies[reason] = outcome
                 }
             case "scheduling":
-                var alertHighNode: Node?, mediumNode: Node?
+                var alertHighNode: Node?
                 for (key, _, node) in reader.pairs(value, allowed: ["horizonDays", "mediumWithinDays", "projectionWindowDays", "alertHighWithinHours", "defaultWorkHours"],
                                                    what: "scheduling") {
                     if key == "alertHighWithinHours" || key == "defaultWorkHours" {
@@ -67,17 +67,19 @@ extension Configuration {
                     }
                     switch key {
                     case "horizonDays": configuration.scheduling.horizonDays = Int(n)
-                    case "mediumWithinDays":
-                        configuration.scheduling.mediumWithinDays = Int(n)
-                        mediumNode = node
+                    case "mediumWithinDays": configuration.scheduling.mediumWithinDays = Int(n)
                     default: configuration.scheduling.projectionWindowDays = max(1, Int(n))
                     }
                 }
-                // The bands nest: a High band longer than the Medium one would leave no prediction Medium.
+                // The bands nest: a High band longer than the Medium one would leave it no failure horizon. Checked when
+                // the High band is written (and valid): `mediumWithinDays` alone also ranks maintenance notices, and a
+                // configuration from before the predictive keys must load as it did. Bands that meet are allowed (the
+                // shipped configuration writes 72 h, and 3 days is a Medium band maintenance planners use).
                 let scheduling = configuration.scheduling
-                if let node = alertHighNode ?? mediumNode, scheduling.alertHighWithinHours > scheduling.mediumWithinDays * 24 {
-                    reader.fail(node, "scheduling.alertHighWithinHours (\(scheduling.alertHighWithinHours) h) is longer than mediumWithinDays"
-                                + " (\(scheduling.mediumWithinDays) days, \(scheduling.mediumWithinDays * 24) h): no predictive alert could be Medium")
+                if let node = alertHighNode, scheduling.alertHighWithinHours > scheduling.mediumWithinDays * 24 {
+                    reader.fail(node, "scheduling.alertHighWithinHours (\(scheduling.alertHighWithinHours) h) must not be longer than mediumWithinDays"
+                                + " (\(scheduling.mediumWithinDays) days, \(scheduling.mediumWithinDays * 24) h): a prediction would be Medium only"
+                                + " for a low confidence or no failure horizon")
                 }
             case "ownership":
                 for (key, _, node) in reader.pairs(value, allowed: ["dppSources"], what: "ownership") where key == "dppSources" {

@@ -47,20 +47,27 @@ enum PartReference: Hashable, Sendable {
 enum PartMatch {
     case found(RowValues)
     case absent
-    /// Several parts carry the part and serial number, and none stands out: their DPP ids.
-    case ambiguous([String])
+    /// Several assets carry the part and serial number (a serial registered again): every one, for
+    /// the reconciler to choose among (`choose(among:preferring:)`).
+    case several([RowValues])
 
-    /// The part among `candidates`, every asset that carries a part and serial number: the only
-    /// one, or the only one not scrapped (a serial registered again after its part was scrapped).
-    /// Taking the first of several, as the index happened to order them, had moved and certified
-    /// whichever part had the lower DPP id.
     init(candidates: [RowValues]) {
-        guard candidates.count > 1 else {
-            self = candidates.first.map { .found($0) } ?? .absent
-            return
+        switch candidates.count {
+        case 0: self = .absent
+        case 1: self = .found(candidates[0])
+        default: self = .several(candidates)
         }
-        let live = candidates.filter { ($0["status"] ?? nil) != "SCRAPPED" }
-        self = live.count == 1 ? .found(live[0]) : .ambiguous(candidates.compactMap { $0["dpp_id"] ?? nil })
+    }
+
+    /// The part among several that the first of `preferences` met by exactly one of them picks, else the only
+    /// one not scrapped (a serial registered again after its part was scrapped); `nil` when none stands out.
+    /// Taking the first of the index, the lower DPP id, had moved and certified whichever part that was.
+    static func choose(among candidates: [RowValues], preferring preferences: [(RowValues) -> Bool]) -> RowValues? {
+        for rule in preferences + [{ ($0["status"] ?? nil) != "SCRAPPED" }] {
+            let met = candidates.filter(rule)
+            if met.count == 1 { return met[0] }
+        }
+        return nil
     }
 }
 

@@ -73,11 +73,23 @@ extension Reconciler {
                 return byPolicy(.invalidField, "a part used is neither a dppId nor a part number with serial number: \(line.jsonText())")
             }
             if case .unserialised = reference { continue }  // an unserialised consumable is not tracked in the DPP
-            let match = try references.part(reference, in: db)
-            if case .ambiguous(let ids) = match {
-                // Waits as an unknown part does: a registry export that tells them apart decides it again.
-                return byPolicy(.unknownPart, "part \(reference.described) is carried by \(ids.count) assets in the DPP registry (\(ids.joined(separator: ", ")))"
-                                + ", so which one was used cannot be told; the record waits until the registry tells them apart, or until its part line names the dppId")
+            var match = try references.part(reference, in: db)
+            if case .several(let candidates) = match {
+                // The part this work order's stored version names (a re-send must not take another that got the serial
+                // since), a removal's part in this component, else the only one not scrapped.
+                let linked = try Set(String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?"),
+                                                     arguments: [workOrderId]))
+                let removes = ["removed", "remove"].contains(line["action"]?.scalarText?.lowercased() ?? "")
+                guard let chosen = PartMatch.choose(among: candidates, preferring: [
+                    { linked.contains(($0["dpp_id"] ?? nil) ?? "") },
+                    { removes && ($0["parent_dpp_id"] ?? nil) == dppId },
+                ]) else {
+                    // Waits as an unknown part does: a registry export that tells them apart decides it again.
+                    let ids = candidates.compactMap { $0["dpp_id"] ?? nil }
+                    return byPolicy(.unknownPart, "part \(reference.described) is carried by \(ids.count) assets in the DPP registry (\(ids.joined(separator: ", ")))"
+                                    + ", so which one was used cannot be told; the record waits until the registry tells them apart, or until its part line names the dppId")
+                }
+                match = .found(chosen)
             }
             guard case .found(let row) = match, let id = row["dpp_id"] ?? nil else {
                 return byPolicy(.unknownPart, "part \(reference.described) is not in the DPP registry (yet); the record waits for it")

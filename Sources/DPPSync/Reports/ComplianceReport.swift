@@ -94,7 +94,8 @@ public struct ComplianceReport {
             db, sql: "SELECT release_status, COUNT(*) FROM work_order WHERE \(inPeriod) GROUP BY release_status ORDER BY release_status",
             arguments: [first, dayAfter, dayAfter]).map { ($0[0], $0[1]) }
         // A work order whose newer version no longer returns its component to service asks for no release, but
-        // its certificate was issued and withdrawn: the auditor follows that trail too. Few are, and only they are kept.
+        // its certificate was issued and withdrawn: the auditor follows that trail too. Each of the period's
+        // not-returned work orders costs a key lookup (the first certificate's id); only those withdrawn are kept.
         var withdrawnNotReturned = Set<String>()
         for workOrderId in try String.fetchAll(db, sql: """
             SELECT work_order_id FROM work_order WHERE completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status = 'not-returned'

@@ -38,8 +38,8 @@ struct ConfigurationTests {
         "scheduling: { horizonDays: 1e300 }\n", "scheduling: { projectionWindowDays: 3651 }\n",
         "scheduling: { alertHighWithinHours: 8761 }\n", "scheduling: { alertHighWithinHours: 1.5 }\n",
         "scheduling: { defaultWorkHours: 0 }\n", "scheduling: { defaultWorkHours: .inf }\n",
-        // The predictive High band must lie within the Medium one (here 400 h > 14 days; 72 h > 2 days).
-        "scheduling: { alertHighWithinHours: 400 }\n", "scheduling: { mediumWithinDays: 2 }\n",
+        // The predictive High band, when written, must not be longer than the Medium one (400 h > 14 days; 72 h > 2 days).
+        "scheduling: { alertHighWithinHours: 400 }\n", "scheduling: { mediumWithinDays: 2, alertHighWithinHours: 72 }\n",
     ])
     func rangesOfTimes(_ text: String) {
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: text, file: "c") }
@@ -55,6 +55,8 @@ struct ConfigurationTests {
         #expect(configuration.source(named: "caos")?.expectEvery == 366 * 86_400 && configuration.scheduling.horizonDays == 3650)
         let bands = try Configuration.load(text: "scheduling: { mediumWithinDays: 3, alertHighWithinHours: 72 }\n", file: "c").scheduling
         #expect(bands.mediumWithinDays == 3 && bands.alertHighWithinHours == 72, "bands that meet are allowed")
+        // A configuration from before the predictive keys loads as it did, whatever its Medium band.
+        #expect(try Configuration.load(text: "scheduling: { mediumWithinDays: 2 }\n", file: "c").scheduling.mediumWithinDays == 2)
     }
 
     @Test("a predictive High band longer than the Medium one is refused at its line, naming both keys")
@@ -64,7 +66,8 @@ struct ConfigurationTests {
             Issue.record("loaded")
         } catch {
             #expect("\(error)".contains("dppsync.yaml:4"), "\(error)")
-            #expect("\(error)".contains("alertHighWithinHours (200 h) is longer than mediumWithinDays (7 days, 168 h)"), "\(error)")
+            #expect("\(error)".contains("alertHighWithinHours (200 h) must not be longer than mediumWithinDays (7 days, 168 h)"), "\(error)")
+            #expect(!"\(error)".contains("dppsync.yaml:3"), "one error, at the High band's line")
         }
     }
 }
