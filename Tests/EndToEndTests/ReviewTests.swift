@@ -1,5 +1,6 @@
 import DPPSync
 import Foundation
+import GRDB
 import Testing
 
 @Suite("review queue")
@@ -226,5 +227,26 @@ struct ReviewTests {
         #expect(result.stderr.contains("kept the store busy for more than 1 s; nothing was resolved"), "\(result.stderr)")
         #expect(try cli.scalar("SELECT status FROM review_item") == "open")
         #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
+    }
+
+    @Test("an item shows its record's line, kept with the item; a store from before that gets it from the held outcomes")
+    func itemLine() throws {
+        let cli = try ReconciliationTests.withReferences()
+        // AGARCIA's licence had expired before the work: WO-54321 is held, at the line its WORKORDER starts on.
+        try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "<LABORCODE>JSMITH", with: "<LABORCODE>AGARCIA"),
+                     as: "wo.xml", source: "workorders")
+        #expect(try ReconciliationTests.run(cli).status == 1)
+        let id = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+        let line = try #require(try cli.scalar("SELECT line FROM record_outcome WHERE outcome = 'held'"))
+        #expect(try cli.scalar("SELECT line FROM review_item") == line)
+        #expect(try cli.run("review", "show", id).stdout.contains("record 0, line \(line) of workorders/wo.xml"))
+        // What a store before migration v22 held: no line on the item. Opened again, the item gets it back.
+        let queue = try DatabaseQueue(path: cli.layout.storeFile)
+        try queue.write { db in
+            try db.execute(sql: "ALTER TABLE review_item DROP COLUMN line; DELETE FROM grdb_migrations WHERE identifier = 'v22-review-item-line'")
+        }
+        try queue.close()
+        #expect(try cli.run("review", "show", id).stdout.contains("record 0, line \(line) of workorders/wo.xml"))
+        #expect(try cli.scalar("SELECT line FROM review_item") == line)
     }
 }

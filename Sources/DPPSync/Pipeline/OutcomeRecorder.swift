@@ -67,9 +67,9 @@ final class OutcomeRecorder {
     /// so it can be re-decided without its file.
     func hold(_ record: MappedRecord, decision: Decision) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO review_item (batch_id, file_id, record_index, kind, record_key, reason, message, record, mapping_hash, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [batchId, fileId, record.position.index, record.kind.rawValue, record.key,
+            INSERT INTO review_item (batch_id, file_id, record_index, line, kind, record_key, reason, message, record, mapping_hash, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [batchId, fileId, record.position.index, record.position.line, record.kind.rawValue, record.key,
                                      decision.reason?.rawValue ?? "", decision.message, record.jsonValue.jsonText(sortedKeys: true),
                                      mappingHash, now])
         try closeOlderItem(of: record, heldAs: db.lastInsertedRowID, reason: decision.reason)

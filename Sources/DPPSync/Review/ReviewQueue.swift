@@ -58,11 +58,8 @@ public struct ReviewQueue {
         }
     }
 
-    static let selectSQL = """
-        SELECT r.*, f.source, f.name AS file_name, f.fingerprint, o.line
-        FROM review_item r JOIN input_file f ON f.id = r.file_id
-        LEFT JOIN record_outcome o ON o.file_id = r.file_id AND o.record_index = r.record_index AND o.batch_id = r.batch_id
-        """
+    /// An item with its file (its record's line is kept with it: migration v22).
+    static let selectSQL = "SELECT r.*, f.source, f.name AS file_name, f.fingerprint FROM review_item r JOIN input_file f ON f.id = r.file_id"
 
     public func list(_ filter: Filter, now: Timestamp = .now()) throws -> [ReviewItem] {
         var clauses: [String] = []
@@ -74,12 +71,12 @@ public struct ReviewQueue {
             clauses.append("r.created_at < ?")
             arguments.append(Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(days) * 86_400_000).description)
         }
-        let sql = Self.selectSQL + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " GROUP BY r.id ORDER BY r.id"
+        let sql = Self.selectSQL + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY r.id"
         return try store.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.item) }
     }
 
     public func item(_ id: Int64) throws -> ReviewItem? {
-        try store.read { db in try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ? GROUP BY r.id", arguments: [id]).map(Self.item) }
+        try store.read { db in try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]).map(Self.item) }
     }
 
     static func item(_ row: Row) -> ReviewItem {
@@ -125,7 +122,7 @@ public struct ReviewQueue {
     /// write path; either way the resolution itself is ledgered.
     public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Resolved {
         try store.write { db in
-            guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ? GROUP BY r.id", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else {
                 throw ResolutionError(message: "no review item \(id)")
             }
             let item = Self.item(row)

@@ -320,6 +320,18 @@ extension Store {
             // move writes the reason file from the row, which had kept the message but not the line.
             try db.execute(sql: "ALTER TABLE input_file ADD COLUMN line INTEGER")
         }
+        migrator.registerMigration("v22-review-item-line") { db in
+            // The line of a held record is kept with its review item: `review list` had joined each item to its
+            // batch's outcomes for it, and with no index on the record that read every outcome of the batch per
+            // item (590 items held in a batch of 35,000 records: 5.2 s). Filled from the held outcomes in one
+            // pass over them, each item found by its record (`review_item_record`).
+            try db.execute(sql: "ALTER TABLE review_item ADD COLUMN line INTEGER")
+            let update = try db.makeStatement(sql: "UPDATE review_item SET line = ? WHERE file_id = ? AND record_index = ? AND batch_id = ?")
+            let held = try Row.fetchCursor(db, sql: "SELECT line, file_id, record_index, batch_id FROM record_outcome WHERE outcome = 'held' AND line IS NOT NULL")
+            while let row = try held.next() {
+                try update.execute(arguments: [row[0] as Int64, row[1] as Int64, row[2] as Int64, row[3] as Int64])
+            }
+        }
         return migrator
     }
 }
