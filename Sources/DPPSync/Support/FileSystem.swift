@@ -155,12 +155,20 @@ public enum FileSystem {
     }
 
     /// Removes `.<name>.<pid>.tmp` files left by a process that died mid-write
-    /// (kill -9): they never appeared under a final name, and nobody finishes them.
-    public static func removeStaleTemporaries(in folder: String) {
+    /// (kill -9): they never appeared under a final name, and nobody finishes them. A process of
+    /// that id that is alive may be another one that got the id since (or a zombie), so a temporary
+    /// file untouched for `staleAfter` seconds goes too: no write of dppsync's lasts that long.
+    public static func removeStaleTemporaries(in folder: String, staleAfter: TimeInterval = 86_400, now: Date = Date()) {
         for name in entries(of: folder) where name.hasPrefix(".") && name.hasSuffix(".tmp") {
             let parts = name.dropLast(4).split(separator: ".")
             guard let pid = parts.last.flatMap({ Int32($0) }), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + name) }
+            let path = folder + "/" + name
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(path)
+            } else if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(modified) > staleAfter {
+                unlink(path)
+            }
         }
     }
 
