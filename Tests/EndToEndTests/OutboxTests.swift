@@ -4,6 +4,9 @@ import Testing
 
 @Suite("DPP → CMMS outbox")
 struct OutboxTests {
+    /// Tests that change what a plan reads behind the ledger's back (a store from before a column) make the next pass plan.
+    static let forgetPlan = "UPDATE outbox_plan SET planned_for = NULL"
+
     static func run(_ cli: CLI, asOf: String = "2026-01-10") throws -> CLI.Result {
         try cli.run("run", "--once", "--stability-window", "0", "--as-of", asOf)
     }
@@ -279,8 +282,9 @@ struct OutboxTests {
         #expect(try cli.scalar(sourced) == streams)
 
         // Streams without a source (a store from before sources were kept) decide nothing new, and get their sources back.
+        // (Such a store has no plan key either: its first pass plans.)
         let outbox = cli.files(in: "Outbox")
-        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL") }
+        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL; \(Self.forgetPlan)") }
         #expect(try Self.run(cli).status == 0)
         #expect(cli.files(in: "Outbox") == outbox)
         #expect(try cli.scalar(sourced) == streams)
@@ -288,7 +292,7 @@ struct OutboxTests {
         // A source that does not match the asset's columns is not trusted: the message is built, found to be
         // the head already, and the source is put right.
         _ = try Store(path: cli.layout.storeFile).write { db in
-            try db.execute(sql: "UPDATE outbox_stream SET source = 'stale' WHERE stream = 'component-status/DPP-H2-001'")
+            try db.execute(sql: "UPDATE outbox_stream SET source = 'stale' WHERE stream = 'component-status/DPP-H2-001'; \(Self.forgetPlan)")
         }
         #expect(try Self.run(cli).status == 0)
         #expect(cli.files(in: "Outbox") == outbox)
@@ -306,7 +310,7 @@ struct OutboxTests {
         #expect(cli.files(in: "Outbox/asset-specifications") == specifications)
         let messages = { cli.files(in: "Outbox").filter { !$0.hasPrefix("ledger-checkpoints/") } }
         let before = messages()
-        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL") }
+        _ = try Store(path: cli.layout.storeFile).write { db in try db.execute(sql: "UPDATE outbox_stream SET source = NULL; \(Self.forgetPlan)") }
         #expect(try Self.run(cli).status == 0)
         #expect(messages() == before, "a resend is its stream's head for the words it repeats")
         #expect(try cli.scalar(head) == resent)
@@ -345,7 +349,7 @@ struct OutboxTests {
         #expect(!kept.isEmpty && kept.allSatisfy { $0[1] != nil })
         for change in ["NULL", "'[\"other\"]'"] {
             _ = try Store(path: cli.layout.storeFile).write { db in
-                try db.execute(sql: "UPDATE outbox_stream SET source = \(change) WHERE stream LIKE 'certification-requirements/%'")
+                try db.execute(sql: "UPDATE outbox_stream SET source = \(change) WHERE stream LIKE 'certification-requirements/%'; \(Self.forgetPlan)")
             }
             #expect(try Self.run(cli, asOf: "2026-01-10").status == 0)
             #expect(cli.files(in: "Outbox") == before, "source \(change)")
@@ -505,6 +509,31 @@ struct OutboxTests {
                        as: "wo.json", source: "workorders")
         #expect(try Self.run(zoned, asOf: "2025-11-07").status == 0)
         #expect(zoned.files(in: "Outbox/predictive-alerts") == ["PRA-P-TZ-M.json"])
+    }
+
+    @Test("a pass with nothing new for the same day and settings skips the outbox plan; a new day, other settings or a change plan again")
+    func idlePassSkipsPlan() throws {
+        let cli = try Self.rootWithReferences()  // planned as of 2026-01-10
+        let skipped = { (asOf: String) throws -> Bool in
+            let result = try cli.run("run", "--once", "--stability-window", "0", "--as-of", asOf, "--timings")
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stderr.contains(#""plansSkipped":1"#)
+        }
+        #expect(try skipped("2026-01-10"), "nothing committed since the reference data's plan, same day")
+        #expect(try !skipped("2026-01-11"))
+        #expect(try skipped("2026-01-11"))
+        let messages = try cli.scalar("SELECT COUNT(*) FROM outbox_message")
+        // Other settings: a longer horizon brings the tasks due within it.
+        let config = try String(contentsOfFile: cli.layout.configFile, encoding: .utf8)
+        try config.replacingOccurrences(of: "horizonDays: 30", with: "horizonDays: 365").write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(try !skipped("2026-01-11"))
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_message") != messages, "the longer horizon decided messages")
+        #expect(try skipped("2026-01-11"))
+        // A change: a completion.
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        #expect(try !skipped("2026-01-11"))
+        #expect(try skipped("2026-01-11"))
+        #expect(try cli.run("ledger", "verify").status == 0)
     }
 
     @Test("a certificate in force is withdrawn when its work order no longer releases the component (a newer version with a failed test) and renewed when it releases it on other facts; ids never meet another work order's")

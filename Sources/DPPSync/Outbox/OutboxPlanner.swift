@@ -12,6 +12,10 @@ public struct OutboxPlanner {
     public var timeZone: OperatorTimeZone
     public init(policy: SchedulingPolicy, timeZone: OperatorTimeZone = .utc) { self.policy = policy; self.timeZone = timeZone }
 
+    /// Changes whenever the planner decides differently from the same state, day and settings (a new
+    /// channel, another rule): a pass skips a plan whose key it finds unchanged (`Finalizer`).
+    public static let revision = 1
+
     /// A message to decide.
     struct Plan {
         var id: String

@@ -332,6 +332,15 @@ extension Store {
                 try update.execute(arguments: [row[0] as Int64, row[1] as Int64, row[2] as Int64, row[3] as Int64])
             }
         }
+        migrator.registerMigration("v23-outbox-plan-key") { db in
+            // What the last plan decided from: the ledger's size once it had decided (its own entries
+            // included) and the day and settings it planned for. A pass that finds both unchanged (a
+            // watcher's idle pass) has nothing to decide and skips the plan (`Finalizer`).
+            try db.execute(sql: """
+                ALTER TABLE outbox_plan ADD COLUMN planned_size INTEGER;
+                ALTER TABLE outbox_plan ADD COLUMN planned_for TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -58,6 +58,8 @@ public final class StageTimings {
     /// Part lookups the reconciler took from the decoding thread's read-ahead (`PartPrefetcher`)
     /// rather than reading them itself.
     public private(set) var partsReadAhead = 0
+    /// Outbox plans skipped: nothing changed since the last one, for the same day and settings.
+    public private(set) var plansSkipped = 0
 
     public init() {}
 
@@ -70,11 +72,13 @@ public final class StageTimings {
     public func add(_ stage: Stage, _ duration: Double) { seconds[stage.position] += duration }
     public func count(records: Int, bytes: Int64) { self.records += records; self.bytes += bytes }
     public func count(partsReadAhead: Int) { self.partsReadAhead += partsReadAhead }
+    public func countSkippedPlan() { plansSkipped += 1 }
 
     public func seconds(_ stage: Stage) -> Double { seconds[stage.position] }
 
     public var jsonValue: JSONValue {
-        .object([("records", .number(String(records))), ("bytes", .number(String(bytes))), ("partsReadAhead", .number(String(partsReadAhead)))]
+        .object([("records", .number(String(records))), ("bytes", .number(String(bytes))), ("partsReadAhead", .number(String(partsReadAhead))),
+                 ("plansSkipped", .number(String(plansSkipped)))]
             + Stage.allCases.map { ($0.rawValue + "Seconds", .number(String(format: "%.4f", seconds($0)))) })
     }
 }
