@@ -67,7 +67,7 @@ public struct LedgerVerifier {
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
         // Replayed a batch of entries to a scratch transaction: one transaction per entry (its locks, its
         // commit, GRDB's hand-over) had been most of a large verify (448,588 entries: 36.9 s).
-        var replaying: [(change: StateChange, seq: Int64)] = []
+        var replaying: [(change: StateChange, seq: Int64)] = [], replayingBytes = 0
         func replayPending() throws {
             guard !replaying.isEmpty else { return }
             try replay.write { rdb in
@@ -78,6 +78,7 @@ public struct LedgerVerifier {
                 }
             }
             replaying.removeAll(keepingCapacity: true)
+            replayingBytes = 0
         }
         try ledger.store.read { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, time, batch_id, kind, subject, body, body_size, leaf_hash FROM ledger_entry ORDER BY seq")
@@ -123,7 +124,9 @@ public struct LedgerVerifier {
                             message: "entry \(seq)'s \(column) column says \(stored ?? "null"), its body \(said ?? "null")"))
                     }
                     replaying.append((entry.change, seq))
-                    if replaying.count == 4_096 { try replayPending() }
+                    replayingBytes += body.count
+                    // A batch is bounded by its entries' size too: a few entries can be large (a fleet's plan).
+                    if replaying.count == 4_096 || replayingBytes > 16 << 20 { try replayPending() }
                 } else {
                     report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq, message: "entry \(seq)'s body cannot be read as a ledger entry"))
                 }

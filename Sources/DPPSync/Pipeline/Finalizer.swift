@@ -62,8 +62,9 @@ public struct Finalizer {
         "\(asOf) \(configuration.scheduling) \(configuration.timeZone) planner \(OutboxPlanner.revision)"
     }
 
-    /// The ledger's size when the last plan began: every entry up to it had been committed, so the
-    /// outbox was decided from a state that includes them (0 before the first plan).
+    /// The ledger's size when the last plan began, or when a pass found nothing new since the last plan
+    /// (which then stands for it): every entry up to it had been committed, so the outbox was decided
+    /// from a state that includes them (0 before the first plan).
     public static func plannedThrough(in store: Store) throws -> Int {
         try store.read { db in try Int.fetchOne(db, sql: "SELECT planned_through FROM outbox_plan") ?? 0 }
     }
