@@ -152,11 +152,17 @@ struct ReportTests {
         #expect(try cli.run("report", "compliance", "--to", "yesterday").status == 2)
     }
 
-    @Test("the predictive report says what became of every CAOS prediction as of a day: open with the alert in force, answered by the work order named, or why it has no alert")
-    func predictiveReport() throws {
-        let cli = try OutboxTests.rootWithReferences()
+    /// A root with the reference data, the reference CAOS prediction and its aircraft's ground windows waiting in the inbox.
+    static func rootWithPrediction(_ name: String = #function) throws -> CLI {
+        let cli = try OutboxTests.rootWithReferences(name)
         try cli.dropFixture("caos-predictions.json", source: "caos")
         try cli.dropFixture("ground-windows.json", source: "ground-windows")
+        return cli
+    }
+
+    @Test("the predictive report says what became of every CAOS prediction as of a day: open with the alert in force, answered by the work order named, or why it has no alert")
+    func predictiveReport() throws {
+        let cli = try Self.rootWithPrediction()
         let prediction = { (id: String, dppId: String, detected: String) in
             #"{"predictionId": "\#(id)", "dppId": "\#(dppId)", "detectedAt": "\#(detected)", "predictedFailureWithinHours": 100}"#
         }
@@ -191,9 +197,7 @@ struct ReportTests {
 
     @Test("the predictive page shows 1,000 predictions, the open ones first, and says where the rest are; the JSON and CSV hold every one")
     func predictivePageLimit() throws {
-        let cli = try OutboxTests.rootWithReferences()
-        try cli.dropFixture("caos-predictions.json", source: "caos")
-        try cli.dropFixture("ground-windows.json", source: "ground-windows")
+        let cli = try Self.rootWithPrediction()
         // 1,003 predictions on a component the registry does not know, sorted before the one open prediction.
         let unknown = (0..<1_003).map { #"{"predictionId": "A-\#(1_000 + $0)", "dppId": "DPP-NOPE", "detectedAt": "2025-11-05T08:00:00Z"}"# }
         try cli.drop("[" + unknown.joined(separator: ", ") + "]", as: "unknown.json", source: "caos")

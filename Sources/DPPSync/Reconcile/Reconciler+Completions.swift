@@ -77,8 +77,7 @@ extension Reconciler {
             if case .several(let candidates) = match {
                 // The part this work order's stored version names (a re-send must not take another that got the serial
                 // since), a removal's part in this component, else the only one not scrapped.
-                let linked = try Set(String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?"),
-                                                     arguments: [workOrderId]))
+                let linked = try Set(linkedParts(of: workOrderId, in: db))
                 let removes = ["removed", "remove"].contains(line["action"]?.scalarText?.lowercased() ?? "")
                 guard let chosen = PartMatch.choose(among: candidates, preferring: [
                     { linked.contains(($0["dpp_id"] ?? nil) ?? "") },
@@ -126,7 +125,7 @@ extension Reconciler {
                                                   arguments: [workOrderId], in: db)
         if let stored = storedWorkOrder {
             let storedFacts = try facts(ofStored: stored, workOrderId: workOrderId, in: db)
-            previousLines = (storedFacts.labor.count, storedFacts.tests.count, try String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?"), arguments: [workOrderId]))
+            previousLines = (storedFacts.labor.count, storedFacts.tests.count, try linkedParts(of: workOrderId, in: db))
             // Only a stored work order is compared with: a new one (the usual case) skips building its facts.
             let incoming = facts(of: record, dppId: dppId, parts: parts)
             let differences = incoming.differences(from: storedFacts)
@@ -537,6 +536,11 @@ extension Reconciler {
             .map { "\(($0[0] as String?) ?? "") \(Self.number($0[1])) \(($0[2] as String?) ?? "")" }.sorted()
         return CompletionFacts(dppId: (row["dpp_id"] ?? nil) ?? "", completionDate: row["completion_date"] ?? nil, findings: row["findings"] ?? nil,
                                returnToService: (row["return_to_service"] ?? nil).map { $0 == "1" }, parts: parts, labor: labor, tests: tests)
+    }
+
+    /// The parts the stored version of a work order links, whatever their action.
+    func linkedParts(of workOrderId: String, in db: Database) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT part_dpp_id FROM work_order_part WHERE work_order_id = ?"), arguments: [workOrderId])
     }
 
     /// Numbers compared by value: `4.25` and `4.250` are the same hours.
