@@ -45,11 +45,7 @@ printf "| step | wall s | CPU s | peak RSS MB | plan s | files s | alert files |
 measure() {
   local label="$1"; shift
   ((smoke)) || wait_for_inodes "$work"
-  local status=0
-  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || status=$?
-  # 1 is records that need attention; anything else (a crash, a configuration error) fails the benchmark.
-  if ((status > 1)); then echo "$label: exit $status" >&2; cat "$work/stderr" >&2; exit 1; fi
-  read -r elapsed rss_kb user_s system_s < <(tail -n 1 "$work/time")
+  timed "$work" "$@"
   python3 - "$label" "$elapsed" "$rss_kb" "$user_s" "$system_s" "$predictions" "$root/Outbox/predictive-alerts" "$work/stderr" <<'PY'
 import json, os, sys
 label, elapsed, rss, user, system, n, alerts, stderr = sys.argv[1:]

@@ -1,4 +1,4 @@
-# Sourced by benchmark.sh, profile.sh and statement-cycles.sh: the tools built, their workload
+# Sourced by the benchmark, profile and statement-cycles scripts: the tools built, their workload
 # options read, and a dppsync root with a generated workload's reference data (registry,
 # programme, certifications) already loaded, and its export set aside.
 
@@ -70,4 +70,20 @@ wait_for_inodes() {
     echo "waiting for ext4 to stop skipping freed inodes (1,000 creates took $elapsed_ms ms)" >&2
     sleep 30; waited=$((waited + 30))
   done
+}
+
+#
+#   timed WORK_DIR COMMAND...
+#
+# Runs COMMAND under /usr/bin/time, its output to WORK_DIR/stdout and WORK_DIR/stderr, and sets
+# `elapsed`, `rss_kb`, `user_s` and `system_s` from time's last line (a command that exits 1 has
+# "Command exited with non-zero status 1" before it) and `status`. Exit 1 is a result (records
+# that need attention, a verify finding); anything above it (a crash, a configuration error)
+# stops the script with the command's messages.
+timed() {
+  local work="$1"; shift
+  status=0
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || status=$?
+  if ((status > 1)); then echo "$*: exit $status" >&2; cat "$work/stderr" >&2; exit 1; fi
+  read -r elapsed rss_kb user_s system_s < <(tail -n 1 "$work/time")
 }
