@@ -457,6 +457,12 @@ struct ReconciliationTests {
         try cli.drop(kit("DPP-PART-124", "SK7-88813", "IN_STOCK"), as: "k124.json", source: "registry")
         try cli.drop(kit("DPP-PART-125", "SK7-88813", "IN_STOCK"), as: "k125.json", source: "registry")
         #expect(try Self.run(cli).status == 0)
+        // The registry is told at once: the second live kit on SK7-88813 is applied but flagged; a scrapped one is not.
+        #expect(try outcome(cli, key: "DPP-PART-111") == "applied -")
+        #expect(try outcome(cli, key: "DPP-PART-124") == "applied -")
+        #expect(try outcome(cli, key: "DPP-PART-125") == "applied SHARED_SERIAL")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'DPP-PART-125'")?
+            .hasPrefix("new component registered; it carries part AMP-SEAL-KIT-7 s/n SK7-88813, as DPP-PART-124 (not scrapped) already does") == true)
         try cli.drop("""
             {"dppId": "DPP-H2-001", "workOrderId": "WO-41", "completionDate": "2025-11-05", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-42", "completionDate": "2025-11-06", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813"}]}
@@ -478,10 +484,14 @@ struct ReconciliationTests {
 
         // DPP-PART-123 is scrapped and its serial registered again as DPP-PART-130: WO-41 sent again still names the part it
         // installed (a duplicate, not another part); a removal of SK7-88813 by DPP-H2-002 takes out the one it holds.
-        try cli.drop(kit("DPP-PART-123", "SK7-88812", "SCRAPPED", at: "2025-11-08T02:00:00Z"), as: "scrap.json", source: "registry")
+        try cli.drop(kit("DPP-PART-123", "SK7-88812", "SCRAPPED", at: "2025-11-08T02:00:00Z"), as: "k123-scrap.json", source: "registry")
         try cli.drop(kit("DPP-PART-130", "SK7-88812", "IN_STOCK"), as: "k130.json", source: "registry")
         try cli.drop(kit("DPP-PART-126", "SK7-88813", "IN_STOCK"), as: "k126.json", source: "registry")
         #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "DPP-PART-124") == "applied -")  // its serial corrected: no longer shared
+        #expect(try outcome(cli, key: "DPP-PART-130") == "applied -")  // the serial of a scrapped part, registered again
+        #expect(try outcome(cli, key: "DPP-PART-126") == "applied SHARED_SERIAL")
+        #expect(try cli.scalar("SELECT message FROM record_outcome WHERE record_key = 'DPP-PART-126'")?.contains("as DPP-PART-125 (not scrapped)") == true)
         try cli.drop("""
             {"dppId": "DPP-H2-001", "workOrderId": "WO-41", "completionDate": "2025-11-05", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812"}]}
             {"dppId": "DPP-H2-002", "workOrderId": "WO-43", "completionDate": "2025-11-09", "partsUsed": [{"partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88813", "action": "removed"}]}
@@ -492,6 +502,27 @@ struct ReconciliationTests {
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-125'") == "REMOVED")
         #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-126'") == "IN_STOCK")
         #expect(try cli.run("ledger", "verify").status == 0)
+    }
+
+    @Test("policies: SHARED_SERIAL: held keeps a registry asset with another's live serial in review; accepted, it is registered")
+    func sharedSerialHeld() throws {
+        let cli = try CLI.freshRoot()
+        let configuration = try String(contentsOfFile: cli.layout.configFile, encoding: .utf8)
+        #expect(configuration.contains("\n  SHARED_SERIAL: applied\n"))
+        try configuration.replacingOccurrences(of: "\n  SHARED_SERIAL: applied\n", with: "\n  SHARED_SERIAL: held\n")
+            .write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(#"{"exportedAt": "2025-11-02T02:00:00Z", "assets": [{"dppId": "DPP-PART-140", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812", "status": "IN_STOCK"}]}"#,
+                     as: "twin.json", source: "registry")
+        #expect(try Self.run(cli).status == 1)
+        #expect(try outcome(cli, key: "DPP-PART-140") == "held SHARED_SERIAL")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM asset WHERE dpp_id = 'DPP-PART-140'") == "0")
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE reason = 'SHARED_SERIAL' AND status = 'open'"))
+        #expect(try cli.run("review", "resolve", item, "--accept", "--by", "stores.lead").status == 0)
+        #expect(try outcome(cli, key: "DPP-PART-140") == "applied SHARED_SERIAL")
+        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-140'") == "IN_STOCK")
+        let verify = try cli.run("ledger", "verify")
+        #expect(verify.status == 0, "\(verify.stdout)")
     }
 
     @Test("a stores return is not a removal; the part stays where it is")

@@ -33,11 +33,13 @@ public enum ConfigTemplate {
       caos: {}
       ground-windows: {}
 
-    # Outcome per reason code where policy may choose (held or rejected).
+    # Outcome per reason code where policy may choose (held or rejected;
+    # SHARED_SERIAL: applied, flagged, or held).
     policies:
       UNKNOWN_ASSET: held
       UNKNOWN_PART: held
       DIVERGENT_DUPLICATE: held
+      SHARED_SERIAL: applied
 
     # Maintenance-due notifications: tasks due within `horizonDays` (overdue ones
     # always) are notified; priority: overdue → High, due within `mediumWithinDays`

@@ -43,6 +43,10 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let staleUpdate = ReasonCode(rawValue: "STALE_UPDATE")
     public static let enriched = ReasonCode(rawValue: "ENRICHED")
     public static let fieldOwnedByDPP = ReasonCode(rawValue: "FIELD_OWNED_BY_DPP")
+    /// A registry asset with the part and serial number of another asset that is not scrapped (not a
+    /// DESIGN.md code): applied by default, so the registry stays the registry's, and flagged, because
+    /// a work order naming that part by its serial then cannot tell which one it used.
+    public static let sharedSerial = ReasonCode(rawValue: "SHARED_SERIAL")
     public static let partInstalledElsewhere = ReasonCode(rawValue: "PART_INSTALLED_ELSEWHERE")
     public static let partNotCertified = ReasonCode(rawValue: "PART_NOT_CERTIFIED")
     public static let certExpired = ReasonCode(rawValue: "CERT_EXPIRED")
@@ -59,7 +63,7 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
         .duplicateFile: .duplicate, .notParseable: .rejected, .noMapping: .held,
         .invalidField: .rejected, .unknownAsset: .held, .unknownPart: .held, .unknownTechnician: .held,
         .divergentDuplicate: .held, .staleUpdate: .superseded, .enriched: .applied,
-        .fieldOwnedByDPP: .applied, .partInstalledElsewhere: .held, .partNotCertified: .held,
+        .fieldOwnedByDPP: .applied, .sharedSerial: .applied, .partInstalledElsewhere: .held, .partNotCertified: .held,
         .certExpired: .held, .certInsufficient: .held, .testFailed: .applied, .noCertifyingStaff: .applied,
         .filtered: .skipped, .duplicateRecord: .duplicate,
     ]
@@ -69,7 +73,7 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
         .unknownAsset: [.held, .rejected], .unknownPart: [.held, .rejected], .unknownTechnician: [.held, .rejected],
         .divergentDuplicate: [.held, .rejected], .partInstalledElsewhere: [.held, .rejected],
         .partNotCertified: [.held, .rejected], .certExpired: [.held, .rejected], .certInsufficient: [.held, .rejected],
-        .invalidField: [.rejected, .held],
+        .invalidField: [.rejected, .held], .sharedSerial: [.applied, .held],
     ]
 
     public var description: String { rawValue }

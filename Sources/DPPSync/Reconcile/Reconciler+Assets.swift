@@ -44,11 +44,14 @@ extension Reconciler {
             }
         }
         let ownership = notApplied.isEmpty ? "" : "; not applied (owned by the DPP): " + notApplied.sorted().joined(separator: ", ")
-        let reason: ReasonCode? = notApplied.isEmpty ? nil : .fieldOwnedByDPP
+        var reason: ReasonCode? = notApplied.isEmpty ? nil : .fieldOwnedByDPP
         guard let stored else {
             let change = StateChange(kind: "asset.registered", subject: dppId,
                                      rows: [RowImage(table: StateSchema.asset, values: values)] + installationRows(values, previous: nil), provenance: provenance)
-            return Decision(outcome: .applied, reason: reason, message: "new component registered" + ownership, changes: [change])
+            let shared = try sharedSerial(values, previous: nil, in: db)
+            if let hold = hold(dppId, sharing: shared) { return hold }
+            return Decision(outcome: .applied, reason: shared == nil ? reason : .sharedSerial,
+                            message: "new component registered" + ownership + (shared.map { "; " + $0 } ?? ""), changes: [change])
         }
         let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])
         if stale, let storedTime, let incoming = record.timestamp {
@@ -80,7 +83,37 @@ extension Reconciler {
             rows.append(.installation(dppId: dppId, day: String(day), aircraft: nil))
         }
         let change = StateChange(kind: "asset.updated", subject: dppId, rows: rows, provenance: provenance)
-        return Decision(outcome: .applied, reason: reason, message: "updated: " + differences.joined(separator: ", ") + ownership + kept, changes: [change])
+        var message = "updated: " + differences.joined(separator: ", ") + ownership + kept
+        if let shared = try sharedSerial(values, previous: stored, in: db) {
+            if let hold = hold(dppId, sharing: shared) { return hold }
+            reason = .sharedSerial
+            message += "; " + shared
+        }
+        return Decision(outcome: .applied, reason: reason, message: message, changes: [change])
+    }
+
+    /// The hold of an asset that shares its serial, when `policies:` holds such assets and no reviewer
+    /// accepted this one; `nil` when it is applied, flagged.
+    func hold(_ dppId: String, sharing shared: String?) -> Decision? {
+        guard let shared, configuration.outcome(for: .sharedSerial) != .applied, !waived.contains(.sharedSerial) else { return nil }
+        return byPolicy(.sharedSerial, "component \(dppId): " + shared)
+    }
+
+    /// Why the asset `values` describe shares its part and serial number with another asset that is not
+    /// scrapped, or `nil`. Asked when the asset is registered, and when an update changes its part or
+    /// serial number or its status: an unchanged pair was flagged when it was registered.
+    func sharedSerial(_ values: RowValues, previous: RowValues?, in db: Database) throws -> String? {
+        guard let partNumber = values["part_number"] ?? nil, let serial = values["serial_number"] ?? nil,
+              let dppId = values["dpp_id"] ?? nil, (values["status"] ?? nil) != "SCRAPPED" else { return nil }
+        if let previous, ["part_number", "serial_number", "status"].allSatisfy({ (previous[$0] ?? nil) == (values[$0] ?? nil) }) { return nil }
+        let others = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT dpp_id FROM asset WHERE part_number = ? AND serial_number = ? AND dpp_id != ?
+            AND COALESCE(status, '') != 'SCRAPPED' ORDER BY dpp_id LIMIT 5
+            """), arguments: [partNumber, serial, dppId])
+        guard !others.isEmpty else { return nil }
+        return "it carries part \(partNumber) s/n \(serial), as \(others.count == 5 ? "at least 5 others" : others.joined(separator: ", ")) "
+            + "(not scrapped) already \(others.count == 1 ? "does" : "do"): a work order that names the part by its serial may not tell "
+            + "which one it used, and then waits (UNKNOWN_PART) until the registry tells them apart"
     }
 
     /// Other facts under the same source time: neither can be the newer, so the record waits for a

@@ -45,7 +45,8 @@ public struct ReviewQueue {
     public init(store: Store, configuration: Configuration) { self.store = store; self.configuration = configuration }
 
     /// Holds a reviewer may accept: the check is waived for that record.
-    public static let acceptable: Set<ReasonCode> = [.divergentDuplicate, .certExpired, .certInsufficient, .partInstalledElsewhere, .partNotCertified]
+    public static let acceptable: Set<ReasonCode> = [.divergentDuplicate, .certExpired, .certInsufficient, .partInstalledElsewhere, .partNotCertified,
+                                                        .sharedSerial]
 
     public struct Filter: Sendable {
         public var all = false
