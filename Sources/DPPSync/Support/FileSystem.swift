@@ -53,6 +53,23 @@ public enum FileSystem {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
     }
 
+    /// The names in `directory` that begin with a dot (but `.` and `..`), unsorted. Read with `readdir`, so
+    /// that the other entries cost no string: every pass looks for stale temporary files in each outbox
+    /// folder, and one can hold 100,000 files the CMMS has not taken yet.
+    public static func hiddenEntries(of directory: String) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name: String? = withUnsafeBytes(of: &entry.pointee.d_name) { bytes in
+                guard bytes.first == UInt8(ascii: ".") else { return nil }
+                return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let name, name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     public static func readBytes(_ path: String) throws(FileSystemError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FileSystemError.errno("read", path)
@@ -159,7 +176,7 @@ public enum FileSystem {
     /// that id that is alive may be another one that got the id since (or a zombie), so a temporary
     /// file untouched for `staleAfter` seconds goes too: no write of dppsync's lasts that long.
     public static func removeStaleTemporaries(in folder: String, staleAfter: TimeInterval = 86_400, now: Date = Date()) {
-        for name in entries(of: folder) where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+        for name in hiddenEntries(of: folder) where name.hasSuffix(".tmp") {
             let parts = name.dropLast(4).split(separator: ".")
             guard let pid = parts.last.flatMap({ Int32($0) }), pid != getpid() else { continue }
             let path = folder + "/" + name
