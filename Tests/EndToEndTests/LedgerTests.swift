@@ -233,6 +233,49 @@ struct LedgerTests {
         #expect(try check(fromEmpty.stdout.replacingOccurrences(of: emptyRoot, with: String(repeating: "0", count: 64))) == 1, "another root for the empty tree")
     }
 
+    @Test("proofs of a log of 1,300 entries read its kept subtree hashes; a store from before them gets them on open; an edited one is a finding")
+    func proofsFromKeptSubtrees() throws {
+        let cli = try CLI.freshRoot()
+        let assets = (0..<1_300).map { #"{"dppId": "DPP-T-\#($0)", "partNumber": "AMP-T", "serialNumber": "T-\#($0)", "status": "IN_STOCK"}"# }
+        try cli.drop(#"{"exportedAt": "2025-11-01T02:00:00Z", "assets": ["# + assets.joined(separator: ",\n") + "]}", as: "many.json", source: "registry")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        let size = try #require(Int(try cli.scalar("SELECT MAX(tree_size) FROM checkpoint") ?? ""))
+        #expect(size >= 1_300)
+        let expected = (8..<20).reduce(0) { $0 + size >> $1 }
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_subtree") == String(expected))
+        let leaves = try #require(try cli.scalar("SELECT group_concat(hex(leaf_hash), ' ') FROM (SELECT leaf_hash FROM ledger_entry WHERE seq <= \(size) ORDER BY seq)"))
+            .split(separator: " ").map { HexBytes.decode(String($0)) }
+        func hashes(_ proof: String) throws -> [String] {
+            let document = try JSONParser.parseDocument(Array(proof.utf8))
+            guard case .array(let list)? = document["hashes"] else { return [] }
+            return list.compactMap(\.scalarText)
+        }
+        func checkProofs() throws {
+            for seq in [1, 256, 257, 700, size] {
+                let proof = try cli.run("ledger", "proof", String(seq))
+                #expect(proof.status == 0, "\(proof.stderr)")
+                #expect(try hashes(proof.stdout) == MerkleTree.inclusionProof(index: seq - 1, leaves: leaves[...]).map(HexBytes.encode), "entry \(seq)")
+            }
+            let consistency = try cli.run("ledger", "proof", "--consistency", "300", String(size)).stdout
+            #expect(try hashes(consistency) == MerkleTree.consistencyProof(oldSize: 300, leaves: leaves[...]).map(HexBytes.encode))
+            #expect(consistency.contains(HexBytes.encode(MerkleTree.root(leaves[..<300]))))
+        }
+        try checkProofs()
+        // A store from before the kept hashes (v24) gets them when it is opened, and proves the same.
+        try tamper(cli, "DROP TABLE ledger_subtree; DELETE FROM grdb_migrations WHERE identifier = 'v24-ledger-subtrees'")
+        try checkProofs()
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_subtree") == String(expected))
+        #expect(try findings(cli).1.isEmpty)
+        // An edited subtree hash: entry 1's proof (which uses entries 257…512) no longer checks, and verify names it.
+        try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1")
+        let path = try hashes(try cli.run("ledger", "proof", "1").stdout).map(HexBytes.decode)
+        #expect(path.count == 11)
+        #expect(!MerkleTree.verifyInclusion(leafHash: leaves[0], index: 0, treeSize: size, proof: path, root: MerkleTree.root(leaves[...])))
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found == ["SUBTREE_DIVERGES 512: the kept hash of entries 257…512 is not theirs: proofs that use it fail to check (the store was edited)"])
+    }
+
     @Test("ledger show lists a component's history with provenance; ledger key prints the pinned key")
     func showAndKey() throws {
         let cli = try populatedRoot()
@@ -245,5 +288,15 @@ struct LedgerTests {
         #expect(try String(contentsOfFile: cli.layout.configFile, encoding: .utf8).contains("verifierKey: \"\(key)\""))
         let mode = try FileManager.default.attributesOfItem(atPath: cli.layout.state + "/ledger.key")[.posixPermissions] as? Int
         #expect(mode == 0o600)
+    }
+}
+
+/// Hashes as the CLI's JSON writes them (lower-case hex).
+enum HexBytes {
+    static func encode(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func decode(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count - 1, by: 2).map { UInt8(String(decoding: digits[$0..<($0 + 2)], as: UTF8.self), radix: 16) ?? 0 }
     }
 }

@@ -39,14 +39,42 @@ public struct Ledger {
         return signer
     }
 
-    /// Recomputed leaf hashes of entries 1…`limit` (all when `nil`).
-    public func leafHashes(limit: Int? = nil) throws -> [Hash] {
-        try store.read { db in
-            var hashes: [Hash] = []
-            let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry ORDER BY seq" + (limit.map { " LIMIT \($0)" } ?? ""))
-            while let row = try cursor.next() { hashes.append([UInt8](row[0] as Data)) }
-            return hashes
+    /// The stored leaf hashes of the entries in `range` (0-based leaf indexes: entry `seq` is leaf `seq - 1`).
+    static func leafHashes(_ range: Range<Int>, in db: Database) throws -> [Hash] {
+        var hashes: [Hash] = []
+        hashes.reserveCapacity(range.count)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: "SELECT leaf_hash FROM ledger_entry WHERE seq > ? AND seq <= ? ORDER BY seq"),
+                                         arguments: [range.lowerBound, range.upperBound])
+        while let row = try cursor.next() { hashes.append([UInt8](row[0] as Data)) }
+        guard hashes.count == range.count else {
+            throw StoreError(message: "ledger entries \(range.lowerBound + 1)…\(range.upperBound) are not all there (run `dppsync ledger verify`)")
         }
+        return hashes
+    }
+
+    /// MTH(D[range]) of the log: perfect subtrees from `ledger_subtree`, the rest from the leaves.
+    static func subtreeHash(_ range: Range<Int>, in db: Database) throws -> Hash {
+        try MerkleTree.subtreeHash(range, perfect: { range in
+            let height = range.count.trailingZeroBitCount
+            return try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger_subtree WHERE height = ? AND idx = ?"),
+                                     arguments: [height, range.lowerBound >> height]).map { [UInt8]($0) }
+        }, leaves: { try leafHashes($0, in: db) })
+    }
+
+    /// Keeps the hashes of every perfect subtree of the first `size` entries (a store from before they were kept).
+    static func keepSubtrees(through size: Int, in db: Database) throws {
+        var frontier = MerkleTree.Frontier()
+        let leaves = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry WHERE seq <= ? ORDER BY seq", arguments: [size])
+        while let row = try leaves.next() { try frontier.append([UInt8](row[0] as Data)) { try keepSubtree($0, $1, in: db) } }
+    }
+
+    /// Keeps the hash of a perfect subtree the log completed, if it is one a proof reads
+    /// (`MerkleTree.storedSubtreeHeight` and up).
+    static func keepSubtree(_ range: Range<Int>, _ hash: Hash, in db: Database) throws {
+        let height = range.count.trailingZeroBitCount
+        guard height >= MerkleTree.storedSubtreeHeight else { return }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO ledger_subtree (height, idx, hash) VALUES (?, ?, ?)")
+            .execute(arguments: [height, range.lowerBound >> height, Data(hash)])
     }
 
     public func latestCheckpoint() throws -> StoredCheckpoint? {
@@ -87,7 +115,8 @@ public struct Ledger {
                 frontier = restored
             }
             let cursor = try Row.fetchCursor(db, sql: "SELECT leaf_hash FROM ledger_entry WHERE seq > ? ORDER BY seq", arguments: [frontier.size])
-            while let row = try cursor.next() { frontier.append([UInt8](row[0] as Data)) }
+            // The perfect subtrees completed on the way are kept: proofs read them instead of every leaf.
+            while let row = try cursor.next() { try frontier.append([UInt8](row[0] as Data)) { try Self.keepSubtree($0, $1, in: db) } }
             let size = frontier.size
             let checkpoint = Checkpoint(origin: origin, treeSize: size, rootHash: frontier.root)
             let note = try signer.sign(body: checkpoint.body)
@@ -110,32 +139,36 @@ public struct Ledger {
         guard sequence >= 1, sequence <= size else {
             throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size))")
         }
-        let leaves = try leafHashes(limit: size)
-        let proof = MerkleTree.inclusionProof(index: sequence - 1, leaves: leaves[...])
-        return .object([
-            ("leafIndex", .number(String(sequence - 1))),
-            ("treeSize", .number(String(size))),
-            ("leafHash", .string(Fingerprint.hex(leaves[sequence - 1]))),
-            ("rootHash", .string(Fingerprint.hex(latest.checkpoint.rootHash))),
-            ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
-            ("checkpoint", .string(latest.note)),
-        ])
+        return try store.read { db in
+            let proof = try MerkleTree.inclusionProof(index: sequence - 1, size: size) { try Self.subtreeHash($0, in: db) }
+            let leaf = try Self.leafHashes((sequence - 1)..<sequence, in: db)[0]
+            return .object([
+                ("leafIndex", .number(String(sequence - 1))),
+                ("treeSize", .number(String(size))),
+                ("leafHash", .string(Fingerprint.hex(leaf))),
+                ("rootHash", .string(Fingerprint.hex(latest.checkpoint.rootHash))),
+                ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
+                ("checkpoint", .string(latest.note)),
+            ])
+        }
     }
 
     /// A consistency proof between two tree sizes (each must be a stored checkpoint's, or ≤ the log).
     public func consistencyProof(oldSize: Int, newSize: Int) throws -> JSONValue {
-        let leaves = try leafHashes(limit: newSize)
-        guard oldSize >= 0, oldSize <= newSize, newSize <= leaves.count else {
-            throw StoreError(message: "sizes must satisfy 0 ≤ OLD ≤ NEW ≤ \(leaves.count) (the log's size)")
+        try store.read { db in
+            let logSize = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
+            guard oldSize >= 0, oldSize <= newSize, newSize <= logSize else {
+                throw StoreError(message: "sizes must satisfy 0 ≤ OLD ≤ NEW ≤ \(logSize) (the log's size)")
+            }
+            let proof = try MerkleTree.consistencyProof(oldSize: oldSize, newSize: newSize) { try Self.subtreeHash($0, in: db) }
+            return .object([
+                ("oldSize", .number(String(oldSize))),
+                ("newSize", .number(String(newSize))),
+                ("oldRoot", .string(Fingerprint.hex(try Self.subtreeHash(0..<oldSize, in: db)))),
+                ("newRoot", .string(Fingerprint.hex(try Self.subtreeHash(0..<newSize, in: db)))),
+                ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
+            ])
         }
-        let proof = MerkleTree.consistencyProof(oldSize: oldSize, leaves: leaves[...])
-        return .object([
-            ("oldSize", .number(String(oldSize))),
-            ("newSize", .number(String(newSize))),
-            ("oldRoot", .string(Fingerprint.hex(MerkleTree.root(leaves[..<oldSize])))),
-            ("newRoot", .string(Fingerprint.hex(MerkleTree.root(leaves[...])))),
-            ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
-        ])
     }
 
     /// The entries about one component, in order: those it is the subject of, and

@@ -4,7 +4,8 @@ import GRDB
 /// One problem `ledger verify` found, naming the entry, checkpoint or row it concerns.
 public struct LedgerFinding: Sendable, Hashable, CustomStringConvertible {
     /// Stable code: `ENTRY_EDITED`, `SEQUENCE_BROKEN`, `ENTRY_MISPLACED`, `CHECKPOINT_ROOT_MISMATCH`,
-    /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `SUBJECT_INDEX_DIVERGES`, `NO_PINNED_KEY`.
+    /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `SUBJECT_INDEX_DIVERGES`, `SUBTREE_DIVERGES`,
+    /// `NO_PINNED_KEY`.
     public var code: String
     public var entry: Int64?
     public var message: String
@@ -64,6 +65,12 @@ public struct LedgerVerifier {
             try db.execute(sql: "CREATE TABLE ledger_subject (subject TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID")
         }
         var frontier = MerkleTree.Frontier()
+        // The perfect subtrees' hashes kept for proofs, each checked as the recomputed tree completes it.
+        var keptSubtrees: [SubtreeKey: Hash] = [:]
+        try ledger.store.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT height, idx, hash FROM ledger_subtree")
+            while let row = try rows.next() { keptSubtrees[SubtreeKey(height: row[0], index: row[1])] = [UInt8](row[2] as Data) }
+        }
         if sizesToCheck.contains(0) { rootsBySize[0] = frontier.root }
         // Replayed a batch of entries to a scratch transaction: one transaction per entry (its locks, its
         // commit, GRDB's hand-over) had been most of a large verify (448,588 entries: 36.9 s). The batch
@@ -143,13 +150,26 @@ public struct LedgerVerifier {
                 } else {
                     report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq, message: "entry \(seq)'s body cannot be read as a ledger entry"))
                 }
-                frontier.append(leaf)
+                frontier.append(leaf) { range, hash in
+                    let height = range.count.trailingZeroBitCount
+                    guard height >= MerkleTree.storedSubtreeHeight, let kept = keptSubtrees.removeValue(forKey: SubtreeKey(height: height, index: range.lowerBound >> height)),
+                          kept != hash else { return }
+                    report.findings.append(LedgerFinding(code: "SUBTREE_DIVERGES", entry: Int64(range.upperBound),
+                        message: "the kept hash of entries \(range.lowerBound + 1)…\(range.upperBound) is not theirs: proofs that use it fail to check (the store was edited)"))
+                }
                 if sizesToCheck.contains(frontier.size) { rootsBySize[frontier.size] = frontier.root }
                 report.entries += 1
                 expected += 1
             }
             try replayPending()
             _ = try inFlight?.wait()
+        }
+
+        // A kept subtree hash beyond the log: for entries that are not there.
+        for key in keptSubtrees.keys.sorted(by: { ($0.height, $0.index) < ($1.height, $1.index) }) {
+            let first = key.index << key.height + 1, last = (key.index + 1) << key.height
+            report.findings.append(LedgerFinding(code: "SUBTREE_DIVERGES", entry: nil,
+                message: "a hash is kept for entries \(first)…\(last), which the log (\(report.entries) entries) does not have (the log was truncated, or the store edited)"))
         }
 
         // 2. Stored checkpoints: signature by the pinned key, root over the recomputed entries.
@@ -170,6 +190,12 @@ public struct LedgerVerifier {
         try compareState(with: replay, into: &report)
         try compareSubjectIndex(with: replay, into: &report)
         return report
+    }
+
+    /// A kept perfect subtree: its height and its index among the subtrees of that height.
+    private struct SubtreeKey: Hashable {
+        var height: Int
+        var index: Int
     }
 
     private func loadWitnesses(_ report: inout Report) -> [(String, Checkpoint)] {

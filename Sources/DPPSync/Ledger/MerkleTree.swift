@@ -40,32 +40,61 @@ public enum MerkleTree {
     /// The audit path of leaf `index` in the tree over `leaves` (RFC 6962 §2.1.1).
     public static func inclusionProof(index: Int, leaves: ArraySlice<Hash>) -> [Hash] {
         precondition(index >= 0 && index < leaves.count)
-        if leaves.count == 1 { return [] }
-        let k = split(leaves.count)
         let start = leaves.startIndex
-        if index < k {
-            return inclusionProof(index: index, leaves: leaves[start..<(start + k)]) + [root(leaves[(start + k)...])]
+        return inclusionProof(index: index, size: leaves.count) { root(leaves[(start + $0.lowerBound)..<(start + $0.upperBound)]) }
+    }
+
+    /// The audit path of leaf `index` in a tree of `size` leaves, from `subtree`, which gives the hash
+    /// of the leaves in a range (RFC 6962's MTH(D[a:b])): a store answers it from the perfect subtrees
+    /// it keeps, so a proof reads O(log n) hashes, not the whole log.
+    public static func inclusionProof(index: Int, size: Int, subtree: (Range<Int>) throws -> Hash) rethrows -> [Hash] {
+        precondition(index >= 0 && index < size)
+        func path(_ index: Int, _ range: Range<Int>) throws -> [Hash] {
+            if range.count == 1 { return [] }
+            let middle = range.lowerBound + split(range.count)
+            if index < middle { return try path(index, range.lowerBound..<middle) + [subtree(middle..<range.upperBound)] }
+            return try path(index, middle..<range.upperBound) + [subtree(range.lowerBound..<middle)]
         }
-        return inclusionProof(index: index - k, leaves: leaves[(start + k)...]) + [root(leaves[start..<(start + k)])]
+        return try path(index, 0..<size)
     }
 
     /// The consistency proof between the first `oldSize` leaves and all of `leaves` (RFC 6962 §2.1.2).
     public static func consistencyProof(oldSize: Int, leaves: ArraySlice<Hash>) -> [Hash] {
         precondition(oldSize >= 0 && oldSize <= leaves.count)
-        if oldSize == 0 || oldSize == leaves.count { return [] }
-        return subproof(m: oldSize, leaves: leaves, complete: true)
+        let start = leaves.startIndex
+        return consistencyProof(oldSize: oldSize, newSize: leaves.count) { root(leaves[(start + $0.lowerBound)..<(start + $0.upperBound)]) }
     }
 
-    private static func subproof(m: Int, leaves: ArraySlice<Hash>, complete: Bool) -> [Hash] {
-        let n = leaves.count
-        if m == n { return complete ? [] : [root(leaves)] }
-        let k = split(n)
-        let start = leaves.startIndex
-        if m <= k {
-            return subproof(m: m, leaves: leaves[start..<(start + k)], complete: complete) + [root(leaves[(start + k)...])]
+    /// The consistency proof between the trees of `oldSize` and `newSize` leaves, from `subtree` (as
+    /// `inclusionProof(index:size:subtree:)` takes it).
+    public static func consistencyProof(oldSize: Int, newSize: Int, subtree: (Range<Int>) throws -> Hash) rethrows -> [Hash] {
+        precondition(oldSize >= 0 && oldSize <= newSize)
+        if oldSize == 0 || oldSize == newSize { return [] }
+        func subproof(_ m: Int, _ range: Range<Int>, complete: Bool) throws -> [Hash] {
+            if m == range.count { return complete ? [] : [try subtree(range)] }
+            let k = split(range.count), middle = range.lowerBound + k
+            if m <= k { return try subproof(m, range.lowerBound..<middle, complete: complete) + [subtree(middle..<range.upperBound)] }
+            return try subproof(m - k, middle..<range.upperBound, complete: false) + [subtree(range.lowerBound..<middle)]
         }
-        return subproof(m: m - k, leaves: leaves[(start + k)...], complete: false) + [root(leaves[start..<(start + k)])]
+        return try subproof(oldSize, 0..<newSize, complete: true)
     }
+
+    /// MTH(D[range]) from `perfect`, which gives the hash of a perfect, aligned subtree (a power-of-two
+    /// count of leaves starting at a multiple of it) or `nil` when it has none, and `leaves`, which
+    /// gives the leaf hashes of a range. Every range a proof asks for is made of such subtrees.
+    public static func subtreeHash(_ range: Range<Int>, perfect: (Range<Int>) throws -> Hash?,
+                                   leaves: (Range<Int>) throws -> [Hash]) throws -> Hash {
+        let count = range.count
+        if count >= 1 << storedSubtreeHeight, count & (count - 1) == 0, let known = try perfect(range) { return known }
+        if count <= 1 << storedSubtreeHeight { return root(try leaves(range)) }
+        let middle = range.lowerBound + split(count)
+        return nodeHash(try subtreeHash(range.lowerBound..<middle, perfect: perfect, leaves: leaves),
+                        try subtreeHash(middle..<range.upperBound, perfect: perfect, leaves: leaves))
+    }
+
+    /// The height from which a store keeps its perfect subtrees' hashes (256 leaves and more): about one
+    /// hash per 128 entries, and what a proof still hashes from leaves is at most 256 of them a level.
+    public static let storedSubtreeHeight = 8
 
     /// Checks an audit path (RFC 9162 §2.1.3.2).
     public static func verifyInclusion(leafHash: Hash, index: Int, treeSize: Int, proof: [Hash], root: Hash) -> Bool {
@@ -126,10 +155,17 @@ public enum MerkleTree {
         public init() {}
 
         public mutating func append(_ leaf: Hash) {
+            append(leaf) { _, _ in }
+        }
+
+        /// Appends `leaf` and tells `completed` of each perfect subtree of two leaves or more it completes,
+        /// smallest first: its leaves' range and its hash.
+        public mutating func append(_ leaf: Hash, completed: (Range<Int>, Hash) throws -> Void) rethrows {
             var node = (size: 1, hash: leaf)
             while let last = subtrees.last, last.size == node.size {
                 subtrees.removeLast()
                 node = (last.size * 2, nodeHash(last.hash, node.hash))
+                try completed((size + 1 - node.size)..<(size + 1), node.hash)
             }
             subtrees.append(node)
             size += 1

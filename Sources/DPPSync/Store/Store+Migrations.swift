@@ -341,6 +341,17 @@ extension Store {
                 ALTER TABLE outbox_plan ADD COLUMN planned_for TEXT;
                 """)
         }
+        migrator.registerMigration("v24-ledger-subtrees") { db in
+            // The hashes of the log's perfect subtrees of 256 entries and more (about one per 128 entries),
+            // kept by each checkpoint for the entries it covers: a proof reads O(log n) of them and hashes at
+            // most 256 leaves a level, where it had read and hashed the whole log (448,588 entries: 0.4 s
+            // and 70 MB, growing without bound). Filled here for what the checkpoints already cover.
+            try db.execute(sql: """
+                CREATE TABLE ledger_subtree (height INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+                                             PRIMARY KEY (height, idx)) WITHOUT ROWID
+                """)
+            try Ledger.keepSubtrees(through: Int.fetchOne(db, sql: "SELECT MAX(tree_size) FROM checkpoint") ?? 0, in: db)
+        }
         return migrator
     }
 }

@@ -115,6 +115,32 @@ struct MerkleTreeTests {
         }
     }
 
+    @Test("proofs from kept perfect subtrees (256 leaves and up) and a few leaves are the proofs from every leaf")
+    func proofsFromKeptSubtrees() throws {
+        let leaves = (0..<1_300).map { MerkleTree.leafHash(Array("entry \($0)".utf8)) }
+        var kept: [Range<Int>: Hash] = [:]
+        var frontier = MerkleTree.Frontier()
+        for leaf in leaves { frontier.append(leaf) { range, hash in if range.count >= 256 { kept[range] = hash } } }
+        #expect(kept.count == 5 + 2 + 1, "1,300 leaves: five subtrees of 256, two of 512, one of 1,024")
+        var leavesRead = 0
+        func subtree(_ range: Range<Int>) throws -> Hash {
+            try MerkleTree.subtreeHash(range, perfect: { kept[$0] }, leaves: { leavesRead += $0.count; return Array(leaves[$0]) })
+        }
+        for size in [1, 2, 255, 256, 257, 300, 511, 512, 513, 1_024, 1_025, 1_300] {
+            for index in Set([0, 1, size / 3, size / 2, size - 2, size - 1].filter { $0 >= 0 && $0 < size }) {
+                leavesRead = 0
+                #expect(try MerkleTree.inclusionProof(index: index, size: size, subtree: subtree)
+                        == MerkleTree.inclusionProof(index: index, leaves: leaves.prefix(size)), "size \(size) index \(index)")
+                #expect(leavesRead <= 2 * 256 + 8, "size \(size) index \(index): \(leavesRead) leaves read")
+            }
+            for old in Set([0, 1, 256, size / 2, size - 1, size].filter { $0 >= 0 && $0 <= size }) {
+                #expect(try MerkleTree.consistencyProof(oldSize: old, newSize: size, subtree: subtree)
+                        == MerkleTree.consistencyProof(oldSize: old, leaves: leaves.prefix(size)), "old \(old) new \(size)")
+            }
+            #expect(try subtree(0..<size) == MerkleTree.root(leaves.prefix(size)))
+        }
+    }
+
     @Test("signed notes: key id and verifier key per C2SP; a signature by another key or over another body fails")
     func signedNotes() throws {
         let signer = LedgerSigner(name: "example.org/log")
