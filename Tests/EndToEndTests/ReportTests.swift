@@ -152,6 +152,25 @@ struct ReportTests {
         #expect(try cli.run("report", "compliance", "--to", "yesterday").status == 2)
     }
 
+    @Test("the compliance report's overdue maintenance is as of the period's last day: work done after it does not answer it")
+    func overdueAsOfPeriodEnd() throws {
+        let cli = try OutboxTests.rootWithReferences()
+        // DPP-H2-002 was installed on 2025-06-02: its leak test (180 days) was due on 2025-11-29, and was done on 2026-01-15.
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-80002", "completionDate": "2026-01-15", "returnToService": false}"#,
+                     as: "late.json", source: "workorders")
+        #expect(try OutboxTests.run(cli).status == 0)
+        let overdue = { (from: String, to: String) throws -> [String] in
+            let report = try JSONParser.parseDocument(Array(try cli.run("report", "compliance", "--from", from, "--to", to).stdout.utf8))
+            guard case .array(let items)? = report["overdueMaintenance"] else { Issue.record("no overdueMaintenance"); return [] }
+            return items.compactMap { item in
+                guard item["dppId"] == .string("DPP-H2-002") else { return nil }
+                return [item["taskId"], item["dueDate"], item["lastAccomplished"]].compactMap { $0?.scalarText }.joined(separator: " ")
+            }
+        }
+        #expect(try overdue("2025-12-01", "2025-12-31") == ["LH2-LEAK-01 2025-11-29 2025-06-02"])
+        #expect(try overdue("2026-01-01", "2026-01-31").isEmpty)
+    }
+
     /// A root with the reference data, the reference CAOS prediction and its aircraft's ground windows waiting in the inbox.
     static func rootWithPrediction(_ name: String = #function) throws -> CLI {
         let cli = try OutboxTests.rootWithReferences(name)

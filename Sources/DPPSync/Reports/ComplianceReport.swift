@@ -222,7 +222,7 @@ public struct ComplianceReport {
             }
         }
 
-        // Maintenance overdue on the period's last day (from the state now).
+        // Maintenance overdue on the period's last day, as of that day (later work does not answer it).
         try json((page.findings > 0 ? "\n    ]" : "]") + "\n  },\n  \"overdueMaintenance\": [")
         separator = "\n    "
         for item in try DueCalculator(policy: policy).compute(asOf: to, in: db) where item.overdue {

@@ -10,7 +10,10 @@ import GRDB
 ///   reported days in the 30 days before the last report, counted from the later
 ///   of the last reported day and the accomplishment day, rounded down to whole days;
 /// - the due date is the earliest of calendar, flight-hour and cycle dates;
-/// - the tolerance does not move the due date: overdue only past due + tolerance.
+/// - the tolerance does not move the due date: overdue only past due + tolerance;
+/// - what happened after the as-of day does not count (a completion, a day's utilisation, an
+///   installation): the compliance report asks what was overdue at a period's end, after the work
+///   that answered it may have come in.
 public struct DueCalculator {
     public let policy: SchedulingPolicy
     public init(policy: SchedulingPolicy) { self.policy = policy }
@@ -32,7 +35,8 @@ public struct DueCalculator {
         let tasksByPart = Dictionary(grouping: tasks, by: \.partNumber)
         // Utilisation per aircraft, by day.
         var usage: [String: [(day: Int, fh: Double, fc: Int)]] = [:]
-        for r in try Row.fetchAll(db, sql: "SELECT aircraft, day, flight_hours, cycles FROM utilisation ORDER BY aircraft, day") {
+        let last = asOf.description
+        for r in try Row.fetchAll(db, sql: "SELECT aircraft, day, flight_hours, cycles FROM utilisation WHERE day <= ? ORDER BY aircraft, day", arguments: [last]) {
             guard let day = CivilDate(iso: r["day"] as String) else { continue }
             usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Self.decimal(r["flight_hours"], in: Self.storedDailyRange) ?? 0,
                                                       Self.whole(r["cycles"], in: Self.storedDailyRange) ?? 0))
@@ -41,7 +45,9 @@ public struct DueCalculator {
         var periods: [String: [(start: Int, aircraft: String?)]] = [:]
         // Only components the programme has tasks for (not every serialised part).
         let scheduled = "SELECT dpp_id FROM asset WHERE part_number IN (SELECT part_number FROM maintenance_task)"
-        let installations = try Row.fetchCursor(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day")
+        let installations = try Row.fetchCursor(db, sql: """
+            SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) AND start_day <= ? ORDER BY dpp_id, start_day
+            """, arguments: [last])
         while let r = try installations.next() {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"] as String?))
@@ -53,11 +59,11 @@ public struct DueCalculator {
         // answer had cost ~20,000 instructions, twice per component.
         let latestStatement = try DirectStatement(db, sql: """
             SELECT completion_date, work_order_id FROM work_order
-            WHERE dpp_id = ? AND COALESCE(task_id, '') = ? AND completion_date IS NOT NULL
+            WHERE dpp_id = ? AND COALESCE(task_id, '') = ? AND completion_date IS NOT NULL AND completion_date <= ?
             ORDER BY completion_date DESC, work_order_id DESC LIMIT 1
             """)
         func latestCompletion(_ dppId: String, task: String) throws -> (String, CivilDate)? {
-            guard let row = try latestStatement.firstRow([dppId, task], columns: 2, in: db),
+            guard let row = try latestStatement.firstRow([dppId, task, last], columns: 2, in: db),
                   let date = row[0], let workOrder = row[1], let day = CivilDate(iso: date) else { return nil }
             return (workOrder, day)
         }
@@ -79,7 +85,7 @@ public struct DueCalculator {
                 let by: String
                 if let latest {
                     accomplished = latest.1; by = "work order \(latest.0)"
-                } else if let installed = (asset[3] as String?).flatMap({ CivilDate(iso: $0) }) {
+                } else if let installed = (asset[3] as String?).flatMap({ CivilDate(iso: $0) }), installed <= asOf {
                     accomplished = installed; by = "installation"
                 } else { continue }
                 if let item = due(task: task, dppId: dppId, accomplished: accomplished, by: by, asOf: asOf,
