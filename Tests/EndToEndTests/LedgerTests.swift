@@ -266,14 +266,21 @@ struct LedgerTests {
         try checkProofs()
         #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_subtree") == String(expected))
         #expect(try findings(cli).1.isEmpty)
-        // An edited subtree hash: entry 1's proof (which uses entries 257…512) no longer checks, and verify names it.
+        // An edited subtree hash (entries 257…512): no proof that would use it is given out, and verify names it.
         try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1")
-        let path = try hashes(try cli.run("ledger", "proof", "1").stdout).map(HexBytes.decode)
-        #expect(path.count == 11)
-        #expect(!MerkleTree.verifyInclusion(leafHash: leaves[0], index: 0, treeSize: size, proof: path, root: MerkleTree.root(leaves[...])))
+        let refused = try cli.run("ledger", "proof", "1")
+        #expect(refused.status != 0 && refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("entry 1's proof does not check against the latest checkpoint"), "\(refused.stderr)")
+        #expect(try cli.run("ledger", "proof", "1000").status == 0, "a proof that does not use it")
+        let broken = try cli.run("ledger", "proof", "--consistency", "100", String(size))
+        #expect(broken.status != 0 && broken.stderr.contains("the consistency proof from 100 to \(size) entries does not check"), "\(broken.stderr)")
         let (status, found) = try findings(cli)
         #expect(status == 1)
         #expect(found == ["SUBTREE_DIVERGES 512: the kept hash of entries 257…512 is not theirs: proofs that use it fail to check (the store was edited)"])
+        // One under the signed root (entries 1…1024): the roots a consistency proof states are checked against the checkpoints.
+        try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 10 AND idx = 0")
+        let unsigned = try cli.run("ledger", "proof", "--consistency", "1100", String(size))
+        #expect(unsigned.status != 0 && unsigned.stderr.contains("does not have the root its checkpoint signed"), "\(unsigned.stderr)")
     }
 
     @Test("ledger show lists a component's history with provenance; ledger key prints the pinned key")

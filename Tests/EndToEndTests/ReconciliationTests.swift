@@ -512,15 +512,26 @@ struct ReconciliationTests {
         try configuration.replacingOccurrences(of: "\n  SHARED_SERIAL: applied\n", with: "\n  SHARED_SERIAL: held\n")
             .write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.drop(#"{"exportedAt": "2025-11-02T02:00:00Z", "assets": [{"dppId": "DPP-PART-140", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812", "status": "IN_STOCK"}]}"#,
+        try cli.drop(#"{"exportedAt": "2025-11-02T02:00:00Z", "assets": [{"dppId": "DPP-PART-140", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812", "status": "IN_STOCK", "certification": {"type": "EASA Form 1", "reference": "EF1-140", "validUntil": null}}]}"#,
                      as: "twin.json", source: "registry")
+        // A work order fits the held kit by its dppId: it waits for it (UNKNOWN_PART).
+        try cli.drop(#"{"dppId": "DPP-H2-001", "workOrderId": "WO-77", "completionDate": "2025-11-05", "partsUsed": [{"dppId": "DPP-PART-140"}]}"#,
+                     as: "fit.json", source: "workorders")
         #expect(try Self.run(cli).status == 1)
         #expect(try outcome(cli, key: "DPP-PART-140") == "held SHARED_SERIAL")
+        #expect(try outcome(cli, key: "WO-77") == "held UNKNOWN_PART")
         #expect(try cli.scalar("SELECT COUNT(*) FROM asset WHERE dpp_id = 'DPP-PART-140'") == "0")
         let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE reason = 'SHARED_SERIAL' AND status = 'open'"))
         #expect(try cli.run("review", "resolve", item, "--accept", "--by", "stores.lead").status == 0)
         #expect(try outcome(cli, key: "DPP-PART-140") == "applied SHARED_SERIAL")
-        #expect(try cli.scalar("SELECT status FROM asset WHERE dpp_id = 'DPP-PART-140'") == "IN_STOCK")
+        // Registered on review, the kit is what WO-77 waited for: decided again at once, as a file's asset would make it.
+        #expect(try outcome(cli, key: "WO-77") == "applied -")
+        #expect(try cli.scalar("SELECT parent_dpp_id || ' ' || status FROM asset WHERE dpp_id = 'DPP-PART-140'") == "DPP-H2-001 INSTALLED")
+        // A later change of the other kit's status is no new sharing: applied, not held again.
+        try cli.drop(#"{"exportedAt": "2025-11-09T02:00:00Z", "assets": [{"dppId": "DPP-PART-123", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812", "status": "UNSERVICEABLE"}]}"#,
+                     as: "unserviceable.json", source: "registry")
+        #expect(try Self.run(cli).status == 0)
+        #expect(try outcome(cli, key: "DPP-PART-123") == "applied -")
         let verify = try cli.run("ledger", "verify")
         #expect(verify.status == 0, "\(verify.stdout)")
     }

@@ -34,7 +34,7 @@ public enum ConfigTemplate {
       ground-windows: {}
 
     # Outcome per reason code where policy may choose (held or rejected;
-    # SHARED_SERIAL: applied, flagged, or held).
+    # SHARED_SERIAL: applied (and flagged) or held).
     policies:
       UNKNOWN_ASSET: held
       UNKNOWN_PART: held

@@ -142,6 +142,10 @@ public struct Ledger {
         return try store.read { db in
             let proof = try MerkleTree.inclusionProof(index: sequence - 1, size: size) { try Self.subtreeHash($0, in: db) }
             let leaf = try Self.leafHashes((sequence - 1)..<sequence, in: db)[0]
+            // Built from the store, checked against the signature: an edited entry or kept hash gives no proof.
+            guard MerkleTree.verifyInclusion(leafHash: leaf, index: sequence - 1, treeSize: size, proof: proof, root: latest.checkpoint.rootHash) else {
+                throw StoreError(message: "entry \(sequence)'s proof does not check against the latest checkpoint (tree size \(size)): the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
+            }
             return .object([
                 ("leafIndex", .number(String(sequence - 1))),
                 ("treeSize", .number(String(size))),
@@ -161,11 +165,22 @@ public struct Ledger {
                 throw StoreError(message: "sizes must satisfy 0 ≤ OLD ≤ NEW ≤ \(logSize) (the log's size)")
             }
             let proof = try MerkleTree.consistencyProof(oldSize: oldSize, newSize: newSize) { try Self.subtreeHash($0, in: db) }
+            let oldRoot = try Self.subtreeHash(0..<oldSize, in: db), newRoot = try Self.subtreeHash(0..<newSize, in: db)
+            // The roots come from the store too: where a checkpoint signed one, it must be that one.
+            let signed = try Self.checkpoints(db, latestOnly: false)
+            for (size, root) in [(oldSize, oldRoot), (newSize, newRoot)] {
+                if let checkpoint = signed.first(where: { $0.checkpoint.treeSize == size }), checkpoint.checkpoint.rootHash != root {
+                    throw StoreError(message: "the tree of \(size) entries does not have the root its checkpoint signed: the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
+                }
+            }
+            guard MerkleTree.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof) else {
+                throw StoreError(message: "the consistency proof from \(oldSize) to \(newSize) entries does not check (run `dppsync ledger verify`)")
+            }
             return .object([
                 ("oldSize", .number(String(oldSize))),
                 ("newSize", .number(String(newSize))),
-                ("oldRoot", .string(Fingerprint.hex(try Self.subtreeHash(0..<oldSize, in: db)))),
-                ("newRoot", .string(Fingerprint.hex(try Self.subtreeHash(0..<newSize, in: db)))),
+                ("oldRoot", .string(Fingerprint.hex(oldRoot))),
+                ("newRoot", .string(Fingerprint.hex(newRoot))),
                 ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
             ])
         }

@@ -100,12 +100,14 @@ extension Reconciler {
     }
 
     /// Why the asset `values` describe shares its part and serial number with another asset that is not
-    /// scrapped, or `nil`. Asked when the asset is registered, and when an update changes its part or
-    /// serial number or its status: an unchanged pair was flagged when it was registered.
+    /// scrapped, or `nil`. Asked when the asset is registered, when an update changes its part or serial
+    /// number, and when a scrapped one comes back: a pair flagged (or accepted) at registration is not
+    /// flagged again at each change of its status or place.
     func sharedSerial(_ values: RowValues, previous: RowValues?, in db: Database) throws -> String? {
         guard let partNumber = values["part_number"] ?? nil, let serial = values["serial_number"] ?? nil,
               let dppId = values["dpp_id"] ?? nil, (values["status"] ?? nil) != "SCRAPPED" else { return nil }
-        if let previous, ["part_number", "serial_number", "status"].allSatisfy({ (previous[$0] ?? nil) == (values[$0] ?? nil) }) { return nil }
+        if let previous, (previous["part_number"] ?? nil) == partNumber, (previous["serial_number"] ?? nil) == serial,
+           (previous["status"] ?? nil) != "SCRAPPED" { return nil }
         let others = try String.fetchAll(db.cachedStatement(sql: """
             SELECT dpp_id FROM asset WHERE part_number = ? AND serial_number = ? AND dpp_id != ?
             AND COALESCE(status, '') != 'SCRAPPED' ORDER BY dpp_id LIMIT 5

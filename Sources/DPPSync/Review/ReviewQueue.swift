@@ -150,6 +150,12 @@ public struct ReviewQueue {
                 }
                 try reconciler.write(decision, with: &writer)
                 decision.message = "accepted by \(by): " + decision.message
+                // An accepted asset (held SHARED_SERIAL) may be what held records wait for, as a file's would be.
+                if Redecider.referenceKinds.contains(record.kind) {
+                    var plain = Reconciler(configuration: configuration)
+                    plain.decisionDate = reconciler.decisionDate
+                    _ = try Redecider(reconciler: plain, db: db, batchId: batchId, now: now.description).redecideWaiting(writer: &writer)
+                }
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
             }

@@ -349,14 +349,6 @@ public struct StateWriter {
     }
 }
 
-/// A value handed to another thread and back, so that each side can let go of its part
-/// where it was allocated. One side uses it at a time: the hand-over and `BackgroundWork.wait()`
-/// order their accesses.
-private final class HandedOver<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// A store operation that failed for a reason of dppsync's own.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String

@@ -62,3 +62,11 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
         #endif
     }
 }
+
+/// A value handed to another thread and back, so that each side can let go of its part
+/// where it was allocated. One side uses it at a time: the hand-over and `BackgroundWork.wait()`
+/// order their accesses.
+final class HandedOver<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
