@@ -11,25 +11,32 @@
 #   bash Scripts/benchmark-operations.sh --smoke               # tiny, for CI: proves it runs, times nothing
 #
 # The export re-sends some work orders (2 % duplicates, 1 % stale, 1 % conflicting: the conflicts
-# wait in the review queue); --duplicates, --stale and --conflicts change the shares.
+# wait in the review queue); --duplicates, --stale and --conflicts each change their share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work_orders=100000; components=20000; format=xml; config=release; smoke=0; binary=""
-resends=(--duplicates 0.02 --stale 0.01 --conflicts 0.01)
-options=()
+duplicates=0.02; stale=0.01; conflicts=0.01
 while (($#)); do
   case "$1" in
     --smoke) smoke=1; work_orders=300; components=100; config=debug; shift ;;
-    --binary) binary="$(realpath "$2")"; shift 2 ;;
-    *) options+=("$1" "$2"); shift 2 ;;
+    --binary|--work-orders|--components|--format|--duplicates|--stale|--conflicts)
+      (($# >= 2)) || { echo "$1 needs a value" >&2; exit 2; }
+      case "$1" in
+        --binary) binary="$(realpath "$2")" ;;
+        --work-orders) work_orders="$2" ;;
+        --components) components="$2" ;;
+        --format) format="$2" ;;
+        --duplicates) duplicates="$2" ;;
+        --stale) stale="$2" ;;
+        --conflicts) conflicts="$2" ;;
+      esac
+      shift 2 ;;
+    *) echo "unknown option $1 (--work-orders, --components, --format, --duplicates, --stale, --conflicts, --binary, --smoke)" >&2; exit 2 ;;
   esac
 done
+resends=(--duplicates "$duplicates" --stale "$stale" --conflicts "$conflicts")
 source Scripts/workload-root.sh
-if ((${#options[@]})); then
-  for option in "${options[@]}"; do [[ "$option" == --duplicates || "$option" == --stale || "$option" == --conflicts ]] && resends=() && break; done
-  read_workload_options "${options[@]}"
-fi
 
 build_tools "$config"
 dppsync="${binary:-$bin/dppsync}"
@@ -47,7 +54,7 @@ measure() {
   ((smoke)) || wait_for_inodes "$work"
   timed "$work" "$@"
   local what
-  what="$(eval "$said" | tr '\n|' ' /' | cut -c1-90)"
+  what="$( (eval "$said" || echo "?") | tr '\n|' ' /' | cut -c1-90)"
   printf "| %s | %.2f | %.2f | %d | %d | %s |\n" "$label" "$elapsed" "$(python3 -c "print($user_s + $system_s)")" \
     $((rss_kb / 1024)) "$status" "$what"
 }
