@@ -55,6 +55,8 @@ public struct Ledger {
     /// MTH(D[range]) of the log: perfect subtrees from `ledger_subtree`, the rest from the leaves.
     static func subtreeHash(_ range: Range<Int>, in db: Database) throws -> Hash {
         try MerkleTree.subtreeHash(range, perfect: { range in
+            // Kept by height and index: only an aligned range is one (every range a proof asks for is).
+            guard range.lowerBound & (range.count - 1) == 0 else { return nil }
             let height = range.count.trailingZeroBitCount
             return try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger_subtree WHERE height = ? AND idx = ?"),
                                      arguments: [height, range.lowerBound >> height]).map { [UInt8]($0) }

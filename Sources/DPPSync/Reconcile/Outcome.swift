@@ -45,7 +45,7 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let fieldOwnedByDPP = ReasonCode(rawValue: "FIELD_OWNED_BY_DPP")
     /// A registry asset with the part and serial number of another asset that is not scrapped (not a
     /// DESIGN.md code): applied by default, so the registry stays the registry's, and flagged, because
-    /// a work order naming that part by its serial then cannot tell which one it used.
+    /// a work order naming that part by its serial may then not tell which one it used.
     public static let sharedSerial = ReasonCode(rawValue: "SHARED_SERIAL")
     public static let partInstalledElsewhere = ReasonCode(rawValue: "PART_INSTALLED_ELSEWHERE")
     public static let partNotCertified = ReasonCode(rawValue: "PART_NOT_CERTIFIED")
