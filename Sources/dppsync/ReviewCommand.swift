@@ -111,22 +111,29 @@ struct ReviewCommand: ParsableCommand {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
+            if !resolved.redecided.isEmpty {
+                print("records that waited for it, decided again: " + Outcome.all.compactMap { outcome in
+                    resolved.redecided[outcome].map { "\($0) \(outcome)" } }.joined(separator: ", "))
+            }
             // Its batch's report, as every batch has (README, "Auditor's guide").
             try ReconciliationReport(store: store, layout: options.layout).write(batchId: resolved.batchId)
             // A resolution leaves ledger entries and may make outbox files due: sign and emit before exiting (DESIGN.md §3),
             // under the run lock, so that no pass signs or emits beside it.
             let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)
-            guard let runLock = try waitForRunLock(until: deadline, orFinalizedUpTo: Int(resolved.lastEntry), in: ledger) else { return }
-            let asOf = configuration.timeZone.civilDate(of: .now())
-            try withExtendedLifetime(runLock) {
-                do {
-                    if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
-                        print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+            if let runLock = try waitForRunLock(until: deadline, orFinalizedUpTo: Int(resolved.lastEntry), in: ledger) {
+                let asOf = configuration.timeZone.civilDate(of: .now())
+                try withExtendedLifetime(runLock) {
+                    do {
+                        if let checkpoint = try Finalizer(store: store, layout: options.layout, configuration: configuration).run(batchId: nil, asOf: asOf) {
+                            print("ledger checkpoint: \(checkpoint.checkpoint.treeSize) entries")
+                        }
+                    } catch where Store.isBusy(error) {
+                        print("resolved; another dppsync process kept the store busy, so the next run signs this resolution and emits its outbox files")
                     }
-                } catch where Store.isBusy(error) {
-                    print("resolved; another dppsync process kept the store busy, so the next run signs this resolution and emits its outbox files")
                 }
             }
+            // Decided again into a new hold (or a rejection): someone has to look, as after a run.
+            if resolved.redecided.keys.contains(where: \.needsAttention) { throw DPPExit.attention }
         }
 
         /// The run lock, once no run holds it; `nil` when a running pass has meanwhile finished with

@@ -281,6 +281,11 @@ struct LedgerTests {
         try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 10 AND idx = 0")
         let unsigned = try cli.run("ledger", "proof", "--consistency", "1100", String(size))
         #expect(unsigned.status != 0 && unsigned.stderr.contains("does not have the root its checkpoint signed"), "\(unsigned.stderr)")
+        // The root is the one the note signs, not the column beside it.
+        try tamper(cli, "UPDATE checkpoint SET root_hash = zeroblob(32)")
+        let signed = try cli.run("ledger", "proof", "1000")
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.stdout.contains(#""rootHash": "\#(HexBytes.encode(MerkleTree.root(leaves[...])))""#), "\(signed.stdout)")
     }
 
     @Test("ledger show lists a component's history with provenance; ledger key prints the pinned key")

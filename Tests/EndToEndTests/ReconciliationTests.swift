@@ -522,7 +522,9 @@ struct ReconciliationTests {
         #expect(try outcome(cli, key: "WO-77") == "held UNKNOWN_PART")
         #expect(try cli.scalar("SELECT COUNT(*) FROM asset WHERE dpp_id = 'DPP-PART-140'") == "0")
         let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE reason = 'SHARED_SERIAL' AND status = 'open'"))
-        #expect(try cli.run("review", "resolve", item, "--accept", "--by", "stores.lead").status == 0)
+        let accepted = try cli.run("review", "resolve", item, "--accept", "--by", "stores.lead")
+        #expect(accepted.status == 0)
+        #expect(accepted.stdout.contains("records that waited for it, decided again: 1 applied"), "\(accepted.stdout)")
         #expect(try outcome(cli, key: "DPP-PART-140") == "applied SHARED_SERIAL")
         // Registered on review, the kit is what WO-77 waited for: decided again at once, as a file's asset would make it.
         #expect(try outcome(cli, key: "WO-77") == "applied -")
@@ -532,6 +534,18 @@ struct ReconciliationTests {
                      as: "unserviceable.json", source: "registry")
         #expect(try Self.run(cli).status == 0)
         #expect(try outcome(cli, key: "DPP-PART-123") == "applied -")
+        // A third kit without a release certificate: the work order waiting for it is decided again into another hold,
+        // and the resolution says so and exits 1, as a run would.
+        try cli.drop(#"{"exportedAt": "2025-11-10T02:00:00Z", "assets": [{"dppId": "DPP-PART-141", "partNumber": "AMP-SEAL-KIT-7", "serialNumber": "SK7-88812", "status": "IN_STOCK"}]}"#,
+                     as: "third.json", source: "registry")
+        try cli.drop(#"{"dppId": "DPP-H2-002", "workOrderId": "WO-78", "completionDate": "2025-11-11", "partsUsed": [{"dppId": "DPP-PART-141"}]}"#,
+                     as: "fit2.json", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        let third = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'DPP-PART-141' AND status = 'open'"))
+        let uncertified = try cli.run("review", "resolve", third, "--accept", "--by", "stores.lead")
+        #expect(uncertified.status == 1)
+        #expect(uncertified.stdout.contains("records that waited for it, decided again: 1 held"), "\(uncertified.stdout)")
+        #expect(try outcome(cli, key: "WO-78") == "held PART_NOT_CERTIFIED")
         let verify = try cli.run("ledger", "verify")
         #expect(verify.status == 0, "\(verify.stdout)")
     }

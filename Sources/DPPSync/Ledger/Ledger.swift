@@ -141,18 +141,21 @@ public struct Ledger {
         guard sequence >= 1, sequence <= size else {
             throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size))")
         }
+        guard let signedRoot = Self.signedRoot(of: latest.note) else {
+            throw StoreError(message: "the latest checkpoint's note cannot be read (run `dppsync ledger verify`)")
+        }
         return try store.read { db in
             let proof = try MerkleTree.inclusionProof(index: sequence - 1, size: size) { try Self.subtreeHash($0, in: db) }
             let leaf = try Self.leafHashes((sequence - 1)..<sequence, in: db)[0]
-            // Built from the store, checked against the signature: an edited entry or kept hash gives no proof.
-            guard MerkleTree.verifyInclusion(leafHash: leaf, index: sequence - 1, treeSize: size, proof: proof, root: latest.checkpoint.rootHash) else {
+            // Built from the store, checked against the signed root: an edited entry or kept hash gives no proof.
+            guard MerkleTree.verifyInclusion(leafHash: leaf, index: sequence - 1, treeSize: size, proof: proof, root: signedRoot) else {
                 throw StoreError(message: "entry \(sequence)'s proof does not check against the latest checkpoint (tree size \(size)): the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
             }
             return .object([
                 ("leafIndex", .number(String(sequence - 1))),
                 ("treeSize", .number(String(size))),
                 ("leafHash", .string(Fingerprint.hex(leaf))),
-                ("rootHash", .string(Fingerprint.hex(latest.checkpoint.rootHash))),
+                ("rootHash", .string(Fingerprint.hex(signedRoot))),
                 ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
                 ("checkpoint", .string(latest.note)),
             ])
@@ -169,9 +172,9 @@ public struct Ledger {
             let proof = try MerkleTree.consistencyProof(oldSize: oldSize, newSize: newSize) { try Self.subtreeHash($0, in: db) }
             let oldRoot = try Self.subtreeHash(0..<oldSize, in: db), newRoot = try Self.subtreeHash(0..<newSize, in: db)
             // The roots come from the store too: where a checkpoint signed one, it must be that one.
-            let signed = try Self.checkpoints(db, latestOnly: false)
             for (size, root) in [(oldSize, oldRoot), (newSize, newRoot)] {
-                if let checkpoint = signed.first(where: { $0.checkpoint.treeSize == size }), checkpoint.checkpoint.rootHash != root {
+                guard let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoint WHERE tree_size = ?", arguments: [size]) else { continue }
+                guard Self.signedRoot(of: note) == root else {
                     throw StoreError(message: "the tree of \(size) entries does not have the root its checkpoint signed: the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
                 }
             }
@@ -186,6 +189,12 @@ public struct Ledger {
                 ("hashes", .array(proof.map { .string(Fingerprint.hex($0)) })),
             ])
         }
+    }
+
+    /// The root hash a checkpoint's note states (what its signature covers; the `root_hash` column beside
+    /// it is not signed), or `nil` when the note cannot be read.
+    static func signedRoot(of note: String) -> Hash? {
+        SignedNote(note).flatMap { Checkpoint(body: $0.body) }?.rootHash
     }
 
     /// The entries about one component, in order: those it is the subject of, and

@@ -225,7 +225,7 @@ public struct ComplianceReport {
         // Maintenance overdue on the period's last day, as of that day (later work does not answer it).
         try json((page.findings > 0 ? "\n    ]" : "]") + "\n  },\n  \"overdueMaintenance\": [")
         separator = "\n    "
-        for item in try DueCalculator(policy: policy).compute(asOf: to, in: db) where item.overdue {
+        for item in try DueCalculator(policy: policy).compute(asOf: to, in: db, recordsThrough: to) where item.overdue {
             try json(separator + q(.object([
                 ("dppId", .string(item.dppId)), ("taskId", .string(item.taskId)), ("dueDate", .string(item.dueDate.description)),
                 ("toleranceDays", .number(String(item.toleranceDays))), ("lastAccomplished", .string(item.accomplished.description)),

@@ -116,6 +116,8 @@ public struct ReviewQueue {
         public var lastEntry: Int64
         /// The batch the resolution was recorded in (its reconciliation report's).
         public var batchId: Int64
+        /// What became of the records that waited for an accepted asset or certification, decided again with it.
+        public var redecided: [Outcome: Int] = [:]
     }
 
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
@@ -137,6 +139,7 @@ public struct ReviewQueue {
             let provenance = Provenance(fileFingerprint: item.fileFingerprint, fileName: item.fileName, recordIndex: item.recordIndex,
                                         mappingName: nil, mappingHash: item.mappingHash)
             var decision: Decision
+            var redecided: [Outcome: Int] = [:]
             switch resolution {
             case .accept:
                 guard Self.acceptable.contains(item.reason) else {
@@ -154,7 +157,7 @@ public struct ReviewQueue {
                 if Redecider.referenceKinds.contains(record.kind) {
                     var plain = Reconciler(configuration: configuration)
                     plain.decisionDate = reconciler.decisionDate
-                    _ = try Redecider(reconciler: plain, db: db, batchId: batchId, now: now.description).redecideWaiting(writer: &writer)
+                    redecided = try Redecider(reconciler: plain, db: db, batchId: batchId, now: now.description).redecideWaiting(writer: &writer)
                 }
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
@@ -170,7 +173,7 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId)
+            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided)
         }
     }
 

@@ -10,10 +10,7 @@ import GRDB
 ///   reported days in the 30 days before the last report, counted from the later
 ///   of the last reported day and the accomplishment day, rounded down to whole days;
 /// - the due date is the earliest of calendar, flight-hour and cycle dates;
-/// - the tolerance does not move the due date: overdue only past due + tolerance;
-/// - what happened after the as-of day does not count (a completion, a day's utilisation, an
-///   installation): the compliance report asks what was overdue at a period's end, after the work
-///   that answered it may have come in.
+/// - the tolerance does not move the due date: overdue only past due + tolerance.
 public struct DueCalculator {
     public let policy: SchedulingPolicy
     public init(policy: SchedulingPolicy) { self.policy = policy }
@@ -24,7 +21,13 @@ public struct DueCalculator {
         var category: String?, authorisation: String?, certificate: String?
     }
 
-    public func compute(asOf: CivilDate, in db: Database) throws -> [DueItem] {
+    /// - Parameter recordsThrough: when set (the compliance report: a period's last day), only what is
+    ///   dated up to that day counts — completions, utilisation, and where each component was then (its
+    ///   installation period in force, whose start is the baseline when no completion counts); components
+    ///   not fitted then are left out. The question is what was overdue at the period's end, after later
+    ///   work may have answered it. The planner counts every record (`nil`): a completion dated ahead of the
+    ///   operator's today (a CMMS in a zone ahead) counts at once.
+    public func compute(asOf: CivilDate, in db: Database, recordsThrough: CivilDate? = nil) throws -> [DueItem] {
         let tasks = try Row.fetchAll(db, sql: "SELECT * FROM maintenance_task ORDER BY task_id").map { r in
             Task(id: r["task_id"], partNumber: r["part_number"], type: r["maintenance_type"], duration: r["estimated_duration"],
                  days: Self.whole(r["interval_days"], in: Self.wholeIntervalRange), flightHours: Self.decimal(r["interval_flight_hours"], in: Self.intervalRange),
@@ -35,7 +38,7 @@ public struct DueCalculator {
         let tasksByPart = Dictionary(grouping: tasks, by: \.partNumber)
         // Utilisation per aircraft, by day.
         var usage: [String: [(day: Int, fh: Double, fc: Int)]] = [:]
-        let last = asOf.description
+        let last = recordsThrough?.description ?? "9999-12-31"
         for r in try Row.fetchAll(db, sql: "SELECT aircraft, day, flight_hours, cycles FROM utilisation WHERE day <= ? ORDER BY aircraft, day", arguments: [last]) {
             guard let day = CivilDate(iso: r["day"] as String) else { continue }
             usage[r["aircraft"], default: []].append((day.daysSinceEpoch, Self.decimal(r["flight_hours"], in: Self.storedDailyRange) ?? 0,
@@ -45,9 +48,7 @@ public struct DueCalculator {
         var periods: [String: [(start: Int, aircraft: String?)]] = [:]
         // Only components the programme has tasks for (not every serialised part).
         let scheduled = "SELECT dpp_id FROM asset WHERE part_number IN (SELECT part_number FROM maintenance_task)"
-        let installations = try Row.fetchCursor(db, sql: """
-            SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) AND start_day <= ? ORDER BY dpp_id, start_day
-            """, arguments: [last])
+        let installations = try Row.fetchCursor(db, sql: "SELECT dpp_id, start_day, aircraft FROM installation WHERE dpp_id IN (\(scheduled)) ORDER BY dpp_id, start_day")
         while let r = try installations.next() {
             guard let day = CivilDate(iso: r["start_day"] as String) else { continue }
             periods[r["dpp_id"], default: []].append((day.daysSinceEpoch, r["aircraft"] as String?))
@@ -77,6 +78,18 @@ public struct DueCalculator {
             // By position: dpp_id, part_number, installed_on, installed_at.
             let dppId: String = asset[0]
             guard let partNumber = asset[1] as String?, let applicable = tasksByPart[partNumber] else { continue }
+            // Where it is (or was on `recordsThrough`), and since when.
+            var aircraft: String = asset[2]
+            var installedSince = (asset[3] as String?).flatMap { CivilDate(iso: $0) }
+            if let through = recordsThrough {
+                if let history = periods[dppId] {
+                    guard let then = history.last(where: { $0.start <= through.daysSinceEpoch }), let on = then.aircraft else { continue }
+                    aircraft = on
+                    installedSince = CivilDate(daysSinceEpoch: then.start)
+                } else if let since = installedSince, since > through {
+                    continue
+                }
+            }
             for task in applicable {
                 // A work order without a task counts for the component's only task.
                 var latest = try latestCompletion(dppId, task: task.id)
@@ -85,11 +98,11 @@ public struct DueCalculator {
                 let by: String
                 if let latest {
                     accomplished = latest.1; by = "work order \(latest.0)"
-                } else if let installed = (asset[3] as String?).flatMap({ CivilDate(iso: $0) }), installed <= asOf {
-                    accomplished = installed; by = "installation"
+                } else if let installedSince {
+                    accomplished = installedSince; by = "installation"
                 } else { continue }
                 if let item = due(task: task, dppId: dppId, accomplished: accomplished, by: by, asOf: asOf,
-                                  periods: periods[dppId] ?? [], currentAircraft: asset[2], usage: usage) {
+                                  periods: periods[dppId] ?? [], currentAircraft: aircraft, usage: usage) {
                     items.append(item)
                 }
             }
