@@ -104,6 +104,13 @@ extension Mapping {
                         continue
                     }
                     var rule = rule
+                    // A day is compared as a day (due dates, reports, duplicates): another type would store a
+                    // time or a text that no date reads, and the due dates had skipped such a completion.
+                    if rule.typeDeclared, spec.type == .date, rule.type != .date {
+                        reader.fail(fieldNodes[name], "field '\(name)' of record kind '\(kind)' is a day (in dppsync.yaml's time zone); "
+                                    + "type '\(rule.type.rawValue)' would store something no date reads: leave the type out (a date-time value is read as its day)")
+                        continue
+                    }
                     if !rule.typeDeclared { rule.type = rule.each != nil ? .list : spec.type }
                     typed.append((name, rule))
                 }

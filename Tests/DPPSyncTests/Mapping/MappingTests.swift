@@ -144,7 +144,7 @@ struct MappingTests {
         }
     }
 
-    @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time")
+    @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time, a day typed as something else")
     func silentMistakes() {
         let cases: [(String, String)] = [
             ("  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{workOrderID} at {siteId}\" }\n  siteId: site\n",
@@ -159,6 +159,8 @@ struct MappingTests {
              "findings: path 'notes[*].text' has [*] before its last step"),
             ("  workOrderId: wo\n  completionDate: done\n  siteId: { path: site, type: decimal }\n",
              "timestamp 'siteId' must be a date-time, date or text field, not decimal"),
+            ("  workOrderId: wo\n  completionDate: { path: done, type: date-time }\n",
+             "field 'completionDate' of record kind 'workOrderCompletion' is a day (in dppsync.yaml's time zone); type 'date-time' would store something no date reads"),
         ]
         for (fields, message) in cases {
             do {
