@@ -126,7 +126,7 @@ public struct ComplianceReport {
         try csv(Self.csvHeader)
         // The certificate in force: who it names (a work order sent again may name another technician than the one
         // certified), and the ledger entry that decided it.
-        let certificate = try db.cachedStatement(sql: """
+        let certificate = try DirectStatement(db, sql: """
             SELECT q.ledger_seq, json_extract(m.body, '$.technician.laborCode'), json_extract(m.body, '$.technician.category')
             FROM outbox_message m JOIN outbox_queue q USING (message_id) WHERE m.message_id = ?
             """)
@@ -144,8 +144,8 @@ public struct ComplianceReport {
             var certificateId: String?, entry: Int64?, category: String?, withdrawn: String?
             let history = try ReleaseCertificate.history(of: workOrderId, in: db)
             if let latest = history.latest {
-                if status == "released", !history.withdrawn, let found = try Row.fetchOne(certificate, arguments: [latest]) {
-                    (certificateId, entry, staff, category) = (latest, found[0], found[1] ?? staff, found[2])
+                if status == "released", !history.withdrawn, let found = try certificate.firstRow([latest], columns: 3, in: db) {
+                    (certificateId, entry, staff, category) = (latest, found[0].flatMap { Int64($0) }, found[1] ?? staff, found[2])
                 } else if history.withdrawn {
                     withdrawn = history.withdrawal
                 }
