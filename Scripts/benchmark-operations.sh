@@ -38,13 +38,7 @@ done
 resends=(--duplicates "$duplicates" --stale "$stale" --conflicts "$conflicts")
 source Scripts/workload-root.sh
 
-build_tools "$config"
-dppsync="${binary:-$bin/dppsync}"
-work="$(mktemp -d /tmp/dppsync-operations.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-root="$work/root"
-# The binary timed writes the root's configuration and mappings (an older one may not read a newer one's).
-"$dppsync" init --root "$root" >/dev/null
+start_benchmark "$config" operations "$binary"
 prepare_root "$bin" "$root" "$components" "$work_orders" "$format" "$work/export"
 mv "$work/export" "$EXPORT_FILE"
 

@@ -26,12 +26,7 @@ done
 
 cd "$(dirname "$0")/.."
 source Scripts/workload-root.sh
-build_tools "$config"
-dppsync="${binary:-$bin/dppsync}"
-work="$(mktemp -d /tmp/dppsync-predictions.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-root="$work/root"
-"$dppsync" init --root "$root" >/dev/null
+start_benchmark "$config" predictions "$binary"
 "$bin/dppsync-workload" --root "$root" --components "$components" --work-orders 0 --format none --predictions "$predictions" >/dev/null
 mv "$root/Inbox/caos/predictions.json" "$work/predictions.json"
 "$dppsync" run --root "$root" --once --stability-window 0 --as-of 2026-01-10 >/dev/null 2>&1 || true

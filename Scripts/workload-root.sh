@@ -27,6 +27,21 @@ read_workload_options() {
 }
 
 #
+#   start_benchmark CONFIG NAME [BINARY]
+#
+# Builds the tools (`build_tools CONFIG`), sets `dppsync` to BINARY (or the build's), `work` to a new
+# /tmp/dppsync-NAME.* folder removed at exit, and `root` to a root in it that the binary timed has
+# initialised: an older dppsync may not read a newer one's configuration.
+start_benchmark() {
+  build_tools "$1"
+  dppsync="${3:-$bin/dppsync}"
+  work="$(mktemp -d "/tmp/dppsync-$2.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  root="$work/root"
+  "$dppsync" init --root "$root" >/dev/null
+}
+
+#
 #   prepare_root BIN_DIR ROOT COMPONENTS WORK_ORDERS FORMAT SET_ASIDE
 #
 # Leaves the export at SET_ASIDE and sets EXPORT_FILE to the inbox path it goes back to for the
