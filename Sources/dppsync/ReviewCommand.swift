@@ -112,8 +112,7 @@ struct ReviewCommand: ParsableCommand {
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
             if !resolved.redecided.isEmpty {
-                print("records that waited for it, decided again: " + Outcome.all.compactMap { outcome in
-                    resolved.redecided[outcome].map { "\($0) \(outcome)" } }.joined(separator: ", "))
+                print("records that waited for it, decided again: " + Outcome.summary(of: resolved.redecided))
             }
             // Its batch's report, as every batch has (README, "Auditor's guide").
             try ReconciliationReport(store: store, layout: options.layout).write(batchId: resolved.batchId)

@@ -137,7 +137,7 @@ struct RunSummaryText {
             guard let batch = pass.batchId else { continue }
             lines.append("batch \(batch): \(pass.files.count) file(s)")
             for file in pass.files {
-                let counts = Outcome.all.compactMap { o in file.counts[o].map { "\($0) \(o)" } }.joined(separator: ", ")
+                let counts = Outcome.summary(of: file.counts)
                 let what = file.reason.map { "\($0): \(file.message)" } ?? (counts.isEmpty ? file.message : counts)
                 lines.append("  \(file.source)/\(file.name) → \(relative(file.destination))  [\(what)]")
             }

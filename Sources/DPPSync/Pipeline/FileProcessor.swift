@@ -269,7 +269,7 @@ struct FileProcessor {
             }
         }
         crash.reached(.inTransaction)
-        let summary = Outcome.all.compactMap { o in counts[o].map { "\($0) \(o)" } }.joined(separator: ", ")
+        let summary = Outcome.summary(of: counts)
         return Verdict(disposition: .archived, reason: nil, message: (reprocessOf != nil ? "reprocessed: " : "") + (summary.isEmpty ? "no records" : summary),
                        counts: counts, fileId: fileId)
     }

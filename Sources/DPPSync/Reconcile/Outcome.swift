@@ -23,6 +23,11 @@ public struct Outcome: RawRepresentable, Sendable, Hashable, Codable, CustomStri
 
     /// Outcomes that make `run` exit 1: someone has to look.
     public var needsAttention: Bool { self == .held || self == .rejected }
+
+    /// Counts as people read them, in outcome order, the outcomes with none left out: "2 applied, 1 held".
+    public static func summary(of counts: [Outcome: Int]) -> String {
+        all.compactMap { outcome in counts[outcome].map { "\($0) \(outcome)" } }.joined(separator: ", ")
+    }
 }
 
 /// Why a record or file got its outcome (DESIGN.md §5).

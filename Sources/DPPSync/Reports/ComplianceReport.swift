@@ -89,7 +89,8 @@ public struct ComplianceReport {
 
         // Releases to service: work orders completed in the period that asked for one.
         let statuses = Self.releaseStatuses.map { "'\($0)'" }.joined(separator: ", ")
-        let inPeriod = "completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status IN (\(statuses))"
+        let period = "completion_date >= ? AND (? IS NULL OR completion_date < ?)"
+        let inPeriod = "\(period) AND release_status IN (\(statuses))"
         var releaseCounts: [(status: String, workOrders: Int)] = try Row.fetchAll(
             db, sql: "SELECT release_status, COUNT(*) FROM work_order WHERE \(inPeriod) GROUP BY release_status ORDER BY release_status",
             arguments: [first, dayAfter, dayAfter]).map { ($0[0], $0[1]) }
@@ -98,7 +99,7 @@ public struct ComplianceReport {
         // not-returned work orders costs a key lookup (the first certificate's id); only those withdrawn are kept.
         var withdrawnNotReturned = Set<String>()
         for workOrderId in try String.fetchAll(db, sql: """
-            SELECT work_order_id FROM work_order WHERE completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status = 'not-returned'
+            SELECT work_order_id FROM work_order WHERE \(period) AND release_status = 'not-returned'
             """, arguments: [first, dayAfter, dayAfter]) where try ReleaseCertificate.history(of: workOrderId, in: db).withdrawn {
             withdrawnNotReturned.insert(workOrderId)
         }
@@ -132,7 +133,7 @@ public struct ComplianceReport {
             """)
         let releases = try Row.fetchCursor(db, sql: """
             SELECT work_order_id, dpp_id, task_id, completion_date, release_status, certifying_staff FROM work_order
-            WHERE completion_date >= ? AND (? IS NULL OR completion_date < ?) AND release_status IN (\(statuses), 'not-returned')
+            WHERE \(period) AND release_status IN (\(statuses), 'not-returned')
             ORDER BY completion_date, work_order_id
             """, arguments: [first, dayAfter, dayAfter])
         var separator = "\n      "
@@ -179,7 +180,8 @@ public struct ComplianceReport {
         let reasons = Self.complianceReasons.map(\.rawValue)
         let marks = reasons.map { _ in "?" }.joined(separator: ", ")
         let batches = "SELECT id FROM batch WHERE started_at >= ? AND (? IS NULL OR started_at < ?)"
-        let bounds: [DatabaseValueConvertible?] = [timeZone.start(of: from).description, dayAfter.map { _ in timeZone.start(of: to.adding(days: 1)).description }, dayAfter.map { _ in timeZone.start(of: to.adding(days: 1)).description }]
+        let end = dayAfter.map { _ in timeZone.start(of: to.adding(days: 1)).description }
+        let bounds: [DatabaseValueConvertible?] = [timeZone.start(of: from).description, end, end]
         let findingCounts = try Row.fetchAll(db, sql: """
             SELECT reason, outcome, COUNT(*) FROM record_outcome WHERE batch_id IN (\(batches)) AND reason IN (\(marks))
             GROUP BY reason, outcome ORDER BY reason, outcome
