@@ -250,8 +250,16 @@ public struct LedgerEntry: Sendable, Hashable {
         return Array(hasher.finalize())
     }
 
-    /// Parses canonical bytes back into an entry (for replay and verification).
+    /// Parses canonical bytes back into an entry (for replay and verification). Bytes in another
+    /// layout (which `ledger verify` reports as not canonical) are read by the general parser.
     public init?(canonicalBytes bytes: [UInt8]) {
+        guard let entry = CanonicalEntryReader.read(bytes) ?? Self.readAsJSON(bytes) else { return nil }
+        self = entry
+    }
+
+    /// The entry in `bytes` read as any JSON document: members in any order, whitespace, rows of
+    /// tables this version does not know.
+    static func readAsJSON(_ bytes: [UInt8]) -> LedgerEntry? {
         guard let json = try? JSONParser.parseDocument(bytes),
               case .string(let seqText)? = json["seq"], let seq = Int64(seqText),
               case .string(let timeText)? = json["time"], let time = Timestamp(iso: timeText),
@@ -274,7 +282,7 @@ public struct LedgerEntry: Sendable, Hashable {
         let provenance = Provenance(fileFingerprint: text(p?["file"]), fileName: text(p?["fileName"]),
                                     recordIndex: text(p?["record"]).flatMap { Int($0) },
                                     mappingName: text(p?["mappingName"]), mappingHash: text(p?["mapping"]))
-        self.init(sequence: seq, time: time, batchId: batch,
-                  change: StateChange(kind: kind, subject: subject, rows: rows, provenance: provenance))
+        return LedgerEntry(sequence: seq, time: time, batchId: batch,
+                           change: StateChange(kind: kind, subject: subject, rows: rows, provenance: provenance))
     }
 }

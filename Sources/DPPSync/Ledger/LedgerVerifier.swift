@@ -102,6 +102,7 @@ public struct LedgerVerifier {
         try ledger.store.read { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, time, batch_id, kind, subject, body, body_size, leaf_hash FROM ledger_entry ORDER BY seq")
             var expected: Int64 = 1
+            let canonical = JSONByteBuffer()  // each entry written again, to compare with what is stored
             while let row = try cursor.next() {
                 let seq: Int64 = row["seq"]
                 let body: [UInt8]
@@ -126,7 +127,8 @@ public struct LedgerVerifier {
                         report.findings.append(LedgerFinding(code: "ENTRY_MISPLACED", entry: seq,
                             message: "the entry stored at \(seq) says it is entry \(entry.sequence): entries were reordered or inserted"))
                     }
-                    if entry.canonicalBytes != body {
+                    entry.writeCanonicalBytes(to: canonical)
+                    if !canonical.hasBytes(body) {
                         report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
                             message: "entry \(seq) is not in canonical form: it was written by something other than dppsync"))
                     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A growable byte buffer written through a raw pointer, for JSON that every change
 /// passes through: the ledger's canonical bytes. A completion's entry is ~3.5 KB made of
 /// about a hundred short strings; appended to an `[UInt8]`, each string, quote and
@@ -29,6 +31,11 @@ final class JSONByteBuffer {
     /// Reads the bytes written in place.
     func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// `true` when the bytes written are `other`'s.
+    func hasBytes(_ other: [UInt8]) -> Bool {
+        other.count == count && other.withUnsafeBufferPointer { count == 0 || memcmp(base, $0.baseAddress!, count) == 0 }
     }
 
     @inline(__always)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a JSON value starts in its input, for messages a human can act on.
 public struct SourcePosition: Sendable, Hashable, Codable, CustomStringConvertible {
     public var line: Int
@@ -228,6 +230,48 @@ public struct JSONParser {
             }
         }
         throw error("unterminated string")
+    }
+
+    // MARK: Reading a document of known layout, byte for byte (the ledger's canonical entries)
+
+    /// Consumes `literal` when the input continues with exactly its bytes (no whitespace is skipped).
+    mutating func consume(_ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { consume($0) }
+    }
+
+    /// Consumes `expected` when the input continues with exactly those bytes.
+    mutating func consume(_ expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard index + expected.count <= bytes.count else { return false }
+        let matches = bytes.withUnsafeBufferPointer { all in
+            expected.isEmpty || memcmp(all.baseAddress! + index, expected.baseAddress!, expected.count) == 0
+        }
+        if matches { index += expected.count }
+        return matches
+    }
+
+    /// Consumes a member name written without escapes and its colon (`"name":`), and returns where
+    /// the name's bytes are, with no string made; `nil`, consuming nothing, for anything else.
+    mutating func consumePlainName() -> Range<Int>? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end + 1 < bytes.count, bytes[end] == UInt8(ascii: "\""), bytes[end + 1] == UInt8(ascii: ":") else { return nil }
+        defer { index = end + 2 }
+        return (index + 1)..<end
+    }
+
+    /// `true` when the bytes at `range` are `name`'s.
+    func bytes(in range: Range<Int>, equal name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard range.count == name.count else { return false }
+        return range.isEmpty || bytes.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + range.lowerBound, name.baseAddress!, name.count) == 0 }
+    }
+
+    /// A string (its value read as `parseValue` reads it) or `null` (`.some(nil)`) next; `nil`,
+    /// consuming nothing, when neither comes next.
+    mutating func consumeStringOrNull() throws(JSONParseError) -> String?? {
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "\"") { return .some(try parseString()) }
+        return consume("null") ? .some(nil) : nil
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

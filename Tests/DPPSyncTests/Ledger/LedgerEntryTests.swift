@@ -1,4 +1,5 @@
 @testable import DPPSync
+import Foundation
 import Testing
 
 @Suite("canonical ledger entry bytes")
@@ -56,6 +57,71 @@ struct LedgerEntryTests {
             let expected = entry.canonicalJSON.jsonBytes(sortedKeys: true)
             #expect(buffer.bytes == expected)
             #expect(buffer.withBytes { LedgerEntry.leafHash($0) } == LedgerEntry.leafHash(expected))
+        }
+    }
+
+    /// `ledger verify` and replay read entries member by member when they are laid out as dppsync
+    /// writes them; what an entry says must not depend on which reader read it.
+    @Test("canonical bytes are read member by member into images in table order, as the general parser reads them")
+    func canonicalReaderMatchesGeneralParser() throws {
+        let awkward = ["quote \" and \\ backslash", "line\nfeed\r\ttab \u{01}\u{1F}", "ünïcødé ✈︎ 水素", "", "null"]
+        var rows: [RowImage] = []
+        for (i, text) in awkward.enumerated() {
+            rows.append(RowImage(table: StateSchema.asset, values: ["dpp_id": "DPP-\(i)", "description": text, "status": i % 2 == 0 ? nil : text]))
+            rows.append(RowImage(table: StateSchema.workOrderLabor, values: ["work_order_id": text, "line": String(i)], deleted: i % 2 == 1))
+        }
+        rows.append(RowImage(table: StateSchema.asset, updating: ["dpp_id": "P-1", "status": "SPARE", "installed_on": nil],
+                             to: ["dpp_id": "P-1", "status": "INSTALLED", "installed_on": "EC-1"]))
+        rows.append(RowImage(table: StateSchema.asset, carrying: ["description": "no key"]))
+        rows.append(RowImage(table: StateSchema.installation, carrying: [:]))
+        let entries = [
+            LedgerEntry(sequence: 42, time: Timestamp(millisecondsSinceEpoch: 1_767_225_600_123), batchId: 3,
+                        change: StateChange(kind: "workorder.completed", subject: "DPP-\"s\"", rows: rows,
+                                            provenance: Provenance(fileFingerprint: "ab", fileName: "f.xml", recordIndex: 12, mappingName: "m", mappingHash: "cd"))),
+            LedgerEntry(sequence: 1, time: Timestamp(millisecondsSinceEpoch: 0), batchId: nil,
+                        change: StateChange(kind: "review.resolved", subject: "", rows: [], provenance: Provenance())),
+        ]
+        for entry in entries {
+            let bytes = entry.canonicalBytes
+            let read = try #require(CanonicalEntryReader.read(bytes))
+            #expect(read == entry)
+            #expect(read == LedgerEntry.readAsJSON(bytes))
+            for (image, written) in zip(read.change.rows, entry.change.rows) {
+                // In the table's order and knowing its table: written again and replayed by position.
+                let table = try #require(written.stateTable)
+                #expect(image.isOf(table))
+                #expect(image.values.keys == table.columns.filter(written.values.keys.contains))
+            }
+            #expect(read.canonicalBytes == bytes)
+        }
+
+        // Another layout is left to the general parser, which reads what it can.
+        let canonical = String(decoding: entries[0].canonicalBytes, as: UTF8.self)
+        let other: [(String, String)] = [
+            ("whitespace", canonical.replacingOccurrences(of: "{\"batch\":", with: "{ \"batch\":")),
+            ("provenance members in another order", canonical.replacingOccurrences(of: "\"mapping\":\"cd\",\"mappingName\":\"m\"", with: "\"mappingName\":\"m\",\"mapping\":\"cd\"")),
+            ("a table this version does not know", canonical.replacingOccurrences(of: "\"table\":\"work_order_labor\"", with: "\"table\":\"retired\"")),
+            ("a number for a value", canonical.replacingOccurrences(of: "\"line\":\"1\"", with: "\"line\":1")),
+            ("a column the table does not have", canonical.replacingOccurrences(of: "\"line\":\"1\"", with: "\"line\":\"1\",\"zz_extra\":\"x\"")),
+            ("row columns out of order", canonical.replacingOccurrences(of: "\"row\":{\"dpp_id\":\"P-1\",\"installed_on\":\"EC-1\",",
+                                                                        with: "\"row\":{\"installed_on\":\"EC-1\",\"dpp_id\":\"P-1\",")),
+            ("an escaped name", canonical.replacingOccurrences(of: "\"dpp_id\":\"DPP-0\"", with: "\"dpp\\u005fid\":\"DPP-0\"")),
+            // Read the same by both readers (strings are `JSONParser`'s either way); written again, it differs.
+            ("an escape the canonical form does not use", canonical.replacingOccurrences(of: "\"f.xml\"", with: "\"f\\/.xml\"")),
+        ]
+        for (what, text) in other {
+            let bytes = Array(text.utf8)
+            #expect(bytes != entries[0].canonicalBytes, "\(what): the variant must differ")
+            if !what.hasPrefix("an escape") { #expect(CanonicalEntryReader.read(bytes) == nil, "\(what)") }
+            let general = try #require(LedgerEntry.readAsJSON(bytes), "\(what)")
+            #expect(LedgerEntry(canonicalBytes: bytes) == general, "\(what)")
+            #expect(general.canonicalBytes != bytes, "\(what): not canonical, as verify reports")
+        }
+        // Bytes that are no entry at all (cut short, followed by more, invalid UTF-8 in the time) are
+        // none through either reader.
+        for broken in [Array(canonical.utf8.dropLast()), Array(canonical.utf8) + [0x7B], Array(canonical.utf8.dropLast(10)) + [0xFF] + Array(canonical.utf8.suffix(10))] {
+            #expect(CanonicalEntryReader.read(broken) == nil)
+            #expect(LedgerEntry(canonicalBytes: broken) == nil)
         }
     }
 }
