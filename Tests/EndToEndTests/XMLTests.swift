@@ -104,6 +104,34 @@ struct XMLTests {
         #expect(!everything.filter { !$0.hasPrefix("TOP SECRET") }.contains { $0.contains("TOP SECRET") }, "the entity's file was never read into any output")
     }
 
+    /// libxml2 2.9 is quadratic in a start tag's attributes: a file of one element with a million
+    /// of them would hold a pass for tens of minutes.
+    @Test("an element with more than 1,000 attributes is refused unread; '=' in comments, CDATA, instructions and values counts for nothing")
+    func attributeFlood() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        let flood = (1...1_001).map { " a\($0)=\"\($0)\"" }.joined()
+        try cli.drop(xml.replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: "    <WORKORDER action=\"Replace\"\n\(flood)>"),
+                     as: "flood.xml", source: "workorders")
+        // The same export with markup a scan could miscount: it applies as the plain one does.
+        let many = String(repeating: " k=v", count: 2_000)
+        let noisy = xml.replacingOccurrences(of: "<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"",
+                                             with: "<?note\(many)?>\n<!--\(many) <x\(many)> -->\n<PublishMXWO xmlns=\"http://www.ibm.com/maximo\" note=\"\(many) >\"")
+            .replacingOccurrences(of: "<SITEID>LEJ</SITEID>", with: "<SITEID>LEJ</SITEID><NOTE><![CDATA[<y\(many) ]] > ]]></NOTE><NOTE2\(String((1...1_000).map { " b\($0)='\($0)'" }.joined()))/>")
+        try cli.drop(noisy, as: "noisy.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["flood.xml", "flood.xml.reason.json"])
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/flood.xml.reason.json", encoding: .utf8)
+        #expect(reason.contains("more than 1000 attributes"), "\(reason)")
+        let document = try JSONParser.parseDocument(Array(reason.utf8))
+        #expect(document["line"] == .number("4"), "the line of the element's '<': \(reason)")
+        let outcomes = try cli.query("SELECT record_key, outcome FROM record_outcome WHERE kind = 'workOrderCompletion' ORDER BY record_index")
+        #expect(outcomes == [["WO-54321", "applied"], ["WO-54330", "skipped"]], "the noisy export reads as the plain one")
+    }
+
     @Test("mapping check compiles XPath and checks namespace prefixes, naming line and column")
     func xpathChecks() throws {
         let cli = try CLI.freshRoot()

@@ -41,14 +41,23 @@ struct XMLRecordSource: RecordSource {
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
-        // A file is read by libxml2 itself, in small buffers: memory is bounded by the largest record.
+        // A file is read by libxml2 in small buffers, each scanned by the attribute guard first:
+        // memory is bounded by the largest record.
         let memory: [UInt8]
         if case .bytes(let bytes) = input { memory = bytes } else { memory = [] }
+        var file: GuardedFileInput?
         try memory.withUnsafeBufferPointer { buffer in
             let reader: xmlTextReaderPtr?
             switch input {
-            case .file(let path): reader = xmlReaderForFile(path, encoding, Self.options)
+            case .file(let path):
+                guard let opened = GuardedFileInput(path: path) else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
+                file = opened
+                reader = xmlReaderForIO(GuardedFileInput.read, nil, Unmanaged.passUnretained(opened).toOpaque(), path, encoding, Self.options)
             case .bytes:
+                var scan = AttributeCountGuard()
+                if !scan.scan(UnsafeRawBufferPointer(buffer)), let offset = scan.refusedAt {
+                    throw AttributeCountGuard.refusal(line: AttributeCountGuard.line(of: offset, in: UnsafeRawBufferPointer(buffer)))
+                }
                 let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
                 reader = xmlReaderForMemory(base, Int32(buffer.count), nil, encoding, Self.options)
             }
@@ -80,6 +89,7 @@ struct XMLRecordSource: RecordSource {
                 }
                 if !contextDone { try context(root); contextDone = true }
                 guard let node = xmlTextReaderExpand(reader) else {
+                    if let refusal = file?.refusal { throw refusal }
                     throw DecodeError(message: errors.messages.first ?? "a \(recordName) element cannot be read", line: errors.firstLine)
                 }
                 if queries == nil { queries = try XPathQueries(document: node.pointee.doc, namespaces: mapping.namespaces) }
@@ -91,6 +101,7 @@ struct XMLRecordSource: RecordSource {
                 index += 1
                 status = xmlTextReaderNext(reader)
             }
+            if let refusal = file?.refusal { throw refusal }
             if status < 0 || !errors.messages.isEmpty {
                 throw DecodeError(message: "not well-formed XML: " + (errors.messages.first ?? "read error"), line: errors.firstLine)
             }
@@ -365,5 +376,43 @@ struct XMLNodeAccessor: RecordAccessor {
         guard let content = xmlNodeGetContent(node) else { return nil }
         defer { dppsync_xmlFree(content) }
         return String(cString: content)
+    }
+}
+
+/// An export file as libxml2 reads it (`xmlReaderForIO`): each buffer is handed to the
+/// `AttributeCountGuard` before the parser sees it, and a refusal ends the read.
+private final class GuardedFileInput {
+    private let descriptor: Int32
+    fileprivate var scan = AttributeCountGuard()
+
+    init?(path: String) {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Why the guard stopped the read, with the element's line (the file is read again up to it).
+    var refusal: DecodeError? {
+        guard let offset = scan.refusedAt else { return nil }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var line = 1, position = 0
+        while position < offset {
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, min($0.count, offset - position), off_t(position)) }
+            guard count > 0 else { return AttributeCountGuard.refusal(line: nil) }
+            line += chunk.withUnsafeBytes { AttributeCountGuard.line(of: count, in: $0) } - 1
+            position += count
+        }
+        return AttributeCountGuard.refusal(line: line)
+    }
+
+    /// libxml2's read callback; its context is the input, unretained (the reader is freed first).
+    static let read: xmlInputReadCallback = { context, buffer, length in
+        guard let context, let buffer, length >= 0 else { return -1 }
+        let input = Unmanaged<GuardedFileInput>.fromOpaque(context).takeUnretainedValue()
+        var count: Int
+        repeat { count = Foundation.read(input.descriptor, buffer, Int(length)) } while count < 0 && errno == EINTR
+        guard count >= 0, input.scan.scan(UnsafeRawBufferPointer(start: buffer, count: count)) else { return -1 }
+        return Int32(count)
     }
 }

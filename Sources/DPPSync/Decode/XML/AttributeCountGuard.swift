@@ -1,0 +1,167 @@
+import Foundation
+
+/// Refuses an element with more attributes than any export carries, before libxml2 parses it.
+///
+/// libxml2 2.9 checks each attribute of a start tag against every one before it: quadratic in
+/// their number (measured here: one element with 20,000 attributes 0.42 s, 40,000 2.3 s), so a
+/// 13 MB file of one element with a million of them would hold a pass for tens of minutes, and
+/// no parser option bounds it. The guard sees the bytes as they are handed to libxml2 and
+/// counts the `=` of each start tag outside quoted values; comments, CDATA sections and
+/// processing instructions are skipped, as their text is not markup.
+///
+/// Byte-wise, so UTF-8 and the ASCII-compatible encodings are read exactly. In UTF-16 the
+/// markup's ASCII characters are still seen, and a character of text whose code unit has a
+/// byte equal to `<` (U+3Cxx) could begin a false tag: its count could only err upwards, by the
+/// `=` of text before the next `>`, which takes thousands of them.
+struct AttributeCountGuard {
+    /// Far above any export's (a Maximo record element has a handful) and far below where libxml2's
+    /// cost shows (~1 ms at 1,000).
+    static let maximumAttributes = 1_000
+
+    /// Where the scan is. Plain integers: the scan runs over every byte of every XML export
+    /// (an enum with payloads had cost 4.6 % of a 100k run's samples; runs of text, values and
+    /// comments are now skipped with `memchr`).
+    private enum State: UInt8 {
+        case text
+        /// After `<`: a start tag, an end tag, or `<!`/`<?` markup.
+        case open
+        /// Inside a start or end tag, counting `=`.
+        case tag
+        /// Inside a quoted attribute value, until `quote`.
+        case quoted
+        /// After `<!`: `matched` bytes of `--` (comment) or `[CDATA[` (cdata) so far.
+        case bang
+        /// A declaration other than a comment or CDATA section (a DTD is refused before this).
+        case declaration
+        /// Inside a comment; `matched` is how many `-` just went by.
+        case comment
+        /// Inside a CDATA section; `matched` is how many `]` just went by.
+        case cdata
+        /// Inside a processing instruction; `matched` is 1 just after a `?`.
+        case instruction
+    }
+
+    private static let commentOpening = Array("--".utf8), cdataOpening = Array("[CDATA[".utf8)
+
+    /// Whether `byte` ends a run inside a tag.
+    @inline(__always)
+    private static func endsTagRun(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+    }
+
+    /// Whether any of the eight bytes of `word` ends a run inside a tag: most of an export's bytes
+    /// are tags' names, read eight at a time (the classic zero-byte test, exact as a yes or no).
+    @inline(__always)
+    private static func endsTagRun(inWord word: UInt64) -> Bool {
+        func has(_ byte: UInt8) -> UInt64 {
+            let x = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+            return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+        }
+        return has(UInt8(ascii: ">")) | has(UInt8(ascii: "=")) | has(UInt8(ascii: "\"")) | has(UInt8(ascii: "'")) != 0
+    }
+
+    private var state = State.text
+    private var quote: UInt8 = 0
+    private var commentMatched = 0, cdataMatched = 0, matched = 0
+    private var attributes = 0
+    /// Bytes before the current buffer, and the offset of the open tag's `<` in the input.
+    private var consumed = 0
+    private var tagOffset = 0
+
+    /// The offset in the input of the `<` of the element refused, once one is. Lines are not
+    /// counted as the bytes go by (1 % of a 100k run's samples): whoever reports the refusal
+    /// counts them up to here (`refusal(line:)`).
+    private(set) var refusedAt: Int?
+
+    /// The error that reports the refusal, at `line`.
+    static func refusal(line: Int?) -> DecodeError {
+        DecodeError(message: "an element has more than \(maximumAttributes) attributes; refused unread, "
+                    + "as libxml2 takes time quadratic in their number (no export has so many)", line: line)
+    }
+
+    /// The line of byte `offset` in `bytes`.
+    static func line(of offset: Int, in bytes: UnsafeRawBufferPointer) -> Int {
+        1 + bytes.prefix(offset).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+
+    /// Reads the next bytes of the input; `false` (with `refusedAt` set) once an element has too many attributes.
+    mutating func scan(_ buffer: UnsafeRawBufferPointer) -> Bool {
+        guard refusedAt == nil else { return false }
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let count = buffer.count
+        /// The next `byte` at or after `i`, or the end.
+        func find(_ byte: UInt8, from i: Int) -> Int {
+            guard i < count, let found = memchr(base + i, Int32(byte), count - i) else { return count }
+            return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+        }
+        var i = 0
+        while i < count {
+            switch state {
+            case .text:
+                i = find(UInt8(ascii: "<"), from: i)
+                guard i < count else { break }
+                state = .open; tagOffset = consumed + i
+                i += 1
+            case .open:
+                switch base[i] {
+                case UInt8(ascii: "!"): state = .bang; commentMatched = 0; cdataMatched = 0
+                case UInt8(ascii: "?"): state = .instruction; matched = 0
+                case UInt8(ascii: ">"): state = .text
+                default: state = .tag; attributes = 0; continue
+                }
+                i += 1
+            case .tag:
+                while i + 8 <= count, !Self.endsTagRun(inWord: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                while i < count, !Self.endsTagRun(base[i]) { i += 1 }
+                guard i < count else { break }
+                switch base[i] {
+                case UInt8(ascii: ">"): state = .text
+                case UInt8(ascii: "="):
+                    attributes += 1
+                    if attributes > Self.maximumAttributes {
+                        refusedAt = tagOffset
+                        return false
+                    }
+                default: state = .quoted; quote = base[i]
+                }
+                i += 1
+            case .quoted:
+                i = find(quote, from: i)
+                guard i < count else { break }
+                state = .tag
+                i += 1
+            case .bang:
+                let byte = base[i]
+                let dashes = Self.commentOpening, section = Self.cdataOpening
+                commentMatched = commentMatched < dashes.count && byte == dashes[commentMatched] ? commentMatched + 1 : 0
+                cdataMatched = cdataMatched < section.count && byte == section[cdataMatched] ? cdataMatched + 1 : 0
+                if commentMatched == dashes.count { state = .comment; matched = 0 }
+                else if cdataMatched == section.count { state = .cdata; matched = 0 }
+                else if commentMatched == 0 && cdataMatched == 0 { state = byte == UInt8(ascii: ">") ? .text : .declaration }
+                i += 1
+            case .declaration:
+                i = find(UInt8(ascii: ">"), from: i)
+                guard i < count else { break }
+                state = .text
+                i += 1
+            case .comment, .cdata:
+                // `-->` or `]]>`: after two or more of the closing byte, a `>`.
+                let closing = state == .comment ? UInt8(ascii: "-") : UInt8(ascii: "]")
+                if matched == 0 { i = find(closing, from: i); guard i < count else { break } }
+                let byte = base[i]
+                if byte == closing { matched += 1 }
+                else if byte == UInt8(ascii: ">") && matched >= 2 { state = .text }
+                else { matched = 0 }
+                i += 1
+            case .instruction:
+                if matched == 0 { i = find(UInt8(ascii: "?"), from: i); guard i < count else { break } }
+                let byte = base[i]
+                if byte == UInt8(ascii: ">") && matched == 1 { state = .text }
+                else { matched = byte == UInt8(ascii: "?") ? 1 : 0 }
+                i += 1
+            }
+        }
+        consumed += count
+        return true
+    }
+}
