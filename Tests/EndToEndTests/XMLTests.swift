@@ -121,9 +121,19 @@ struct XMLTests {
                                              with: "<?note\(many)?>\n<!--\(many) <x\(many)> -->\n<PublishMXWO xmlns=\"http://www.ibm.com/maximo\" note=\"\(many) >\"")
             .replacingOccurrences(of: "<SITEID>LEJ</SITEID>", with: "<SITEID>LEJ</SITEID><NOTE><![CDATA[<y\(many) ]] > ]]></NOTE><NOTE2\(String((1...1_000).map { " b\($0)='\($0)'" }.joined()))/>")
         try cli.drop(noisy, as: "noisy.xml", source: "workorders")
+        // In UTF-16 a `™` is the bytes 22 21: read byte by byte, a quote that hid the flood.
+        let wide = xml.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"UTF-16\"")
+            .replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: "    <WORKORDER action=\"Replace\" note=\"™\"\n\(flood)>")
+        try (Data([0xFF, 0xFE]) + (try #require(wide.data(using: .utf16LittleEndian)))).write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/wide.xml"))
+        // libxml2 would inflate a gzip file unasked, past every check.
+        try Data([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]).write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/packed.xml"))
         let result = try cli.run("run", "--once", "--stability-window", "0")
         #expect(result.status == 1)
-        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["flood.xml", "flood.xml.reason.json"])
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["flood.xml", "flood.xml.reason.json", "packed.xml", "packed.xml.reason.json",
+                                                                   "wide.xml", "wide.xml.reason.json"])
+        let wideReason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/wide.xml.reason.json", encoding: .utf8)
+        #expect(wideReason.contains("more than 1000 attributes") && wideReason.contains("\"line\": 4"), "\(wideReason)")
+        #expect(try String(contentsOfFile: cli.root + "/Quarantine/workorders/packed.xml.reason.json", encoding: .utf8).contains("gzip-compressed"))
         let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/flood.xml.reason.json", encoding: .utf8)
         #expect(reason.contains("more than 1000 attributes"), "\(reason)")
         let document = try JSONParser.parseDocument(Array(reason.utf8))

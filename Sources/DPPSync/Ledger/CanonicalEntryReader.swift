@@ -64,7 +64,7 @@ struct CanonicalEntryReader {
         // checks what it says).
         guard try readMembers(), parser.consume(",\"row\":{"), try readMembers(),
               parser.consume(",\"table\":"), case let tableName?? = try parser.consumeStringOrNull(), parser.consume("}"),
-              let table = StateSchema.table(named: tableName) else { return nil }
+              let table = StateSchema.table(named: tableName), table.columns.count <= 64 else { return nil }  // a mask bit per column
 
         // Both are in canonical (name) order: one pass matches the members to the table's columns.
         let layout = table.canonicalLayout.columns

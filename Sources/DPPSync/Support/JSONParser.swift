@@ -249,12 +249,13 @@ public struct JSONParser {
         return matches
     }
 
-    /// Consumes a member name written without escapes and its colon (`"name":`), and returns where
-    /// the name's bytes are, with no string made; `nil`, consuming nothing, for anything else.
+    /// Consumes a member name of printable ASCII written without escapes, and its colon (`"name":`),
+    /// and returns where the name's bytes are, with no string made; `nil`, consuming nothing, for
+    /// anything else (which `parseString` reads, or refuses).
     mutating func consumePlainName() -> Range<Int>? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         var end = index + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        while end < bytes.count, bytes[end] >= 0x20, bytes[end] < 0x80, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
         guard end + 1 < bytes.count, bytes[end] == UInt8(ascii: "\""), bytes[end + 1] == UInt8(ascii: ":") else { return nil }
         defer { index = end + 2 }
         return (index + 1)..<end

@@ -117,9 +117,12 @@ struct LedgerEntryTests {
             #expect(LedgerEntry(canonicalBytes: bytes) == general, "\(what)")
             #expect(general.canonicalBytes != bytes, "\(what): not canonical, as verify reports")
         }
-        // Bytes that are no entry at all (cut short, followed by more, invalid UTF-8 in the time) are
-        // none through either reader.
-        for broken in [Array(canonical.utf8.dropLast()), Array(canonical.utf8) + [0x7B], Array(canonical.utf8.dropLast(10)) + [0xFF] + Array(canonical.utf8.suffix(10))] {
+        // Bytes that are no entry at all (cut short, followed by more, invalid UTF-8 in the time or in
+        // a key's name) are none through either reader.
+        // A key's names are read for their form only: a control character or invalid UTF-8 in one is no JSON.
+        let key = canonical.utf8.distance(from: canonical.startIndex, to: try #require(canonical.range(of: "\"key\":{\"dpp_id\"")).upperBound) - 4
+        let badNames = [[0x01], [0xFF]].map { Array(canonical.utf8.prefix(key)) + $0 + Array(canonical.utf8.dropFirst(key)) }
+        for broken in [Array(canonical.utf8.dropLast()), Array(canonical.utf8) + [0x7B], Array(canonical.utf8.dropLast(10)) + [0xFF] + Array(canonical.utf8.suffix(10))] + badNames {
             #expect(CanonicalEntryReader.read(broken) == nil)
             #expect(LedgerEntry(canonicalBytes: broken) == nil)
         }

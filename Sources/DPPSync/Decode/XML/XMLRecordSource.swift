@@ -38,6 +38,11 @@ struct XMLRecordSource: RecordSource {
         // (it had been applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
         let marked = prolog.starts(with: [0xEF, 0xBB, 0xBF]) || prolog.starts(with: [0xFF, 0xFE]) || prolog.starts(with: [0xFE, 0xFF])
         let encoding = marked ? nil : mapping.encoding
+        if prolog.starts(with: [0x1F, 0x8B]) {
+            // libxml2 would inflate it unasked (a decompression bomb, and bytes no guard has seen).
+            throw DecodeError(message: "the file is gzip-compressed; dppsync reads exports as the CMMS writes them: decompress it and drop it again", line: nil)
+        }
+        let layout = try AttributeCountGuard.Layout.of(prolog: prolog, encoding: encoding)
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
@@ -50,13 +55,13 @@ struct XMLRecordSource: RecordSource {
             let reader: xmlTextReaderPtr?
             switch input {
             case .file(let path):
-                guard let opened = GuardedFileInput(path: path) else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
+                let opened = try GuardedFileInput(path: path, layout: layout)
                 file = opened
                 reader = xmlReaderForIO(GuardedFileInput.read, nil, Unmanaged.passUnretained(opened).toOpaque(), path, encoding, Self.options)
             case .bytes:
-                var scan = AttributeCountGuard()
-                if !scan.scan(UnsafeRawBufferPointer(buffer)), let offset = scan.refusedAt {
-                    throw AttributeCountGuard.refusal(line: AttributeCountGuard.line(of: offset, in: UnsafeRawBufferPointer(buffer)))
+                var scan = AttributeCountGuard(layout: layout)
+                if !scan.scan(UnsafeRawBufferPointer(buffer)), let refusal = scan.refusal {
+                    throw scan.error(line: layout.line(of: refusal.offset, in: UnsafeRawBufferPointer(buffer))) ?? DecodeError(message: "refused")
                 }
                 let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
                 reader = xmlReaderForMemory(base, Int32(buffer.count), nil, encoding, Self.options)
@@ -383,27 +388,30 @@ struct XMLNodeAccessor: RecordAccessor {
 /// `AttributeCountGuard` before the parser sees it, and a refusal ends the read.
 private final class GuardedFileInput {
     private let descriptor: Int32
-    fileprivate var scan = AttributeCountGuard()
+    fileprivate var scan: AttributeCountGuard
 
-    init?(path: String) {
+    init(path: String, layout: AttributeCountGuard.Layout) throws(DecodeError) {
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        scan = AttributeCountGuard(layout: layout)
+        guard descriptor >= 0 else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
     }
 
-    deinit { close(descriptor) }
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
-    /// Why the guard stopped the read, with the element's line (the file is read again up to it).
+    /// Why the guard stopped the read, with the line of what it refused (the file is read again up to it).
     var refusal: DecodeError? {
-        guard let offset = scan.refusedAt else { return nil }
+        guard let refusal = scan.refusal else { return nil }
+        // Whole code units in each read: 64 KB is a multiple of every width.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var line = 1, position = 0
-        while position < offset {
-            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, min($0.count, offset - position), off_t(position)) }
-            guard count > 0 else { return AttributeCountGuard.refusal(line: nil) }
-            line += chunk.withUnsafeBytes { AttributeCountGuard.line(of: count, in: $0) } - 1
+        while position < refusal.offset {
+            let wanted = min(chunk.count, refusal.offset - position)
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, off_t(position)) }
+            guard count == wanted else { return scan.error(line: nil) }
+            line = chunk.withUnsafeBytes { scan.layout.line(of: count, in: $0, from: line) }
             position += count
         }
-        return AttributeCountGuard.refusal(line: line)
+        return scan.error(line: line)
     }
 
     /// libxml2's read callback; its context is the input, unretained (the reader is freed first).
