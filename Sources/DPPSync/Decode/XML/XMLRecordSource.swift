@@ -384,19 +384,45 @@ struct XMLNodeAccessor: RecordAccessor {
     }
 }
 
-/// An export file as libxml2 reads it (`xmlReaderForIO`): each buffer is handed to the
-/// `AttributeCountGuard` before the parser sees it, and a refusal ends the read.
+/// An export file as libxml2 reads it (`xmlReaderForIO`): read 256 KB at a time, each read
+/// handed to the `AttributeCountGuard` before the parser sees any of it, and a refusal ends the
+/// read. libxml2 asks for 4,000 bytes at a time: passed straight to `read(2)`, that had been
+/// 54,000 system calls for a 190 MB export instead of the 14,000 its own file reader makes.
 private final class GuardedFileInput {
     private let descriptor: Int32
     fileprivate var scan: AttributeCountGuard
+    /// Bytes read and scanned that libxml2 has not taken yet: `buffer[start..<end]`.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+    private var start = 0, end = 0
 
     init(path: String, layout: AttributeCountGuard.Layout) throws(DecodeError) {
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         scan = AttributeCountGuard(layout: layout)
-        guard descriptor >= 0 else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            buffer.deallocate()
+            throw DecodeError(message: "the file cannot be opened: \(reason)")
+        }
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+        buffer.deallocate()
+    }
+
+    /// Up to `length` scanned bytes into `destination`: 0 at the end of the file, -1 on an error or a refusal.
+    private func read(into destination: UnsafeMutableRawPointer, length: Int) -> Int32 {
+        if start == end {
+            var count: Int
+            repeat { count = Foundation.read(descriptor, buffer.baseAddress, buffer.count) } while count < 0 && errno == EINTR
+            guard count >= 0, scan.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else { return -1 }
+            start = 0; end = count
+        }
+        let taken = min(length, end - start)
+        destination.copyMemory(from: buffer.baseAddress! + start, byteCount: taken)
+        start += taken
+        return Int32(taken)
+    }
 
     /// Why the guard stopped the read, with the line of what it refused (the file is read again up to it).
     var refusal: DecodeError? {
@@ -417,10 +443,6 @@ private final class GuardedFileInput {
     /// libxml2's read callback; its context is the input, unretained (the reader is freed first).
     static let read: xmlInputReadCallback = { context, buffer, length in
         guard let context, let buffer, length >= 0 else { return -1 }
-        let input = Unmanaged<GuardedFileInput>.fromOpaque(context).takeUnretainedValue()
-        var count: Int
-        repeat { count = Foundation.read(input.descriptor, buffer, Int(length)) } while count < 0 && errno == EINTR
-        guard count >= 0, input.scan.scan(UnsafeRawBufferPointer(start: buffer, count: count)) else { return -1 }
-        return Int32(count)
+        return Unmanaged<GuardedFileInput>.fromOpaque(context).takeUnretainedValue().read(into: buffer, length: Int(length))
     }
 }
