@@ -144,6 +144,49 @@ struct XMLTests {
         #expect(outcomes == [["WO-54321", "applied"], ["WO-54330", "skipped"]], "the noisy export reads as the plain one")
     }
 
+    /// libxml2 is handed UTF-8 only, decoded before it: read as raw bytes, a Shift_JIS character can
+    /// end in `]` and a declared encoding had switched libxml2 in mid-file, past any check.
+    @Test("an export is checked as libxml2 reads it: decoded first, the declaration ignored once the encoding is decided")
+    func checkedAsDecoded() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        let flood = (1...1_001).map { " a\($0)=\"\($0)\"" }.joined()
+        let flooded = xml.replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: "    <WORKORDER action=\"Replace\"\n\(flood)>")
+        // Shift_JIS: 81 5D is one character, so the CDATA section goes on past `]]><!--`.
+        let sjis = flooded.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"Shift_JIS\"")
+        let cut = try #require(sjis.range(of: "<MXWOSet xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">")).upperBound
+        let tricky = Data(sjis[..<cut].utf8) + Data("<![CDATA[x".utf8) + Data([0x81]) + Data("]]><!--]]>".utf8) + Data(sjis[cut...].utf8)
+        try tricky.write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/sjis.xml"))
+        // A UTF-8 mark, then a declaration of EBCDIC: libxml2 had switched to it after the declaration.
+        try (Data([0xEF, 0xBB, 0xBF]) + Data(flooded.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"IBM037\"").utf8))
+            .write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/marked.xml"))
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        let sjisReason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/sjis.xml.reason.json", encoding: .utf8)
+        #expect(sjisReason.contains("more than 1000 attributes"), "\(sjisReason)")
+        #expect(cli.files(in: "Quarantine/workorders").contains("marked.xml"), "read as the UTF-8 its mark says, the EBCDIC declaration ignored")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+
+        // UTF-32 (which libxml2 2.9 cannot read) and a declaration the mapping's encoding overrides.
+        let other = try CLI.freshRoot()
+        try other.dropFixture("dpp-registry.json", source: "registry")
+        try other.dropFixture("technician-certifications.json", source: "certifications")
+        try (Data([0xFF, 0xFE, 0x00, 0x00]) + (try #require(xml.replacingOccurrences(of: "No issues", with: "Prüfung 水素").data(using: .utf32LittleEndian))))
+            .write(to: URL(fileURLWithPath: other.root + "/Inbox/workorders/wide.xml"))
+        #expect(try other.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try other.scalar("SELECT findings FROM work_order WHERE work_order_id = 'WO-54321'") == "Prüfung 水素")
+        let mapping = other.layout.mappings + "/workorders-maximo.mapping.yaml"
+        try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: "format: xml\n", with: "format: xml\nencoding: ISO-8859-1\n")
+            .write(toFile: mapping, atomically: true, encoding: .utf8)
+        let latin = xml.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"IBM037\"").replacingOccurrences(of: "WO-54321", with: "WO-54399")
+            .replacingOccurrences(of: "No issues", with: "Prüfung")
+        try (try #require(latin.data(using: .isoLatin1))).write(to: URL(fileURLWithPath: other.root + "/Inbox/workorders/latin.xml"))
+        #expect(try other.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(try other.scalar("SELECT findings FROM work_order WHERE work_order_id = 'WO-54399'") == "Prüfung")
+    }
+
     @Test("mapping check compiles XPath and checks namespace prefixes, naming line and column")
     func xpathChecks() throws {
         let cli = try CLI.freshRoot()

@@ -12,12 +12,12 @@ struct AttributeCountGuardTests {
     static let refused = allowed + "<c\n" + (1...1_001).map { " c\($0)='\($0)'" }.joined() + "/>\n</r>\n"
 
     /// Scans `bytes` whole, then one byte at a time (libxml2 hands the guard buffers of any size:
-    /// a count, a quote, a comment or a code unit cut between two of them must read as it does
-    /// whole), and returns the verdict and what was refused, checked to be the same both ways.
-    func scan(_ bytes: [UInt8], _ layout: AttributeCountGuard.Layout) -> (accepted: Bool, refusal: (AttributeCountGuard.Refusal, Int)?) {
-        var whole = AttributeCountGuard(layout: layout)
+    /// a count, a quote or a comment cut between two of them must read as it does whole), and
+    /// returns the verdict and what was refused, checked to be the same both ways.
+    func scan(_ bytes: [UInt8]) -> (accepted: Bool, refusal: (AttributeCountGuard.Refusal, Int)?) {
+        var whole = AttributeCountGuard()
         let accepted = bytes.withUnsafeBytes { whole.scan($0) }
-        var bytewise = AttributeCountGuard(layout: layout)
+        var bytewise = AttributeCountGuard()
         var bytewiseAccepted = true
         for byte in bytes where bytewiseAccepted { bytewiseAccepted = withUnsafeBytes(of: byte) { bytewise.scan($0) } }
         #expect(bytewiseAccepted == accepted)
@@ -25,26 +25,16 @@ struct AttributeCountGuardTests {
         return (accepted, whole.refusal.map { ($0.reason, $0.offset) })
     }
 
-    @Test("the verdict and the element refused are the same whole and one byte at a time, in UTF-8, UTF-16 and UTF-32")
+    @Test("the verdict and the element refused are the same whole and one byte at a time")
     func chunked() throws {
-        let encodings: [(String.Encoding, AttributeCountGuard.Layout)] = [
-            (.utf8, .bytes), (.utf16LittleEndian, .units(width: 2, bigEndian: false)), (.utf16BigEndian, .units(width: 2, bigEndian: true)),
-            (.utf32LittleEndian, .units(width: 4, bigEndian: false)), (.utf32BigEndian, .units(width: 4, bigEndian: true)),
-        ]
-        for (encoding, layout) in encodings {
-            let accepted = try #require((Self.allowed + "</r>\n").data(using: encoding))
-            #expect(scan(Array(accepted), layout).accepted, "\(encoding)")
-            let refused = Array(try #require(Self.refused.data(using: encoding)))
-            let verdict = scan(refused, layout)
-            #expect(!verdict.accepted, "\(encoding)")
-            let offset = try #require(verdict.refusal?.1)
-            #expect(verdict.refusal?.0 == .tooManyAttributes)
-            #expect(offset == Self.allowed.data(using: encoding)?.count, "\(encoding): the byte offset of the element's '<'")
-            #expect(refused.withUnsafeBytes { layout.line(of: offset, in: $0) } == 7, "\(encoding)")
-        }
-        // Read a byte at a time, UTF-16's `™` (22 21) had opened a quoted value in the name's place.
-        let quoteInUnit = "<r note=\"™\"" + (1...1_001).map { " a\($0)=\"\($0)\"" }.joined() + "/>"
-        #expect(!scan(Array(try #require(quoteInUnit.data(using: .utf16LittleEndian))), .units(width: 2, bigEndian: false)).accepted)
+        #expect(scan(Array((Self.allowed + "</r>\n").utf8)).accepted)
+        let refused = Array(Self.refused.utf8)
+        let verdict = scan(refused)
+        #expect(!verdict.accepted)
+        let offset = try #require(verdict.refusal?.1)
+        #expect(verdict.refusal?.0 == .tooManyAttributes)
+        #expect(offset == Self.allowed.utf8.count, "the offset of the element's '<'")
+        #expect(refused.withUnsafeBytes { AttributeCountGuard.line(of: offset, in: $0) } == 7)
     }
 
     /// libxml2 adds an `<!ATTLIST>`'s default attributes as quadratically; a DTD is refused
@@ -52,32 +42,54 @@ struct AttributeCountGuardTests {
     @Test("a declaration other than a comment or CDATA section is refused wherever it is")
     func declarations() throws {
         let late = "<!--" + String(repeating: "padding\n", count: 10_000) + "-->\n<!DOCTYPE r [<!ATTLIST r d0 CDATA \"0\">]>\n<r/>\n"
-        let verdict = scan(Array(late.utf8), .bytes)
+        let verdict = scan(Array(late.utf8))
         #expect(verdict.refusal?.0 == .declaration)
         #expect(verdict.refusal?.1 == late.utf8.count - "<!DOCTYPE r [<!ATTLIST r d0 CDATA \"0\">]>\n<r/>\n".utf8.count)
-        #expect(!scan(Array("<r><!ELEMENT x ANY></r>".utf8), .bytes).accepted)
-        #expect(scan(Array("<r><!----><![CDATA[]]><!-- - -- --></r>".utf8), .bytes).accepted)
+        #expect(!scan(Array("<r><!ELEMENT x ANY></r>".utf8)).accepted)
+        #expect(scan(Array("<r><!----><![CDATA[]]><!-- - -- --></r>".utf8)).accepted)
     }
 
-    @Test("the layout is libxml2's: a byte-order mark, the mapping's encoding, the first four bytes, the declaration, else UTF-8")
-    func layouts() throws {
-        typealias Layout = AttributeCountGuard.Layout
+    @Test("the encoding: a byte-order mark, the mapping's, the declaration read as the first four bytes show, those bytes, else UTF-8")
+    func encodings() throws {
         let declaration = Array("<?xml version=\"1.0\" encoding='ISO-8859-15'?>".utf8)
-        #expect(try Layout.of(prolog: [0xEF, 0xBB, 0xBF] + declaration, encoding: "UTF-16") == .bytes, "a mark wins")
-        #expect(try Layout.of(prolog: [0xFF, 0xFE, 0x3C, 0x00], encoding: nil) == .units(width: 2, bigEndian: false))
-        #expect(try Layout.of(prolog: [0xFE, 0xFF, 0x00, 0x3C], encoding: nil) == .units(width: 2, bigEndian: true))
-        #expect(try Layout.of(prolog: [0xFF, 0xFE, 0x00, 0x00], encoding: nil) == .units(width: 4, bigEndian: false))
-        #expect(try Layout.of(prolog: [0x00, 0x3C, 0x00, 0x3F], encoding: nil) == .units(width: 2, bigEndian: true))
-        #expect(try Layout.of(prolog: [0x00, 0x3C, 0x00, 0x3F], encoding: "UTF-16") == .units(width: 2, bigEndian: true), "the bytes say the order")
-        #expect(try Layout.of(prolog: [0x00, 0x00, 0x00, 0x3C], encoding: nil) == .units(width: 4, bigEndian: true))
-        #expect(try Layout.of(prolog: declaration, encoding: nil) == .bytes)
-        #expect(try Layout.of(prolog: declaration, encoding: "latin1") == .bytes)
-        #expect(try Layout.of(prolog: declaration, encoding: "windows-1252") == .bytes)
-        #expect(try Layout.of(prolog: Array("<r/>".utf8), encoding: nil) == .bytes)
-        #expect(Layout.declaredEncoding(declaration) == "ISO-8859-15")
-        for (prolog, encoding) in [(Array("<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?>".utf8), String?.none), (declaration, "UTF-7"),
-                                   (declaration, "IBM037"), ([0x4C, 0x6F, 0xA7, 0x94], nil)] {
-            #expect(throws: DecodeError.self, "\(encoding ?? String(decoding: prolog, as: UTF8.self))") { try Layout.of(prolog: prolog, encoding: encoding) }
-        }
+        #expect(try ExportEncoding.of(prolog: [0xEF, 0xBB, 0xBF] + declaration, mapping: "UTF-16") == .utf8, "a mark wins")
+        #expect(try ExportEncoding.of(prolog: [0xFF, 0xFE, 0x3C, 0x00], mapping: nil) == ExportEncoding(name: "UTF-16LE", markLength: 2))
+        #expect(try ExportEncoding.of(prolog: [0xFE, 0xFF, 0x00, 0x3C], mapping: "ISO-8859-1") == ExportEncoding(name: "UTF-16BE", markLength: 2))
+        #expect(try ExportEncoding.of(prolog: [0xFF, 0xFE, 0x00, 0x00], mapping: nil) == ExportEncoding(name: "UTF-32LE", markLength: 4))
+        #expect(try ExportEncoding.of(prolog: declaration, mapping: "latin1") == ExportEncoding(name: "latin1"), "the mapping's is for files without a mark")
+        #expect(try ExportEncoding.of(prolog: declaration, mapping: "utf8") == .utf8)
+        #expect(try ExportEncoding.of(prolog: declaration, mapping: nil) == ExportEncoding(name: "ISO-8859-15"))
+        #expect(try ExportEncoding.of(prolog: Array("<?xml version = '1.0'  encoding = \"utf-8\" standalone='yes'?>".utf8), mapping: nil) == .utf8)
+        #expect(try ExportEncoding.of(prolog: Array("<r/>".utf8), mapping: nil) == .utf8)
+        // UTF-16 without a mark is read as its bytes show, whatever it declares.
+        let wide = Array(try #require("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>".data(using: .utf16BigEndian)))
+        #expect(try ExportEncoding.of(prolog: wide, mapping: nil) == ExportEncoding(name: "UTF-16BE"))
+        // EBCDIC: the declaration, read in EBCDIC, names the variant.
+        let ebcdic = Self.ebcdic("<?xml version=\"1.0\" encoding=\"IBM1047\"?>")
+        #expect(try ExportEncoding.of(prolog: Array(ebcdic), mapping: nil) == ExportEncoding(name: "IBM1047"))
+    }
+
+    /// Characters cut between two reads come out whole; a byte not of the encoding is an error naming it.
+    @Test("the transcoder reads UTF-16 a byte at a time as it reads it whole, and names a byte that is not of its encoding")
+    func transcoder() throws {
+        let text = "<r note=\"™ 水素 😀\">Prüfung</r>\n"
+        let wide = Array(try #require(text.data(using: .utf16LittleEndian)))
+        var whole: [UInt8] = [], bytewise: [UInt8] = []
+        try wide.withUnsafeBytes { try UTF8Transcoder(from: "UTF-16LE").convert($0, final: true, into: &whole) }
+        let transcoder = try UTF8Transcoder(from: "UTF-16LE")
+        for byte in wide { try withUnsafeBytes(of: byte) { try transcoder.convert($0, into: &bytewise) } }
+        try transcoder.convert(UnsafeRawBufferPointer(start: nil, count: 0), final: true, into: &bytewise)
+        #expect(whole == Array(text.utf8) && bytewise == whole)
+        #expect(throws: DecodeError.self) { var out: [UInt8] = []; try [UInt8]([0x3C, 0xFF, 0x3E]).withUnsafeBytes { try UTF8Transcoder(from: "UTF-8").convert($0, final: true, into: &out) } }
+        #expect(throws: DecodeError.self) { var out: [UInt8] = []; try [UInt8]([0x3C, 0x00, 0x3E]).withUnsafeBytes { try UTF8Transcoder(from: "UTF-16LE").convert($0, final: true, into: &out) } }
+        #expect(throws: DecodeError.self) { _ = try UTF8Transcoder(from: "bogus-enc") }
+    }
+
+    /// `text` in EBCDIC (IBM037/1047 agree on these characters).
+    static func ebcdic(_ text: String) -> Data {
+        let table: [Character: UInt8] = ["<": 0x4C, "?": 0x6F, "x": 0xA7, "m": 0x94, "l": 0x93, " ": 0x40, "v": 0xA5, "e": 0x85, "r": 0x99, "s": 0xA2, "i": 0x89,
+                                         "o": 0x96, "n": 0x95, "=": 0x7E, "\"": 0x7F, "1": 0xF1, ".": 0x4B, "0": 0xF0, "c": 0x83, "d": 0x84, "g": 0x87,
+                                         "I": 0xC9, "B": 0xC2, "M": 0xD4, "4": 0xF4, "7": 0xF7, ">": 0x6E]
+        return Data(text.map { table[$0] ?? 0x40 })
     }
 }

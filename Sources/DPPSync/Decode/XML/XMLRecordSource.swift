@@ -7,64 +7,67 @@ import CLibXML2
 ///
 /// Safety: no DTD is accepted (a document type declaration is refused before
 /// any entity is declared, let alone expanded), no entity substitution, no
-/// network (`XML_PARSE_NONET`); line numbers past 65,535 are kept (`XML_PARSE_BIG_LINES`).
+/// network (`XML_PARSE_NONET`), no element with more attributes than libxml2 parses
+/// in reasonable time (`AttributeCountGuard`), and libxml2 reads UTF-8 only, decoded
+/// before it where need be (`ExportEncoding`); line numbers past 65,535 are kept (`XML_PARSE_BIG_LINES`).
 struct XMLRecordSource: RecordSource {
     let input: RecordInput
     let mapping: Mapping
 
     static let xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
-    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOBLANKS.rawValue)
+    /// libxml2 always reads UTF-8 (`IGNORE_ENC`: what the declaration says was decided before, by `ExportEncoding`).
+    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_IGNORE_ENC.rawValue)
 
-    /// Whether libxml2 can decode `encoding` (its built-in ones and iconv's), for `mapping check`.
+    /// Whether an export in `encoding` can be read, for `mapping check`.
     static func reads(encoding: String) -> Bool {
-        guard let handler = xmlFindCharEncodingHandler(encoding) else { return false }
-        xmlCharEncCloseFunc(handler)
-        return true
+        ExportEncoding.named(encoding) == .utf8 || UTF8Transcoder.knows(encoding)
     }
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
+        // A file is checked and read through one descriptor: replaced in between, it is not read half old, half new.
+        let file: GuardedFileInput?
         let prolog: [UInt8]
         switch input {
-        case .bytes(let bytes): prolog = Array(bytes.prefix(1 << 16))
+        case .bytes(let bytes): file = nil; prolog = Array(bytes.prefix(1 << 16))
         case .file(let path):
-            let handle = FileHandle(forReadingAtPath: path)
-            prolog = handle.map { [UInt8]((try? $0.read(upToCount: 1 << 16)) ?? Data()) } ?? []
-            try? handle?.close()
+            let opened = try GuardedFileInput(path: path)
+            file = opened; prolog = opened.prolog(1 << 16)
         }
         if let line = Self.doctypeLine(prolog) {
             throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety", line: line)
         }
-        // A byte-order mark says the encoding itself: the mapping's declared one is for files without
-        // (it had been applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
-        let marked = prolog.starts(with: [0xEF, 0xBB, 0xBF]) || prolog.starts(with: [0xFF, 0xFE]) || prolog.starts(with: [0xFE, 0xFF])
-        let encoding = marked ? nil : mapping.encoding
-        if prolog.starts(with: [0x1F, 0x8B]) {
-            // libxml2 would inflate it unasked (a decompression bomb, and bytes no guard has seen).
+        if prolog.starts(with: [0x1F, 0x8B]) {  // libxml2 would say "Document is empty"
             throw DecodeError(message: "the file is gzip-compressed; dppsync reads exports as the CMMS writes them: decompress it and drop it again", line: nil)
         }
-        let layout = try AttributeCountGuard.Layout.of(prolog: prolog, encoding: encoding)
+        // A byte-order mark says the encoding itself: the mapping's is for files without (it had been
+        // applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
+        let encoding = try ExportEncoding.of(prolog: prolog, mapping: mapping.encoding)
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
-        // A file is read by libxml2 in small buffers, each scanned by the attribute guard first:
-        // memory is bounded by the largest record.
-        let memory: [UInt8]
-        if case .bytes(let bytes) = input { memory = bytes } else { memory = [] }
-        var file: GuardedFileInput?
+        // A file is read in buffers of 256 KB, each decoded if need be and scanned by the attribute
+        // guard before libxml2 sees it: memory is bounded by the largest record. Bytes are decoded
+        // and scanned whole.
+        var memory: [UInt8] = []
+        if case .bytes(let bytes) = input {
+            if let name = encoding.name {
+                try bytes.dropFirst(encoding.markLength).withUnsafeBytes { try UTF8Transcoder(from: name).convert($0, final: true, into: &memory) }
+            } else {
+                memory = bytes
+            }
+            var scan = AttributeCountGuard()
+            if !memory.withUnsafeBytes({ scan.scan($0) }), let refusal = scan.refusal {
+                throw AttributeCountGuard.error(refusal.reason, line: memory.withUnsafeBytes { AttributeCountGuard.line(of: refusal.offset, in: $0) })
+            }
+        }
+        try file?.read(as: encoding)
         try memory.withUnsafeBufferPointer { buffer in
             let reader: xmlTextReaderPtr?
-            switch input {
-            case .file(let path):
-                let opened = try GuardedFileInput(path: path, layout: layout)
-                file = opened
-                reader = xmlReaderForIO(GuardedFileInput.read, nil, Unmanaged.passUnretained(opened).toOpaque(), path, encoding, Self.options)
-            case .bytes:
-                var scan = AttributeCountGuard(layout: layout)
-                if !scan.scan(UnsafeRawBufferPointer(buffer)), let refusal = scan.refusal {
-                    throw scan.error(line: layout.line(of: refusal.offset, in: UnsafeRawBufferPointer(buffer))) ?? DecodeError(message: "refused")
-                }
+            if let file {
+                reader = xmlReaderForIO(GuardedFileInput.read, nil, Unmanaged.passUnretained(file).toOpaque(), file.path, "UTF-8", Self.options)
+            } else {
                 let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, encoding, Self.options)
+                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, "UTF-8", Self.options)
             }
             guard let reader else { throw DecodeError(message: "libxml2 could not start reading the file") }
             defer { xmlFreeTextReader(reader) }
@@ -384,60 +387,111 @@ struct XMLNodeAccessor: RecordAccessor {
     }
 }
 
-/// An export file as libxml2 reads it (`xmlReaderForIO`): read 256 KB at a time, each read
-/// handed to the `AttributeCountGuard` before the parser sees any of it, and a refusal ends the
-/// read. libxml2 asks for 4,000 bytes at a time: passed straight to `read(2)`, that had been
-/// 54,000 system calls for a 190 MB export instead of the 14,000 its own file reader makes.
+/// An export file as libxml2 reads it (`xmlReaderForIO`): read 256 KB at a time, decoded to
+/// UTF-8 when it is in another encoding, and handed to the `AttributeCountGuard` before the
+/// parser sees any of it; a refusal ends the read. libxml2 asks for 4,000 bytes at a time:
+/// passed straight to `read(2)`, that had been 54,000 system calls for a 190 MB export instead of
+/// the 14,000 its own file reader makes.
 private final class GuardedFileInput {
+    let path: String
     private let descriptor: Int32
-    fileprivate var scan: AttributeCountGuard
-    /// Bytes read and scanned that libxml2 has not taken yet: `buffer[start..<end]`.
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+    private var scan = AttributeCountGuard()
+    private var transcoder: UTF8Transcoder?
+    /// Where the text starts (after a byte-order mark).
+    private var textStart = 0
+    /// What was read: `raw[0..<rawCount]`, handed on as it is (UTF-8) or decoded into `decoded`.
+    private let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+    private var decoded: [UInt8] = []
+    /// What libxml2 has not taken yet: `start..<end` of `raw` or of `decoded`.
     private var start = 0, end = 0
+    /// Why decoding failed, once it has.
+    private var failure: DecodeError?
 
-    init(path: String, layout: AttributeCountGuard.Layout) throws(DecodeError) {
+    init(path: String) throws(DecodeError) {
+        self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        scan = AttributeCountGuard(layout: layout)
         guard descriptor >= 0 else {
             let reason = String(cString: strerror(errno))
-            buffer.deallocate()
+            raw.deallocate()
             throw DecodeError(message: "the file cannot be opened: \(reason)")
         }
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
-        buffer.deallocate()
+        raw.deallocate()
+    }
+
+    /// The first `count` bytes of the file (or all of a shorter one).
+    func prolog(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, 0) }
+        return Array(bytes.prefix(max(read, 0)))
+    }
+
+    /// Reads the text as `encoding` from now on.
+    func read(as encoding: ExportEncoding) throws(DecodeError) {
+        textStart = encoding.markLength
+        guard lseek(descriptor, off_t(textStart), SEEK_SET) >= 0 else { throw DecodeError(message: "the file cannot be read: \(String(cString: strerror(errno)))") }
+        transcoder = try encoding.name.map { name throws(DecodeError) in try UTF8Transcoder(from: name) }
     }
 
     /// Up to `length` scanned bytes into `destination`: 0 at the end of the file, -1 on an error or a refusal.
     private func read(into destination: UnsafeMutableRawPointer, length: Int) -> Int32 {
-        if start == end {
+        while start == end {
             var count: Int
-            repeat { count = Foundation.read(descriptor, buffer.baseAddress, buffer.count) } while count < 0 && errno == EINTR
-            guard count >= 0, scan.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) else { return -1 }
-            start = 0; end = count
+            repeat { count = Foundation.read(descriptor, raw.baseAddress, raw.count) } while count < 0 && errno == EINTR
+            guard count >= 0 else { return -1 }
+            let scanned: Bool
+            if let transcoder {
+                decoded.removeAll(keepingCapacity: true)
+                do { try transcoder.convert(UnsafeRawBufferPointer(rebasing: raw[0..<count]), final: count == 0, into: &decoded) } catch {
+                    failure = error
+                    return -1
+                }
+                scanned = decoded.withUnsafeBytes { scan.scan($0) }
+                end = decoded.count
+            } else {
+                scanned = scan.scan(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+                end = count
+            }
+            start = 0
+            guard scanned else { return -1 }
+            if count == 0 { break }
         }
         let taken = min(length, end - start)
-        destination.copyMemory(from: buffer.baseAddress! + start, byteCount: taken)
+        guard taken > 0 else { return 0 }
+        if transcoder == nil {
+            destination.copyMemory(from: raw.baseAddress! + start, byteCount: taken)
+        } else {
+            decoded.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress! + start, byteCount: taken) }
+        }
         start += taken
         return Int32(taken)
     }
 
-    /// Why the guard stopped the read, with the line of what it refused (the file is read again up to it).
+    /// Why the read stopped: a byte not of the encoding, or what the guard refused, with its line
+    /// (the text is read again up to it).
     var refusal: DecodeError? {
+        if let failure { return failure }
         guard let refusal = scan.refusal else { return nil }
-        // Whole code units in each read: 64 KB is a multiple of every width.
+        let again = transcoder.flatMap { try? UTF8Transcoder(from: $0.encoding) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var line = 1, position = 0
+        var line = 1, position = 0, fileOffset = textStart
         while position < refusal.offset {
-            let wanted = min(chunk.count, refusal.offset - position)
-            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, off_t(position)) }
-            guard count == wanted else { return scan.error(line: nil) }
-            line = chunk.withUnsafeBytes { scan.layout.line(of: count, in: $0, from: line) }
-            position += count
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(fileOffset)) }
+            guard count > 0 else { return AttributeCountGuard.error(refusal.reason, line: nil) }
+            fileOffset += count
+            var text = Array(chunk.prefix(count))
+            if let again {
+                text.removeAll()
+                try? chunk.prefix(count).withUnsafeBytes { try again.convert($0, into: &text) }
+            }
+            let taken = min(text.count, refusal.offset - position)
+            line = text.withUnsafeBytes { AttributeCountGuard.line(of: taken, in: $0, from: line) }
+            position += taken
         }
-        return scan.error(line: line)
+        return AttributeCountGuard.error(refusal.reason, line: line)
     }
 
     /// libxml2's read callback; its context is the input, unretained (the reader is freed first).
