@@ -4,6 +4,21 @@ import Testing
 
 @Suite("XML exports through libxml2")
 struct XMLTests {
+    /// A root with the registry and the technicians' certifications dropped, for a work order to apply.
+    static func rootWithReferences(_ name: String = #function) throws -> CLI {
+        let cli = try CLI.freshRoot(name)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        return cli
+    }
+
+    /// The Maximo fixture's first work order with one attribute more than the guard lets through,
+    /// after `before` (on lines of its own).
+    static func flooded(_ xml: String, before: String = "") -> String {
+        let flood = (1...1_001).map { " a\($0)=\"\($0)\"" }.joined()
+        return xml.replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: before + "    <WORKORDER action=\"Replace\"\n\(flood)>")
+    }
+
     @Test("the Maximo export maps: completed work applies through the asset crosswalk, INPRG is skipped with the filter's words")
     func maximoExport() throws {
         let cli = try CLI.freshRoot()
@@ -108,15 +123,10 @@ struct XMLTests {
     /// of them would hold a pass for tens of minutes.
     @Test("an element with more than 1,000 attributes is refused unread; '=' in comments, CDATA, instructions and values counts for nothing")
     func attributeFlood() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let cli = try Self.rootWithReferences()
         let xml = try Fixtures.text("maximo-workorders.xml")
-        let flood = (1...1_001).map { " a\($0)=\"\($0)\"" }.joined()
         // After 390 KB of comment: the guard's reads and the refusal's line cross several buffers.
-        let padding = "<!--" + String(repeating: "padding line\n", count: 30_000) + "-->\n"
-        try cli.drop(xml.replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: padding + "    <WORKORDER action=\"Replace\"\n\(flood)>"),
-                     as: "flood.xml", source: "workorders")
+        try cli.drop(Self.flooded(xml, before: "<!--" + String(repeating: "padding line\n", count: 30_000) + "-->\n"), as: "flood.xml", source: "workorders")
         // The same export with markup a scan could miscount: it applies as the plain one does.
         let many = String(repeating: " k=v", count: 2_000)
         let noisy = xml.replacingOccurrences(of: "<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"",
@@ -124,8 +134,8 @@ struct XMLTests {
             .replacingOccurrences(of: "<SITEID>LEJ</SITEID>", with: "<SITEID>LEJ</SITEID><NOTE><![CDATA[<y\(many) ]] > ]]></NOTE><NOTE2\(String((1...1_000).map { " b\($0)='\($0)'" }.joined()))/>")
         try cli.drop(noisy, as: "noisy.xml", source: "workorders")
         // In UTF-16 a `™` is the bytes 22 21: read byte by byte, a quote that hid the flood.
-        let wide = xml.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"UTF-16\"")
-            .replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: "    <WORKORDER action=\"Replace\" note=\"™\"\n\(flood)>")
+        let wide = Self.flooded(xml.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"UTF-16\"")
+            .replacingOccurrences(of: "<MXWOSet xmlns:xsi", with: "<MXWOSet note=\"™\" xmlns:xsi"))
         try (Data([0xFF, 0xFE]) + (try #require(wide.data(using: .utf16LittleEndian)))).write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/wide.xml"))
         // libxml2 would inflate a gzip file unasked, past every check.
         try Data([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]).write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/packed.xml"))
@@ -148,12 +158,9 @@ struct XMLTests {
     /// end in `]` and a declared encoding had switched libxml2 in mid-file, past any check.
     @Test("an export is checked as libxml2 reads it: decoded first, the declaration ignored once the encoding is decided")
     func checkedAsDecoded() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        let cli = try Self.rootWithReferences()
         let xml = try Fixtures.text("maximo-workorders.xml")
-        let flood = (1...1_001).map { " a\($0)=\"\($0)\"" }.joined()
-        let flooded = xml.replacingOccurrences(of: "    <WORKORDER action=\"Replace\">", with: "    <WORKORDER action=\"Replace\"\n\(flood)>")
+        let flooded = Self.flooded(xml)
         // Shift_JIS: 81 5D is one character, so the CDATA section goes on past `]]><!--`.
         let sjis = flooded.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"Shift_JIS\"")
         let cut = try #require(sjis.range(of: "<MXWOSet xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">")).upperBound
@@ -170,9 +177,7 @@ struct XMLTests {
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
 
         // UTF-32 (which libxml2 2.9 cannot read) and a declaration the mapping's encoding overrides.
-        let other = try CLI.freshRoot()
-        try other.dropFixture("dpp-registry.json", source: "registry")
-        try other.dropFixture("technician-certifications.json", source: "certifications")
+        let other = try Self.rootWithReferences()
         try (Data([0xFF, 0xFE, 0x00, 0x00]) + (try #require(xml.replacingOccurrences(of: "No issues", with: "Prüfung 水素").data(using: .utf32LittleEndian))))
             .write(to: URL(fileURLWithPath: other.root + "/Inbox/workorders/wide.xml"))
         #expect(try other.run("run", "--once", "--stability-window", "0").status == 0)
