@@ -85,6 +85,16 @@ struct AttributeCountGuardTests {
         #expect(throws: DecodeError.self) { _ = try UTF8Transcoder(from: "bogus-enc") }
     }
 
+    /// The input is made before the file is opened: failing to open it must free what it holds once.
+    @Test("a file that cannot be opened is an error naming why")
+    func unopenable() throws {
+        let text = try #require(DefaultMappings.files.first { $0.name.contains("maximo") }).text
+        let source = XMLRecordSource(input: .file("/nonexistent/export.xml"), mapping: try Mapping.load(text: text, file: "maximo.mapping.yaml"))
+        #expect { try source.forEach(context: { _ in }, record: { _ in }) } throws: { error in
+            "\(error)".contains("cannot be opened: No such file or directory")
+        }
+    }
+
     /// `text` in EBCDIC (IBM037/1047 agree on these characters).
     static func ebcdic(_ text: String) -> Data {
         let table: [Character: UInt8] = ["<": 0x4C, "?": 0x6F, "x": 0xA7, "m": 0x94, "l": 0x93, " ": 0x40, "v": 0xA5, "e": 0x85, "r": 0x99, "s": 0xA2, "i": 0x89,

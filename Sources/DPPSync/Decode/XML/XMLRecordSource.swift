@@ -399,7 +399,7 @@ private final class GuardedFileInput {
     private var transcoder: UTF8Transcoder?
     /// Where the text starts (after a byte-order mark).
     private var textStart = 0
-    /// What was read: `raw[0..<rawCount]`, handed on as it is (UTF-8) or decoded into `decoded`.
+    /// The last read: handed on from here as it is (UTF-8), or decoded into `decoded`.
     private let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     private var decoded: [UInt8] = []
     /// What libxml2 has not taken yet: `start..<end` of `raw` or of `decoded`.
@@ -410,11 +410,8 @@ private final class GuardedFileInput {
     init(path: String) throws(DecodeError) {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let reason = String(cString: strerror(errno))
-            raw.deallocate()
-            throw DecodeError(message: "the file cannot be opened: \(reason)")
-        }
+        // Thrown with every property set, the input is deinitialised as any other (`raw` freed there).
+        guard descriptor >= 0 else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
     }
 
     deinit {
