@@ -169,8 +169,14 @@ struct XMLTests {
         // A UTF-8 mark, then a declaration of EBCDIC: libxml2 had switched to it after the declaration.
         try (Data([0xEF, 0xBB, 0xBF]) + Data(flooded.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"IBM037\"").utf8))
             .write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/marked.xml"))
+        // libxml2 reads its first four bytes as what they look like, whatever it is told: decoded text
+        // beginning `3C 00 3F 00` was UTF-16 to it for those bytes, one quote out of step with the guard.
+        let nul = "<\u{0}?\u{0}x \"?>" + "<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"" + (1...1_001).map { " a\($0)=\"x\"" }.joined() + "><MXWOSet/></PublishMXWO><!-- \" -->\n"
+        try (Data([0xFF, 0xFE]) + (try #require(nul.data(using: .utf16LittleEndian)))).write(to: URL(fileURLWithPath: cli.root + "/Inbox/workorders/nul.xml"))
         let result = try cli.run("run", "--once", "--stability-window", "0")
         #expect(result.status == 1)
+        let nulReason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/nul.xml.reason.json", encoding: .utf8)
+        #expect(nulReason.contains("NUL character"), "\(nulReason)")
         let sjisReason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/sjis.xml.reason.json", encoding: .utf8)
         #expect(sjisReason.contains("more than 1000 attributes"), "\(sjisReason)")
         #expect(cli.files(in: "Quarantine/workorders").contains("marked.xml"), "read as the UTF-8 its mark says, the EBCDIC declaration ignored")
@@ -190,6 +196,15 @@ struct XMLTests {
         try (try #require(latin.data(using: .isoLatin1))).write(to: URL(fileURLWithPath: other.root + "/Inbox/workorders/latin.xml"))
         #expect(try other.run("run", "--once", "--stability-window", "0").status == 0)
         #expect(try other.scalar("SELECT findings FROM work_order WHERE work_order_id = 'WO-54399'") == "Prüfung")
+
+        // Told UTF-8, libxml2 had still read its first four bytes as what they look like: `4C 6F A7 94` is
+        // `<?xm` in EBCDIC, and the fixture goes on in UTF-8 with ` <x y="?>` and the flooded export, which
+        // libxml2 read as an instruction and the guard as a quote left open. It is now handed a UTF-8 mark first.
+        try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: "encoding: ISO-8859-1", with: "encoding: UTF-8")
+            .write(toFile: mapping, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: Fixtures.directory + "/ebcdic-flood.xml", toPath: other.root + "/Inbox/workorders/ebcdic.xml")
+        #expect(try other.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(other.files(in: "Quarantine/workorders").contains("ebcdic.xml"))
     }
 
     @Test("mapping check compiles XPath and checks namespace prefixes, naming line and column")

@@ -23,6 +23,9 @@ struct AttributeCountGuard {
     enum Refusal {
         case tooManyAttributes
         case declaration
+        /// U+0000, which XML allows nowhere: at the start of the text, libxml2 took `3C 00 3F 00` for
+        /// UTF-16 whatever it was told, one quote out of step with the guard.
+        case nul
     }
 
     /// Where the scan is. Plain integers: the scan runs over every byte of every XML export
@@ -84,6 +87,8 @@ struct AttributeCountGuard {
         case .tooManyAttributes: DecodeError(message: "an element has more than \(maximumAttributes) attributes; refused unread, "
                                              + "as libxml2 takes time quadratic in their number (no export has so many)", line: line)
         case .declaration: DecodeError(message: "the file declares a DTD (<!DOCTYPE> or another <! declaration); DTDs and entities are refused for safety", line: line)
+        case .nul: DecodeError(message: "the file holds a NUL character (U+0000), which XML allows nowhere: is it read in the right encoding "
+                               + "(a byte-order mark, the mapping's `encoding`, or its XML declaration)?", line: line)
         }
     }
 
@@ -100,6 +105,10 @@ struct AttributeCountGuard {
         guard refusal == nil else { return false }
         guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
         let count = buffer.count
+        if let nul = memchr(base, 0, count) {
+            refusal = (.nul, consumed + (UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
+            return false
+        }
         /// The next `byte` at or after `i`, or the end.
         func find(_ byte: UInt8, from i: Int) -> Int {
             guard i < count, let found = memchr(base + i, Int32(byte), count - i) else { return count }

@@ -59,6 +59,7 @@ struct XMLRecordSource: RecordSource {
             if !memory.withUnsafeBytes({ scan.scan($0) }), let refusal = scan.refusal {
                 throw AttributeCountGuard.error(refusal.reason, line: memory.withUnsafeBytes { AttributeCountGuard.line(of: refusal.offset, in: $0) })
             }
+            if !memory.starts(with: GuardedFileInput.utf8Mark) { memory = GuardedFileInput.utf8Mark + memory }
         }
         try file?.read(as: encoding)
         try memory.withUnsafeBufferPointer { buffer in
@@ -404,8 +405,13 @@ private final class GuardedFileInput {
     private var decoded: [UInt8] = []
     /// What libxml2 has not taken yet: `start..<end` of `raw` or of `decoded`.
     private var start = 0, end = 0
-    /// Why decoding failed, once it has.
+    /// Why decoding failed, once it has, and the lines decoded before the current buffer.
     private var failure: DecodeError?
+    private var linesDecoded = 1
+    /// The UTF-8 mark libxml2 is handed first when the text does not begin with one, and how much
+    /// of it is left to hand (`nil` until the text's first bytes are known).
+    static let utf8Mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+    private var markLeft: Int?
 
     init(path: String) throws(DecodeError) {
         self.path = path
@@ -430,11 +436,17 @@ private final class GuardedFileInput {
     func read(as encoding: ExportEncoding) throws(DecodeError) {
         textStart = encoding.markLength
         guard lseek(descriptor, off_t(textStart), SEEK_SET) >= 0 else { throw DecodeError(message: "the file cannot be read: \(String(cString: strerror(errno)))") }
-        transcoder = try encoding.name.map { name throws(DecodeError) in try UTF8Transcoder(from: name) }
+        transcoder = try encoding.name.map { name throws(DecodeError) in try UTF8Transcoder(from: name, firstOffset: textStart) }
     }
 
     /// Up to `length` scanned bytes into `destination`: 0 at the end of the file, -1 on an error or a refusal.
+    ///
+    /// libxml2 reads the first four bytes it is given in the encoding they look like, whatever it is
+    /// told (`xmlDetectCharEncoding`): a text beginning with U+0000 (`3C 00 3F 00`) was read as
+    /// UTF-16 there and as UTF-8 after, one quote out of step with the guard. Handed a UTF-8 mark
+    /// first, it detects UTF-8 and refuses the NUL.
     private func read(into destination: UnsafeMutableRawPointer, length: Int) -> Int32 {
+        guard failure == nil, scan.refusal == nil else { return -1 }
         while start == end {
             var count: Int
             repeat { count = Foundation.read(descriptor, raw.baseAddress, raw.count) } while count < 0 && errno == EINTR
@@ -443,9 +455,12 @@ private final class GuardedFileInput {
             if let transcoder {
                 decoded.removeAll(keepingCapacity: true)
                 do { try transcoder.convert(UnsafeRawBufferPointer(rebasing: raw[0..<count]), final: count == 0, into: &decoded) } catch {
-                    failure = error
+                    var located = error
+                    located.line = decoded.withUnsafeBytes { AttributeCountGuard.line(of: $0.count, in: $0, from: linesDecoded) }
+                    failure = located
                     return -1
                 }
+                linesDecoded = decoded.withUnsafeBytes { AttributeCountGuard.line(of: $0.count, in: $0, from: linesDecoded) }
                 scanned = decoded.withUnsafeBytes { scan.scan($0) }
                 end = decoded.count
             } else {
@@ -456,15 +471,26 @@ private final class GuardedFileInput {
             guard scanned else { return -1 }
             if count == 0 { break }
         }
-        let taken = min(length, end - start)
-        guard taken > 0 else { return 0 }
+        if markLeft == nil {
+            let first = transcoder == nil ? Array(UnsafeRawBufferPointer(rebasing: raw[start..<min(end, start + 3)])) : Array(decoded.prefix(3))
+            markLeft = first == Self.utf8Mark ? 0 : Self.utf8Mark.count
+        }
+        // The mark and the text's first bytes in one answer: libxml2 detects from its first read of four.
+        var marked = 0
+        if let left = markLeft, left > 0 {
+            marked = min(length, left)
+            Self.utf8Mark.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress! + (Self.utf8Mark.count - left), byteCount: marked) }
+            markLeft = left - marked
+        }
+        let taken = min(length - marked, end - start)
+        guard taken > 0 else { return Int32(marked) }
         if transcoder == nil {
-            destination.copyMemory(from: raw.baseAddress! + start, byteCount: taken)
+            (destination + marked).copyMemory(from: raw.baseAddress! + start, byteCount: taken)
         } else {
-            decoded.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress! + start, byteCount: taken) }
+            decoded.withUnsafeBytes { (destination + marked).copyMemory(from: $0.baseAddress! + start, byteCount: taken) }
         }
         start += taken
-        return Int32(taken)
+        return Int32(marked + taken)
     }
 
     /// Why the read stopped: a byte not of the encoding, or what the guard refused, with its line
