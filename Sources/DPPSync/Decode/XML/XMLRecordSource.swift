@@ -83,7 +83,8 @@ struct XMLRecordSource: RecordSource {
             var contextDone = false
             var index = 0
             var status = xmlTextReaderRead(reader)
-            while status == 1 {
+            // Any error refuses the file: the rest is not read (libxml2 recovers from some, and reads on).
+            while status == 1, errors.count == 0 {
                 let type = xmlTextReaderNodeType(reader)
                 if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
                     throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety",
@@ -99,7 +100,7 @@ struct XMLRecordSource: RecordSource {
                 if !contextDone { try context(root); contextDone = true }
                 guard let node = xmlTextReaderExpand(reader) else {
                     if let refusal = file?.refusal { throw refusal }
-                    throw DecodeError(message: errors.messages.first ?? "a \(recordName) element cannot be read", line: errors.firstLine)
+                    throw DecodeError(message: errors.firstMessage ?? "a \(recordName) element cannot be read", line: errors.firstLine)
                 }
                 if queries == nil { queries = try XPathQueries(document: node.pointee.doc, namespaces: mapping.namespaces) }
                 guard let queries else { break }
@@ -111,8 +112,8 @@ struct XMLRecordSource: RecordSource {
                 status = xmlTextReaderNext(reader)
             }
             if let refusal = file?.refusal { throw refusal }
-            if status < 0 || !errors.messages.isEmpty {
-                throw DecodeError(message: "not well-formed XML: " + (errors.messages.first ?? "read error"), line: errors.firstLine)
+            if status < 0 || errors.count > 0 {
+                throw DecodeError(message: "not well-formed XML: " + (errors.firstMessage ?? "read error"), line: errors.firstLine)
             }
             if !contextDone { try context(root) }
         }

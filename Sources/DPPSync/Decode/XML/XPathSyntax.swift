@@ -6,7 +6,7 @@ enum XPathSyntax {
     static func problem(in expression: String) -> String? {
         let errors = XMLErrorCollector()
         let compiled: xmlXPathCompExprPtr? = errors.collecting { xmlXPathCompile(expression) }
-        guard let compiled else { return errors.messages.first ?? "invalid expression" }
+        guard let compiled else { return errors.firstMessage ?? "invalid expression" }
         defer { xmlXPathFreeCompExpr(compiled) }
         return unknownCall(in: expression).map { "\($0) is no XPath 1.0 function or variable" }
     }
