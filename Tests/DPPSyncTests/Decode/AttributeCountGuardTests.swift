@@ -49,6 +49,24 @@ struct AttributeCountGuardTests {
         #expect(scan(Array("<r><!----><![CDATA[]]><!-- - -- --></r>".utf8)).accepted)
     }
 
+    /// libxml2 reads a construct again from its `<` at each 512-byte chunk holding a `>`: past 64 KB,
+    /// 64 more `>` are let through, and no more.
+    @Test("a tag value, comment, instruction or CDATA section past 64 KB with more than 64 '>' in it is refused; shorter ones are not")
+    func longConstructs() throws {
+        let head = String(repeating: "x", count: AttributeCountGuard.longConstruct)
+        let shapes: [(String, String)] = [("<r a=\"", "\"/>"), ("<r a='", "'/>"), ("<!--", "-->"), ("<?pi ", "?>"), ("<r><![CDATA[", "]]></r>")]
+        for (open, close) in shapes {
+            let allowed = "<d>" + open + head + String(repeating: "> ", count: 64) + close + "</d>"
+            #expect(scan(Array(allowed.utf8)).accepted, "\(open): 64 '>' past 64 KB")
+            let many = "<d>" + open + String(repeating: ">", count: 5_000) + close + "</d>"
+            #expect(scan(Array(many.utf8)).accepted, "\(open): 5,000 '>' within 64 KB")
+            let refused = "<d>" + open + head + String(repeating: "> ", count: 65) + close + "</d>"
+            let verdict = scan(Array(refused.utf8))
+            let construct = try #require(Array(("<d>" + open).utf8).lastIndex(of: UInt8(ascii: "<")))
+            #expect(verdict.refusal?.0 == .longConstruct && verdict.refusal?.1 == construct, "\(open): 65 '>' past 64 KB, refused at its '<'")
+        }
+    }
+
     @Test("the encoding: a byte-order mark, the mapping's, the declaration read as the first four bytes show, those bytes, else UTF-8")
     func encodings() throws {
         let declaration = Array("<?xml version=\"1.0\" encoding='ISO-8859-15'?>".utf8)

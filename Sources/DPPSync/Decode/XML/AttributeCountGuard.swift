@@ -18,11 +18,19 @@ struct AttributeCountGuard {
     /// Far above any export's (a Maximo record element has a handful) and far below where libxml2's
     /// cost shows (~1 ms at 1,000).
     static let maximumAttributes = 1_000
+    /// Past its first 64 KB a construct may hold 64 more `>`: libxml2 then reads it at most ~64 times
+    /// over (linear), and below 64 KB at most 128 times over 64 KB.
+    static let longConstruct = 1 << 16, maximumLateBrackets = 64
 
     /// What an input was refused for.
     enum Refusal {
         case tooManyAttributes
         case declaration
+        /// A tag (in its quoted values), comment, processing instruction or CDATA section over
+        /// `longConstruct` bytes with more than `maximumLateBrackets` `>` inside after those bytes:
+        /// libxml2's reader hands the parser 512 bytes at a time and, at each that holds a `>`, the
+        /// parser tries the construct again from its `<` (one attribute value of 4 MB of `>`: 9.4 s).
+        case longConstruct
         /// U+0000, which XML allows nowhere: at the start of the text, libxml2 took `3C 00 3F 00` for
         /// UTF-16 whatever it was told, one quote out of step with the guard.
         case nul
@@ -72,6 +80,8 @@ struct AttributeCountGuard {
     private var quote: UInt8 = 0
     private var commentMatched = 0, cdataMatched = 0, matched = 0
     private var attributes = 0
+    /// `>` inside the open construct past its first `longConstruct` bytes.
+    private var lateBrackets = 0
     /// Bytes before the current buffer, and the offset of the open tag's `<` in the input.
     private var consumed = 0
     private var tagOffset = 0
@@ -87,6 +97,8 @@ struct AttributeCountGuard {
         case .tooManyAttributes: DecodeError(message: "an element has more than \(maximumAttributes) attributes; refused unread, "
                                              + "as libxml2 takes time quadratic in their number (no export has so many)", line: line)
         case .declaration: DecodeError(message: "the file declares a DTD (<!DOCTYPE> or another <! declaration); DTDs and entities are refused for safety", line: line)
+        case .longConstruct: DecodeError(message: "a tag, comment, processing instruction or CDATA section runs past \(longConstruct / 1024) KB with more than "
+                                         + "\(maximumLateBrackets) '>' inside it; refused unread, as libxml2 reads such a construct again from its start at each '>'", line: line)
         case .nul: DecodeError(message: "the file holds a NUL character (U+0000), which XML allows nowhere: is it read in the right encoding "
                                + "(a byte-order mark, the mapping's `encoding`, or its XML declaration)?", line: line)
         }
@@ -114,13 +126,27 @@ struct AttributeCountGuard {
             guard i < count, let found = memchr(base + i, Int32(byte), count - i) else { return count }
             return UnsafeRawPointer(found) - UnsafeRawPointer(base)
         }
+        /// Counts the `>` of `base[from..<to]`, inside the open construct, that lie past its first
+        /// `longConstruct` bytes; `false` (refused) once there are too many.
+        func allows(_ from: Int, _ to: Int) -> Bool {
+            var j = max(from, tagOffset - consumed + Self.longConstruct)
+            while j < to, let found = memchr(base + j, Int32(UInt8(ascii: ">")), to - j) {
+                lateBrackets += 1
+                if lateBrackets > Self.maximumLateBrackets {
+                    refusal = (.longConstruct, tagOffset)
+                    return false
+                }
+                j = UnsafeRawPointer(found) - UnsafeRawPointer(base) + 1
+            }
+            return true
+        }
         var i = 0
         while i < count {
             switch state {
             case .text:
                 i = find(UInt8(ascii: "<"), from: i)
                 guard i < count else { break }
-                state = .open; tagOffset = consumed + i
+                state = .open; tagOffset = consumed + i; lateBrackets = 0
                 i += 1
             case .open:
                 switch base[i] {
@@ -146,7 +172,9 @@ struct AttributeCountGuard {
                 }
                 i += 1
             case .quoted:
-                i = find(quote, from: i)
+                let end = find(quote, from: i)
+                guard allows(i, end) else { return false }
+                i = end
                 guard i < count else { break }
                 state = .tag
                 i += 1
@@ -165,17 +193,33 @@ struct AttributeCountGuard {
             case .comment, .cdata:
                 // `-->` or `]]>`: after two or more of the closing byte, a `>`.
                 let closing = state == .comment ? UInt8(ascii: "-") : UInt8(ascii: "]")
-                if matched == 0 { i = find(closing, from: i); guard i < count else { break } }
+                if matched == 0 {
+                    let next = find(closing, from: i)
+                    guard allows(i, next) else { return false }
+                    i = next
+                    guard i < count else { break }
+                }
                 let byte = base[i]
                 if byte == closing { matched += 1 }
                 else if byte == UInt8(ascii: ">") && matched >= 2 { state = .text }
-                else { matched = 0 }
+                else {
+                    matched = 0
+                    guard allows(i, i + 1) else { return false }
+                }
                 i += 1
             case .instruction:
-                if matched == 0 { i = find(UInt8(ascii: "?"), from: i); guard i < count else { break } }
+                if matched == 0 {
+                    let next = find(UInt8(ascii: "?"), from: i)
+                    guard allows(i, next) else { return false }
+                    i = next
+                    guard i < count else { break }
+                }
                 let byte = base[i]
                 if byte == UInt8(ascii: ">") && matched == 1 { state = .text }
-                else { matched = byte == UInt8(ascii: "?") ? 1 : 0 }
+                else {
+                    matched = byte == UInt8(ascii: "?") ? 1 : 0
+                    guard allows(i, i + 1) else { return false }
+                }
                 i += 1
             }
         }
