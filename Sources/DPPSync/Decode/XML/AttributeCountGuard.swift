@@ -9,7 +9,9 @@ import Foundation
 /// counts the `=` of each start tag outside quoted values; comments, CDATA sections and
 /// processing instructions are skipped, as their text is not markup. Any other `<!` is a
 /// declaration of a DTD (whose default attributes libxml2 would add as quadratically), and is
-/// refused wherever it is.
+/// refused wherever it is; so is a NUL, and a quoted value, comment, instruction or CDATA section
+/// that libxml2 would read again and again (`Refusal.longConstruct`). Not bounded yet: namespace
+/// declarations in force over nested elements (each prefixed name is looked up through all of them).
 ///
 /// It reads UTF-8, where a byte below 0x80 is always that ASCII character: an export in any
 /// other encoding is decoded to UTF-8 first (`ExportEncoding`, `UTF8Transcoder`), and libxml2
