@@ -91,12 +91,8 @@ public struct JSONParser {
         }
     }
 
-    private mutating func expectLiteral(_ literal: String) throws(JSONParseError) {
-        let expected = Array(literal.utf8)
-        guard index + expected.count <= bytes.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
-            throw error("invalid literal, expected '\(literal)'")
-        }
-        index += expected.count
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        guard consume(literal) else { throw error("invalid literal, expected '\(literal)'") }
     }
 
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {

@@ -47,10 +47,7 @@ final class UTF8Transcoder {
         } else {
             let joined = pending + Array(input)
             pending.removeAll()
-            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: joined.count, alignment: 1)
-            defer { copy.deallocate() }
-            copy.copyBytes(from: joined)
-            try convertWhole(UnsafeRawBufferPointer(copy), final: final, into: &output)
+            try joined.withUnsafeBytes { bytes in Result { () throws(DecodeError) in try convertWhole(bytes, final: final, into: &output) } }.get()
         }
         if final {
             let written = chunk.withUnsafeMutableBytes { chunkBytes -> Int in

@@ -25,14 +25,12 @@ struct XMLRecordSource: RecordSource {
 
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         // A file is checked and read through one descriptor: replaced in between, it is not read half old, half new.
-        let file: GuardedFileInput?
-        let prolog: [UInt8]
+        let guarded: GuardedInput
         switch input {
-        case .bytes(let bytes): file = nil; prolog = Array(bytes.prefix(1 << 16))
-        case .file(let path):
-            let opened = try GuardedFileInput(path: path)
-            file = opened; prolog = opened.prolog(1 << 16)
+        case .bytes(let bytes): guarded = GuardedInput(bytes: bytes)
+        case .file(let path): guarded = try GuardedInput(path: path)
         }
+        let prolog = guarded.prolog(1 << 16)
         if let line = Self.doctypeLine(prolog) {
             throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety", line: line)
         }
@@ -41,83 +39,63 @@ struct XMLRecordSource: RecordSource {
         }
         // A byte-order mark says the encoding itself: the mapping's is for files without (it had been
         // applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
-        let encoding = try ExportEncoding.of(prolog: prolog, mapping: mapping.encoding)
+        try guarded.read(as: try ExportEncoding.of(prolog: prolog, mapping: mapping.encoding))
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
-        // A file is read in buffers of 256 KB, each decoded if need be and scanned by the attribute
-        // guard before libxml2 sees it: memory is bounded by the largest record. Bytes are decoded
-        // and scanned whole.
-        var memory: [UInt8] = []
-        if case .bytes(let bytes) = input {
-            if let name = encoding.name {
-                try bytes.dropFirst(encoding.markLength).withUnsafeBytes { try UTF8Transcoder(from: name).convert($0, final: true, into: &memory) }
-            } else {
-                memory = bytes
-            }
-            var scan = AttributeCountGuard()
-            if !memory.withUnsafeBytes({ scan.scan($0) }), let refusal = scan.refusal {
-                throw AttributeCountGuard.error(refusal.reason, line: memory.withUnsafeBytes { AttributeCountGuard.line(of: refusal.offset, in: $0) })
-            }
-            if !memory.starts(with: GuardedFileInput.utf8Mark) { memory = GuardedFileInput.utf8Mark + memory }
+        // Read in buffers of 256 KB, each decoded if need be and scanned by the attribute guard before
+        // libxml2 sees it: memory is bounded by the largest record. The reader holds the input
+        // unretained, so the input outlives it.
+        defer { withExtendedLifetime(guarded) {} }
+        guard let reader = xmlReaderForIO(GuardedInput.read, nil, Unmanaged.passUnretained(guarded).toOpaque(), guarded.path, "UTF-8", Self.options) else {
+            throw DecodeError(message: "libxml2 could not start reading the file")
         }
-        try file?.read(as: encoding)
-        try memory.withUnsafeBufferPointer { buffer in
-            let reader: xmlTextReaderPtr?
-            if let file {
-                reader = xmlReaderForIO(GuardedFileInput.read, nil, Unmanaged.passUnretained(file).toOpaque(), file.path, "UTF-8", Self.options)
-            } else {
-                let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-                reader = xmlReaderForMemory(base, Int32(buffer.count), nil, "UTF-8", Self.options)
-            }
-            guard let reader else { throw DecodeError(message: "libxml2 could not start reading the file") }
-            defer { xmlFreeTextReader(reader) }
-            xmlTextReaderSetStructuredErrorHandler(reader, { context, error in
-                guard let context else { return }
-                Unmanaged<XMLErrorCollector>.fromOpaque(context).takeUnretainedValue().record(error)
-            }, Unmanaged.passUnretained(errors).toOpaque())
+        defer { xmlFreeTextReader(reader) }
+        xmlTextReaderSetStructuredErrorHandler(reader, { context, error in
+            guard let context else { return }
+            Unmanaged<XMLErrorCollector>.fromOpaque(context).takeUnretainedValue().record(error)
+        }, Unmanaged.passUnretained(errors).toOpaque())
 
-            var queries: XPathQueries?
-            defer { queries?.free() }
-            var root = RootElement()
-            var contextDone = false
-            var index = 0
-            var status = xmlTextReaderRead(reader)
-            // Any error refuses the file: the rest is not read (libxml2 recovers from some, and reads on).
-            while status == 1, errors.count == 0 {
-                let type = xmlTextReaderNodeType(reader)
-                if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
-                    throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety",
-                                      line: Int(xmlTextReaderGetParserLineNumber(reader)))
-                }
-                guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { status = xmlTextReaderRead(reader); continue }
-                if xmlTextReaderDepth(reader) == 0 { root = RootElement(reader: reader) }
-                let localName = xmlTextReaderConstLocalName(reader).map { String(cString: $0) }
-                let namespace = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) }
-                guard localName == recordName, recordNamespace == nil || namespace == recordNamespace else {
-                    status = xmlTextReaderRead(reader); continue
-                }
-                if !contextDone { try context(root); contextDone = true }
-                guard let node = xmlTextReaderExpand(reader) else {
-                    if let refusal = file?.refusal { throw refusal }
-                    throw DecodeError(message: errors.firstMessage ?? "a \(recordName) element cannot be read", line: errors.firstLine)
-                }
-                if queries == nil { queries = try XPathQueries(document: node.pointee.doc, namespaces: mapping.namespaces) }
-                guard let queries else { break }
-                let position = RecordPosition(index: index, line: Int(xmlGetLineNo(node)))
-                try record(RecordItem(accessor: XMLNodeAccessor(node: node, queries: queries), position: position, failure: nil) {
-                    Self.extract(node, root: root)
-                })
-                index += 1
-                status = xmlTextReaderNext(reader)
+        var queries: XPathQueries?
+        defer { queries?.free() }
+        var root = RootElement()
+        var contextDone = false
+        var index = 0
+        var status = xmlTextReaderRead(reader)
+        // Any error refuses the file: the rest is not read (libxml2 recovers from some, and reads on).
+        while status == 1, errors.count == 0 {
+            let type = xmlTextReaderNodeType(reader)
+            if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
+                throw DecodeError(message: "the file declares a DTD (<!DOCTYPE>); DTDs and entities are refused for safety",
+                                  line: Int(xmlTextReaderGetParserLineNumber(reader)))
             }
-            if let refusal = file?.refusal { throw refusal }
-            if status < 0 || errors.count > 0 {
-                throw DecodeError(message: "not well-formed XML: " + (errors.firstMessage ?? "read error"), line: errors.firstLine)
+            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { status = xmlTextReaderRead(reader); continue }
+            if xmlTextReaderDepth(reader) == 0 { root = RootElement(reader: reader) }
+            let localName = xmlTextReaderConstLocalName(reader).map { String(cString: $0) }
+            let namespace = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) }
+            guard localName == recordName, recordNamespace == nil || namespace == recordNamespace else {
+                status = xmlTextReaderRead(reader); continue
             }
-            if !contextDone { try context(root) }
+            if !contextDone { try context(root); contextDone = true }
+            guard let node = xmlTextReaderExpand(reader) else {
+                if let refusal = guarded.refusal { throw refusal }
+                throw DecodeError(message: errors.firstMessage ?? "a \(recordName) element cannot be read", line: errors.firstLine)
+            }
+            if queries == nil { queries = try XPathQueries(document: node.pointee.doc, namespaces: mapping.namespaces) }
+            guard let queries else { break }
+            let position = RecordPosition(index: index, line: Int(xmlGetLineNo(node)))
+            try record(RecordItem(accessor: XMLNodeAccessor(node: node, queries: queries), position: position, failure: nil) {
+                Self.extract(node, root: root)
+            })
+            index += 1
+            status = xmlTextReaderNext(reader)
         }
-    }
+        if let refusal = guarded.refusal { throw refusal }
+        if status < 0 || errors.count > 0 {
+            throw DecodeError(message: "not well-formed XML: " + (errors.firstMessage ?? "read error"), line: errors.firstLine)
+        }
+        if !contextDone { try context(root) }
+}
 
     /// The line of a `<!DOCTYPE` in the prolog, found before libxml2 parses
     /// anything: a hostile internal subset is refused without being read.
@@ -389,14 +367,19 @@ struct XMLNodeAccessor: RecordAccessor {
     }
 }
 
-/// An export file as libxml2 reads it (`xmlReaderForIO`): read 256 KB at a time, decoded to
+/// An export as libxml2 reads it (`xmlReaderForIO`), from a file or from memory: read 256 KB at a time, decoded to
 /// UTF-8 when it is in another encoding, and handed to the `AttributeCountGuard` before the
 /// parser sees any of it; a refusal ends the read. libxml2 asks for 4,000 bytes at a time:
 /// passed straight to `read(2)`, that had been 54,000 system calls for a 190 MB export instead of
 /// the 14,000 its own file reader makes.
-private final class GuardedFileInput {
-    let path: String
+private final class GuardedInput {
+    /// The file's path (for libxml2's messages); `nil` for bytes in memory.
+    let path: String?
+    /// Where the bytes come from: a file's descriptor, or the bytes themselves.
     private let descriptor: Int32
+    private let memory: [UInt8]
+    /// The next byte of the input to read.
+    private var position = 0
     private var scan = AttributeCountGuard()
     private var transcoder: UTF8Transcoder?
     /// Where the text starts (after a byte-order mark).
@@ -411,11 +394,18 @@ private final class GuardedFileInput {
     private var linesDecoded = 1
     /// The UTF-8 mark libxml2 is handed first when the text does not begin with one, and how much
     /// of it is left to hand (`nil` until the text's first bytes are known).
-    static let utf8Mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+    private static let utf8Mark: [UInt8] = [0xEF, 0xBB, 0xBF]
     private var markLeft: Int?
+
+    init(bytes: [UInt8]) {
+        path = nil
+        descriptor = -1
+        memory = bytes
+    }
 
     init(path: String) throws(DecodeError) {
         self.path = path
+        memory = []
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         // Thrown with every property set, the input is deinitialised as any other (`raw` freed there).
         guard descriptor >= 0 else { throw DecodeError(message: "the file cannot be opened: \(String(cString: strerror(errno)))") }
@@ -426,17 +416,29 @@ private final class GuardedFileInput {
         raw.deallocate()
     }
 
-    /// The first `count` bytes of the file (or all of a shorter one).
+    /// Up to `buffer.count` bytes of the input from `offset` into `buffer`: how many, 0 at its end, -1 on an error.
+    private func bytes(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard descriptor >= 0 else {
+            let count = max(0, min(buffer.count, memory.count - offset))
+            memory.withUnsafeBytes { buffer.baseAddress?.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+            return count
+        }
+        var count: Int
+        repeat { count = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset)) } while count < 0 && errno == EINTR
+        return count
+    }
+
+    /// The first `count` bytes of the input (or all of a shorter one).
     func prolog(_ count: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let read = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, 0) }
-        return Array(bytes.prefix(max(read, 0)))
+        var prolog = [UInt8](repeating: 0, count: count)
+        let read = prolog.withUnsafeMutableBytes { bytes(at: 0, into: $0) }
+        return Array(prolog.prefix(max(read, 0)))
     }
 
     /// Reads the text as `encoding` from now on.
     func read(as encoding: ExportEncoding) throws(DecodeError) {
         textStart = encoding.markLength
-        guard lseek(descriptor, off_t(textStart), SEEK_SET) >= 0 else { throw DecodeError(message: "the file cannot be read: \(String(cString: strerror(errno)))") }
+        position = textStart
         transcoder = try encoding.name.map { name throws(DecodeError) in try UTF8Transcoder(from: name, firstOffset: textStart) }
     }
 
@@ -449,9 +451,9 @@ private final class GuardedFileInput {
     private func read(into destination: UnsafeMutableRawPointer, length: Int) -> Int32 {
         guard failure == nil, scan.refusal == nil else { return -1 }
         while start == end {
-            var count: Int
-            repeat { count = Foundation.read(descriptor, raw.baseAddress, raw.count) } while count < 0 && errno == EINTR
+            let count = bytes(at: position, into: raw)
             guard count >= 0 else { return -1 }
+            position += count
             let scanned: Bool
             if let transcoder {
                 decoded.removeAll(keepingCapacity: true)
@@ -501,19 +503,20 @@ private final class GuardedFileInput {
         guard let refusal = scan.refusal else { return nil }
         let again = transcoder.flatMap { try? UTF8Transcoder(from: $0.encoding) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var line = 1, position = 0, fileOffset = textStart
-        while position < refusal.offset {
-            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(fileOffset)) }
+        var line = 1, scanned = 0, offset = textStart
+        while scanned < refusal.offset {
+            let count = chunk.withUnsafeMutableBytes { bytes(at: offset, into: $0) }
             guard count > 0 else { return AttributeCountGuard.error(refusal.reason, line: nil) }
-            fileOffset += count
-            var text = Array(chunk.prefix(count))
+            offset += count
+            var text: [UInt8] = []
             if let again {
-                text.removeAll()
                 try? chunk.prefix(count).withUnsafeBytes { try again.convert($0, into: &text) }
+            } else {
+                text = Array(chunk.prefix(count))
             }
-            let taken = min(text.count, refusal.offset - position)
+            let taken = min(text.count, refusal.offset - scanned)
             line = text.withUnsafeBytes { AttributeCountGuard.line(of: taken, in: $0, from: line) }
-            position += taken
+            scanned += taken
         }
         return AttributeCountGuard.error(refusal.reason, line: line)
     }
@@ -521,6 +524,6 @@ private final class GuardedFileInput {
     /// libxml2's read callback; its context is the input, unretained (the reader is freed first).
     static let read: xmlInputReadCallback = { context, buffer, length in
         guard let context, let buffer, length >= 0 else { return -1 }
-        return Unmanaged<GuardedFileInput>.fromOpaque(context).takeUnretainedValue().read(into: buffer, length: Int(length))
+        return Unmanaged<GuardedInput>.fromOpaque(context).takeUnretainedValue().read(into: buffer, length: Int(length))
     }
 }
