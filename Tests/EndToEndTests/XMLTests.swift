@@ -154,6 +154,31 @@ struct XMLTests {
         #expect(outcomes == [["WO-54321", "applied"], ["WO-54330", "skipped"]], "the noisy export reads as the plain one")
     }
 
+    /// libxml2 looks every prefixed name up through the namespace declarations in force; an export
+    /// declares a few, on its root or again on each record.
+    @Test("more than 64 namespace declarations in force refuse the file at the element; an export redeclaring on each record applies")
+    func namespaceDeclarations() throws {
+        let cli = try Self.rootWithReferences()
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        // The root's default and the set's `xsi`, then `extra` more on the root and two on each record.
+        func declaring(_ extra: Int) -> String {
+            xml.replacingOccurrences(of: "<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"",
+                                     with: "<PublishMXWO xmlns=\"http://www.ibm.com/maximo\"" + (1...extra).map { " xmlns:n\($0)=\"urn:n\($0)\"" }.joined())
+                .replacingOccurrences(of: "<WORKORDER action=\"Replace\">",
+                                      with: "<WORKORDER action=\"Replace\" xmlns:w=\"urn:w\"\n        xmlns = \"http://www.ibm.com/maximo\">")
+        }
+        try cli.drop(declaring(60), as: "redeclaring.xml", source: "workorders")
+        try cli.drop(declaring(61), as: "declarations.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["declarations.xml", "declarations.xml.reason.json"])
+        let reason = try String(contentsOfFile: cli.root + "/Quarantine/workorders/declarations.xml.reason.json", encoding: .utf8)
+        #expect(reason.contains("declare more than 64 namespaces"), "\(reason)")
+        #expect(try JSONParser.parseDocument(Array(reason.utf8))["line"] == .number("4"), "the line of the first record's '<': \(reason)")
+        let outcomes = try cli.query("SELECT record_key, outcome FROM record_outcome WHERE kind = 'workOrderCompletion' ORDER BY record_index")
+        #expect(outcomes == [["WO-54321", "applied"], ["WO-54330", "skipped"]], "64 in force: the export reads as the plain one")
+    }
+
     /// libxml2 is handed UTF-8 only, decoded before it: read as raw bytes, a Shift_JIS character can
     /// end in `]` and a declared encoding had switched libxml2 in mid-file, past any check.
     @Test("an export is checked as libxml2 reads it: decoded first, the declaration ignored once the encoding is decided")

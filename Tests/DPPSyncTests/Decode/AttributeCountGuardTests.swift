@@ -67,6 +67,31 @@ struct AttributeCountGuardTests {
         }
     }
 
+    /// libxml2 looks every prefixed name up through the declarations in force: those of an element and
+    /// its open ancestors count, those of closed and empty elements no longer, and names, values and
+    /// text that only look like declarations never.
+    @Test("more than 64 namespace declarations in force are refused; closed elements' and lookalikes do not count")
+    func namespaces() throws {
+        // 2 on the root and on each of 31 levels: 64 in force at the innermost, reached and left twice.
+        let root = "<r xmlns=\"u\" xmlns:q='u'>\n"
+        let levels = (1...30).map { "<l\($0)\n\t xmlns:a\($0) = 'u'  xmlns:b\($0)='u'>" }.joined()
+        let lookalikes = "<e xml:lang=\"en\" xmlnsx=\"1\" q:xmlns=\"1\" a=\"xmlns:z='u'\" b=\" xmlns:z='u'\">xmlns:c='u'<!-- xmlns:d='u' --><?pi xmlns:e='u'?>"
+            + "<![CDATA[<f xmlns:f='u'>]]></e>"
+        let innermost = "<l31 xmlns:a31='u' xmlns:b31=\"u\"><e q:x=\"1\"/>" + lookalikes + "</l31 >"
+        let emptyAtTheTop = String(repeating: "<e xmlns:x='u' xmlns:y='u'/><e xmlns='u'\n/>", count: 50)
+        let closing = (1...30).reversed().map { "</l\($0)>" }.joined()
+        let records = String(repeating: "<rec xmlns:s='u' xmlns:t='u'><v xmlns:w='u'>1</v></rec>\n", count: 100)
+        let allowed = root + levels + emptyAtTheTop + innermost + innermost + closing + records + "</r>\n"
+        #expect(scan(Array(allowed.utf8)).accepted)
+
+        let refusals = ["<f xmlns:y=\"u\">", "<f\nxmlns = 'u'/>", "<f a='1' xmlns:y='u' b='2'></f>"]
+        for one in refusals {
+            let head = root + levels + "<l31 xmlns:a31='u' xmlns:b31=\"u\">"
+            let verdict = scan(Array((head + one + "</l31>" + closing + "</r>").utf8))
+            #expect(verdict.refusal?.0 == .namespaces && verdict.refusal?.1 == head.utf8.count, "\(one): the 65th in force, refused at its element's '<'")
+        }
+    }
+
     @Test("the encoding: a byte-order mark, the mapping's, the declaration read as the first four bytes show, those bytes, else UTF-8")
     func encodings() throws {
         let declaration = Array("<?xml version=\"1.0\" encoding='ISO-8859-15'?>".utf8)

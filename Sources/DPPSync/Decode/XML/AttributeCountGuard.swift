@@ -9,9 +9,10 @@ import Foundation
 /// counts the `=` of each start tag outside quoted values; comments, CDATA sections and
 /// processing instructions are skipped, as their text is not markup. Any other `<!` is a
 /// declaration of a DTD (whose default attributes libxml2 would add as quadratically), and is
-/// refused wherever it is; so is a NUL, and a quoted value, comment, instruction or CDATA section
-/// that libxml2 would read again and again (`Refusal.longConstruct`). Not bounded yet: namespace
-/// declarations in force over nested elements (each prefixed name is looked up through all of them).
+/// refused wherever it is; so is a NUL, a quoted value, comment, instruction or CDATA section
+/// that libxml2 would read again and again (`Refusal.longConstruct`), and more namespace
+/// declarations in force than any export makes (`Refusal.namespaces`): it follows start and end
+/// tags to know which are.
 ///
 /// It reads UTF-8, where a byte below 0x80 is always that ASCII character: an export in any
 /// other encoding is decoded to UTF-8 first (`ExportEncoding`, `UTF8Transcoder`), and libxml2
@@ -23,6 +24,11 @@ struct AttributeCountGuard {
     /// Past its first 64 KB a construct may hold 64 more `>`: libxml2 then reads it at most ~64 times
     /// over (linear), and below 64 KB at most 128 times over 64 KB.
     static let longConstruct = 1 << 16, maximumLateBrackets = 64
+    /// libxml2 looks each element's namespace and each prefixed attribute up through every
+    /// declaration in force, so 250 nested elements of 1,000 declarations each make one element of
+    /// 1,000 prefixed attributes cost ~2 s. An export declares two or three, on its root or on
+    /// each record.
+    static let maximumNamespacesInForce = 64
 
     /// What an input was refused for.
     enum Refusal {
@@ -36,6 +42,9 @@ struct AttributeCountGuard {
         /// U+0000, which XML allows nowhere: at the start of the text, libxml2 took `3C 00 3F 00` for
         /// UTF-16 whatever it was told, one quote out of step with the guard.
         case nul
+        /// More than `maximumNamespacesInForce` namespace declarations (`xmlns` and `xmlns:…`
+        /// attributes) on an element and its open ancestors.
+        case namespaces
     }
 
     /// Where the scan is. Plain integers: the scan runs over every byte of every XML export
@@ -47,6 +56,10 @@ struct AttributeCountGuard {
         case open
         /// Inside a start or end tag, counting `=`.
         case tag
+        /// Inside a tag after white space: what follows may be an attribute's name.
+        case space
+        /// At an attribute's name: `matched` bytes of `xmlns` so far.
+        case name
         /// Inside a quoted attribute value, until `quote`.
         case quoted
         /// After `<!`: `matched` bytes of `--` (comment) or `[CDATA[` (cdata) so far.
@@ -59,12 +72,16 @@ struct AttributeCountGuard {
         case instruction
     }
 
-    private static let commentOpening = Array("--".utf8), cdataOpening = Array("[CDATA[".utf8)
+    private static let commentOpening = Array("--".utf8), cdataOpening = Array("[CDATA[".utf8), xmlns = Array("xmlns".utf8)
+
+    /// Whether `byte` is white space: XML's four, and the other control characters it refuses.
+    @inline(__always)
+    private static func isSpace(_ byte: UInt8) -> Bool { byte <= 0x20 }
 
     /// Whether `byte` ends a run inside a tag.
     @inline(__always)
     private static func endsTagRun(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") || isSpace(byte)
     }
 
     /// Whether any of the eight bytes of `word` ends a run inside a tag: most of an export's bytes
@@ -75,13 +92,25 @@ struct AttributeCountGuard {
             let x = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
             return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
         }
-        return has(UInt8(ascii: ">")) | has(UInt8(ascii: "=")) | has(UInt8(ascii: "\"")) | has(UInt8(ascii: "'")) != 0
+        let space = (word &- 0x2121_2121_2121_2121) & ~word & 0x8080_8080_8080_8080
+        return has(UInt8(ascii: ">")) | has(UInt8(ascii: "=")) | has(UInt8(ascii: "\"")) | has(UInt8(ascii: "'")) | space != 0
     }
 
     private var state = State.text
     private var quote: UInt8 = 0
     private var commentMatched = 0, cdataMatched = 0, matched = 0
     private var attributes = 0
+    /// Whether the open tag is an end tag, and whether the name before its next `=` is `xmlns` or
+    /// `xmlns:…`.
+    private var closing = false, declaring = false
+    /// Namespace declarations of the open start tag, and of it and its open ancestors.
+    private var declarations = 0, declarationsInForce = 0
+    /// Open elements, and the depth and count of those that declare namespaces (at most
+    /// `maximumNamespacesInForce` of them).
+    private var depth = 0
+    private var declaringElements: [(depth: Int, count: Int)] = []
+    /// The last byte of the previous buffer: a `>` right after it ends an empty-element tag if it is `/`.
+    private var lastByte: UInt8 = 0
     /// `>` inside the open construct past its first `longConstruct` bytes.
     private var lateBrackets = 0
     /// Bytes before the current buffer, and the offset of the open tag's `<` in the input.
@@ -103,6 +132,8 @@ struct AttributeCountGuard {
                                          + "\(maximumLateBrackets) '>' inside it; refused unread, as libxml2 reads such a construct again from its start at each '>'", line: line)
         case .nul: DecodeError(message: "the file holds a NUL character (U+0000), which XML allows nowhere: is it read in the right encoding "
                                + "(a byte-order mark, the mapping's `encoding`, or its XML declaration)?", line: line)
+        case .namespaces: DecodeError(message: "an element and its enclosing elements declare more than \(maximumNamespacesInForce) namespaces; refused unread, "
+                                      + "as libxml2 looks every prefixed name up through all of them (an export declares a few)", line: line)
         }
     }
 
@@ -113,11 +144,11 @@ struct AttributeCountGuard {
         return line + newlines
     }
 
-    /// Reads the next bytes of the input; `false` (with `refusal` set) once they show an element
-    /// with too many attributes or a declaration.
+    /// Reads the next bytes of the input; `false` (with `refusal` set) once they show something
+    /// refused.
     mutating func scan(_ buffer: UnsafeRawBufferPointer) -> Bool {
         guard refusal == nil else { return false }
-        guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count > 0 else { return true }
         let count = buffer.count
         if let nul = memchr(base, 0, count) {
             refusal = (.nul, consumed + (UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
@@ -155,7 +186,8 @@ struct AttributeCountGuard {
                 case UInt8(ascii: "!"): state = .bang; commentMatched = 0; cdataMatched = 0
                 case UInt8(ascii: "?"): state = .instruction; matched = 0
                 case UInt8(ascii: ">"): state = .text
-                default: state = .tag; attributes = 0; continue
+                case UInt8(ascii: "/"): state = .tag; closing = true
+                default: state = .tag; closing = false; attributes = 0; declarations = 0; declaring = false; continue
                 }
                 i += 1
             case .tag:
@@ -163,16 +195,42 @@ struct AttributeCountGuard {
                 while i < count, !Self.endsTagRun(base[i]) { i += 1 }
                 guard i < count else { break }
                 switch base[i] {
-                case UInt8(ascii: ">"): state = .text
+                case UInt8(ascii: ">"):
+                    state = .text
+                    reachedTagEnd(emptyElement: (i > 0 ? base[i - 1] : lastByte) == UInt8(ascii: "/"))
                 case UInt8(ascii: "="):
                     attributes += 1
                     if attributes > Self.maximumAttributes {
                         refusal = (.tooManyAttributes, tagOffset)
                         return false
                     }
-                default: state = .quoted; quote = base[i]
+                    if declaring {
+                        declaring = false; declarations += 1; declarationsInForce += 1
+                        if declarationsInForce > Self.maximumNamespacesInForce {
+                            refusal = (.namespaces, tagOffset)
+                            return false
+                        }
+                    }
+                case UInt8(ascii: "\""), UInt8(ascii: "'"): state = .quoted; quote = base[i]
+                default: state = .space
                 }
                 i += 1
+            case .space:
+                while i < count, Self.isSpace(base[i]) { i += 1 }
+                guard i < count else { break }
+                // A byte other than these starts a name: the `=` of `xmlns = "…"` and a value are
+                // after the name they belong to.
+                let byte = base[i]
+                if byte != UInt8(ascii: "=") && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "'") { declaring = false }
+                if byte == Self.xmlns[0] { state = .name; matched = 1; i += 1 } else { state = .tag }
+            case .name:
+                let byte = base[i]
+                if matched < Self.xmlns.count && byte == Self.xmlns[matched] {
+                    matched += 1; i += 1
+                    continue
+                }
+                declaring = matched == Self.xmlns.count && (byte == UInt8(ascii: ":") || byte == UInt8(ascii: "=") || Self.isSpace(byte))
+                state = .tag
             case .quoted:
                 let end = find(quote, from: i)
                 guard allows(i, end) else { return false }
@@ -226,6 +284,23 @@ struct AttributeCountGuard {
             }
         }
         consumed += count
+        lastByte = base[count - 1]
         return true
+    }
+
+    /// Follows the elements open at the `>` of a tag, and the namespace declarations in force.
+    private mutating func reachedTagEnd(emptyElement: Bool) {
+        if closing {
+            if let last = declaringElements.last, last.depth == depth {
+                declarationsInForce -= last.count
+                declaringElements.removeLast()
+            }
+            depth = max(depth - 1, 0)
+        } else if emptyElement {
+            declarationsInForce -= declarations
+        } else {
+            depth += 1
+            if declarations > 0 { declaringElements.append((depth, declarations)) }
+        }
     }
 }
