@@ -40,6 +40,27 @@ struct LedgerTests {
         #expect(found.contains { $0.hasPrefix("CHECKPOINT_ROOT_MISMATCH") })
     }
 
+    /// SQLite refusing an entry's change had stopped the verify with its own error, naming no entry
+    /// and reporting none of what it had found.
+    @Test("an entry whose change the state tables refuse is a finding naming it, and the rest is still checked")
+    func unreplayableEntry() throws {
+        let cli = try populatedRoot()
+        func edit(_ seq: Int, _ from: String, _ to: String) throws {
+            try tamper(cli, "UPDATE ledger_entry SET body = CAST(replace(CAST(sqlar_uncompress(body, body_size) AS TEXT), '\(from)', '\(to)') AS BLOB), "
+                       + "body_size = NULL WHERE seq = \(seq)")
+        }
+        try edit(1, "\"dpp_id\":\"DPP-H2-001\"", "\"dpp_id\":null")
+        try edit(2, "\"table\":\"asset\"", "\"table\":\"no_such_table\"")
+        let (status, found) = try findings(cli)
+        #expect(status == 1)
+        #expect(found.contains { $0.hasPrefix("ENTRY_NOT_REPLAYABLE 1") && $0.contains("NOT NULL constraint failed: asset.dpp_id") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("ENTRY_NOT_REPLAYABLE 2") && $0.contains("unknown state table 'no_such_table'") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("ENTRY_EDITED 1") } && found.contains { $0.hasPrefix("ENTRY_EDITED 2") })
+        let diverging = found.filter { $0.hasPrefix("STATE_DIVERGES") }
+        #expect(diverging.count == 4 && diverging.allSatisfy { $0.contains("DPP-H2-001") || $0.contains("DPP-H2-002") },
+                "the two entries' asset and installation rows, and no more: the later entries replayed \(found)")
+    }
+
     @Test("ledger show refuses a history with an entry it cannot read, rather than leave the entry out")
     func showWithAnUnreadableEntry() throws {
         let cli = try populatedRoot()

@@ -5,7 +5,7 @@ import GRDB
 public struct LedgerFinding: Sendable, Hashable, CustomStringConvertible {
     /// Stable code: `ENTRY_EDITED`, `SEQUENCE_BROKEN`, `ENTRY_MISPLACED`, `CHECKPOINT_ROOT_MISMATCH`,
     /// `CHECKPOINT_SIGNATURE_INVALID`, `LOG_TRUNCATED`, `STATE_DIVERGES`, `SUBJECT_INDEX_DIVERGES`, `SUBTREE_DIVERGES`,
-    /// `NO_PINNED_KEY`.
+    /// `ENTRY_NOT_REPLAYABLE`, `NO_PINNED_KEY`.
     public var code: String
     public var entry: Int64?
     public var message: String
@@ -81,20 +81,34 @@ public struct LedgerVerifier {
         // waits and wakes; 448,588 entries 15.5 → 13.9 s).
         var replaying: [(change: StateChange, seq: Int64)] = [], replayingBytes = 0
         let inReplay = HandedOver(replaying)
-        var inFlight: BackgroundWork<Void>?
+        // An entry whose change the state tables refuse (a key set to null, say) is a finding, and the
+        // replay goes on without it: it had stopped the verify with SQLite's error, naming no entry.
+        var inFlight: BackgroundWork<[LedgerFinding]>?
         defer { _ = try? inFlight?.wait() }
+        func collectReplayed() throws {
+            report.findings += try inFlight?.wait() ?? []
+            inFlight = nil
+        }
         func replayPending() throws {
             guard !replaying.isEmpty else { return }
-            try inFlight?.wait()
+            try collectReplayed()
             inReplay.value.removeAll(keepingCapacity: true)
             swap(&inReplay.value, &replaying)
             inFlight = BackgroundWork {
                 try replay.write { rdb in
                     let subject = try rdb.cachedStatement(sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)")
+                    var refused: [LedgerFinding] = []
                     for (change, seq) in inReplay.value {
-                        for row in change.rows { try StateWriter.write(row, in: rdb) }
+                        do {
+                            for row in change.rows { try StateWriter.write(row, in: rdb) }
+                        } catch let error as DatabaseError where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG].contains(error.resultCode) {
+                            refused.append(Self.notReplayable(seq, error.message ?? "\(error.resultCode)"))
+                        } catch let error as StoreError {
+                            refused.append(Self.notReplayable(seq, error.message))
+                        }
                         for other in StateWriter.otherSubjects(of: change) { try subject.execute(arguments: [other, seq]) }
                     }
+                    return refused
                 }
             }
             replayingBytes = 0
@@ -163,7 +177,7 @@ public struct LedgerVerifier {
                 expected += 1
             }
             try replayPending()
-            try inFlight?.wait()
+            try collectReplayed()
         }
 
         // A kept subtree hash left over: for entries that are not there, or of a size dppsync does not keep.
@@ -255,6 +269,11 @@ public struct LedgerVerifier {
                           message: "entry \(x.seq) touches \(x.subject), but ledger_subject does not list it there (its history would miss it)"))
                   },
                   both: { _, _ in })
+    }
+
+    private static func notReplayable(_ seq: Int64, _ reason: String) -> LedgerFinding {
+        LedgerFinding(code: "ENTRY_NOT_REPLAYABLE", entry: seq,
+                      message: "entry \(seq)'s change cannot be applied to the state tables (\(reason)): it was written by something other than dppsync")
     }
 
     /// Every state table against the one the replay rebuilt, row by row.
