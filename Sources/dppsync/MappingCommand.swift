@@ -85,7 +85,8 @@ struct MappingCommand: ParsableCommand {
             abstract: "Validate mapping files without running them; errors as file:line:column.",
             discussion: """
                 Checks keys (typos get a suggestion), record kinds and their fields, required \
-                fields, types, paths and regular expressions. Exit 2 on any error.
+                fields, types, paths and regular expressions; and outbound mappings' channel, \
+                folder and file name. Exit 2 on any error.
 
                 Example:
                   dppsync mapping check Mappings/workorders-json.mapping.yaml
@@ -94,21 +95,28 @@ struct MappingCommand: ParsableCommand {
 
         @OptionGroup var options: RootOptions
 
-        @Argument(help: "Mapping files (default: every Mappings/*.mapping.yaml).")
+        @Argument(help: "Mapping files (default: every Mappings/*.mapping.yaml and *.outbound.yaml).")
         var files: [String] = []
 
         func run() throws {
             let paths = files.isEmpty
-                ? FileSystem.entries(of: options.layout.mappings).filter { $0.hasSuffix(MappingCatalog.suffix) }.map { options.layout.mappings + "/" + $0 }
+                ? FileSystem.entries(of: options.layout.mappings).filter { $0.hasSuffix(MappingCatalog.suffix) || $0.hasSuffix(OutboundMapping.suffix) }
+                    .map { options.layout.mappings + "/" + $0 }
                 : files
             var failed = false
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
                 }
+                let text = String(decoding: data, as: UTF8.self)
                 do {
-                    let mapping = try Mapping.load(text: String(decoding: data, as: UTF8.self), file: path, directory: (path as NSString).deletingLastPathComponent)
-                    print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
+                    if path.hasSuffix(OutboundMapping.suffix) {
+                        let mapping = try OutboundMapping.load(text: text, file: path)
+                        print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
+                    } else {
+                        let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
+                        print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
+                    }
                 } catch {
                     print("\(error)"); failed = true
                 }

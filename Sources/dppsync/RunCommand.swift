@@ -120,6 +120,10 @@ struct TerminalObserver: SyncObserver {
     func sourceHeld(_ source: String, reason: String) {
         logger.warning("source \(source) held: \(reason)")
     }
+
+    func channelHeld(_ channel: String, reason: String) {
+        logger.warning("outbox channel \(channel) held: \(reason)")
+    }
 }
 
 /// The outcome summary `run` prints: what happened and where the files went.
@@ -154,6 +158,9 @@ struct RunSummaryText {
         for (source, reason) in passes.last?.heldSources.sorted(by: { $0.key < $1.key }) ?? [] {
             lines.append("held: \(source): \(reason)")
         }
+        for (channel, reason) in passes.last?.heldChannels.sorted(by: { $0.key < $1.key }) ?? [] {
+            lines.append("held: outbox \(channel): \(reason)")
+        }
         if let settling = passes.last?.settling, settling > 0 {
             lines.append("waiting: \(settling) file(s) still settling or awaiting a .done marker")
         }
@@ -172,6 +179,7 @@ struct RunSummaryText {
                 ]) })),
             ]) } })),
             ("heldSources", .object((passes.last?.heldSources ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("heldChannels", .object((passes.last?.heldChannels ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
         ])
     }
 

@@ -124,6 +124,44 @@ struct OutboxTests {
         #expect(FileSystem.exists(cli.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json"), "the JSON shape is still written")
     }
 
+    /// A broken outbound mapping had been skipped without a word: its channel went out in the default
+    /// shape, to the default folder, or (a file name without the id) one file replaced another.
+    @Test("a broken outbound mapping holds its channel's messages in the queue, says so, and they go once it is fixed; mapping check names it")
+    func brokenOutboundMapping() throws {
+        let cli = try CLI.freshRoot()
+        let maximo = cli.layout.mappings + "/maintenance-due-maximo.outbound.yaml"
+        let shipped = try String(contentsOfFile: cli.layout.mappings + "/examples/maintenance-due-maximo.outbound.yaml", encoding: .utf8)
+        try shipped.replacingOccurrences(of: "fileName: \"{notificationId}.xml\"", with: "fileName: \"{dppId}.xml\"").write(toFile: maximo, atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check")
+        #expect(check.status == 2)
+        #expect(check.stdout.contains("maintenance-due-maximo.outbound.yaml:8:11: error: fileName must use {notificationId}"), "\(check.stdout)")
+        #expect(check.stdout.contains("maintenance-due.outbound.yaml: ok (outbound, channel maintenance-due"))
+
+        for (file, source) in [("dpp-registry.json", "registry"), ("maintenance-programme.yaml", "programme")] { try cli.dropFixture(file, source: source) }
+        let held = try Self.run(cli)
+        #expect(held.status == 1, "a message that cannot be sent needs attention")
+        #expect(held.stdout.contains("held: outbox maintenance-due: Mappings/maintenance-due-maximo.outbound.yaml fails its check"), "\(held.stdout)")
+        #expect(cli.files(in: "Outbox/maintenance-due").isEmpty && cli.files(in: "Outbox/maintenance-due-maximo").isEmpty)
+        #expect(!cli.files(in: "Outbox/certification-requirements").isEmpty, "the other channels go")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE channel = 'maintenance-due' AND emitted_at IS NULL") == "2")
+
+        // A mapping whose channel cannot be read holds every channel.
+        try "channel: [maintenance-due\n".write(toFile: cli.layout.mappings + "/unreadable.outbound.yaml", atomically: true, encoding: .utf8)
+        try cli.dropFixture("technician-certifications.json", source: "certifications")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        let all = try Self.run(cli)
+        #expect(all.status == 1 && all.stdout.contains("held: outbox release-certificates: Mappings/unreadable.outbound.yaml"), "\(all.stdout)")
+        #expect(cli.files(in: "Outbox/release-certificates").isEmpty)
+
+        try FileManager.default.removeItem(atPath: cli.layout.mappings + "/unreadable.outbound.yaml")
+        try shipped.write(toFile: maximo, atomically: true, encoding: .utf8)
+        let fixed = try Self.run(cli)
+        #expect(fixed.status == 0 && !fixed.stdout.contains("held:"), "\(fixed.stdout)")
+        #expect(cli.files(in: "Outbox/maintenance-due").count >= 2 && cli.files(in: "Outbox/maintenance-due-maximo").count == cli.files(in: "Outbox/maintenance-due").count)
+        #expect(cli.files(in: "Outbox/release-certificates").count == 1)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
+    }
+
     @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")
     func batchFileCrash() throws {
         let cli = try Self.rootWithReferences()

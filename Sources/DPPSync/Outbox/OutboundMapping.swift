@@ -44,12 +44,23 @@ public struct OutboundMapping: Sendable {
     public static let batchFileSize = 5000
 
     public static let channels = OutboxChannel.allCases.map(\.rawValue)
+    /// How an outbound mapping's file name ends in `Mappings/`.
+    public static let suffix = ".outbound.yaml"
+
+    /// The known channel a mapping's text names, read as leniently as YAML allows (for a mapping
+    /// that fails its check: which channel's messages must wait).
+    public static func channel(in text: String) -> String? {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let pairs) = root else { return nil }
+        let named = pairs.first { $0.key.string == "channel" }?.value.string
+        return named.flatMap { channels.contains($0) ? $0 : nil }
+    }
     static let keys = ["$schema", "description", "channel", "folder", "format", "fileName", "files", "fields", "xml"]
 
     public static func load(text: String, file: String) throws(ConfigurationErrors) -> OutboundMapping {
         var reader = YAMLReader(file: file)
         guard let root = reader.compose(text) else { throw ConfigurationErrors(issues: reader.issues) }
         var mapping = OutboundMapping(name: file, channel: "", folder: "", format: .json, fileName: "", fields: [])
+        var fileNameNode: Node?
         for (key, _, value) in reader.pairs(root, allowed: keys, what: "an outbound mapping") {
             switch key {
             case "channel":
@@ -60,7 +71,7 @@ public struct OutboundMapping: Sendable {
                 if !isSafeFolderName(mapping.folder) { reader.fail(value, "folder must be a plain folder name under Outbox/") }
             case "format":
                 if let f = reader.string(value, "format").flatMap(Format.init(rawValue:)) { mapping.format = f } else { reader.fail(value, "format must be json or xml") }
-            case "fileName": mapping.fileName = reader.string(value, "fileName") ?? ""
+            case "fileName": mapping.fileName = reader.string(value, "fileName") ?? ""; fileNameNode = value
             case "files":
                 if let f = reader.string(value, "files").flatMap(Files.init(rawValue:)) { mapping.files = f } else { reader.fail(value, "files must be message or batch") }
             case "fields":
@@ -79,6 +90,16 @@ public struct OutboundMapping: Sendable {
         if mapping.channel.isEmpty { reader.fail(root, "missing 'channel'") }
         if mapping.folder.isEmpty { mapping.folder = mapping.channel }
         if mapping.fileName.isEmpty { mapping.fileName = Self.defaultFileName(mapping.channel, mapping.format, mapping.files) }
+        // A name two messages (or two parts) share has the second file replace the first, which the
+        // consumer may not have read yet.
+        if let fileNameNode, channels.contains(mapping.channel) {
+            let used = Set(BraceTemplate.names(in: mapping.fileName))
+            let needed = mapping.files == .message ? [idField(mapping.channel)] : ["batch", "part"]
+            if !used.isSuperset(of: needed) {
+                reader.fail(fileNameNode, "fileName must use " + needed.map { "{\($0)}" }.joined(separator: " and ")
+                            + (mapping.files == .message ? ", the message's id: " : ": ") + "files that share a name would replace each other in Outbox/\(mapping.folder)/")
+            }
+        }
         guard reader.issues.isEmpty else { throw ConfigurationErrors(issues: reader.issues) }
         return mapping
     }

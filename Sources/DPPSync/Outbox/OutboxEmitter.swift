@@ -16,28 +16,52 @@ public struct OutboxEmitter: Sendable {
         self.store = store; self.layout = layout; self.crash = crash
     }
 
+    /// An outbound mapping that fails its check, and the channel it names if that much can be read.
+    public struct BrokenMapping: Sendable {
+        public var file: String
+        public var channel: String?
+        public var errors: ConfigurationErrors
+    }
+
     /// Loads `Mappings/*.outbound.yaml`; channels without one use the default JSON shape.
-    public static func mappings(in directory: String) -> (mappings: [String: [OutboundMapping]], errors: [ConfigurationErrors]) {
+    public static func mappings(in directory: String) -> (mappings: [String: [OutboundMapping]], broken: [BrokenMapping]) {
         var result: [String: [OutboundMapping]] = [:]
-        var errors: [ConfigurationErrors] = []
-        for name in FileSystem.entries(of: directory) where name.hasSuffix(".outbound.yaml") {
+        var broken: [BrokenMapping] = []
+        for name in FileSystem.entries(of: directory) where name.hasSuffix(OutboundMapping.suffix) {
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
             do {
-                let mapping = try OutboundMapping.load(text: String(decoding: data, as: UTF8.self), file: name)
+                let mapping = try OutboundMapping.load(text: text, file: name)
                 result[mapping.channel, default: []].append(mapping)
             } catch {
-                errors.append(error)
+                broken.append(BrokenMapping(file: name, channel: OutboundMapping.channel(in: text), errors: error))
             }
         }
-        return (result, errors)
+        return (result, broken)
+    }
+
+    /// The channels whose messages wait in the queue, with why: an outbound mapping of theirs fails
+    /// its check (every channel's, when a broken mapping's channel cannot be read). Sent in the
+    /// default shape instead, they would reach a consumer that reads another shape, or another folder.
+    public static func heldChannels(_ broken: [BrokenMapping]) -> [String: String] {
+        var held: [String: String] = [:]
+        for mapping in broken {
+            for channel in mapping.channel.map({ [$0] }) ?? OutboundMapping.channels where held[channel] == nil {
+                held[channel] = "Mappings/\(mapping.file) fails its check; the channel's messages wait in the queue (run `dppsync mapping check`)"
+            }
+        }
+        return held
     }
 
     /// Emits every pending message whose ledger entry a signed checkpoint covers
     /// (release certificates cite that checkpoint); returns the files written.
     @discardableResult
     public func emitPending(now: Timestamp = .now()) throws -> [String] {
-        let (configured, _) = Self.mappings(in: layout.mappings)
-        let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.map { ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)]) })
+        let (configured, broken) = Self.mappings(in: layout.mappings)
+        let held = Self.heldChannels(broken)
+        let mappings = Dictionary(uniqueKeysWithValues: OutboundMapping.channels.filter { held[$0] == nil }.map {
+            ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)])
+        })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map { stored in
             CertificateAdditions(stored, licences: try store.read { try CertificateAdditions.licences(in: $0) })
@@ -64,7 +88,8 @@ public struct OutboxEmitter: Sendable {
         }
         // 2. Files per message, in pages so that memory stays flat however many are due;
         //    a message is marked emitted once all its files are in place.
-        let skipped = batchOnly.isEmpty ? "" : " AND q.channel NOT IN (" + batchOnly.map { _ in "?" }.joined(separator: ", ") + ")"
+        let notHere = batchOnly + held.keys.sorted()
+        let skipped = notHere.isEmpty ? "" : " AND q.channel NOT IN (" + notHere.map { _ in "?" }.joined(separator: ", ") + ")"
         var after: Int64 = 0
         var batchOnlyWritten: [String]?
         func waitForBatchFiles() throws {
@@ -75,7 +100,7 @@ public struct OutboxEmitter: Sendable {
             while true {
                 let pending = try store.read { db in
                     try Row.fetchAll(db, sql: Self.messageQuery + " WHERE q.emitted_at IS NULL AND q.ledger_seq > ?" + skipped + " ORDER BY q.ledger_seq LIMIT 5000",
-                                     arguments: StatementArguments([after.databaseValue] + batchOnly.map(\.databaseValue)))
+                                     arguments: StatementArguments([after.databaseValue] + notHere.map(\.databaseValue)))
                 }
                 guard let last = pending.last else { break }
                 after = last[Column.ledgerSeq]

@@ -27,6 +27,8 @@ public struct PassSummary: Sendable {
     public var files: [FileResult] = []
     /// Sources whose files wait (broken or missing mapping), with the reason.
     public var heldSources: [String: String] = [:]
+    /// Outbox channels whose pending messages wait (a broken outbound mapping), with the reason.
+    public var heldChannels: [String: String] = [:]
     /// Files seen but not finished yet (still changing or awaiting a marker).
     public var settling = 0
     /// The latest signed checkpoint after the pass.
@@ -36,5 +38,6 @@ public struct PassSummary: Sendable {
         files.reduce(into: [:]) { total, file in for (k, v) in file.counts { total[k, default: 0] += v } }
     }
 
-    public var needsAttention: Bool { files.contains { $0.needsAttention } }
+    /// A quarantined file, a record held or rejected, or a message that cannot be sent.
+    public var needsAttention: Bool { files.contains { $0.needsAttention } || !heldChannels.isEmpty }
 }

@@ -7,6 +7,8 @@ public protocol SyncObserver: Sendable {
     func fileFinished(_ file: InboxFile, result: FileResult)
     /// A source's files wait because its mapping is broken or absent.
     func sourceHeld(_ source: String, reason: String)
+    /// An outbox channel's pending messages wait because its outbound mapping is broken.
+    func channelHeld(_ channel: String, reason: String)
 }
 
 extension SyncObserver {
@@ -14,6 +16,7 @@ extension SyncObserver {
     public func fileProgress(_ file: InboxFile, recordsDone: Int) {}
     public func fileFinished(_ file: InboxFile, result: FileResult) {}
     public func sourceHeld(_ source: String, reason: String) {}
+    public func channelHeld(_ channel: String, reason: String) {}
 }
 
 /// An observer that shows nothing.
