@@ -37,6 +37,10 @@ struct StatusCommand: ParsableCommand {
             print(line.terminalSafe)
         }
         print("review queue: \(report.openReviewItems) open item(s)")
+        print("outbox: " + (report.outbox.isEmpty ? "every message sent" : "\(report.outbox.reduce(0) { $0 + $1.waiting }) message(s) not sent yet"))
+        for c in report.outbox {
+            print(("  \(c.channel.padding(toLength: 27, withPad: " ", startingAt: 0)) waiting \(c.waiting)" + (c.heldBecause.map { "  HELD: \($0)" } ?? "")).terminalSafe)
+        }
         if let batch = report.lastBatch {
             print("last batch: \(batch.id) \(batch.status), started \(batch.startedAt)\(batch.finishedAt.map { ", finished \($0)" } ?? "")")
             for c in report.lastBatchCounts { print("  \(c.outcome)\(c.reason.map { " \($0)" } ?? ""): \(c.count)") }

@@ -126,7 +126,7 @@ struct OutboxTests {
 
     /// A broken outbound mapping had been skipped without a word: its channel went out in the default
     /// shape, to the default folder, or (a file name without the id) one file replaced another.
-    @Test("a broken outbound mapping holds its channel's messages in the queue, says so, and they go once it is fixed; mapping check names it")
+    @Test("a broken outbound mapping holds its channel's messages in the queue, run and status say so, and they go once it is fixed; mapping check names it")
     func brokenOutboundMapping() throws {
         let cli = try CLI.freshRoot()
         let maximo = cli.layout.mappings + "/maintenance-due-maximo.outbound.yaml"
@@ -144,6 +144,8 @@ struct OutboxTests {
         #expect(cli.files(in: "Outbox/maintenance-due").isEmpty && cli.files(in: "Outbox/maintenance-due-maximo").isEmpty)
         #expect(!cli.files(in: "Outbox/certification-requirements").isEmpty, "the other channels go")
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE channel = 'maintenance-due' AND emitted_at IS NULL") == "2")
+        let status = try cli.run("status").stdout
+        #expect(status.contains("outbox: 2 message(s) not sent yet\n  maintenance-due             waiting 2  HELD: Mappings/maintenance-due-maximo.outbound.yaml"), "\(status)")
 
         // A mapping whose channel cannot be read holds every channel.
         try "channel: [maintenance-due\n".write(toFile: cli.layout.mappings + "/unreadable.outbound.yaml", atomically: true, encoding: .utf8)
@@ -160,6 +162,7 @@ struct OutboxTests {
         #expect(cli.files(in: "Outbox/maintenance-due").count >= 2 && cli.files(in: "Outbox/maintenance-due-maximo").count == cli.files(in: "Outbox/maintenance-due").count)
         #expect(cli.files(in: "Outbox/release-certificates").count == 1)
         #expect(try cli.scalar("SELECT COUNT(*) FROM outbox_queue WHERE emitted_at IS NULL") == "0")
+        #expect(try cli.run("status").stdout.contains("outbox: every message sent"))
     }
 
     @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")

@@ -1,7 +1,7 @@
 import GRDB
 
 /// What `dppsync status` shows: per source, files waiting and whether the
-/// source is late; the review queue; the last batch and its counts.
+/// source is late; the review queue; outbox messages not sent yet; the last batch and its counts.
 public struct StatusReport: Sendable {
     public struct SourceStatus: Sendable {
         public var name: String
@@ -22,8 +22,17 @@ public struct StatusReport: Sendable {
         public var heldBecause: String?
     }
 
+    /// An outbox channel with messages not sent yet, or whose outbound mapping is broken.
+    public struct ChannelStatus: Sendable {
+        public var channel: String
+        public var waiting: Int
+        /// Why its messages wait (a broken outbound mapping), if they do.
+        public var heldBecause: String?
+    }
+
     public var sources: [SourceStatus]
     public var openReviewItems: Int
+    public var outbox: [ChannelStatus] = []
     public var lastBatch: (id: Int64, status: String, startedAt: String, finishedAt: String?)?
     public var lastBatchCounts: [(outcome: String, reason: String?, count: Int)]
 
@@ -58,9 +67,15 @@ public struct StatusReport: Sendable {
                                         heldBecause: broken.isEmpty ? nil : "mapping \(broken.joined(separator: ", ")) fails its check"))
         }
         var report = StatusReport(sources: sources, openReviewItems: 0, lastBatch: nil, lastBatchCounts: [])
+        let held = OutboxEmitter.heldChannels(OutboxEmitter.mappings(in: layout.mappings).broken)
         if let store {
             try store.read { db in
                 report.openReviewItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM review_item WHERE status = 'open'") ?? 0
+                var waiting: [String: Int] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT channel, COUNT(*) FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL GROUP BY channel") {
+                    waiting[row[0]] = row[1]
+                }
+                report.outbox = Set(waiting.keys).union(held.keys).sorted().map { ChannelStatus(channel: $0, waiting: waiting[$0] ?? 0, heldBecause: held[$0]) }
                 if let batch = try Row.fetchOne(db, sql: "SELECT id, status, started_at, finished_at FROM batch ORDER BY id DESC LIMIT 1") {
                     let id: Int64 = batch["id"]
                     report.lastBatch = (id, batch["status"], batch["started_at"], batch["finished_at"])
@@ -85,6 +100,9 @@ public struct StatusReport: Sendable {
                 ("late", .bool(s.late)), ("heldBecause", text(s.heldBecause)),
             ]) })),
             ("openReviewItems", .number(String(openReviewItems))),
+            ("outbox", .array(outbox.map { c in .object([
+                ("channel", .string(c.channel)), ("waiting", .number(String(c.waiting))), ("heldBecause", text(c.heldBecause)),
+            ]) })),
             ("lastBatch", lastBatch.map { b in .object([
                 ("id", .number(String(b.id))), ("status", .string(b.status)), ("startedAt", .string(b.startedAt)),
                 ("finishedAt", text(b.finishedAt)),
