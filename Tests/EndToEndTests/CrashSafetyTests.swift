@@ -51,6 +51,38 @@ struct CrashSafetyTests {
         }
     }
 
+    /// Rejected records are written to the quarantine as they are decided, before the file's commit:
+    /// a kill after them, and the restart writes the same names again, whole, once each.
+    @Test("killed after a file's rejected records were written, the restart writes each extract and reason once, whole, no temporary left",
+          arguments: [2, 3])
+    func rejectedRecordsAcrossAKill(occurrence: Int) throws {
+        let cli = try CLI.freshRoot("rejected-\(occurrence)")
+        try "policies:\n  UNKNOWN_ASSET: rejected\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        // Two records rejected as they are mapped (extracts made then), one by the reconciler (made in a pass after).
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0",
+                                  environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": String(occurrence)])
+        #expect(crashed.killed)
+        #expect(!cli.files(in: "Quarantine/workorders").isEmpty, "written before the kill")
+        let restarted = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(restarted.status == 1, "rejected records need attention")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE outcome = 'rejected'") == "3")
+        let folder = cli.root + "/Quarantine/workorders"
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names.count == 6 && !names.contains { $0.hasPrefix(".") }, "\(names)")
+        for name in names {
+            let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+            if name.hasSuffix(".reason.json") {
+                #expect(try JSONParser.parseDocument(Array(text.utf8))["recordIndex"] != nil, "\(name)")
+            } else if !text.contains("broken line") {
+                let document = name.hasSuffix(".jsonl") ? String(text.split(separator: "\n")[0]) : text
+                #expect((try? JSONParser.parseDocument(Array(document.utf8))) != nil, "\(name): \(text)")
+            }
+        }
+    }
+
     @Test("a restart after a stop between commit and move keeps the verdict its row has: one duplicate row, a quarantine's own reason")
     func recoveredKeepsItsVerdict() throws {
         let cli = try CLI.freshRoot()

@@ -68,17 +68,6 @@ public enum RecordDecoder {
         prefix(path).first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF } == UInt8(ascii: "[")
     }
 
-    /// The quarantine extracts of the records at `indices`, in one more pass over the
-    /// input: made only for the records the reconciler rejected, after the fact.
-    public static func extracts(of indices: Set<Int>, input: RecordInput, fileName: String, mapping: Mapping) throws -> [Int: String] {
-        guard !indices.isEmpty else { return [:] }
-        var extracts: [Int: String] = [:]
-        try source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in
-            if indices.contains(item.position.index) { extracts[item.position.index] = item.extract() }
-        })
-        return extracts
-    }
-
     public static func source(for bytes: [UInt8], fileName: String, mapping: Mapping) throws(DecodeError) -> any RecordSource {
         try source(for: .bytes(bytes), fileName: fileName, mapping: mapping)
     }

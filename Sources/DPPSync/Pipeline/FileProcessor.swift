@@ -11,16 +11,6 @@ struct FileProcessor {
     let clock: () -> Timestamp
     var timings: StageTimings?
 
-    /// A rejected record's re-droppable extract, written before commit under a
-    /// deterministic name so a crash and rerun overwrite rather than double it.
-    struct Extract {
-        var name: String
-        /// `nil` until made: see `PreparedRecord.extract`.
-        var text: String?
-        var reason: JSONValue
-        var recordIndex: Int
-    }
-
     /// What the transaction decided for the file as a whole.
     private struct Verdict {
         var disposition: FileResult.Disposition
@@ -179,11 +169,10 @@ struct FileProcessor {
         reconciler.references.unwrittenAssets = writer.unwrittenAssets
         let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: fileId, mappingHash: mapping.contentHash, now: now)
         var counts: [Outcome: Int] = [:]
-        var extracts: [Extract] = []
         var referencesApplied = false
         var recordCount = 0
-        let fingerprintPrefix = String(fingerprint.prefix(12))
-        let ext = (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
+        var rejected = RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
+                                            fileExtension: (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension)
 
         // The feed decodes and maps on a thread of its own; this one decides and writes.
         let feed = earlyFeed ?? startFeed(for: file, mapping: mapping)
@@ -233,10 +222,8 @@ struct FileProcessor {
                         }
                     }
                     if decision.outcome == .rejected {
-                        let name = "\(fingerprintPrefix)-\(position.index).\(ext)"
-                        extracts.append(Extract(name: name, text: item.extract, reason: reasonDocument(file: file, fingerprint: fingerprint,
-                            reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping),
-                            recordIndex: position.index))
+                        try rejected.add(index: position.index, extract: item.extract, reason: reasonDocument(file: file, fingerprint: fingerprint,
+                            reason: decision.reason, message: decision.message, position: position, key: key, mapping: mapping))
                     }
                     let recordStart = StageTimings.now()
                     try recorder.record(index: position.index, line: position.line, kind: mapping.kind.rawValue, key: key, decision: decision,
@@ -258,16 +245,7 @@ struct FileProcessor {
         timings?.count(partsReadAhead: reconciler.references.readAheadUsed)
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
-        if !extracts.isEmpty {
-            let missing = Set(extracts.filter { $0.text == nil }.map(\.recordIndex))
-            let made = try RecordDecoder.extracts(of: missing, input: .file(file.path), fileName: file.name, mapping: mapping)
-            let folder = layout.quarantine(file.source)
-            try FileSystem.createDirectory(folder)
-            for extract in extracts {
-                try FileSystem.writeAtomically(extract.text ?? made[extract.recordIndex] ?? "", to: folder + "/" + extract.name)
-                try FileSystem.writeAtomically(extract.reason.jsonText(pretty: true) + "\n", to: folder + "/" + extract.name + ".reason.json")
-            }
-        }
+        try rejected.finish(input: .file(file.path), fileName: file.name, mapping: mapping)
         crash.reached(.inTransaction)
         let summary = Outcome.summary(of: counts)
         return Verdict(disposition: .archived, reason: nil, message: (reprocessOf != nil ? "reprocessed: " : "") + (summary.isEmpty ? "no records" : summary),

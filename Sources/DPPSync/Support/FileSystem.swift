@@ -133,6 +133,19 @@ public enum FileSystem {
         }
     }
 
+    /// Writes `bytes` under a temporary name and renames it to `path`, without fsync: whole under its
+    /// name whatever kills the process, on disk once the caller flushes the file system and the folder
+    /// (`syncFileSystem`, `syncDirectory`), as the caller of many small files does once for all.
+    static func place(_ bytes: [UInt8], at path: String) throws(FileSystemError) {
+        let name = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temporary = String(path[..<name]) + "." + path[name...] + ".\(getpid()).tmp"
+        try writeUnsynced(bytes, to: temporary)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw FileSystemError.errno("rename", path)
+        }
+    }
+
     /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
     static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(FileSystemError) {
         var written = 0

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Writes a file's rejected records to `Quarantine/<source>/` as they are decided: each record's
+/// re-droppable extract and its reason, under deterministic names (a crash and rerun overwrite
+/// rather than double them), each whole under its name once it is there.
+///
+/// Held in memory until the file's end, as they had been, they grew with the number rejected
+/// (100,000 work orders rejected: 428 MB peak RSS, and 107 s for an fsync per file). Now a file
+/// is written under a temporary name and renamed at once, and `finish()` flushes them all with one
+/// `syncfs` before the file's transaction commits.
+struct RejectedRecordWriter {
+    let folder: String
+    private let prefix: String, fileExtension: String
+    /// Records whose extract is made in a second pass over the input (`finish`): the reconciler
+    /// rejects after the record was mapped, and the mapped record keeps no extract.
+    private var unextracted = Set<Int>()
+    private var written = false
+
+    /// - Parameters: `prefix` (the file's fingerprint's) and `fileExtension` make each record's name.
+    init(folder: String, prefix: String, fileExtension: String) {
+        self.folder = folder; self.prefix = prefix; self.fileExtension = fileExtension
+    }
+
+    /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
+    func name(of index: Int) -> String { "\(prefix)-\(index).\(fileExtension)" }
+
+    /// Writes record `index`'s reason, and its extract if it is made (else in `finish`).
+    mutating func add(index: Int, extract: String?, reason: JSONValue) throws(FileSystemError) {
+        if !written {
+            try FileSystem.createDirectory(folder)
+            FileSystem.removeStaleTemporaries(in: folder)  // of a process killed mid-write
+            written = true
+        }
+        try FileSystem.place(Array((reason.jsonText(pretty: true) + "\n").utf8), at: folder + "/" + name(of: index) + ".reason.json")
+        if let extract {
+            try FileSystem.place(Array(extract.utf8), at: folder + "/" + name(of: index))
+        } else {
+            unextracted.insert(index)
+        }
+    }
+
+    /// Writes the extracts not made yet, in one more pass over `input`, then flushes every file
+    /// written to disk.
+    mutating func finish(input: RecordInput, fileName: String, mapping: Mapping) throws {
+        guard written else { return }
+        if !unextracted.isEmpty {
+            var left = unextracted
+            try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in
+                guard left.remove(item.position.index) != nil else { return }
+                try FileSystem.place(Array(item.extract().utf8), at: folder + "/" + name(of: item.position.index))
+            })
+            for index in left { try FileSystem.place([], at: folder + "/" + name(of: index)) }  // not in the input read again
+            unextracted = []
+        }
+        try FileSystem.syncFileSystem(containing: folder)
+        try FileSystem.syncDirectory(folder)
+    }
+}
