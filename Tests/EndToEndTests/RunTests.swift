@@ -189,6 +189,21 @@ struct RunTests {
         #expect(link.first?[0]?.hasPrefix("corrects record 2 of completions.jsonl (batch 1, rejected INVALID_FIELD)") == true)
     }
 
+    /// The feed holds thousands of records: an extract over 8 KB is made again after the file instead.
+    @Test("an invalid record too large to hold until the file's end is extracted after it, whole")
+    func largeRejectedRecord() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let findings = String(repeating: "seal worn ", count: 2_000)
+        let line = #"{"dppId": "DPP-H2-002", "workOrderId": "WO-70003", "completionDate": "not a date", "findings": "\#(findings)"}"#
+        try cli.drop(line + "\n", as: "large.jsonl", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let extract = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.jsonl") })
+        let text = try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extract, encoding: .utf8)
+        #expect(text.utf8.count > 8 << 10, "more than the feed holds")
+        #expect(try JSONParser.parseDocument(Array(text.utf8))["findings"] == .string(findings), "\(text.prefix(200))")
+    }
+
     @Test("a completion for an unknown asset is held, then applied when the registry names it")
     func heldUntilReferenceArrives() throws {
         let cli = try CLI.freshRoot()

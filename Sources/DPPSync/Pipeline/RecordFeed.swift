@@ -12,7 +12,8 @@ struct PreparedRecord: Sendable {
     /// for a record that fails before reconciliation (it cannot be decoded or mapped).
     /// A mapped record is rarely rejected, and its extract (a copy of the record
     /// larger than the record itself) cost more than decoding it: the few the
-    /// reconciler rejects get theirs in one later pass (`RecordDecoder.extracts`).
+    /// reconciler rejects get theirs in one later pass (`RejectedRecordWriter.finish`), and so
+    /// does one larger than `largestHeldExtract`.
     var extract: String?
     /// The parts a completion names, looked up ahead of the reconciler (`PartPrefetcher`); empty
     /// when the feed has no store to read them from.
@@ -44,6 +45,10 @@ final class RecordFeed: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Records per hand-over, and hand-overs buffered: the lock is taken once per chunk.
     private static let chunkSize = 64
+    /// The feed holds up to ~6,000 records: an extract larger than this is made again after the file,
+    /// one at a time (a 1 MB namespace URI or root attribute, copied into each of 300 rejected
+    /// records' extracts, had held 340 MB here).
+    static let largestHeldExtract = 8 << 10
     private static let capacity = 64
     /// Records whose parts are looked up together, in key order (`PartPrefetcher.fill`): 1,024
     /// completions took the look-ahead of a shuffled 100k file from 3.6 to 2.1 s, and with room
@@ -96,8 +101,9 @@ final class RecordFeed: @unchecked Sendable {
                     case .record?, .skipped?: needsExtract = false
                     case .invalid?, nil: needsExtract = true
                     }
+                    let extract = needsExtract ? item.extract() : nil
                     pending.append(PreparedRecord(position: item.position, failure: item.failure ?? (item.accessor == nil ? "the record cannot be read" : nil),
-                                                result: result, extract: needsExtract ? item.extract() : nil))
+                                                  result: result, extract: extract.flatMap { $0.utf8.count <= Self.largestHeldExtract ? $0 : nil }))
                     if pending.count == (prefetcher == nil ? Self.chunkSize : Self.lookAheadBatch) {
                         guard hand(prefetcher) else { throw CancellationError() }
                     }
