@@ -154,6 +154,27 @@ struct XMLTests {
         #expect(outcomes == [["WO-54321", "applied"], ["WO-54330", "skipped"]], "the noisy export reads as the plain one")
     }
 
+    /// Rejected records are written to the quarantine as they are decided; when the file then fails as a
+    /// whole, their outcomes are rolled back and their extracts removed: the file goes whole, alone.
+    @Test("a file that fails as a whole after some of its records were rejected leaves only itself and its reason in the quarantine")
+    func rejectedThenBroken() throws {
+        let cli = try Self.rootWithReferences()
+        let xml = try Fixtures.text("maximo-workorders.xml")
+        let start = try #require(xml.range(of: "    <WORKORDER action=\"Replace\">")), end = try #require(xml.range(of: "</WORKORDER>\n"))
+        let record = String(xml[start.lowerBound..<end.upperBound])
+        // More records than the feed reads ahead, so that the first are decided before the broken end is read.
+        let records = (0..<3_000).map { i in
+            record.replacingOccurrences(of: "WO-54321", with: "WO-\(i)")
+                .replacingOccurrences(of: "2025-11-05T14:30:00+01:00</ACTFINISH>", with: i % 100 == 0 ? "yesterday</ACTFINISH>" : "2025-11-05T14:30:00+01:00</ACTFINISH>")
+        }
+        try cli.drop(String(xml[..<start.lowerBound]) + records.joined() + "  </MXWOSet>\n</Publish>\n", as: "broken.xml", source: "workorders")
+        let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1)
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == ["broken.xml", "broken.xml.reason.json"])
+        #expect(try cli.scalar("SELECT COUNT(*) FROM record_outcome WHERE kind = 'workOrderCompletion'") == "0")
+        #expect(try String(contentsOfFile: cli.root + "/Quarantine/workorders/broken.xml.reason.json", encoding: .utf8).contains("NOT_PARSEABLE"))
+    }
+
     /// libxml2 looks every prefixed name up through the namespace declarations in force; an export
     /// declares a few, on its root or again on each record.
     @Test("more than 64 namespace declarations in force refuse the file at the element; an export redeclaring on each record applies")

@@ -173,6 +173,8 @@ struct FileProcessor {
         var recordCount = 0
         var rejected = RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
                                             fileExtension: (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension)
+        var decided = false
+        defer { if !decided { rejected.discard() } }
 
         // The feed decodes and maps on a thread of its own; this one decides and writes.
         let feed = earlyFeed ?? startFeed(for: file, mapping: mapping)
@@ -246,6 +248,7 @@ struct FileProcessor {
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
         try rejected.finish(input: .file(file.path), fileName: file.name, mapping: mapping)
+        decided = true
         crash.reached(.inTransaction)
         let summary = Outcome.summary(of: counts)
         return Verdict(disposition: .archived, reason: nil, message: (reprocessOf != nil ? "reprocessed: " : "") + (summary.isEmpty ? "no records" : summary),

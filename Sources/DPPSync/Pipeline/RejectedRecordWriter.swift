@@ -14,6 +14,8 @@ struct RejectedRecordWriter {
     /// Records whose extract is made in a second pass over the input (`finish`): the reconciler
     /// rejects after the record was mapped, and the mapped record keeps no extract.
     private var unextracted = Set<Int>()
+    /// The records written, for `discard` (8 bytes each).
+    private var added: [Int] = []
     private var written = false
 
     /// - Parameters: `prefix` (the file's fingerprint's) and `fileExtension` make each record's name.
@@ -31,6 +33,7 @@ struct RejectedRecordWriter {
             FileSystem.removeStaleTemporaries(in: folder)  // of a process killed mid-write
             written = true
         }
+        added.append(index)
         try FileSystem.place(Array((reason.jsonText(pretty: true) + "\n").utf8), at: folder + "/" + name(of: index) + ".reason.json")
         if let extract {
             try FileSystem.place(Array(extract.utf8), at: folder + "/" + name(of: index))
@@ -54,5 +57,14 @@ struct RejectedRecordWriter {
         }
         try FileSystem.syncFileSystem(containing: folder)
         try FileSystem.syncDirectory(folder)
+    }
+
+    /// Removes what was written: the file failed as a whole after some of its records were rejected
+    /// (it goes to the quarantine whole, and its records' outcomes are rolled back).
+    func discard() {
+        for index in added {
+            unlink(folder + "/" + name(of: index))
+            unlink(folder + "/" + name(of: index) + ".reason.json")
+        }
     }
 }
