@@ -9,6 +9,7 @@
 #   bash Scripts/benchmark.sh --sizes "10000 100000 1000000"
 #   bash Scripts/benchmark.sh --smoke              # tiny, for CI: proves it runs, times nothing
 #   bash Scripts/benchmark.sh --part-order sequential   # parts taken in registry order (rounds 1-12)
+#   bash Scripts/benchmark.sh --sizes 100000 --formats xml --invalid 1.0   # every record rejected (quarantine extracts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ while (($#)); do
     --components) components="$2"; shift 2 ;;
     --formats) formats="$2"; shift 2 ;;
     --part-order) part_order="$2"; shift 2 ;;
+    --invalid) resends=(--invalid "$2"); shift 2 ;;  # the generator's share of invalid records (prepare_root passes it on)
     --smoke) smoke=1; sizes="300"; components=100; config=debug; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -113,8 +115,12 @@ print(f"| {f} | {m:,} | {b/1e6:.0f} | {e:.2f} | {m/e:,.0f} | {b/1e6/e:.1f} | {rs
 PY
     if ((smoke)); then
       grep -q '"records"' <<<"$timings" || { echo "smoke: no timings" >&2; exit 1; }
-      outcomes=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome = 'applied'")
-      [ "$outcomes" -ge "$m" ] || { echo "smoke: only $outcomes of $m work orders applied" >&2; exit 1; }
+      outcomes=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome IN ('applied', 'rejected')")
+      [ "$outcomes" -ge "$m" ] || { echo "smoke: only $outcomes of $m work orders applied or rejected" >&2; exit 1; }
+      rejected=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome = 'rejected'")
+      extracts=$(find "$root/Quarantine/workorders" -name '*.reason.json' 2>/dev/null | wc -l)
+      [ "$extracts" -eq "$rejected" ] || { echo "smoke: $rejected records rejected, $extracts quarantine extracts" >&2; exit 1; }
+      [ -n "${resends[*]:-}" ] || [ "$rejected" -eq 0 ] || { echo "smoke: $rejected records rejected without --invalid" >&2; exit 1; }
     fi
     if [ -n "${KEEP_ROOT:-}" ]; then cp -r "$root" "$KEEP_ROOT-$format-$m"; fi
     # Roots are removed at exit: a tree of thousands of files deleted just before the next
