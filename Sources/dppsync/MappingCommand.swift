@@ -104,6 +104,7 @@ struct MappingCommand: ParsableCommand {
                     .map { options.layout.mappings + "/" + $0 }
                 : files
             var failed = false
+            var passed = Set<String>()
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
@@ -113,12 +114,21 @@ struct MappingCommand: ParsableCommand {
                     if path.hasSuffix(OutboundMapping.suffix) {
                         let mapping = try OutboundMapping.load(text: text, file: path)
                         print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
+                        passed.insert(path)
                     } else {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
                         print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
+                        passed.insert(path)
                     }
                 } catch {
                     print("\(error)"); failed = true
+                }
+            }
+            // Outbound mappings that each pass but write the same files, or cannot be read at all.
+            if files.isEmpty {
+                let failedNames = Set(paths.filter { !passed.contains($0) }.map { ($0 as NSString).lastPathComponent })
+                for broken in OutboxEmitter.mappings(in: options.layout.mappings).broken where !failedNames.contains(broken.file) {
+                    print("\(options.layout.mappings)/\(broken.errors)"); failed = true
                 }
             }
             if failed { throw DPPExit.usage }

@@ -131,8 +131,11 @@ struct ReviewCommand: ParsableCommand {
                     }
                 }
             }
+            // Messages a broken outbound mapping holds, as `run` says them.
+            let held = try OutboxEmitter.heldChannelsWaiting(layout: options.layout, store: store)
+            for (channel, reason) in held.sorted(by: { $0.key < $1.key }) { print("held: outbox \(channel): \(reason)".terminalSafe) }
             // Decided again into a new hold (or a rejection): someone has to look, as after a run.
-            if resolved.redecided.keys.contains(where: \.needsAttention) { throw DPPExit.attention }
+            if resolved.redecided.keys.contains(where: \.needsAttention) || !held.isEmpty { throw DPPExit.attention }
         }
 
         /// The run lock, once no run holds it; `nil` when a running pass has meanwhile finished with

@@ -37,7 +37,8 @@ struct StatusCommand: ParsableCommand {
             print(line.terminalSafe)
         }
         print("review queue: \(report.openReviewItems) open item(s)")
-        print("outbox: " + (report.outbox.isEmpty ? "every message sent" : "\(report.outbox.reduce(0) { $0 + $1.waiting }) message(s) not sent yet"))
+        let waiting = report.outbox.reduce(0) { $0 + $1.waiting }
+        print("outbox: " + (waiting == 0 ? "every message sent" : "\(waiting) message(s) not sent yet"))
         for c in report.outbox {
             print(("  \(c.channel.padding(toLength: 27, withPad: " ", startingAt: 0)) waiting \(c.waiting)" + (c.heldBecause.map { "  HELD: \($0)" } ?? "")).terminalSafe)
         }

@@ -83,6 +83,23 @@ struct CrashSafetyTests {
         }
     }
 
+    /// What a killed attempt wrote for records it rejected was never committed: the restart, deciding
+    /// again under a policy changed meanwhile, must not leave extracts of records it does not reject.
+    @Test("a killed attempt's rejected-record files go when the restart decides otherwise")
+    func leftoversOfAKilledAttempt() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
+        #expect(crashed.killed)
+        #expect(cli.files(in: "Quarantine/workorders").count == 4, "an invalid record and a broken line, each with its reason")
+        try "policies:\n  INVALID_FIELD: held\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.query("SELECT outcome, reason FROM record_outcome WHERE outcome IN ('held', 'rejected') ORDER BY record_index") == [["held", "INVALID_FIELD"], ["rejected", "NOT_PARSEABLE"]])
+        let left = cli.files(in: "Quarantine/workorders")
+        #expect(left.count == 2 && left.allSatisfy { $0.contains("-3.jsonl") }, "the broken line's alone: \(left)")
+    }
+
     @Test("a restart after a stop between commit and move keeps the verdict its row has: one duplicate row, a quarantine's own reason")
     func recoveredKeepsItsVerdict() throws {
         let cli = try CLI.freshRoot()

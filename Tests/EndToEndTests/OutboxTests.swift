@@ -165,6 +165,38 @@ struct OutboxTests {
         #expect(try cli.run("status").stdout.contains("outbox: every message sent"))
     }
 
+    /// An outbound mapping that cannot be read had been skipped (every channel went out in the default
+    /// shape), and two that write the same files had stopped every channel's files at a failed rename.
+    @Test("an unreadable outbound mapping holds every channel, one writing another's files holds its own; review resolve says so too")
+    func unusableOutboundMappings() throws {
+        let cli = try CLI.freshRoot()
+        let unreadable = cli.layout.mappings + "/unreadable.outbound.yaml"
+        try FileManager.default.createSymbolicLink(atPath: unreadable, withDestinationPath: "/nonexistent/due.outbound.yaml")
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let held = try Self.run(cli)
+        #expect(held.status == 1 && held.stdout.contains("held: outbox component-status: Mappings/unreadable.outbound.yaml fails its check"), "\(held.stdout)")
+        #expect(cli.files(in: "Outbox/component-status").isEmpty)
+
+        // Resolving a review item emits what is due, and says what stays held, as run does.
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "wo2.json", source: "workorders")
+        #expect(try Self.run(cli).status == 1)
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+        let resolve = try cli.run("review", "resolve", item, "--accept")
+        #expect(resolve.status == 1 && resolve.stdout.contains("held: outbox component-status: Mappings/unreadable.outbound.yaml"), "\(resolve.stdout)")
+
+        // Readable again, but two mappings write the same files.
+        try FileManager.default.removeItem(atPath: unreadable)
+        try "channel: component-status\n".write(toFile: cli.layout.mappings + "/status-a.outbound.yaml", atomically: true, encoding: .utf8)
+        try "channel: component-status\nformat: json\nfileName: \"{statusId}.json\"\n".write(toFile: cli.layout.mappings + "/status-b.outbound.yaml", atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check")
+        #expect(check.status == 2 && check.stdout.contains("status-b.outbound.yaml:1:1: error: writes the same files as status-a.outbound.yaml"), "\(check.stdout)")
+        let colliding = try Self.run(cli)
+        #expect(colliding.status == 1 && colliding.stdout.contains("held: outbox component-status: Mappings/status-b.outbound.yaml"), "\(colliding.stdout)\(colliding.stderr)")
+        #expect(cli.files(in: "Outbox/component-status").isEmpty)
+        #expect(!colliding.stdout.contains("held: outbox asset-specifications") && !cli.files(in: "Outbox/asset-specifications").isEmpty, "the other channels go")
+    }
+
     @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")
     func batchFileCrash() throws {
         let cli = try Self.rootWithReferences()

@@ -204,6 +204,27 @@ struct RunTests {
         #expect(try JSONParser.parseDocument(Array(text.utf8))["findings"] == .string(findings), "\(text.prefix(200))")
     }
 
+    /// A reprocess of the same bytes writes its rejected records under the names the first run's have;
+    /// failing, it removes only what it made: the first run's files belong to its committed outcomes.
+    @Test("a reprocess that fails keeps the quarantine files of the run it reprocesses")
+    func failedReprocessKeepsTheFirstRunsFiles() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let folder = cli.root + "/Quarantine/workorders/"
+        let first = cli.files(in: "Quarantine/workorders").sorted()
+        #expect(first.count == 4)
+        // Record 3's reason cannot be written again (a folder in its way): the reprocess fails after record 2's.
+        let blocked = try #require(first.first { $0.hasSuffix("-3.jsonl.reason.json") })
+        try FileManager.default.removeItem(atPath: folder + blocked)
+        try FileManager.default.createDirectory(atPath: folder + blocked, withIntermediateDirectories: false)
+        let archived = try #require(cli.files(in: "Archive/workorders").first)
+        let reprocess = try cli.run("reprocess", cli.root + "/Archive/workorders/" + archived)
+        #expect(reprocess.status != 0)
+        #expect(first.filter { !$0.contains("-3.") }.allSatisfy { FileSystem.exists(folder + $0) }, "\(cli.files(in: "Quarantine/workorders"))")
+    }
+
     @Test("a completion for an unknown asset is held, then applied when the registry names it")
     func heldUntilReferenceArrives() throws {
         let cli = try CLI.freshRoot()

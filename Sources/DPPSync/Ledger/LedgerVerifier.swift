@@ -99,13 +99,18 @@ public struct LedgerVerifier {
                     let subject = try rdb.cachedStatement(sql: "INSERT OR IGNORE INTO ledger_subject (subject, seq) VALUES (?, ?)")
                     var refused: [LedgerFinding] = []
                     for (change, seq) in inReplay.value {
-                        do {
-                            for row in change.rows { try StateWriter.write(row, in: rdb) }
-                        } catch let error as DatabaseError where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG].contains(error.resultCode) {
-                            refused.append(Self.notReplayable(seq, error.message ?? "\(error.resultCode)"))
-                        } catch let error as StoreError {
-                            refused.append(Self.notReplayable(seq, error.message))
+                        // Row by row: the entry's other rows still replay, so that only the refused one diverges.
+                        var reasons: [String] = []
+                        for row in change.rows {
+                            do {
+                                try StateWriter.write(row, in: rdb)
+                            } catch let error as DatabaseError where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG].contains(error.resultCode) {
+                                reasons.append(error.message ?? "\(error.resultCode)")
+                            } catch let error as StoreError {
+                                reasons.append(error.message)
+                            }
                         }
+                        if !reasons.isEmpty { refused.append(Self.notReplayable(seq, reasons.joined(separator: "; "))) }
                         for other in StateWriter.otherSubjects(of: change) { try subject.execute(arguments: [other, seq]) }
                     }
                     return refused
@@ -273,7 +278,7 @@ public struct LedgerVerifier {
 
     private static func notReplayable(_ seq: Int64, _ reason: String) -> LedgerFinding {
         LedgerFinding(code: "ENTRY_NOT_REPLAYABLE", entry: seq,
-                      message: "entry \(seq)'s change cannot be applied to the state tables (\(reason)): it was written by something other than dppsync")
+                      message: "entry \(seq)'s change cannot be applied to the state tables (\(reason)): it was edited, or written to tables other than this dppsync's")
     }
 
     /// Every state table against the one the replay rebuilt, row by row.

@@ -23,15 +23,29 @@ public struct OutboxEmitter: Sendable {
         public var errors: ConfigurationErrors
     }
 
-    /// Loads `Mappings/*.outbound.yaml`; channels without one use the default JSON shape.
+    /// Loads `Mappings/*.outbound.yaml`; channels without one use the default JSON shape. A file that
+    /// cannot be read is broken for every channel (it may be any one's); so is a mapping that writes
+    /// the same files as one before it by name (the second rename would find the first's temporary
+    /// gone, and stop every channel's files).
     public static func mappings(in directory: String) -> (mappings: [String: [OutboundMapping]], broken: [BrokenMapping]) {
         var result: [String: [OutboundMapping]] = [:]
         var broken: [BrokenMapping] = []
-        for name in FileSystem.entries(of: directory) where name.hasSuffix(OutboundMapping.suffix) {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { continue }
+        var writers: [String: String] = [:]  // folder/fileName → the mapping that writes there
+        for name in FileSystem.entries(of: directory).sorted() where name.hasSuffix(OutboundMapping.suffix) {
+            func fail(_ channel: String?, _ message: String) {
+                broken.append(BrokenMapping(file: name, channel: channel,
+                                            errors: ConfigurationErrors(issues: [ConfigurationIssue(file: name, line: 1, column: 1, message: message)])))
+            }
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+                fail(nil, "the outbound mapping file cannot be read"); continue
+            }
             let text = String(decoding: data, as: UTF8.self)
             do {
                 let mapping = try OutboundMapping.load(text: text, file: name)
+                if let other = writers.updateValue(name, forKey: mapping.folder + "/" + mapping.fileName) {
+                    fail(mapping.channel, "writes the same files as \(other) (Outbox/\(mapping.folder)/\(mapping.fileName)): give it another folder or fileName")
+                    continue
+                }
                 result[mapping.channel, default: []].append(mapping)
             } catch {
                 broken.append(BrokenMapping(file: name, channel: OutboundMapping.channel(in: text), errors: error))
@@ -51,6 +65,17 @@ public struct OutboxEmitter: Sendable {
             }
         }
         return held
+    }
+
+    /// The held channels (`heldChannels`) that have messages waiting: what a command that emitted
+    /// says needs attention.
+    public static func heldChannelsWaiting(layout: RootLayout, store: Store) throws -> [String: String] {
+        let held = heldChannels(mappings(in: layout.mappings).broken)
+        guard !held.isEmpty else { return [:] }
+        let waiting = try store.read { db in
+            try Set(String.fetchAll(db, sql: "SELECT DISTINCT channel FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL"))
+        }
+        return held.filter { waiting.contains($0.key) }
     }
 
     /// Emits every pending message whose ledger entry a signed checkpoint covers

@@ -172,7 +172,10 @@ struct FileProcessor {
         var referencesApplied = false
         var recordCount = 0
         var rejected = RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
-                                            fileExtension: (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension)
+                                            fileExtension: (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension,
+                                            keepsExisting: reprocessOf != nil)
+        // Rejected records are written as they are decided: a killed attempt at this file left its own.
+        if recovered && reprocessOf == nil { rejected.removeLeftovers() }
         var decided = false
         defer { if !decided { rejected.discard() } }
 

@@ -14,13 +14,29 @@ struct RejectedRecordWriter {
     /// Records whose extract is made in a second pass over the input (`finish`): the reconciler
     /// rejects after the record was mapped, and the mapped record keeps no extract.
     private var unextracted = Set<Int>()
-    /// The records written, for `discard` (8 bytes each).
+    /// The records whose files this writer made, for `discard` (8 bytes each).
     private var added: [Int] = []
     private var written = false
+    /// Whether files of these names may belong to a committed decision (a `reprocess` of the same
+    /// bytes): `discard` then leaves those it found in place.
+    private let keepsExisting: Bool
 
-    /// - Parameters: `prefix` (the file's fingerprint's) and `fileExtension` make each record's name.
-    init(folder: String, prefix: String, fileExtension: String) {
-        self.folder = folder; self.prefix = prefix; self.fileExtension = fileExtension
+    /// - Parameters:
+    ///   - prefix: the file's fingerprint's, and `fileExtension`, make each record's name.
+    ///   - keepsExisting: see the property.
+    init(folder: String, prefix: String, fileExtension: String, keepsExisting: Bool = false) {
+        self.folder = folder; self.prefix = prefix; self.fileExtension = fileExtension; self.keepsExisting = keepsExisting
+    }
+
+    /// Removes what an interrupted attempt at the same file wrote: its decisions were never committed,
+    /// and the one about to be made may differ (a policy or mapping changed since).
+    func removeLeftovers() {
+        let start = prefix + "-"
+        for name in FileSystem.entries(of: folder) where name.hasPrefix(start) {
+            let tail = name.dropFirst(start.count)
+            let index = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(index.count)
+            if !index.isEmpty, rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" { unlink(folder + "/" + name) }
+        }
     }
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
@@ -33,7 +49,7 @@ struct RejectedRecordWriter {
             FileSystem.removeStaleTemporaries(in: folder)  // of a process killed mid-write
             written = true
         }
-        added.append(index)
+        if !keepsExisting || !FileSystem.exists(folder + "/" + name(of: index) + ".reason.json") { added.append(index) }
         try FileSystem.place(Array((reason.jsonText(pretty: true) + "\n").utf8), at: folder + "/" + name(of: index) + ".reason.json")
         if let extract {
             try FileSystem.place(Array(extract.utf8), at: folder + "/" + name(of: index))

@@ -133,21 +133,9 @@ public final class Synchronizer {
             timings?.add(.commit, StageTimings.now() - walStart)
         }
         summary.checkpoint = try checkpoint.get()
-        summary.heldChannels = try heldChannels()
+        summary.heldChannels = try OutboxEmitter.heldChannelsWaiting(layout: layout, store: store)
+        for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
         return summary
-    }
-
-    /// The outbox channels whose pending messages the emitter left in the queue, as their outbound
-    /// mapping fails its check.
-    private func heldChannels() throws -> [String: String] {
-        let held = OutboxEmitter.heldChannels(OutboxEmitter.mappings(in: layout.mappings).broken)
-        guard !held.isEmpty else { return [:] }
-        let waiting = try store.read { db in
-            try Set(String.fetchAll(db, sql: "SELECT DISTINCT channel FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL"))
-        }
-        let result = held.filter { waiting.contains($0.key) }
-        for (channel, reason) in result.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
-        return result
     }
 
     /// Waits for the background WAL copy, if any (booked as commit: it is the file's
