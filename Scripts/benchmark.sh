@@ -118,7 +118,8 @@ PY
       outcomes=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome IN ('applied', 'rejected')")
       [ "$outcomes" -ge "$m" ] || { echo "smoke: only $outcomes of $m work orders applied or rejected" >&2; exit 1; }
       rejected=$(sqlite3 "$root/State/dppsync.sqlite" "SELECT COUNT(*) FROM record_outcome WHERE batch_id = $batch AND outcome = 'rejected'")
-      extracts=$(find "$root/Quarantine/workorders" -name '*.reason.json' 2>/dev/null | wc -l)
+      extracts=0
+      [ ! -d "$root/Quarantine/workorders" ] || extracts=$(find "$root/Quarantine/workorders" -name '*.reason.json' | wc -l)
       [ "$extracts" -eq "$rejected" ] || { echo "smoke: $rejected records rejected, $extracts quarantine extracts" >&2; exit 1; }
       [ -n "${resends[*]:-}" ] || [ "$rejected" -eq 0 ] || { echo "smoke: $rejected records rejected without --invalid" >&2; exit 1; }
     fi
