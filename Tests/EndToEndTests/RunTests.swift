@@ -342,6 +342,7 @@ struct RunTests {
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
         let result = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(result.status == 1, "files that wait for a mapping need attention")
         #expect(result.stdout.contains("held: registry: mapping broken.mapping.yaml fails its check"))
         #expect(cli.files(in: "Inbox/registry") == ["dpp-registry.json"])
         #expect(cli.files(in: "Inbox/workorders") == ["export.csv"])

@@ -38,6 +38,7 @@ public struct PassSummary: Sendable {
         files.reduce(into: [:]) { total, file in for (k, v) in file.counts { total[k, default: 0] += v } }
     }
 
-    /// A quarantined file, a record held or rejected, or a message that cannot be sent.
-    public var needsAttention: Bool { files.contains { $0.needsAttention } || !heldChannels.isEmpty }
+    /// A quarantined file, a record held or rejected, a file no mapping can take (broken or missing),
+    /// or a message no outbound mapping can send: each waits for someone.
+    public var needsAttention: Bool { files.contains { $0.needsAttention } || !heldSources.isEmpty || !heldChannels.isEmpty }
 }
