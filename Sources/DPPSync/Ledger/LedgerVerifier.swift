@@ -81,8 +81,8 @@ public struct LedgerVerifier {
         // waits and wakes; 448,588 entries 15.5 → 13.9 s).
         var replaying: [(change: StateChange, seq: Int64)] = [], replayingBytes = 0
         let inReplay = HandedOver(replaying)
-        // An entry whose change the state tables refuse (a key set to null, say) is a finding, and the
-        // replay goes on without it: it had stopped the verify with SQLite's error, naming no entry.
+        // A row the state tables refuse (a key set to null, say) makes its entry a finding, and the replay
+        // goes on without that row: it had stopped the verify with SQLite's error, naming no entry.
         var inFlight: BackgroundWork<[LedgerFinding]>?
         defer { _ = try? inFlight?.wait() }
         func collectReplayed() throws {
