@@ -100,6 +100,38 @@ struct CrashSafetyTests {
         #expect(left.count == 2 && left.allSatisfy { $0.contains("-3.jsonl") }, "the broken line's alone: \(left)")
     }
 
+    /// Leftovers go whatever the restart finds: a reprocess killed mid-file, or a file that is by then
+    /// a duplicate of the same bytes committed from another source. A committed run's files stay.
+    @Test("a killed reprocess's and a killed duplicate's rejected-record files go; the committed run's stay")
+    func leftoversOfKilledReprocessAndDuplicate() throws {
+        let cli = try CLI.freshRoot()
+        let held = "policies:\n  INVALID_FIELD: held\n"
+        try held.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let committed = cli.files(in: "Quarantine/workorders").sorted()
+        #expect(committed.count == 2 && committed.allSatisfy { $0.contains("-3.jsonl") }, "the broken line alone: \(committed)")
+        // Reprocessed under the default policy (the invalid record rejected too), killed before its commit.
+        try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        let archived = try #require(cli.files(in: "Archive/workorders").first)
+        let killed = try cli.run(arguments: ["reprocess", cli.root + "/Archive/workorders/" + archived],
+                                 environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "1"])
+        #expect(killed.killed && cli.files(in: "Quarantine/workorders").count == 4)
+        try held.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "the killed reprocess's record 2 is gone")
+
+        // The same bytes killed in one source, then committed first from another: a duplicate, and its leftovers go.
+        try cli.drop(try Fixtures.text("completions.jsonl").replacingOccurrences(of: "WO-7", with: "WO-8"), as: "again.jsonl", source: "workorders")
+        let second = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "1"])
+        #expect(second.killed && cli.files(in: "Quarantine/workorders").count == 4)
+        try cli.drop(try Fixtures.text("completions.jsonl").replacingOccurrences(of: "WO-7", with: "WO-8"), as: "again.json", source: "registry")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.scalar("SELECT reason FROM input_file WHERE name = 'again.jsonl' ORDER BY id DESC LIMIT 1") == "DUPLICATE_FILE")
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "\(cli.files(in: "Quarantine/workorders"))")
+    }
+
     @Test("a restart after a stop between commit and move keeps the verdict its row has: one duplicate row, a quarantine's own reason")
     func recoveredKeepsItsVerdict() throws {
         let cli = try CLI.freshRoot()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Writes a file's rejected records to `Quarantine/<source>/` as they are decided: each record's
 /// re-droppable extract and its reason, under deterministic names (a crash and rerun overwrite
@@ -28,15 +29,27 @@ struct RejectedRecordWriter {
         self.folder = folder; self.prefix = prefix; self.fileExtension = fileExtension; self.keepsExisting = keepsExisting
     }
 
-    /// Removes what an interrupted attempt at the same file wrote: its decisions were never committed,
-    /// and the one about to be made may differ (a policy or mapping changed since).
-    func removeLeftovers() {
+    /// Removes what an interrupted attempt at the same bytes wrote for records that no committed
+    /// decision rejected (`committed`: the indices an earlier run of them, or a reprocess, did reject):
+    /// the attempt's decisions were never committed, and the one about to be made may differ (a policy
+    /// or mapping changed since).
+    func removeLeftovers(keeping committed: Set<Int>) {
         let start = prefix + "-"
         for name in FileSystem.entries(of: folder) where name.hasPrefix(start) {
             let tail = name.dropFirst(start.count)
-            let index = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(index.count)
-            if !index.isEmpty, rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" { unlink(folder + "/" + name) }
+            let digits = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(digits.count)
+            guard let index = Int(digits), !committed.contains(index),
+                  rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" else { continue }
+            unlink(folder + "/" + name)
         }
+    }
+
+    /// The indices of the records a committed decision on these bytes from `source` rejected.
+    static func committedRejections(fingerprint: String, source: String, in db: Database) throws -> Set<Int> {
+        try Set(Int.fetchAll(db, sql: """
+            SELECT r.record_index FROM record_outcome r INDEXED BY record_outcome_rejected JOIN input_file f ON f.id = r.file_id
+            WHERE r.outcome = 'rejected' AND f.fingerprint = ? AND f.source = ?
+            """, arguments: [fingerprint, source]))
     }
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
