@@ -104,7 +104,8 @@ struct MappingCommand: ParsableCommand {
                     .map { options.layout.mappings + "/" + $0 }
                 : files
             var failed = false
-            var passed = Set<String>()
+            // Outbound mappings that pass alone but not together (they write the same files), or cannot be read.
+            let together = files.isEmpty ? OutboxEmitter.mappings(in: options.layout.mappings).broken : []
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
@@ -113,22 +114,16 @@ struct MappingCommand: ParsableCommand {
                 do {
                     if path.hasSuffix(OutboundMapping.suffix) {
                         let mapping = try OutboundMapping.load(text: text, file: path)
+                        if let clash = together.first(where: { $0.file == (path as NSString).lastPathComponent }) {
+                            print("\(options.layout.mappings)/\(clash.errors)"); failed = true; continue
+                        }
                         print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
-                        passed.insert(path)
                     } else {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
                         print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
-                        passed.insert(path)
                     }
                 } catch {
                     print("\(error)"); failed = true
-                }
-            }
-            // Outbound mappings that each pass but write the same files, or cannot be read at all.
-            if files.isEmpty {
-                let failedNames = Set(paths.filter { !passed.contains($0) }.map { ($0 as NSString).lastPathComponent })
-                for broken in OutboxEmitter.mappings(in: options.layout.mappings).broken where !failedNames.contains(broken.file) {
-                    print("\(options.layout.mappings)/\(broken.errors)"); failed = true
                 }
             }
             if failed { throw DPPExit.usage }

@@ -191,10 +191,18 @@ struct OutboxTests {
         try "channel: component-status\nformat: json\nfileName: \"{statusId}.json\"\n".write(toFile: cli.layout.mappings + "/status-b.outbound.yaml", atomically: true, encoding: .utf8)
         let check = try cli.run("mapping", "check")
         #expect(check.status == 2 && check.stdout.contains("status-b.outbound.yaml:1:1: error: writes the same files as status-a.outbound.yaml"), "\(check.stdout)")
+        #expect(!check.stdout.contains("status-b.outbound.yaml: ok"), "one verdict per file")
         let colliding = try Self.run(cli)
         #expect(colliding.status == 1 && colliding.stdout.contains("held: outbox component-status: Mappings/status-b.outbound.yaml"), "\(colliding.stdout)\(colliding.stderr)")
         #expect(cli.files(in: "Outbox/component-status").isEmpty)
         #expect(!colliding.stdout.contains("held: outbox asset-specifications") && !cli.files(in: "Outbox/asset-specifications").isEmpty, "the other channels go")
+
+        // Into the folder and names of a channel's default shape: its batch files would replace the certificates'.
+        try FileManager.default.removeItem(atPath: cli.layout.mappings + "/status-b.outbound.yaml")
+        try "channel: component-status\nfolder: release-certificates\nfiles: batch\n".write(toFile: cli.layout.mappings + "/status-a.outbound.yaml", atomically: true, encoding: .utf8)
+        let intoDefault = try cli.run("mapping", "check")
+        #expect(intoDefault.status == 2 && intoDefault.stdout.contains("status-a.outbound.yaml:1:1: error: writes the same files as the default shape of release-certificates"),
+                "\(intoDefault.stdout)")
     }
 
     @Test("a batch's release certificates are one JSON Lines file; killed after its rename, the restart rewrites it, never a second")

@@ -24,32 +24,42 @@ public struct OutboxEmitter: Sendable {
     }
 
     /// Loads `Mappings/*.outbound.yaml`; channels without one use the default JSON shape. A file that
-    /// cannot be read is broken for every channel (it may be any one's); so is a mapping that writes
-    /// the same files as one before it by name (the second rename would find the first's temporary
-    /// gone, and stop every channel's files).
+    /// cannot be read is broken for every channel (it may be any one's). So is a mapping whose files
+    /// are another's (by folder and `fileName`): that of a mapping before it by name, or a channel's
+    /// default shape that it leaves in use; its file would replace the other's, or its rename find
+    /// the other's temporary gone and stop every channel's files.
     public static func mappings(in directory: String) -> (mappings: [String: [OutboundMapping]], broken: [BrokenMapping]) {
-        var result: [String: [OutboundMapping]] = [:]
+        var loaded: [(name: String, mapping: OutboundMapping)] = []
         var broken: [BrokenMapping] = []
-        var writers: [String: String] = [:]  // folder/fileName → the mapping that writes there
+        func fail(_ name: String, _ channel: String?, _ message: String) {
+            broken.append(BrokenMapping(file: name, channel: channel,
+                                        errors: ConfigurationErrors(issues: [ConfigurationIssue(file: name, line: 1, column: 1, message: message)])))
+        }
         for name in FileSystem.entries(of: directory).sorted() where name.hasSuffix(OutboundMapping.suffix) {
-            func fail(_ channel: String?, _ message: String) {
-                broken.append(BrokenMapping(file: name, channel: channel,
-                                            errors: ConfigurationErrors(issues: [ConfigurationIssue(file: name, line: 1, column: 1, message: message)])))
-            }
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
-                fail(nil, "the outbound mapping file cannot be read"); continue
+                fail(name, nil, "the outbound mapping file cannot be read"); continue
             }
             let text = String(decoding: data, as: UTF8.self)
             do {
-                let mapping = try OutboundMapping.load(text: text, file: name)
-                if let other = writers.updateValue(name, forKey: mapping.folder + "/" + mapping.fileName) {
-                    fail(mapping.channel, "writes the same files as \(other) (Outbox/\(mapping.folder)/\(mapping.fileName)): give it another folder or fileName")
-                    continue
-                }
-                result[mapping.channel, default: []].append(mapping)
+                loaded.append((name, try OutboundMapping.load(text: text, file: name)))
             } catch {
                 broken.append(BrokenMapping(file: name, channel: OutboundMapping.channel(in: text), errors: error))
             }
+        }
+        // Who writes where: the default shapes still in use first, then the files by name.
+        let configured = Set(loaded.map(\.mapping.channel))
+        var writers: [String: String] = [:]
+        for channel in OutboundMapping.channels where !configured.contains(channel) {
+            let shape = OutboundMapping.defaultMapping(for: channel)
+            writers[shape.folder + "/" + shape.fileName] = "the default shape of \(channel)"
+        }
+        var result: [String: [OutboundMapping]] = [:]
+        for (name, mapping) in loaded {
+            if let other = writers.updateValue(name, forKey: mapping.folder + "/" + mapping.fileName) {
+                fail(name, mapping.channel, "writes the same files as \(other) (Outbox/\(mapping.folder)/\(mapping.fileName)): give it another folder or fileName")
+                continue
+            }
+            result[mapping.channel, default: []].append(mapping)
         }
         return (result, broken)
     }
