@@ -83,21 +83,32 @@ struct CrashSafetyTests {
         }
     }
 
+    /// Completions: an invalid record (2), a broken line (3), and one for an unknown asset (5), which
+    /// the default policy holds and `UNKNOWN_ASSET: rejected` rejects.
+    static func mixedCompletions(_ prefix: String = "WO-7") throws -> String {
+        try Fixtures.text("completions.jsonl").replacingOccurrences(of: "WO-7", with: prefix)
+            + #"{"dppId": "DPP-H2-900", "workOrderId": "\#(prefix)0009", "completionDate": "2025-11-14", "findings": "x"}"# + "\n"
+    }
+
+    static let rejectingUnknownAssets = "policies:\n  UNKNOWN_ASSET: rejected\n"
+
     /// What a killed attempt wrote for records it rejected was never committed: the restart, deciding
     /// again under a policy changed meanwhile, must not leave extracts of records it does not reject.
     @Test("a killed attempt's rejected-record files go when the restart decides otherwise")
     func leftoversOfAKilledAttempt() throws {
         let cli = try CLI.freshRoot()
+        try Self.rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("completions.jsonl", source: "workorders")
+        try cli.drop(try Self.mixedCompletions(), as: "mixed.jsonl", source: "workorders")
         let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
         #expect(crashed.killed)
-        #expect(cli.files(in: "Quarantine/workorders").count == 4, "an invalid record and a broken line, each with its reason")
-        try "policies:\n  INVALID_FIELD: held\n".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(cli.files(in: "Quarantine/workorders").count == 6, "records 2, 3 and 5, each with its reason")
+        try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         _ = try cli.run("run", "--once", "--stability-window", "0")
-        #expect(try cli.query("SELECT outcome, reason FROM record_outcome WHERE outcome IN ('held', 'rejected') ORDER BY record_index") == [["held", "INVALID_FIELD"], ["rejected", "NOT_PARSEABLE"]])
+        #expect(try cli.query("SELECT record_index, outcome FROM record_outcome WHERE outcome IN ('held', 'rejected') ORDER BY record_index")
+                == [["2", "rejected"], ["3", "rejected"], ["5", "held"]])
         let left = cli.files(in: "Quarantine/workorders")
-        #expect(left.count == 2 && left.allSatisfy { $0.contains("-3.jsonl") }, "the broken line's alone: \(left)")
+        #expect(left.count == 4 && !left.contains { $0.contains("-5.jsonl") }, "record 5, held now, has none: \(left)")
     }
 
     /// Leftovers go whatever the restart finds: a reprocess killed mid-file, or a file that is by then
@@ -105,28 +116,26 @@ struct CrashSafetyTests {
     @Test("a killed reprocess's and a killed duplicate's rejected-record files go; the committed run's stay")
     func leftoversOfKilledReprocessAndDuplicate() throws {
         let cli = try CLI.freshRoot()
-        let held = "policies:\n  INVALID_FIELD: held\n"
-        try held.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("completions.jsonl", source: "workorders")
+        try cli.drop(try Self.mixedCompletions(), as: "mixed.jsonl", source: "workorders")
         _ = try cli.run("run", "--once", "--stability-window", "0")
         let committed = cli.files(in: "Quarantine/workorders").sorted()
-        #expect(committed.count == 2 && committed.allSatisfy { $0.contains("-3.jsonl") }, "the broken line alone: \(committed)")
-        // Reprocessed under the default policy (the invalid record rejected too), killed before its commit.
-        try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(committed.count == 4 && !committed.contains { $0.contains("-5.jsonl") }, "records 2 and 3: \(committed)")
+        // Reprocessed rejecting unknown assets (record 5 too), killed before its commit.
+        try Self.rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         let archived = try #require(cli.files(in: "Archive/workorders").first)
         let killed = try cli.run(arguments: ["reprocess", cli.root + "/Archive/workorders/" + archived],
                                  environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "1"])
-        #expect(killed.killed && cli.files(in: "Quarantine/workorders").count == 4)
-        try held.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(killed.killed && cli.files(in: "Quarantine/workorders").count == 6)
+        try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         _ = try cli.run("run", "--once", "--stability-window", "0")
-        #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "the killed reprocess's record 2 is gone")
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "the killed reprocess's record 5 is gone")
 
-        // The same bytes killed in one source, then committed first from another: a duplicate, and its leftovers go.
-        try cli.drop(try Fixtures.text("completions.jsonl").replacingOccurrences(of: "WO-7", with: "WO-8"), as: "again.jsonl", source: "workorders")
+        // Other bytes, killed in one source, then committed first from another: a duplicate, and its leftovers go.
+        try cli.drop(try Self.mixedCompletions("WO-8"), as: "again.jsonl", source: "workorders")
         let second = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "1"])
-        #expect(second.killed && cli.files(in: "Quarantine/workorders").count == 4)
-        try cli.drop(try Fixtures.text("completions.jsonl").replacingOccurrences(of: "WO-7", with: "WO-8"), as: "again.json", source: "registry")
+        #expect(second.killed && cli.files(in: "Quarantine/workorders").count == 8)
+        try cli.drop(try Self.mixedCompletions("WO-8"), as: "again.json", source: "registry")
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(try cli.scalar("SELECT reason FROM input_file WHERE name = 'again.jsonl' ORDER BY id DESC LIMIT 1") == "DUPLICATE_FILE")
         #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "\(cli.files(in: "Quarantine/workorders"))")

@@ -78,7 +78,7 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
         .unknownAsset: [.held, .rejected], .unknownPart: [.held, .rejected], .unknownTechnician: [.held, .rejected],
         .divergentDuplicate: [.held, .rejected], .partInstalledElsewhere: [.held, .rejected],
         .partNotCertified: [.held, .rejected], .certExpired: [.held, .rejected], .certInsufficient: [.held, .rejected],
-        .invalidField: [.rejected, .held], .sharedSerial: [.applied, .held],
+        .sharedSerial: [.applied, .held],
     ]
 
     public var description: String { rawValue }

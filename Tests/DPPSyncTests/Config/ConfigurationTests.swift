@@ -23,6 +23,8 @@ struct ConfigurationTests {
         #expect(ok.outcome(for: .unknownPart) == .rejected)
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: "policies:\n  UNKNOWN_PART: applied\n", file: "c") }
         #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: "policies:\n  DUPLICATE_FILE: held\n", file: "c") }
+        // A record no mapping could read holds nothing to review or resolve: it is rejected, its extract quarantined.
+        #expect(throws: ConfigurationErrors.self) { try Configuration.load(text: "policies:\n  INVALID_FIELD: held\n", file: "c") }
     }
 
     @Test("source names cannot leave Inbox/")
