@@ -111,6 +111,24 @@ struct CrashSafetyTests {
         #expect(left.count == 4 && !left.contains { $0.contains("-5.jsonl") }, "record 5, held now, has none: \(left)")
     }
 
+    /// A killed attempt's file that no mapping takes any more goes back to the inbox, to be decided
+    /// afresh as a new drop: its leftovers go with its claim.
+    @Test("a killed attempt's rejected-record files go when its file goes back to the inbox for want of a mapping")
+    func leftoversOfAFileNoMappingTakes() throws {
+        let cli = try CLI.freshRoot()
+        try Self.rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(try Self.mixedCompletions(), as: "mixed.jsonl", source: "workorders")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
+        #expect(crashed.killed && cli.files(in: "Quarantine/workorders").count == 6)
+        let mapping = cli.layout.mappings + "/workorders-json.mapping.yaml"
+        let text = try String(contentsOfFile: mapping, encoding: .utf8)
+        try text.replacingOccurrences(of: #"files: ["*.json", "*.jsonl"]"#, with: #"files: ["*.json"]"#).write(toFile: mapping, atomically: true, encoding: .utf8)
+        let waiting = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(waiting.stdout.contains("NO_MAPPING") && cli.files(in: "Inbox/workorders") == ["mixed.jsonl"], "\(waiting.stdout)")
+        #expect(cli.files(in: "Quarantine/workorders").isEmpty)
+    }
+
     /// Leftovers go whatever the restart finds: a reprocess killed mid-file, or a file that is by then
     /// a duplicate of the same bytes committed from another source. A committed run's files stay.
     @Test("a killed reprocess's and a killed duplicate's rejected-record files go; the committed run's stay")

@@ -134,20 +134,12 @@ struct FileProcessor {
 
     /// - Parameter earlyFeed: the feed started before the fingerprint, or `nil` to start one here
     ///   once the file is known to be decided record by record.
-    /// The extension of a file's rejected records' extracts: its own, else `json`.
-    static func fileExtension(of file: InboxFile) -> String {
-        (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
-    }
-
     private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
         // Rejected records are written as they are decided: a killed attempt at this file left its own,
         // whatever is decided now (the file may turn out to be committed already, or a duplicate).
-        if recovered {
-            try RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)), fileExtension: Self.fileExtension(of: file))
-                .removeLeftovers(keeping: RejectedRecordWriter.committedRejections(fingerprint: fingerprint, source: file.source, in: db))
-        }
+        if recovered { try RejectedRecordWriter.removeLeftovers(of: file, fingerprint: fingerprint, layout: layout, in: db) }
         // A file an interrupted run committed has its row, still without the place it was moved to
         // (a duplicate's too): only the move is left, with the verdict the row keeps. A row whose file
         // was moved is another drop of the same bytes and name, decided again below.
@@ -183,7 +175,7 @@ struct FileProcessor {
         var referencesApplied = false
         var recordCount = 0
         var rejected = RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
-                                            fileExtension: Self.fileExtension(of: file),
+                                            fileExtension: RejectedRecordWriter.fileExtension(of: file),
                                             keepsExisting: reprocessOf != nil)
         var decided = false
         defer { if !decided { rejected.discard() } }

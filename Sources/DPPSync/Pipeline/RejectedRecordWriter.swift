@@ -44,12 +44,20 @@ struct RejectedRecordWriter {
         }
     }
 
-    /// The indices of the records a committed decision on these bytes from `source` rejected.
-    static func committedRejections(fingerprint: String, source: String, in db: Database) throws -> Set<Int> {
-        try Set(Int.fetchAll(db, sql: """
+    /// Removes what a killed attempt at `file` (of `fingerprint`) wrote for records no committed
+    /// decision on the same bytes and source rejected.
+    static func removeLeftovers(of file: InboxFile, fingerprint: String, layout: RootLayout, in db: Database) throws {
+        let committed = try Set(Int.fetchAll(db, sql: """
             SELECT r.record_index FROM record_outcome r INDEXED BY record_outcome_rejected JOIN input_file f ON f.id = r.file_id
             WHERE r.outcome = 'rejected' AND f.fingerprint = ? AND f.source = ?
-            """, arguments: [fingerprint, source]))
+            """, arguments: [fingerprint, file.source]))
+        RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)), fileExtension: fileExtension(of: file))
+            .removeLeftovers(keeping: committed)
+    }
+
+    /// The extension of a file's rejected records' extracts: its own, else `json`.
+    static func fileExtension(of file: InboxFile) -> String {
+        (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
     }
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).

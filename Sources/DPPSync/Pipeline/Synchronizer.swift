@@ -80,7 +80,10 @@ public final class Synchronizer {
                     // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
                     let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
                     let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)"
-                    if recovered, file.reprocessOf == nil { try FileSystem.move(file.path, into: layout.inbox(source.name)) }
+                    if recovered, file.reprocessOf == nil {
+                        try removeLeftovers(of: file)
+                        try FileSystem.move(file.path, into: layout.inbox(source.name))
+                    }
                     summary.heldSources[source.name] = reason
                     observer.sourceHeld(source.name, reason: reason)
                     continue
@@ -136,6 +139,13 @@ public final class Synchronizer {
         summary.heldChannels = try OutboxEmitter.heldChannelsWaiting(layout: layout, store: store)
         for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
         return summary
+    }
+
+    /// Removes the rejected-record files a killed attempt at `file` wrote, when it goes back to the inbox
+    /// undecided: taken again later, it is a new drop, decided afresh.
+    private func removeLeftovers(of file: InboxFile) throws {
+        let (fingerprint, _) = try Fingerprint.sha256Hex(file: file.path)
+        try store.read { db in try RejectedRecordWriter.removeLeftovers(of: file, fingerprint: fingerprint, layout: layout, in: db) }
     }
 
     /// Waits for the background WAL copy, if any (booked as commit: it is the file's
