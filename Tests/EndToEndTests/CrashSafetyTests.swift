@@ -92,17 +92,23 @@ struct CrashSafetyTests {
 
     static let rejectingUnknownAssets = "policies:\n  UNKNOWN_ASSET: rejected\n"
 
+    /// A root whose run was killed in the transaction of `mixedCompletions`, rejecting unknown assets:
+    /// records 2, 3 and 5 are in the quarantine, each with its reason, and nothing is committed.
+    static func killedWithRejectedRecords(_ name: String) throws -> CLI {
+        let cli = try CLI.freshRoot(name)
+        try rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(try mixedCompletions(), as: "mixed.jsonl", source: "workorders")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
+        #expect(crashed.killed && cli.files(in: "Quarantine/workorders").count == 6, "records 2, 3 and 5, each with its reason")
+        return cli
+    }
+
     /// What a killed attempt wrote for records it rejected was never committed: the restart, deciding
     /// again under a policy changed meanwhile, must not leave extracts of records it does not reject.
     @Test("a killed attempt's rejected-record files go when the restart decides otherwise")
     func leftoversOfAKilledAttempt() throws {
-        let cli = try CLI.freshRoot()
-        try Self.rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.drop(try Self.mixedCompletions(), as: "mixed.jsonl", source: "workorders")
-        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
-        #expect(crashed.killed)
-        #expect(cli.files(in: "Quarantine/workorders").count == 6, "records 2, 3 and 5, each with its reason")
+        let cli = try Self.killedWithRejectedRecords(#function)
         try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(try cli.query("SELECT record_index, outcome FROM record_outcome WHERE outcome IN ('held', 'rejected') ORDER BY record_index")
@@ -115,12 +121,7 @@ struct CrashSafetyTests {
     /// afresh as a new drop: its leftovers go with its claim.
     @Test("a killed attempt's rejected-record files go when its file goes back to the inbox for want of a mapping")
     func leftoversOfAFileNoMappingTakes() throws {
-        let cli = try CLI.freshRoot()
-        try Self.rejectingUnknownAssets.write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.drop(try Self.mixedCompletions(), as: "mixed.jsonl", source: "workorders")
-        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "2"])
-        #expect(crashed.killed && cli.files(in: "Quarantine/workorders").count == 6)
+        let cli = try Self.killedWithRejectedRecords(#function)
         let mapping = cli.layout.mappings + "/workorders-json.mapping.yaml"
         let text = try String(contentsOfFile: mapping, encoding: .utf8)
         try text.replacingOccurrences(of: #"files: ["*.json", "*.jsonl"]"#, with: #"files: ["*.json"]"#).write(toFile: mapping, atomically: true, encoding: .utf8)
