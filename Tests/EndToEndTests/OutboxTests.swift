@@ -175,7 +175,8 @@ struct OutboxTests {
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("work-order-complete.json", source: "workorders")
         let held = try Self.run(cli)
-        #expect(held.status == 1 && held.stdout.contains("held: outbox component-status: Mappings/unreadable.outbound.yaml fails its check"), "\(held.stdout)")
+        #expect(held.status == 1 && held.stdout.contains("held: outbox component-status: Mappings/unreadable.outbound.yaml fails its check (the outbound mapping file cannot be read)"),
+                "\(held.stdout)")
         #expect(cli.files(in: "Outbox/component-status").isEmpty)
 
         // Resolving a review item emits what is due, and says what stays held, as run does.

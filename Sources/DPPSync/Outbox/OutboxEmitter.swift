@@ -71,7 +71,8 @@ public struct OutboxEmitter: Sendable {
         var held: [String: String] = [:]
         for mapping in broken {
             for channel in mapping.channel.map({ [$0] }) ?? OutboundMapping.channels where held[channel] == nil {
-                held[channel] = "Mappings/\(mapping.file) fails its check; the channel's messages wait in the queue (run `dppsync mapping check`)"
+                let why = mapping.errors.issues.first.map { " (\($0.message))" } ?? ""
+                held[channel] = "Mappings/\(mapping.file) fails its check\(why); the channel's messages wait in the queue (run `dppsync mapping check`)"
             }
         }
         return held
