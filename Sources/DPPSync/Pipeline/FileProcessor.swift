@@ -251,7 +251,7 @@ struct FileProcessor {
         timings?.count(partsReadAhead: reconciler.references.readAheadUsed)
         recordsSeen = recordCount
         try db.execute(sql: "UPDATE input_file SET record_count = ? WHERE id = ?", arguments: [recordCount, fileId])
-        try rejected.finish(input: .file(file.path), fileName: file.name, mapping: mapping)
+        try rejected.finish(input: .file(file.path), fileName: file.name, mapping: mapping, fingerprint: fingerprint)
         decided = true
         crash.reached(.inTransaction)
         let summary = Outcome.summary(of: counts)

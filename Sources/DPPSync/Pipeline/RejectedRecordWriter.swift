@@ -80,10 +80,17 @@ struct RejectedRecordWriter {
     }
 
     /// Writes the extracts not made yet, in one more pass over `input`, then flushes every file
-    /// written to disk.
-    mutating func finish(input: RecordInput, fileName: String, mapping: Mapping) throws {
+    /// written to disk. A file read again must still be the bytes of `fingerprint`.
+    mutating func finish(input: RecordInput, fileName: String, mapping: Mapping, fingerprint: String? = nil) throws {
         guard written else { return }
         if !unextracted.isEmpty {
+            // Changed since it was fingerprinted (an exporter still writing through a descriptor it kept past
+            // the claim), the file would give these records' places to others: an extract of one record
+            // beside the reason of another.
+            if case .file(let path) = input, let fingerprint, (try? Fingerprint.sha256Hex(file: path).0) != fingerprint {
+                throw FileProcessor.FileLevelFailure(reason: .notParseable, message: "the file changed while dppsync read it (is the CMMS still "
+                    + "writing it? a longer stabilityWindow, or markers, for its source): nothing of it was applied; drop it again once it is whole")
+            }
             var left = unextracted
             try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in
                 guard left.remove(item.position.index) != nil else { return }

@@ -28,4 +28,22 @@ struct RejectedRecordWriterTests {
         #expect(try text("abc-2.jsonl").contains("\"WO-2\""), "record 2 of the input")
         #expect(try text("abc-9.jsonl") == "", "a record the input no longer holds")
     }
+
+    /// The pass after the file reads it again: changed since its fingerprint, it would extract other records.
+    @Test("extracts made after the file are made only from the bytes that were decided")
+    func sameBytesOrNothing() throws {
+        let folder = TemporaryFiles.path("dppsync-quarantine-"), path = TemporaryFiles.path("dppsync-input-", ".jsonl")
+        let mapping = try Mapping.load(text: try #require(DefaultMappings.files.first { $0.name == "workorders-json.mapping.yaml" }).text,
+                                       file: "workorders-json.mapping.yaml")
+        try (0..<3).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-C", "completionDate": "2026-01-05"}"# + "\n" }.joined()
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let (fingerprint, _) = try Fingerprint.sha256Hex(file: path)
+        var writer = RejectedRecordWriter(folder: folder, prefix: "abc", fileExtension: "jsonl")
+        try writer.add(index: 1, extract: nil, reason: .object([("code", .string("UNKNOWN_ASSET"))]))
+        #expect { try writer.finish(input: .file(path), fileName: "wo.jsonl", mapping: mapping, fingerprint: String(repeating: "0", count: 64)) } throws: { error in
+            (error as? FileProcessor.FileLevelFailure)?.message.contains("changed while dppsync read it") == true
+        }
+        try writer.finish(input: .file(path), fileName: "wo.jsonl", mapping: mapping, fingerprint: fingerprint)
+        #expect(try String(contentsOfFile: folder + "/abc-1.jsonl", encoding: .utf8).contains("\"WO-1\""))
+    }
 }
