@@ -1,4 +1,4 @@
-import Yams
+import Foundation
 
 /// The mappings of a root, read afresh on every poll so an edit takes effect
 /// without a restart.
@@ -29,7 +29,7 @@ public struct MappingCatalog: Sendable {
             } catch {
                 // A YAML syntax error elsewhere in the file leaves no tree: the source is then read from
                 // its own line. Without it, another mapping had taken the files meant for this one.
-                let source = (try? Yams.compose(yaml: text))?.flatMap { $0.mapping?["source"]?.string } ?? Self.sourceLine(in: text)
+                let source = YAMLReader.topLevelString("source", in: text) ?? Self.sourceLine(in: text)
                 catalog.broken.append((name, source, error))
             }
         }
@@ -57,5 +57,3 @@ public struct MappingCatalog: Sendable {
         return nil
     }
 }
-
-import Foundation

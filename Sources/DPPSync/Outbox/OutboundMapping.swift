@@ -50,9 +50,7 @@ public struct OutboundMapping: Sendable {
     /// The known channel a mapping's text names, read as leniently as YAML allows (for a mapping
     /// that fails its check: which channel's messages must wait).
     public static func channel(in text: String) -> String? {
-        guard let root = try? Yams.compose(yaml: text), case .mapping(let pairs) = root else { return nil }
-        let named = pairs.first { $0.key.string == "channel" }?.value.string
-        return named.flatMap { channels.contains($0) ? $0 : nil }
+        YAMLReader.topLevelString("channel", in: text).flatMap { channels.contains($0) ? $0 : nil }
     }
     static let keys = ["$schema", "description", "channel", "folder", "format", "fileName", "files", "fields", "xml"]
 

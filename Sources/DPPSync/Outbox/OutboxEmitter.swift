@@ -83,10 +83,17 @@ public struct OutboxEmitter: Sendable {
     public static func heldChannelsWaiting(layout: RootLayout, store: Store) throws -> [String: String] {
         let held = heldChannels(mappings(in: layout.mappings).broken)
         guard !held.isEmpty else { return [:] }
-        let waiting = try store.read { db in
-            try Set(String.fetchAll(db, sql: "SELECT DISTINCT channel FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL"))
+        let waiting = try store.read(waitingMessages)
+        return held.filter { waiting[$0.key] != nil }
+    }
+
+    /// Messages not sent yet, per channel (from the index of pending messages).
+    public static func waitingMessages(in db: Database) throws -> [String: Int] {
+        var waiting: [String: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT channel, COUNT(*) FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL GROUP BY channel") {
+            waiting[row[0]] = row[1]
         }
-        return held.filter { waiting.contains($0.key) }
+        return waiting
     }
 
     /// Emits every pending message whose ledger entry a signed checkpoint covers

@@ -174,9 +174,7 @@ struct FileProcessor {
         var counts: [Outcome: Int] = [:]
         var referencesApplied = false
         var recordCount = 0
-        var rejected = RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
-                                            fileExtension: RejectedRecordWriter.fileExtension(of: file),
-                                            keepsExisting: reprocessOf != nil)
+        var rejected = RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout, keepsExisting: reprocessOf != nil)
         var decided = false
         defer { if !decided { rejected.discard() } }
 

@@ -29,6 +29,14 @@ struct RejectedRecordWriter {
         self.folder = folder; self.prefix = prefix; self.fileExtension = fileExtension; self.keepsExisting = keepsExisting
     }
 
+    /// The writer of `file`'s rejected records: in its source's quarantine, named by its fingerprint
+    /// and extension (`json` when it has none).
+    init(file: InboxFile, fingerprint: String, layout: RootLayout, keepsExisting: Bool = false) {
+        let fileExtension = (file.name as NSString).pathExtension
+        self.init(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
+                  fileExtension: fileExtension.isEmpty ? "json" : fileExtension, keepsExisting: keepsExisting)
+    }
+
     /// Removes what an interrupted attempt at the same bytes wrote for records that no committed
     /// decision rejected (`committed`: the indices an earlier run of them, or a reprocess, did reject):
     /// the attempt's decisions were never committed, and the one about to be made may differ (a policy
@@ -51,13 +59,7 @@ struct RejectedRecordWriter {
             SELECT r.record_index FROM record_outcome r INDEXED BY record_outcome_rejected JOIN input_file f ON f.id = r.file_id
             WHERE r.outcome = 'rejected' AND f.fingerprint = ? AND f.source = ?
             """, arguments: [fingerprint, file.source]))
-        RejectedRecordWriter(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)), fileExtension: fileExtension(of: file))
-            .removeLeftovers(keeping: committed)
-    }
-
-    /// The extension of a file's rejected records' extracts: its own, else `json`.
-    static func fileExtension(of file: InboxFile) -> String {
-        (file.name as NSString).pathExtension.isEmpty ? "json" : (file.name as NSString).pathExtension
+        RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).removeLeftovers(keeping: committed)
     }
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).

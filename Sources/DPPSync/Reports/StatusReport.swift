@@ -71,10 +71,7 @@ public struct StatusReport: Sendable {
         if let store {
             try store.read { db in
                 report.openReviewItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM review_item WHERE status = 'open'") ?? 0
-                var waiting: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT channel, COUNT(*) FROM outbox_queue INDEXED BY outbox_queue_pending WHERE emitted_at IS NULL GROUP BY channel") {
-                    waiting[row[0]] = row[1]
-                }
+                let waiting = try OutboxEmitter.waitingMessages(in: db)
                 report.outbox = Set(waiting.keys).union(held.keys).sorted().map { ChannelStatus(channel: $0, waiting: waiting[$0] ?? 0, heldBecause: held[$0]) }
                 if let batch = try Row.fetchOne(db, sql: "SELECT id, status, started_at, finished_at FROM batch ORDER BY id DESC LIMIT 1") {
                     let id: Int64 = batch["id"]

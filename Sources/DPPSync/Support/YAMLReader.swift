@@ -24,6 +24,12 @@ struct YAMLReader {
     init(file: String) { self.file = file }
 
     /// Composes `text`; a syntax error becomes an issue and `nil`.
+    /// The text of `key` at the top of `text`, read as leniently as YAML allows: which source or channel a
+    /// file that fails its check is for.
+    static func topLevelString(_ key: String, in text: String) -> String? {
+        (try? Yams.compose(yaml: text))?.flatMap { $0.mapping?[key]?.string }
+    }
+
     mutating func compose(_ text: String) -> Node? {
         do {
             return try Yams.compose(yaml: text)
