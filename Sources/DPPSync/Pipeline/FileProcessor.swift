@@ -45,6 +45,8 @@ struct FileProcessor {
                 // fills its buffer meanwhile; a file decided without its records (a duplicate, or one an
                 // interrupted run committed) stops it at its next hand-over. (A document format is parsed
                 // whole before its first record, which a duplicate would wait for: it starts in `decide`.)
+                // Taken before anything reads the file: compared once it is decided (`decide`).
+                let readFrom = FileSystem.signature(of: file.path)
                 let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
                 defer { if let early { close(early) } }
                 let readStart = StageTimings.now()
@@ -56,8 +58,8 @@ struct FileProcessor {
                     throw FileLevelFailure(reason: .notParseable, message: "cannot be read: \(error)")
                 }
                 timings?.add(.read, StageTimings.now() - readStart)
-                return try decide(file, earlyFeed: early, fingerprint: fingerprint, mapping: mapping, batchId: batchId, recovered: recovered,
-                           reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
+                return try decide(file, earlyFeed: early, readFrom: readFrom, fingerprint: fingerprint, mapping: mapping, batchId: batchId,
+                                  recovered: recovered, reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
         } catch let failure as FileLevelFailure {
             // The file's transaction rolled back whole; record why in a transaction of its own.
@@ -128,13 +130,19 @@ struct FileProcessor {
         var message: String
         /// The line the decoder stopped at, for the reason file's `line` (it had been in the message only).
         var line: Int? = nil
+
+        /// The file's bytes are no longer those its fingerprint was taken from.
+        static let changedWhileRead = FileLevelFailure(reason: .notParseable, message: "the file changed while dppsync read it (is the CMMS "
+            + "still writing it? a longer stabilityWindow, or markers, for its source): nothing of it was applied; drop it again once it is whole")
     }
 
     // MARK: The transaction
 
-    /// - Parameter earlyFeed: the feed started before the fingerprint, or `nil` to start one here
-    ///   once the file is known to be decided record by record.
-    private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, fingerprint: String, mapping: Mapping, batchId: Int64,
+    /// - Parameters:
+    ///   - earlyFeed: the feed started before the fingerprint, or `nil` to start one here
+    ///     once the file is known to be decided record by record.
+    ///   - readFrom: the file's size and modification time before it was first read.
+    private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, readFrom: FileSystem.Signature?, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
         // Rejected records are written as they are decided: a killed attempt at this file left its own,
@@ -245,6 +253,10 @@ struct FileProcessor {
                 counts[outcome, default: 0] += n
             }
         }
+        // The fingerprint and the decoder each read the file once: written to since (an exporter still
+        // writing through a descriptor it opened before the claim), the records decided may not be the
+        // bytes fingerprinted, and the archive would keep other bytes than the fingerprint names.
+        guard FileSystem.signature(of: file.path) == readFrom else { throw FileLevelFailure.changedWhileRead }
         try writer.finish()
         timings?.count(partsReadAhead: reconciler.references.readAheadUsed)
         recordsSeen = recordCount

@@ -90,8 +90,7 @@ struct RejectedRecordWriter {
             // the claim), the file would give these records' places to others: an extract of one record
             // beside the reason of another.
             if case .file(let path) = input, let fingerprint, (try? Fingerprint.sha256Hex(file: path).0) != fingerprint {
-                throw FileProcessor.FileLevelFailure(reason: .notParseable, message: "the file changed while dppsync read it (is the CMMS still "
-                    + "writing it? a longer stabilityWindow, or markers, for its source): nothing of it was applied; drop it again once it is whole")
+                throw FileProcessor.FileLevelFailure.changedWhileRead
             }
             var left = unextracted
             try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in

@@ -22,4 +22,39 @@ struct SynchronizerTests {
         let seen = try store.read { db in try Double.fetchAll(db, sql: "SELECT first_seen_at FROM intake_observation ORDER BY source") }
         #expect(seen.count == 2 && seen[0] < seen[1], "\(seen)")
     }
+
+    /// Writes to the file it is shown, as an exporter that keeps writing through a descriptor opened before the claim.
+    private struct WritingExporter: SyncObserver {
+        var bytes: String
+        func fileProgress(_ file: InboxFile, recordsDone: Int) {
+            guard recordsDone == 2000, let handle = FileHandle(forWritingAtPath: file.path) else { return }
+            handle.seekToEndOfFile()
+            handle.write(Data(bytes.utf8))
+            handle.closeFile()
+        }
+    }
+
+    /// The fingerprint and the records come from two reads of the file: written to in between, they
+    /// would not be of the same bytes, nor would the archived file be the bytes its fingerprint names.
+    @Test("a file written to while it is decided fails whole, with nothing applied")
+    func fileChangedWhileDecided() throws {
+        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
+        _ = try RootInitializer(layout: layout).run()
+        let lines = (0..<5000).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-UNKNOWN", "completionDate": "2026-01-05"}"# + "\n" }.joined()
+        var configuration = Configuration()
+        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        for (appended, expected) in [("", FileResult.Disposition.archived), (#"{"workOrderId": "WO-late"}"# + "\n", .quarantined)] {
+            try lines.replacingOccurrences(of: "WO-", with: "WO-\(expected.rawValue)-").write(toFile: layout.inbox("workorders") + "/export.jsonl", atomically: true, encoding: .utf8)
+            let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
+            synchronizer.observer = WritingExporter(bytes: appended)
+            let summary = try synchronizer.pass()
+            let file = try #require(summary.files.first)
+            #expect(file.disposition == expected, "\(file.message)")
+            if expected == .quarantined {
+                #expect(file.message.contains("the file changed while dppsync read it"), "\(file.message)")
+                let outcomes = try synchronizer.store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record_outcome WHERE batch_id = ?", arguments: [summary.batchId]) }
+                #expect(outcomes == 0, "nothing of it kept")
+            }
+        }
+    }
 }
