@@ -25,7 +25,7 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Print JSON: a list of items, each with its id.") var json = false
 
         func run() throws {
-            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration())
+            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration(), layout: options.layout)
             let items = try queue.list(ReviewQueue.Filter(all: all, reason: reason, asset: asset, olderThanDays: olderThan))
             if json { print(JSONValue.array(items.map(\.jsonValue)).jsonText(pretty: true)); return }
             if items.isEmpty { print(all ? "the review queue is empty" : "no open review items"); return }
@@ -46,7 +46,7 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration())
+            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration(), layout: options.layout)
             guard let item = try queue.item(id) else { throw UsageError(message: "no review item \(id)") }
             if json { print(item.jsonValue.jsonText(pretty: true)); return }
             print(("review item #\(item.id): \(item.status)").terminalSafe)
@@ -104,13 +104,18 @@ struct ReviewCommand: ParsableCommand {
             let resolved: ReviewQueue.Resolved
             do {
                 store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
-                resolved = try ReviewQueue(store: store, configuration: configuration).resolve(id, accept ? .accept : .reject, note: note, by: who)
+                resolved = try ReviewQueue(store: store, configuration: configuration, layout: options.layout).resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
+            if let reason = resolved.quarantined {
+                let extract = String(reason.dropLast(".reason.json".count))
+                print((FileSystem.exists(extract) ? "quarantined: \(extract), to correct and drop again (why: \(reason))"
+                                                  : "quarantined: \(reason) (no extract: its message says why)").terminalSafe)
+            }
             if !resolved.redecided.isEmpty {
                 print("records that waited for it, decided again: " + Outcome.summary(of: resolved.redecided))
             }

@@ -122,9 +122,20 @@ struct ReviewTests {
     func rejectAndRefuse() throws {
         let cli = try heldDivergence()
         let id = try #require(try cli.scalar("SELECT id FROM review_item"))
-        #expect(try cli.run("review", "resolve", id, "--reject", "--note", "duplicate send", "--by", "ops").status == 0)
+        let rejected = try cli.run("review", "resolve", id, "--reject", "--note", "duplicate send", "--by", "ops")
+        #expect(rejected.status == 0)
         #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
         #expect(try cli.scalar("SELECT outcome FROM record_outcome ORDER BY id DESC LIMIT 1") == "rejected")
+        // Where a run puts the records it rejects: the extract to correct and drop again, and why.
+        let quarantine = cli.root + "/Quarantine/workorders/"
+        let fingerprint = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'wo2.json'"))
+        #expect(rejected.stdout.contains("quarantined: \(quarantine)\(fingerprint)-0.json"), "\(rejected.stdout)")
+        let extract = try String(contentsOfFile: quarantine + fingerprint + "-0.json", encoding: .utf8)
+        #expect(extract.contains("\"Seal weeping\""), "the held version: \(extract)")
+        let reason = try JSONParser.parseDocument(Array(try String(contentsOfFile: quarantine + fingerprint + "-0.json.reason.json", encoding: .utf8).utf8))
+        #expect(reason["code"]?.scalarText == "DIVERGENT_DUPLICATE" && reason["recordIndex"]?.scalarText == "0")
+        #expect(reason["message"]?.scalarText == "rejected on review by ops: duplicate send")
+        #expect(reason["mapping"]?.scalarText == "workorders-json.mapping.yaml")
 
         try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
         _ = try ReconciliationTests.run(cli)
@@ -132,6 +143,15 @@ struct ReviewTests {
         let refused = try cli.run("review", "resolve", waiting, "--accept")
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("cannot be accepted"))
+        // Its file gone from the archive, a record rejected on review has its reason, saying there is no extract.
+        let archived = try #require(try cli.scalar("SELECT stored_path FROM input_file WHERE name = 'unknown-asset-wo.json'"))
+        try FileManager.default.removeItem(atPath: archived)
+        let withoutFile = try cli.run("review", "resolve", waiting, "--reject")
+        #expect(withoutFile.status == 0 && withoutFile.stdout.contains("(no extract: its message says why)"), "\(withoutFile.stdout)")
+        let second = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'unknown-asset-wo.json'"))
+        #expect(!FileSystem.exists(quarantine + second + "-0.json"))
+        let secondReason = try String(contentsOfFile: quarantine + second + "-0.json.reason.json", encoding: .utf8)
+        #expect(secondReason.contains("no extract: its file is no longer in the archive"), "\(secondReason)")
     }
 
     /// A resolution started while `runLock` is held (as a running pass holds it), returned once it

@@ -286,23 +286,9 @@ struct FileProcessor {
 
     private func reasonDocument(file: InboxFile, fingerprint: String, reason: ReasonCode?, message: String,
                                 position: RecordPosition?, key: String?, mapping: Mapping?, fileLine: Int? = nil) -> JSONValue {
-        let text = JSONValue.text
-        return .object([
-            ("code", text(reason?.rawValue)),
-            ("message", .string(message)),
-            ("source", .string(file.source)),
-            ("file", .string(file.name)),
-            ("fingerprint", .string(fingerprint)),
-            ("recordIndex", position.map { .number(String($0.index)) } ?? .null),
-            ("line", (position?.line ?? fileLine).map { .number(String($0)) } ?? .null),
-            ("recordKey", text(key)),
-            ("mapping", text(mapping?.name)),
-            ("mappingHash", text(mapping?.contentHash)),
-            ("decidedAt", .string(clock().description)),
-            ("whatToDo", .string(position == nil
-                ? "Fix the file (or the mapping) and drop it into Inbox/\(file.source)/ again, or run `dppsync reprocess` after a mapping fix."
-                : "Correct this extract and drop it into Inbox/\(file.source)/ again; the file's other records were processed.")),
-        ])
+        RejectedRecordWriter.reason(code: reason, message: message, source: file.source, fileName: file.name, fingerprint: fingerprint,
+                                    recordIndex: position?.index, line: position?.line ?? fileLine, key: key, mappingName: mapping?.name,
+                                    mappingHash: mapping?.contentHash, decidedAt: clock())
     }
 
     // MARK: After commit

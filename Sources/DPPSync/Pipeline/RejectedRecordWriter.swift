@@ -32,9 +32,37 @@ struct RejectedRecordWriter {
     /// The writer of `file`'s rejected records: in its source's quarantine, named by its fingerprint
     /// and extension (`json` when it has none).
     init(file: InboxFile, fingerprint: String, layout: RootLayout, keepsExisting: Bool = false) {
-        let fileExtension = (file.name as NSString).pathExtension
-        self.init(folder: layout.quarantine(file.source), prefix: String(fingerprint.prefix(12)),
+        self.init(source: file.source, fileName: file.name, fingerprint: fingerprint, layout: layout, keepsExisting: keepsExisting)
+    }
+
+    /// The writer of the rejected records of `fileName`, taken from `source`.
+    init(source: String, fileName: String, fingerprint: String, layout: RootLayout, keepsExisting: Bool = false) {
+        let fileExtension = (fileName as NSString).pathExtension
+        self.init(folder: layout.quarantine(source), prefix: String(fingerprint.prefix(12)),
                   fileExtension: fileExtension.isEmpty ? "json" : fileExtension, keepsExisting: keepsExisting)
+    }
+
+    /// A rejection's `.reason.json`: what was decided, about which record of which file, and what to do
+    /// (for a whole file, `recordIndex` is `nil`).
+    static func reason(code: ReasonCode?, message: String, source: String, fileName: String, fingerprint: String, recordIndex: Int?,
+                       line: Int?, key: String?, mappingName: String?, mappingHash: String?, decidedAt: Timestamp) -> JSONValue {
+        let text = JSONValue.text
+        return .object([
+            ("code", text(code?.rawValue)),
+            ("message", .string(message)),
+            ("source", .string(source)),
+            ("file", .string(fileName)),
+            ("fingerprint", .string(fingerprint)),
+            ("recordIndex", recordIndex.map { .number(String($0)) } ?? .null),
+            ("line", line.map { .number(String($0)) } ?? .null),
+            ("recordKey", text(key)),
+            ("mapping", text(mappingName)),
+            ("mappingHash", text(mappingHash)),
+            ("decidedAt", .string(decidedAt.description)),
+            ("whatToDo", .string(recordIndex == nil
+                ? "Fix the file (or the mapping) and drop it into Inbox/\(source)/ again, or run `dppsync reprocess` after a mapping fix."
+                : "Correct this extract and drop it into Inbox/\(source)/ again; the file's other records were processed.")),
+        ])
     }
 
     /// Removes what an interrupted attempt at the same bytes wrote for records that no committed

@@ -41,8 +41,12 @@ public struct ReviewItem: Sendable {
 public struct ReviewQueue {
     public let store: Store
     public let configuration: Configuration
+    /// Where records rejected on review go (`Quarantine/<source>/`), and the mappings' folder.
+    public let layout: RootLayout
 
-    public init(store: Store, configuration: Configuration) { self.store = store; self.configuration = configuration }
+    public init(store: Store, configuration: Configuration, layout: RootLayout) {
+        self.store = store; self.configuration = configuration; self.layout = layout
+    }
 
     /// Holds a reviewer may accept: the check is waived for that record.
     public static let acceptable: Set<ReasonCode> = [.divergentDuplicate, .certExpired, .certInsufficient, .partInstalledElsewhere, .partNotCertified,
@@ -118,12 +122,26 @@ public struct ReviewQueue {
         public var batchId: Int64
         /// What became of the records that waited for an accepted asset or certification, decided again with it.
         public var redecided: [Outcome: Int] = [:]
+        /// A rejected record's reason file in the quarantine (its extract, when it could be made, is beside it).
+        public var quarantined: String?
     }
 
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
     /// record is decided again with its hold waived and applied through the one
     /// write path; either way the resolution itself is ledgered.
     public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Resolved {
+        // A rejected record's quarantine files are written inside the transaction; it rolled back, they go.
+        var quarantined: [String] = []
+        do {
+            return try resolve(id, resolution, note: note, by: by, now: now, quarantined: &quarantined)
+        } catch {
+            for path in quarantined { unlink(path) }
+            throw error
+        }
+    }
+
+    private func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp,
+                         quarantined: inout [String]) throws -> Resolved {
         try store.write { db in
             guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else {
                 throw ResolutionError(message: "no review item \(id)")
@@ -140,6 +158,7 @@ public struct ReviewQueue {
                                         mappingName: nil, mappingHash: item.mappingHash)
             var decision: Decision
             var redecided: [Outcome: Int] = [:]
+            var reasonFile: String?
             switch resolution {
             case .accept:
                 guard Self.acceptable.contains(item.reason) else {
@@ -161,6 +180,7 @@ public struct ReviewQueue {
                 }
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
+                (reasonFile, quarantined) = try quarantine(item, fileId: row["file_id"], decision: decision, now: now, db: db)
             }
             let lastEntry = try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
                 RowImage(table: StateSchema.reviewResolution, values: [
@@ -173,7 +193,7 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided)
+            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided, quarantined: reasonFile)
         }
     }
 
