@@ -104,8 +104,18 @@ struct MappingCommand: ParsableCommand {
                     .map { options.layout.mappings + "/" + $0 }
                 : files
             var failed = false
-            // Outbound mappings that pass alone but not together (they write the same files), or cannot be read.
-            let together = files.isEmpty ? OutboxEmitter.mappings(in: options.layout.mappings).broken : []
+            // Outbound mappings pass alone but not together when they write the same files. A file named
+            // outside Mappings/ is checked as if it were copied in, beside those there.
+            let mappings = (options.layout.mappings as NSString).standardizingPath
+            var drafts: [String: String] = [:]
+            for path in paths where path.hasSuffix(OutboundMapping.suffix) {
+                let absolute = ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+                if (absolute as NSString).deletingLastPathComponent != mappings, let data = FileManager.default.contents(atPath: path) {
+                    drafts[(path as NSString).lastPathComponent] = String(decoding: data, as: UTF8.self)
+                }
+            }
+            let together = OutboxEmitter.mappings(in: options.layout.mappings, drafts: drafts).broken
+            let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
@@ -115,7 +125,7 @@ struct MappingCommand: ParsableCommand {
                     if path.hasSuffix(OutboundMapping.suffix) {
                         let mapping = try OutboundMapping.load(text: text, file: path)
                         if let clash = together.first(where: { $0.file == (path as NSString).lastPathComponent }) {
-                            print("\(options.layout.mappings)/\(clash.errors)"); failed = true; continue
+                            print("\(path):1:1: error: \(clash.errors.issues.first?.message ?? "fails beside the other mappings")"); failed = true; continue
                         }
                         print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
                     } else {
@@ -125,6 +135,13 @@ struct MappingCommand: ParsableCommand {
                 } catch {
                     print("\(error)"); failed = true
                 }
+            }
+            // A mapping that passes may make another fail: the later by name of two that write the same files.
+            let alreadyBroken = Set(OutboxEmitter.mappings(in: options.layout.mappings).broken.map(\.file))
+            for clash in together where !checked.contains(clash.file) && !alreadyBroken.contains(clash.file) {
+                let message = clash.errors.issues.first?.message ?? "fails beside the other mappings"
+                print("\(options.layout.mappings)/\(clash.file):1:1: error: beside \(checked.sorted().joined(separator: ", ")), \(message)")
+                failed = true
             }
             if failed { throw DPPExit.usage }
         }

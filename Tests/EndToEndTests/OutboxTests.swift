@@ -198,8 +198,25 @@ struct OutboxTests {
         #expect(cli.files(in: "Outbox/component-status").isEmpty)
         #expect(!colliding.stdout.contains("held: outbox asset-specifications") && !cli.files(in: "Outbox/asset-specifications").isEmpty, "the other channels go")
 
-        // Into the folder and names of a channel's default shape: its batch files would replace the certificates'.
+        // Named one by one, a file gets the same verdict as in the whole folder.
+        let named = try cli.run("mapping", "check", cli.layout.mappings + "/status-b.outbound.yaml")
+        #expect(named.status == 2 && named.stdout.contains("status-b.outbound.yaml:1:1: error: writes the same files as status-a.outbound.yaml"), "\(named.stdout)")
+        // A draft outside Mappings/ is checked as if copied in: its own clash, or the one it would give a mapping after it by name.
+        let drafts = cli.root + "/drafts"
+        try FileManager.default.createDirectory(atPath: drafts, withIntermediateDirectories: true)
+        let statusB = try String(contentsOfFile: cli.layout.mappings + "/status-b.outbound.yaml", encoding: .utf8)
         try FileManager.default.removeItem(atPath: cli.layout.mappings + "/status-b.outbound.yaml")
+        try statusB.write(toFile: drafts + "/z-status.outbound.yaml", atomically: true, encoding: .utf8)
+        try statusB.write(toFile: drafts + "/a-status.outbound.yaml", atomically: true, encoding: .utf8)
+        let after = try cli.run("mapping", "check", drafts + "/z-status.outbound.yaml")
+        #expect(after.status == 2 && after.stdout.contains("z-status.outbound.yaml:1:1: error: writes the same files as status-a.outbound.yaml"), "\(after.stdout)")
+        let before = try cli.run("mapping", "check", drafts + "/a-status.outbound.yaml")
+        #expect(before.status == 2 && before.stdout.contains("a-status.outbound.yaml: ok")
+                && before.stdout.contains("status-a.outbound.yaml:1:1: error: beside a-status.outbound.yaml, writes the same files as a-status.outbound.yaml"),
+                "\(before.stdout)")
+        #expect(try cli.run("mapping", "check", cli.layout.mappings + "/status-a.outbound.yaml").status == 0, "alone in Mappings/, it passes")
+
+        // Into the folder and names of a channel's default shape: its batch files would replace the certificates'.
         try "channel: component-status\nfolder: release-certificates\nfiles: batch\n".write(toFile: cli.layout.mappings + "/status-a.outbound.yaml", atomically: true, encoding: .utf8)
         let intoDefault = try cli.run("mapping", "check")
         #expect(intoDefault.status == 2 && intoDefault.stdout.contains("status-a.outbound.yaml:1:1: error: writes the same files as the default shape of release-certificates"),

@@ -28,18 +28,20 @@ public struct OutboxEmitter: Sendable {
     /// are another's (by folder and `fileName`): that of a mapping before it by name, or a channel's
     /// default shape that it leaves in use; its file would replace the other's, or its rename find
     /// the other's temporary gone and stop every channel's files.
-    public static func mappings(in directory: String) -> (mappings: [String: [OutboundMapping]], broken: [BrokenMapping]) {
+    /// - Parameter drafts: files (by name, with their text) taken as if they were in `directory`, in place
+    ///   of any of the same name there: what `mapping check` says of a mapping before it is copied in.
+    public static func mappings(in directory: String, drafts: [String: String] = [:]) -> (mappings: [String: [OutboundMapping]], broken: [BrokenMapping]) {
         var loaded: [(name: String, mapping: OutboundMapping)] = []
         var broken: [BrokenMapping] = []
         func fail(_ name: String, _ channel: String?, _ message: String) {
             broken.append(BrokenMapping(file: name, channel: channel,
                                         errors: ConfigurationErrors(issues: [ConfigurationIssue(file: name, line: 1, column: 1, message: message)])))
         }
-        for name in FileSystem.entries(of: directory).sorted() where name.hasSuffix(OutboundMapping.suffix) {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+        let names = Set(FileSystem.entries(of: directory).filter { $0.hasSuffix(OutboundMapping.suffix) }).union(drafts.keys)
+        for name in names.sorted() {
+            guard let text = drafts[name] ?? FileManager.default.contents(atPath: directory + "/" + name).map({ String(decoding: $0, as: UTF8.self) }) else {
                 fail(name, nil, "the outbound mapping file cannot be read"); continue
             }
-            let text = String(decoding: data, as: UTF8.self)
             do {
                 loaded.append((name, try OutboundMapping.load(text: text, file: name)))
             } catch {
