@@ -149,7 +149,7 @@ public struct LedgerVerifier {
                     entry.writeCanonicalBytes(to: canonical)
                     if !canonical.hasBytes(body) {
                         report.findings.append(LedgerFinding(code: "ENTRY_EDITED", entry: seq,
-                            message: "entry \(seq) is not in canonical form: it was written by something other than dppsync"))
+                            message: "entry \(seq) is not in canonical form: it was edited, or written by a program other than this dppsync"))
                     }
                     // The columns beside the body repeat what it says: `ledger show` finds an entry's
                     // own subject through its column, and lists, filters and reports read the others.
