@@ -145,7 +145,8 @@ struct CrashSafetyTests {
         let archived = try #require(cli.files(in: "Archive/workorders").first)
         let killed = try cli.run(arguments: ["reprocess", cli.root + "/Archive/workorders/" + archived],
                                  environment: ["DPPSYNC_CRASH_AT": "in-transaction", "DPPSYNC_CRASH_AFTER": "1"])
-        #expect(killed.killed && cli.files(in: "Quarantine/workorders").count == 6)
+        // (The reprocess kept aside the committed run's files it wrote over, in a hidden folder.)
+        #expect(killed.killed && cli.files(in: "Quarantine/workorders").filter { !$0.hasPrefix(".") }.count == 6)
         try "".write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(cli.files(in: "Quarantine/workorders").sorted() == committed, "the killed reprocess's record 5 is gone")

@@ -225,6 +225,44 @@ struct RunTests {
         #expect(first.filter { !$0.contains("-3.") }.allSatisfy { FileSystem.exists(folder + $0) }, "\(cli.files(in: "Quarantine/workorders"))")
     }
 
+    /// Written over by a reprocess that then fails, or is killed before its commit, the files of the
+    /// committed decision had shown the failed attempt's mapping and time.
+    @Test("a reprocess that fails, or is killed and then fails, leaves the committed run's quarantine files as they were; one that commits replaces them")
+    func reprocessWritesOverOnlyOnCommit() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let folder = cli.root + "/Quarantine/workorders/"
+        func contents() throws -> [String: String] {
+            try Dictionary(uniqueKeysWithValues: cli.files(in: "Quarantine/workorders").map { ($0, try String(contentsOfFile: folder + $0, encoding: .utf8)) })
+        }
+        let committed = try contents()
+        #expect(committed.count == 4)
+        let blocked = try #require(committed.keys.first { $0.hasSuffix("-3.jsonl.reason.json") })
+        let kept = try #require(committed.keys.first { $0.hasSuffix(".reason.json") && $0 != blocked })
+        let archived = cli.root + "/Archive/workorders/" + (try #require(cli.files(in: "Archive/workorders").first))
+        func backups() -> [String] { FileSystem.hiddenEntries(of: folder).filter { $0.hasPrefix(".reprocess-") } }
+
+        // Killed inside its transaction, with every file written over; then, taken again, it fails.
+        let killed = try cli.run("reprocess", archived, environment: ["DPPSYNC_CRASH_AT": "in-transaction"])
+        #expect(killed.killed)
+        try FileManager.default.removeItem(atPath: folder + blocked)
+        try FileManager.default.createDirectory(atPath: folder + blocked, withIntermediateDirectories: false)
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        #expect(try String(contentsOfFile: folder + kept, encoding: .utf8) == committed[kept], "the committed decision's reason")
+        // Only what could not go back (the folder in its way) waits aside.
+        #expect(backups().count == 1 && FileSystem.entries(of: folder + (backups().first ?? "-")) == [blocked], "\(backups())")
+
+        // Once it can commit, its files replace them.
+        try FileManager.default.removeItem(atPath: folder + blocked)
+        #expect(try cli.run("reprocess", archived).status == 1, "rejected records need attention")
+        let replaced = try contents()
+        #expect(replaced.keys.sorted() == committed.keys.sorted())
+        #expect(replaced[kept] != committed[kept], "decided again, at another time")
+        #expect(backups().isEmpty)
+    }
+
     @Test("a completion for an unknown asset is held, then applied when the registry names it")
     func heldUntilReferenceArrives() throws {
         let cli = try CLI.freshRoot()

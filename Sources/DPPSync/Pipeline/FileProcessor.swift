@@ -81,6 +81,8 @@ struct FileProcessor {
             timings.count(records: recordsSeen, bytes: size)
         }
         crash.reached(.afterCommit)
+        // What a reprocess wrote over belonged to the decision it replaced, now committed over.
+        if reprocessOf != nil { RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).dropBackups() }
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
         // The copy has moved on: its note (`Inbox.reprocessNote`) has nothing left to say.
         if reprocessOf != nil { unlink(Inbox.reprocessNote(for: file.path)) }
@@ -147,14 +149,20 @@ struct FileProcessor {
         let now = clock().description
         // Rejected records are written as they are decided: a killed attempt at this file left its own,
         // whatever is decided now (the file may turn out to be committed already, or a duplicate).
-        if recovered { try RejectedRecordWriter.removeLeftovers(of: file, fingerprint: fingerprint, layout: layout, in: db) }
         // A file an interrupted run committed has its row, still without the place it was moved to
         // (a duplicate's too): only the move is left, with the verdict the row keeps. A row whose file
         // was moved is another drop of the same bytes and name, decided again below.
-        if recovered, let committed = try Row.fetchOne(db, sql: """
+        let committed = recovered ? try Row.fetchOne(db, sql: """
             SELECT id, disposition, reason, message, line FROM input_file
             WHERE fingerprint = ? AND source = ? AND name = ? AND stored_path IS NULL ORDER BY id DESC LIMIT 1
-            """, arguments: [fingerprint, file.source, file.name]) {
+            """, arguments: [fingerprint, file.source, file.name]) : nil
+        if recovered {
+            // A killed reprocess kept aside the files it wrote over: they stand again unless it committed.
+            let files = RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout)
+            if committed != nil { files.dropBackups() } else { files.restoreBackups() }
+            try RejectedRecordWriter.removeLeftovers(of: file, fingerprint: fingerprint, layout: layout, in: db)
+        }
+        if let committed {
             return Verdict(disposition: FileResult.Disposition(rawValue: committed["disposition"]) ?? .archived,
                            reason: (committed["reason"] as String?).flatMap(ReasonCode.init(rawValue:)),
                            message: committed["message"] ?? "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: committed["id"],

@@ -19,7 +19,8 @@ struct RejectedRecordWriter {
     private var added: [Int] = []
     private var written = false
     /// Whether files of these names may belong to a committed decision (a `reprocess` of the same
-    /// bytes): `discard` then leaves those it found in place.
+    /// bytes): each one found is kept aside before it is written over (`backups`), and `discard`
+    /// puts it back.
     private let keepsExisting: Bool
 
     /// - Parameters:
@@ -93,6 +94,35 @@ struct RejectedRecordWriter {
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
     func name(of index: Int) -> String { "\(prefix)-\(index).\(fileExtension)" }
 
+    // MARK: A reprocess's backups
+
+    /// Where a reprocess keeps the committed run's files it writes over, until it commits or fails:
+    /// a failing reprocess of the same bytes had left its own reasons (its mapping, its time) in place
+    /// of those of the decision that stands. Hidden, so that nothing taking files from the quarantine
+    /// sees it.
+    var backups: String { folder + "/.reprocess-" + prefix }
+
+    /// Writes `bytes` to `name`, first keeping aside (a hard link) what a committed decision wrote there.
+    private func write(_ bytes: [UInt8], as name: String) throws(FileSystemError) {
+        if keepsExisting, FileSystem.exists(folder + "/" + name), !FileSystem.exists(backups + "/" + name) {
+            try FileSystem.createDirectory(backups)
+            guard link(folder + "/" + name, backups + "/" + name) == 0 else { throw FileSystemError.errno("link", backups + "/" + name) }
+        }
+        try FileSystem.place(bytes, at: folder + "/" + name)
+    }
+
+    /// Puts back what a reprocess wrote over: it did not commit (it failed, or was killed before its commit).
+    func restoreBackups() {
+        for name in FileSystem.entries(of: backups) { rename(backups + "/" + name, folder + "/" + name) }
+        rmdir(backups)
+    }
+
+    /// Drops the backups of a reprocess that committed: its files are the decision that stands.
+    func dropBackups() {
+        for name in FileSystem.entries(of: backups) { unlink(backups + "/" + name) }
+        rmdir(backups)
+    }
+
     /// Writes record `index`'s reason, and its extract if it is made (else in `finish`).
     mutating func add(index: Int, extract: String?, reason: JSONValue) throws(FileSystemError) {
         if !written {
@@ -101,9 +131,9 @@ struct RejectedRecordWriter {
             written = true
         }
         if !keepsExisting || !FileSystem.exists(folder + "/" + name(of: index) + ".reason.json") { added.append(index) }
-        try FileSystem.place(Array((reason.jsonText(pretty: true) + "\n").utf8), at: folder + "/" + name(of: index) + ".reason.json")
+        try write(Array((reason.jsonText(pretty: true) + "\n").utf8), as: name(of: index) + ".reason.json")
         if let extract {
-            try FileSystem.place(Array(extract.utf8), at: folder + "/" + name(of: index))
+            try write(Array(extract.utf8), as: name(of: index))
         } else {
             unextracted.insert(index)
         }
@@ -123,9 +153,9 @@ struct RejectedRecordWriter {
             var left = unextracted
             try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in
                 guard left.remove(item.position.index) != nil else { return }
-                try FileSystem.place(Array(item.extract().utf8), at: folder + "/" + name(of: item.position.index))
+                try write(Array(item.extract().utf8), as: name(of: item.position.index))
             })
-            for index in left { try FileSystem.place([], at: folder + "/" + name(of: index)) }  // not in the input read again
+            for index in left { try write([], as: name(of: index)) }  // not in the input read again
             unextracted = []
         }
         try FileSystem.syncFileSystem(containing: folder)
@@ -139,5 +169,6 @@ struct RejectedRecordWriter {
             unlink(folder + "/" + name(of: index))
             unlink(folder + "/" + name(of: index) + ".reason.json")
         }
+        restoreBackups()
     }
 }
