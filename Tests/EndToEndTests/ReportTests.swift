@@ -181,6 +181,14 @@ struct ReportTests {
         }
         #expect(try overdue("2025-12-01", "2025-12-31") == ["DPP-H2-002 LH2-LEAK-01 2025-11-29 2025-06-02"])
         #expect(try overdue("2026-01-01", "2026-01-31").filter { $0.hasPrefix("DPP-H2-002") }.isEmpty, "answered on 2026-01-15")
+
+        // Removed from its aircraft since, and scrapped: what was overdue at December's end still is, in December's report.
+        try cli.drop(#"{"exportedAt": "2026-02-01T02:00:00Z", "assets": [{"dppId": "DPP-H2-002", "partNumber": "AMP-LH2-TANK-A", "serialNumber": "LH2A-00003", "status": "SCRAPPED"}]}"#,
+                     as: "scrapped.json", source: "registry")
+        #expect(try OutboxTests.run(cli).status == 0)
+        #expect(try cli.scalar("SELECT status || ' ' || COALESCE(installed_on, '-') FROM asset WHERE dpp_id = 'DPP-H2-002'") == "SCRAPPED -")
+        #expect(try overdue("2025-12-01", "2025-12-31") == ["DPP-H2-002 LH2-LEAK-01 2025-11-29 2025-06-02"])
+        #expect(try overdue("2026-02-01", "2026-02-28").filter { $0.hasPrefix("DPP-H2-002") }.isEmpty, "off every aircraft from 2026-02-01")
     }
 
     /// A root with the reference data, the reference CAOS prediction and its aircraft's ground windows waiting in the inbox.

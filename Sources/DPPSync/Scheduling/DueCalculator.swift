@@ -69,27 +69,31 @@ public struct DueCalculator {
             return (workOrder, day)
         }
         var items: [DueItem] = []
+        // As of `recordsThrough`, a component removed or scrapped since is taken too: its installation
+        // history says whether it was fitted then (listed by its state now, it had dropped out of the
+        // report of a period it was overdue in).
+        let fittedNow = "installed_on IS NOT NULL AND COALESCE(status, '') NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')"
         let assets = try Row.fetchCursor(db, sql: """
-            SELECT dpp_id, part_number, installed_on, installed_at FROM asset
-            WHERE installed_on IS NOT NULL AND COALESCE(status, '') NOT IN ('REMOVED', 'SCRAPPED', 'IN_STOCK')
-              AND part_number IN (SELECT part_number FROM maintenance_task) ORDER BY dpp_id
+            SELECT dpp_id, part_number, installed_on, installed_at, \(fittedNow) FROM asset
+            WHERE \(recordsThrough == nil ? fittedNow : "1") AND part_number IN (SELECT part_number FROM maintenance_task) ORDER BY dpp_id
             """)
         while let asset = try assets.next() {
-            // By position: dpp_id, part_number, installed_on, installed_at.
+            // By position: dpp_id, part_number, installed_on, installed_at, whether it is fitted now.
             let dppId: String = asset[0]
             guard let partNumber = asset[1] as String?, let applicable = tasksByPart[partNumber] else { continue }
             // Where it is (or was on `recordsThrough`), and since when.
-            var aircraft: String = asset[2]
+            var aircraft: String? = asset[2]
             var installedSince = (asset[3] as String?).flatMap { CivilDate(iso: $0) }
             if let through = recordsThrough {
                 if let history = periods[dppId] {
                     guard let then = history.last(where: { $0.start <= through.daysSinceEpoch }), let on = then.aircraft else { continue }
                     aircraft = on
                     installedSince = CivilDate(daysSinceEpoch: then.start)
-                } else if let since = installedSince, since > through {
+                } else if !(asset[4] as Bool) || installedSince.map({ $0 > through }) == true {
                     continue
                 }
             }
+            guard let aircraft else { continue }
             for task in applicable {
                 // A work order without a task counts for the component's only task.
                 var latest = try latestCompletion(dppId, task: task.id)
