@@ -65,8 +65,10 @@ struct FileProcessor {
             // The file's transaction rolled back whole; record why in a transaction of its own.
             verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line)
             verdict.fileId = try store.write { db in
+                // The same bytes quarantined as changed while read, dropped again, are decided again as that file's reprocess.
+                let decidedAgain = try reprocessOf ?? Self.changedWhileRead(fingerprint, db: db)
                 let id = try insertFile(file, fingerprint: fingerprint, batchId: batchId, disposition: .quarantined, reason: failure.reason,
-                                        message: failure.message, line: failure.line, mapping: mapping, duplicateOf: nil, reprocessOf: reprocessOf,
+                                        message: failure.message, line: failure.line, mapping: mapping, duplicateOf: nil, reprocessOf: decidedAgain,
                                         now: clock().description, db: db)
                 crash.reached(.inTransaction)
                 return id
@@ -134,7 +136,7 @@ struct FileProcessor {
         var line: Int? = nil
 
         /// The file's bytes are no longer those its fingerprint was taken from.
-        static let changedWhileRead = FileLevelFailure(reason: .notParseable, message: "the file changed while dppsync read it (is the CMMS "
+        static let changedWhileRead = FileLevelFailure(reason: .fileChanged, message: "the file changed while dppsync read it (is the CMMS "
             + "still writing it? a longer stabilityWindow, or markers, for its source): nothing of it was applied; drop it again once it is whole")
     }
 
@@ -168,6 +170,10 @@ struct FileProcessor {
                            message: committed["message"] ?? "committed by an interrupted run; moved now", alreadyCommitted: true, fileId: committed["id"],
                            line: committed["line"])
         }
+        // Bytes quarantined because they changed while read were never decided: dropped again, they are,
+        // as that file's reprocess (its record stays, and the store keeps one first decision per fingerprint).
+        let asked = reprocessOf != nil
+        let reprocessOf = try reprocessOf ?? Self.changedWhileRead(fingerprint, db: db)
         if reprocessOf == nil, let earlier = try Row.fetchOne(db, sql: "SELECT id, source, name, disposition, batch_id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint]) {
             let disposition = FileResult.Disposition(rawValue: earlier["disposition"]) ?? .archived
             let message = "byte-identical to \(earlier["source"] as String)/\(earlier["name"] as String) (batch \(earlier["batch_id"] as Int64), \(disposition.rawValue)); nothing changed"
@@ -273,8 +279,16 @@ struct FileProcessor {
         decided = true
         crash.reached(.inTransaction)
         let summary = Outcome.summary(of: counts)
-        return Verdict(disposition: .archived, reason: nil, message: (reprocessOf != nil ? "reprocessed: " : "") + (summary.isEmpty ? "no records" : summary),
+        return Verdict(disposition: .archived, reason: nil, message: (asked ? "reprocessed: " : reprocessOf != nil ? "decided again (the first drop changed while it was read): " : "") + (summary.isEmpty ? "no records" : summary),
                        counts: counts, fileId: fileId)
+    }
+
+    /// The first decision on `fingerprint`, when the latest one quarantined the file for changing while it was read.
+    private static func changedWhileRead(_ fingerprint: String, db: Database) throws -> Int64? {
+        let latest = try String?.fetchOne(db, sql: "SELECT reason FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1",
+                                          arguments: [fingerprint]) ?? nil
+        guard latest == ReasonCode.fileChanged.rawValue else { return nil }
+        return try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL AND reprocess_of IS NULL", arguments: [fingerprint])
     }
 
     @discardableResult

@@ -39,6 +39,9 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
 
     public static let duplicateFile = ReasonCode(rawValue: "DUPLICATE_FILE")
     public static let notParseable = ReasonCode(rawValue: "NOT_PARSEABLE")
+    /// A file written to while dppsync read it (not a DESIGN.md code): quarantined whole, and the same
+    /// bytes dropped again are decided afresh, not taken for a duplicate of it.
+    public static let fileChanged = ReasonCode(rawValue: "FILE_CHANGED")
     public static let noMapping = ReasonCode(rawValue: "NO_MAPPING")
     public static let invalidField = ReasonCode(rawValue: "INVALID_FIELD")
     public static let unknownAsset = ReasonCode(rawValue: "UNKNOWN_ASSET")
@@ -65,7 +68,7 @@ public struct ReasonCode: RawRepresentable, Sendable, Hashable, Codable, CustomS
 
     /// Default outcome per code, changeable in `dppsync.yaml` under `policies:`.
     public static let defaultOutcomes: [ReasonCode: Outcome] = [
-        .duplicateFile: .duplicate, .notParseable: .rejected, .noMapping: .held,
+        .duplicateFile: .duplicate, .notParseable: .rejected, .fileChanged: .rejected, .noMapping: .held,
         .invalidField: .rejected, .unknownAsset: .held, .unknownPart: .held, .unknownTechnician: .held,
         .divergentDuplicate: .held, .staleUpdate: .superseded, .enriched: .applied,
         .fieldOwnedByDPP: .applied, .sharedSerial: .applied, .partInstalledElsewhere: .held, .partNotCertified: .held,

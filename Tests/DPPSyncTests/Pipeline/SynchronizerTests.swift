@@ -51,10 +51,18 @@ struct SynchronizerTests {
             let file = try #require(summary.files.first)
             #expect(file.disposition == expected, "\(file.message)")
             if expected == .quarantined {
-                #expect(file.message.contains("the file changed while dppsync read it"), "\(file.message)")
+                #expect(file.reason == .fileChanged && file.message.contains("the file changed while dppsync read it"), "\(file.message)")
                 let outcomes = try synchronizer.store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record_outcome WHERE batch_id = ?", arguments: [summary.batchId]) }
                 #expect(outcomes == 0, "nothing of it kept")
             }
+        }
+        // Dropped again once whole, as its reason says, the same bytes are decided, not taken for a duplicate of the refused drop.
+        for attempt in 1...2 {
+            try lines.replacingOccurrences(of: "WO-", with: "WO-quarantined-").write(toFile: layout.inbox("workorders") + "/again.jsonl", atomically: true, encoding: .utf8)
+            let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
+            let file = try #require(try synchronizer.pass().files.first)
+            #expect(file.disposition == .archived && file.reason == (attempt == 1 ? nil : .duplicateFile), "\(file.message)")
+            #expect(attempt == 2 || file.message == "decided again (the first drop changed while it was read): 5000 held", "\(file.message)")
         }
     }
 }
