@@ -109,12 +109,14 @@ struct ReviewCommand: ParsableCommand {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
+            } catch {
+                // A failure to write the quarantine, or the store: rolled back whole, with its files.
+                throw NotResolved(id: id, cause: error)
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
-            if let reason = resolved.quarantined {
-                let extract = String(reason.dropLast(".reason.json".count))
-                print((FileSystem.exists(extract) ? "quarantined: \(extract), to correct and drop again (why: \(reason))"
-                                                  : "quarantined: \(reason) (no extract: its message says why)").terminalSafe)
+            if let reason = resolved.quarantinedReason {
+                print((resolved.quarantinedExtract.map { "quarantined: \($0), to correct and drop again (why: \(reason))" }
+                       ?? "quarantined: \(reason) (no extract: its message says why)").terminalSafe)
             }
             if !resolved.redecided.isEmpty {
                 print("records that waited for it, decided again: " + Outcome.summary(of: resolved.redecided))
@@ -141,6 +143,13 @@ struct ReviewCommand: ParsableCommand {
             for (channel, reason) in held.sorted(by: { $0.key < $1.key }) { print("held: outbox \(channel): \(reason)".terminalSafe) }
             // Decided again into a new hold (or a rejection): someone has to look, as after a run.
             if resolved.redecided.keys.contains(where: \.needsAttention) || !held.isEmpty { throw DPPExit.attention }
+        }
+
+        /// A resolution that failed (exit 1): it changed nothing.
+        struct NotResolved: Error, CustomStringConvertible {
+            var id: Int64
+            var cause: any Error
+            var description: String { "review item #\(id) was not resolved, and nothing changed: \(cause)" }
         }
 
         /// The run lock, once no run holds it; `nil` when a running pass has meanwhile finished with

@@ -122,13 +122,21 @@ struct ReviewTests {
     func rejectAndRefuse() throws {
         let cli = try heldDivergence()
         let id = try #require(try cli.scalar("SELECT id FROM review_item"))
+        let quarantine = cli.root + "/Quarantine/workorders/"
+        let fingerprint = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'wo2.json'"))
+        // The quarantine cannot take the extract (a folder in its way): nothing is resolved, and nothing written stays.
+        try FileManager.default.createDirectory(atPath: quarantine + fingerprint + "-0.json", withIntermediateDirectories: true)
+        let blocked = try cli.run("review", "resolve", id, "--reject", "--by", "ops")
+        #expect(blocked.status == 1 && blocked.stderr.contains("review item #\(id) was not resolved, and nothing changed"), "\(blocked.stderr)")
+        #expect(!FileSystem.exists(quarantine + fingerprint + "-0.json.reason.json"), "the reason written before the extract failed is gone")
+        #expect(try cli.scalar("SELECT status FROM review_item") == "open")
+        try FileManager.default.removeItem(atPath: quarantine + fingerprint + "-0.json")
+
         let rejected = try cli.run("review", "resolve", id, "--reject", "--note", "duplicate send", "--by", "ops")
         #expect(rejected.status == 0)
         #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
         #expect(try cli.scalar("SELECT outcome FROM record_outcome ORDER BY id DESC LIMIT 1") == "rejected")
         // Where a run puts the records it rejects: the extract to correct and drop again, and why.
-        let quarantine = cli.root + "/Quarantine/workorders/"
-        let fingerprint = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'wo2.json'"))
         #expect(rejected.stdout.contains("quarantined: \(quarantine)\(fingerprint)-0.json"), "\(rejected.stdout)")
         let extract = try String(contentsOfFile: quarantine + fingerprint + "-0.json", encoding: .utf8)
         #expect(extract.contains("\"Seal weeping\""), "the held version: \(extract)")
@@ -143,15 +151,29 @@ struct ReviewTests {
         let refused = try cli.run("review", "resolve", waiting, "--accept")
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("cannot be accepted"))
-        // Its file gone from the archive, a record rejected on review has its reason, saying there is no extract.
+        // Archived under a root since moved (its stored path names the old one): found under this root's Archive/.
         let archived = try #require(try cli.scalar("SELECT stored_path FROM input_file WHERE name = 'unknown-asset-wo.json'"))
-        try FileManager.default.removeItem(atPath: archived)
-        let withoutFile = try cli.run("review", "resolve", waiting, "--reject")
-        #expect(withoutFile.status == 0 && withoutFile.stdout.contains("(no extract: its message says why)"), "\(withoutFile.stdout)")
+        try DatabaseQueue(path: cli.layout.storeFile).write { db in
+            try db.execute(sql: "UPDATE input_file SET stored_path = '/old/root' || substr(stored_path, instr(stored_path, '/Archive/')) WHERE name = 'unknown-asset-wo.json'")
+        }
+        let moved = try cli.run("review", "resolve", waiting, "--reject")
         let second = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'unknown-asset-wo.json'"))
-        #expect(!FileSystem.exists(quarantine + second + "-0.json"))
-        let secondReason = try String(contentsOfFile: quarantine + second + "-0.json.reason.json", encoding: .utf8)
-        #expect(secondReason.contains("no extract: its file is no longer in the archive"), "\(secondReason)")
+        #expect(moved.status == 0 && moved.stdout.contains("quarantined: \(quarantine)\(second)-0.json, to correct"), "\(moved.stdout)")
+        #expect(try String(contentsOfFile: quarantine + second + "-0.json", encoding: .utf8).contains("\"WO-60001\""))
+
+        // Its file gone from the archive, a record rejected on review has its reason, saying there is no extract.
+        try cli.drop(try Fixtures.text("unknown-asset-wo.json").replacingOccurrences(of: "WO-60001", with: "WO-60002"), as: "gone.json", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        let third = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-60002'"))
+        try FileManager.default.removeItem(atPath: try #require(try cli.scalar("SELECT stored_path FROM input_file WHERE name = 'gone.json'")))
+        let withoutFile = try cli.run("review", "resolve", third, "--reject")
+        #expect(withoutFile.status == 0 && withoutFile.stdout.contains("(no extract: its message says why)"), "\(withoutFile.stdout)")
+        let gone = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'gone.json'"))
+        #expect(!FileSystem.exists(quarantine + gone + "-0.json"))
+        let goneReason = try String(contentsOfFile: quarantine + gone + "-0.json.reason.json", encoding: .utf8)
+        #expect(goneReason.contains("no extract: its file is no longer in the archive"), "\(goneReason)")
+        #expect(FileSystem.exists(archived), "the moved-root case read the file where this root keeps it")
+        #expect(FileSystem.hiddenEntries(of: quarantine).filter { $0.hasPrefix(".kept-") }.isEmpty, "nothing kept aside once committed")
     }
 
     /// A resolution started while `runLock` is held (as a running pass holds it), returned once it

@@ -242,7 +242,7 @@ struct RunTests {
         let blocked = try #require(committed.keys.first { $0.hasSuffix("-3.jsonl.reason.json") })
         let kept = try #require(committed.keys.first { $0.hasSuffix(".reason.json") && $0 != blocked })
         let archived = cli.root + "/Archive/workorders/" + (try #require(cli.files(in: "Archive/workorders").first))
-        func backups() -> [String] { FileSystem.hiddenEntries(of: folder).filter { $0.hasPrefix(".reprocess-") } }
+        func backups() -> [String] { FileSystem.hiddenEntries(of: folder).filter { $0.hasPrefix(".kept-") } }
 
         // Killed inside its transaction, with every file written over; then, taken again, it fails.
         let killed = try cli.run("reprocess", archived, environment: ["DPPSYNC_CRASH_AT": "in-transaction"])

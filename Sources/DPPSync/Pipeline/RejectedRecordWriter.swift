@@ -19,8 +19,8 @@ struct RejectedRecordWriter {
     private var added: [Int] = []
     private var written = false
     /// Whether files of these names may belong to a committed decision (a `reprocess` of the same
-    /// bytes): each one found is kept aside before it is written over (`backups`), and `discard`
-    /// puts it back.
+    /// bytes, a record rejected on review): each one found is kept aside before it is written over
+    /// (`backups`), and `discard` puts it back.
     private let keepsExisting: Bool
 
     /// - Parameters:
@@ -94,13 +94,13 @@ struct RejectedRecordWriter {
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
     func name(of index: Int) -> String { "\(prefix)-\(index).\(fileExtension)" }
 
-    // MARK: A reprocess's backups
+    // MARK: Backups of a committed decision's files
 
-    /// Where a reprocess keeps the committed run's files it writes over, until it commits or fails:
-    /// a failing reprocess of the same bytes had left its own reasons (its mapping, its time) in place
-    /// of those of the decision that stands. Hidden, so that nothing taking files from the quarantine
-    /// sees it.
-    var backups: String { folder + "/.reprocess-" + prefix }
+    /// Where a reprocess, or a review rejection, keeps the committed decision's files it writes over,
+    /// until it commits or fails: a failing reprocess of the same bytes had left its own reasons (its
+    /// mapping, its time) in place of those of the decision that stands. Hidden, so that nothing taking
+    /// files from the quarantine sees it.
+    var backups: String { folder + "/.kept-" + prefix }
 
     /// Writes `bytes` to `name`, first keeping aside (a hard link) what a committed decision wrote there.
     private func write(_ bytes: [UInt8], as name: String) throws(FileSystemError) {
@@ -111,13 +111,13 @@ struct RejectedRecordWriter {
         try FileSystem.place(bytes, at: folder + "/" + name)
     }
 
-    /// Puts back what a reprocess wrote over: it did not commit (it failed, or was killed before its commit).
+    /// Puts back what was written over: the writer's decision did not commit (it failed, or was killed first).
     func restoreBackups() {
         for name in FileSystem.entries(of: backups) { rename(backups + "/" + name, folder + "/" + name) }
         rmdir(backups)
     }
 
-    /// Drops the backups of a reprocess that committed: its files are the decision that stands.
+    /// Drops the backups once the writer's decision committed: its files are the decision that stands.
     func dropBackups() {
         for name in FileSystem.entries(of: backups) { unlink(backups + "/" + name) }
         rmdir(backups)
@@ -125,6 +125,17 @@ struct RejectedRecordWriter {
 
     /// Writes record `index`'s reason, and its extract if it is made (else in `finish`).
     mutating func add(index: Int, extract: String?, reason: JSONValue) throws(FileSystemError) {
+        try addReason(index: index, reason: reason)
+        if let extract {
+            try write(Array(extract.utf8), as: name(of: index))
+        } else {
+            unextracted.insert(index)
+        }
+    }
+
+    /// Writes record `index`'s reason alone: there is no extract to make (a record rejected on review
+    /// whose file is no longer in the archive).
+    mutating func addReason(index: Int, reason: JSONValue) throws(FileSystemError) {
         if !written {
             try FileSystem.createDirectory(folder)
             FileSystem.removeStaleTemporaries(in: folder)  // of a process killed mid-write
@@ -132,11 +143,6 @@ struct RejectedRecordWriter {
         }
         if !keepsExisting || !FileSystem.exists(folder + "/" + name(of: index) + ".reason.json") { added.append(index) }
         try write(Array((reason.jsonText(pretty: true) + "\n").utf8), as: name(of: index) + ".reason.json")
-        if let extract {
-            try write(Array(extract.utf8), as: name(of: index))
-        } else {
-            unextracted.insert(index)
-        }
     }
 
     /// Writes the extracts not made yet, in one more pass over `input`, then flushes every file
@@ -158,6 +164,12 @@ struct RejectedRecordWriter {
             for index in left { try write([], as: name(of: index)) }  // not in the input read again
             unextracted = []
         }
+        try flush()
+    }
+
+    /// Flushes every file written to disk, with the folder's entries.
+    func flush() throws(FileSystemError) {
+        guard written else { return }
         try FileSystem.syncFileSystem(containing: folder)
         try FileSystem.syncDirectory(folder)
     }

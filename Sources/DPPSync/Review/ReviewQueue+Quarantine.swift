@@ -1,38 +1,13 @@
 import GRDB
 
 extension ReviewQueue {
-    /// Writes a record rejected on review to its source's quarantine, as a run writes the records it
+    /// A record rejected on review, ready for its source's quarantine, as a run writes the records it
     /// rejects: an extract to correct and drop again, beside its reason. Whoever corrects the CMMS's
     /// data then finds every rejected record in one place, however it came to be rejected.
-    ///
-    /// The extract is read from the archived file the record came from. When that file is gone, or is
-    /// no longer the bytes that were decided, the reason says so and there is no extract.
-    /// - Returns: the reason file's path, and the files written that were not there before (to remove
-    ///   if the resolution does not commit).
-    func quarantine(_ item: ReviewItem, fileId: Int64, decision: Decision, now: Timestamp, db: Database) throws -> (reason: String, new: [String]) {
-        let file = try Row.fetchOne(db, sql: """
-            SELECT f.stored_path, f.mapping_name, m.text FROM input_file f LEFT JOIN mapping_text m ON m.hash = f.mapping_hash WHERE f.id = ?
-            """, arguments: [fileId])
-        let mappingName: String? = file?["mapping_name"]
-        var message = decision.message
-        let extract: String?
-        switch archivedExtract(of: item, storedPath: file?["stored_path"], mappingText: file?["text"], mappingName: mappingName) {
-        case .success(let text): extract = text
-        case .failure(let why): extract = nil; message += " (no extract: \(why.message))"
-        }
-        let names = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout)
-        let path = names.folder + "/" + names.name(of: item.recordIndex)
-        let reason = RejectedRecordWriter.reason(code: item.reason, message: message, source: item.source, fileName: item.fileName,
-                                                 fingerprint: item.fileFingerprint, recordIndex: item.recordIndex, line: item.line, key: item.key,
-                                                 mappingName: mappingName, mappingHash: item.mappingHash, decidedAt: now)
-        try FileSystem.createDirectory(names.folder)
-        var written: [String] = []
-        for (target, bytes) in [(path + ".reason.json", Array((reason.jsonText(pretty: true) + "\n").utf8)), (path, extract.map { Array($0.utf8) })] {
-            guard let bytes else { continue }
-            if !FileSystem.exists(target) { written.append(target) }
-            try FileSystem.writeAtomically(bytes, to: target)
-        }
-        return (path + ".reason.json", written)
+    struct Rejection {
+        /// The record as its file has it, or why there is none.
+        var extract: Result<String, ExtractUnavailable>
+        var mappingName: String?
     }
 
     /// Why a rejected record has no extract.
@@ -40,14 +15,62 @@ extension ReviewQueue {
         var message: String
     }
 
-    /// Record `item.recordIndex` of the archived file, read with the mapping that decided it.
-    private func archivedExtract(of item: ReviewItem, storedPath: String?, mappingText: String?,
-                                 mappingName: String?) -> Result<String, ExtractUnavailable> {
-        guard let storedPath, FileSystem.signature(of: storedPath) != nil else {
-            return .failure(ExtractUnavailable(message: "its file is no longer in the archive\(storedPath.map { " (\($0))" } ?? "")"))
+    /// Reads the record of item `id` from its archived file, before the resolution's transaction: the
+    /// archive does not change, and a large file read inside it had kept a running pass waiting.
+    func rejection(ofItem id: Int64) throws -> Rejection? {
+        let found = try store.read { db -> (ReviewItem, [String], String?, String?)? in
+            guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else { return nil }
+            let item = Self.item(row)
+            let file = try Row.fetchOne(db, sql: """
+                SELECT f.mapping_name, m.text FROM input_file f LEFT JOIN mapping_text m ON m.hash = f.mapping_hash WHERE f.id = ?
+                """, arguments: [row["file_id"] as Int64])
+            // Every archived copy of the same bytes will do: the file's own first, then duplicates' or reprocesses'.
+            let stored = try String.fetchAll(db, sql: """
+                SELECT stored_path FROM input_file WHERE fingerprint = ? AND stored_path IS NOT NULL ORDER BY id = ? DESC, id
+                """, arguments: [item.fileFingerprint, row["file_id"] as Int64])
+            return (item, stored, file?["text"], file?["mapping_name"])
         }
-        guard (try? Fingerprint.sha256Hex(file: storedPath).0) == item.fileFingerprint else {
-            return .failure(ExtractUnavailable(message: "\(storedPath) is no longer the bytes that were decided"))
+        guard let (item, stored, mappingText, mappingName) = found else { return nil }
+        return Rejection(extract: archivedExtract(of: item, storedPaths: stored, mappingText: mappingText, mappingName: mappingName),
+                         mappingName: mappingName)
+    }
+
+    /// Writes the rejected record's reason and extract, keeping aside the files of a committed decision it
+    /// writes over (the writer's `discard` puts them back if the resolution does not commit).
+    func quarantine(_ item: ReviewItem, _ rejection: Rejection, decision: Decision, now: Timestamp) throws -> RejectedRecordWriter {
+        var message = decision.message
+        if case .failure(let why) = rejection.extract { message += " (no extract: \(why.message))" }
+        let reason = RejectedRecordWriter.reason(code: item.reason, message: message, source: item.source, fileName: item.fileName,
+                                                 fingerprint: item.fileFingerprint, recordIndex: item.recordIndex, line: item.line, key: item.key,
+                                                 mappingName: rejection.mappingName, mappingHash: item.mappingHash, decidedAt: now)
+        var writer = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout,
+                                          keepsExisting: true)
+        do {
+            switch rejection.extract {
+            case .success(let extract): try writer.add(index: item.recordIndex, extract: extract, reason: reason)
+            case .failure: try writer.addReason(index: item.recordIndex, reason: reason)
+            }
+            try writer.flush()
+        } catch {
+            writer.discard()
+            throw error
+        }
+        return writer
+    }
+
+    /// Record `item.recordIndex` of the first of `storedPaths` that is still the bytes decided, read with
+    /// the mapping that decided it. A path of a root since moved is looked for under this root's `Archive/`.
+    private func archivedExtract(of item: ReviewItem, storedPaths: [String], mappingText: String?,
+                                 mappingName: String?) -> Result<String, ExtractUnavailable> {
+        let candidates = storedPaths.flatMap { path -> [String] in
+            guard let archive = path.range(of: "/Archive/", options: .backwards) else { return [path] }
+            return [path, layout.root + path[archive.lowerBound...]]
+        }
+        guard let path = candidates.first(where: { FileSystem.signature(of: $0) != nil }) else {
+            return .failure(ExtractUnavailable(message: "its file is no longer in the archive\(storedPaths.first.map { " (\($0))" } ?? "")"))
+        }
+        guard let whole = candidates.first(where: { (try? Fingerprint.sha256Hex(file: $0).0) == item.fileFingerprint }) else {
+            return .failure(ExtractUnavailable(message: "\(path) is no longer the bytes that were decided"))
         }
         guard let mappingText, let mapping = try? Mapping.load(text: mappingText, file: mappingName ?? "mapping", directory: layout.mappings) else {
             return .failure(ExtractUnavailable(message: "the mapping that decided it is not stored, or no longer loads"))
@@ -55,14 +78,14 @@ extension ReviewQueue {
         /// Stops the decoder once the record is found.
         struct Found: Error { var extract: String }
         do {
-            try RecordDecoder.source(for: .file(storedPath), fileName: item.fileName, mapping: mapping).forEach(context: { _ in }) { record in
+            try RecordDecoder.source(for: .file(whole), fileName: item.fileName, mapping: mapping).forEach(context: { _ in }) { record in
                 if record.position.index == item.recordIndex { throw Found(extract: record.extract()) }
             }
         } catch let found as Found {
             return .success(found.extract)
         } catch {
-            return .failure(ExtractUnavailable(message: "\(storedPath) cannot be read again: \(error)"))
+            return .failure(ExtractUnavailable(message: "\(whole) cannot be read again: \(error)"))
         }
-        return .failure(ExtractUnavailable(message: "\(storedPath) has no record \(item.recordIndex)"))
+        return .failure(ExtractUnavailable(message: "\(whole) has no record \(item.recordIndex)"))
     }
 }

@@ -122,26 +122,32 @@ public struct ReviewQueue {
         public var batchId: Int64
         /// What became of the records that waited for an accepted asset or certification, decided again with it.
         public var redecided: [Outcome: Int] = [:]
-        /// A rejected record's reason file in the quarantine (its extract, when it could be made, is beside it).
-        public var quarantined: String?
+        /// A rejected record's reason file in the quarantine.
+        public var quarantinedReason: String?
+        /// A rejected record's extract in the quarantine, when it could be read again from the archive.
+        public var quarantinedExtract: String?
     }
 
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
     /// record is decided again with its hold waived and applied through the one
     /// write path; either way the resolution itself is ledgered.
     public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Resolved {
-        // A rejected record's quarantine files are written inside the transaction; it rolled back, they go.
-        var quarantined: [String] = []
+        let rejection = resolution == .reject ? try rejection(ofItem: id) : nil
+        // A rejected record's quarantine files are written inside the transaction: it rolled back, they go,
+        // and what they wrote over comes back; it committed, what they wrote over goes.
+        var quarantined: RejectedRecordWriter?
         do {
-            return try resolve(id, resolution, note: note, by: by, now: now, quarantined: &quarantined)
+            let resolved = try resolve(id, resolution, note: note, by: by, now: now, rejection: rejection, quarantined: &quarantined)
+            quarantined?.dropBackups()
+            return resolved
         } catch {
-            for path in quarantined { unlink(path) }
+            quarantined?.discard()
             throw error
         }
     }
 
     private func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp,
-                         quarantined: inout [String]) throws -> Resolved {
+                         rejection: Rejection?, quarantined: inout RejectedRecordWriter?) throws -> Resolved {
         try store.write { db in
             guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else {
                 throw ResolutionError(message: "no review item \(id)")
@@ -158,7 +164,7 @@ public struct ReviewQueue {
                                         mappingName: nil, mappingHash: item.mappingHash)
             var decision: Decision
             var redecided: [Outcome: Int] = [:]
-            var reasonFile: String?
+            var reasonFile: String?, extractFile: String?
             switch resolution {
             case .accept:
                 guard Self.acceptable.contains(item.reason) else {
@@ -180,7 +186,13 @@ public struct ReviewQueue {
                 }
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
-                (reasonFile, quarantined) = try quarantine(item, fileId: row["file_id"], decision: decision, now: now, db: db)
+                if let rejection {
+                    let writer = try quarantine(item, rejection, decision: decision, now: now)
+                    quarantined = writer
+                    let path = writer.folder + "/" + writer.name(of: item.recordIndex)
+                    reasonFile = path + ".reason.json"
+                    if case .success = rejection.extract { extractFile = path }
+                }
             }
             let lastEntry = try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
                 RowImage(table: StateSchema.reviewResolution, values: [
@@ -193,7 +205,8 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided, quarantined: reasonFile)
+            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided,
+                            quarantinedReason: reasonFile, quarantinedExtract: extractFile)
         }
     }
 
