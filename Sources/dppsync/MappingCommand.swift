@@ -105,16 +105,15 @@ struct MappingCommand: ParsableCommand {
                 : files
             var failed = false
             // Outbound mappings pass alone but not together when they write the same files. A file named
-            // outside Mappings/ is checked as if it were copied in, beside those there.
+            // outside Mappings/ (a draft) is checked as if it were copied in, beside those there and the other drafts.
             let mappings = (options.layout.mappings as NSString).standardizingPath
-            var drafts: [String: String] = [:]
-            for path in paths where path.hasSuffix(OutboundMapping.suffix) {
+            func isDraft(_ path: String) -> Bool {
                 let absolute = ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
-                if (absolute as NSString).deletingLastPathComponent != mappings, let data = FileManager.default.contents(atPath: path) {
-                    drafts[(path as NSString).lastPathComponent] = String(decoding: data, as: UTF8.self)
-                }
+                return (absolute as NSString).deletingLastPathComponent != mappings
             }
-            let together = OutboxEmitter.mappings(in: options.layout.mappings, drafts: drafts).broken
+            let drafts = paths.filter { $0.hasSuffix(OutboundMapping.suffix) && isDraft($0) }.compactMap { path in
+                FileManager.default.contents(atPath: path).map { ((path as NSString).lastPathComponent, String(decoding: $0, as: UTF8.self)) }
+            }
             let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
@@ -124,10 +123,22 @@ struct MappingCommand: ParsableCommand {
                 do {
                     if path.hasSuffix(OutboundMapping.suffix) {
                         let mapping = try OutboundMapping.load(text: text, file: path)
-                        if let clash = together.first(where: { $0.file == (path as NSString).lastPathComponent }) {
+                        // This file as it is, under its name; the other drafts (of other names) as if copied in.
+                        let name = (path as NSString).lastPathComponent
+                        let others = Dictionary(drafts.filter { $0.0 != name }, uniquingKeysWith: { first, _ in first })
+                        let without = OutboxEmitter.mappings(in: options.layout.mappings, drafts: others).broken
+                        let with = OutboxEmitter.mappings(in: options.layout.mappings, drafts: others.merging([name: text]) { $1 }).broken
+                        if let clash = with.first(where: { $0.file == name }) {
                             print("\(path):1:1: error: \(clash.errors.issues.first?.message ?? "fails beside the other mappings")"); failed = true; continue
                         }
                         print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
+                        // Passing, it may make another fail: the later by name of two that write the same files.
+                        let brokenWithout = Set(without.map(\.file))
+                        for clash in with where !checked.contains(clash.file) && !brokenWithout.contains(clash.file) {
+                            let message = clash.errors.issues.first?.message ?? "fails beside the other mappings"
+                            print("\(options.layout.mappings)/\(clash.file):1:1: error: beside \(path), \(message)")
+                            failed = true
+                        }
                     } else {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
                         print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
@@ -135,13 +146,6 @@ struct MappingCommand: ParsableCommand {
                 } catch {
                     print("\(error)"); failed = true
                 }
-            }
-            // A mapping that passes may make another fail: the later by name of two that write the same files.
-            let alreadyBroken = Set(OutboxEmitter.mappings(in: options.layout.mappings).broken.map(\.file))
-            for clash in together where !checked.contains(clash.file) && !alreadyBroken.contains(clash.file) {
-                let message = clash.errors.issues.first?.message ?? "fails beside the other mappings"
-                print("\(options.layout.mappings)/\(clash.file):1:1: error: beside \(checked.sorted().joined(separator: ", ")), \(message)")
-                failed = true
             }
             if failed { throw DPPExit.usage }
         }

@@ -212,9 +212,20 @@ struct OutboxTests {
         #expect(after.status == 2 && after.stdout.contains("z-status.outbound.yaml:1:1: error: writes the same files as status-a.outbound.yaml"), "\(after.stdout)")
         let before = try cli.run("mapping", "check", drafts + "/a-status.outbound.yaml")
         #expect(before.status == 2 && before.stdout.contains("a-status.outbound.yaml: ok")
-                && before.stdout.contains("status-a.outbound.yaml:1:1: error: beside a-status.outbound.yaml, writes the same files as a-status.outbound.yaml"),
+                && before.stdout.contains("status-a.outbound.yaml:1:1: error: beside \(drafts)/a-status.outbound.yaml, writes the same files as a-status.outbound.yaml"),
                 "\(before.stdout)")
         #expect(try cli.run("mapping", "check", cli.layout.mappings + "/status-a.outbound.yaml").status == 0, "alone in Mappings/, it passes")
+        // Files of one name, each checked as it is: a draft beside the file it would replace, two drafts of one name.
+        try FileManager.default.createDirectory(atPath: drafts + "/other", withIntermediateDirectories: true)
+        try "channel: component-status\nfolder: release-certificates\nfiles: batch\n".write(toFile: drafts + "/other/status-a.outbound.yaml", atomically: true, encoding: .utf8)
+        try "channel: component-status\nfileName: \"status-{statusId}.json\"\n".write(toFile: drafts + "/other/z-status.outbound.yaml", atomically: true, encoding: .utf8)
+        let sameName = try cli.run("mapping", "check", cli.layout.mappings + "/status-a.outbound.yaml", drafts + "/other/status-a.outbound.yaml")
+        #expect(sameName.status == 2 && sameName.stdout.contains("\(cli.layout.mappings)/status-a.outbound.yaml: ok")
+                && sameName.stdout.contains("\(drafts)/other/status-a.outbound.yaml:1:1: error: writes the same files as the default shape of release-certificates"),
+                "\(sameName.stdout)")
+        let twoDrafts = try cli.run("mapping", "check", drafts + "/z-status.outbound.yaml", drafts + "/other/z-status.outbound.yaml")
+        #expect(twoDrafts.status == 2 && twoDrafts.stdout.contains("\(drafts)/z-status.outbound.yaml:1:1: error: writes the same files as status-a")
+                && twoDrafts.stdout.contains("\(drafts)/other/z-status.outbound.yaml: ok"), "\(twoDrafts.stdout)")
 
         // Into the folder and names of a channel's default shape: its batch files would replace the certificates'.
         try "channel: component-status\nfolder: release-certificates\nfiles: batch\n".write(toFile: cli.layout.mappings + "/status-a.outbound.yaml", atomically: true, encoding: .utf8)
