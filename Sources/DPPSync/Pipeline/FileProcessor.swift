@@ -149,8 +149,6 @@ struct FileProcessor {
     private func decide(_ file: InboxFile, earlyFeed: RecordFeed?, readFrom: FileSystem.Signature?, fingerprint: String, mapping: Mapping, batchId: Int64,
                         recovered: Bool, reprocessOf: Int64?, recordsSeen: inout Int, db: Database) throws -> Verdict {
         let now = clock().description
-        // Rejected records are written as they are decided: a killed attempt at this file left its own,
-        // whatever is decided now (the file may turn out to be committed already, or a duplicate).
         // A file an interrupted run committed has its row, still without the place it was moved to
         // (a duplicate's too): only the move is left, with the verdict the row keeps. A row whose file
         // was moved is another drop of the same bytes and name, decided again below.
@@ -159,7 +157,9 @@ struct FileProcessor {
             WHERE fingerprint = ? AND source = ? AND name = ? AND stored_path IS NULL ORDER BY id DESC LIMIT 1
             """, arguments: [fingerprint, file.source, file.name]) : nil
         if recovered {
-            // A killed reprocess kept aside the files it wrote over: they stand again unless it committed.
+            // Rejected records are written as they are decided: a killed attempt at this file left its own,
+            // whatever is decided now (the file may turn out to be committed already, or a duplicate). A killed
+            // reprocess also kept aside the files it wrote over: they stand again unless it committed.
             let files = RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout)
             if committed != nil { files.dropBackups() } else { files.restoreBackups() }
             try RejectedRecordWriter.removeLeftovers(of: file, fingerprint: fingerprint, layout: layout, in: db)
