@@ -58,6 +58,31 @@ struct RunTests {
         #expect(cli.files(in: "Archive/workorders").count == 1)
     }
 
+    /// Names made from a file's name (its reason, its archived copy beside one of the same name, a temporary)
+    /// had been too long for the file system: the run stopped at that file, and every later run at it again.
+    @Test("files whose names are as long as the file system allows are quarantined or archived like any other, under names it takes")
+    func longFileNames() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        let broken = String(repeating: "b", count: 250) + ".json", long = String(repeating: "w", count: 250) + ".json"
+        try cli.drop("{\"broken\": ", as: broken, source: "workorders")
+        try cli.dropFixture("work-order-complete.json", source: "workorders", as: long)
+        #expect(try ReconciliationTests.run(cli).status == 1, "the broken one needs attention")
+        // The same name again, other bytes, the same day: its archived copy needs another name, as long.
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54322"), as: long, source: "workorders")
+        try cli.dropFixture("work-order-complete.json", source: "workorders", as: "next.json")
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        #expect(cli.files(in: "Inbox/workorders").isEmpty, "nothing stuck in .processing/")
+        let quarantined = cli.files(in: "Quarantine/workorders")
+        #expect(quarantined.count == 2 && quarantined.allSatisfy { $0.utf8.count <= 255 && $0.hasPrefix("bbbb") }, "\(quarantined)")
+        #expect(quarantined.contains { $0.hasSuffix(".json.reason.json") })
+        let archived = cli.files(in: "Archive/workorders").map { ($0 as NSString).lastPathComponent }
+        #expect(archived.count == 3 && archived.contains(long) && archived.contains { $0 != long && $0.hasPrefix("wwww") && $0.utf8.count <= 255 }, "\(archived)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order WHERE work_order_id IN ('WO-54321', 'WO-54322')") == "2")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
+    }
+
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")
     func yamlAliasExpansion() throws {
         let cli = try CLI.freshRoot()

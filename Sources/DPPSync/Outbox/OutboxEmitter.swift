@@ -417,6 +417,7 @@ public struct OutboxEmitter: Sendable {
             let folder = slash.map { String(final[..<$0]) } ?? "."
             let base = slash.map { final[final.index(after: $0)...] } ?? final[...]
             if folders.insert(folder).inserted { try FileSystem.createDirectory(folder) }
+            // (Names made from data are bounded well within a file name's length, `.`, pid and `.tmp` included.)
             let temporary = folder + "/." + base + ".\(pid).tmp"
             try FileSystem.writeUnsynced(file.content, to: temporary, buffer: buffer)
             staged.append(Staged(temporary: temporary, final: final, folder: folder))

@@ -323,13 +323,14 @@ struct FileProcessor {
         case .quarantined: folder = layout.quarantine(file.source)
         }
         try FileSystem.createDirectory(folder)
-        let target = FileSystem.freeName(for: file.name, in: folder)
+        let target = FileSystem.freeName(for: file.name, in: folder, reserving: verdict.disposition == .quarantined ? ".reason.json".utf8.count : 0)
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
                                         position: nil, key: nil, mapping: nil, fileLine: verdict.line)
             try FileSystem.writeAtomically(reason.jsonText(pretty: true) + "\n", to: target + ".reason.json")
         }
-        let moved = try FileSystem.move(file.path, into: folder)
+        try FileSystem.move(file.path, to: target)
+        let moved = target
         if let marker = file.markerPath, FileSystem.exists(marker) {
             try FileSystem.move(marker, into: folder)
         }

@@ -38,9 +38,10 @@ struct RejectedRecordWriter {
 
     /// The writer of the rejected records of `fileName`, taken from `source`.
     init(source: String, fileName: String, fingerprint: String, layout: RootLayout, keepsExisting: Bool = false) {
+        // (An extension longer than any a mapping's pattern names would make names too long: `json` then too.)
         let fileExtension = (fileName as NSString).pathExtension
         self.init(folder: layout.quarantine(source), prefix: String(fingerprint.prefix(12)),
-                  fileExtension: fileExtension.isEmpty ? "json" : fileExtension, keepsExisting: keepsExisting)
+                  fileExtension: fileExtension.isEmpty || fileExtension.utf8.count > 32 ? "json" : fileExtension, keepsExisting: keepsExisting)
     }
 
     /// A rejection's `.reason.json`: what was decided, about which record of which file, and what to do

@@ -199,7 +199,7 @@ public final class Synchronizer {
             // A copy goes through .processing/ like any claimed file.
             let processing = layout.processing(file.source)
             try FileSystem.createDirectory(processing)
-            let target = FileSystem.freeName(for: file.name, in: processing)
+            let target = FileSystem.freeName(for: file.name, in: processing, reserving: 1 + Inbox.reprocessSuffix.utf8.count)
             try FileSystem.writeAtomically(String(file.earlier), to: Inbox.reprocessNote(for: target))
             try FileSystem.writeAtomically(try FileSystem.readBytes(file.absolute), to: target)
             let size = FileSystem.signature(of: target)?.size ?? 0

@@ -103,12 +103,16 @@ public enum FileSystem {
     @discardableResult
     public static func move(_ source: String, into directory: String) throws(FileSystemError) -> String {
         try createDirectory(directory)
-        let name = (source as NSString).lastPathComponent
-        let target = freeName(for: name, in: directory)
-        guard rename(source, target) == 0 else { throw FileSystemError.errno("move", source) }
-        try syncDirectory(directory)
-        try syncDirectory((source as NSString).deletingLastPathComponent)
+        let target = freeName(for: (source as NSString).lastPathComponent, in: directory)
+        try move(source, to: target)
         return target
+    }
+
+    /// Renames `source` to `target` (a name `freeName` gave); fsyncs both folders.
+    public static func move(_ source: String, to target: String) throws(FileSystemError) {
+        guard rename(source, target) == 0 else { throw FileSystemError.errno("move", source) }
+        try syncDirectory((target as NSString).deletingLastPathComponent)
+        try syncDirectory((source as NSString).deletingLastPathComponent)
     }
 
     /// Writes `bytes` to `path` without fsync: for files staged under a temporary
@@ -137,8 +141,7 @@ public enum FileSystem {
     /// name whatever kills the process, on disk once the caller flushes the file system and the folder
     /// (`syncFileSystem`, `syncDirectory`), as the caller of many small files does once for all.
     static func place(_ bytes: [UInt8], at path: String) throws(FileSystemError) {
-        let name = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let temporary = String(path[..<name]) + "." + path[name...] + ".\(getpid()).tmp"
+        let temporary = temporaryPath(for: path)
         try writeUnsynced(bytes, to: temporary)
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
@@ -202,18 +205,46 @@ public enum FileSystem {
         }
     }
 
-    /// `directory/name`, or the first `stem-N.ext` not taken.
-    public static func freeName(for name: String, in directory: String) -> String {
-        var candidate = directory + "/" + name
+    /// `directory/name`, or the first `stem-N.ext` not taken; each shortened (`fitting`) so that it, and
+    /// it with `reserving` more bytes (a `.reason.json` beside it), is a name the file system takes.
+    public static func freeName(for name: String, in directory: String, reserving: Int = 0) -> String {
+        var candidate = directory + "/" + fitting(name, reserving: reserving)
         guard exists(candidate) else { return candidate }
         let ext = (name as NSString).pathExtension
         let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
         var n = 1
         repeat {
-            candidate = directory + "/" + stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext)
+            candidate = directory + "/" + fitting(stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
             n += 1
         } while exists(candidate)
         return candidate
+    }
+
+    /// The longest file name most file systems take, in bytes (`NAME_MAX`).
+    static let longestName = 255
+
+    /// `name`, or, when it and `reserving` more bytes would be longer than a file name may be, its start,
+    /// `~`, 8 hex digits of its SHA-256 and its extension: a CMMS that sends a 250-byte name had stopped every
+    /// run at the reason, archive or temporary name made from it (`ENAMETOOLONG`).
+    public static func fitting(_ name: String, reserving: Int = 0) -> String {
+        let room = longestName - reserving
+        guard name.utf8.count > room else { return name }
+        let ext = (name as NSString).pathExtension
+        let kept = ext.isEmpty || ext.utf8.count > 16 ? "" : "." + ext
+        let tag = "~" + String(Fingerprint.sha256Hex(Array(name.utf8)).prefix(8)) + kept
+        var stem = Substring(name.utf8.count > kept.utf8.count ? String(name.dropLast(kept.count)) : name)
+        while stem.utf8.count + tag.utf8.count > room, !stem.isEmpty { stem = stem.dropLast() }
+        return String(stem) + tag
+    }
+
+    /// A hidden name beside `path` for writing it before a rename, ending `.<pid>.tmp` so that a later
+    /// process knows it for a dead one's (`removeStaleTemporaries`).
+    static func temporaryPath(for path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = String(slash.map { path[path.index(after: $0)...] } ?? path[...])
+        let suffix = ".\(getpid()).tmp"
+        return folder + "." + fitting(name, reserving: 1 + suffix.utf8.count) + suffix
     }
 }
 
@@ -240,7 +271,7 @@ public final class AtomicFileWriter {
     public init(path: String, mode: mode_t = 0o644, size: Int? = nil) throws(FileSystemError) {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        temporary = FileSystem.temporaryPath(for: (directory.isEmpty ? "." : directory) + "/" + (path as NSString).lastPathComponent)
         file = try DirectFileWriter(path: temporary, mode: mode, buffer: DirectFileWriter.Buffer(for: size ?? DirectFileWriter.chunkSize))
     }
 

@@ -18,4 +18,21 @@ struct StaleTemporariesTests {
         FileSystem.removeStaleTemporaries(in: folder)
         #expect(FileSystem.entries(of: folder) == [".fresh.json.1.tmp", ".mine.json.\(getpid()).tmp", "report.json"].sorted())
     }
+
+    @Test("names made from a long name fit the file system: shortened with a hash of the whole, keeping the extension")
+    func fittingNames() throws {
+        let long = String(repeating: "é", count: 120) + "-export.json"  // 252 bytes
+        #expect(FileSystem.fitting(long) == long, "fits as it is")
+        let shortened = FileSystem.fitting(long, reserving: 12)
+        #expect(shortened.utf8.count <= 243 && shortened.hasSuffix(".json") && shortened.contains("~"), "\(shortened)")
+        #expect(FileSystem.fitting(long, reserving: 12) == shortened, "the same name each time")
+        #expect(FileSystem.fitting(long + "x", reserving: 12) != FileSystem.fitting(long + "y", reserving: 12), "two names, two results")
+
+        let folder = TemporaryFiles.path("fitting-names-")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let name = String(repeating: "w", count: 250) + ".json"
+        for _ in 0..<3 { try FileSystem.writeAtomically(Array("x".utf8), to: FileSystem.freeName(for: name, in: folder, reserving: 12)) }
+        let written = FileSystem.entries(of: folder)
+        #expect(written.count == 3 && written.allSatisfy { $0.utf8.count + 12 <= 255 && $0.hasSuffix(".json") }, "\(written)")
+    }
 }
