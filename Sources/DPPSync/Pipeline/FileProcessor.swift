@@ -88,11 +88,12 @@ struct FileProcessor {
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
         // The copy has moved on: its note (`Inbox.reprocessNote`) has nothing left to say.
         if reprocessOf != nil { unlink(Inbox.reprocessNote(for: file.path)) }
-        if let fileId = verdict.fileId {
+        if let fileId = verdict.fileId, let destination {
             try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
         }
         let result = FileResult(source: file.source, name: file.name, fingerprint: fingerprint, disposition: verdict.disposition,
-                                reason: verdict.reason, message: verdict.message, counts: verdict.counts, destination: destination)
+                                reason: verdict.reason, message: verdict.message + (destination == nil ? " (the file was taken away from .processing/ before it could be moved)" : ""),
+                                counts: verdict.counts, destination: destination ?? file.path)
         observer.fileFinished(file, result: result)
         return result
     }
@@ -315,8 +316,10 @@ struct FileProcessor {
 
     // MARK: After commit
 
-    /// Moves the file (and its marker) to `Archive/<source>/<day>/` or `Quarantine/<source>/`.
-    private func finish(_ file: InboxFile, verdict: Verdict, fingerprint: String) throws -> String {
+    /// Moves the file (and its marker) to `Archive/<source>/<day>/` or `Quarantine/<source>/`; `nil` when
+    /// the file is no longer in `.processing/` (taken away by hand once decided: the decision stands, and
+    /// a missing file had stopped the run, and a watcher with it).
+    private func finish(_ file: InboxFile, verdict: Verdict, fingerprint: String) throws -> String? {
         let folder: String
         switch verdict.disposition {
         case .archived: folder = layout.archive(file.source, day: clock().civilDate())
@@ -329,8 +332,13 @@ struct FileProcessor {
                                         position: nil, key: nil, mapping: nil, fileLine: verdict.line)
             try FileSystem.writeAtomically(reason.jsonText(pretty: true) + "\n", to: target + ".reason.json")
         }
-        try FileSystem.move(file.path, to: target)
-        let moved = target
+        var moved: String? = target
+        do {
+            try FileSystem.move(file.path, to: target)
+        } catch {
+            guard !FileSystem.exists(file.path), !FileSystem.exists(target) else { throw error }
+            moved = nil
+        }
         if let marker = file.markerPath, FileSystem.exists(marker) {
             try FileSystem.move(marker, into: folder)
         }

@@ -65,4 +65,29 @@ struct SynchronizerTests {
             #expect(attempt == 2 || file.message == "decided again (the first drop changed while it was read): 5000 held", "\(file.message)")
         }
     }
+
+    /// Takes the file away from `.processing/` while it is decided, as someone clearing a folder by hand.
+    private struct RemovingObserver: SyncObserver {
+        func fileProgress(_ file: InboxFile, recordsDone: Int) {
+            if recordsDone == 2000 { unlink(file.path) }
+        }
+    }
+
+    @Test("a file taken away from .processing/ while it is decided is quarantined in the store, and the pass goes on")
+    func fileTakenAwayWhileDecided() throws {
+        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
+        _ = try RootInitializer(layout: layout).run()
+        var configuration = Configuration()
+        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        let lines = (0..<5000).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-UNKNOWN", "completionDate": "2026-01-05"}"# + "\n" }.joined()
+        try lines.write(toFile: layout.inbox("workorders") + "/a.jsonl", atomically: true, encoding: .utf8)
+        try lines.replacingOccurrences(of: "WO-", with: "WO-b").write(toFile: layout.inbox("workorders") + "/b.jsonl", atomically: true, encoding: .utf8)
+        let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
+        synchronizer.observer = RemovingObserver()
+        let files = try synchronizer.pass().files
+        #expect(files.count == 2 && files.allSatisfy { $0.reason == .fileChanged && $0.message.contains("taken away from .processing/") }, "\(files.map(\.message))")
+        let rows = try synchronizer.store.read { db in try String.fetchAll(db, sql: "SELECT disposition || ' ' || COALESCE(stored_path, '-') FROM input_file") }
+        #expect(rows == ["quarantined -", "quarantined -"], "\(rows)")
+        #expect(try synchronizer.store.read { db in try String.fetchOne(db, sql: "SELECT status FROM batch") } == "completed")
+    }
 }
