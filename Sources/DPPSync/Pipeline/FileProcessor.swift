@@ -35,6 +35,8 @@ struct FileProcessor {
         var size: Int64 = 0
         let transactionStart = StageTimings.now()
         var verdict: Verdict
+        // The file's size and modification time before anything reads it: compared once it is decided (`decide`).
+        var readFrom: FileSystem.Signature?
         do {
             var bodyEnd = 0.0
             defer { if bodyEnd > 0 { timings?.add(.durable, StageTimings.now() - bodyEnd) } }
@@ -45,8 +47,7 @@ struct FileProcessor {
                 // fills its buffer meanwhile; a file decided without its records (a duplicate, or one an
                 // interrupted run committed) stops it at its next hand-over. (A document format is parsed
                 // whole before its first record, which a duplicate would wait for: it starts in `decide`.)
-                // Taken before anything reads the file: compared once it is decided (`decide`).
-                let readFrom = FileSystem.signature(of: file.path)
+                readFrom = FileSystem.signature(of: file.path)
                 let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
                 defer { if let early { close(early) } }
                 let readStart = StageTimings.now()
@@ -61,7 +62,9 @@ struct FileProcessor {
                 return try decide(file, earlyFeed: early, readFrom: readFrom, fingerprint: fingerprint, mapping: mapping, batchId: batchId,
                                   recovered: recovered, reprocessOf: reprocessOf, recordsSeen: &recordsSeen, db: db)
             }
-        } catch let failure as FileLevelFailure {
+        } catch var failure as FileLevelFailure {
+            // Cut short or rewritten while read, a file fails to decode: that it changed is what to say.
+            if failure.reason != .fileChanged, readFrom != nil, FileSystem.signature(of: file.path) != readFrom { failure = .changedWhileRead }
             // The file's transaction rolled back whole; record why in a transaction of its own.
             verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line)
             verdict.fileId = try store.write { db in

@@ -90,4 +90,27 @@ struct SynchronizerTests {
         #expect(rows == ["quarantined -", "quarantined -"], "\(rows)")
         #expect(try synchronizer.store.read { db in try String.fetchOne(db, sql: "SELECT status FROM batch") } == "completed")
     }
+
+    /// Cuts the file short while it is decided, as an exporter that truncates and rewrites it.
+    private struct TruncatingObserver: SyncObserver {
+        func fileProgress(_ file: InboxFile, recordsDone: Int) {
+            if recordsDone == 2000 { truncate(file.path, 100_000) }
+        }
+    }
+
+    @Test("a file cut short while it is decided says it changed, not that its XML is broken")
+    func fileCutShortWhileDecided() throws {
+        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
+        _ = try RootInitializer(layout: layout).run()
+        var configuration = Configuration()
+        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        let record = "<WORKORDER><WONUM>WO-N</WONUM><ASSETNUM>UNKNOWN</ASSETNUM><STATUS>COMP</STATUS><STATUSDATE>2025-11-05T16:10:00+01:00</STATUSDATE></WORKORDER>\n"
+        let records = (0..<60_000).map { record.replacingOccurrences(of: "WO-N", with: "WO-\($0)") }.joined()
+        try (#"<?xml version="1.0" encoding="UTF-8"?><PublishMXWO xmlns="http://www.ibm.com/maximo"><MXWOSet>"# + "\n" + records + "</MXWOSet></PublishMXWO>\n")
+            .write(toFile: layout.inbox("workorders") + "/cut.xml", atomically: true, encoding: .utf8)
+        let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
+        synchronizer.observer = TruncatingObserver()
+        let file = try #require(try synchronizer.pass().files.first)
+        #expect(file.disposition == .quarantined && file.reason == .fileChanged, "\(file.reason?.rawValue ?? "-"): \(file.message)")
+    }
 }
