@@ -43,11 +43,12 @@ struct DPPSyncCommand: ParsableCommand {
 
 extension DPPSyncCommand {
     /// Usage and configuration problems exit 2 (ArgumentParser's own would be 64),
-    /// an explicit `ExitCode` keeps its value, anything else that failed exits 1.
+    /// an explicit `ExitCode` keeps its value, anything else that failed exits 3: a cron job
+    /// tells a failed night (a full disk) from one that left records for someone (1).
     static func exitStatus(for error: any Error, parserCode: ExitCode) -> Int32 {
         if error is UsageError { return DPPExit.usage.rawValue }
         if let explicit = error as? ExitCode { return explicit.rawValue }
-        return parserCode == .validationFailure ? DPPExit.usage.rawValue : DPPExit.attention.rawValue
+        return parserCode == .validationFailure ? DPPExit.usage.rawValue : DPPExit.failed.rawValue
     }
 }
 
@@ -57,6 +58,9 @@ enum DPPExit {
     static let attention = ExitCode(1)
     /// Usage or configuration error, or the root is locked by another run.
     static let usage = ExitCode(2)
+    /// The command failed (a full disk, an I/O error, a store it cannot use): nothing it had not
+    /// finished was applied.
+    static let failed = ExitCode(3)
 }
 
 /// A problem the user must fix before the command can run (exit 2).

@@ -13,7 +13,10 @@ struct RunCommand: ParsableCommand {
             reconciles and commits each in one transaction, then archives or quarantines it \
             and writes the batch's report to Reports/reconciliation/. Without --once it polls \
             every --interval seconds until SIGINT/SIGTERM, which finish the current file first.
-            Exit 1 when this run produced new rejected or held records; 2 when another run holds the root.
+            Exit 1 when this run produced new rejected or held records; 2 when another run holds the root; \
+            3 when the run failed (a full disk, an I/O error: what it had not finished is taken again by the \
+            next run). A watcher logs a failed pass and tries again after a pause.
+
 
             Examples:
               dppsync run --once                       # nightly cron job
@@ -68,10 +71,21 @@ struct RunCommand: ParsableCommand {
             logger.info("watching \(options.layout.inbox) every \(interval) s; SIGINT or SIGTERM to stop")
             // Each pass says what needs attention as it ends; a watcher stopped by SIGINT or SIGTERM
             // exits 0 (README), and keeps no pass's results (memory would grow with its uptime).
+            var failures = 0
             while !synchronizer.stop.isRequested {
-                let summary = try synchronizer.pass()
-                if summary.batchId != nil { print(RunSummaryText(passes: [summary], layout: options.layout).text) }
-                synchronizer.stop.sleep(seconds: interval)
+                do {
+                    let summary = try synchronizer.pass()
+                    failures = 0
+                    if summary.batchId != nil { print(RunSummaryText(passes: [summary], layout: options.layout).text) }
+                    synchronizer.stop.sleep(seconds: interval)
+                } catch {
+                    // A full disk or an I/O error ends the pass, not the watcher: what it had not finished is taken
+                    // again once the pause is over, the pause doubling while the passes keep failing.
+                    failures += 1
+                    let pause = min(interval * Double(1 << min(failures - 1, 10)), max(interval, Self.longestPause))
+                    logger.error("the pass failed: \(String(describing: error).terminalSafe); files it had not finished are taken again in \(Int(pause.rounded(.up))) s")
+                    synchronizer.stop.sleep(seconds: pause)
+                }
             }
             logger.info("stopped on request")
         }
@@ -80,6 +94,9 @@ struct RunCommand: ParsableCommand {
         if let stageTimings { FileHandle.standardError.write(Data(("timings " + stageTimings.jsonValue.jsonText() + "\n").utf8)) }
         if passes.contains(where: \.needsAttention) { throw DPPExit.attention }
     }
+
+    /// The longest pause of a watcher whose passes keep failing (unless `--interval` is longer).
+    static let longestPause: Double = 900
 
     /// SIGINT/SIGTERM request a stop; the current file finishes and commits first.
     private func installStopHandlers(_ stop: StopSignal, logger: Logger) -> [any DispatchSourceSignal] {

@@ -197,6 +197,32 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
     }
 
+    /// A full disk or an I/O error had ended the watcher: it now logs the failed pass and tries again after a pause.
+    @Test("a watcher outlives a pass that fails: the pass's batch ends interrupted, and the file is taken again once it can be")
+    func watcherOutlivesAFailedPass() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        // Record 2's reason cannot be written (a folder where it goes), as on a full disk.
+        let text = try Fixtures.text("completions.jsonl")
+        let blocked = cli.root + "/Quarantine/workorders/" + Fingerprint.sha256Hex(text).prefix(12) + "-2.jsonl.reason.json"
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+        try cli.drop(text, as: "completions.jsonl", source: "workorders")
+        let running = try cli.start(arguments: ["run", "--interval", "0.2", "--stability-window", "0"])
+        func waitFor(_ condition: () throws -> Bool) rethrows -> Bool {
+            for _ in 0..<300 { if try condition() { return true }; usleep(50_000) }
+            return false
+        }
+        #expect(try waitFor { try cli.scalar("SELECT COUNT(*) FROM batch WHERE status = 'interrupted' AND reported = 1") == "1" }, "the failed pass's batch, ended")
+        try FileManager.default.removeItem(atPath: blocked)
+        #expect(waitFor { !cli.files(in: "Archive/workorders").isEmpty }, "taken again after the pause")
+        kill(running.process.processIdentifier, SIGTERM)
+        let result = cli.wait(running)
+        #expect(result.status == 0 && result.stderr.contains("the pass failed") && result.stderr.contains("taken again in"), "\(result.stderr)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "3")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE name = 'completions.jsonl'") == "1", "decided once")
+    }
+
     @Test("SIGTERM while watching finishes, commits and exits 0, also after a pass that needed attention")
     func gracefulStop() throws {
         let cli = try CLI.freshRoot()

@@ -127,7 +127,7 @@ struct ReviewTests {
         // The quarantine cannot take the extract (a folder in its way): nothing is resolved, and nothing written stays.
         try FileManager.default.createDirectory(atPath: quarantine + fingerprint + "-0.json", withIntermediateDirectories: true)
         let blocked = try cli.run("review", "resolve", id, "--reject", "--by", "ops")
-        #expect(blocked.status == 1 && blocked.stderr.contains("review item #\(id) was not resolved, and nothing changed"), "\(blocked.stderr)")
+        #expect(blocked.status == 3 && blocked.stderr.contains("review item #\(id) was not resolved, and nothing changed"), "\(blocked.stderr)")
         #expect(!FileSystem.exists(quarantine + fingerprint + "-0.json.reason.json"), "the reason written before the extract failed is gone")
         #expect(try cli.scalar("SELECT status FROM review_item") == "open")
         try FileManager.default.removeItem(atPath: quarantine + fingerprint + "-0.json")

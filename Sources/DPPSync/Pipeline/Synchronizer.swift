@@ -39,13 +39,36 @@ public final class Synchronizer {
         }
         // Every ended batch has its report: one a killed run did not write (or not whole) is written
         // now, an interrupted batch's too (what it committed is in no other report).
+        // (Best effort here: a full disk had stopped every command that opens the root; a pass tries again.)
+        try? writeUnreportedReports()
+    }
+
+    /// Writes the report of every ended batch that has none.
+    private func writeUnreportedReports() throws {
         let unreported = try store.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM batch WHERE reported = 0 AND status != 'running' ORDER BY id") }
         for batchId in unreported { _ = try ReconciliationReport(store: store, layout: layout).write(batchId: batchId) }
     }
 
     /// One pass over every source, in order. Opens a batch only if it takes a file.
+    ///
+    /// A pass that fails (a full disk, an I/O error) ends its batch as `interrupted`, with its report
+    /// when it can be written: what it committed stays, and what it had not finished is taken again
+    /// by the next pass (a watcher's, after a pause).
     public func pass() throws -> PassSummary {
         var summary = PassSummary()
+        do {
+            try writeUnreportedReports()
+            try pass(&summary)
+            return summary
+        } catch {
+            if let batchId = summary.batchId, (try? closeBatch(batchId, status: "interrupted")) != nil {
+                _ = try? ReconciliationReport(store: store, layout: layout).write(batchId: batchId)
+            }
+            throw error
+        }
+    }
+
+    private func pass(_ summary: inout PassSummary) throws {
         // The WAL of the last file is copied into the database while the next one is
         // fingerprinted, or the outbox is decided and the report written.
         var walCopy: BackgroundWork<Void>?
@@ -138,7 +161,6 @@ public final class Synchronizer {
         summary.checkpoint = try checkpoint.get()
         summary.heldChannels = try OutboxEmitter.heldChannelsWaiting(layout: layout, store: store)
         for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
-        return summary
     }
 
     /// Removes the rejected-record files a killed attempt at `file` wrote, when it goes back to the inbox
@@ -257,9 +279,9 @@ public final class Synchronizer {
         }
     }
 
-    private func closeBatch(_ id: Int64) throws {
+    private func closeBatch(_ id: Int64, status: String = "completed") throws {
         try store.write { db in
-            try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [clock().description, id])
+            try db.execute(sql: "UPDATE batch SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'", arguments: [status, clock().description, id])
         }
     }
 }
