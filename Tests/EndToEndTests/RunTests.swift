@@ -83,6 +83,39 @@ struct RunTests {
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
     }
 
+    /// A link had been followed (another account's file copied into the quarantine and the reports), and a
+    /// named pipe renamed over a claimed file had blocked the run at its open.
+    @Test("a symbolic link or a named pipe in an inbox is quarantined as it is, never opened; a folder is left alone")
+    func entriesThatAreNotFiles() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        let secret = cli.root + "/../secret-" + UUID().uuidString + ".json"
+        try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "SECRET-CONTENT").write(toFile: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let inbox = cli.layout.inbox("workorders")
+        try FileManager.default.createSymbolicLink(atPath: inbox + "/linked.json", withDestinationPath: secret)
+        #expect(mkfifo(inbox + "/pipe.json", 0o644) == 0)
+        try FileManager.default.createDirectory(atPath: inbox + "/folder.json", withIntermediateDirectories: false)
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        let result = try ReconciliationTests.run(cli)
+        #expect(result.status == 1, "two entries need someone")
+        #expect(result.stdout.contains("a symbolic link, not a file") && result.stdout.contains("a named pipe, not a file"), "\(result.stdout)")
+        let quarantine = cli.root + "/Quarantine/workorders/"
+        #expect(FileSystem.specialKind(of: quarantine + "linked.json") == "a symbolic link" && FileSystem.specialKind(of: quarantine + "pipe.json") == "a named pipe")
+        #expect(FileSystem.exists(quarantine + "linked.json.reason.json") && FileSystem.exists(quarantine + "pipe.json.reason.json"))
+        for folder in ["Quarantine", "Reports", "Archive"] {
+            let found = try FileManager.default.subpathsOfDirectory(atPath: cli.root + "/" + folder).filter { path in
+                FileSystem.specialKind(of: cli.root + "/" + folder + "/" + path) == nil
+                    && ((try? String(contentsOfFile: cli.root + "/" + folder + "/" + path, encoding: .utf8)) ?? "").contains("SECRET-CONTENT")
+            }
+            #expect(found.isEmpty, "the linked file was read: \(found)")
+        }
+        #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
+        #expect(FileSystem.isDirectory(inbox + "/folder.json"), "a folder is nobody's file: left where it is")
+        #expect(try ReconciliationTests.run(cli).status == 0, "nothing left to take")
+    }
+
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")
     func yamlAliasExpansion() throws {
         let cli = try CLI.freshRoot()

@@ -24,6 +24,8 @@ public struct InboxScan: Sendable {
     public var settling: [InboxFile] = []
     /// Files waiting for their `.done` marker.
     public var awaitingMarker: [InboxFile] = []
+    /// Entries that are not files (a symbolic link, a named pipe …), with what they are: never opened.
+    public var notFiles: [(file: InboxFile, kind: String)] = []
 }
 
 /// Judges which inbox files are finished and claims them (DESIGN.md §3).
@@ -51,6 +53,12 @@ public struct Inbox {
             var seen = Set<String>()
             for name in names {
                 let path = folder + "/" + name
+                // A link would be read where it points (another account's file, into the quarantine and the
+                // reports), a named pipe would block the open: neither is ever opened.
+                if let kind = FileSystem.specialKind(of: path) {
+                    scan.notFiles.append((InboxFile(source: source.name, name: name, path: path, size: 0, firstSeen: now), kind))
+                    continue
+                }
                 guard let signature = FileSystem.signature(of: path) else { continue }
                 seen.insert(name)
                 let previous = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, first_seen_at, unchanged_since FROM intake_observation WHERE source = ? AND name = ?", arguments: [source.name, name])

@@ -47,6 +47,10 @@ struct FileProcessor {
                 // fills its buffer meanwhile; a file decided without its records (a duplicate, or one an
                 // interrupted run committed) stops it at its next hand-over. (A document format is parsed
                 // whole before its first record, which a duplicate would wait for: it starts in `decide`.)
+                // Replaced since the scan by a link or a named pipe (whose open would block): not opened either.
+                if let kind = FileSystem.specialKind(of: file.path) {
+                    throw FileLevelFailure(reason: .notParseable, message: "\(kind), not a file: dppsync takes regular files only and never follows a link")
+                }
                 readFrom = FileSystem.signature(of: file.path)
                 let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
                 defer { if let early { close(early) } }
@@ -97,6 +101,26 @@ struct FileProcessor {
         let result = FileResult(source: file.source, name: file.name, fingerprint: fingerprint, disposition: verdict.disposition,
                                 reason: verdict.reason, message: verdict.message + (destination == nil ? " (the file was taken away from .processing/ before it could be moved)" : ""),
                                 counts: verdict.counts, destination: destination ?? file.path)
+        observer.fileFinished(file, result: result)
+        return result
+    }
+
+    /// Quarantines an inbox entry that is not a file (`InboxScan.notFiles`: a symbolic link, a named
+    /// pipe …) with why, without opening it: the entry itself is moved.
+    func refuse(_ file: InboxFile, kind: String, batchId: Int64) throws -> FileResult {
+        observer.fileStarted(file)
+        let message = "\(kind), not a file: dppsync takes regular files only and never follows a link; put the file itself into Inbox/\(file.source)/"
+        var verdict = Verdict(disposition: .quarantined, reason: .notParseable, message: message)
+        verdict.fileId = try store.write { db in
+            try insertFile(file, fingerprint: "", batchId: batchId, disposition: .quarantined, reason: .notParseable, message: message,
+                           mapping: nil, duplicateOf: nil, reprocessOf: nil, now: clock().description, db: db)
+        }
+        let destination = try finish(file, verdict: verdict, fingerprint: "")
+        if let fileId = verdict.fileId, let destination {
+            try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
+        }
+        let result = FileResult(source: file.source, name: file.name, fingerprint: "", disposition: .quarantined, reason: .notParseable,
+                                message: message, counts: [:], destination: destination ?? file.path)
         observer.fileFinished(file, result: result)
         return result
     }
@@ -297,14 +321,14 @@ struct FileProcessor {
 
     @discardableResult
     private func insertFile(_ file: InboxFile, fingerprint: String, batchId: Int64, disposition: FileResult.Disposition,
-                            reason: ReasonCode?, message: String?, line: Int? = nil, mapping: Mapping, duplicateOf: Int64?, reprocessOf: Int64?, now: String,
+                            reason: ReasonCode?, message: String?, line: Int? = nil, mapping: Mapping?, duplicateOf: Int64?, reprocessOf: Int64?, now: String,
                             db: Database) throws -> Int64 {
         try db.execute(sql: """
             INSERT INTO input_file (fingerprint, source, name, size, batch_id, disposition, reason, message, line, mapping_name, mapping_hash,
                                     first_seen_at, decided_at, duplicate_of, reprocess_of)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [fingerprint, file.source, file.name, file.size, batchId, disposition.rawValue, reason?.rawValue, message, line,
-                             mapping.name, mapping.contentHash,
+                             mapping?.name, mapping?.contentHash,
                              file.firstSeen > 0 ? Timestamp(millisecondsSinceEpoch: Int64(file.firstSeen * 1000)).description : nil,
                              now, duplicateOf, reprocessOf])
         return db.lastInsertedRowID

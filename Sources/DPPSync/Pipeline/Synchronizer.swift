@@ -95,6 +95,12 @@ public final class Synchronizer {
             var work = inbox.unfinished(source.name).map { ($0, true) }
             let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
             summary.settling += scan.settling.count + scan.awaitingMarker.count
+            for (entry, kind) in scan.notFiles where !stop.isRequested {
+                let batchId = try summary.batchId ?? openBatch()
+                summary.batchId = batchId
+                summary.files.append(try FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                                                       observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
+            }
             work += scan.ready.map { ($0, false) }
             for (file, recovered) in work {
                 if stop.isRequested { break }

@@ -352,6 +352,15 @@ extension Store {
                 """)
             try Ledger.keepSubtrees(through: Int.fetchOne(db, sql: "SELECT MAX(tree_size) FROM checkpoint") ?? 0, in: db)
         }
+        migrator.registerMigration("v25-unread-files") { db in
+            // A file that could not be read has no fingerprint (''): a second one had broken the one-row-per-
+            // fingerprint index, and stopped every run at it. Files of no known bytes are not each other's duplicates.
+            try db.execute(sql: """
+                DROP INDEX input_file_fingerprint;
+                CREATE UNIQUE INDEX input_file_fingerprint ON input_file(fingerprint)
+                    WHERE duplicate_of IS NULL AND reprocess_of IS NULL AND fingerprint <> '';
+                """)
+        }
         return migrator
     }
 }
