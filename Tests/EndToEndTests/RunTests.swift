@@ -116,6 +116,17 @@ struct RunTests {
         #expect(try ReconciliationTests.run(cli).status == 0, "nothing left to take")
     }
 
+    @Test("a file whose name is not UTF-8 cannot be taken: the run says so, rather than leaving it to wait unseen")
+    func namesThatAreNotUTF8() throws {
+        let cli = try CLI.freshRoot()
+        let path = Array(cli.layout.inbox("workorders").utf8) + Array("/export-".utf8) + [0xFF] + Array(".json".utf8)
+        let fd = path.map { CChar(bitPattern: $0) }.withUnsafeBufferPointer { open(Array($0) + [0], O_CREAT | O_WRONLY, 0o644) }
+        #expect(fd >= 0)
+        close(fd)
+        let result = try ReconciliationTests.run(cli)
+        #expect(result.status == 1 && result.stdout.contains("1 file(s) in Inbox/workorders/ have names that are not UTF-8"), "\(result.stdout)")
+    }
+
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")
     func yamlAliasExpansion() throws {
         let cli = try CLI.freshRoot()

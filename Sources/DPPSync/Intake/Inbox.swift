@@ -26,6 +26,8 @@ public struct InboxScan: Sendable {
     public var awaitingMarker: [InboxFile] = []
     /// Entries that are not files (a symbolic link, a named pipe …), with what they are: never opened.
     public var notFiles: [(file: InboxFile, kind: String)] = []
+    /// Files whose names are not UTF-8: they cannot be named to be taken, and wait until renamed.
+    public var undecodableNames = 0
 }
 
 /// Judges which inbox files are finished and claims them (DESIGN.md §3).
@@ -59,7 +61,11 @@ public struct Inbox {
                     scan.notFiles.append((InboxFile(source: source.name, name: name, path: path, size: 0, firstSeen: now), kind))
                     continue
                 }
-                guard let signature = FileSystem.signature(of: path) else { continue }
+                guard let signature = FileSystem.signature(of: path) else {
+                    // Listed with U+FFFD for bytes that are not UTF-8, the name is no path to the file.
+                    if name.contains("\u{FFFD}"), !FileSystem.exists(path) { scan.undecodableNames += 1 }
+                    continue
+                }
                 seen.insert(name)
                 let previous = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, first_seen_at, unchanged_since FROM intake_observation WHERE source = ? AND name = ?", arguments: [source.name, name])
                 var firstSeen = now, unchangedSince = now

@@ -95,6 +95,11 @@ public final class Synchronizer {
             var work = inbox.unfinished(source.name).map { ($0, true) }
             let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
             summary.settling += scan.settling.count + scan.awaitingMarker.count
+            if scan.undecodableNames > 0 {
+                let reason = "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them"
+                summary.heldSources[source.name] = reason
+                observer.sourceHeld(source.name, reason: reason)
+            }
             for (entry, kind) in scan.notFiles where !stop.isRequested {
                 let batchId = try summary.batchId ?? openBatch()
                 summary.batchId = batchId
