@@ -127,6 +127,19 @@ struct RunTests {
         #expect(result.status == 1 && result.stdout.contains("1 file(s) in Inbox/workorders/ have names that are not UTF-8"), "\(result.stdout)")
     }
 
+    @Test("a source's inbox folder removed is made again; a file in its place holds the source with why")
+    func inboxFolderGone() throws {
+        let cli = try CLI.freshRoot()
+        let folder = cli.layout.inbox("workorders")
+        try FileManager.default.removeItem(atPath: folder)
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        #expect(FileSystem.isDirectory(folder), "made again for the CMMS to drop into")
+        try FileManager.default.removeItem(atPath: folder)
+        try "x".write(toFile: folder, atomically: true, encoding: .utf8)
+        let held = try ReconciliationTests.run(cli)
+        #expect(held.status == 1 && held.stdout.contains("Inbox/workorders is not a folder"), "\(held.stdout)")
+    }
+
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")
     func yamlAliasExpansion() throws {
         let cli = try CLI.freshRoot()

@@ -84,6 +84,18 @@ public final class Synchronizer {
             // Read for each source: the sources before it may have taken minutes, and a file's
             // stability is measured from when it was observed.
             let now = Double(clock().millisecondsSinceEpoch) / 1000
+            // Its folder removed (or never made for a source added to dppsync.yaml), the CMMS could drop nothing
+            // and every pass said only "nothing to do"; a file in its place is someone's to move.
+            let folder = layout.inbox(source.name)
+            if !FileSystem.isDirectory(folder) {
+                if FileSystem.exists(folder) || FileSystem.specialKind(of: folder) != nil {
+                    let reason = "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
+                    summary.heldSources[source.name] = reason
+                    observer.sourceHeld(source.name, reason: reason)
+                    continue
+                }
+                try FileSystem.createDirectory(folder)
+            }
             let broken = catalog.brokenMappings(for: source.name)
             if !broken.isEmpty {
                 let reason = "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)"
