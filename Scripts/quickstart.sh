@@ -22,5 +22,5 @@ bin="$(swift build --product dppsync --show-bin-path)/dppsync"
 cp -R Samples/. Inbox/
 echo "dropped: $(cd Samples && find . -type f | sed 's|^\./||' | tr '\n' ' ')"
 "$bin" run --root . --once --stability-window 0 && status=0 || status=$?
-echo "exit status $status (0: all applied or duplicate, 1: something needs attention)"
+echo "exit status $status (0: all applied or duplicate, 1: something needs attention, 3: the run failed)"
 exit "$status"
