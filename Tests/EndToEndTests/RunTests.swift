@@ -286,15 +286,20 @@ struct RunTests {
         #expect(try JSONParser.parseDocument(Array(text.utf8))["findings"] == .string(findings), "\(text.prefix(200))")
     }
 
+    /// A root that ran the reference completions (two of them rejected), and its workorders quarantine folder.
+    static func rejectedCompletions(_ name: String = #function) throws -> (CLI, folder: String) {
+        let cli = try CLI.freshRoot(name)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("completions.jsonl", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        return (cli, cli.root + "/Quarantine/workorders/")
+    }
+
     /// A reprocess of the same bytes writes its rejected records under the names the first run's have;
     /// failing, it removes only what it made: the first run's files belong to its committed outcomes.
     @Test("a reprocess that fails keeps the quarantine files of the run it reprocesses")
     func failedReprocessKeepsTheFirstRunsFiles() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("completions.jsonl", source: "workorders")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
-        let folder = cli.root + "/Quarantine/workorders/"
+        let (cli, folder) = try Self.rejectedCompletions()
         let first = cli.files(in: "Quarantine/workorders").sorted()
         #expect(first.count == 4)
         // Record 3's reason cannot be written again (a folder in its way): the reprocess fails after record 2's.
@@ -311,11 +316,7 @@ struct RunTests {
     /// committed decision had shown the failed attempt's mapping and time.
     @Test("a reprocess that fails, or is killed and then fails, leaves the committed run's quarantine files as they were; one that commits replaces them")
     func reprocessWritesOverOnlyOnCommit() throws {
-        let cli = try CLI.freshRoot()
-        try cli.dropFixture("dpp-registry.json", source: "registry")
-        try cli.dropFixture("completions.jsonl", source: "workorders")
-        _ = try cli.run("run", "--once", "--stability-window", "0")
-        let folder = cli.root + "/Quarantine/workorders/"
+        let (cli, folder) = try Self.rejectedCompletions()
         func contents() throws -> [String: String] {
             try Dictionary(uniqueKeysWithValues: cli.files(in: "Quarantine/workorders").map { ($0, try String(contentsOfFile: folder + $0, encoding: .utf8)) })
         }

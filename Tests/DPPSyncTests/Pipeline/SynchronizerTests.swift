@@ -23,30 +23,44 @@ struct SynchronizerTests {
         #expect(seen.count == 2 && seen[0] < seen[1], "\(seen)")
     }
 
-    /// Writes to the file it is shown, as an exporter that keeps writing through a descriptor opened before the claim.
-    private struct WritingExporter: SyncObserver {
-        var bytes: String
+    /// Does something to the file it is shown once 2,000 of its records are decided: an exporter still
+    /// writing it, or someone clearing `.processing/` by hand.
+    private struct MeddlingObserver: SyncObserver {
+        var meddle: @Sendable (String) -> Void
         func fileProgress(_ file: InboxFile, recordsDone: Int) {
-            guard recordsDone == 2000, let handle = FileHandle(forWritingAtPath: file.path) else { return }
-            handle.seekToEndOfFile()
-            handle.write(Data(bytes.utf8))
-            handle.closeFile()
+            if recordsDone == 2000 { meddle(file.path) }
         }
+
+        /// Appends `bytes`, as an exporter that keeps writing through a descriptor opened before the claim.
+        static func appending(_ bytes: String) -> MeddlingObserver {
+            MeddlingObserver { path in
+                guard let handle = FileHandle(forWritingAtPath: path) else { return }
+                handle.seekToEndOfFile()
+                handle.write(Data(bytes.utf8))
+                handle.closeFile()
+            }
+        }
+    }
+
+    /// A new root whose one source, `workorders`, takes files at once; and 5,000 JSON Lines work orders for an unknown asset.
+    private func workordersRoot() throws -> (RootLayout, Configuration, lines: String) {
+        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
+        _ = try RootInitializer(layout: layout).run()
+        var configuration = Configuration()
+        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        let lines = (0..<5000).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-UNKNOWN", "completionDate": "2026-01-05"}"# + "\n" }.joined()
+        return (layout, configuration, lines)
     }
 
     /// The fingerprint and the records come from two reads of the file: written to in between, they
     /// would not be of the same bytes, nor would the archived file be the bytes its fingerprint names.
     @Test("a file written to while it is decided fails whole, with nothing applied")
     func fileChangedWhileDecided() throws {
-        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
-        _ = try RootInitializer(layout: layout).run()
-        let lines = (0..<5000).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-UNKNOWN", "completionDate": "2026-01-05"}"# + "\n" }.joined()
-        var configuration = Configuration()
-        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        let (layout, configuration, lines) = try workordersRoot()
         for (appended, expected) in [("", FileResult.Disposition.archived), (#"{"workOrderId": "WO-late"}"# + "\n", .quarantined)] {
             try lines.replacingOccurrences(of: "WO-", with: "WO-\(expected.rawValue)-").write(toFile: layout.inbox("workorders") + "/export.jsonl", atomically: true, encoding: .utf8)
             let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
-            synchronizer.observer = WritingExporter(bytes: appended)
+            synchronizer.observer = MeddlingObserver.appending(appended)
             let summary = try synchronizer.pass()
             let file = try #require(summary.files.first)
             #expect(file.disposition == expected, "\(file.message)")
@@ -66,24 +80,13 @@ struct SynchronizerTests {
         }
     }
 
-    /// Takes the file away from `.processing/` while it is decided, as someone clearing a folder by hand.
-    private struct RemovingObserver: SyncObserver {
-        func fileProgress(_ file: InboxFile, recordsDone: Int) {
-            if recordsDone == 2000 { unlink(file.path) }
-        }
-    }
-
     @Test("a file taken away from .processing/ while it is decided is quarantined in the store, and the pass goes on")
     func fileTakenAwayWhileDecided() throws {
-        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
-        _ = try RootInitializer(layout: layout).run()
-        var configuration = Configuration()
-        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
-        let lines = (0..<5000).map { #"{"workOrderId": "WO-\#($0)", "dppId": "DPP-UNKNOWN", "completionDate": "2026-01-05"}"# + "\n" }.joined()
+        let (layout, configuration, lines) = try workordersRoot()
         try lines.write(toFile: layout.inbox("workorders") + "/a.jsonl", atomically: true, encoding: .utf8)
         try lines.replacingOccurrences(of: "WO-", with: "WO-b").write(toFile: layout.inbox("workorders") + "/b.jsonl", atomically: true, encoding: .utf8)
         let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
-        synchronizer.observer = RemovingObserver()
+        synchronizer.observer = MeddlingObserver { unlink($0) }  // someone clearing .processing/ by hand
         let files = try synchronizer.pass().files
         #expect(files.count == 2 && files.allSatisfy { $0.reason == .fileChanged && $0.message.contains("taken away from .processing/") }, "\(files.map(\.message))")
         let rows = try synchronizer.store.read { db in try String.fetchAll(db, sql: "SELECT disposition || ' ' || COALESCE(stored_path, '-') FROM input_file") }
@@ -91,25 +94,15 @@ struct SynchronizerTests {
         #expect(try synchronizer.store.read { db in try String.fetchOne(db, sql: "SELECT status FROM batch") } == "completed")
     }
 
-    /// Cuts the file short while it is decided, as an exporter that truncates and rewrites it.
-    private struct TruncatingObserver: SyncObserver {
-        func fileProgress(_ file: InboxFile, recordsDone: Int) {
-            if recordsDone == 2000 { truncate(file.path, 100_000) }
-        }
-    }
-
     @Test("a file cut short while it is decided says it changed, not that its XML is broken")
     func fileCutShortWhileDecided() throws {
-        let layout = RootLayout(root: TemporaryFiles.path("dppsync-synchronizer-"))
-        _ = try RootInitializer(layout: layout).run()
-        var configuration = Configuration()
-        configuration.sources = [SourceConfiguration(name: "workorders", stabilityWindow: 0)]
+        let (layout, configuration, _) = try workordersRoot()
         let record = "<WORKORDER><WONUM>WO-N</WONUM><ASSETNUM>UNKNOWN</ASSETNUM><STATUS>COMP</STATUS><STATUSDATE>2025-11-05T16:10:00+01:00</STATUSDATE></WORKORDER>\n"
         let records = (0..<60_000).map { record.replacingOccurrences(of: "WO-N", with: "WO-\($0)") }.joined()
         try (#"<?xml version="1.0" encoding="UTF-8"?><PublishMXWO xmlns="http://www.ibm.com/maximo"><MXWOSet>"# + "\n" + records + "</MXWOSet></PublishMXWO>\n")
             .write(toFile: layout.inbox("workorders") + "/cut.xml", atomically: true, encoding: .utf8)
         let synchronizer = try Synchronizer(layout: layout, configuration: configuration)
-        synchronizer.observer = TruncatingObserver()
+        synchronizer.observer = MeddlingObserver { truncate($0, 100_000) }  // an exporter rewriting it
         let file = try #require(try synchronizer.pass().files.first)
         #expect(file.disposition == .quarantined && file.reason == .fileChanged, "\(file.reason?.rawValue ?? "-"): \(file.message)")
     }
