@@ -145,7 +145,7 @@ struct ReviewCommand: ParsableCommand {
             if resolved.redecided.keys.contains(where: \.needsAttention) || !held.isEmpty { throw DPPExit.attention }
         }
 
-        /// A resolution that failed (exit 1): it changed nothing.
+        /// A resolution that failed (exit 3): it changed nothing.
         struct NotResolved: Error, CustomStringConvertible {
             var id: Int64
             var cause: any Error

@@ -17,7 +17,6 @@ struct RunCommand: ParsableCommand {
             3 when the run failed (a full disk, an I/O error: what it had not finished is taken again by the \
             next run). A watcher logs a failed pass and tries again after a pause.
 
-
             Examples:
               dppsync run --once                       # nightly cron job
               dppsync run --once --stability-window 0  # files known to be complete
