@@ -91,6 +91,7 @@ struct RunCommand: ParsableCommand {
         let summary = RunSummaryText(passes: once ? passes : [], layout: options.layout)
         if json { print(summary.json.jsonText(pretty: true)) } else if once { print(summary.text) }
         if let stageTimings { FileHandle.standardError.write(Data(("timings " + stageTimings.jsonValue.jsonText() + "\n").utf8)) }
+        if passes.contains(where: { !$0.failedSources.isEmpty }) { throw DPPExit.failed }
         if passes.contains(where: \.needsAttention) { throw DPPExit.attention }
     }
 
@@ -177,10 +178,18 @@ struct RunSummaryText {
         for (channel, reason) in passes.last?.heldChannels.sorted(by: { $0.key < $1.key }) ?? [] {
             lines.append("held: outbox \(channel): \(reason)")
         }
+        for (source, reason) in failedSources.sorted(by: { $0.key < $1.key }) {
+            lines.append("failed: \(source): \(reason)")
+        }
         if let settling = passes.last?.settling, settling > 0 {
             lines.append("waiting: \(settling) file(s) still settling or awaiting a .done marker")
         }
         return lines.map(\.terminalSafe).joined(separator: "\n")
+    }
+
+    /// The sources whose part of a pass failed, with the latest reason.
+    private var failedSources: [String: String] {
+        passes.reduce(into: [:]) { all, pass in all.merge(pass.failedSources) { $1 } }
     }
 
     var json: JSONValue {
@@ -196,6 +205,7 @@ struct RunSummaryText {
             ]) } })),
             ("heldSources", .object((passes.last?.heldSources ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("heldChannels", .object((passes.last?.heldChannels ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("failedSources", .object(failedSources.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
         ])
     }
 

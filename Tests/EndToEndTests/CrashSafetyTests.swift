@@ -197,9 +197,10 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
     }
 
-    /// A full disk or an I/O error had ended the watcher: it now logs the failed pass and tries again after a pause.
-    @Test("a watcher outlives a pass that fails: the pass's batch ends interrupted, and the file is taken again once it can be")
-    func watcherOutlivesAFailedPass() throws {
+    /// A full disk or an I/O error had ended the watcher, and a file that failed on every pass had kept the
+    /// sources after its own waiting: a source's failure now holds that source, and a failed pass is tried again.
+    @Test("a watcher outlives failures: a source that fails holds only itself, a pass that fails is tried again after a pause")
+    func watcherOutlivesFailures() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
         #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
@@ -208,14 +209,26 @@ struct CrashSafetyTests {
         let blocked = cli.root + "/Quarantine/workorders/" + Fingerprint.sha256Hex(text).prefix(12) + "-2.jsonl.reason.json"
         try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
         try cli.drop(text, as: "completions.jsonl", source: "workorders")
+        try cli.dropFixture("utilisation.json", source: "utilisation")  // a later source
+        let once = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(once.status == 3 && once.stdout.contains("failed: workorders: its pass failed"), "\(once.stdout)")
+        #expect(cli.files(in: "Inbox/utilisation").isEmpty, "the source after it went on")
+
+        // The reports cannot be written (a file where their folder goes): the whole pass fails, and the watcher waits, then tries again.
+        let reports = cli.root + "/Reports/reconciliation"
+        try FileManager.default.moveItem(atPath: reports, toPath: reports + ".aside")
+        try "x".write(toFile: reports, atomically: true, encoding: .utf8)
         let running = try cli.start(arguments: ["run", "--interval", "0.2", "--stability-window", "0"])
         func waitFor(_ condition: () throws -> Bool) rethrows -> Bool {
             for _ in 0..<300 { if try condition() { return true }; usleep(50_000) }
             return false
         }
-        #expect(try waitFor { try cli.scalar("SELECT COUNT(*) FROM batch WHERE status = 'interrupted' AND reported = 1") == "1" }, "the failed pass's batch, ended")
+        #expect(try waitFor { try cli.scalar("SELECT COUNT(*) FROM batch WHERE reported = 0") == "1" }, "a batch whose report could not be written")
+        try FileManager.default.removeItem(atPath: reports)
+        try FileManager.default.moveItem(atPath: reports + ".aside", toPath: reports)
         try FileManager.default.removeItem(atPath: blocked)
         #expect(waitFor { !cli.files(in: "Archive/workorders").isEmpty }, "taken again after the pause")
+        #expect(try waitFor { try cli.scalar("SELECT COUNT(*) FROM batch WHERE reported = 0") == "0" }, "every batch has its report")
         kill(running.process.processIdentifier, SIGTERM)
         let result = cli.wait(running)
         #expect(result.status == 0 && result.stderr.contains("the pass failed") && result.stderr.contains("taken again in"), "\(result.stderr)")

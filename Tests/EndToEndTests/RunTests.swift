@@ -127,6 +127,31 @@ struct RunTests {
         #expect(result.status == 1 && result.stdout.contains("1 file(s) in Inbox/workorders/ have names that are not UTF-8"), "\(result.stdout)")
     }
 
+    /// An inbox folder linked to another file system (a CMMS share): the move to Archive/ had failed with
+    /// EXDEV on every pass, and the file stayed in .processing/, committed but never archived.
+    @Test("an inbox on another file system: files are archived and quarantined by a copy, and leave the inbox",
+          .enabled(if: FileSystem.isDirectory("/dev/shm"), "needs a second file system: /dev/shm"))
+    func inboxOnAnotherFileSystem() throws {
+        let cli = try CLI.freshRoot()
+        let share = "/dev/shm/dppsync-share-" + UUID().uuidString
+        var here = stat(), there = stat()
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        // (/dev/shm is a tmpfs of its own on Linux; where it is not, there is nothing to test.)
+        guard stat(cli.root, &here) == 0, stat(share, &there) == 0, here.st_dev != there.st_dev else { return }
+        try FileManager.default.removeItem(atPath: cli.layout.inbox("workorders"))
+        try FileManager.default.createSymbolicLink(atPath: cli.layout.inbox("workorders"), withDestinationPath: share)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.dropFixture("work-order-complete.json", source: "workorders")
+        try cli.dropFixture("malformed.json", source: "workorders")
+        #expect(try ReconciliationTests.run(cli).status == 1, "the malformed one needs someone")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
+        #expect(cli.files(in: "Archive/workorders").count == 1 && cli.files(in: "Quarantine/workorders").count == 2)
+        #expect(((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? ["?"]).filter { !$0.hasPrefix(".processing") }.isEmpty,
+                "nothing left on the share: \((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? [])")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
+    }
+
     @Test("a source's inbox folder removed is made again; a file in its place holds the source with why")
     func inboxFolderGone() throws {
         let cli = try CLI.freshRoot()

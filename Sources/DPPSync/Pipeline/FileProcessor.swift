@@ -95,8 +95,9 @@ struct FileProcessor {
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
         // The copy has moved on: its note (`Inbox.reprocessNote`) has nothing left to say.
         if reprocessOf != nil { unlink(Inbox.reprocessNote(for: file.path)) }
-        if let fileId = verdict.fileId, let destination {
-            try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
+        if let fileId = verdict.fileId {
+            // '' for a file taken away: `NULL` says its move is still to do (a restart looks for those).
+            try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination ?? "", fileId]) }
         }
         let result = FileResult(source: file.source, name: file.name, fingerprint: fingerprint, disposition: verdict.disposition,
                                 reason: verdict.reason, message: verdict.message + (destination == nil ? " (the file was taken away from .processing/ before it could be moved)" : ""),
@@ -110,14 +111,13 @@ struct FileProcessor {
     func refuse(_ file: InboxFile, kind: String, batchId: Int64) throws -> FileResult {
         observer.fileStarted(file)
         let message = "\(kind), not a file: dppsync takes regular files only and never follows a link; put the file itself into Inbox/\(file.source)/"
-        var verdict = Verdict(disposition: .quarantined, reason: .notParseable, message: message)
-        verdict.fileId = try store.write { db in
+        // Moved first, then recorded: an entry is never opened again, so nothing would recover a row whose
+        // move a kill cut short (the entry, still in the inbox, had been recorded once more by each pass).
+        let destination = try finish(file, verdict: Verdict(disposition: .quarantined, reason: .notParseable, message: message), fingerprint: "")
+        try store.write { db in
             try insertFile(file, fingerprint: "", batchId: batchId, disposition: .quarantined, reason: .notParseable, message: message,
                            mapping: nil, duplicateOf: nil, reprocessOf: nil, now: clock().description, db: db)
-        }
-        let destination = try finish(file, verdict: verdict, fingerprint: "")
-        if let fileId = verdict.fileId, let destination {
-            try store.write { db in try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination, fileId]) }
+            try db.execute(sql: "UPDATE input_file SET stored_path = ? WHERE id = ?", arguments: [destination ?? "", db.lastInsertedRowID])
         }
         let result = FileResult(source: file.source, name: file.name, fingerprint: "", disposition: .quarantined, reason: .notParseable,
                                 message: message, counts: [:], destination: destination ?? file.path)
@@ -354,6 +354,8 @@ struct FileProcessor {
         }
         try FileSystem.createDirectory(folder)
         let target = FileSystem.freeName(for: file.name, in: folder, reserving: verdict.disposition == .quarantined ? ".reason.json".utf8.count : 0)
+        // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.
+        guard FileSystem.entryExists(file.path) else { return nil }
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
                                         position: nil, key: nil, mapping: nil, fileLine: verdict.line)
@@ -363,7 +365,7 @@ struct FileProcessor {
         do {
             try FileSystem.move(file.path, to: target)
         } catch {
-            guard !FileSystem.exists(file.path), !FileSystem.exists(target) else { throw error }
+            guard !FileSystem.entryExists(file.path), !FileSystem.entryExists(target) else { throw error }
             moved = nil
         }
         if let marker = file.markerPath, FileSystem.exists(marker) {

@@ -29,6 +29,9 @@ public struct PassSummary: Sendable {
     public var heldSources: [String: String] = [:]
     /// Outbox channels whose pending messages wait (a broken outbound mapping), with the reason.
     public var heldChannels: [String: String] = [:]
+    /// Sources whose part of the pass failed (a file that cannot be moved, a full disk), with why: the
+    /// other sources went on, and what they had not finished is taken again by the next pass.
+    public var failedSources: [String: String] = [:]
     /// Files seen but not finished yet (still changing or awaiting a marker).
     public var settling = 0
     /// The latest signed checkpoint after the pass.
@@ -40,5 +43,7 @@ public struct PassSummary: Sendable {
 
     /// A quarantined file, a record held or rejected, a file no mapping can take (broken or missing),
     /// or a message no outbound mapping can send: each waits for someone.
-    public var needsAttention: Bool { files.contains { $0.needsAttention } || !heldSources.isEmpty || !heldChannels.isEmpty }
+    public var needsAttention: Bool {
+        files.contains { $0.needsAttention } || !heldSources.isEmpty || !heldChannels.isEmpty || !failedSources.isEmpty
+    }
 }

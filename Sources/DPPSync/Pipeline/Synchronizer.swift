@@ -81,79 +81,14 @@ public final class Synchronizer {
         let inbox = Inbox(layout: layout, store: store)
         for source in configuration.sources {
             if stop.isRequested { break }
-            // Read for each source: the sources before it may have taken minutes, and a file's
-            // stability is measured from when it was observed.
-            let now = Double(clock().millisecondsSinceEpoch) / 1000
-            // Its folder removed (or never made for a source added to dppsync.yaml), the CMMS could drop nothing
-            // and every pass said only "nothing to do"; a file in its place is someone's to move.
-            let folder = layout.inbox(source.name)
-            if !FileSystem.isDirectory(folder) {
-                if FileSystem.exists(folder) || FileSystem.specialKind(of: folder) != nil {
-                    let reason = "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
-                    summary.heldSources[source.name] = reason
-                    observer.sourceHeld(source.name, reason: reason)
-                    continue
-                }
-                try FileSystem.createDirectory(folder)
-            }
-            let broken = catalog.brokenMappings(for: source.name)
-            if !broken.isEmpty {
-                let reason = "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)"
-                let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
-                if !waiting.isEmpty { summary.heldSources[source.name] = reason; observer.sourceHeld(source.name, reason: reason) }
-                continue
-            }
-            // First what an interrupted run left in .processing/, then what is ready.
-            var work = inbox.unfinished(source.name).map { ($0, true) }
-            let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
-            summary.settling += scan.settling.count + scan.awaitingMarker.count
-            if scan.undecodableNames > 0 {
-                let reason = "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them"
-                summary.heldSources[source.name] = reason
+            do {
+                try pass(source, catalog: catalog, inbox: inbox, summary: &summary, walCopy: &walCopy)
+            } catch {
+                // One source's failure (a file it cannot move, its share gone) holds that source, not those after
+                // it: a file that failed on every pass had kept every later source's files waiting.
+                let reason = "its pass failed: \(error); what it had not finished is taken again by the next pass"
+                summary.failedSources[source.name] = reason
                 observer.sourceHeld(source.name, reason: reason)
-            }
-            for (entry, kind) in scan.notFiles where !stop.isRequested {
-                let batchId = try summary.batchId ?? openBatch()
-                summary.batchId = batchId
-                summary.files.append(try FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
-                                                       observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
-            }
-            work += scan.ready.map { ($0, false) }
-            for (file, recovered) in work {
-                if stop.isRequested { break }
-                guard let mapping = catalog.mapping(source: source.name, fileName: file.name) else {
-                    // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
-                    // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
-                    let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
-                    let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)"
-                    if recovered, file.reprocessOf == nil {
-                        try removeLeftovers(of: file)
-                        try FileSystem.move(file.path, into: layout.inbox(source.name))
-                    }
-                    summary.heldSources[source.name] = reason
-                    observer.sourceHeld(source.name, reason: reason)
-                    continue
-                }
-                // The WAL starts again from its beginning only when everything in it was copied.
-                waitForWALCopy(&walCopy)
-                // A file gone since the scan (taken away by hand) is no error: the others go on.
-                let claimed: InboxFile
-                if recovered {
-                    claimed = file
-                } else if let taken = try inbox.claim(file) {
-                    claimed = taken
-                } else {
-                    continue
-                }
-                let batchId = try summary.batchId ?? openBatch()
-                summary.batchId = batchId
-                crashPoints.reached(.afterClaim)
-                var processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
-                                              observer: observer, clock: clock)
-                processor.timings = timings
-                summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered,
-                                                           reprocessOf: claimed.reprocessOf))
-                walCopy = store.copyWALInBackground()
             }
         }
         // The report only reads the committed batch: it is written on a thread of its own
@@ -184,6 +119,85 @@ public final class Synchronizer {
         summary.checkpoint = try checkpoint.get()
         summary.heldChannels = try OutboxEmitter.heldChannelsWaiting(layout: layout, store: store)
         for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
+    }
+
+    /// One source's part of a pass: its inbox folder, what an interrupted run left, what is ready.
+    private func pass(_ source: SourceConfiguration, catalog: MappingCatalog, inbox: Inbox, summary: inout PassSummary,
+                      walCopy: inout BackgroundWork<Void>?) throws {
+        // Read for each source: the sources before it may have taken minutes, and a file's
+        // stability is measured from when it was observed.
+        let now = Double(clock().millisecondsSinceEpoch) / 1000
+        // Its folder removed (or never made for a source added to dppsync.yaml), the CMMS could drop nothing
+        // and every pass said only "nothing to do"; a file in its place is someone's to move.
+        let folder = layout.inbox(source.name)
+        if !FileSystem.isDirectory(folder) {
+            if FileSystem.exists(folder) || FileSystem.specialKind(of: folder) != nil {
+                let reason = "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
+                summary.heldSources[source.name] = reason
+                observer.sourceHeld(source.name, reason: reason)
+                return
+            }
+            try FileSystem.createDirectory(folder)
+        }
+        let broken = catalog.brokenMappings(for: source.name)
+        if !broken.isEmpty {
+            let reason = "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)"
+            let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
+            if !waiting.isEmpty { summary.heldSources[source.name] = reason; observer.sourceHeld(source.name, reason: reason) }
+            return
+        }
+        // First what an interrupted run left in .processing/, then what is ready.
+        var work = inbox.unfinished(source.name).map { ($0, true) }
+        let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
+        summary.settling += scan.settling.count + scan.awaitingMarker.count
+        if scan.undecodableNames > 0 {
+            let reason = "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them"
+            summary.heldSources[source.name] = reason
+            observer.sourceHeld(source.name, reason: reason)
+        }
+        for (entry, kind) in scan.notFiles where !stop.isRequested {
+            let batchId = try summary.batchId ?? openBatch()
+            summary.batchId = batchId
+            summary.files.append(try FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                                                   observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
+        }
+        work += scan.ready.map { ($0, false) }
+        for (file, recovered) in work {
+            if stop.isRequested { break }
+            guard let mapping = catalog.mapping(source: source.name, fileName: file.name) else {
+                // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
+                // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
+                let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
+                let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)"
+                if recovered, file.reprocessOf == nil {
+                    try removeLeftovers(of: file)
+                    try FileSystem.move(file.path, into: layout.inbox(source.name))
+                }
+                summary.heldSources[source.name] = reason
+                observer.sourceHeld(source.name, reason: reason)
+                continue
+            }
+            // The WAL starts again from its beginning only when everything in it was copied.
+            waitForWALCopy(&walCopy)
+            // A file gone since the scan (taken away by hand) is no error: the others go on.
+            let claimed: InboxFile
+            if recovered {
+                claimed = file
+            } else if let taken = try inbox.claim(file) {
+                claimed = taken
+            } else {
+                continue
+            }
+            let batchId = try summary.batchId ?? openBatch()
+            summary.batchId = batchId
+            crashPoints.reached(.afterClaim)
+            var processor = FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                                          observer: observer, clock: clock)
+            processor.timings = timings
+            summary.files.append(try processor.process(claimed, mapping: mapping, batchId: batchId, recovered: recovered,
+                                                       reprocessOf: claimed.reprocessOf))
+            walCopy = store.copyWALInBackground()
+        }
     }
 
     /// Removes the rejected-record files a killed attempt at `file` wrote, when it goes back to the inbox
@@ -278,7 +292,7 @@ public final class Synchronizer {
     /// The stored paths of a batch's files (not its duplicates), for `reprocess --batch`.
     public func storedFiles(ofBatch id: Int64) throws -> [String] {
         try store.read { db in
-            try String.fetchAll(db, sql: "SELECT stored_path FROM input_file WHERE batch_id = ? AND duplicate_of IS NULL AND stored_path IS NOT NULL ORDER BY id", arguments: [id])
+            try String.fetchAll(db, sql: "SELECT stored_path FROM input_file WHERE batch_id = ? AND duplicate_of IS NULL AND stored_path IS NOT NULL AND stored_path <> '' ORDER BY id", arguments: [id])
         }
     }
 

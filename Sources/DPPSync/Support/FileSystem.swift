@@ -49,6 +49,12 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether anything is at `path`, a dangling symbolic link included (`exists` follows links).
+    public static func entryExists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
@@ -122,11 +128,53 @@ public enum FileSystem {
         return target
     }
 
-    /// Renames `source` to `target` (a name `freeName` gave); fsyncs both folders.
+    /// Renames `source` to `target` (a name `freeName` gave); fsyncs both folders. Across file systems
+    /// (an inbox folder linked to a share) it copies instead (`copyAcross`).
     public static func move(_ source: String, to target: String) throws(FileSystemError) {
-        guard rename(source, target) == 0 else { throw FileSystemError.errno("move", source) }
+        if rename(source, target) != 0 {
+            guard errno == EXDEV else { throw FileSystemError.errno("move", source) }
+            try copyAcross(source, to: target)
+        }
         try syncDirectory((target as NSString).deletingLastPathComponent)
         try syncDirectory((source as NSString).deletingLastPathComponent)
+    }
+
+    /// A move to another file system: the file copied whole under a temporary name, flushed and renamed
+    /// into place, then the original removed (a symbolic link is made again, pointing where it did).
+    /// A kill between the two leaves both: the restart moves the original again, beside the copy.
+    private static func copyAcross(_ source: String, to target: String) throws(FileSystemError) {
+        if specialKind(of: source) == "a symbolic link" {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(source, &buffer, buffer.count - 1)
+            guard length >= 0, symlink(String(cString: Array(buffer[0..<length]) + [0]), target) == 0 else { throw FileSystemError.errno("move", source) }
+        } else {
+            guard signature(of: source) != nil else { throw FileSystemError(operation: "move", path: source, reason: "only a file can move to another file system") }
+            let input = open(source, O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { throw FileSystemError.errno("open", source) }
+            defer { close(input) }
+            let temporary = temporaryPath(for: target)
+            let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard output >= 0 else { throw FileSystemError.errno("create", temporary) }
+            do throws(FileSystemError) {
+                defer { close(output) }
+                var chunk = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                    if n < 0 { if errno == EINTR { continue }; throw FileSystemError.errno("read", source) }
+                    if n == 0 { break }
+                    try writeAll(Array(chunk[0..<n]), to: output, path: temporary)
+                }
+                guard fsync(output) == 0 else { throw FileSystemError.errno("fsync", temporary) }
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+            guard rename(temporary, target) == 0 else {
+                unlink(temporary)
+                throw FileSystemError.errno("rename", target)
+            }
+        }
+        guard unlink(source) == 0 else { throw FileSystemError.errno("remove", source) }
     }
 
     /// Writes `bytes` to `path` without fsync: for files staged under a temporary
