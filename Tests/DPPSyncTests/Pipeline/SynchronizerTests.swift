@@ -92,6 +92,12 @@ struct SynchronizerTests {
         let rows = try synchronizer.store.read { db in try String.fetchAll(db, sql: "SELECT disposition || ' ' || COALESCE(stored_path, '-') FROM input_file") }
         #expect(rows == ["quarantined ", "quarantined "], "stored nowhere, and not waiting for a move: \(rows)")
         #expect(try synchronizer.store.read { db in try String.fetchOne(db, sql: "SELECT status FROM batch") } == "completed")
+        // Dropped again and claimed by a run killed right after: the restart decides it, rather than taking the
+        // taken-away verdict for the move an interrupted run left to do.
+        try lines.write(toFile: layout.processing("workorders") + "/a.jsonl", atomically: true, encoding: .utf8)
+        synchronizer.observer = SilentObserver()
+        let again = try #require(try synchronizer.pass().files.first)
+        #expect(again.disposition == .archived && again.counts[.held] == 5000, "\(again.message)")
     }
 
     @Test("a file cut short while it is decided says it changed, not that its XML is broken")
