@@ -104,19 +104,24 @@ struct ReviewCommand: ParsableCommand {
             let resolved: ReviewQueue.Resolved
             do {
                 store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
-                resolved = try ReviewQueue(store: store, configuration: configuration, layout: options.layout).resolve(id, accept ? .accept : .reject, note: note, by: who)
+                var queue = ReviewQueue(store: store, configuration: configuration, layout: options.layout)
+                queue.crashPoints = CrashPoints(environment: environment)
+                resolved = try queue.resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
             } catch {
-                // A failure to write the quarantine, or the store: rolled back whole, with its files.
+                // The store failed (a full disk): the transaction rolled back whole.
                 throw NotResolved(id: id, cause: error)
             }
             print("review item #\(id): \(resolved.decision.outcome) — \(resolved.decision.message)")
             if let reason = resolved.quarantinedReason {
                 print((resolved.quarantinedExtract.map { "quarantined: \($0), to correct and drop again (why: \(reason))" }
                        ?? "quarantined: \(reason) (no extract: its message says why)").terminalSafe)
+            }
+            if let failure = resolved.quarantineError {
+                print("the rejection stands, but its files could not be written to Quarantine/: \(failure)".terminalSafe)
             }
             if !resolved.redecided.isEmpty {
                 print("records that waited for it, decided again: " + Outcome.summary(of: resolved.redecided))
@@ -142,6 +147,7 @@ struct ReviewCommand: ParsableCommand {
             let held = try OutboxEmitter.heldChannelsWaiting(layout: options.layout, store: store)
             for (channel, reason) in held.sorted(by: { $0.key < $1.key }) { print("held: outbox \(channel): \(reason)".terminalSafe) }
             // Decided again into a new hold (or a rejection): someone has to look, as after a run.
+            if resolved.quarantineError != nil { throw DPPExit.failed }
             if resolved.redecided.keys.contains(where: \.needsAttention) || !held.isEmpty { throw DPPExit.attention }
         }
 

@@ -124,13 +124,10 @@ struct ReviewTests {
         let id = try #require(try cli.scalar("SELECT id FROM review_item"))
         let quarantine = cli.root + "/Quarantine/workorders/"
         let fingerprint = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'wo2.json'"))
-        // The quarantine cannot take the extract (a folder in its way): nothing is resolved, and nothing written stays.
-        try FileManager.default.createDirectory(atPath: quarantine + fingerprint + "-0.json", withIntermediateDirectories: true)
-        let blocked = try cli.run("review", "resolve", id, "--reject", "--by", "ops")
-        #expect(blocked.status == 3 && blocked.stderr.contains("review item #\(id) was not resolved, and nothing changed"), "\(blocked.stderr)")
-        #expect(!FileSystem.exists(quarantine + fingerprint + "-0.json.reason.json"), "the reason written before the extract failed is gone")
+        // Killed before its commit, a rejection leaves no file behind: they are written once it has committed.
+        let killed = try cli.run(arguments: ["review", "resolve", id, "--reject", "--by", "ops"], environment: ["DPPSYNC_CRASH_AT": "in-transaction"])
+        #expect(killed.killed && cli.files(in: "Quarantine/workorders").isEmpty, "\(cli.files(in: "Quarantine/workorders"))")
         #expect(try cli.scalar("SELECT status FROM review_item") == "open")
-        try FileManager.default.removeItem(atPath: quarantine + fingerprint + "-0.json")
 
         let rejected = try cli.run("review", "resolve", id, "--reject", "--note", "duplicate send", "--by", "ops")
         #expect(rejected.status == 0)
@@ -173,7 +170,18 @@ struct ReviewTests {
         let goneReason = try String(contentsOfFile: quarantine + gone + "-0.json.reason.json", encoding: .utf8)
         #expect(goneReason.contains("no extract: its file is no longer in the archive"), "\(goneReason)")
         #expect(FileSystem.exists(archived), "the moved-root case read the file where this root keeps it")
-        #expect(FileSystem.hiddenEntries(of: quarantine).filter { $0.hasPrefix(".kept-") }.isEmpty, "nothing kept aside once committed")
+
+        // The quarantine cannot take the extract (a folder in its way): the rejection stands, and the command says
+        // its files could not be written (they are written after the commit: a kill never leaves them for a rejection
+        // that did not happen).
+        try cli.drop(try Fixtures.text("unknown-asset-wo.json").replacingOccurrences(of: "WO-60001", with: "WO-60003"), as: "blocked.json", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        let fourth = try #require(try cli.scalar("SELECT id FROM review_item WHERE record_key = 'WO-60003'"))
+        let blockedPrefix = try #require(try cli.scalar("SELECT substr(fingerprint, 1, 12) FROM input_file WHERE name = 'blocked.json'"))
+        try FileManager.default.createDirectory(atPath: quarantine + blockedPrefix + "-0.json", withIntermediateDirectories: true)
+        let blocked = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
+        #expect(blocked.status == 3 && blocked.stdout.contains("the rejection stands, but its files could not be written"), "\(blocked.stdout)\(blocked.stderr)")
+        #expect(try cli.scalar("SELECT status FROM review_item WHERE id = \(fourth)") == "rejected")
     }
 
     /// A resolution started while `runLock` is held (as a running pass holds it), returned once it

@@ -19,8 +19,7 @@ struct RejectedRecordWriter {
     private var added: [Int] = []
     private var written = false
     /// Whether files of these names may belong to a committed decision (a `reprocess` of the same
-    /// bytes, a record rejected on review): each one found is kept aside before it is written over
-    /// (`backups`), and `discard` puts it back.
+    /// bytes): each one found is kept aside before it is written over (`backups`), and `discard` puts it back.
     private let keepsExisting: Bool
 
     /// - Parameters:
@@ -97,8 +96,7 @@ struct RejectedRecordWriter {
 
     // MARK: Backups of a committed decision's files
 
-    /// Where a reprocess, or a review rejection, keeps the committed decision's files it writes over,
-    /// until it commits or fails: a failing reprocess of the same bytes had left its own reasons (its
+    /// Where a reprocess keeps the committed decision's files it writes over, until it commits or fails: a failing reprocess of the same bytes had left its own reasons (its
     /// mapping, its time) in place of those of the decision that stands. Hidden, so that nothing taking
     /// files from the quarantine sees it.
     var backups: String { folder + "/.kept-" + prefix }

@@ -35,27 +35,26 @@ extension ReviewQueue {
                          mappingName: mappingName)
     }
 
-    /// Writes the rejected record's reason and extract, keeping aside the files of a committed decision it
-    /// writes over (the writer's `discard` puts them back if the resolution does not commit).
-    func quarantine(_ item: ReviewItem, _ rejection: Rejection, decision: Decision, now: Timestamp) throws -> RejectedRecordWriter {
+    /// Writes the rejected record's reason and extract once the rejection has committed: a kill before the
+    /// commit then leaves no file that contradicts the store (written inside the transaction, they had stayed
+    /// for a rejection that never happened), and one after it leaves the rejection without them, which the
+    /// command says. Files of an earlier decision on the same record are written over: this one stands.
+    /// - Returns: the reason file's path, and the extract's when there is one.
+    func quarantine(_ item: ReviewItem, _ rejection: Rejection, decision: Decision, now: Timestamp) throws -> (reason: String, extract: String?) {
         var message = decision.message
         if case .failure(let why) = rejection.extract { message += " (no extract: \(why.message))" }
         let reason = RejectedRecordWriter.reason(code: item.reason, message: message, source: item.source, fileName: item.fileName,
                                                  fingerprint: item.fileFingerprint, recordIndex: item.recordIndex, line: item.line, key: item.key,
                                                  mappingName: rejection.mappingName, mappingHash: item.mappingHash, decidedAt: now)
-        var writer = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout,
-                                          keepsExisting: true)
-        do {
-            switch rejection.extract {
-            case .success(let extract): try writer.add(index: item.recordIndex, extract: extract, reason: reason)
-            case .failure: try writer.addReason(index: item.recordIndex, reason: reason)
-            }
-            try writer.flush()
-        } catch {
-            writer.discard()
-            throw error
+        var writer = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout)
+        let path = writer.folder + "/" + writer.name(of: item.recordIndex)
+        switch rejection.extract {
+        case .success(let extract): try writer.add(index: item.recordIndex, extract: extract, reason: reason)
+        case .failure: try writer.addReason(index: item.recordIndex, reason: reason)
         }
-        return writer
+        try writer.flush()
+        if case .success = rejection.extract { return (path + ".reason.json", path) }
+        return (path + ".reason.json", nil)
     }
 
     /// Record `item.recordIndex` of the first of `storedPaths` that is still the bytes decided, read with

@@ -43,6 +43,8 @@ public struct ReviewQueue {
     public let configuration: Configuration
     /// Where records rejected on review go (`Quarantine/<source>/`), and the mappings' folder.
     public let layout: RootLayout
+    /// Where a test kills the resolution (`DPPSYNC_CRASH_AT`): `in-transaction`, before its commit.
+    public var crashPoints: CrashPoints = .none
 
     public init(store: Store, configuration: Configuration, layout: RootLayout) {
         self.store = store; self.configuration = configuration; self.layout = layout
@@ -126,6 +128,8 @@ public struct ReviewQueue {
         public var quarantinedReason: String?
         /// A rejected record's extract in the quarantine, when it could be read again from the archive.
         public var quarantinedExtract: String?
+        /// Why a rejected record's files could not be written to the quarantine (the rejection stands).
+        public var quarantineError: String?
     }
 
     /// Resolves an open item in one `BEGIN IMMEDIATE` transaction: an accepted
@@ -133,21 +137,18 @@ public struct ReviewQueue {
     /// write path; either way the resolution itself is ledgered.
     public func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp = .now()) throws -> Resolved {
         let rejection = resolution == .reject ? try rejection(ofItem: id) : nil
-        // A rejected record's quarantine files are written inside the transaction: it rolled back, they go,
-        // and what they wrote over comes back; it committed, what they wrote over goes.
-        var quarantined: RejectedRecordWriter?
-        do {
-            let resolved = try resolve(id, resolution, note: note, by: by, now: now, rejection: rejection, quarantined: &quarantined)
-            quarantined?.dropBackups()
-            return resolved
-        } catch {
-            quarantined?.discard()
-            throw error
+        var (resolved, item) = try resolve(id, resolution, note: note, by: by, now: now)
+        if let rejection {
+            do {
+                (resolved.quarantinedReason, resolved.quarantinedExtract) = try quarantine(item, rejection, decision: resolved.decision, now: now)
+            } catch {
+                resolved.quarantineError = "\(error)"
+            }
         }
+        return resolved
     }
 
-    private func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp,
-                         rejection: Rejection?, quarantined: inout RejectedRecordWriter?) throws -> Resolved {
+    private func resolve(_ id: Int64, _ resolution: Resolution, note: String?, by: String, now: Timestamp) throws -> (Resolved, ReviewItem) {
         try store.write { db in
             guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else {
                 throw ResolutionError(message: "no review item \(id)")
@@ -164,7 +165,6 @@ public struct ReviewQueue {
                                         mappingName: nil, mappingHash: item.mappingHash)
             var decision: Decision
             var redecided: [Outcome: Int] = [:]
-            var reasonFile: String?, extractFile: String?
             switch resolution {
             case .accept:
                 guard Self.acceptable.contains(item.reason) else {
@@ -186,13 +186,6 @@ public struct ReviewQueue {
                 }
             case .reject:
                 decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
-                if let rejection {
-                    let writer = try quarantine(item, rejection, decision: decision, now: now)
-                    quarantined = writer
-                    let path = writer.folder + "/" + writer.name(of: item.recordIndex)
-                    reasonFile = path + ".reason.json"
-                    if case .success = rejection.extract { extractFile = path }
-                }
             }
             let lastEntry = try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
                 RowImage(table: StateSchema.reviewResolution, values: [
@@ -205,8 +198,8 @@ public struct ReviewQueue {
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
-            return Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided,
-                            quarantinedReason: reasonFile, quarantinedExtract: extractFile)
+            crashPoints.reached(.inTransaction)
+            return (Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided), item)
         }
     }
 
