@@ -13,8 +13,9 @@ struct DPPSyncCommand: ParsableCommand {
             finished files from Inbox/<source>/, maps them through Mappings/*.mapping.yaml, \
             reconciles them against the DPP store in State/, and moves them to Archive/ or \
             Quarantine/. Exit codes: 0 success, 1 something needs attention (new rejected or \
-            held records, verification failed), 2 usage or configuration error, or the root \
-            is locked by another run.
+            held records, verification failed), 2 usage or configuration error (a folder that is \
+            not a dppsync root included), or the root is locked by another run, 3 the command \
+            failed (a full disk, an I/O error).
 
             Example (nightly cron job):
               dppsync run --root /srv/dppsync --once

@@ -40,7 +40,7 @@ struct LedgerCommand: ParsableCommand {
 
         func run() throws {
             let configuration = try options.loadConfiguration()
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let ledger = Ledger(store: store, layout: options.layout, origin: configuration.ledgerOrigin)
             let report = try LedgerVerifier(ledger: ledger, pinnedKey: configuration.ledgerVerifierKey,
                                             witnessFolders: [ledger.checkpointFolder] + witness).verify()
@@ -82,7 +82,7 @@ struct LedgerCommand: ParsableCommand {
         @Flag(help: "Print the entries' canonical JSON, one per line.") var json = false
 
         func run() throws {
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let entries = try Ledger(store: store, layout: options.layout, origin: "").history(subject: asset)
             if entries.isEmpty { throw UsageError(message: "no ledger entry concerns \(asset)") }
             for entry in entries {
@@ -121,7 +121,7 @@ struct LedgerCommand: ParsableCommand {
         }
 
         func run() throws {
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let ledger = Ledger(store: store, layout: options.layout, origin: try options.loadConfiguration().ledgerOrigin)
             do {
                 let proof = consistency.count == 2
@@ -142,7 +142,7 @@ struct LedgerCommand: ParsableCommand {
         )
         @OptionGroup var options: RootOptions
         func run() throws {
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let ledger = Ledger(store: store, layout: options.layout, origin: try options.loadConfiguration().ledgerOrigin)
             guard let latest = try ledger.checkpoint() else { print("the ledger is empty: nothing to sign"); return }
             print(latest.note, terminator: "")

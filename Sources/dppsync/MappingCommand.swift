@@ -32,7 +32,7 @@ struct MappingCommand: ParsableCommand {
                 loaded = try Mapping.load(text: String(decoding: text, as: UTF8.self), file: mapping, directory: (mapping as NSString).deletingLastPathComponent)
             } catch { throw UsageError(message: "\(error)") }
             guard let bytes = FileManager.default.contents(atPath: file) else { throw UsageError(message: "cannot read \(file)") }
-            let store = resolve ? try Store(path: options.layout.storeFile, readOnly: true) : nil
+            let store = resolve ? try options.openStore(readOnly: true) : nil
             do {
                 let result = try MappingPreview(mapping: loaded, timeZone: configuration.timeZone)
                     .run(bytes: [UInt8](bytes), fileName: (file as NSString).lastPathComponent, configuration: configuration, store: store)

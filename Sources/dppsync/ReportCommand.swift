@@ -29,7 +29,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             guard let chosen = ReconciliationReport.Format(rawValue: format) else { throw ValidationError("--format must be html, json or csv") }
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let report = ReconciliationReport(store: store, layout: options.layout)
             guard let id = try batch ?? report.latestBatch() else { throw UsageError(message: "no batch yet: run `dppsync run --once` first") }
             try report.write(batchId: id)
@@ -64,7 +64,7 @@ struct ReportCommand: ParsableCommand {
             let last = try ReportCommand.day(to, option: "--to") ?? configuration.timeZone.civilDate(of: .now())
             let first = try ReportCommand.day(from, option: "--from") ?? last.adding(days: -29)
             guard first <= last else { throw UsageError(message: "--from \(first) is after --to \(last)") }
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let report = ComplianceReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
             try ReportCommand.printFile(try report.write(from: first, to: last) + "." + format)
         }
@@ -92,7 +92,7 @@ struct ReportCommand: ParsableCommand {
             try ReportCommand.checkFormat(format)
             let configuration = try options.loadConfiguration()
             let day = try ReportCommand.day(asOf, option: "--as-of") ?? configuration.timeZone.civilDate(of: .now())
-            let store = try Store(path: options.layout.storeFile)
+            let store = try options.openStore()
             let base = try PredictiveReport(store: store, layout: options.layout, policy: configuration.scheduling, timeZone: configuration.timeZone)
                 .write(asOf: day)
             try ReportCommand.printFile(base + "." + format)

@@ -25,7 +25,7 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Print JSON: a list of items, each with its id.") var json = false
 
         func run() throws {
-            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration(), layout: options.layout)
+            let queue = ReviewQueue(store: try options.openStore(), configuration: try options.loadConfiguration(), layout: options.layout)
             let items = try queue.list(ReviewQueue.Filter(all: all, reason: reason, asset: asset, olderThanDays: olderThan))
             if json { print(JSONValue.array(items.map(\.jsonValue)).jsonText(pretty: true)); return }
             if items.isEmpty { print(all ? "the review queue is empty" : "no open review items"); return }
@@ -46,7 +46,7 @@ struct ReviewCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let queue = ReviewQueue(store: try Store(path: options.layout.storeFile), configuration: try options.loadConfiguration(), layout: options.layout)
+            let queue = ReviewQueue(store: try options.openStore(), configuration: try options.loadConfiguration(), layout: options.layout)
             guard let item = try queue.item(id) else { throw UsageError(message: "no review item \(id)") }
             if json { print(item.jsonValue.jsonText(pretty: true)); return }
             print(("review item #\(item.id): \(item.status)").terminalSafe)
@@ -103,7 +103,7 @@ struct ReviewCommand: ParsableCommand {
             let store: Store
             let resolved: ReviewQueue.Resolved
             do {
-                store = try Store(path: options.layout.storeFile, busyTimeout: TimeInterval(wait))
+                store = try options.openStore(busyTimeout: TimeInterval(wait))
                 var queue = ReviewQueue(store: store, configuration: configuration, layout: options.layout)
                 queue.crashPoints = CrashPoints(environment: environment)
                 resolved = try queue.resolve(id, accept ? .accept : .reject, note: note, by: who)

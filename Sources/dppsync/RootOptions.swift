@@ -28,10 +28,24 @@ struct RootOptions: ParsableArguments {
 
     /// Opens the root for a run; another run holding it is a usage error (exit 2) naming its process.
     func openSynchronizer(configuration: DPPSync.Configuration) throws -> Synchronizer {
+        try requireRoot()
         do {
             return try Synchronizer(layout: layout, configuration: configuration)
         } catch let error as RunLockError {
             throw UsageError(message: "\(error)")
+        }
+    }
+
+    /// Opens the root's store; a folder that is not a root is a usage error (`requireRoot`).
+    func openStore(readOnly: Bool = false, busyTimeout: TimeInterval = 30) throws -> Store {
+        try requireRoot()
+        return try Store(path: layout.storeFile, readOnly: readOnly, busyTimeout: busyTimeout)
+    }
+
+    /// A folder `dppsync init` never made (a mistyped `--root`) is a usage error (exit 2), not a failed run.
+    func requireRoot() throws {
+        guard FileSystem.isDirectory(layout.state), FileSystem.exists(layout.state + "/ledger.key") else {
+            throw UsageError(message: "\(layout.root) is not a dppsync root (no State/ledger.key): give the right --root, or make one with `dppsync init --root \(layout.root)`")
         }
     }
 

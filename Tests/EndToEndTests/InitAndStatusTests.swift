@@ -4,6 +4,19 @@ import Testing
 
 @Suite("init and status")
 struct InitAndStatusTests {
+    /// A mistyped --root had exited 3 (a failed run) or 1 with SQLite's "unable to open database file".
+    @Test("a folder that is not a dppsync root is a usage error for every command that needs one")
+    func notARoot() throws {
+        let folder = CLI.rootsFolder + "not-a-root-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let cli = CLI(root: folder)
+        for arguments in [["run", "--once"], ["review", "list"], ["report", "reconciliation"], ["ledger", "verify"], ["reprocess", folder + "/x.json"]] {
+            let result = try cli.run(arguments: arguments)
+            #expect(result.status == 2 && result.stderr.contains("is not a dppsync root"), "\(arguments): \(result.status) \(result.stderr)")
+        }
+        #expect(!FileSystem.exists(folder + "/State"), "nothing made in it")
+    }
+
     @Test("init creates the root and never overwrites an edited file")
     func initIsIdempotent() throws {
         let cli = try CLI.freshRoot()
