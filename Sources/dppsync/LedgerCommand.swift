@@ -68,6 +68,7 @@ struct LedgerCommand: ParsableCommand {
         )
         @OptionGroup var options: RootOptions
         func run() throws {
+            try options.requireRoot()
             print(try Ledger.loadKey(at: options.layout.state + "/ledger.key").verifier)
         }
     }

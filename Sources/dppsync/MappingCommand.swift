@@ -58,6 +58,7 @@ struct MappingCommand: ParsableCommand {
         @Argument(help: "Test files (default: every Mappings/tests/*.test.yaml).") var files: [String] = []
 
         func run() throws {
+            if files.isEmpty { try options.requireRoot() }  // else "0 passed" for a mistyped --root
             let configuration = try options.loadConfiguration()
             let directory = options.layout.mappings + "/tests"
             let paths = files.isEmpty ? FileSystem.entries(of: directory).filter { $0.hasSuffix(".test.yaml") }.map { directory + "/" + $0 } : files
@@ -99,6 +100,7 @@ struct MappingCommand: ParsableCommand {
         var files: [String] = []
 
         func run() throws {
+            if files.isEmpty { try options.requireRoot() }  // else nothing checked, and exit 0, for a mistyped --root
             let paths = files.isEmpty
                 ? FileSystem.entries(of: options.layout.mappings).filter { $0.hasSuffix(MappingCatalog.suffix) || $0.hasSuffix(OutboundMapping.suffix) }
                     .map { options.layout.mappings + "/" + $0 }

@@ -32,6 +32,9 @@ struct ReportCommand: ParsableCommand {
             let store = try options.openStore()
             let report = ReconciliationReport(store: store, layout: options.layout)
             guard let id = try batch ?? report.latestBatch() else { throw UsageError(message: "no batch yet: run `dppsync run --once` first") }
+            guard try store.read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM batch WHERE id = ?)", arguments: [id]) }) == true else {
+                throw UsageError(message: "no batch \(id) (the latest is \(try report.latestBatch().map(String.init) ?? "none"))")
+            }
             try report.write(batchId: id)
             try report.render(batchId: id, format: chosen) { print($0, terminator: "") }
         }

@@ -111,6 +111,8 @@ struct ReviewCommand: ParsableCommand {
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
+            } catch let error as UsageError {
+                throw error
             } catch {
                 // The store failed (a full disk): the transaction rolled back whole.
                 throw NotResolved(id: id, cause: error)

@@ -70,20 +70,27 @@ struct RunCommand: ParsableCommand {
             logger.info("watching \(options.layout.inbox) every \(interval) s; SIGINT or SIGTERM to stop")
             // Each pass says what needs attention as it ends; a watcher stopped by SIGINT or SIGTERM
             // exits 0 (README), and keeps no pass's results (memory would grow with its uptime).
+            // A full disk or an I/O error ends the pass (or a source's part of it), not the watcher: what it had
+            // not finished is taken again once the pause is over, the pause doubling while passes keep failing.
             var failures = 0
+            func pauseAfterFailure(_ what: String) {
+                failures += 1
+                let pause = min(interval * Double(1 << min(failures - 1, 10)), max(interval, Self.longestPause))
+                logger.error("\(what.terminalSafe); files not finished are taken again in \(Int(pause.rounded(.up))) s")
+                synchronizer.stop.sleep(seconds: pause)
+            }
             while !synchronizer.stop.isRequested {
                 do {
                     let summary = try synchronizer.pass()
-                    failures = 0
                     if summary.batchId != nil { print(RunSummaryText(passes: [summary], layout: options.layout).text) }
-                    synchronizer.stop.sleep(seconds: interval)
+                    if summary.failedSources.isEmpty {
+                        failures = 0
+                        synchronizer.stop.sleep(seconds: interval)
+                    } else {
+                        pauseAfterFailure("the pass failed for source(s) " + summary.failedSources.keys.sorted().joined(separator: ", "))
+                    }
                 } catch {
-                    // A full disk or an I/O error ends the pass, not the watcher: what it had not finished is taken
-                    // again once the pause is over, the pause doubling while the passes keep failing.
-                    failures += 1
-                    let pause = min(interval * Double(1 << min(failures - 1, 10)), max(interval, Self.longestPause))
-                    logger.error("the pass failed: \(String(describing: error).terminalSafe); files it had not finished are taken again in \(Int(pause.rounded(.up))) s")
-                    synchronizer.stop.sleep(seconds: pause)
+                    pauseAfterFailure("the pass failed: \(error)")
                 }
             }
             logger.info("stopped on request")

@@ -21,6 +21,7 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try options.requireRoot()  // a healthy-looking status of a mistyped --root had exited 0
         let configuration = try options.loadConfiguration()
         let layout = options.layout
         let store = FileSystem.exists(layout.storeFile) ? try Store(path: layout.storeFile) : nil

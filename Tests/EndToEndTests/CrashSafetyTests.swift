@@ -197,9 +197,8 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
     }
 
-    /// A full disk or an I/O error had ended the watcher, and a file that failed on every pass had kept the
-    /// sources after its own waiting: a source's failure now holds that source, and a failed pass is tried again.
-    @Test("a watcher outlives failures: a source that fails holds only itself, a pass that fails is tried again after a pause")
+    /// A full disk or an I/O error had ended the watcher: a failed pass, or source, is now tried again after a pause.
+    @Test("a watcher outlives failures: after a source that fails, the sources that may need it wait; a pass that fails is tried again after a pause")
     func watcherOutlivesFailures() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
@@ -209,10 +208,12 @@ struct CrashSafetyTests {
         let blocked = cli.root + "/Quarantine/workorders/" + Fingerprint.sha256Hex(text).prefix(12) + "-2.jsonl.reason.json"
         try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
         try cli.drop(text, as: "completions.jsonl", source: "workorders")
-        try cli.dropFixture("utilisation.json", source: "utilisation")  // a later source
+        try cli.dropFixture("registry-late.json", source: "registry")  // a source before it
+        try cli.dropFixture("caos-predictions.json", source: "caos")  // a source after it
         let once = try cli.run("run", "--once", "--stability-window", "0")
-        #expect(once.status == 3 && once.stdout.contains("failed: workorders: its pass failed"), "\(once.stdout)")
-        #expect(cli.files(in: "Inbox/utilisation").isEmpty, "the source after it went on")
+        #expect(once.status == 3 && once.stdout.contains("failed: workorders: its pass failed")
+                && once.stdout.contains("held: caos: waits for source 'workorders'"), "\(once.stdout)")
+        #expect(cli.files(in: "Inbox/registry").isEmpty && cli.files(in: "Inbox/caos") == ["caos-predictions.json"], "before it went on, after it waits")
 
         // The next batch's report cannot be written (a folder where it goes): the whole pass fails, and the watcher
         // waits, then tries again.
@@ -244,6 +245,7 @@ struct CrashSafetyTests {
         let result = cli.wait(running)
         #expect(result.status == 0, "\(logged)\(result.stderr)")
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "3")
+        #expect(cli.files(in: "Inbox/caos").isEmpty)
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE name = 'completions.jsonl'") == "1", "decided once")
     }
 

@@ -10,7 +10,8 @@ struct InitAndStatusTests {
         let folder = CLI.rootsFolder + "not-a-root-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cli = CLI(root: folder)
-        for arguments in [["run", "--once"], ["review", "list"], ["report", "reconciliation"], ["ledger", "verify"], ["reprocess", folder + "/x.json"]] {
+        for arguments in [["run", "--once"], ["review", "list"], ["review", "resolve", "1", "--accept"], ["report", "reconciliation"], ["ledger", "verify"],
+                          ["ledger", "key"], ["reprocess", folder + "/x.json"], ["status"], ["mapping", "check"], ["mapping", "test"]] {
             let result = try cli.run(arguments: arguments)
             #expect(result.status == 2 && result.stderr.contains("is not a dppsync root"), "\(arguments): \(result.status) \(result.stderr)")
         }

@@ -27,6 +27,8 @@ struct ReportTests {
         #expect(!html.contains("<link") && !html.contains("src=\"http"), "self-contained")
         #expect(!html.contains("WO-70002"), "simply applied records are only in the CSV and JSON")
         // Regenerated on demand, printed in the chosen format.
+        let unknown = try cli.run("report", "reconciliation", "--batch", "999")
+        #expect(unknown.status == 2 && unknown.stderr.contains("no batch 999"), "\(unknown.stderr)")
         let printed = try cli.run("report", "reconciliation", "--batch", "1", "--format", "csv")
         #expect(printed.stdout == csv)
     }

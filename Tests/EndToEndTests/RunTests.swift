@@ -144,12 +144,19 @@ struct RunTests {
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.dropFixture("work-order-complete.json", source: "workorders")
         try cli.dropFixture("malformed.json", source: "workorders")
-        #expect(try ReconciliationTests.run(cli).status == 1, "the malformed one needs someone")
+        #expect(mkfifo(share + "/a-pipe.json", 0o644) == 0, "a pipe, which only moves by being made again")
+        #expect(try ReconciliationTests.run(cli).status == 1, "the malformed one and the pipe need someone")
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
-        #expect(cli.files(in: "Archive/workorders").count == 1 && cli.files(in: "Quarantine/workorders").count == 2)
+        #expect(cli.files(in: "Archive/workorders").count == 1 && cli.files(in: "Quarantine/workorders").count == 4)
+        #expect(FileSystem.specialKind(of: cli.root + "/Quarantine/workorders/a-pipe.json") == "a named pipe")
         #expect(((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? ["?"]).filter { !$0.hasPrefix(".processing") }.isEmpty,
                 "nothing left on the share: \((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? [])")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
+        // The share gone: the source failed (no local folder made in the link's place, which the CMMS would never see).
+        try FileManager.default.removeItem(atPath: share)
+        let gone = try ReconciliationTests.run(cli)
+        #expect(gone.status == 3 && gone.stdout.contains("failed: workorders") && gone.stdout.contains("links to a folder that is not there"), "\(gone.stdout)")
+        #expect(FileSystem.specialKind(of: cli.layout.inbox("workorders")) == "a symbolic link")
     }
 
     @Test("a source's inbox folder removed is made again; a file in its place holds the source with why")

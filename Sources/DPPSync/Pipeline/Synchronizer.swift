@@ -79,16 +79,25 @@ public final class Synchronizer {
         }
         let catalog = MappingCatalog.load(directory: layout.mappings)
         let inbox = Inbox(layout: layout, store: store)
+        var failed: String?
         for source in configuration.sources {
             if stop.isRequested { break }
+            // Sources come in dependency order: after a failed one, the sources that read what it brings (a
+            // registry's assets) would decide their records without it. They wait, and the pass still ends
+            // whole (its batch closed and reported, the outbox decided), so a watcher goes on.
+            if let failed {
+                let reason = "waits for source '\(failed)', which failed before it in this pass"
+                summary.heldSources[source.name] = reason
+                observer.sourceHeld(source.name, reason: reason)
+                continue
+            }
             do {
                 try pass(source, catalog: catalog, inbox: inbox, summary: &summary, walCopy: &walCopy)
             } catch {
-                // One source's failure (a file it cannot move, its share gone) holds that source, not those after
-                // it: a file that failed on every pass had kept every later source's files waiting.
                 let reason = "its pass failed: \(error); what it had not finished is taken again by the next pass"
                 summary.failedSources[source.name] = reason
                 observer.sourceHeld(source.name, reason: reason)
+                failed = source.name
             }
         }
         // The report only reads the committed batch: it is written on a thread of its own
@@ -131,6 +140,10 @@ public final class Synchronizer {
         // and every pass said only "nothing to do"; a file in its place is someone's to move.
         let folder = layout.inbox(source.name)
         if !FileSystem.isDirectory(folder) {
+            // A link to a share that is gone is a failure, not a folder to make in its place.
+            if FileSystem.specialKind(of: folder) == "a symbolic link" {
+                throw FileSystemError(operation: "read", path: folder, reason: "it links to a folder that is not there (a share not mounted?)")
+            }
             if FileSystem.exists(folder) || FileSystem.specialKind(of: folder) != nil {
                 let reason = "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
                 summary.heldSources[source.name] = reason
@@ -158,8 +171,15 @@ public final class Synchronizer {
         for (entry, kind) in scan.notFiles where !stop.isRequested {
             let batchId = try summary.batchId ?? openBatch()
             summary.batchId = batchId
-            summary.files.append(try FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
-                                                   observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
+            do {
+                summary.files.append(try FileProcessor(layout: layout, configuration: configuration, store: store, crash: crashPoints,
+                                                       observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
+            } catch {
+                // An entry that cannot even be moved aside holds nothing else: the source's files go on.
+                let reason = "\(entry.name), \(kind), cannot be moved to the quarantine (\(error)); move it away"
+                summary.heldSources[source.name] = reason
+                observer.sourceHeld(source.name, reason: reason)
+            }
         }
         work += scan.ready.map { ($0, false) }
         for (file, recovered) in work {

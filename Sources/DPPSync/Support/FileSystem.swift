@@ -143,12 +143,17 @@ public enum FileSystem {
     /// into place, then the original removed (a symbolic link is made again, pointing where it did).
     /// A kill between the two leaves both: the restart moves the original again, beside the copy.
     private static func copyAcross(_ source: String, to target: String) throws(FileSystemError) {
+        let folder = (target as NSString).deletingLastPathComponent
         if specialKind(of: source) == "a symbolic link" {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let length = readlink(source, &buffer, buffer.count - 1)
             guard length >= 0, symlink(String(cString: Array(buffer[0..<length]) + [0]), target) == 0 else { throw FileSystemError.errno("move", source) }
+        } else if specialKind(of: source) == "a named pipe" {
+            guard mkfifo(target, 0o644) == 0 else { throw FileSystemError.errno("move", source) }
         } else {
-            guard signature(of: source) != nil else { throw FileSystemError(operation: "move", path: source, reason: "only a file can move to another file system") }
+            // A copy a killed process left half-written under its temporary name.
+            removeStaleTemporaries(in: folder)
+            guard signature(of: source) != nil else { throw FileSystemError(operation: "move", path: source, reason: "only a file, a link or a named pipe can move to another file system") }
             let input = open(source, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { throw FileSystemError.errno("open", source) }
             defer { close(input) }
@@ -174,6 +179,8 @@ public enum FileSystem {
                 throw FileSystemError.errno("rename", target)
             }
         }
+        // The copy's name durable before the original goes: the two folders are on different disks.
+        try syncDirectory(folder)
         guard unlink(source) == 0 else { throw FileSystemError.errno("remove", source) }
     }
 
