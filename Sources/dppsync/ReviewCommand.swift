@@ -108,6 +108,11 @@ struct ReviewCommand: ParsableCommand {
                 queue.crashPoints = CrashPoints(environment: environment)
                 resolved = try queue.resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
+                // Rejected already by a command killed after its commit (or that could not write them): its files now.
+                if reject, let written = try? ReviewQueue(store: try options.openStore(), configuration: configuration, layout: options.layout).quarantineAgain(id) {
+                    print("review item #\(id) was rejected already; its quarantine files were missing and are written now: \(written.extract ?? written.reason)".terminalSafe)
+                    return
+                }
                 throw UsageError(message: error.message)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was resolved (try again, or give a longer --wait)")
@@ -123,7 +128,7 @@ struct ReviewCommand: ParsableCommand {
                        ?? "quarantined: \(reason) (no extract: its message says why)").terminalSafe)
             }
             if let failure = resolved.quarantineError {
-                print("the rejection stands, but its files could not be written to Quarantine/: \(failure)".terminalSafe)
+                print("the rejection stands, but its files could not be written to Quarantine/: \(failure) (run the command again to write them)".terminalSafe)
             }
             if !resolved.redecided.isEmpty {
                 print("records that waited for it, decided again: " + Outcome.summary(of: resolved.redecided))

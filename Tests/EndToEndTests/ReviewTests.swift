@@ -182,6 +182,13 @@ struct ReviewTests {
         let blocked = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
         #expect(blocked.status == 3 && blocked.stdout.contains("the rejection stands, but its files could not be written"), "\(blocked.stdout)\(blocked.stderr)")
         #expect(try cli.scalar("SELECT status FROM review_item WHERE id = \(fourth)") == "rejected")
+        // Run again once the folder is out of the way, the command writes them (and only while they are missing).
+        try FileManager.default.removeItem(atPath: quarantine + blockedPrefix + "-0.json")
+        let again = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
+        #expect(again.status == 0 && again.stdout.contains("its quarantine files were missing and are written now"), "\(again.stdout)\(again.stderr)")
+        #expect(try String(contentsOfFile: quarantine + blockedPrefix + "-0.json", encoding: .utf8).contains("\"WO-60003\""))
+        #expect(try String(contentsOfFile: quarantine + blockedPrefix + "-0.json.reason.json", encoding: .utf8).contains("rejected on review by ops"))
+        #expect(try cli.run("review", "resolve", fourth, "--reject").status == 2, "rejected already, its files there")
     }
 
     /// A resolution started while `runLock` is held (as a running pass holds it), returned once it

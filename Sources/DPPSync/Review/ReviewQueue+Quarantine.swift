@@ -57,6 +57,20 @@ extension ReviewQueue {
         return (path + ".reason.json", nil)
     }
 
+    /// Writes the quarantine files of an item rejected on review whose files are missing (the command was
+    /// killed after its commit, or could not write them): `nil` when the item is not rejected, or its files
+    /// are there.
+    public func quarantineAgain(_ id: Int64) throws -> (reason: String, extract: String?)? {
+        guard let item = try item(id), item.status == "rejected", let rejection = try rejection(ofItem: id) else { return nil }
+        let names = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout)
+        let path = names.folder + "/" + names.name(of: item.recordIndex)
+        let extractMissing = if case .success = rejection.extract { !FileSystem.exists(path) } else { false }
+        guard !FileSystem.exists(path + ".reason.json") || extractMissing else { return nil }
+        let decision = Decision(outcome: .rejected, reason: item.reason,
+                                message: "rejected on review by \(item.resolvedBy ?? "unknown")" + (item.note.map { ": \($0)" } ?? ""))
+        return try quarantine(item, rejection, decision: decision, now: item.resolvedAt.flatMap { Timestamp(iso: $0) } ?? .now())
+    }
+
     /// Record `item.recordIndex` of the first of `storedPaths` that is still the bytes decided, read with
     /// the mapping that decided it. A path of a root since moved is looked for under this root's `Archive/`.
     private func archivedExtract(of item: ReviewItem, storedPaths: [String], mappingText: String?,
