@@ -197,6 +197,23 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
     }
 
+    /// A move to another file system copies the file, then removes the original: killed in between, the
+    /// restart had archived the original again beside the copy (`name-1`), a copy no row names.
+    @Test("a restart after a kill between a move's copy and its original's removal keeps the copy, and archives nothing twice")
+    func copyLeftByAKilledMove() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let crashed = try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "after-commit"])
+        #expect(crashed.killed)
+        // The state a kill after the copy leaves: the copy in place, the original still in .processing/.
+        let day = cli.root + "/Archive/registry/" + Timestamp.now().civilDate().description
+        try FileManager.default.createDirectory(atPath: day, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: cli.layout.processing("registry") + "/dpp-registry.json", toPath: day + "/dpp-registry.json")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(cli.files(in: "Archive/registry").count == 1 && cli.files(in: "Inbox/registry").isEmpty, "\(cli.files(in: "Archive/registry"))")
+        #expect(try cli.scalar("SELECT stored_path FROM input_file") == day + "/dpp-registry.json")
+    }
+
     /// A full disk or an I/O error had ended the watcher: a failed pass, or source, is now tried again after a pause.
     @Test("a watcher outlives failures: after a source that fails, the sources that may need it wait; a pass that fails is tried again after a pause")
     func watcherOutlivesFailures() throws {

@@ -353,9 +353,19 @@ struct FileProcessor {
         case .quarantined: folder = layout.quarantine(file.source)
         }
         try FileSystem.createDirectory(folder)
-        let target = FileSystem.freeName(for: file.name, in: folder, reserving: verdict.disposition == .quarantined ? ".reason.json".utf8.count : 0)
+        let reserving = verdict.disposition == .quarantined ? ".reason.json".utf8.count : 0
+        var target = FileSystem.freeName(for: file.name, in: folder, reserving: reserving)
         // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.
         guard FileSystem.entryExists(file.path) else { return nil }
+        // A move to another file system killed between its copy and the original's removal left the copy:
+        // it is this file (the restart had archived the original again beside it, as `name-1`).
+        let copy = folder + "/" + FileSystem.fitting(file.name, reserving: reserving)
+        var copied = false
+        if verdict.alreadyCommitted, copy != target, FileSystem.signature(of: copy)?.size == FileSystem.signature(of: file.path)?.size,
+           (try? Fingerprint.sha256Hex(file: copy).0) == fingerprint {
+            target = copy
+            copied = true
+        }
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
                                         position: nil, key: nil, mapping: nil, fileLine: verdict.line)
@@ -363,7 +373,12 @@ struct FileProcessor {
         }
         var moved: String? = target
         do {
-            try FileSystem.move(file.path, to: target)
+            if copied {
+                guard unlink(file.path) == 0 else { throw FileSystemError.errno("remove", file.path) }
+                try FileSystem.syncDirectory((file.path as NSString).deletingLastPathComponent)
+            } else {
+                try FileSystem.move(file.path, to: target)
+            }
         } catch {
             guard !FileSystem.entryExists(file.path), !FileSystem.entryExists(target) else { throw error }
             moved = nil
