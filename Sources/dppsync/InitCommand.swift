@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DPPSync
 
 struct InitCommand: ParsableCommand {
@@ -17,7 +18,16 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let existing = FileSystem.exists(options.layout.configFile) ? try options.loadConfiguration() : nil
-        let report = try RootInitializer(layout: options.layout).run(configuration: existing)
+        let report: RootInitializer.Report
+        do {
+            report = try RootInitializer(layout: options.layout).run(configuration: existing)
+        } catch let error as FileSystemError {
+            // A file where the root needs a folder (`Inbox`, `State` …) is the folder's problem, not a failure (exit 2).
+            var path = error.path
+            while !path.isEmpty, path != "/", !FileSystem.entryExists(path) { path = (path as NSString).deletingLastPathComponent }
+            guard FileSystem.entryExists(path), !FileSystem.isDirectory(path) else { throw error }
+            throw UsageError(message: "\(path) is in the way: dppsync init needs a folder there")
+        }
         for path in report.created { print("created  \(path)") }
         for path in report.kept { print("kept     \(path) (exists)") }
         if let existing, existing.ledgerVerifierKey == nil {

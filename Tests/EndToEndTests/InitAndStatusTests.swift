@@ -16,6 +16,10 @@ struct InitAndStatusTests {
             #expect(result.status == 2 && result.stderr.contains("is not a dppsync root"), "\(arguments): \(result.status) \(result.stderr)")
         }
         #expect(!FileSystem.exists(folder + "/State"), "nothing made in it")
+        // A file where init needs a folder is the folder's problem too.
+        try "x".write(toFile: folder + "/Inbox", atomically: true, encoding: .utf8)
+        let blocked = try cli.run("init")
+        #expect(blocked.status == 2 && blocked.stderr.contains("/Inbox is in the way"), "\(blocked.status) \(blocked.stderr)")
     }
 
     @Test("init creates the root and never overwrites an edited file")
