@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import DPPSync
+import Foundation
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
