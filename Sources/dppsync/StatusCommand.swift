@@ -35,6 +35,7 @@ struct StatusCommand: ParsableCommand {
             line += ", last file " + (s.lastArrival?.description ?? "never")
             if s.late, let every = s.expectEveryText { line += "  LATE (expected every \(every))" }
             if let held = s.heldBecause { line += "  HELD: \(held)" }
+            if let failed = s.failedBecause { line += "  FAILED in the last pass: \(failed)" }
             print(line.terminalSafe)
         }
         print("review queue: \(report.openReviewItems) open item(s)")

@@ -231,6 +231,8 @@ struct CrashSafetyTests {
         #expect(once.status == 3 && once.stdout.contains("failed: workorders: its pass failed")
                 && once.stdout.contains("held: caos: waits for source 'workorders'"), "\(once.stdout)")
         #expect(cli.files(in: "Inbox/registry").isEmpty && cli.files(in: "Inbox/caos") == ["caos-predictions.json"], "before it went on, after it waits")
+        let failedStatus = try cli.run("status").stdout
+        #expect(failedStatus.contains("FAILED in the last pass: its pass failed"), "a watcher's failures had been in its log only: \(failedStatus)")
 
         // The next batch's report cannot be written (a folder where it goes): the whole pass fails, and the watcher
         // waits, then tries again.
@@ -263,6 +265,7 @@ struct CrashSafetyTests {
         #expect(result.status == 0, "\(logged)\(result.stderr)")
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "3")
         #expect(cli.files(in: "Inbox/caos").isEmpty)
+        #expect(!(try cli.run("status").stdout.contains("FAILED")), "recovered")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE name = 'completions.jsonl'") == "1", "decided once")
     }
 

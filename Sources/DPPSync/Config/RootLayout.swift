@@ -18,6 +18,8 @@ public struct RootLayout: Sendable, Hashable {
     public var reports: String { root + "/Reports" }
     public var state: String { root + "/State" }
     public var storeFile: String { state + "/dppsync.sqlite" }
+    /// The sources whose part of the last pass failed, with why and when (`status` shows them).
+    public var sourceFailures: String { state + "/source-failures.json" }
     public var lockFile: String { state + "/run.lock" }
 
     public func inbox(_ source: String) -> String { inbox + "/" + source }

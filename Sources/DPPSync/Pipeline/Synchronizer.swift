@@ -100,6 +100,7 @@ public final class Synchronizer {
                 failed = source.name
             }
         }
+        recordFailures(summary.failedSources)
         // The report only reads the committed batch: it is written on a thread of its own
         // while the outbox is decided, signed and emitted.
         var report: BackgroundWork<Double>?
@@ -128,6 +129,15 @@ public final class Synchronizer {
         summary.checkpoint = try checkpoint.get()
         summary.heldChannels = try OutboxEmitter.heldChannelsWaiting(layout: layout, store: store)
         for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
+    }
+
+    /// Keeps the sources whose part of this pass failed for `status` (a watcher's failures had been in its log
+    /// only): best effort, as a full disk may be why they failed.
+    private func recordFailures(_ failed: [String: String]) {
+        guard !failed.isEmpty else { unlink(layout.sourceFailures); return }
+        let at = clock().description
+        let document = JSONValue.object(failed.sorted { $0.key < $1.key }.map { ($0.key, .object([("reason", .string($0.value)), ("at", .string(at))])) })
+        try? FileSystem.writeAtomically(document.jsonText(pretty: true) + "\n", to: layout.sourceFailures)
     }
 
     /// One source's part of a pass: its inbox folder, what an interrupted run left, what is ready.

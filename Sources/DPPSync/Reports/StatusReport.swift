@@ -20,6 +20,8 @@ public struct StatusReport: Sendable {
         }
         /// Why files of this source are held (broken mapping), if they are.
         public var heldBecause: String?
+        /// Why this source's part of the last pass failed, and when, if it did.
+        public var failedBecause: String?
     }
 
     /// An outbox channel with messages not sent yet, or whose outbound mapping is broken.
@@ -39,6 +41,7 @@ public struct StatusReport: Sendable {
     /// Gathers the status of `layout` as of `now`.
     public static func gather(layout: RootLayout, configuration: Configuration, store: Store?, now: Timestamp) throws -> StatusReport {
         let catalog = MappingCatalog.load(directory: layout.mappings)
+        let failures = (try? FileSystem.readBytes(layout.sourceFailures)).flatMap { try? JSONParser.parseDocument($0) }
         var sources: [SourceStatus] = []
         for source in configuration.sources {
             let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
@@ -64,7 +67,9 @@ public struct StatusReport: Sendable {
             let broken = catalog.brokenMappings(for: source.name)
             sources.append(SourceStatus(name: source.name, waiting: waiting.count, inProcessing: processing.count,
                                         lastArrival: lastArrival, expectEvery: source.expectEvery, late: late,
-                                        heldBecause: broken.isEmpty ? nil : "mapping \(broken.joined(separator: ", ")) fails its check"))
+                                        heldBecause: broken.isEmpty ? nil : "mapping \(broken.joined(separator: ", ")) fails its check",
+                                        failedBecause: failures?[source.name].flatMap { failure in
+                                            failure["reason"]?.scalarText.map { "\($0) (at \(failure["at"]?.scalarText ?? "?"))" } }))
         }
         var report = StatusReport(sources: sources, openReviewItems: 0, lastBatch: nil, lastBatchCounts: [])
         let held = OutboxEmitter.heldChannels(OutboxEmitter.mappings(in: layout.mappings).broken)
@@ -94,7 +99,7 @@ public struct StatusReport: Sendable {
             ("sources", .array(sources.map { s in .object([
                 ("name", .string(s.name)), ("waiting", .number(String(s.waiting))), ("inProcessing", .number(String(s.inProcessing))),
                 ("lastArrival", text(s.lastArrival?.description)), ("expectEvery", s.expectEvery.map { .number(String(Int($0))) } ?? .null),
-                ("late", .bool(s.late)), ("heldBecause", text(s.heldBecause)),
+                ("late", .bool(s.late)), ("heldBecause", text(s.heldBecause)), ("failedBecause", text(s.failedBecause)),
             ]) })),
             ("openReviewItems", .number(String(openReviewItems))),
             ("outbox", .array(outbox.map { c in .object([
