@@ -109,7 +109,10 @@ struct ReviewCommand: ParsableCommand {
                 resolved = try queue.resolve(id, accept ? .accept : .reject, note: note, by: who)
             } catch let error as ReviewQueue.ResolutionError {
                 // Rejected already by a command killed after its commit (or that could not write them): its files now.
-                if reject, let written = try? ReviewQueue(store: try options.openStore(), configuration: configuration, layout: options.layout).quarantineAgain(id) {
+                let queue = ReviewQueue(store: try options.openStore(), configuration: configuration, layout: options.layout)
+                let again: (reason: String, extract: String?)?
+                do { again = reject ? try queue.quarantineAgain(id) : nil } catch { throw NotResolved(id: id, cause: error) }
+                if let written = again {
                     print("review item #\(id) was rejected already; its quarantine files were missing and are written now: \(written.extract ?? written.reason)".terminalSafe)
                     return
                 }

@@ -158,7 +158,7 @@ struct RunSummaryText {
     var text: String {
         var lines: [String] = []
         let files = passes.flatMap(\.files)
-        if files.isEmpty {
+        if files.isEmpty, failedSources.isEmpty {
             lines.append("nothing to do: no finished file in \(layout.inbox)/")
         }
         for pass in passes {

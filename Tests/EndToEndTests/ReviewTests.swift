@@ -182,6 +182,9 @@ struct ReviewTests {
         let blocked = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
         #expect(blocked.status == 3 && blocked.stdout.contains("the rejection stands, but its files could not be written"), "\(blocked.stdout)\(blocked.stderr)")
         #expect(try cli.scalar("SELECT status FROM review_item WHERE id = \(fourth)") == "rejected")
+        // Run again while the folder is still in the way, it says so again (not "already rejected").
+        let stillBlocked = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
+        #expect(stillBlocked.status == 3 && stillBlocked.stderr.contains("was not resolved"), "\(stillBlocked.stderr)")
         // Run again once the folder is out of the way, the command writes them (and only while they are missing).
         try FileManager.default.removeItem(atPath: quarantine + blockedPrefix + "-0.json")
         let again = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
@@ -189,6 +192,15 @@ struct ReviewTests {
         #expect(try String(contentsOfFile: quarantine + blockedPrefix + "-0.json", encoding: .utf8).contains("\"WO-60003\""))
         #expect(try String(contentsOfFile: quarantine + blockedPrefix + "-0.json.reason.json", encoding: .utf8).contains("rejected on review by ops"))
         #expect(try cli.run("review", "resolve", fourth, "--reject").status == 2, "rejected already, its files there")
+        // Its record decided again since (the asset registered, the corrected extract dropped back): nothing to write.
+        try cli.dropFixture("registry-late.json", source: "registry")
+        let corrected = try String(contentsOfFile: quarantine + blockedPrefix + "-0.json", encoding: .utf8).replacingOccurrences(of: "Seal replaced", with: "Seal replaced, checked")
+        try cli.drop(corrected, as: "corrected.json", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        #expect(try cli.scalar("SELECT outcome FROM record_outcome WHERE record_key = 'WO-60003' ORDER BY id DESC LIMIT 1") != "rejected")
+        try FileManager.default.removeItem(atPath: quarantine + blockedPrefix + "-0.json")
+        #expect(try cli.run("review", "resolve", fourth, "--reject").status == 2)
+        #expect(!FileSystem.exists(quarantine + blockedPrefix + "-0.json"), "no extract asking for a correction already made")
     }
 
     /// A resolution started while `runLock` is held (as a running pass holds it), returned once it

@@ -366,6 +366,8 @@ struct FileProcessor {
             target = copy
             copied = true
         }
+        // The reason first: a kill before the move leaves the file in .processing/, and the restart writes it again.
+        let reasonWritten = verdict.disposition == .quarantined && !copied && !FileSystem.exists(target + ".reason.json")
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
                                         position: nil, key: nil, mapping: nil, fileLine: verdict.line)
@@ -380,7 +382,11 @@ struct FileProcessor {
                 try FileSystem.move(file.path, to: target)
             }
         } catch {
-            guard !FileSystem.entryExists(file.path), !FileSystem.entryExists(target) else { throw error }
+            guard !FileSystem.entryExists(file.path), !FileSystem.entryExists(target) else {
+                // Not moved: no reason beside nothing (the file is decided again where it is).
+                if reasonWritten, !FileSystem.entryExists(target) { unlink(target + ".reason.json") }
+                throw error
+            }
             moved = nil
         }
         if let marker = file.markerPath, FileSystem.exists(marker) {

@@ -86,9 +86,13 @@ public final class Synchronizer {
             // registry's assets) would decide their records without it. They wait, and the pass still ends
             // whole (its batch closed and reported, the outbox decided), so a watcher goes on.
             if let failed {
-                let reason = "waits for source '\(failed)', which failed before it in this pass"
-                summary.heldSources[source.name] = reason
-                observer.sourceHeld(source.name, reason: reason)
+                // (Said only of a source with files to wait: the others have nothing held.)
+                let inbox = layout.inbox(source.name)
+                if !(FileSystem.entries(of: inbox) + FileSystem.entries(of: layout.processing(source.name))).filter({ !Inbox.isIgnored($0) }).isEmpty {
+                    let reason = "waits for source '\(failed)', which failed before it in this pass"
+                    summary.heldSources[source.name] = reason
+                    observer.sourceHeld(source.name, reason: reason)
+                }
                 continue
             }
             do {

@@ -58,13 +58,23 @@ extension ReviewQueue {
     }
 
     /// Writes the quarantine files of an item rejected on review whose files are missing (the command was
-    /// killed after its commit, or could not write them): `nil` when the item is not rejected, or its files
-    /// are there.
+    /// killed after its commit, or could not write them): `nil` when the item is not rejected, its files are
+    /// there, or its record was decided again since.
     public func quarantineAgain(_ id: Int64) throws -> (reason: String, extract: String?)? {
         guard let item = try item(id), item.status == "rejected", let rejection = try rejection(ofItem: id) else { return nil }
+        // Decided again since (its corrected extract dropped back, or its file reprocessed): the files would ask for a
+        // correction already made.
+        let decidedSince = try store.read { db in
+            // (A scan of the outcomes, on this rare path only: those of other outcomes are not indexed by key.)
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM record_outcome WHERE record_key = ?1 AND kind = ?2 AND outcome <> 'rejected'
+                               AND id > (SELECT MAX(id) FROM record_outcome WHERE record_key = ?1 AND kind = ?2 AND outcome = 'rejected'))
+                """, arguments: [item.key, item.kind]) ?? false
+        }
+        guard !decidedSince else { return nil }
         let names = RejectedRecordWriter(source: item.source, fileName: item.fileName, fingerprint: item.fileFingerprint, layout: layout)
         let path = names.folder + "/" + names.name(of: item.recordIndex)
-        let extractMissing = if case .success = rejection.extract { !FileSystem.exists(path) } else { false }
+        let extractMissing = if case .success = rejection.extract { FileSystem.signature(of: path) == nil } else { false }
         guard !FileSystem.exists(path + ".reason.json") || extractMissing else { return nil }
         let decision = Decision(outcome: .rejected, reason: item.reason,
                                 message: "rejected on review by \(item.resolvedBy ?? "unknown")" + (item.note.map { ": \($0)" } ?? ""))
