@@ -140,8 +140,8 @@ public enum FileSystem {
     }
 
     /// A move to another file system: the file copied whole under a temporary name, flushed and renamed
-    /// into place, then the original removed (a symbolic link is made again, pointing where it did).
-    /// A kill between the two leaves both: the restart moves the original again, beside the copy.
+    /// into place, then the original removed (a symbolic link, or a named pipe, is made again). A kill
+    /// between the two leaves both: the restart keeps the copy (`FileProcessor.finish`).
     private static func copyAcross(_ source: String, to target: String) throws(FileSystemError) {
         let folder = (target as NSString).deletingLastPathComponent
         if specialKind(of: source) == "a symbolic link" {
@@ -277,15 +277,16 @@ public enum FileSystem {
     /// `directory/name`, or the first `stem-N.ext` not taken; each shortened (`fitting`) so that it, and
     /// it with `reserving` more bytes (a `.reason.json` beside it), is a name the file system takes.
     public static func freeName(for name: String, in directory: String, reserving: Int = 0) -> String {
+        // (Taken by anything, a dangling link too: a rename would replace it.)
         var candidate = directory + "/" + fitting(name, reserving: reserving)
-        guard exists(candidate) else { return candidate }
+        guard entryExists(candidate) else { return candidate }
         let ext = (name as NSString).pathExtension
         let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
         var n = 1
         repeat {
             candidate = directory + "/" + fitting(stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
             n += 1
-        } while exists(candidate)
+        } while entryExists(candidate)
         return candidate
     }
 
