@@ -111,7 +111,9 @@ struct ReviewCommand: ParsableCommand {
                 // Rejected already by a command killed after its commit (or that could not write them): its files now.
                 let queue = ReviewQueue(store: try options.openStore(), configuration: configuration, layout: options.layout)
                 let again: (reason: String, extract: String?)?
-                do { again = reject ? try queue.quarantineAgain(id) : nil } catch { throw NotResolved(id: id, cause: error) }
+                do { again = reject ? try queue.quarantineAgain(id) : nil } catch {
+                    throw QuarantineNotWritten(id: id, cause: error)
+                }
                 if let written = again {
                     print("review item #\(id) was rejected already; its quarantine files were missing and are written now: \(written.extract ?? written.reason)".terminalSafe)
                     return
@@ -159,6 +161,13 @@ struct ReviewCommand: ParsableCommand {
             // Decided again into a new hold (or a rejection): someone has to look, as after a run.
             if resolved.quarantineError != nil { throw DPPExit.failed }
             if resolved.redecided.keys.contains(where: \.needsAttention) || !held.isEmpty { throw DPPExit.attention }
+        }
+
+        /// A rejection that stands, whose quarantine files could not be written (exit 3).
+        struct QuarantineNotWritten: Error, CustomStringConvertible {
+            var id: Int64
+            var cause: any Error
+            var description: String { "review item #\(id) is rejected, but its quarantine files could not be written: \(cause)" }
         }
 
         /// A resolution that failed (exit 3): it changed nothing.

@@ -212,6 +212,12 @@ struct CrashSafetyTests {
         #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
         #expect(cli.files(in: "Archive/registry").count == 1 && cli.files(in: "Inbox/registry").isEmpty, "\(cli.files(in: "Archive/registry"))")
         #expect(try cli.scalar("SELECT stored_path FROM input_file") == day + "/dpp-registry.json")
+        // The same bytes dropped again, committed by a run killed before the move: a duplicate, with a file of its own.
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        #expect(try cli.run("run", "--once", "--stability-window", "0", environment: ["DPPSYNC_CRASH_AT": "after-commit"]).killed)
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 0)
+        #expect(cli.files(in: "Archive/registry").count == 2, "\(cli.files(in: "Archive/registry"))")
+        #expect(try cli.scalar("SELECT COUNT(DISTINCT stored_path) FROM input_file") == "2")
     }
 
     /// A full disk or an I/O error had ended the watcher: a failed pass, or source, is now tried again after a pause.
@@ -234,6 +240,15 @@ struct CrashSafetyTests {
         #expect(cli.files(in: "Inbox/registry").isEmpty && cli.files(in: "Inbox/caos") == ["caos-predictions.json"], "before it went on, after it waits")
         let failedStatus = try cli.run("status").stdout
         #expect(failedStatus.contains("FAILED in the last pass: its pass failed"), "a watcher's failures had been in its log only: \(failedStatus)")
+        // The registry's share gone too: workorders is not tried, and its failure is still said.
+        let registry = cli.layout.inbox("registry")
+        try FileManager.default.moveItem(atPath: registry, toPath: registry + "-aside")
+        try FileManager.default.createSymbolicLink(atPath: registry, withDestinationPath: cli.root + "/no-such-share")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 3)
+        let both = try cli.run("status").stdout.split(separator: "\n").filter { $0.contains("FAILED") }
+        #expect(both.count == 2 && both.contains { $0.contains("registry") } && both.contains { $0.contains("workorders") }, "\(both)")
+        try FileManager.default.removeItem(atPath: registry)
+        try FileManager.default.moveItem(atPath: registry + "-aside", toPath: registry)
 
         // The next batch's report cannot be written (a folder where it goes): the whole pass fails, and the watcher
         // waits, then tries again.

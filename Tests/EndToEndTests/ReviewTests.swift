@@ -184,7 +184,7 @@ struct ReviewTests {
         #expect(try cli.scalar("SELECT status FROM review_item WHERE id = \(fourth)") == "rejected")
         // Run again while the folder is still in the way, it says so again (not "already rejected").
         let stillBlocked = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")
-        #expect(stillBlocked.status == 3 && stillBlocked.stderr.contains("was not resolved"), "\(stillBlocked.stderr)")
+        #expect(stillBlocked.status == 3 && stillBlocked.stderr.contains("is rejected, but its quarantine files could not be written"), "\(stillBlocked.stderr)")
         // Run again once the folder is out of the way, the command writes them (and only while they are missing).
         try FileManager.default.removeItem(atPath: quarantine + blockedPrefix + "-0.json")
         let again = try cli.run("review", "resolve", fourth, "--reject", "--by", "ops")

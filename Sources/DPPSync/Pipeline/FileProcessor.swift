@@ -358,13 +358,17 @@ struct FileProcessor {
         // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.
         guard FileSystem.entryExists(file.path) else { return nil }
         // A move to another file system killed between its copy and the original's removal left the copy:
-        // it is this file (the restart had archived the original again beside it, as `name-1`).
-        let copy = folder + "/" + FileSystem.fitting(file.name, reserving: reserving)
+        // it is this file (the restart had archived the original again beside it, as `name-1`). A copy is one
+        // of the names taken before the free one, with this file's bytes, that no row names (another drop of
+        // the same bytes is a duplicate with a file of its own).
         var copied = false
-        if verdict.alreadyCommitted, copy != target, FileSystem.signature(of: copy)?.size == FileSystem.signature(of: file.path)?.size,
-           (try? Fingerprint.sha256Hex(file: copy).0) == fingerprint {
-            target = copy
-            copied = true
+        if verdict.alreadyCommitted {
+            let size = FileSystem.signature(of: file.path)?.size
+            for candidate in FileSystem.takenNames(for: file.name, in: folder, reserving: reserving)
+                where FileSystem.signature(of: candidate)?.size == size && (try? Fingerprint.sha256Hex(file: candidate).0) == fingerprint {
+                let named = try store.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM input_file WHERE stored_path = ?)", arguments: [candidate]) }
+                if named != true { target = candidate; copied = true; break }
+            }
         }
         // The reason first: a kill before the move leaves the file in .processing/, and the restart writes it again.
         let reasonWritten = verdict.disposition == .quarantined && !copied && !FileSystem.exists(target + ".reason.json")

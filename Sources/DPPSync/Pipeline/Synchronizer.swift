@@ -33,6 +33,7 @@ public final class Synchronizer {
         // Temporary files a killed run left behind never became visible; clear them.
         for source in configuration.sources { FileSystem.removeStaleTemporaries(in: layout.quarantine(source.name)) }
         FileSystem.removeStaleTemporaries(in: layout.reconciliationReports)
+        FileSystem.removeStaleTemporaries(in: layout.state)
         try store.write { db in
             try db.execute(sql: "UPDATE batch SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                            arguments: [Timestamp.now().description])
@@ -80,6 +81,7 @@ public final class Synchronizer {
         let catalog = MappingCatalog.load(directory: layout.mappings)
         let inbox = Inbox(layout: layout, store: store)
         var failed: String?
+        var tried = Set<String>()
         for source in configuration.sources {
             if stop.isRequested { break }
             // Sources come in dependency order: after a failed one, the sources that read what it brings (a
@@ -95,6 +97,7 @@ public final class Synchronizer {
                 }
                 continue
             }
+            tried.insert(source.name)
             do {
                 try pass(source, catalog: catalog, inbox: inbox, summary: &summary, walCopy: &walCopy)
             } catch {
@@ -104,7 +107,7 @@ public final class Synchronizer {
                 failed = source.name
             }
         }
-        recordFailures(summary.failedSources)
+        recordFailures(summary.failedSources, tried: tried)
         // The report only reads the committed batch: it is written on a thread of its own
         // while the outbox is decided, signed and emitted.
         var report: BackgroundWork<Double>?
@@ -135,13 +138,22 @@ public final class Synchronizer {
         for (channel, reason) in summary.heldChannels.sorted(by: { $0.key < $1.key }) { observer.channelHeld(channel, reason: reason) }
     }
 
-    /// Keeps the sources whose part of this pass failed for `status` (a watcher's failures had been in its log
-    /// only): best effort, as a full disk may be why they failed.
-    private func recordFailures(_ failed: [String: String]) {
-        guard !failed.isEmpty else { unlink(layout.sourceFailures); return }
-        let at = clock().description
-        let document = JSONValue.object(failed.sorted { $0.key < $1.key }.map { ($0.key, .object([("reason", .string($0.value)), ("at", .string(at))])) })
-        try? FileSystem.writeAtomically(document.jsonText(pretty: true) + "\n", to: layout.sourceFailures)
+    /// Keeps the sources whose part of a pass failed for `status` (a watcher's failures had been in its log
+    /// only): this pass's failures, and the earlier ones of sources it did not try (after a failed source, or
+    /// a stop). If it cannot be written (a full disk may be why they failed), the file goes rather than tell
+    /// of other failures than the last.
+    private func recordFailures(_ failed: [String: String], tried: Set<String>) {
+        let earlier = (try? FileSystem.readBytes(layout.sourceFailures)).flatMap { try? JSONParser.parseDocument($0) }
+        var entries: [(String, JSONValue)] = failed.sorted { $0.key < $1.key }.map { ($0.key, .object([("reason", .string($0.value)), ("at", .string(clock().description))])) }
+        if case .object(let members)? = earlier {
+            entries += members.filter { !tried.contains($0.0) && failed[$0.0] == nil }
+        }
+        guard !entries.isEmpty else { unlink(layout.sourceFailures); return }
+        do {
+            try FileSystem.writeAtomically(JSONValue.object(entries.sorted { $0.0 < $1.0 }).jsonText(pretty: true) + "\n", to: layout.sourceFailures)
+        } catch {
+            unlink(layout.sourceFailures)
+        }
     }
 
     /// One source's part of a pass: its inbox folder, what an interrupted run left, what is ready.

@@ -290,6 +290,20 @@ public enum FileSystem {
         return candidate
     }
 
+    /// The names `freeName` passes over as taken, in its order (those before the free one).
+    static func takenNames(for name: String, in directory: String, reserving: Int = 0) -> [String] {
+        let free = freeName(for: name, in: directory, reserving: reserving)
+        let ext = (name as NSString).pathExtension
+        let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
+        var taken: [String] = [], n = 0
+        while true {
+            let candidate = directory + "/" + fitting(n == 0 ? name : stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
+            if candidate == free { return taken }
+            taken.append(candidate)
+            n += 1
+        }
+    }
+
     /// The longest file name most file systems take, in bytes (`NAME_MAX`).
     static let longestName = 255
 
