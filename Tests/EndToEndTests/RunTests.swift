@@ -102,7 +102,7 @@ struct RunTests {
         #expect(result.status == 1, "two entries need someone")
         #expect(result.stdout.contains("a symbolic link, not a file") && result.stdout.contains("a named pipe, not a file"), "\(result.stdout)")
         let quarantine = cli.root + "/Quarantine/workorders/"
-        #expect(FileSystem.specialKind(of: quarantine + "linked.json") == "a symbolic link" && FileSystem.specialKind(of: quarantine + "pipe.json") == "a named pipe")
+        #expect(FileSystem.specialKind(of: quarantine + "linked.json") == .symbolicLink && FileSystem.specialKind(of: quarantine + "pipe.json") == .namedPipe)
         #expect(FileSystem.exists(quarantine + "linked.json.reason.json") && FileSystem.exists(quarantine + "pipe.json.reason.json"))
         for folder in ["Quarantine", "Reports", "Archive"] {
             let found = try FileManager.default.subpathsOfDirectory(atPath: cli.root + "/" + folder).filter { path in
@@ -148,7 +148,7 @@ struct RunTests {
         #expect(try ReconciliationTests.run(cli).status == 1, "the malformed one and the pipe need someone")
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "1")
         #expect(cli.files(in: "Archive/workorders").count == 1 && cli.files(in: "Quarantine/workorders").count == 4)
-        #expect(FileSystem.specialKind(of: cli.root + "/Quarantine/workorders/a-pipe.json") == "a named pipe")
+        #expect(FileSystem.specialKind(of: cli.root + "/Quarantine/workorders/a-pipe.json") == .namedPipe)
         #expect(((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? ["?"]).filter { !$0.hasPrefix(".processing") }.isEmpty,
                 "nothing left on the share: \((try? FileManager.default.subpathsOfDirectory(atPath: share)) ?? [])")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE stored_path IS NULL") == "0")
@@ -156,7 +156,7 @@ struct RunTests {
         try FileManager.default.removeItem(atPath: share)
         let gone = try ReconciliationTests.run(cli)
         #expect(gone.status == 3 && gone.stdout.contains("failed: workorders") && gone.stdout.contains("links to a folder that is not there"), "\(gone.stdout)")
-        #expect(FileSystem.specialKind(of: cli.layout.inbox("workorders")) == "a symbolic link")
+        #expect(FileSystem.specialKind(of: cli.layout.inbox("workorders")) == .symbolicLink)
     }
 
     @Test("a source's inbox folder removed is made again; a file in its place holds the source with why")

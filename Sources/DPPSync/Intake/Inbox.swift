@@ -25,7 +25,7 @@ public struct InboxScan: Sendable {
     /// Files waiting for their `.done` marker.
     public var awaitingMarker: [InboxFile] = []
     /// Entries that are not files (a symbolic link, a named pipe …), with what they are: never opened.
-    public var notFiles: [(file: InboxFile, kind: String)] = []
+    public var notFiles: [(file: InboxFile, kind: FileSystem.SpecialEntry)] = []
     /// Files whose names are not UTF-8: they cannot be named to be taken, and wait until renamed.
     public var undecodableNames = 0
 }
@@ -45,11 +45,16 @@ public struct Inbox {
             || name.hasSuffix(".reason.json") || name.hasSuffix("~")
     }
 
+    /// The names in `folder` intake would take (not `isIgnored`): what waits there.
+    public static func waitingNames(in folder: String) -> [String] {
+        FileSystem.entries(of: folder).filter { !isIgnored($0) }
+    }
+
     /// Observes the source's folder now and sorts its files into ready and not yet.
     public func scan(_ source: SourceConfiguration, now: Double, stabilityWindow: Double? = nil) throws -> InboxScan {
         let folder = layout.inbox(source.name)
         let window = stabilityWindow ?? source.stabilityWindow
-        let names = FileSystem.entries(of: folder).filter { !Self.isIgnored($0) }
+        let names = Self.waitingNames(in: folder)
         var scan = InboxScan()
         try store.write { db in
             var seen = Set<String>()

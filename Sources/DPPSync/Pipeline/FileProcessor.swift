@@ -48,9 +48,7 @@ struct FileProcessor {
                 // interrupted run committed) stops it at its next hand-over. (A document format is parsed
                 // whole before its first record, which a duplicate would wait for: it starts in `decide`.)
                 // Replaced since the scan by a link or a named pipe (whose open would block): not opened either.
-                if let kind = FileSystem.specialKind(of: file.path) {
-                    throw FileLevelFailure(reason: .notParseable, message: "\(kind), not a file: dppsync takes regular files only and never follows a link")
-                }
+                if let kind = FileSystem.specialKind(of: file.path) { throw FileLevelFailure(reason: .notParseable, message: Self.notAFile(kind)) }
                 readFrom = FileSystem.signature(of: file.path)
                 let early = Self.decodesWhileFingerprinting(mapping) ? startFeed(for: file, mapping: mapping) : nil
                 defer { if let early { close(early) } }
@@ -108,9 +106,9 @@ struct FileProcessor {
 
     /// Quarantines an inbox entry that is not a file (`InboxScan.notFiles`: a symbolic link, a named
     /// pipe …) with why, without opening it: the entry itself is moved.
-    func refuse(_ file: InboxFile, kind: String, batchId: Int64) throws -> FileResult {
+    func refuse(_ file: InboxFile, kind: FileSystem.SpecialEntry, batchId: Int64) throws -> FileResult {
         observer.fileStarted(file)
-        let message = "\(kind), not a file: dppsync takes regular files only and never follows a link; put the file itself into Inbox/\(file.source)/"
+        let message = Self.notAFile(kind) + "; put the file itself into Inbox/\(file.source)/"
         // Moved first, then recorded: an entry is never opened again, so nothing would recover a row whose
         // move a kill cut short (the entry, still in the inbox, had been recorded once more by each pass).
         let destination = try finish(file, verdict: Verdict(disposition: .quarantined, reason: .notParseable, message: message), fingerprint: "")
@@ -123,6 +121,11 @@ struct FileProcessor {
                                 message: message, counts: [:], destination: destination ?? file.path)
         observer.fileFinished(file, result: result)
         return result
+    }
+
+    /// Why an entry that is not a file is refused.
+    static func notAFile(_ kind: FileSystem.SpecialEntry) -> String {
+        "\(kind), not a file: dppsync takes regular files only and never follows a link"
     }
 
     /// Starts decoding and mapping `file` on a thread of its own. Only inside the file's write

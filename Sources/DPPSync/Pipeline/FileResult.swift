@@ -25,12 +25,13 @@ public struct PassSummary: Sendable {
     /// The batch the pass opened, `nil` when it took no file.
     public var batchId: Int64?
     public var files: [FileResult] = []
-    /// Sources whose files wait (broken or missing mapping), with the reason.
+    /// Sources whose files wait (a broken or missing mapping, a failed source before them, names that
+    /// cannot be taken …), with the reason.
     public var heldSources: [String: String] = [:]
     /// Outbox channels whose pending messages wait (a broken outbound mapping), with the reason.
     public var heldChannels: [String: String] = [:]
     /// Sources whose part of the pass failed (a file that cannot be moved, a full disk), with why: the
-    /// other sources went on, and what they had not finished is taken again by the next pass.
+    /// sources after one wait (`heldSources`), and what they had not finished is taken again by the next pass.
     public var failedSources: [String: String] = [:]
     /// Files seen but not finished yet (still changing or awaiting a marker).
     public var settling = 0

@@ -89,11 +89,8 @@ public final class Synchronizer {
             // whole (its batch closed and reported, the outbox decided), so a watcher goes on.
             if let failed {
                 // (Said only of a source with files to wait: the others have nothing held.)
-                let inbox = layout.inbox(source.name)
-                if !(FileSystem.entries(of: inbox) + FileSystem.entries(of: layout.processing(source.name))).filter({ !Inbox.isIgnored($0) }).isEmpty {
-                    let reason = "waits for source '\(failed)', which failed before it in this pass"
-                    summary.heldSources[source.name] = reason
-                    observer.sourceHeld(source.name, reason: reason)
+                if !(Inbox.waitingNames(in: layout.inbox(source.name)) + Inbox.waitingNames(in: layout.processing(source.name))).isEmpty {
+                    hold(source.name, "waits for source '\(failed)', which failed before it in this pass", in: &summary)
                 }
                 continue
             }
@@ -144,7 +141,8 @@ public final class Synchronizer {
     /// of other failures than the last.
     private func recordFailures(_ failed: [String: String], tried: Set<String>) {
         let earlier = (try? FileSystem.readBytes(layout.sourceFailures)).flatMap { try? JSONParser.parseDocument($0) }
-        var entries: [(String, JSONValue)] = failed.sorted { $0.key < $1.key }.map { ($0.key, .object([("reason", .string($0.value)), ("at", .string(clock().description))])) }
+        let at = clock().description
+        var entries: [(String, JSONValue)] = failed.map { ($0.key, .object([("reason", .string($0.value)), ("at", .string(at))])) }
         if case .object(let members)? = earlier {
             entries += members.filter { !tried.contains($0.0) && failed[$0.0] == nil }
         }
@@ -167,22 +165,22 @@ public final class Synchronizer {
         let folder = layout.inbox(source.name)
         if !FileSystem.isDirectory(folder) {
             // A link to a share that is gone is a failure, not a folder to make in its place.
-            if FileSystem.specialKind(of: folder) == "a symbolic link" {
+            if FileSystem.specialKind(of: folder) == .symbolicLink {
                 throw FileSystemError(operation: "read", path: folder, reason: "it links to a folder that is not there (a share not mounted?)")
             }
-            if FileSystem.exists(folder) || FileSystem.specialKind(of: folder) != nil {
-                let reason = "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
-                summary.heldSources[source.name] = reason
-                observer.sourceHeld(source.name, reason: reason)
+            if FileSystem.entryExists(folder) {
+                hold(source.name, "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)",
+                     in: &summary)
                 return
             }
             try FileSystem.createDirectory(folder)
         }
         let broken = catalog.brokenMappings(for: source.name)
         if !broken.isEmpty {
-            let reason = "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)"
-            let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
-            if !waiting.isEmpty { summary.heldSources[source.name] = reason; observer.sourceHeld(source.name, reason: reason) }
+            if !Inbox.waitingNames(in: layout.inbox(source.name)).isEmpty {
+                hold(source.name, "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)",
+                     in: &summary)
+            }
             return
         }
         // First what an interrupted run left in .processing/, then what is ready.
@@ -190,9 +188,8 @@ public final class Synchronizer {
         let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
         summary.settling += scan.settling.count + scan.awaitingMarker.count
         if scan.undecodableNames > 0 {
-            let reason = "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them"
-            summary.heldSources[source.name] = reason
-            observer.sourceHeld(source.name, reason: reason)
+            hold(source.name, "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them",
+                 in: &summary)
         }
         for (entry, kind) in scan.notFiles where !stop.isRequested {
             let batchId = try summary.batchId ?? openBatch()
@@ -202,9 +199,7 @@ public final class Synchronizer {
                                                        observer: observer, clock: clock).refuse(entry, kind: kind, batchId: batchId))
             } catch {
                 // An entry that cannot even be moved aside holds nothing else: the source's files go on.
-                let reason = "\(entry.name), \(kind), cannot be moved to the quarantine (\(error)); move it away"
-                summary.heldSources[source.name] = reason
-                observer.sourceHeld(source.name, reason: reason)
+                hold(source.name, "\(entry.name), \(kind), cannot be moved to the quarantine (\(error)); move it away", in: &summary)
             }
         }
         work += scan.ready.map { ($0, false) }
@@ -214,13 +209,11 @@ public final class Synchronizer {
                 // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
                 // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
                 let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
-                let reason = "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)"
                 if recovered, file.reprocessOf == nil {
                     try removeLeftovers(of: file)
                     try FileSystem.move(file.path, into: layout.inbox(source.name))
                 }
-                summary.heldSources[source.name] = reason
-                observer.sourceHeld(source.name, reason: reason)
+                hold(source.name, "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)", in: &summary)
                 continue
             }
             // The WAL starts again from its beginning only when everything in it was copied.
@@ -244,6 +237,12 @@ public final class Synchronizer {
                                                        reprocessOf: claimed.reprocessOf))
             walCopy = store.copyWALInBackground()
         }
+    }
+
+    /// Notes that `source`'s files wait, and why, in the pass's summary and to the observer.
+    private func hold(_ source: String, _ reason: String, in summary: inout PassSummary) {
+        summary.heldSources[source] = reason
+        observer.sourceHeld(source, reason: reason)
     }
 
     /// Removes the rejected-record files a killed attempt at `file` wrote, when it goes back to the inbox

@@ -44,8 +44,8 @@ public struct StatusReport: Sendable {
         let failures = (try? FileSystem.readBytes(layout.sourceFailures)).flatMap { try? JSONParser.parseDocument($0) }
         var sources: [SourceStatus] = []
         for source in configuration.sources {
-            let waiting = FileSystem.entries(of: layout.inbox(source.name)).filter { !Inbox.isIgnored($0) }
-            let processing = FileSystem.entries(of: layout.processing(source.name)).filter { !Inbox.isIgnored($0) }
+            let waiting = Inbox.waitingNames(in: layout.inbox(source.name))
+            let processing = Inbox.waitingNames(in: layout.processing(source.name))
             var lastArrival: Timestamp?
             if let store {
                 let recorded = try store.read { db in

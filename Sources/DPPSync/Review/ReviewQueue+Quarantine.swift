@@ -76,9 +76,8 @@ extension ReviewQueue {
         let path = names.folder + "/" + names.name(of: item.recordIndex)
         let extractMissing = if case .success = rejection.extract { FileSystem.signature(of: path) == nil } else { false }
         guard !FileSystem.exists(path + ".reason.json") || extractMissing else { return nil }
-        let decision = Decision(outcome: .rejected, reason: item.reason,
-                                message: "rejected on review by \(item.resolvedBy ?? "unknown")" + (item.note.map { ": \($0)" } ?? ""))
-        return try quarantine(item, rejection, decision: decision, now: item.resolvedAt.flatMap { Timestamp(iso: $0) } ?? .now())
+        return try quarantine(item, rejection, decision: Self.rejection(item, by: item.resolvedBy ?? "unknown", note: item.note),
+                              now: item.resolvedAt.flatMap { Timestamp(iso: $0) } ?? .now())
     }
 
     /// Record `item.recordIndex` of the first of `storedPaths` that is still the bytes decided, read with

@@ -185,7 +185,7 @@ public struct ReviewQueue {
                     redecided = try Redecider(reconciler: plain, db: db, batchId: batchId, now: now.description).redecideWaiting(writer: &writer)
                 }
             case .reject:
-                decision = Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
+                decision = Self.rejection(item, by: by, note: note)
             }
             let lastEntry = try writer.apply(StateChange(kind: "review.resolved", subject: subject(of: record, in: db), rows: [
                 RowImage(table: StateSchema.reviewResolution, values: [
@@ -201,6 +201,11 @@ public struct ReviewQueue {
             crashPoints.reached(.inTransaction)
             return (Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided), item)
         }
+    }
+
+    /// A rejection on review: who, and why when they said.
+    static func rejection(_ item: ReviewItem, by: String, note: String?) -> Decision {
+        Decision(outcome: .rejected, reason: item.reason, message: "rejected on review by \(by)" + (note.map { ": \($0)" } ?? ""))
     }
 
     private func subject(of record: MappedRecord, in db: Database) throws -> String {

@@ -33,17 +33,23 @@ public enum FileSystem {
                          modifiedNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 
+    /// An entry that is neither a regular file nor a folder; its description says what it is, for people.
+    public enum SpecialEntry: String, Sendable, CustomStringConvertible {
+        case symbolicLink = "a symbolic link", namedPipe = "a named pipe", socket = "a socket", device = "a device"
+        public var description: String { rawValue }
+    }
+
     /// What an entry is when something other than a regular file or a folder (not followed: a symbolic
     /// link is one, whatever it points to); `nil` for a regular file, a folder, or nothing there.
-    public static func specialKind(of path: String) -> String? {
+    public static func specialKind(of path: String) -> SpecialEntry? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFREG, S_IFDIR: return nil
-        case S_IFLNK: return "a symbolic link"
-        case S_IFIFO: return "a named pipe"
-        case S_IFSOCK: return "a socket"
-        default: return "a device"
+        case S_IFLNK: return .symbolicLink
+        case S_IFIFO: return .namedPipe
+        case S_IFSOCK: return .socket
+        default: return .device
         }
     }
 
@@ -144,11 +150,12 @@ public enum FileSystem {
     /// between the two leaves both: the restart keeps the copy (`FileProcessor.finish`).
     private static func copyAcross(_ source: String, to target: String) throws(FileSystemError) {
         let folder = (target as NSString).deletingLastPathComponent
-        if specialKind(of: source) == "a symbolic link" {
+        let kind = specialKind(of: source)
+        if kind == .symbolicLink {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let length = readlink(source, &buffer, buffer.count - 1)
             guard length >= 0, symlink(String(cString: Array(buffer[0..<length]) + [0]), target) == 0 else { throw FileSystemError.errno("move", source) }
-        } else if specialKind(of: source) == "a named pipe" {
+        } else if kind == .namedPipe {
             guard mkfifo(target, 0o644) == 0 else { throw FileSystemError.errno("move", source) }
         } else {
             // A copy a killed process left half-written under its temporary name.
@@ -278,29 +285,20 @@ public enum FileSystem {
     /// it with `reserving` more bytes (a `.reason.json` beside it), is a name the file system takes.
     public static func freeName(for name: String, in directory: String, reserving: Int = 0) -> String {
         // (Taken by anything, a dangling link too: a rename would replace it.)
-        var candidate = directory + "/" + fitting(name, reserving: reserving)
-        guard entryExists(candidate) else { return candidate }
-        let ext = (name as NSString).pathExtension
-        let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
-        var n = 1
-        repeat {
-            candidate = directory + "/" + fitting(stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
-            n += 1
-        } while entryExists(candidate)
-        return candidate
+        candidates(for: name, in: directory, reserving: reserving).first { !entryExists($0) } ?? directory + "/" + name
     }
 
     /// The names `freeName` passes over as taken, in its order (those before the free one).
     static func takenNames(for name: String, in directory: String, reserving: Int = 0) -> [String] {
-        let free = freeName(for: name, in: directory, reserving: reserving)
+        Array(candidates(for: name, in: directory, reserving: reserving).prefix { entryExists($0) })
+    }
+
+    /// `directory/name`, then `stem-1.ext`, `stem-2.ext` …, each shortened (`fitting`): the names `freeName` tries.
+    private static func candidates(for name: String, in directory: String, reserving: Int) -> some Sequence<String> {
         let ext = (name as NSString).pathExtension
         let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
-        var taken: [String] = [], n = 0
-        while true {
-            let candidate = directory + "/" + fitting(n == 0 ? name : stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
-            if candidate == free { return taken }
-            taken.append(candidate)
-            n += 1
+        return (0...).lazy.map { n in
+            directory + "/" + fitting(n == 0 ? name : stem + "-\(n)" + (ext.isEmpty ? "" : "." + ext), reserving: reserving)
         }
     }
 
@@ -355,7 +353,7 @@ public final class AtomicFileWriter {
     public init(path: String, mode: mode_t = 0o644, size: Int? = nil) throws(FileSystemError) {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        temporary = FileSystem.temporaryPath(for: (directory.isEmpty ? "." : directory) + "/" + (path as NSString).lastPathComponent)
+        temporary = FileSystem.temporaryPath(for: path)
         file = try DirectFileWriter(path: temporary, mode: mode, buffer: DirectFileWriter.Buffer(for: size ?? DirectFileWriter.chunkSize))
     }
 
