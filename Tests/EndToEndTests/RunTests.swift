@@ -125,6 +125,9 @@ struct RunTests {
         close(fd)
         let result = try ReconciliationTests.run(cli)
         #expect(result.status == 1 && result.stdout.contains("1 file(s) in Inbox/workorders/ have names that are not UTF-8"), "\(result.stdout)")
+        // `status` says why it waits, as the run does (it had been counted as waiting, with no why).
+        let status = try cli.run("status")
+        #expect(status.stdout.contains("HELD: 1 file(s) in Inbox/workorders/ have names that are not UTF-8"), "\(status.stdout)")
     }
 
     /// An inbox folder linked to another file system (a CMMS share): the move to Archive/ had failed with
@@ -170,6 +173,8 @@ struct RunTests {
         try "x".write(toFile: folder, atomically: true, encoding: .utf8)
         let held = try ReconciliationTests.run(cli)
         #expect(held.status == 1 && held.stdout.contains("Inbox/workorders is not a folder"), "\(held.stdout)")
+        let status = try cli.run("status")
+        #expect(status.stdout.contains("HELD: Inbox/workorders is not a folder"), "\(status.stdout)")
     }
 
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")

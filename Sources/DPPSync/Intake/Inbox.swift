@@ -50,6 +50,22 @@ public struct Inbox {
         FileSystem.entries(of: folder).filter { !isIgnored($0) }
     }
 
+    /// `true` when `name`, listed in `folder`, has bytes that are not UTF-8: listed with U+FFFD in
+    /// their place, it names no file, and the file waits until someone renames it.
+    public static func isUndecodable(_ name: String, in folder: String) -> Bool {
+        name.contains("\u{FFFD}") && !FileSystem.exists(folder + "/" + name)
+    }
+
+    /// Why `source` is held while `count` of its files have names that are not UTF-8 (the run's words, and `status`'s).
+    public static func undecodableNamesReason(_ count: Int, source: String) -> String {
+        "\(count) file(s) in Inbox/\(source)/ have names that are not UTF-8 and cannot be taken; rename them"
+    }
+
+    /// Why `source` is held while something that is not a folder stands where its inbox folder should be.
+    public static func notAFolderReason(source: String) -> String {
+        "Inbox/\(source) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)"
+    }
+
     /// Observes the source's folder now and sorts its files into ready and not yet.
     public func scan(_ source: SourceConfiguration, now: Double, stabilityWindow: Double? = nil) throws -> InboxScan {
         let folder = layout.inbox(source.name)
@@ -67,8 +83,7 @@ public struct Inbox {
                     continue
                 }
                 guard let signature = FileSystem.signature(of: path) else {
-                    // Listed with U+FFFD for bytes that are not UTF-8, the name is no path to the file.
-                    if name.contains("\u{FFFD}"), !FileSystem.exists(path) { scan.undecodableNames += 1 }
+                    if Self.isUndecodable(name, in: folder) { scan.undecodableNames += 1 }
                     continue
                 }
                 seen.insert(name)

@@ -169,8 +169,7 @@ public final class Synchronizer {
                 throw FileSystemError(operation: "read", path: folder, reason: "it links to a folder that is not there (a share not mounted?)")
             }
             if FileSystem.entryExists(folder) {
-                hold(source.name, "Inbox/\(source.name) is not a folder: the CMMS cannot drop files for this source (move it away; the next run makes the folder)",
-                     in: &summary)
+                hold(source.name, Inbox.notAFolderReason(source: source.name), in: &summary)
                 return
             }
             try FileSystem.createDirectory(folder)
@@ -188,8 +187,7 @@ public final class Synchronizer {
         let scan = try inbox.scan(source, now: now, stabilityWindow: stabilityWindow)
         summary.settling += scan.settling.count + scan.awaitingMarker.count
         if scan.undecodableNames > 0 {
-            hold(source.name, "\(scan.undecodableNames) file(s) in Inbox/\(source.name)/ have names that are not UTF-8 and cannot be taken; rename them",
-                 in: &summary)
+            hold(source.name, Inbox.undecodableNamesReason(scan.undecodableNames, source: source.name), in: &summary)
         }
         for (entry, kind) in scan.notFiles where !stop.isRequested {
             let batchId = try summary.batchId ?? openBatch()

@@ -64,10 +64,19 @@ public struct StatusReport: Sendable {
             if let every = source.expectEvery {
                 late = lastArrival.map { Double(now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000 > every } ?? true
             }
+            // What holds the source's files, as the run would say it: `status` had counted them as waiting only.
+            var held: [String] = []
             let broken = catalog.brokenMappings(for: source.name)
+            if !broken.isEmpty { held.append("mapping \(broken.joined(separator: ", ")) fails its check") }
+            let folder = layout.inbox(source.name)
+            if FileSystem.entryExists(folder), !FileSystem.isDirectory(folder), FileSystem.specialKind(of: folder) != .symbolicLink {
+                held.append(Inbox.notAFolderReason(source: source.name))
+            }
+            let undecodable = waiting.filter { Inbox.isUndecodable($0, in: folder) }.count
+            if undecodable > 0 { held.append(Inbox.undecodableNamesReason(undecodable, source: source.name)) }
             sources.append(SourceStatus(name: source.name, waiting: waiting.count, inProcessing: processing.count,
                                         lastArrival: lastArrival, expectEvery: source.expectEvery, late: late,
-                                        heldBecause: broken.isEmpty ? nil : "mapping \(broken.joined(separator: ", ")) fails its check",
+                                        heldBecause: held.isEmpty ? nil : held.joined(separator: "; "),
                                         failedBecause: failures?[source.name].flatMap { failure in
                                             failure["reason"]?.scalarText.map { "\($0) (at \(failure["at"]?.scalarText ?? "?"))" } }))
         }
