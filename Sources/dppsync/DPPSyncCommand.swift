@@ -21,7 +21,7 @@ struct DPPSyncCommand: ParsableCommand {
               dppsync run --root /srv/dppsync --once
             """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, RunCommand.self, StatusCommand.self, MappingCommand.self, ReportCommand.self, LedgerCommand.self, ReviewCommand.self, ReprocessCommand.self]
+        subcommands: [InitCommand.self, RunCommand.self, StatusCommand.self, MappingCommand.self, ReportCommand.self, LedgerCommand.self, ReviewCommand.self, ReprocessCommand.self, TechnicianCommand.self]
     )
 
     /// Parses, runs, and maps errors to the documented exit codes (usage → 2).

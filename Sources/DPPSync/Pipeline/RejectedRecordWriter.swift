@@ -93,6 +93,8 @@ struct RejectedRecordWriter {
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
     func name(of index: Int) -> String { "\(prefix)-\(index).\(fileExtension)" }
+    /// Where record `index`'s extract is, or would be.
+    func path(of index: Int) -> String { folder + "/" + name(of: index) }
 
     // MARK: Backups of a committed decision's files
 

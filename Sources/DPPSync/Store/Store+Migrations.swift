@@ -361,6 +361,15 @@ extension Store {
                     WHERE duplicate_of IS NULL AND reprocess_of IS NULL AND fingerprint <> '';
                 """)
         }
+        migrator.registerMigration("v26-personal-data-erasure") { db in
+            // Each erasure of a technician's name and licence number (`dppsync technician erase`): the labour
+            // code (which the ledger carries anyway), when, who, why, and what it removed.
+            try db.execute(sql: """
+                CREATE TABLE personal_data_erasure (
+                    id INTEGER PRIMARY KEY, labor_code TEXT NOT NULL, erased_at TEXT NOT NULL, erased_by TEXT NOT NULL, note TEXT,
+                    details_erased INTEGER NOT NULL, review_items_redacted INTEGER NOT NULL)
+                """)
+        }
         return migrator
     }
 }

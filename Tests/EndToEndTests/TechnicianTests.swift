@@ -1,0 +1,73 @@
+import DPPSync
+import Foundation
+import Testing
+
+@Suite("technician: personal data")
+struct TechnicianTests {
+    /// A certification of JSMITH as the fixture has it, with `members` added (a JSON object's members).
+    static func certification(_ members: String) -> String {
+        #"{ "laborCode": "JSMITH", "name": "J. Smith", "licence": "ES.66.B1.1234", "authorisations": ["H2-PROPULSION", "FUEL-CELL"], "#
+            + #""validFrom": "2024-02-01", "# + members + " }"
+    }
+
+    /// DESIGN.md: names and licence numbers live beside the ledger, "in a table that can be erased without
+    /// breaking the ledger". There had been no way to erase them, nor to say where they were.
+    @Test("technician show says where a technician's name and licence number are; erase removes them from the store and held records, records why, and the ledger still verifies")
+    func showAndErase() throws {
+        let cli = try ReconciliationTests.withReferences()
+        let mapping = cli.layout.mappings + "/certifications.mapping.yaml"
+        try (String(contentsOfFile: mapping, encoding: .utf8) + "timestamp: validFrom\n").write(toFile: mapping, atomically: true, encoding: .utf8)
+        try cli.drop("[" + Self.certification(#""category": "B1", "validUntil": "2027-01-31""#) + "]", as: "renewed.json", source: "certifications")
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        // The same source time with other facts is held; a record with a broken date is rejected to the quarantine.
+        try cli.drop("[" + Self.certification(#""validUntil": "2027-01-31", "category": "B2""#) + ", "
+                     + Self.certification(#""category": "B1", "validUntil": "someday""#) + "]", as: "divergent.json", source: "certifications")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        // A file quarantined whole was never read record by record: it is searched. A pipe beside it is never opened.
+        try cli.drop(#"[{ "laborCode": "JSMITH", "name": "J. Smith""#, as: "cut-short.json", source: "certifications")
+        #expect(mkfifo(cli.layout.inbox("certifications") + "/a-pipe.json", 0o644) == 0)
+        #expect(try ReconciliationTests.run(cli).status == 1)
+        let held = try #require(try cli.scalar("SELECT id FROM review_item WHERE kind = 'technicianCertification' AND status = 'open'"))
+        let certificates = try #require(cli.files(in: "Outbox/release-certificates").first)
+        #expect(try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + certificates, encoding: .utf8).contains(#""licenceNumber":"ES.66.B1.1234""#))
+
+        let shown = try cli.run("technician", "show", "JSMITH")
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("stored: name J. Smith, licence number ES.66.B1.1234") && shown.stdout.contains("review item(s) #\(held)"), "\(shown.stdout)")
+        let files = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("    ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(files.filter { $0.hasPrefix("Archive/certifications/") }.map { ($0 as NSString).lastPathComponent }.sorted()
+                == ["divergent.json", "renewed.json", "technician-certifications.json"], "\(files)")
+        let extract = try #require(files.first { $0.hasPrefix("Quarantine/certifications/") && $0.hasSuffix("-1.json") }, "\(files)")
+        #expect(try String(contentsOfFile: cli.root + "/" + extract, encoding: .utf8).contains("ES.66.B1.1234"))
+        #expect(files.contains("Outbox/release-certificates/" + certificates), "\(files)")
+        #expect(files.contains("Quarantine/certifications/cut-short.json") && !files.contains { $0.contains("a-pipe") }, "\(files)")
+        // Another technician's holdings name only the files that carry that technician.
+        let other = try cli.run("technician", "show", "AGARCIA")
+        #expect(other.status == 0 && other.stdout.contains("technician-certifications.json") && !other.stdout.contains("renewed.json"), "\(other.stdout)")
+
+        let unknown = try cli.run("technician", "erase", "NOBODY", "--by", "dpo")
+        #expect(unknown.status == 2 && unknown.stderr.contains("no technician with labour code NOBODY"), "\(unknown.stderr)")
+        let erased = try cli.run("technician", "erase", "JSMITH", "--by", "dpo", "--note", "erasure request 2026-114")
+        #expect(erased.status == 0, "\(erased.stderr)")
+        #expect(erased.stdout.contains("erased the name and licence number of JSMITH; removed them from 1 held record(s)"), "\(erased.stdout)")
+        #expect(erased.stdout.contains("valid until 2027-01-31") && erased.stdout.contains("  " + extract), "\(erased.stdout)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM technician_personal WHERE labor_code = 'JSMITH'") == "0")
+        #expect(try cli.scalar("SELECT name FROM technician_personal WHERE labor_code = 'AGARCIA'") == "A. Garcia", "only the one asked for")
+        #expect(try cli.query("SELECT json_extract(record, '$.fields.name'), json_extract(record, '$.fields.licence'), json_extract(record, '$.fields.category') FROM review_item WHERE id = \(held)")
+                == [[nil, nil, "B2"]], "the held record keeps its other facts")
+        #expect(try cli.query("SELECT erased_by, note, details_erased, review_items_redacted FROM personal_data_erasure WHERE labor_code = 'JSMITH'")
+                == [["dpo", "erasure request 2026-114", "1", "1"]])
+        #expect(try cli.run("ledger", "verify").status == 0, "the ledger never held them")
+        let after = try cli.run("technician", "show", "JSMITH", "--json").stdout
+        #expect(after.contains(#""stored": null"#) && after.contains(#""by": "dpo""#) && after.contains(#""reviewItems": []"#), "\(after)")
+
+        // Accepted now, the held record stores no details; a certificate signed since carries no licence number.
+        #expect(try cli.run("review", "resolve", held, "--accept", "--by", "qa").status == 0)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM technician_personal WHERE labor_code = 'JSMITH' AND (name IS NOT NULL OR licence IS NOT NULL)") == "0")
+        try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "WO-54321", with: "WO-54399"), as: "later.xml", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        let later = try cli.files(in: "Outbox/release-certificates").map { try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + $0, encoding: .utf8) }
+            .joined().split(separator: "\n").filter { $0.contains("WO-54399") }
+        #expect(later.count == 1 && later.allSatisfy { $0.contains(#""licenceNumber":null"#) }, "\(later)")
+    }
+}
