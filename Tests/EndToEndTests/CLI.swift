@@ -61,10 +61,16 @@ struct CLI {
         return wait(process)
     }
 
-    func start(arguments: [String], environment: [String: String] = [:]) throws -> RunningProcess {
+    /// Runs `arguments` from `directory`, with the root named `rootAs` (a relative `--root`, as an operator types it).
+    func run(from directory: String, rootAs: String, _ arguments: String...) throws -> Result {
+        wait(try start(arguments: arguments, rootAs: rootAs, directory: directory))
+    }
+
+    func start(arguments: [String], environment: [String: String] = [:], rootAs: String? = nil, directory: String? = nil) throws -> RunningProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--root", root]
+        process.arguments = arguments + ["--root", rootAs ?? root]
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["DPPSYNC_CRASH_AT"] = nil
         for (k, v) in environment { env[k] = v }

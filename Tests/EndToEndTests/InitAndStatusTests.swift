@@ -190,6 +190,13 @@ struct MappingToolTests {
         // A second reprocess changes nothing more: its records are duplicates.
         let again = try cli.run("reprocess", "--batch", "3")
         #expect(again.stdout.contains("1 duplicate"), "\(again.stdout)")
+        // The root named as an operator in it names it (the runs above named it by its absolute path): the
+        // stored paths had not been under "." and every file was refused.
+        let relative = try cli.run(from: cli.root, rootAs: ".", "reprocess", "--batch", "3")
+        #expect(relative.status == 0 && relative.stdout.contains("1 duplicate"), "\(relative.stdout)\(relative.stderr)")
+        let fromAbove = try cli.run(from: (cli.root as NSString).deletingLastPathComponent, rootAs: (cli.root as NSString).lastPathComponent + "/",
+                                    "reprocess", "Archive/workorders/" + archived)
+        #expect(fromAbove.status == 0, "\(fromAbove.stdout)\(fromAbove.stderr)")
     }
 }
 

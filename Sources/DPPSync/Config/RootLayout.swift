@@ -9,6 +9,15 @@ public struct RootLayout: Sendable, Hashable {
         self.root = root.isEmpty ? "." : root
     }
 
+    /// Where a file dppsync stored is now. `input_file.stored_path` was written under the root as the run
+    /// named it (`.`, or a cron job's absolute path): the path as stored when something is there, else its
+    /// `Archive/…` or `Quarantine/…` part under this root (a root moved, or named another way).
+    public func storedFile(_ path: String) -> String {
+        if FileSystem.entryExists(path) { return path }
+        let last = ["/Archive/", "/Quarantine/"].compactMap { path.range(of: $0, options: .backwards) }.max { $0.lowerBound < $1.lowerBound }
+        return last.map { root + path[$0.lowerBound...] } ?? path
+    }
+
     public var configFile: String { root + "/dppsync.yaml" }
     public var inbox: String { root + "/Inbox" }
     public var outbox: String { root + "/Outbox" }

@@ -275,8 +275,9 @@ public final class Synchronizer {
         // then refused another path would be taken by the next run (as a duplicate of itself).
         var planned: [(source: String, name: String, absolute: String, mapping: Mapping, earlier: Int64)] = []
         for path in paths {
-            let absolute = (path as NSString).standardizingPath
-            let root = (layout.root as NSString).standardizingPath
+            // Both made absolute: a file stored by a run under `--root /srv/dppsync` is reprocessed under `--root .`.
+            let absolute = FileSystem.canonicalPath(path)
+            let root = FileSystem.canonicalPath(layout.root)
             let name = (absolute as NSString).lastPathComponent
             // Archive/<source>/<day>/<name> or Quarantine/<source>/<name>, nothing else.
             let relative = absolute.hasPrefix(root + "/") ? String(absolute.dropFirst(root.count + 1)) : absolute
@@ -286,6 +287,8 @@ public final class Synchronizer {
                 throw ReprocessError(message: "\(path) is not an archived (Archive/<source>/<day>/) or quarantined (Quarantine/<source>/) file")
             }
             guard configuration.source(named: source) != nil else { throw ReprocessError(message: "unknown source '\(source)'") }
+            // A link, a pipe … quarantined as it was is never read (`FileSystem.SpecialEntry`).
+            if let kind = FileSystem.specialKind(of: absolute) { throw ReprocessError(message: "\(path) is \(kind), which dppsync never reads") }
             guard FileSystem.signature(of: absolute) != nil else { throw ReprocessError(message: "\(path) does not exist") }
             let (fingerprint, _) = try Fingerprint.sha256Hex(file: absolute)
             guard let earlier = try store.read({ db in
@@ -336,7 +339,7 @@ public final class Synchronizer {
     public func storedFiles(ofBatch id: Int64) throws -> [String] {
         try store.read { db in
             try String.fetchAll(db, sql: "SELECT stored_path FROM input_file WHERE batch_id = ? AND duplicate_of IS NULL AND stored_path IS NOT NULL AND stored_path <> '' ORDER BY id", arguments: [id])
-        }
+        }.map(layout.storedFile)
     }
 
     /// `run --once`: a pass; if files were seen for the first time or still

@@ -108,7 +108,7 @@ public struct PersonalData {
             }
         }
         var seen = Set<String>()
-        holdings.files = holdings.files.filter { FileSystem.exists($0) && seen.insert($0).inserted }.map(relativeToRoot)
+        holdings.files = holdings.files.map(layout.storedFile).filter { FileSystem.entryExists($0) && seen.insert($0).inserted }.map(relativeToRoot)
         return holdings
     }
 
@@ -146,8 +146,8 @@ public struct PersonalData {
     }
 
     private func relativeToRoot(_ path: String) -> String {
-        let root = layout.root.hasSuffix("/") ? layout.root : layout.root + "/"
-        return path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
+        let root = FileSystem.canonicalPath(layout.root) + "/", absolute = FileSystem.canonicalPath(path)
+        return absolute.hasPrefix(root) ? String(absolute.dropFirst(root.count)) : path
     }
 
     /// Whether the file at `path` contains `needle`, read in blocks (an archived export may be large).

@@ -84,10 +84,7 @@ extension ReviewQueue {
     /// the mapping that decided it. A path of a root since moved is looked for under this root's `Archive/`.
     private func archivedExtract(of item: ReviewItem, storedPaths: [String], mappingText: String?,
                                  mappingName: String?) -> Result<String, ExtractUnavailable> {
-        let candidates = storedPaths.flatMap { path -> [String] in
-            guard let archive = path.range(of: "/Archive/", options: .backwards) else { return [path] }
-            return [path, layout.root + path[archive.lowerBound...]]
-        }
+        let candidates = storedPaths.map(layout.storedFile)
         guard let path = candidates.first(where: { FileSystem.signature(of: $0) != nil }) else {
             return .failure(ExtractUnavailable(message: "its file is no longer in the archive\(storedPaths.first.map { " (\($0))" } ?? "")"))
         }

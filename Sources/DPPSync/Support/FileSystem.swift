@@ -61,6 +61,18 @@ public enum FileSystem {
         return lstat(path, &st) == 0
     }
 
+    /// `path` made absolute (against the working folder), its folder's `.`, `..` and symbolic links resolved
+    /// where it exists, so that two spellings of one file compare equal (`--root .` and the absolute path a
+    /// cron job gave). Its last component is kept as it is: a link is not followed to where it points.
+    public static func canonicalPath(_ path: String) -> String {
+        let absolute = ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+        let folder = (absolute as NSString).deletingLastPathComponent, name = (absolute as NSString).lastPathComponent
+        guard absolute != "/", let resolved = realpath(folder, nil) else { return absolute }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base == "/" ? "" : base) + "/" + name
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
@@ -352,7 +364,6 @@ public final class AtomicFileWriter {
     /// - Parameter size: the file's size when known (a small file then takes a small buffer).
     public init(path: String, mode: mode_t = 0o644, size: Int? = nil) throws(FileSystemError) {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
         temporary = FileSystem.temporaryPath(for: path)
         file = try DirectFileWriter(path: temporary, mode: mode, buffer: DirectFileWriter.Buffer(for: size ?? DirectFileWriter.chunkSize))
     }
