@@ -48,21 +48,32 @@ struct ReviewCommand: ParsableCommand {
         func run() throws {
             let queue = ReviewQueue(store: try options.openStore(), configuration: try options.loadConfiguration(), layout: options.layout)
             guard let item = try queue.item(id) else { throw UsageError(message: "no review item \(id)") }
-            if json { print(item.jsonValue.jsonText(pretty: true)); return }
+            if json {
+                guard case .object(var members) = item.jsonValue else { return }
+                members.append(("stored", try queue.storedFields(of: item).map { .object($0.sorted { $0.key < $1.key }) } ?? .null))
+                print(JSONValue.object(members).jsonText(pretty: true))
+                return
+            }
             print(("review item #\(item.id): \(item.status)").terminalSafe)
             print(("reason:   \(item.reason.rawValue): \(item.message)").terminalSafe)
             print(("record:   \(item.kind) \(item.key), record \(item.recordIndex)\(item.line.map { ", line \($0)" } ?? "") of \(item.source)/\(item.fileName)").terminalSafe)
             print("file:     sha256 \(item.fileFingerprint)")
             print("mapping:  sha256 \(item.mappingHash ?? "-")")
             if let by = item.resolvedBy { print(("resolved: \(item.resolvedAt ?? "") by \(by)\(item.note.map { ": \($0)" } ?? "")").terminalSafe) }
-            let stored = try queue.storedCounterpart(of: item)
-            guard case .object(let fields)? = item.record["fields"] else { return }
+            let stored = try queue.storedFields(of: item)
+            guard case .object(let incoming)? = item.record["fields"] else { return }
             print("\n" + "field".padding(toLength: 18, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
-            let columns = ["workOrderId": "work_order_id", "dppId": "dpp_id", "completionDate": "completion_date", "findings": "findings",
-                           "returnToService": "return_to_service", "status": "status", "statusDate": "status_date", "taskId": "task_id"]
-            for (name, value) in fields.sorted(by: { $0.0 < $1.0 }) {
-                let storedValue = columns[name].flatMap { stored?[$0] ?? nil } ?? (stored == nil ? "(none)" : "")
-                print((name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(storedValue.prefix(32)).padding(toLength: 34, withPad: " ", startingAt: 0) + (value.scalarText ?? value.jsonText())).terminalSafe)
+            let names = Set(incoming.map(\.0)).union(stored?.keys ?? [:].keys).sorted()
+            let fields = Dictionary(incoming, uniquingKeysWith: { first, _ in first })
+            func text(_ value: JSONValue?) -> String { value.map { $0.scalarText ?? $0.jsonText() } ?? "" }
+            for name in names {
+                let storedText = stored == nil ? "(none)" : text(stored?[name]), incomingText = text(fields[name])
+                // A list (labour, tests, parts) does not fit a column: each side on a line of its own.
+                if storedText.count > 32 {
+                    for line in [name, "  stored    " + storedText, "  incoming  " + incomingText] { print(line.terminalSafe) }
+                } else {
+                    print((name.padding(toLength: 18, withPad: " ", startingAt: 0) + storedText.padding(toLength: 34, withPad: " ", startingAt: 0) + incomingText).terminalSafe)
+                }
             }
         }
     }

@@ -54,6 +54,22 @@ struct ReviewTests {
                 == [["open", "DIVERGENT_DUPLICATE"], ["open", "DIVERGENT_DUPLICATE"]])
     }
 
+    @Test("review show sets the stored work order's site, labour and tests beside a held Maximo version's")
+    func showStoredBesideIncoming() throws {
+        let cli = try ReconciliationTests.withReferences()
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
+        _ = try ReconciliationTests.run(cli)
+        try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "No issues", with: "Seal weeping, replaced"), as: "divergent.xml", source: "workorders")
+        #expect(try ReconciliationTests.run(cli).status == 1)
+        let id = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+        let lines = try cli.run("review", "show", id).stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("siteId") && $0.components(separatedBy: "LEJ").count == 3 }, "\(lines)")
+        for list in ["labor", "tests"] {
+            let at = try #require(lines.firstIndex(of: list), "\(lines)")
+            #expect(lines[at + 1].hasPrefix("  stored ") && lines[at + 1].contains(list == "labor" ? "JSMITH" : "Manifold leak test"), "\(lines)")
+        }
+    }
+
     @Test("two versions waiting for their asset are decided in turn when it arrives, as if it had come first")
     func waitingVersionsDecidedInTurn() throws {
         let cli = try CLI.freshRoot()
@@ -96,6 +112,12 @@ struct ReviewTests {
         #expect(show.stdout.contains("findings"))
         #expect(show.stdout.contains("No issues") && show.stdout.contains("Seal weeping"))
         #expect(show.stdout.contains("wo2.json"))
+        // The stored side in the record's fields: its parts too (shown empty, they had looked like a difference).
+        let lines = show.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("partsUsed") && $0.components(separatedBy: #"["DPP-PART-123"]"#).count == 3 }, "\(show.stdout)")
+        #expect(lines.contains { $0.hasPrefix("assetNum") && $0.contains("H2FC-0001") }, "what is stored and the record does not say")
+        let shownJSON = try JSONParser.parseDocument(Array(try cli.run("review", "show", id, "--json").stdout.utf8))
+        #expect(shownJSON["stored"]?["findings"] == .string("No issues") && shownJSON["record"]?["fields"]?["findings"] == .string("Seal weeping"))
 
         let resolve = try cli.run("review", "resolve", id, "--accept", "--note", "CMMS corrected the finding", "--by", "qa.lead")
         #expect(resolve.status == 0, "\(resolve.stderr)")

@@ -564,6 +564,29 @@ extension Reconciler {
         return (labor, tests)
     }
 
+    /// The stored work order `workOrderId` in a completion record's fields: what `review show` sets beside a
+    /// held version (a field of the record with no stored column had been shown as stored empty).
+    func storedCompletionFields(_ row: RowValues, workOrderId: String, in db: Database) throws -> [String: JSONValue] {
+        var fields: [String: JSONValue] = ["workOrderId": .string(workOrderId)]
+        for (field, column) in Self.mergedColumns { if let value = row[column] ?? nil { fields[field] = .string(value) } }
+        if let rts = row["return_to_service"] ?? nil { fields["returnToService"] = .bool(rts == "1") }
+        if let dppId = row["dpp_id"] ?? nil {
+            fields["dppId"] = .string(dppId)
+            if let number = try StateWriter.row(StateSchema.asset, key: [dppId], in: db)?["cmms_asset_num"] ?? nil { fields["assetNum"] = .string(number) }
+        }
+        let details = try storedDetails(row, workOrderId: workOrderId, in: db)
+        if !details.labor.isEmpty { fields["labor"] = .array(details.labor) }
+        if !details.tests.isEmpty { fields["tests"] = .array(details.tests) }
+        // A part as a part line names it: its dppId when installed (the usual line), with its action otherwise.
+        let parts: [JSONValue] = try Row.fetchAll(db, sql: "SELECT part_dpp_id, action FROM work_order_part WHERE work_order_id = ? ORDER BY part_dpp_id",
+                                                  arguments: [workOrderId]).map { part in
+            let (dppId, action): (String, String) = (part[0], part[1])
+            return action == "installed" ? .string(dppId) : .object([("dppId", .string(dppId)), ("action", .string(action))])
+        }
+        if !parts.isEmpty { fields["partsUsed"] = .array(parts) }
+        return fields
+    }
+
     /// `record` completed with the stored work order's facts it lacks, and the technicians of the
     /// merged labour looked up: they are certified too (a second source without labour had been
     /// held CERT_EXPIRED with no reason given, its technicians looked up from its own lines alone).

@@ -96,15 +96,48 @@ public struct ReviewQueue {
                           resolvedBy: row["resolved_by"], resolvedAt: row["resolved_at"], note: row["note"])
     }
 
-    /// What is stored for the item's record key, for a side-by-side view.
-    public func storedCounterpart(of item: ReviewItem) throws -> RowValues? {
-        try store.read { db in
-            switch RecordKind(rawValue: item.kind) {
-            case .workOrderCompletion: return try StateWriter.row(StateSchema.workOrder, key: [item.key], in: db)
-            case .asset: return try StateWriter.row(StateSchema.asset, key: [item.key], in: db)
-            default: return nil
+    /// What is stored under the item's record key, in its record's fields (a work order's labour, tests and
+    /// parts as lists), for `review show`'s side-by-side view; `nil` when nothing is.
+    public func storedFields(of item: ReviewItem) throws -> [String: JSONValue]? {
+        guard let record = MappedRecord(json: item.record) else { return nil }
+        return try store.read { db -> [String: JSONValue]? in
+            switch record.kind {
+            case .workOrderCompletion:
+                guard let row = try StateWriter.row(StateSchema.workOrder, key: [item.key], in: db) else { return nil }
+                return try Reconciler(configuration: configuration).storedCompletionFields(row, workOrderId: item.key, in: db)
+            case .asset:
+                guard let row = try StateWriter.row(StateSchema.asset, key: [item.key], in: db) else { return nil }
+                return Self.fields(StateSchema.asset.columns.map { (Self.fieldName(ofColumn: $0), $0) }, of: row)
+            default:
+                guard let spec = ReferenceKind.spec(for: record.kind) else { return nil }
+                var values: RowValues = [:]
+                for (field, column) in spec.columns { values[column] = Reconciler.text(record.fields[field]) }
+                guard let row = try StateWriter.row(spec.table, key: spec.table.keyColumns.map { (values[$0] ?? nil) ?? "" }, in: db) else { return nil }
+                var fields = Self.fields(spec.columns, of: row)
+                // A technician's name and licence number live beside the certification (`technician_personal`).
+                if record.kind == .technicianCertification,
+                   let personal = try Row.fetchOne(db, sql: "SELECT name, licence FROM technician_personal WHERE labor_code = ?", arguments: [item.key]) {
+                    for (field, value) in [("name", personal[0] as String?), ("licence", personal[1] as String?)] { fields[field] = value.map(JSONValue.string) }
+                }
+                return fields
             }
         }
+    }
+
+    /// `row`'s columns as a record's fields: a column that holds JSON (a list, an object) as that value.
+    private static func fields(_ columns: [(field: String, column: String)], of row: RowValues) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = [:]
+        for (field, column) in columns where column != "source_time" {
+            guard let text = row[column] ?? nil else { continue }
+            if text.first == "[" || text.first == "{", let value = try? JSONParser.parseDocument(Array(text.utf8)) { fields[field] = value } else { fields[field] = .string(text) }
+        }
+        return fields
+    }
+
+    /// `cmms_asset_num` → `cmmsAssetNum`: the asset table's columns are its record's fields, in snake case.
+    private static func fieldName(ofColumn column: String) -> String {
+        let words = column.split(separator: "_")
+        return words.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
     }
 
     public enum Resolution: String, Sendable { case accept, reject }
