@@ -1,9 +1,76 @@
 #!/usr/bin/env python3
-"""Check a `dppsync ledger proof` without dppsync: python3 verify-proof.py proof.json
+"""Check a `dppsync ledger proof` without dppsync:
+
+    python3 verify-proof.py proof.json [--key VERIFIER_KEY]
+
 Inclusion (RFC 9162 2.1.3.2) or consistency (2.1.4.2); exit 0 valid, 1 invalid.
-An inclusion proof is checked against the root in its checkpoint (verify the
-checkpoint's signature with the pinned key separately, e.g. with a note verifier)."""
+An inclusion proof is checked against the root in its checkpoint; with --key (the
+pinned verifier key, `dppsync ledger key`: <name>+<hex key id>+<base64(0x01 || key)>)
+the checkpoint's Ed25519 signature is checked too (RFC 8032, in pure Python below):
+without it, "valid" says nothing of who signed the checkpoint.
+Python's standard library only."""
 import base64, hashlib, json, sys
+
+# Ed25519 verification, RFC 8032 section 6 (the reference implementation, verify only).
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+def _add(a, b):
+    A, B = (a[1] - a[0]) * (b[1] - b[0]) % P, (a[1] + a[0]) * (b[1] + b[0]) % P
+    C, Dd = 2 * a[3] * b[3] * D % P, 2 * a[2] * b[2] % P
+    E, F, G, H = B - A, Dd - C, Dd + C, B + A
+    return (E * F % P, G * H % P, F * G % P, E * H % P)
+
+def _mul(s, point):
+    q = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1: q = _add(q, point)
+        point, s = _add(point, point), s >> 1
+    return q
+
+def _x(y, sign):
+    if y >= P: return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P)
+    if x2 == 0: return None if sign else 0
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P: x = x * SQRT_M1 % P
+    if (x * x - x2) % P: return None
+    return P - x if (x & 1) != sign else x
+
+def _point(s):
+    if len(s) != 32: return None
+    y = int.from_bytes(s, "little")
+    x = _x(y & ((1 << 255) - 1), y >> 255)
+    return None if x is None else (x, y & ((1 << 255) - 1), 1, x * (y & ((1 << 255) - 1)) % P)
+
+_GY = 4 * pow(5, P - 2, P) % P
+_G = (_x(_GY, 0), _GY, 1, _x(_GY, 0) * _GY % P)
+
+def ed25519_verify(public, message, signature):
+    a, r = _point(public), _point(signature[:32])
+    if a is None or r is None or len(signature) != 64: return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= L: return False
+    h = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % L
+    left, right = _mul(s, _G), _add(r, _mul(h, a))
+    return (left[0] * right[2] - right[0] * left[2]) % P == 0 and (left[1] * right[2] - right[1] * left[2]) % P == 0
+
+def checkpoint_signed(note, key):
+    """The signed note carries a valid signature by the verifier key `key` over its body."""
+    name, key_id, encoded = key.strip().split("+", 2)
+    raw = base64.b64decode(encoded)
+    if raw[:1] != b"\x01" or len(raw) != 33: raise ValueError("not an Ed25519 verifier key")
+    public = raw[1:]
+    if hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4].hex() != key_id: raise ValueError("the key id does not match the key")
+    body, _, signatures = note.rpartition("\n\n")
+    for line in signatures.split("\n"):
+        fields = line.split(" ")
+        if len(fields) != 3 or fields[0] != "\u2014" or fields[1] != name: continue
+        blob = base64.b64decode(fields[2])
+        if blob[:4].hex() == key_id and ed25519_verify(public, (body + "\n").encode(), blob[4:]): return True
+    return False
 
 def node(l, r): return hashlib.sha256(b"\x01" + l + r).digest()
 
@@ -40,7 +107,23 @@ def consistency(p):
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == old and sr == new
 
-proof = json.load(open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin)
+args = sys.argv[1:]
+key = None
+if "--key" in args:
+    at = args.index("--key")
+    if at + 1 >= len(args): sys.exit("--key takes the verifier key (`dppsync ledger key`)")
+    key = args[at + 1]
+    del args[at:at + 2]
+proof = json.load(open(args[0]) if args else sys.stdin)
 ok = inclusion(proof) if "leafIndex" in proof else consistency(proof)
-print("valid" if ok else "INVALID")
+if ok and key is not None:
+    if "checkpoint" not in proof:
+        sys.exit("a consistency proof carries no checkpoint: compare its roots with the signed checkpoints of those sizes")
+    try:
+        ok = checkpoint_signed(proof["checkpoint"], key)
+    except (ValueError, TypeError) as error:
+        sys.exit("--key: %s" % error)
+    print("valid, checkpoint signed by " + key.split("+")[0] if ok else "INVALID: the checkpoint is not signed by the given key")
+else:
+    print(("valid (the checkpoint's signature is not checked: give --key)" if "leafIndex" in proof and key is None else "valid") if ok else "INVALID")
 sys.exit(0 if ok else 1)

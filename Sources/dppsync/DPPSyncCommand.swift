@@ -44,11 +44,13 @@ struct DPPSyncCommand: ParsableCommand {
 
 extension DPPSyncCommand {
     /// Usage and configuration problems exit 2 (ArgumentParser's own would be 64),
-    /// an explicit `ExitCode` keeps its value, anything else that failed exits 3: a cron job
+    /// an explicit `ExitCode` keeps its value, a ledger that does not check exits 1, anything else that failed exits 3: a cron job
     /// tells a failed night (a full disk) from one that left records for someone (1).
     static func exitStatus(for error: any Error, parserCode: ExitCode) -> Int32 {
         if error is UsageError { return DPPExit.usage.rawValue }
         if let explicit = error as? ExitCode { return explicit.rawValue }
+        // A ledger that does not check is evidence, as `ledger verify` reports it (1): 2 would file it as a typo.
+        if error is LedgerIntegrityError { return DPPExit.attention.rawValue }
         return parserCode == .validationFailure ? DPPExit.usage.rawValue : DPPExit.failed.rawValue
     }
 }

@@ -35,6 +35,10 @@ struct LedgerCommand: ParsableCommand {
                       FileManager.default.isReadableFile(atPath: folder) else {
                     throw ValidationError("--witness \(folder) is not a folder this user can read")
                 }
+                // An empty folder (the wrong one) had given "ledger OK" with nothing compared.
+                guard FileSystem.entries(of: folder).contains(where: { $0.hasSuffix(".checkpoint") }) else {
+                    throw ValidationError("--witness \(folder) holds no checkpoint (*.checkpoint): nothing to compare the ledger with; is it the witness's folder?")
+                }
             }
         }
 

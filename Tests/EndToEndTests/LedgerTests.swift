@@ -215,6 +215,11 @@ struct LedgerTests {
         let result = try cli.run("ledger", "verify", "--witness", cli.root + "/no-such-folder")
         #expect(result.status == 2, "a usage error: \(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("no-such-folder"))
+        // An empty folder (the wrong one) had given "ledger OK", with nothing compared.
+        let empty = cli.root + "/empty-witness"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let unwitnessed = try cli.run("ledger", "verify", "--witness", empty)
+        #expect(unwitnessed.status == 2 && unwitnessed.stderr.contains("holds no checkpoint"), "\(unwitnessed.stdout)\(unwitnessed.stderr)")
     }
 
     @Test("proofs from the CLI pass the README's Python checker, and altered ones fail it")
@@ -222,12 +227,12 @@ struct LedgerTests {
         let cli = try populatedRoot()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Scripts/verify-proof.py").path
-        func check(_ json: String) throws -> Int32 {
+        func check(_ json: String, key: String? = nil) throws -> Int32 {
             let file = cli.root + "/proof-\(UUID().uuidString).json"
             try json.write(toFile: file, atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, file]
+            process.arguments = ["python3", script, file] + (key.map { ["--key", $0] } ?? [])
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             process.waitUntilExit()
@@ -241,6 +246,20 @@ struct LedgerTests {
         }
         let consistency = try cli.run("ledger", "proof", "--consistency", "2", String(size)).stdout
         #expect(try check(consistency) == 0)
+        // With the pinned key, the checkpoint's signature is checked too: a forged one had passed as "valid".
+        let key = try cli.run("ledger", "key").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let signed = try cli.run("ledger", "proof", "1").stdout
+        #expect(try check(signed, key: key) == 0)
+        // (In the JSON, the note's signature line follows an escaped newline: `\n— <name> <base64>`.)
+        let signatureLine = try #require(signed.range(of: "\\n— "), "\(signed)")
+        let signatureStart = signed.index(signatureLine.upperBound, offsetBy: key.split(separator: "+")[0].count + 10)
+        let forged = signed.replacingCharacters(in: signatureStart...signatureStart, with: signed[signatureStart] == "A" ? "B" : "A")
+        #expect(forged != signed)
+        #expect(try check(forged) == 0, "without the key, only the tree is checked (and the script says so)")
+        #expect(try check(forged, key: key) == 1, "a forged signature")
+        // Entries are numbered from 1: entry 0 is not one "not covered by the latest checkpoint".
+        let zero = try cli.run("ledger", "proof", "0")
+        #expect(zero.status == 2 && zero.stderr.contains("there is no entry 0: the ledger's entries are numbered 1 to \(size)"), "\(zero.stderr)")
         let altered = consistency.replacingOccurrences(of: "\"oldSize\": 2", with: "\"oldSize\": 3")
         #expect(try check(altered) == 1)
         #expect(try check(consistency.replacingOccurrences(of: "\"oldSize\": 2", with: "\"oldSize\": -2")) == 1, "a negative size")
@@ -291,18 +310,18 @@ struct LedgerTests {
         // An edited subtree hash (entries 257…512): no proof that would use it is given out, and verify names it.
         try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1")
         let refused = try cli.run("ledger", "proof", "1")
-        #expect(refused.status != 0 && refused.stdout.isEmpty)
+        #expect(refused.status == 1 && refused.stdout.isEmpty, "evidence, as verify reports it; not a usage error (2)")
         #expect(refused.stderr.contains("entry 1's proof does not check against the latest checkpoint"), "\(refused.stderr)")
         #expect(try cli.run("ledger", "proof", "1000").status == 0, "a proof that does not use it")
         let broken = try cli.run("ledger", "proof", "--consistency", "100", String(size))
-        #expect(broken.status != 0 && broken.stderr.contains("the consistency proof from 100 to \(size) entries does not check"), "\(broken.stderr)")
+        #expect(broken.status == 1 && broken.stderr.contains("the consistency proof from 100 to \(size) entries does not check"), "\(broken.stderr)")
         let (status, found) = try findings(cli)
         #expect(status == 1)
         #expect(found == ["SUBTREE_DIVERGES 512: the kept hash of entries 257…512 is not theirs: proofs that use it fail to check (the store was edited)"])
         // One under the signed root (entries 1…1024): the roots a consistency proof states are checked against the checkpoints.
         try tamper(cli, "UPDATE ledger_subtree SET hash = zeroblob(32) WHERE height = 10 AND idx = 0")
         let unsigned = try cli.run("ledger", "proof", "--consistency", "1100", String(size))
-        #expect(unsigned.status != 0 && unsigned.stderr.contains("does not have the root its checkpoint signed"), "\(unsigned.stderr)")
+        #expect(unsigned.status == 1 && unsigned.stderr.contains("does not have the root its checkpoint signed"), "\(unsigned.stderr)")
         // The root is the one the note signs, not the column beside it.
         try tamper(cli, "UPDATE checkpoint SET root_hash = zeroblob(32)")
         let signed = try cli.run("ledger", "proof", "1000")

@@ -47,7 +47,7 @@ public struct Ledger {
                                          arguments: [range.lowerBound, range.upperBound])
         while let row = try cursor.next() { hashes.append([UInt8](row[0] as Data)) }
         guard hashes.count == range.count else {
-            throw StoreError(message: "ledger entries \(range.lowerBound + 1)…\(range.upperBound) are not all there (run `dppsync ledger verify`)")
+            throw LedgerIntegrityError(message: "ledger entries \(range.lowerBound + 1)…\(range.upperBound) are not all there (run `dppsync ledger verify`)")
         }
         return hashes
     }
@@ -136,20 +136,25 @@ public struct Ledger {
 
     /// An inclusion proof of entry `sequence` (1-based) against the latest checkpoint.
     public func inclusionProof(sequence: Int) throws -> JSONValue {
+        let logSize = try store.read { db in try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0 }
+        guard sequence >= 1, sequence <= logSize else {
+            throw StoreError(message: logSize == 0 ? "the ledger is empty: there is no entry to prove"
+                             : "there is no entry \(sequence): the ledger's entries are numbered 1 to \(logSize)")
+        }
         guard let latest = try latestCheckpoint() else { throw StoreError(message: "no checkpoint yet: run `dppsync ledger checkpoint`") }
         let size = latest.checkpoint.treeSize
-        guard sequence >= 1, sequence <= size else {
-            throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size))")
+        guard sequence <= size else {
+            throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size)): run `dppsync ledger checkpoint`")
         }
         guard let signedRoot = Self.signedRoot(of: latest.note) else {
-            throw StoreError(message: "the latest checkpoint's note cannot be read (run `dppsync ledger verify`)")
+            throw LedgerIntegrityError(message: "the latest checkpoint's note cannot be read (run `dppsync ledger verify`)")
         }
         return try store.read { db in
             let proof = try MerkleTree.inclusionProof(index: sequence - 1, size: size) { try Self.subtreeHash($0, in: db) }
             let leaf = try Self.leafHashes((sequence - 1)..<sequence, in: db)[0]
             // Built from the store, checked against the signed root: an edited entry or kept hash gives no proof.
             guard MerkleTree.verifyInclusion(leafHash: leaf, index: sequence - 1, treeSize: size, proof: proof, root: signedRoot) else {
-                throw StoreError(message: "entry \(sequence)'s proof does not check against the latest checkpoint (tree size \(size)): the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
+                throw LedgerIntegrityError(message: "entry \(sequence)'s proof does not check against the latest checkpoint (tree size \(size)): the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
             }
             return .object([
                 ("leafIndex", .number(String(sequence - 1))),
@@ -175,11 +180,11 @@ public struct Ledger {
             for (size, root) in [(oldSize, oldRoot), (newSize, newRoot)] {
                 guard let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoint WHERE tree_size = ?", arguments: [size]) else { continue }
                 guard Self.signedRoot(of: note) == root else {
-                    throw StoreError(message: "the tree of \(size) entries does not have the root its checkpoint signed: the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
+                    throw LedgerIntegrityError(message: "the tree of \(size) entries does not have the root its checkpoint signed: the store's entries or kept hashes were edited (run `dppsync ledger verify`)")
                 }
             }
             guard MerkleTree.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof) else {
-                throw StoreError(message: "the consistency proof from \(oldSize) to \(newSize) entries does not check (run `dppsync ledger verify`)")
+                throw LedgerIntegrityError(message: "the consistency proof from \(oldSize) to \(newSize) entries does not check (run `dppsync ledger verify`)")
             }
             return .object([
                 ("oldSize", .number(String(oldSize))),
@@ -209,10 +214,17 @@ public struct Ledger {
                 """, arguments: [subject])
                 .map { row in
                     guard let entry = (try? StoredBody.decode([UInt8](row["body"] as Data), size: row["body_size"])).flatMap(LedgerEntry.init(canonicalBytes:)) else {
-                        throw StoreError(message: "ledger entry \(row["seq"] as Int64) of \(subject)'s history cannot be read: the ledger was edited (run `dppsync ledger verify`)")
+                        throw LedgerIntegrityError(message: "ledger entry \(row["seq"] as Int64) of \(subject)'s history cannot be read: the ledger was edited (run `dppsync ledger verify`)")
                     }
                     return entry
                 }
         }
     }
+}
+
+/// The ledger in the store does not check against what was signed (an entry, a kept hash or a
+/// checkpoint edited): evidence for `ledger verify`, not a mistake in the command (exit 1, not 2).
+public struct LedgerIntegrityError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
