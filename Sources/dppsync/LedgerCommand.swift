@@ -83,12 +83,16 @@ struct LedgerCommand: ParsableCommand {
             discussion: "Example:\n  dppsync ledger show --asset DPP-H2-001"
         )
         @OptionGroup var options: RootOptions
-        @Option(help: "The component's dppId.") var asset: String
+        @Option(help: "The component's dppId (or its CMMS asset number).") var asset: String
         @Flag(help: "Print the entries' canonical JSON, one per line.") var json = false
 
         func run() throws {
             let store = try options.openStore()
-            let entries = try Ledger(store: store, layout: options.layout, origin: "").history(subject: asset)
+            // A CMMS asset number names its component's history too (entries are kept by dppId).
+            let names = try store.read { db in try ReviewQueue.assetNames(asset, in: db) }
+            let ledger = Ledger(store: store, layout: options.layout, origin: "")
+            var entries = try ledger.history(subject: asset)
+            if entries.isEmpty, let dppId = names.dropFirst().first, names.count == 2 { entries = try ledger.history(subject: dppId) }
             if entries.isEmpty { throw UsageError(message: "no ledger entry concerns \(asset)") }
             for entry in entries {
                 if json { print(entry.canonicalJSON.jsonText(sortedKeys: true)); continue }

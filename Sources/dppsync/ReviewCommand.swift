@@ -20,7 +20,7 @@ struct ReviewCommand: ParsableCommand {
         @OptionGroup var options: RootOptions
         @Flag(help: "Include resolved items.") var all = false
         @Option(help: "Only this reason code.") var reason: String?
-        @Option(help: "Only records about this dppId or CMMS asset number.") var asset: String?
+        @Option(help: "Only records about this asset, by dppId or CMMS asset number (either finds records that name the other).") var asset: String?
         @Option(help: "Only items older than this many days.") var olderThan: Int?
         @Flag(help: "Print JSON: a list of items, each with its id.") var json = false
 

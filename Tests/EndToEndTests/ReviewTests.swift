@@ -108,6 +108,11 @@ struct ReviewTests {
         let items = try JSONParser.parseDocument(Array(list.stdout.utf8))
         guard case .array(let all) = items, let first = all.first, let id = first["id"]?.scalarText else { Issue.record("no items"); return }
         #expect(first["reason"] == .string("DIVERGENT_DUPLICATE"))
+        // The record names its asset by dppId: its CMMS number finds it too, and a near miss does not.
+        #expect(try cli.run("review", "list", "--asset", "H2FC-0001").stdout.contains("#\(id) "))
+        #expect(try cli.run("review", "list", "--asset", "DPP-H2-001").stdout.contains("#\(id) "))
+        #expect(!(try cli.run("review", "list", "--asset", "DPP_H2-001").stdout.contains("#\(id) ")), "`_` is no wildcard")
+        #expect(try cli.run("ledger", "show", "--asset", "H2FC-0001").stdout.contains("workorder.completed"), "the ledger by CMMS number too")
         let show = try cli.run("review", "show", id)
         #expect(show.stdout.contains("findings"))
         #expect(show.stdout.contains("No issues") && show.stdout.contains("Seal weeping"))

@@ -73,13 +73,30 @@ public struct ReviewQueue {
         var arguments: [DatabaseValueConvertible] = []
         if !filter.all { clauses.append("r.status = 'open'") }
         if let reason = filter.reason { clauses.append("r.reason = ?"); arguments.append(reason) }
-        if let asset = filter.asset { clauses.append("r.record LIKE ?"); arguments.append("%\"" + asset + "\"%") }
         if let days = filter.olderThanDays {
             clauses.append("r.created_at < ?")
             arguments.append(Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(days) * 86_400_000).description)
         }
-        let sql = Self.selectSQL + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY r.id"
-        return try store.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.item) }
+        return try store.read { db in
+            if let asset = filter.asset {
+                // A record names its asset by dppId or by CMMS number, whichever its source has: either finds it.
+                // (Exactly: a LIKE pattern had read `_` and `%` in an id as wildcards, and ignored case.)
+                let names = try Self.assetNames(asset, in: db)
+                clauses.append("(" + names.map { _ in "instr(r.record, ?) > 0" }.joined(separator: " OR ") + ")")
+                arguments += names.map { "\"" + $0 + "\"" }
+            }
+            let sql = Self.selectSQL + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY r.id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.item)
+        }
+    }
+
+    /// `asset` and the asset's other name: its CMMS number for a dppId, the dppIds of a CMMS number.
+    public static func assetNames(_ asset: String, in db: Database) throws -> [String] {
+        let others = try String.fetchAll(db, sql: """
+            SELECT cmms_asset_num FROM asset WHERE dpp_id = ?1 AND cmms_asset_num IS NOT NULL
+            UNION SELECT dpp_id FROM asset WHERE cmms_asset_num = ?1
+            """, arguments: [asset])
+        return [asset] + others.filter { $0 != asset }
     }
 
     public func item(_ id: Int64) throws -> ReviewItem? {
