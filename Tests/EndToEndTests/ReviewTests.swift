@@ -130,6 +130,9 @@ struct ReviewTests {
         #expect(try cli.scalar("SELECT status || ' ' || resolved_by FROM review_item") == "accepted qa.lead")
         #expect(try cli.scalar("SELECT decision || ' ' || note FROM review_resolution") == "accept CMMS corrected the finding")
         #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_entry WHERE kind = 'review.resolved'") == "1")
+        // The accepted version's entry names its mapping, as a run's does (it had been null).
+        let history = try cli.run("ledger", "show", "--asset", "DPP-H2-001").stdout
+        #expect(history.components(separatedBy: "mapping workorders-json.mapping.yaml").count == 4, "the first version, the accepted one and the resolution: \(history)")
         // The resolution's batch has its reconciliation report, as every batch has.
         let batch = try #require(try cli.scalar("SELECT id FROM batch WHERE trigger = 'review'"))
         for suffix in ["html", "json", "csv"] {

@@ -66,7 +66,7 @@ public struct ReviewQueue {
     }
 
     /// An item with its file (its record's line is kept with it: migration v22).
-    static let selectSQL = "SELECT r.*, f.source, f.name AS file_name, f.fingerprint FROM review_item r JOIN input_file f ON f.id = r.file_id"
+    static let selectSQL = "SELECT r.*, f.source, f.name AS file_name, f.fingerprint, f.mapping_name FROM review_item r JOIN input_file f ON f.id = r.file_id"
 
     public func list(_ filter: Filter, now: Timestamp = .now()) throws -> [ReviewItem] {
         var clauses: [String] = []
@@ -108,7 +108,7 @@ public struct ReviewQueue {
         return ReviewItem(id: row["id"], batchId: row["batch_id"], kind: row["kind"], key: row["record_key"],
                           reason: ReasonCode(rawValue: row["reason"]), message: row["message"], status: row["status"],
                           createdAt: row["created_at"], source: row["source"], fileName: row["file_name"], fileFingerprint: row["fingerprint"],
-                          recordIndex: row["record_index"], line: row["line"], mappingName: nil, mappingHash: row["mapping_hash"],
+                          recordIndex: row["record_index"], line: row["line"], mappingName: row["mapping_name"], mappingHash: row["mapping_hash"],
                           record: (try? JSONParser.parseDocument(Array(recordText.utf8))) ?? .null,
                           resolvedBy: row["resolved_by"], resolvedAt: row["resolved_at"], note: row["note"])
     }
@@ -212,7 +212,7 @@ public struct ReviewQueue {
             let batchId = db.lastInsertedRowID
             var writer = try StateWriter(db: db, batchId: batchId, clock: { now })
             let provenance = Provenance(fileFingerprint: item.fileFingerprint, fileName: item.fileName, recordIndex: item.recordIndex,
-                                        mappingName: nil, mappingHash: item.mappingHash)
+                                        mappingName: item.mappingName, mappingHash: item.mappingHash)
             var decision: Decision
             var redecided: [Outcome: Int] = [:]
             switch resolution {
