@@ -28,7 +28,8 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Format printed on standard output: html, json or csv.") var format: String = "json"
 
         func run() throws {
-            guard let chosen = ReconciliationReport.Format(rawValue: format) else { throw ValidationError("--format must be html, json or csv") }
+            // (A ValidationError thrown from run() had printed the top command's usage.)
+            guard let chosen = ReconciliationReport.Format(rawValue: format) else { throw UsageError(message: "--format must be html, json or csv") }
             let store = try options.openStore()
             let report = ReconciliationReport(store: store, layout: options.layout)
             guard let id = try batch ?? report.latestBatch() else { throw UsageError(message: "no batch yet: run `dppsync run --once` first") }
