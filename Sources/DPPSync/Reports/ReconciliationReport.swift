@@ -99,9 +99,9 @@ public struct ReconciliationReport {
                 let counts = try Row.fetchAll(db, sql: "SELECT outcome, reason, COUNT(*) AS n FROM record_outcome WHERE batch_id = ? GROUP BY outcome, reason ORDER BY outcome, reason", arguments: [batchId])
                 head += "  \"counts\": [" + counts.map { "{\"outcome\": \(q($0["outcome"])), \"reason\": \(q($0["reason"])), \"records\": \($0["n"] as Int64)}" }.joined(separator: ", ") + "],\n"
                 let files = try Row.fetchAll(db, sql: "SELECT source, name, fingerprint, disposition, reason, message, mapping_name, mapping_hash, record_count FROM input_file WHERE batch_id = ? ORDER BY id", arguments: [batchId])
-                head += "  \"files\": [\n" + files.map { f in
+                head += "  \"files\": [" + (files.isEmpty ? "" : "\n") + files.map { f in
                     "    {\"source\": \(q(f["source"])), \"file\": \(q(f["name"])), \"fingerprint\": \(q(f["fingerprint"])), \"disposition\": \(q(f["disposition"])), \"reason\": \(q(f["reason"])), \"message\": \(q(f["message"])), \"mapping\": \(q(f["mapping_name"])), \"mappingHash\": \(q(f["mapping_hash"])), \"records\": \(f["record_count"] as Int64)}"
-                }.joined(separator: ",\n") + "\n  ],\n  \"records\": [\n"
+                }.joined(separator: ",\n") + (files.isEmpty ? "" : "\n  ") + "],\n  \"records\": [\n"
                 jsonOut += head.utf8
             }
             let batchText = Array(String(batchId).utf8)
