@@ -306,7 +306,9 @@ public final class Synchronizer {
             try FileSystem.createDirectory(processing)
             let target = FileSystem.freeName(for: file.name, in: processing, reserving: 1 + Inbox.reprocessSuffix.utf8.count)
             try FileSystem.writeAtomically(String(file.earlier), to: Inbox.reprocessNote(for: target))
-            try FileSystem.writeAtomically(try FileSystem.readBytes(file.absolute), to: target)
+            // Streamed: read whole, a 1 GB export had taken 1 GB of memory before its records were read.
+            try FileSystem.copy(file.absolute, to: target)
+            try FileSystem.syncDirectory(processing)
             let size = FileSystem.signature(of: target)?.size ?? 0
             work.append((InboxFile(source: file.source, name: (target as NSString).lastPathComponent, path: target, size: size, firstSeen: 0),
                          file.mapping, file.earlier))

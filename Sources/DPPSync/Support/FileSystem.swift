@@ -173,34 +173,40 @@ public enum FileSystem {
             // A copy a killed process left half-written under its temporary name.
             removeStaleTemporaries(in: folder)
             guard signature(of: source) != nil else { throw FileSystemError(operation: "move", path: source, reason: "only a file, a link or a named pipe can move to another file system") }
-            let input = open(source, O_RDONLY | O_CLOEXEC)
-            guard input >= 0 else { throw FileSystemError.errno("open", source) }
-            defer { close(input) }
-            let temporary = temporaryPath(for: target)
-            let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard output >= 0 else { throw FileSystemError.errno("create", temporary) }
-            do throws(FileSystemError) {
-                defer { close(output) }
-                var chunk = [UInt8](repeating: 0, count: 1 << 20)
-                while true {
-                    let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-                    if n < 0 { if errno == EINTR { continue }; throw FileSystemError.errno("read", source) }
-                    if n == 0 { break }
-                    try writeAll(Array(chunk[0..<n]), to: output, path: temporary)
-                }
-                guard fsync(output) == 0 else { throw FileSystemError.errno("fsync", temporary) }
-            } catch {
-                unlink(temporary)
-                throw error
-            }
-            guard rename(temporary, target) == 0 else {
-                unlink(temporary)
-                throw FileSystemError.errno("rename", target)
-            }
+            try copy(source, to: target)
         }
         // The copy's name durable before the original goes: the two folders are on different disks.
         try syncDirectory(folder)
         guard unlink(source) == 0 else { throw FileSystemError.errno("remove", source) }
+    }
+
+    /// Copies the file `source` to `target` a megabyte at a time (memory stays flat whatever its size),
+    /// under a temporary name, flushed, then renamed into place: `target` is whole or absent.
+    public static func copy(_ source: String, to target: String) throws(FileSystemError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw FileSystemError.errno("open", source) }
+        defer { close(input) }
+        let temporary = temporaryPath(for: target)
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw FileSystemError.errno("create", temporary) }
+        do throws(FileSystemError) {
+            defer { close(output) }
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; throw FileSystemError.errno("read", source) }
+                if n == 0 { break }
+                try writeAll(Array(chunk[0..<n]), to: output, path: temporary)
+            }
+            guard fsync(output) == 0 else { throw FileSystemError.errno("fsync", temporary) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, target) == 0 else {
+            unlink(temporary)
+            throw FileSystemError.errno("rename", target)
+        }
     }
 
     /// Writes `bytes` to `path` without fsync: for files staged under a temporary

@@ -35,4 +35,18 @@ struct StaleTemporariesTests {
         let written = FileSystem.entries(of: folder)
         #expect(written.count == 3 && written.allSatisfy { $0.utf8.count + 12 <= 255 && $0.hasSuffix(".json") }, "\(written)")
     }
+
+    @Test("a copy is whole under its name, chunk boundaries crossed, with no temporary left; a failed one leaves nothing")
+    func streamedCopy() throws {
+        let folder = TemporaryFiles.path("copy-")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var bytes = [UInt8](repeating: 0, count: 3 * (1 << 20) + 17)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/source.xml"))
+        try FileSystem.copy(folder + "/source.xml", to: folder + "/copy.xml")
+        #expect(try FileSystem.readBytes(folder + "/copy.xml") == bytes)
+        #expect(FileSystem.entries(of: folder).sorted() == ["copy.xml", "source.xml"], "no temporary left")
+        #expect(throws: FileSystemError.self) { try FileSystem.copy(folder + "/missing.xml", to: folder + "/other.xml") }
+        #expect(!FileSystem.entryExists(folder + "/other.xml"))
+    }
 }
