@@ -3,7 +3,8 @@
 
     python3 verify-proof.py proof.json [--key VERIFIER_KEY]
 
-Inclusion (RFC 9162 2.1.3.2) or consistency (2.1.4.2); exit 0 valid, 1 invalid.
+Inclusion (RFC 9162 2.1.3.2) or consistency (2.1.4.2); exit 0 valid, 1 invalid,
+2 a usage error (no readable proof, --key with a consistency proof).
 An inclusion proof is checked against the root in its checkpoint; with --key (the
 pinned verifier key, `dppsync ledger key`: <name>+<hex key id>+<base64(0x01 || key)>)
 the checkpoint's Ed25519 signature is checked too (RFC 8032, in pure Python below):
@@ -60,15 +61,17 @@ def ed25519_verify(public, message, signature):
 def checkpoint_signed(note, key):
     """The signed note carries a valid signature by the verifier key `key` over its body."""
     name, key_id, encoded = key.strip().split("+", 2)
-    raw = base64.b64decode(encoded)
+    raw = base64.b64decode(encoded, validate=True)
     if raw[:1] != b"\x01" or len(raw) != 33: raise ValueError("not an Ed25519 verifier key")
     public = raw[1:]
     if hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4].hex() != key_id: raise ValueError("the key id does not match the key")
-    body, _, signatures = note.rpartition("\n\n")
+    body, blank, signatures = note.rpartition("\n\n")
+    if not blank: return False
     for line in signatures.split("\n"):
         fields = line.split(" ")
         if len(fields) != 3 or fields[0] != "\u2014" or fields[1] != name: continue
-        blob = base64.b64decode(fields[2])
+        try: blob = base64.b64decode(fields[2], validate=True)
+        except ValueError: continue  # a malformed line is no signature; another may be
         if blob[:4].hex() == key_id and ed25519_verify(public, (body + "\n").encode(), blob[4:]): return True
     return False
 
@@ -107,23 +110,32 @@ def consistency(p):
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == old and sr == new
 
-args = sys.argv[1:]
-key = None
-if "--key" in args:
-    at = args.index("--key")
-    if at + 1 >= len(args): sys.exit("--key takes the verifier key (`dppsync ledger key`)")
-    key = args[at + 1]
-    del args[at:at + 2]
-proof = json.load(open(args[0]) if args else sys.stdin)
-ok = inclusion(proof) if "leafIndex" in proof else consistency(proof)
-if ok and key is not None:
-    if "checkpoint" not in proof:
-        sys.exit("a consistency proof carries no checkpoint: compare its roots with the signed checkpoints of those sizes")
-    try:
-        ok = checkpoint_signed(proof["checkpoint"], key)
-    except (ValueError, TypeError) as error:
-        sys.exit("--key: %s" % error)
-    print("valid, checkpoint signed by " + key.split("+")[0] if ok else "INVALID: the checkpoint is not signed by the given key")
-else:
-    print(("valid (the checkpoint's signature is not checked: give --key)" if "leafIndex" in proof and key is None else "valid") if ok else "INVALID")
-sys.exit(0 if ok else 1)
+def usage(message):
+    print("verify-proof.py: " + message, file=sys.stderr)
+    sys.exit(2)
+
+args, key = [], None
+argv = iter(sys.argv[1:])
+for arg in argv:
+    if arg == "--key": key = next(argv, None) or usage("--key takes the verifier key (`dppsync ledger key`)")
+    elif arg.startswith("--key="): key = arg[len("--key="):]
+    elif arg.startswith("-") and arg != "-": usage("unknown option " + arg)
+    else: args.append(arg)
+if len(args) > 1: usage("one proof file at a time")
+try:
+    proof = json.load(sys.stdin if not args or args[0] == "-" else open(args[0]))
+except (OSError, ValueError) as error:
+    usage("cannot read the proof: %s" % error)
+if key is not None and "leafIndex" not in proof:
+    usage("--key checks an inclusion proof's checkpoint; a consistency proof carries none (compare its roots with the checkpoints of those sizes)")
+try:
+    ok = inclusion(proof) if "leafIndex" in proof else consistency(proof)
+    signed = ok and key is not None and checkpoint_signed(proof["checkpoint"], key)
+except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+    print("INVALID: the proof or the key is malformed (%s)" % error)
+    sys.exit(1)
+if not ok: print("INVALID")
+elif key is None: print("valid (the checkpoint's signature is not checked: give --key)" if "leafIndex" in proof else "valid")
+elif signed: print("valid, checkpoint signed by " + key.split("+")[0])
+else: print("INVALID: the checkpoint is not signed by the given key")
+sys.exit(0 if ok and (key is None or signed) else 1)

@@ -92,7 +92,12 @@ struct LedgerCommand: ParsableCommand {
             let names = try store.read { db in try ReviewQueue.assetNames(asset, in: db) }
             let ledger = Ledger(store: store, layout: options.layout, origin: "")
             var entries = try ledger.history(subject: asset)
-            if entries.isEmpty, let dppId = names.dropFirst().first, names.count == 2 { entries = try ledger.history(subject: dppId) }
+            if entries.isEmpty {
+                // (A CMMS number the registry gave two components names both histories, in ledger order.)
+                var seen = Set<Int64>()
+                entries = try names.dropFirst().flatMap { try ledger.history(subject: $0) }.sorted { $0.sequence < $1.sequence }
+                    .filter { seen.insert($0.sequence).inserted }
+            }
             if entries.isEmpty { throw UsageError(message: "no ledger entry concerns \(asset)") }
             for entry in entries {
                 if json { print(entry.canonicalJSON.jsonText(sortedKeys: true)); continue }

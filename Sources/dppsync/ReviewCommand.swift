@@ -62,18 +62,39 @@ struct ReviewCommand: ParsableCommand {
             if let by = item.resolvedBy { print(("resolved: \(item.resolvedAt ?? "") by \(by)\(item.note.map { ": \($0)" } ?? "")").terminalSafe) }
             let stored = try queue.storedFields(of: item)
             guard case .object(let incoming)? = item.record["fields"] else { return }
-            print("\n" + "field".padding(toLength: 18, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
-            let names = Set(incoming.map(\.0)).union(stored?.keys ?? [:].keys).sorted()
             let fields = Dictionary(incoming, uniquingKeysWith: { first, _ in first })
-            func text(_ value: JSONValue?) -> String { value.map { $0.scalarText ?? $0.jsonText() } ?? "" }
+            let names = Set(fields.keys).union(stored?.keys ?? [:].keys).sorted()
+            let width = max(18, (names.map(\.count).max() ?? 0) + 2)
+            print("\n" + "field".padding(toLength: width, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
             for name in names {
-                let storedText = stored == nil ? "(none)" : text(stored?[name]), incomingText = text(fields[name])
+                let storedText = stored == nil ? "(none)" : Self.text(stored?[name])
+                let incomingText = fields[name] == nil ? "(not in the record)" : Self.text(fields[name])
                 // A list (labour, tests, parts) does not fit a column: each side on a line of its own.
                 if storedText.count > 32 {
                     for line in [name, "  stored    " + storedText, "  incoming  " + incomingText] { print(line.terminalSafe) }
                 } else {
-                    print((name.padding(toLength: 18, withPad: " ", startingAt: 0) + storedText.padding(toLength: 34, withPad: " ", startingAt: 0) + incomingText).terminalSafe)
+                    print((name.padding(toLength: width, withPad: " ", startingAt: 0) + storedText.padding(toLength: 34, withPad: " ", startingAt: 0) + incomingText).terminalSafe)
                 }
+            }
+        }
+
+        /// A value as the two sides can be compared by eye: a list's objects with their keys in order, and
+        /// numbers in them by value (`4.25` stored as text, `4.25` read as a number; `1.5` and `1.50`).
+        static func text(_ value: JSONValue?) -> String {
+            func normalized(_ value: JSONValue) -> JSONValue {
+                switch value {
+                case .object(let members): return .object(members.map { ($0.0, normalized($0.1)) }.sorted { $0.0 < $1.0 })
+                case .array(let items): return .array(items.map(normalized))
+                case .number(let text), .string(let text):
+                    guard let number = Double(text), number.isFinite, text.first.map({ $0.isNumber || $0 == "-" }) ?? false else { return value }
+                    return .string(number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number))
+                default: return value
+                }
+            }
+            guard let value else { return "" }
+            switch value {
+            case .array, .object: return normalized(value).jsonText()
+            default: return value.scalarText ?? value.jsonText()
             }
         }
     }

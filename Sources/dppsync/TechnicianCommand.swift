@@ -33,7 +33,7 @@ struct TechnicianCommand: ParsableCommand {
             let holdings = try PersonalData(store: try options.openStore(readOnly: true), layout: options.layout).holdings(of: laborCode)
             guard holdings.isKnown else { throw UsageError(message: "no technician with labour code \(laborCode) is known to this root") }
             if json { Swift.print(holdings.jsonValue.jsonText(pretty: true)); return }
-            TechnicianCommand.print(holdings)
+            TechnicianCommand.print(holdings, root: options.layout.root)
         }
     }
 
@@ -69,25 +69,34 @@ struct TechnicianCommand: ParsableCommand {
             }
             let erasure: PersonalData.Erasure
             do {
-                erasure = try personal.erase(laborCode, by: who, note: note, now: .now())
+                erasure = try personal.erase(laborCode, by: who, note: note, now: .now(), wait: Double(wait))
+            } catch let busy as PersonalData.EmissionBusy {
+                throw UsageError(message: busy.description)
             } catch where Store.isBusy(error) {
                 throw UsageError(message: "another dppsync process (a run writing a file, most likely) kept the store busy for more than \(wait) s; nothing was erased (try again, or give a longer --wait)")
             }
-            Swift.print((erasure.erasedDetails ? "erased the name and licence number of \(laborCode)" : "no name or licence number of \(laborCode) was stored")
-                        + (erasure.redactedReviewItems > 0 ? "; removed them from \(erasure.redactedReviewItems) held record(s) in the review queue" : "")
-                        + "; the erasure is recorded (by \(who))")
+            let code = erasure.before.laborCode
+            var done = [erasure.erasedDetails ? "erased the name and licence number of \(code)" : "no name or licence number of \(code) was stored"]
+            if erasure.redactedReviewItems > 0 { done.append("removed them from \(erasure.redactedReviewItems) held record(s) in the review queue") }
+            if erasure.redactedRefusals > 0 {
+                done.append("from \(erasure.redactedRefusals) refusal message(s), whose reconciliation reports are written again (\(erasure.rewrittenReports.joined(separator: ", ")))")
+            }
+            Swift.print((done.joined(separator: "; ") + "; the erasure is recorded (by \(who))").terminalSafe)
             if let until = erasure.before.validUntil, until >= Timestamp.now().civilDate().description, erasure.erasedDetails {
-                Swift.print("note: the certification is valid until \(until): release certificates emitted from now on carry no licence number for \(laborCode)")
+                Swift.print("note: the certification is valid until \(until): release certificates emitted from now on carry no licence number for \(code)")
+            }
+            if !erasure.walCleared {
+                Swift.print("note: another process reads the store: the erased bytes stay in State/dppsync.sqlite-wal until its next checkpoint")
             }
             if !erasure.before.files.isEmpty {
-                Swift.print("files that still carry the details, kept as evidence (delete or redact them under your retention policy):")
+                Swift.print("files that still carry the details, kept as evidence (delete or redact them under your retention policy; `technician show` lists them):")
                 for file in erasure.before.files { Swift.print("  \(file)".terminalSafe) }
             }
             Swift.print("a later export that carries the details stores them again: have the CMMS stop sending them")
         }
     }
 
-    static func print(_ holdings: PersonalDataHoldings) {
+    static func print(_ holdings: PersonalDataHoldings, root: String) {
         Swift.print("technician \(holdings.laborCode)".terminalSafe)
         if holdings.hasStoredDetails {
             Swift.print("  stored: name \(holdings.name ?? "(none)"), licence number \(holdings.licence ?? "(none)")".terminalSafe)
@@ -100,8 +109,12 @@ struct TechnicianCommand: ParsableCommand {
         }
         Swift.print(holdings.files.isEmpty ? "  files: none carry them" : "  files that carry them:")
         for file in holdings.files { Swift.print("    \(file)".terminalSafe) }
+        if holdings.refusalMessages > 0 { Swift.print("  refusal messages quoting them: \(holdings.refusalMessages)") }
         for erasure in holdings.erasures {
             Swift.print("  erased \(erasure.at) by \(erasure.by)\(erasure.note.map { ": \($0)" } ?? "")".terminalSafe)
+            let left = erasure.files.filter { FileSystem.entryExists($0.hasPrefix("/") ? $0 : root + "/" + $0) }
+            if !left.isEmpty { Swift.print("    files that carried them then, still there:") }
+            for file in left { Swift.print("      \(file)".terminalSafe) }
         }
     }
 }

@@ -10,12 +10,16 @@ public struct RootLayout: Sendable, Hashable {
     }
 
     /// Where a file dppsync stored is now. `input_file.stored_path` was written under the root as the run
-    /// named it (`.`, or a cron job's absolute path): the path as stored when something is there, else its
-    /// `Archive/…` or `Quarantine/…` part under this root (a root moved, or named another way).
+    /// named it (relative to where it ran, or a cron job's absolute path): its `Archive/…` or `Quarantine/…`
+    /// part under this root when something is there (a root moved, or named another way; the stored path
+    /// may name another root's copy), else the path as stored.
     public func storedFile(_ path: String) -> String {
-        if FileSystem.entryExists(path) { return path }
-        let last = ["/Archive/", "/Quarantine/"].compactMap { path.range(of: $0, options: .backwards) }.max { $0.lowerBound < $1.lowerBound }
-        return last.map { root + path[$0.lowerBound...] } ?? path
+        let last = ["/Archive/", "/Quarantine/"].compactMap { ("/" + path).range(of: $0, options: .backwards) }.max { $0.lowerBound < $1.lowerBound }
+        if let last {
+            let here = root + ("/" + path)[last.lowerBound...]
+            if FileSystem.entryExists(here) { return here }
+        }
+        return path
     }
 
     public var configFile: String { root + "/dppsync.yaml" }
@@ -30,6 +34,9 @@ public struct RootLayout: Sendable, Hashable {
     /// The sources whose part of the last pass failed, with why and when (`status` shows them).
     public var sourceFailures: String { state + "/source-failures.json" }
     public var lockFile: String { state + "/run.lock" }
+    /// Held shared while the outbox is emitted, exclusively while a technician's personal data is
+    /// erased: no release certificate is written with a licence number read before the erasure.
+    public var emissionLock: String { state + "/emission.lock" }
 
     public func inbox(_ source: String) -> String { inbox + "/" + source }
     public func processing(_ source: String) -> String { inbox(source) + "/.processing" }

@@ -134,14 +134,23 @@ public struct Ledger {
         return stored
     }
 
+    /// A log shorter than a checkpoint signed is evidence (entries removed), not an entry asked for that is not there.
+    private static func checkNotShorter(_ logSize: Int, than signedSize: Int) throws {
+        guard logSize >= signedSize else {
+            throw LedgerIntegrityError(message: "a checkpoint signed \(signedSize) entries, but the ledger has \(logSize): entries were removed (run `dppsync ledger verify`)")
+        }
+    }
+
     /// An inclusion proof of entry `sequence` (1-based) against the latest checkpoint.
     public func inclusionProof(sequence: Int) throws -> JSONValue {
         let logSize = try store.read { db in try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0 }
+        let latest = try latestCheckpoint()
+        try Self.checkNotShorter(logSize, than: latest?.checkpoint.treeSize ?? 0)
         guard sequence >= 1, sequence <= logSize else {
             throw StoreError(message: logSize == 0 ? "the ledger is empty: there is no entry to prove"
                              : "there is no entry \(sequence): the ledger's entries are numbered 1 to \(logSize)")
         }
-        guard let latest = try latestCheckpoint() else { throw StoreError(message: "no checkpoint yet: run `dppsync ledger checkpoint`") }
+        guard let latest else { throw StoreError(message: "no checkpoint yet: run `dppsync ledger checkpoint`") }
         let size = latest.checkpoint.treeSize
         guard sequence <= size else {
             throw StoreError(message: "entry \(sequence) is not covered by the latest checkpoint (tree size \(size)): run `dppsync ledger checkpoint`")
@@ -171,6 +180,7 @@ public struct Ledger {
     public func consistencyProof(oldSize: Int, newSize: Int) throws -> JSONValue {
         try store.read { db in
             let logSize = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
+            try Self.checkNotShorter(logSize, than: Int.fetchOne(db, sql: "SELECT MAX(tree_size) FROM checkpoint") ?? 0)
             guard oldSize >= 0, oldSize <= newSize, newSize <= logSize else {
                 throw StoreError(message: "sizes must satisfy 0 ≤ OLD ≤ NEW ≤ \(logSize) (the log's size)")
             }

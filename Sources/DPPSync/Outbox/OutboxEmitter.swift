@@ -108,6 +108,9 @@ public struct OutboxEmitter: Sendable {
             ($0, configured[$0] ?? [OutboundMapping.defaultMapping(for: $0)])
         })
         for folder in FileSystem.entries(of: layout.outbox) { FileSystem.removeStaleTemporaries(in: layout.outbox + "/" + folder) }
+        // From reading the licence numbers to placing the last file: an erasure waits, and then sees every file written.
+        let emitting = try FileLock(path: layout.emissionLock, mode: .shared, timeout: nil)
+        defer { withExtendedLifetime(emitting) {} }
         let checkpoint = try Ledger(store: store, layout: layout, origin: "").latestCheckpoint().map { stored in
             CertificateAdditions(stored, licences: try store.read { try CertificateAdditions.licences(in: $0) })
         }

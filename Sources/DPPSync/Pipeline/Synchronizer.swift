@@ -165,7 +165,7 @@ public final class Synchronizer {
         let folder = layout.inbox(source.name)
         if !FileSystem.isDirectory(folder) {
             // A link to a share that is gone is a failure, not a folder to make in its place.
-            if FileSystem.specialKind(of: folder) == .symbolicLink {
+            if FileSystem.specialKind(of: folder) == .symbolicLink, !FileSystem.exists(folder) {
                 throw FileSystemError(operation: "read", path: folder, reason: "it links to a folder that is not there (a share not mounted?)")
             }
             if FileSystem.entryExists(folder) {
@@ -341,7 +341,7 @@ public final class Synchronizer {
     public func storedFiles(ofBatch id: Int64) throws -> [String] {
         try store.read { db in
             try String.fetchAll(db, sql: "SELECT stored_path FROM input_file WHERE batch_id = ? AND duplicate_of IS NULL AND stored_path IS NOT NULL AND stored_path <> '' ORDER BY id", arguments: [id])
-        }.map(layout.storedFile)
+        }.map(layout.storedFile).filter { FileSystem.specialKind(of: $0) == nil }  // (a link or pipe quarantined as it was is never read)
     }
 
     /// `run --once`: a pass; if files were seen for the first time or still

@@ -120,9 +120,11 @@ extension Reconciler {
 
     /// Other facts under the same source time: neither can be the newer, so the record waits for a
     /// person (DIVERGENT_DUPLICATE), as a work order's do; the last file had won, so the order files
-    /// came in decided the state.
+    /// came in decided the state. Accepted on review, the record is the update it would have been (`nil`):
+    /// the waiver had been an applied decision with no change, so an accepted version changed nothing.
     func sameTimeDivergence(_ incoming: Timestamp?, stored: String?, differences: [String], what: String) -> Decision? {
-        guard let incoming, let stored, let storedTime = Timestamp(iso: stored), storedTime == incoming, !differences.isEmpty else { return nil }
+        guard let incoming, let stored, let storedTime = Timestamp(iso: stored), storedTime == incoming, !differences.isEmpty,
+              !waived.contains(.divergentDuplicate) else { return nil }
         return byPolicy(.divergentDuplicate, "\(what) is already stored with other facts under the same source time \(incoming): " + differences.joined(separator: ", "))
     }
 

@@ -69,7 +69,7 @@ public struct StatusReport: Sendable {
             let broken = catalog.brokenMappings(for: source.name)
             if !broken.isEmpty { held.append("mapping \(broken.joined(separator: ", ")) fails its check") }
             let folder = layout.inbox(source.name)
-            if FileSystem.entryExists(folder), !FileSystem.isDirectory(folder), FileSystem.specialKind(of: folder) != .symbolicLink {
+            if FileSystem.exists(folder), !FileSystem.isDirectory(folder) {  // (a link to nothing is a failure: FAILED below, after a run)
                 held.append(Inbox.notAFolderReason(source: source.name))
             }
             let undecodable = waiting.filter { Inbox.isUndecodable($0, in: folder) }.count

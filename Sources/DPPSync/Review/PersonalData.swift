@@ -4,29 +4,33 @@ import GRDB
 /// Where dppsync holds one technician's personal data (name and licence number), for a request to
 /// see it or to erase it (DESIGN.md: the person's details live beside the ledger, erasable).
 ///
-/// The store keeps them in `technician_personal`, and in held certification records (the review
-/// queue keeps the whole mapped record). The files dppsync keeps carry them as the CMMS wrote them:
-/// archived and quarantined exports, rejected records' extracts, and release certificates not yet
-/// taken from `Outbox/`. Those are evidence (the archive is the audit trail of what arrived), so
-/// they are listed for the operator's retention policy, never rewritten.
+/// The store keeps them in `technician_personal`, in held certification records (the review queue
+/// keeps the whole mapped record), and in the message of a record refused for one of them (a value
+/// that failed its rule). The files dppsync keeps carry them as the CMMS wrote them: archived and
+/// quarantined exports, rejected records' extracts, and release certificates not yet taken from
+/// `Outbox/`. Those are evidence (the archive is the audit trail of what arrived), so they are
+/// listed for the operator's retention policy, never rewritten.
 public struct PersonalDataHoldings: Sendable {
     public var laborCode: String
     /// `technician_personal`'s row, if there is one.
     public var name: String?
     public var licence: String?
     public var hasStoredDetails: Bool
-    /// Whether dppsync knows the labour code at all (a certification, an outcome, details).
+    /// Whether the store knows the labour code (a certification, a record, details, an erasure).
     public var isKnown: Bool
     /// The certification's validity end, when one is stored: erasing a valid licence's number leaves
     /// the certificates this person signs without it.
     public var validUntil: String?
     /// Review items whose stored record still carries a name or a licence number.
     public var reviewItems: [Int64]
+    /// Refusals whose message quotes a name or licence number that failed its rule (`record_outcome`).
+    public var refusalMessages: Int
     /// Files that carry the details, relative to the root: archived or quarantined exports, rejected
-    /// records' extracts, release certificates in `Outbox/`.
+    /// records' extracts and reasons, release certificates in `Outbox/`.
     public var files: [String]
-    /// Earlier erasures of this labour code: when, by whom, why.
-    public var erasures: [(at: String, by: String, note: String?)]
+    /// Earlier erasures of this labour code: when, by whom, why, and the files that still carried
+    /// the details then (kept as evidence: the erasure could not say where the licence was after it).
+    public var erasures: [(at: String, by: String, note: String?, files: [String])]
 
     public var jsonValue: JSONValue {
         let text = JSONValue.text
@@ -35,8 +39,10 @@ public struct PersonalDataHoldings: Sendable {
             ("stored", hasStoredDetails ? .object([("name", text(name)), ("licence", text(licence))]) : .null),
             ("validUntil", text(validUntil)),
             ("reviewItems", .array(reviewItems.map { .number(String($0)) })),
+            ("refusalMessages", .number(String(refusalMessages))),
             ("files", .array(files.map { .string($0) })),
-            ("erasures", .array(erasures.map { .object([("at", .string($0.at)), ("by", .string($0.by)), ("note", text($0.note))]) })),
+            ("erasures", .array(erasures.map { .object([("at", .string($0.at)), ("by", .string($0.by)), ("note", text($0.note)),
+                                                         ("filesLeft", .array($0.files.map { .string($0) }))]) })),
         ])
     }
 }
@@ -51,52 +57,77 @@ public struct PersonalData {
     /// The fields of a certification record that are personal data (`ReferenceKind` keeps them apart).
     static let fields = ["name", "licence"]
 
-    /// What dppsync holds of `laborCode`'s personal data, and where.
+    /// A refusal's words about a personal field, up to its value: `field 'licence' fails rule '…' (value "`.
+    private static let refusalPattern = #"field '(?:name|licence)' fails rule '[^']*' \(value ""#
+
+    /// What dppsync holds of `laborCode`'s personal data, and where. A code the store does not know
+    /// as given is looked for in upper case, as the shipped mapping writes it.
     public func holdings(of laborCode: String) throws -> PersonalDataHoldings {
+        let found = try storeHoldings(of: laborCode)
+        if !found.isKnown, laborCode.uppercased() != laborCode {
+            let upper = try storeHoldings(of: laborCode.uppercased())
+            if upper.isKnown { return try withFiles(upper) }
+        }
+        return try withFiles(found)
+    }
+
+    private func storeHoldings(of laborCode: String) throws -> PersonalDataHoldings {
         let kind = RecordKind.technicianCertification.rawValue
-        var holdings = try store.read { db -> PersonalDataHoldings in
+        return try store.read { db -> PersonalDataHoldings in
             let details = try Row.fetchOne(db, sql: "SELECT name, licence FROM technician_personal WHERE labor_code = ?", arguments: [laborCode])
-            let validUntil = try String.fetchOne(db, sql: "SELECT valid_until FROM technician WHERE labor_code = ?", arguments: [laborCode])
+            let technician = try Row.fetchOne(db, sql: "SELECT valid_until FROM technician WHERE labor_code = ?", arguments: [laborCode])
             let reviewItems = try Int64.fetchAll(db, sql: """
                 SELECT id FROM review_item WHERE kind = ? AND record_key = ?
                     AND (json_extract(record, '$.fields.name') IS NOT NULL OR json_extract(record, '$.fields.licence') IS NOT NULL)
                 ORDER BY id
                 """, arguments: [kind, laborCode])
+            let refusals = try Self.refusals(of: laborCode, in: db).count
             // The files its certification records came in (and the same bytes dropped again or reprocessed).
-            var files: [String] = []
-            for row in try Row.fetchAll(db, sql: """
+            var files = try String.fetchAll(db, sql: """
                 WITH carrying(id) AS (
                     SELECT file_id FROM record_outcome WHERE kind = ? AND record_key = ?
                     UNION SELECT file_id FROM review_item WHERE kind = ? AND record_key = ?)
                 SELECT stored_path FROM input_file
                 WHERE (id IN carrying OR duplicate_of IN carrying OR reprocess_of IN carrying) AND stored_path <> ''
                 ORDER BY id
-                """, arguments: [kind, laborCode, kind, laborCode]) {
-                if let path: String = row[0] { files.append(path) }
-            }
-            // Its rejected records' extracts, named as the run (or a review rejection) named them.
+                """, arguments: [kind, laborCode, kind, laborCode])
+            // Its rejected records' extracts and reasons, named as the run (or a review rejection) named them.
             for row in try Row.fetchAll(db, sql: """
                 SELECT f.source, f.name, f.fingerprint, o.record_index FROM record_outcome o JOIN input_file f ON f.id = o.file_id
                 WHERE o.kind = ? AND o.record_key = ? AND o.outcome = 'rejected'
                 ORDER BY o.id
                 """, arguments: [kind, laborCode]) {
-                files.append(RejectedRecordWriter(source: row[0], fileName: row[1], fingerprint: row[2], layout: layout).path(of: row[3]))
+                let extract = RejectedRecordWriter(source: row[0], fileName: row[1], fingerprint: row[2], layout: layout).path(of: row[3])
+                files += [extract, extract + ".reason.json"]
             }
             // Files quarantined whole were never read record by record: they are searched for the code.
-            for path in try String.fetchAll(db, sql: """
+            files += try String.fetchAll(db, sql: """
                 SELECT stored_path FROM input_file WHERE disposition = 'quarantined' AND record_count = 0 AND stored_path <> ''
-                """) where Self.file(path, contains: Array(laborCode.utf8)) {
-                files.append(path)
-            }
+                """).filter { Self.file(layout.storedFile($0), containsWord: laborCode) }
             // (A store not yet migrated, opened read-only, has no erasures.)
-            let erasures = try !db.tableExists("personal_data_erasure") ? [] : Row.fetchAll(db, sql: "SELECT erased_at, erased_by, note FROM personal_data_erasure WHERE labor_code = ? ORDER BY id",
-                                            arguments: [laborCode]).map { (at: $0[0] as String, by: $0[1] as String, note: $0[2] as String?) }
-            let known = try details != nil || !files.isEmpty || !reviewItems.isEmpty || !erasures.isEmpty
-                || (Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM technician WHERE labor_code = ?)", arguments: [laborCode]) ?? false)
-            return PersonalDataHoldings(laborCode: laborCode, name: details?["name"], licence: details?["licence"], hasStoredDetails: details != nil,
-                                        isKnown: known, validUntil: validUntil, reviewItems: reviewItems, files: files, erasures: erasures)
+            let erasures = try !db.tableExists("personal_data_erasure") ? [] : Row.fetchAll(db, sql: """
+                SELECT erased_at, erased_by, note, files_left FROM personal_data_erasure WHERE labor_code = ? ORDER BY id
+                """, arguments: [laborCode]).map { row -> (at: String, by: String, note: String?, files: [String]) in
+                var files: [String] = []
+                if case .array(let list)? = try? JSONParser.parseDocument(Array((row[3] as String? ?? "[]").utf8)) { files = list.compactMap(\.scalarText) }
+                return (at: row[0] as String, by: row[1] as String, note: row[2] as String?, files: files)
+            }
+            let recorded = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM record_outcome WHERE kind = ?1 AND record_key = ?2)
+                    OR EXISTS (SELECT 1 FROM review_item WHERE kind = ?1 AND record_key = ?2)
+                """, arguments: [kind, laborCode]) ?? false
+            let (name, licence): (String?, String?) = (details?["name"], details?["licence"])
+            return PersonalDataHoldings(laborCode: laborCode, name: name, licence: licence, hasStoredDetails: name != nil || licence != nil,
+                                        isKnown: details != nil || technician != nil || recorded || !erasures.isEmpty,
+                                        validUntil: technician?["valid_until"], reviewItems: reviewItems, refusalMessages: refusals,
+                                        files: files, erasures: erasures)
         }
-        // Release certificates not yet taken carry the licence number the emission joined to them.
+    }
+
+    /// The release certificates in `Outbox/` that carry the stored licence number, and every path made
+    /// relative to the root (once, where it exists).
+    private func withFiles(_ found: PersonalDataHoldings) throws -> PersonalDataHoldings {
+        var holdings = found
         if let licence = holdings.licence, !licence.isEmpty {
             var quoted: [UInt8] = []
             JSONValue.appendQuoted(licence, to: &quoted)
@@ -112,37 +143,103 @@ public struct PersonalData {
         return holdings
     }
 
+    /// The refusals of `laborCode`'s certification records whose message quotes a personal field's value.
+    private static func refusals(of laborCode: String, in db: Database) throws -> [(id: Int64, message: String)] {
+        let pattern = try NSRegularExpression(pattern: refusalPattern)
+        return try Row.fetchAll(db, sql: "SELECT id, message FROM record_outcome WHERE kind = ? AND record_key = ? AND message LIKE '%(value \"%'",
+                                arguments: [RecordKind.technicianCertification.rawValue, laborCode]).compactMap { row in
+            let message: String = row[1]
+            return pattern.firstMatch(in: message, range: NSRange(message.startIndex..., in: message)) == nil ? nil : (row[0], message)
+        }
+    }
+
+    /// `message` with the value quoted after each refusal of a personal field replaced by `[erased]`.
+    static func redacted(_ message: String) -> String {
+        var text = message
+        var from = text.startIndex
+        while let start = text.range(of: refusalPattern, options: .regularExpression, range: from..<text.endIndex),
+              let end = text.range(of: "\"): ", range: start.upperBound..<text.endIndex) {
+            text.replaceSubrange(start.upperBound..<end.lowerBound, with: "[erased]")
+            from = text.index(start.upperBound, offsetBy: "[erased]".count)
+        }
+        return text
+    }
+
     /// What `erase` did.
     public struct Erasure: Sendable {
-        /// The holdings found just before: the files still carry what they carried.
+        /// The holdings found just before (under the emission lock): the files still carry what they carried.
         public var before: PersonalDataHoldings
         public var erasedDetails: Bool
         public var redactedReviewItems: Int
+        public var redactedRefusals: Int
+        /// Reconciliation reports written again without the refusals' values.
+        public var rewrittenReports: [String]
+        /// Whether the store's files were cleared of the erased bytes (a checkpoint that truncated the WAL;
+        /// not while another process reads the store).
+        public var walCleared: Bool
+    }
+
+    /// Another dppsync process kept the outbox emitting past the wait: nothing was erased.
+    public struct EmissionBusy: Error, Sendable, CustomStringConvertible {
+        public var seconds: Double
+        public var description: String {
+            "another dppsync process kept writing outbox files for more than \(Int(seconds)) s; nothing was erased (try again, or give a longer --wait)"
+        }
     }
 
     /// Erases `laborCode`'s name and licence number from the store, in one transaction: its
-    /// `technician_personal` row, and those fields of its held records (re-decided, they store no
-    /// details). The erasure itself is kept (`personal_data_erasure`: the code, when, who, why),
-    /// so an auditor sees why a certificate's licence number is missing. The ledger never held them.
-    public func erase(_ laborCode: String, by: String, note: String?, now: Timestamp) throws -> Erasure {
+    /// `technician_personal` row, those fields of its held records (re-decided, they store no
+    /// details), and their values in refusal messages (the batches' reports are written again). The
+    /// erasure itself is kept (`personal_data_erasure`: the code, when, who, why, the files left), so
+    /// an auditor sees why a certificate's licence number is missing. The ledger never held them.
+    ///
+    /// It holds the emission lock: an emission that read the licence before the erasure finishes
+    /// first, and its files are among those listed; the next one reads no licence.
+    public func erase(_ laborCode: String, by: String, note: String?, now: Timestamp, wait: Double) throws -> Erasure {
+        guard let emission = try FileLock(path: layout.emissionLock, mode: .exclusive, timeout: wait) else { throw EmissionBusy(seconds: wait) }
+        defer { withExtendedLifetime(emission) {} }
         let before = try holdings(of: laborCode)
+        let code = before.laborCode
         let kind = RecordKind.technicianCertification.rawValue
-        let (erased, redacted) = try store.write { db -> (Bool, Int) in
-            try db.execute(sql: "DELETE FROM technician_personal WHERE labor_code = ?", arguments: [laborCode])
+        let (erased, redacted, refusals) = try store.write { db -> (Bool, Int, [Int64]) in
+            // Deleted bytes are overwritten in their pages, not left in free space.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.execute(sql: "DELETE FROM technician_personal WHERE labor_code = ?", arguments: [code])
             let erased = db.changesCount > 0
             try db.execute(sql: """
                 UPDATE review_item SET record = json_remove(record, '$.fields.name', '$.fields.licence')
                 WHERE kind = ? AND record_key = ?
                     AND (json_extract(record, '$.fields.name') IS NOT NULL OR json_extract(record, '$.fields.licence') IS NOT NULL)
-                """, arguments: [kind, laborCode])
+                """, arguments: [kind, code])
             let redacted = db.changesCount
+            let refusals = try Self.refusals(of: code, in: db)
+            for refusal in refusals {
+                try db.execute(sql: "UPDATE record_outcome SET message = ? WHERE id = ?", arguments: [Self.redacted(refusal.message), refusal.id])
+            }
             try db.execute(sql: """
-                INSERT INTO personal_data_erasure (labor_code, erased_at, erased_by, note, details_erased, review_items_redacted)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [laborCode, now.description, by, note, erased, redacted])
-            return (erased, redacted)
+                INSERT INTO personal_data_erasure (labor_code, erased_at, erased_by, note, details_erased, review_items_redacted, files_left)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [code, now.description, by, note, erased, redacted, JSONValue.array(before.files.map(JSONValue.string)).jsonText()])
+            return (erased, redacted, refusals.map(\.id))
         }
-        return Erasure(before: before, erasedDetails: erased, redactedReviewItems: redacted)
+        // The reports that quoted a refused value, written again from the redacted store.
+        var reports: [String] = []
+        let batches = try store.read { db in
+            try Set(refusals.map { try Int64.fetchOne(db, sql: "SELECT batch_id FROM record_outcome WHERE id = ?", arguments: [$0]) ?? 0 }).sorted()
+        }
+        for batch in batches { reports.append(relativeToRoot(try ReconciliationReport(store: store, layout: layout).write(batchId: batch))) }
+        // The WAL still holds the pages as they were: copied into the database and cut to nothing, unless someone reads.
+        let cleared = store.clearWAL()
+        return Erasure(before: before, erasedDetails: erased, redactedReviewItems: redacted, redactedRefusals: refusals.count,
+                       rewrittenReports: reports, walCleared: cleared)
+    }
+
+    /// When `laborCode`'s personal data was last erased, if it was after `since`: a review rejection of a record
+    /// held before then writes no extract (the archived file would bring the details back into the quarantine).
+    static func erasedAt(_ laborCode: String, since: String, in db: Database) throws -> String? {
+        guard try db.tableExists("personal_data_erasure") else { return nil }
+        return try String.fetchOne(db, sql: "SELECT MAX(erased_at) FROM personal_data_erasure WHERE labor_code = ? AND erased_at >= ?",
+                                   arguments: [laborCode, since])
     }
 
     private func relativeToRoot(_ path: String) -> String {
@@ -150,37 +247,58 @@ public struct PersonalData {
         return absolute.hasPrefix(root) ? String(absolute.dropFirst(root.count)) : path
     }
 
+    /// Whether the file at `path` contains `word` as a word (not within a longer code: `JSMITH` is not in
+    /// `JSMITHSON`), ASCII letters in either case (a mapping may change a code's case).
+    static func file(_ path: String, containsWord word: String) -> Bool {
+        let needle = Array(word.lowercased().utf8)
+        func isCodeByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F || byte == 0x2D || byte >= 0x80
+        }
+        return scan(path, needle: needle, fold: true) { bytes, at in
+            (at == 0 || !isCodeByte(bytes[at - 1])) && (at + needle.count >= bytes.count || !isCodeByte(bytes[at + needle.count]))
+        }
+    }
+
     /// Whether the file at `path` contains `needle`, read in blocks (an archived export may be large).
     static func file(_ path: String, contains needle: [UInt8]) -> Bool {
-        // Only a regular file is read: a quarantined named pipe would block an open for good, a link
-        // would be read where it points.
+        scan(path, needle: needle, fold: false) { _, _ in true }
+    }
+
+    /// Reads the regular file at `path` in blocks and calls `accept` with each block (and the bytes carried
+    /// over from the last) and where `needle` starts in it, until it accepts one. Only a regular file is read:
+    /// a quarantined named pipe would block an open for good, a link would be read where it points.
+    private static func scan(_ path: String, needle: [UInt8], fold: Bool, accept: ([UInt8], Int) -> Bool) -> Bool {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var st = stat()
         guard !needle.isEmpty, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        // One byte more than the needle is carried over, so that a match's following byte is seen.
         var carried: [UInt8] = []
         while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty {
-            let window = carried + block
-            if Self.find(needle, in: window) { return true }
-            carried = Array(window.suffix(needle.count - 1))
+            var window = carried + block
+            if fold { for i in window.indices where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 } }
+            for at in positions(of: needle, in: window) where accept(window, at) { return true }
+            carried = Array(window.suffix(needle.count + 1))
         }
         return false
     }
 
-    /// Whether `needle` occurs in `haystack` (`memchr` for its first byte, then a comparison).
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
+    /// Where `needle` starts in `haystack` (`memchr` for its first byte, then a comparison).
+    private static func positions(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
         haystack.withUnsafeBytes { hay in
             needle.withUnsafeBytes { pin in
-                guard let base = hay.baseAddress, let pinBase = pin.baseAddress, let first = pin.first, hay.count >= pin.count else { return false }
+                guard let base = hay.baseAddress, let pinBase = pin.baseAddress, let first = pin.first, hay.count >= pin.count else { return [] }
+                var found: [Int] = []
                 var offset = 0
                 while offset <= hay.count - pin.count, let hit = memchr(base + offset, Int32(first), hay.count - pin.count + 1 - offset) {
                     let at = base.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(base + at, pinBase, pin.count) == 0 { return true }
+                    if memcmp(base + at, pinBase, pin.count) == 0 { found.append(at) }
                     offset = at + 1
                 }
-                return false
+                return found
             }
         }
     }
 }
+

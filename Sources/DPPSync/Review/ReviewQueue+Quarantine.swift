@@ -18,9 +18,10 @@ extension ReviewQueue {
     /// Reads the record of item `id` from its archived file, before the resolution's transaction: the
     /// archive does not change, and a large file read inside it had kept a running pass waiting.
     func rejection(ofItem id: Int64) throws -> Rejection? {
-        let found = try store.read { db -> (ReviewItem, [String], String?, String?)? in
+        let found = try store.read { db -> (ReviewItem, [String], String?, String?, String?)? in
             guard let row = try Row.fetchOne(db, sql: Self.selectSQL + " WHERE r.id = ?", arguments: [id]) else { return nil }
             let item = Self.item(row)
+            let erased = item.kind == RecordKind.technicianCertification.rawValue ? try PersonalData.erasedAt(item.key, since: item.createdAt, in: db) : nil
             let file = try Row.fetchOne(db, sql: """
                 SELECT f.mapping_name, m.text FROM input_file f LEFT JOIN mapping_text m ON m.hash = f.mapping_hash WHERE f.id = ?
                 """, arguments: [row["file_id"] as Int64])
@@ -28,9 +29,14 @@ extension ReviewQueue {
             let stored = try String.fetchAll(db, sql: """
                 SELECT stored_path FROM input_file WHERE fingerprint = ? AND stored_path IS NOT NULL ORDER BY id = ? DESC, id
                 """, arguments: [item.fileFingerprint, row["file_id"] as Int64])
-            return (item, stored, file?["text"], file?["mapping_name"])
+            return (item, stored, file?["text"], file?["mapping_name"], erased)
         }
-        guard let (item, stored, mappingText, mappingName) = found else { return nil }
+        guard let (item, stored, mappingText, mappingName, erased) = found else { return nil }
+        // Read again from the archive, the extract would bring an erased name and licence back into the quarantine.
+        if let erased {
+            return Rejection(extract: .failure(ExtractUnavailable(message: "the technician's personal data was erased on \(erased): no extract is written")),
+                             mappingName: mappingName)
+        }
         return Rejection(extract: archivedExtract(of: item, storedPaths: stored, mappingText: mappingText, mappingName: mappingName),
                          mappingName: mappingName)
     }

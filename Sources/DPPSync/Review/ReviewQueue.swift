@@ -247,6 +247,9 @@ public struct ReviewQueue {
                            arguments: [resolution == .accept ? "accepted" : "rejected", now.description, by, note, id])
             let recorder = OutcomeRecorder(db: db, batchId: batchId, fileId: row["file_id"], mappingHash: item.mappingHash, now: now.description)
             try recorder.record(index: item.recordIndex, line: item.line, kind: item.kind, key: item.key, decision: decision)
+            // An accepted certification's name and licence number, kept beside the ledger as a run keeps them
+            // (they had not been stored: the certificates signed after it carried the previous licence number).
+            if decision.outcome == .applied { try recorder.storePersonal(decision.personal) }
             try db.execute(sql: "UPDATE batch SET status = 'completed', finished_at = ? WHERE id = ?", arguments: [now.description, batchId])
             crashPoints.reached(.inTransaction)
             return (Resolved(decision: decision, lastEntry: lastEntry, batchId: batchId, redecided: redecided), item)

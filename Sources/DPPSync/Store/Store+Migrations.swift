@@ -363,11 +363,12 @@ extension Store {
         }
         migrator.registerMigration("v26-personal-data-erasure") { db in
             // Each erasure of a technician's name and licence number (`dppsync technician erase`): the labour
-            // code (which the ledger carries anyway), when, who, why, and what it removed.
+            // code (which the ledger carries anyway), when, who, why, what it removed, and the files that
+            // still carried them (a JSON list of paths under the root: after it, the licence cannot be searched for).
             try db.execute(sql: """
                 CREATE TABLE personal_data_erasure (
                     id INTEGER PRIMARY KEY, labor_code TEXT NOT NULL, erased_at TEXT NOT NULL, erased_by TEXT NOT NULL, note TEXT,
-                    details_erased INTEGER NOT NULL, review_items_redacted INTEGER NOT NULL)
+                    details_erased INTEGER NOT NULL, review_items_redacted INTEGER NOT NULL, files_left TEXT NOT NULL)
                 """)
         }
         return migrator

@@ -65,11 +65,17 @@ public enum FileSystem {
     /// where it exists, so that two spellings of one file compare equal (`--root .` and the absolute path a
     /// cron job gave). Its last component is kept as it is: a link is not followed to where it points.
     public static func canonicalPath(_ path: String) -> String {
-        let absolute = ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
-        let folder = (absolute as NSString).deletingLastPathComponent, name = (absolute as NSString).lastPathComponent
-        guard absolute != "/", let resolved = realpath(folder, nil) else { return absolute }
-        defer { free(resolved) }
-        let base = String(cString: resolved)
+        // (NSString's `standardizingPath` resolves a link in the last component too, on Linux: not used.)
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var components = absolute.split(separator: "/").map(String.init)
+        func resolved(_ path: String) -> String? {
+            guard let real = realpath(path, nil) else { return nil }
+            defer { free(real) }
+            return String(cString: real)
+        }
+        guard let name = components.popLast(), name != ".", name != ".." else { return resolved(absolute) ?? absolute }
+        let folder = "/" + components.joined(separator: "/")
+        let base = resolved(folder) ?? (folder as NSString).standardizingPath
         return (base == "/" ? "" : base) + "/" + name
     }
 
