@@ -79,7 +79,7 @@ struct TechnicianCommand: ParsableCommand {
             var done = [erasure.erasedDetails ? "erased the name and licence number of \(code)" : "no name or licence number of \(code) was stored"]
             if erasure.redactedReviewItems > 0 { done.append("removed them from \(erasure.redactedReviewItems) held record(s) in the review queue") }
             if erasure.redactedRefusals > 0 {
-                done.append("from \(erasure.redactedRefusals) refusal message(s), whose reconciliation reports are written again (\(erasure.rewrittenReports.joined(separator: ", ")))")
+                done.append("from \(erasure.redactedRefusals) refusal message(s), whose reconciliation reports are written again (\(erasure.rewrittenReports.map { $0 + ".{html,json,csv}" }.joined(separator: ", ")))")
             }
             Swift.print((done.joined(separator: "; ") + "; the erasure is recorded (by \(who))").terminalSafe)
             if let until = erasure.before.validUntil, until >= Timestamp.now().civilDate().description, erasure.erasedDetails {

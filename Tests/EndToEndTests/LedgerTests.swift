@@ -209,6 +209,17 @@ struct LedgerTests {
         #expect(found.contains { $0.hasPrefix("LOG_TRUNCATED 4") })
     }
 
+    @Test("a proof of an entry removed from a signed log is evidence (exit 1), not an entry asked for that is not there (2)")
+    func proofOfRemovedEntry() throws {
+        let cli = try populatedRoot()
+        let size = try #require(try cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq = \(size)")
+        let proof = try cli.run("ledger", "proof", size)
+        #expect(proof.status == 1 && proof.stderr.contains("entries were removed"), "\(proof.stderr)")
+        #expect(try cli.run("ledger", "proof", "--consistency", "1", size).status == 1)
+        #expect(try cli.run("ledger", "proof", String((Int(size) ?? 0) + 5)).status == 1, "the log is shorter than signed, whatever is asked")
+    }
+
     @Test("a --witness folder that is not there is a usage error, not a log that passes unwitnessed")
     func missingWitnessFolder() throws {
         let cli = try populatedRoot()
@@ -227,12 +238,12 @@ struct LedgerTests {
         let cli = try populatedRoot()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Scripts/verify-proof.py").path
-        func check(_ json: String, key: String? = nil) throws -> Int32 {
+        func check(_ json: String, key: String? = nil, arguments: [String] = []) throws -> Int32 {
             let file = cli.root + "/proof-\(UUID().uuidString).json"
             try json.write(toFile: file, atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script, file] + (key.map { ["--key", $0] } ?? [])
+            process.arguments = ["python3", script, file] + (key.map { ["--key", $0] } ?? []) + arguments
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             process.waitUntilExit()
@@ -257,6 +268,8 @@ struct LedgerTests {
         #expect(forged != signed)
         #expect(try check(forged) == 0, "without the key, only the tree is checked (and the script says so)")
         #expect(try check(forged, key: key) == 1, "a forged signature")
+        #expect(try check(forged, arguments: ["--key=" + key]) == 1, "the --key=K spelling is read, not taken for a file")
+        #expect(try check(consistency, key: key) == 2, "--key with a consistency proof, which has no checkpoint: a usage error")
         // Entries are numbered from 1: entry 0 is not one "not covered by the latest checkpoint".
         let zero = try cli.run("ledger", "proof", "0")
         #expect(zero.status == 2 && zero.stderr.contains("there is no entry 0: the ledger's entries are numbered 1 to \(size)"), "\(zero.stderr)")

@@ -67,6 +67,8 @@ struct ReviewTests {
         for list in ["labor", "tests"] {
             let at = try #require(lines.firstIndex(of: list), "\(lines)")
             #expect(lines[at + 1].hasPrefix("  stored ") && lines[at + 1].contains(list == "labor" ? "JSMITH" : "Manifold leak test"), "\(lines)")
+            // The same facts look the same: keys in order, 4.25 read as a number or stored as text alike.
+            #expect(lines[at + 1].dropFirst("  stored    ".count) == lines[at + 2].dropFirst("  incoming  ".count), "\(lines)")
         }
     }
 

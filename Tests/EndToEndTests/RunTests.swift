@@ -113,6 +113,15 @@ struct RunTests {
         }
         #expect(try cli.scalar("SELECT findings FROM work_order") == "No issues")
         #expect(FileSystem.isDirectory(inbox + "/folder.json"), "a folder is nobody's file: left where it is")
+        // Nor is a quarantined link read by a reprocess, even one that points at an archived file in the root
+        // (its path had been resolved through the link); a reprocess of the batch takes its files only.
+        let archived = try #require(cli.files(in: "Archive/workorders").first)
+        try FileManager.default.createSymbolicLink(atPath: quarantine + "inside.json", withDestinationPath: cli.root + "/Archive/workorders/" + archived)
+        let throughLink = try cli.run(from: cli.root, rootAs: ".", "reprocess", "Quarantine/workorders/inside.json")
+        #expect(throughLink.status == 2 && throughLink.stderr.contains("is a symbolic link, which dppsync never reads"), "\(throughLink.stderr)")
+        let batch = try #require(try cli.scalar("SELECT batch_id FROM input_file WHERE name = 'linked.json'"))
+        let again = try cli.run("reprocess", "--batch", batch)
+        #expect(again.status == 0 && again.stdout.contains("1 duplicate"), "\(again.stdout)\(again.stderr)")
         #expect(try ReconciliationTests.run(cli).status == 0, "nothing left to take")
     }
 
@@ -175,6 +184,12 @@ struct RunTests {
         #expect(held.status == 1 && held.stdout.contains("Inbox/workorders is not a folder"), "\(held.stdout)")
         let status = try cli.run("status")
         #expect(status.stdout.contains("HELD: Inbox/workorders is not a folder"), "\(status.stdout)")
+        // A link to that file is no folder either, and no share that is gone ("links to a folder that is not there").
+        try FileManager.default.moveItem(atPath: folder, toPath: folder + "-file")
+        try FileManager.default.createSymbolicLink(atPath: folder, withDestinationPath: folder + "-file")
+        let linked = try ReconciliationTests.run(cli)
+        #expect(linked.status == 1 && linked.stdout.contains("Inbox/workorders is not a folder"), "\(linked.stdout)")
+        #expect(try cli.run("status").stdout.contains("HELD: Inbox/workorders is not a folder"))
     }
 
     @Test("a YAML file whose aliases would expand to a billion values is quarantined, and one that uses an alias plainly applies")

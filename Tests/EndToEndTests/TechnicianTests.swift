@@ -52,6 +52,14 @@ struct TechnicianTests {
         let refusedIn = try #require(try cli.scalar("SELECT batch_id FROM record_outcome WHERE message LIKE '%XS-66-B1-1234%'"))
         #expect(try String(contentsOfFile: cli.root + "/Reports/reconciliation/batch-\(refusedIn).json", encoding: .utf8).contains("XS-66-B1-1234"))
         #expect(try cli.run("technician", "show", "jsmith").stdout.contains("technician JSMITH"), "the code as the mapping writes it")
+        // A copy of the root names its own files, not those of the root the paths were stored under.
+        let copy = CLI(root: cli.root + "-copy")
+        // (`cp -a` makes the quarantined pipe again; a copy that reads it would wait for a writer for ever.)
+        let cp = try Process.run(URL(fileURLWithPath: "/bin/cp"), arguments: ["-a", cli.root, copy.root])
+        cp.waitUntilExit()
+        #expect(cp.terminationStatus == 0)
+        let copied = try copy.run("technician", "show", "JSMITH").stdout.split(separator: "\n").filter { $0.hasPrefix("    ") }
+        #expect(copied.count == files.count && !copied.contains { $0.contains("/tmp/") || $0.trimmingCharacters(in: .whitespaces).hasPrefix("/") }, "\(copied)")
         // Another technician's holdings name only the files that carry that technician.
         let other = try cli.run("technician", "show", "AGARCIA")
         #expect(other.status == 0 && other.stdout.contains("technician-certifications.json") && !other.stdout.contains("renewed.json"), "\(other.stdout)")
