@@ -118,14 +118,15 @@ args, key = [], None
 argv = iter(sys.argv[1:])
 for arg in argv:
     if arg == "--key": key = next(argv, None) or usage("--key takes the verifier key (`dppsync ledger key`)")
-    elif arg.startswith("--key="): key = arg[len("--key="):]
+    elif arg.startswith("--key="): key = arg[len("--key="):] or usage("--key takes the verifier key (`dppsync ledger key`)")
     elif arg.startswith("-") and arg != "-": usage("unknown option " + arg)
     else: args.append(arg)
 if len(args) > 1: usage("one proof file at a time")
 try:
     proof = json.load(sys.stdin if not args or args[0] == "-" else open(args[0]))
-except (OSError, ValueError) as error:
+except (OSError, ValueError, RecursionError) as error:
     usage("cannot read the proof: %s" % error)
+if not isinstance(proof, dict): usage("the proof is not a JSON object (`dppsync ledger proof` writes one)")
 if key is not None and "leafIndex" not in proof:
     usage("--key checks an inclusion proof's checkpoint; a consistency proof carries none (compare its roots with the checkpoints of those sizes)")
 try:

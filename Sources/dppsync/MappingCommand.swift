@@ -108,7 +108,7 @@ struct MappingCommand: ParsableCommand {
             var failed = false
             // Outbound mappings pass alone but not together when they write the same files. A file named
             // outside Mappings/ (a draft) is checked as if it were copied in, beside those there and the other drafts.
-            let mappings = FileSystem.canonicalPath(options.layout.mappings)
+            let mappings = FileSystem.canonicalFolder(options.layout.mappings)
             func isDraft(_ path: String) -> Bool { (FileSystem.canonicalPath(path) as NSString).deletingLastPathComponent != mappings }
             let drafts = paths.filter { $0.hasSuffix(OutboundMapping.suffix) && isDraft($0) }.compactMap { path in
                 FileManager.default.contents(atPath: path).map { ((path as NSString).lastPathComponent, String(decoding: $0, as: UTF8.self)) }

@@ -68,7 +68,10 @@ struct ReviewCommand: ParsableCommand {
             print("\n" + "field".padding(toLength: width, withPad: " ", startingAt: 0) + "stored".padding(toLength: 34, withPad: " ", startingAt: 0) + "incoming")
             for name in names {
                 let storedText = stored == nil ? "(none)" : Self.text(stored?[name])
-                let incomingText = fields[name] == nil ? "(not in the record)" : Self.text(fields[name])
+                // Absent from a work order, a field keeps its stored value (the versions merge); absent from a registry
+                // or reference record, accepting it clears the value.
+                let absent = item.kind == RecordKind.workOrderCompletion.rawValue ? "(not given: the stored value stays)" : "(empty)"
+                let incomingText = fields[name] == nil ? absent : Self.text(fields[name])
                 // A list (labour, tests, parts) does not fit a column: each side on a line of its own.
                 if storedText.count > 32 {
                     for line in [name, "  stored    " + storedText, "  incoming  " + incomingText] { print(line.terminalSafe) }
@@ -78,16 +81,15 @@ struct ReviewCommand: ParsableCommand {
             }
         }
 
-        /// A value as the two sides can be compared by eye: a list's objects with their keys in order, and
-        /// numbers in them by value (`4.25` stored as text, `4.25` read as a number; `1.5` and `1.50`).
+        /// A value as the two sides can be compared by eye: a list's objects with their keys in order, and a
+        /// number read from the export written as the store keeps it, as text (`4.25` and `"4.25"`). The text
+        /// itself is never changed: `00123` and `123` are the difference an item may be held for.
         static func text(_ value: JSONValue?) -> String {
             func normalized(_ value: JSONValue) -> JSONValue {
                 switch value {
                 case .object(let members): return .object(members.map { ($0.0, normalized($0.1)) }.sorted { $0.0 < $1.0 })
                 case .array(let items): return .array(items.map(normalized))
-                case .number(let text), .string(let text):
-                    guard let number = Double(text), number.isFinite, text.first.map({ $0.isNumber || $0 == "-" }) ?? false else { return value }
-                    return .string(number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number))
+                case .number(let text): return .string(text)
                 default: return value
                 }
             }

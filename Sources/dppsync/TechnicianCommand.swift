@@ -86,7 +86,7 @@ struct TechnicianCommand: ParsableCommand {
                 Swift.print("note: the certification is valid until \(until): release certificates emitted from now on carry no licence number for \(code)")
             }
             if !erasure.walCleared {
-                Swift.print("note: another process reads the store: the erased bytes stay in State/dppsync.sqlite-wal until its next checkpoint")
+                Swift.print("note: another process reads the store: the erased bytes stay in State/dppsync.sqlite until the next checkpoint (the next run's)")
             }
             if !erasure.before.files.isEmpty {
                 Swift.print("files that still carry the details, kept as evidence (delete or redact them under your retention policy; `technician show` lists them):")

@@ -197,6 +197,12 @@ struct MappingToolTests {
         let fromAbove = try cli.run(from: (cli.root as NSString).deletingLastPathComponent, rootAs: (cli.root as NSString).lastPathComponent + "/",
                                     "reprocess", "Archive/workorders/" + archived)
         #expect(fromAbove.status == 0, "\(fromAbove.stdout)\(fromAbove.stderr)")
+        // A root reached through a link: its files are under it, whichever way they are named.
+        let link = cli.root + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: cli.root)
+        let throughLink = try cli.run(from: "/", rootAs: link, "reprocess", "--batch", "3")
+        #expect(throughLink.status == 0, "\(throughLink.stdout)\(throughLink.stderr)")
+        #expect(try cli.run(from: "/", rootAs: link, "reprocess", link + "/Archive/workorders/" + archived).status == 0)
     }
 }
 

@@ -117,6 +117,7 @@ struct TechnicianTests {
         let mapping = cli.layout.mappings + "/certifications.mapping.yaml"
         try (String(contentsOfFile: mapping, encoding: .utf8) + "timestamp: validFrom\n").write(toFile: mapping, atomically: true, encoding: .utf8)
         try cli.drop("[" + Self.certification(#""category": "B1", "validUntil": "2027-01-31""#) + "]", as: "renewed.json", source: "certifications")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders")
         _ = try ReconciliationTests.run(cli)
         try cli.drop("[" + Self.certification(#""category": "B2", "validUntil": "2027-01-31""#).replacingOccurrences(of: "ES.66.B1.1234", with: "ES.66.B2.7777") + "]",
                      as: "divergent.json", source: "certifications")
@@ -125,6 +126,13 @@ struct TechnicianTests {
         #expect(try cli.run("review", "resolve", held, "--accept", "--by", "qa").status == 0)
         #expect(try cli.scalar("SELECT category FROM technician WHERE labor_code = 'JSMITH'") == "B2")
         #expect(try cli.scalar("SELECT licence FROM technician_personal WHERE labor_code = 'JSMITH'") == "ES.66.B2.7777")
+        // The certificate written before carries the earlier licence number: it is found by the technician's code.
+        let certificate = try #require(cli.files(in: "Outbox/release-certificates").first)
+        #expect(try String(contentsOfFile: cli.root + "/Outbox/release-certificates/" + certificate, encoding: .utf8).contains("ES.66.B1.1234"))
+        // And a killed emission's temporary, until the next emission clears it.
+        try #"{"technician":{"laborCode":"JSMITH"},"licenceNumber":"ES.66.B2.7777"}"#.write(toFile: cli.root + "/Outbox/release-certificates/.batch-000009-001.jsonl.99999.tmp", atomically: true, encoding: .utf8)
+        let shown = try cli.run("technician", "show", "JSMITH").stdout
+        #expect(shown.contains("Outbox/release-certificates/" + certificate) && shown.contains(".batch-000009-001.jsonl.99999.tmp"), "\(shown)")
         #expect(try cli.run("ledger", "verify").status == 0)
     }
 }

@@ -277,7 +277,7 @@ public final class Synchronizer {
         for path in paths {
             // Both made absolute: a file stored by a run under `--root /srv/dppsync` is reprocessed under `--root .`.
             let absolute = FileSystem.canonicalPath(path)
-            let root = FileSystem.canonicalPath(layout.root)
+            let root = FileSystem.canonicalFolder(layout.root)
             let name = (absolute as NSString).lastPathComponent
             // Archive/<source>/<day>/<name> or Quarantine/<source>/<name>, nothing else.
             let relative = absolute.hasPrefix(root + "/") ? String(absolute.dropFirst(root.count + 1)) : absolute

@@ -124,18 +124,16 @@ public struct PersonalData {
         }
     }
 
-    /// The release certificates in `Outbox/` that carry the stored licence number, and every path made
-    /// relative to the root (once, where it exists).
+    /// The outgoing files in `Outbox/` that name the technician or carry the stored licence number (release
+    /// certificates, in whatever format an outbound mapping writes them, with the licence they had when written;
+    /// a killed emission's temporaries too), and every path made relative to the root (once, where it exists).
     private func withFiles(_ found: PersonalDataHoldings) throws -> PersonalDataHoldings {
         var holdings = found
-        if let licence = holdings.licence, !licence.isEmpty {
-            var quoted: [UInt8] = []
-            JSONValue.appendQuoted(licence, to: &quoted)
-            for channel in FileSystem.entries(of: layout.outbox) where FileSystem.isDirectory(layout.outbox + "/" + channel) {
-                let folder = layout.outbox + "/" + channel
-                for name in FileSystem.entries(of: folder) where !name.hasPrefix(".") && Self.file(folder + "/" + name, contains: quoted) {
-                    holdings.files.append(folder + "/" + name)
-                }
+        let words = [holdings.laborCode] + [holdings.licence ?? ""].filter { !$0.isEmpty }
+        for channel in FileSystem.entries(of: layout.outbox) where FileSystem.isDirectory(layout.outbox + "/" + channel) {
+            let folder = layout.outbox + "/" + channel
+            for name in FileSystem.entries(of: folder) where words.contains(where: { Self.file(folder + "/" + name, containsWord: $0) }) {
+                holdings.files.append(folder + "/" + name)
             }
         }
         var seen = Set<String>()
@@ -243,7 +241,7 @@ public struct PersonalData {
     }
 
     private func relativeToRoot(_ path: String) -> String {
-        let root = FileSystem.canonicalPath(layout.root) + "/", absolute = FileSystem.canonicalPath(path)
+        let root = FileSystem.canonicalFolder(layout.root) + "/", absolute = FileSystem.canonicalPath(path)
         return absolute.hasPrefix(root) ? String(absolute.dropFirst(root.count)) : path
     }
 
@@ -254,20 +252,15 @@ public struct PersonalData {
         func isCodeByte(_ byte: UInt8) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F || byte == 0x2D || byte >= 0x80
         }
-        return scan(path, needle: needle, fold: true) { bytes, at in
+        return scan(path, needle: needle) { bytes, at in
             (at == 0 || !isCodeByte(bytes[at - 1])) && (at + needle.count >= bytes.count || !isCodeByte(bytes[at + needle.count]))
         }
     }
 
-    /// Whether the file at `path` contains `needle`, read in blocks (an archived export may be large).
-    static func file(_ path: String, contains needle: [UInt8]) -> Bool {
-        scan(path, needle: needle, fold: false) { _, _ in true }
-    }
-
-    /// Reads the regular file at `path` in blocks and calls `accept` with each block (and the bytes carried
-    /// over from the last) and where `needle` starts in it, until it accepts one. Only a regular file is read:
+    /// Reads the regular file at `path` in blocks, ASCII letters in lower case, and calls `accept` with each block
+    /// (and the bytes carried over from the last) and where `needle` (in lower case) starts in it, until it accepts one. Only a regular file is read:
     /// a quarantined named pipe would block an open for good, a link would be read where it points.
-    private static func scan(_ path: String, needle: [UInt8], fold: Bool, accept: ([UInt8], Int) -> Bool) -> Bool {
+    private static func scan(_ path: String, needle: [UInt8], accept: ([UInt8], Int) -> Bool) -> Bool {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
@@ -277,7 +270,7 @@ public struct PersonalData {
         var carried: [UInt8] = []
         while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty {
             var window = carried + block
-            if fold { for i in window.indices where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 } }
+            for i in window.indices where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 }  // (ASCII case folded)
             for at in positions(of: needle, in: window) where accept(window, at) { return true }
             carried = Array(window.suffix(needle.count + 1))
         }

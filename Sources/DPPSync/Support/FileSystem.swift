@@ -79,6 +79,15 @@ public enum FileSystem {
         return (base == "/" ? "" : base) + "/" + name
     }
 
+    /// A folder's path as `canonicalPath` gives those of the files in it: made absolute, every link in
+    /// it resolved, the last component too (a root reached through a link is the folder it links to).
+    public static func canonicalFolder(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        guard let real = realpath(absolute, nil) else { return (absolute as NSString).standardizingPath }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
