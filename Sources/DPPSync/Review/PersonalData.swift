@@ -54,9 +54,6 @@ public struct PersonalData {
 
     public init(store: Store, layout: RootLayout) { self.store = store; self.layout = layout }
 
-    /// The fields of a certification record that are personal data (`ReferenceKind` keeps them apart).
-    static let fields = ["name", "licence"]
-
     /// A refusal's words about a personal field, up to its value: `field 'licence' fails rule '…' (value "`.
     private static let refusalPattern = #"field '(?:name|licence)' fails rule '[^']*' \(value ""#
 
@@ -250,31 +247,35 @@ public struct PersonalData {
     static func file(_ path: String, containsWord word: String) -> Bool {
         let needle = Array(word.lowercased().utf8)
         func isCodeByte(_ byte: UInt8) -> Bool {
-            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F || byte == 0x2D || byte >= 0x80
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D || byte >= 0x80
         }
-        return scan(path, needle: needle) { bytes, at in
-            (at == 0 || !isCodeByte(bytes[at - 1])) && (at + needle.count >= bytes.count || !isCodeByte(bytes[at + needle.count]))
-        }
-    }
-
-    /// Reads the regular file at `path` in blocks, ASCII letters in lower case, and calls `accept` with each block
-    /// (and the bytes carried over from the last) and where `needle` (in lower case) starts in it, until it accepts one. Only a regular file is read:
-    /// a quarantined named pipe would block an open for good, a link would be read where it points.
-    private static func scan(_ path: String, needle: [UInt8], accept: ([UInt8], Int) -> Bool) -> Bool {
+        // Only a regular file is read: a quarantined named pipe would block an open for good, a link would be
+        // read where it points.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return false }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var st = stat()
         guard !needle.isEmpty, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
-        // One byte more than the needle is carried over, so that a match's following byte is seen.
-        var carried: [UInt8] = []
-        while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty {
-            var window = carried + block
-            for i in window.indices where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 }  // (ASCII case folded)
-            for at in positions(of: needle, in: window) where accept(window, at) { return true }
-            carried = Array(window.suffix(needle.count + 1))
+        // Read in blocks, ASCII letters folded to lower case. The last `needle.count + 1` bytes of a block are
+        // read again with the next: a match that ends a block is judged once its next byte is known (or the file
+        // ends), and one at the start of a carried-over window was judged whole in the block before.
+        var window: [UInt8] = []
+        var carried = 0
+        while true {
+            let block = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+            let atEnd = block.isEmpty
+            window += block
+            for i in carried..<window.count where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 }
+            // (A window shorter than what is carried is the file from its start.)
+            for at in positions(of: needle, in: window) where at > 0 || carried <= needle.count {
+                let before = at == 0 || !isCodeByte(window[at - 1])
+                let after = at + needle.count < window.count ? !isCodeByte(window[at + needle.count]) : atEnd
+                if before && after { return true }
+            }
+            if atEnd { return false }
+            window = Array(window.suffix(needle.count + 1))
+            carried = window.count
         }
-        return false
     }
 
     /// Where `needle` starts in `haystack` (`memchr` for its first byte, then a comparison).

@@ -1,0 +1,28 @@
+@testable import DPPSync
+import Foundation
+import Testing
+
+@Suite("personal data: searching files for a code")
+struct PersonalDataSearchTests {
+    func file(_ bytes: [UInt8]) throws -> String {
+        let path = TemporaryFiles.path("code-search-", ".json")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("a code is found as a word in either case, and across the blocks a large file is read in; not inside a longer code")
+    func codeAsAWord() throws {
+        let block = 1 << 20
+        #expect(PersonalData.file(try file(Array(#"{"laborCode":"jsmith"}"#.utf8)), containsWord: "JSMITH"))
+        #expect(!PersonalData.file(try file(Array(#"{"laborCode":"JSMITHSON"}"#.utf8)), containsWord: "JSMITH"))
+        #expect(!PersonalData.file(try file(Array(#"{"laborCode":"AJSMITH"}"#.utf8)), containsWord: "JSMITH"))
+        #expect(PersonalData.file(try file(Array("JSMITH".utf8)), containsWord: "JSMITH"), "the whole file")
+        // A longer code cut by a block's end is not the code; the code ending a block, or the file, is.
+        let padding = [UInt8](repeating: UInt8(ascii: " "), count: block - 6)
+        #expect(!PersonalData.file(try file(padding + Array("JSMITHSON".utf8)), containsWord: "JSMITH"))
+        #expect(PersonalData.file(try file(padding + Array("JSMITH SON".utf8)), containsWord: "JSMITH"))
+        #expect(PersonalData.file(try file(padding + Array("JSMITH".utf8)), containsWord: "JSMITH"), "a file of exactly one block")
+        #expect(!PersonalData.file(try file(padding.dropLast(1) + Array("XJSMITH".utf8) + Array(" ".utf8)), containsWord: "JSMITH"),
+                "a longer code starting in one block")
+    }
+}
