@@ -218,6 +218,15 @@ struct LedgerTests {
         #expect(proof.status == 1 && proof.stderr.contains("entries were removed"), "\(proof.stderr)")
         #expect(try cli.run("ledger", "proof", "--consistency", "1", size).status == 1)
         #expect(try cli.run("ledger", "proof", String((Int(size) ?? 0) + 5)).status == 1, "the log is shorter than signed, whatever is asked")
+        // With the store's checkpoints cut too, the ones published in Outbox/ still stand: nothing is signed over
+        // the shorter log (it had been, at the next run), nor another tree of a size published.
+        try tamper(cli, "DELETE FROM checkpoint WHERE tree_size >= \(size); DELETE FROM ledger_subtree")
+        let signing = try cli.run("ledger", "checkpoint")
+        #expect(signing.status == 1 && signing.stderr.contains("entries were removed"), "\(signing.stdout)\(signing.stderr)")
+        #expect(try cli.scalar("SELECT COUNT(*) FROM checkpoint WHERE tree_size = \(size) - 1") == "0")
+        try tamper(cli, "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) SELECT \(size), time, batch_id, kind, subject, body, body_size, zeroblob(32) FROM ledger_entry WHERE seq = 1")
+        let rewritten = try cli.run("ledger", "checkpoint")
+        #expect(rewritten.status == 1 && rewritten.stderr.contains("signed another tree of \(size) entries"), "\(rewritten.stdout)\(rewritten.stderr)")
     }
 
     @Test("a --witness folder that is not there is a usage error, not a log that passes unwitnessed")

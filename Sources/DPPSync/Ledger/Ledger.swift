@@ -104,9 +104,15 @@ public struct Ledger {
     @discardableResult
     public func checkpoint(now: Timestamp = .now()) throws -> StoredCheckpoint? {
         let signer = try Self.loadKey(at: keyFile)
+        // The checkpoints published in Outbox/ witness the log too: one of a larger tree, or another of the same
+        // size, means the log was cut (with the store's checkpoints after it), and nothing more is signed over it.
+        let published = FileSystem.entries(of: checkpointFolder).compactMap { name in
+            name.hasSuffix(".checkpoint") ? Int(name.dropLast(".checkpoint".count)) : nil
+        }
         let stored: StoredCheckpoint? = try store.write { db in
             let last = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
             let latest = try Self.checkpoints(db, latestOnly: true).first
+            try Self.checkNotShorter(last, than: max(latest?.checkpoint.treeSize ?? 0, published.max() ?? 0))
             if let latest, latest.checkpoint.treeSize >= last { return latest }
             if latest == nil, last == 0 { return nil }
             // The tree's right edge is kept with each checkpoint, so signing reads only the
@@ -122,6 +128,9 @@ public struct Ledger {
             let size = frontier.size
             let checkpoint = Checkpoint(origin: origin, treeSize: size, rootHash: frontier.root)
             let note = try signer.sign(body: checkpoint.body)
+            if let earlier = try? FileSystem.readBytes(checkpointFolder + "/\(size).checkpoint"), earlier != Array(note.utf8) {
+                throw LedgerIntegrityError(message: "Outbox/ledger-checkpoints/\(size).checkpoint signed another tree of \(size) entries: the ledger was rewritten (run `dppsync ledger verify`)")
+            }
             try db.execute(sql: "INSERT INTO checkpoint (tree_size, root_hash, note, signed_at, frontier) VALUES (?, ?, ?, ?, ?)",
                            arguments: [size, Data(checkpoint.rootHash), note, now.description, Data(frontier.hashes)])
             return StoredCheckpoint(checkpoint: checkpoint, note: note, signedAt: now.description)
