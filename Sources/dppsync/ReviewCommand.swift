@@ -81,15 +81,23 @@ struct ReviewCommand: ParsableCommand {
             }
         }
 
-        /// A value as the two sides can be compared by eye: a list's objects with their keys in order, and a
-        /// number read from the export written as the store keeps it, as text (`4.25` and `"4.25"`). The text
-        /// itself is never changed: `00123` and `123` are the difference an item may be held for.
+        /// A value as the two sides can be compared by eye: a list's objects with their keys in order, a number
+        /// read from the export written as the store keeps it, as text (`4.25` and `"4.25"`), and the measures the
+        /// reconciler compares by value written by value (`4.250` hours, a limit of `1.50`). Other text is never
+        /// changed: `00123` and `123` are the difference an item may be held for.
         static func text(_ value: JSONValue?) -> String {
-            func normalized(_ value: JSONValue) -> JSONValue {
+            let measures: Set<String> = ["hours", "value", "lowerLimit", "upperLimit", "quantity"]
+            func byValue(_ text: String) -> String {
+                guard let number = Double(text), number.isFinite, text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) else { return text }
+                return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+            }
+            func normalized(_ value: JSONValue, key: String? = nil) -> JSONValue {
                 switch value {
-                case .object(let members): return .object(members.map { ($0.0, normalized($0.1)) }.sorted { $0.0 < $1.0 })
-                case .array(let items): return .array(items.map(normalized))
-                case .number(let text): return .string(text)
+                case .object(let members): return .object(members.map { ($0.0, normalized($0.1, key: $0.0)) }.sorted { $0.0 < $1.0 })
+                case .array(let items): return .array(items.map { normalized($0) })
+                case .number(let text), .string(let text):
+                    if case .string = value, key.map(measures.contains) != true { return value }
+                    return .string(key.map(measures.contains) == true ? byValue(text) : text)
                 default: return value
                 }
             }

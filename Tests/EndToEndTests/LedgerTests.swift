@@ -226,7 +226,36 @@ struct LedgerTests {
         #expect(try cli.scalar("SELECT COUNT(*) FROM checkpoint WHERE tree_size = \(size) - 1") == "0")
         try tamper(cli, "INSERT INTO ledger_entry (seq, time, batch_id, kind, subject, body, body_size, leaf_hash) SELECT \(size), time, batch_id, kind, subject, body, body_size, zeroblob(32) FROM ledger_entry WHERE seq = 1")
         let rewritten = try cli.run("ledger", "checkpoint")
-        #expect(rewritten.status == 1 && rewritten.stderr.contains("signed another tree of \(size) entries"), "\(rewritten.stdout)\(rewritten.stderr)")
+        #expect(rewritten.status == 1 && rewritten.stderr.contains("no longer have the root Outbox/ledger-checkpoints/\(size).checkpoint signed"),
+                "\(rewritten.stdout)\(rewritten.stderr)")
+    }
+
+    /// The published checkpoints are read for what they say: a stray file named like one had stopped every run.
+    @Test("stray files among the published checkpoints change nothing; a log cut and grown past them is not signed")
+    func publishedCheckpointsAsWitnesses() throws {
+        let cli = try populatedRoot()
+        let folder = cli.root + "/Outbox/ledger-checkpoints/"
+        try "junk".write(toFile: folder + "100.checkpoint", atomically: true, encoding: .utf8)
+        try "junk".write(toFile: folder + "+200.checkpoint", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: folder + "500.checkpoint", withIntermediateDirectories: false)
+        // Another root's checkpoint of a larger tree, signed by its own key.
+        let other = try populatedRoot("publishedCheckpointsAsWitnessesOther")
+        try other.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54322"), as: "wo2.json", source: "workorders")
+        _ = try ReconciliationTests.run(other)
+        let foreign = try #require(other.files(in: "Outbox/ledger-checkpoints").max { (Int($0.split(separator: ".")[0]) ?? 0) < (Int($1.split(separator: ".")[0]) ?? 0) })
+        try FileManager.default.copyItem(atPath: other.root + "/Outbox/ledger-checkpoints/" + foreign, toPath: folder + "9" + foreign)
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54323"), as: "wo3.json", source: "workorders")
+        let run = try ReconciliationTests.run(cli)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let size = try #require(try cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
+        #expect(FileSystem.exists(folder + size + ".checkpoint"), "signed as ever")
+        // Cut back with the store's checkpoints after the cut, then grown past the published size by a new run.
+        let cut = (Int(size) ?? 0) - 2
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq > \(cut); DELETE FROM checkpoint WHERE tree_size > \(cut); DELETE FROM ledger_subject WHERE seq > \(cut); DELETE FROM ledger_subtree")
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54324"), as: "wo4.json", source: "workorders")
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54325"), as: "wo5.json", source: "workorders")
+        let grown = try ReconciliationTests.run(cli)
+        #expect(grown.status == 1 && (grown.stdout + grown.stderr).contains("no longer have the root"), "\(grown.stdout)\(grown.stderr)")
     }
 
     @Test("a --witness folder that is not there is a usage error, not a log that passes unwitnessed")

@@ -104,15 +104,19 @@ public struct Ledger {
     @discardableResult
     public func checkpoint(now: Timestamp = .now()) throws -> StoredCheckpoint? {
         let signer = try Self.loadKey(at: keyFile)
-        // The checkpoints published in Outbox/ witness the log too: one of a larger tree, or another of the same
-        // size, means the log was cut (with the store's checkpoints after it), and nothing more is signed over it.
-        let published = FileSystem.entries(of: checkpointFolder).compactMap { name in
-            name.hasSuffix(".checkpoint") ? Int(name.dropLast(".checkpoint".count)) : nil
-        }
+        let published = latestPublished(signedBy: signer.verifier)
         let stored: StoredCheckpoint? = try store.write { db in
             let last = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
             let latest = try Self.checkpoints(db, latestOnly: true).first
-            try Self.checkNotShorter(last, than: max(latest?.checkpoint.treeSize ?? 0, published.max() ?? 0))
+            try Self.checkNotShorter(last, than: latest?.checkpoint.treeSize ?? 0)
+            // The latest checkpoint published in Outbox/ witnesses the log too: a log cut (with the store's checkpoints
+            // after the cut) or rewritten no longer has its root, and nothing more is signed over it.
+            if let published {
+                try Self.checkNotShorter(last, than: published.treeSize)
+                guard try Self.subtreeHash(0..<published.treeSize, in: db) == published.rootHash else {
+                    throw LedgerIntegrityError(message: "the ledger's first \(published.treeSize) entries no longer have the root Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed: the ledger was cut or rewritten (run `dppsync ledger verify`)")
+                }
+            }
             if let latest, latest.checkpoint.treeSize >= last { return latest }
             if latest == nil, last == 0 { return nil }
             // The tree's right edge is kept with each checkpoint, so signing reads only the
@@ -128,9 +132,6 @@ public struct Ledger {
             let size = frontier.size
             let checkpoint = Checkpoint(origin: origin, treeSize: size, rootHash: frontier.root)
             let note = try signer.sign(body: checkpoint.body)
-            if let earlier = try? FileSystem.readBytes(checkpointFolder + "/\(size).checkpoint"), earlier != Array(note.utf8) {
-                throw LedgerIntegrityError(message: "Outbox/ledger-checkpoints/\(size).checkpoint signed another tree of \(size) entries: the ledger was rewritten (run `dppsync ledger verify`)")
-            }
             try db.execute(sql: "INSERT INTO checkpoint (tree_size, root_hash, note, signed_at, frontier) VALUES (?, ?, ?, ?, ?)",
                            arguments: [size, Data(checkpoint.rootHash), note, now.description, Data(frontier.hashes)])
             return StoredCheckpoint(checkpoint: checkpoint, note: note, signedAt: now.description)
@@ -141,6 +142,23 @@ public struct Ledger {
             if !FileSystem.exists(path) { try FileSystem.writeAtomically(stored.note, to: path) }
         }
         return stored
+    }
+
+    /// The checkpoint of the largest tree in `Outbox/ledger-checkpoints/` that `key` signed. A file is taken by
+    /// what it says, not by its name, and one that is not a checkpoint this root signed (a stray file, another
+    /// root's) is passed over: it had stopped every run. Files are tried from the largest number in their name
+    /// down, so a pass verifies one signature, however many the folder keeps.
+    private func latestPublished(signedBy key: LedgerVerifierKey) -> Checkpoint? {
+        let candidates = FileSystem.entries(of: checkpointFolder).compactMap { name -> (Int, String)? in
+            guard name.hasSuffix(".checkpoint"), let size = Int(name.dropLast(".checkpoint".count)) else { return nil }
+            return (size, checkpointFolder + "/" + name)
+        }.sorted { $0.0 > $1.0 }
+        for (_, path) in candidates {
+            guard let bytes = try? FileSystem.readBytes(path), bytes.count < 64 * 1024, let note = SignedNote(String(decoding: bytes, as: UTF8.self)),
+                  key.verifies(note: note), let checkpoint = Checkpoint(body: note.body) else { continue }
+            return checkpoint
+        }
+        return nil
     }
 
     /// A log shorter than a checkpoint signed is evidence (entries removed), not an entry asked for that is not there.

@@ -243,11 +243,13 @@ public struct PersonalData {
     }
 
     /// Whether the file at `path` contains `word` as a word (not within a longer code: `JSMITH` is not in
-    /// `JSMITHSON`), ASCII letters in either case (a mapping may change a code's case).
+    /// `JSMITHSON`, `1234` not in the licence `ES.66.B1.1234`), ASCII letters in either case (a mapping may
+    /// change a code's case; other letters, `Ñ`, as they are).
     static func file(_ path: String, containsWord word: String) -> Bool {
-        let needle = Array(word.lowercased().utf8)
+        let needle = word.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
         func isCodeByte(_ byte: UInt8) -> Bool {
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D || byte >= 0x80
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D || byte == 0x2E || byte == 0x2F
+                || byte >= 0x80
         }
         // Only a regular file is read: a quarantined named pipe would block an open for good, a link would be
         // read where it points.

@@ -17,6 +17,9 @@ struct PersonalDataSearchTests {
         #expect(!PersonalData.file(try file(Array(#"{"laborCode":"JSMITHSON"}"#.utf8)), containsWord: "JSMITH"))
         #expect(!PersonalData.file(try file(Array(#"{"laborCode":"AJSMITH"}"#.utf8)), containsWord: "JSMITH"))
         #expect(PersonalData.file(try file(Array("JSMITH".utf8)), containsWord: "JSMITH"), "the whole file")
+        #expect(!PersonalData.file(try file(Array(#"{"licenceNumber":"ES.66.B1.1234"}"#.utf8)), containsWord: "1234"), "a number within a licence")
+        #expect(PersonalData.file(try file(Array(#"{"laborCode":"MUÑOZ"}"#.utf8)), containsWord: "MUÑOZ"), "a capital that is not ASCII")
+        #expect(PersonalData.file(try file(Array(#"{"laborCode":"muÑoz"}"#.utf8)), containsWord: "MUÑOZ"))
         // A longer code cut by a block's end is not the code; the code ending a block, or the file, is.
         let padding = [UInt8](repeating: UInt8(ascii: " "), count: block - 6)
         #expect(!PersonalData.file(try file(padding + Array("JSMITHSON".utf8)), containsWord: "JSMITH"))
