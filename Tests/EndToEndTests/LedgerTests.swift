@@ -258,6 +258,26 @@ struct LedgerTests {
         #expect(grown.status == 1 && (grown.stdout + grown.stderr).contains("no longer have the root"), "\(grown.stdout)\(grown.stderr)")
     }
 
+    @Test("a log cut inside a kept subtree and grown again is not signed, even with its kept hash left in place and no checkpoint published")
+    func cutInsideAKeptSubtree() throws {
+        let cli = try CLI.freshRoot()
+        func assets(_ range: Range<Int>) -> String {
+            #"{"exportedAt": "2025-11-01T02:00:00Z", "assets": ["# + range.map { #"{"dppId": "DPP-T-\#($0)", "partNumber": "AMP-T", "serialNumber": "T-\#($0)", "status": "IN_STOCK"}"# }
+                .joined(separator: ",\n") + "]}"
+        }
+        try cli.drop(assets(0..<300), as: "many.json", source: "registry")
+        #expect(try ReconciliationTests.run(cli).status == 0)
+        #expect(try cli.scalar("SELECT COUNT(*) FROM ledger_subtree WHERE height = 8 AND idx = 0") == "1")
+        // Cut at 200, inside the first 256 entries, keeping their subtree hash; the consumer took every published
+        // checkpoint. 100 new assets complete those 256 entries again, with another hash: the kept one had been replaced.
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq > 200; DELETE FROM checkpoint WHERE tree_size > 200; DELETE FROM ledger_subject WHERE seq > 200")
+        try FileManager.default.removeItem(atPath: cli.root + "/Outbox/ledger-checkpoints")
+        try cli.drop(assets(1000..<1100), as: "more.json", source: "registry")
+        let grown = try ReconciliationTests.run(cli)
+        #expect(grown.status == 1 && (grown.stdout + grown.stderr).contains("no longer have the hash kept when they were signed"), "\(grown.stdout)\(grown.stderr)")
+        #expect(cli.files(in: "Outbox/ledger-checkpoints").isEmpty, "nothing signed over them")
+    }
+
     @Test("a --witness folder that is not there is a usage error, not a log that passes unwitnessed")
     func missingWitnessFolder() throws {
         let cli = try populatedRoot()

@@ -71,12 +71,21 @@ public struct Ledger {
     }
 
     /// Keeps the hash of a perfect subtree the log completed, if it is one a proof reads
-    /// (`MerkleTree.storedSubtreeHeight` and up).
+    /// (`MerkleTree.storedSubtreeHeight` and up). One kept already with another hash means the entries it
+    /// covers changed since (a log cut and grown again): nothing is signed over them. (It had been replaced,
+    /// and the check against the published checkpoint, which reads kept hashes, passed.)
     static func keepSubtree(_ range: Range<Int>, _ hash: Hash, in db: Database) throws {
         let height = range.count.trailingZeroBitCount
         guard height >= MerkleTree.storedSubtreeHeight else { return }
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO ledger_subtree (height, idx, hash) VALUES (?, ?, ?)")
-            .execute(arguments: [height, range.lowerBound >> height, Data(hash)])
+        let index = range.lowerBound >> height
+        if let kept = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger_subtree WHERE height = ? AND idx = ?"), arguments: [height, index]) {
+            guard [UInt8](kept) == hash else {
+                throw LedgerIntegrityError(message: "entries \(range.lowerBound + 1)…\(range.upperBound) no longer have the hash kept when they were signed: the ledger was cut or rewritten (run `dppsync ledger verify`)")
+            }
+            return
+        }
+        try db.cachedStatement(sql: "INSERT INTO ledger_subtree (height, idx, hash) VALUES (?, ?, ?)")
+            .execute(arguments: [height, index, Data(hash)])
     }
 
     public func latestCheckpoint() throws -> StoredCheckpoint? {
@@ -112,7 +121,9 @@ public struct Ledger {
             // The latest checkpoint published in Outbox/ witnesses the log too: a log cut (with the store's checkpoints
             // after the cut) or rewritten no longer has its root, and nothing more is signed over it.
             if let published {
-                try Self.checkNotShorter(last, than: published.treeSize)
+                guard last >= published.treeSize else {
+                    throw LedgerIntegrityError(message: "Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed \(published.treeSize) entries, but the ledger has \(last): entries were removed, or the store was restored from an older backup (run `dppsync ledger verify`; after a restore, set aside every published checkpoint above \(last))")
+                }
                 guard try Self.subtreeHash(0..<published.treeSize, in: db) == published.rootHash else {
                     throw LedgerIntegrityError(message: "the ledger's first \(published.treeSize) entries no longer have the root Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed: the ledger was cut or rewritten (run `dppsync ledger verify`)")
                 }
@@ -153,9 +164,12 @@ public struct Ledger {
             guard name.hasSuffix(".checkpoint"), let size = Int(name.dropLast(".checkpoint".count)) else { return nil }
             return (size, checkpointFolder + "/" + name)
         }.sorted { $0.0 > $1.0 }
-        for (_, path) in candidates {
-            guard let bytes = try? FileSystem.readBytes(path), bytes.count < 64 * 1024, let note = SignedNote(String(decoding: bytes, as: UTF8.self)),
-                  key.verifies(note: note), let checkpoint = Checkpoint(body: note.body) else { continue }
+        for (size, path) in candidates {
+            // (Its size taken first: a 1 GB file of that name had been read whole on every pass.) A checkpoint under
+            // another size's name (a copy) is passed over: taken first, it would hide the latest.
+            guard let signature = FileSystem.signature(of: path), signature.size < 64 * 1024, let bytes = try? FileSystem.readBytes(path),
+                  let note = SignedNote(String(decoding: bytes, as: UTF8.self)), key.verifies(note: note),
+                  let checkpoint = Checkpoint(body: note.body), checkpoint.treeSize == size else { continue }
             return checkpoint
         }
         return nil
