@@ -64,12 +64,11 @@ struct TechnicianCommand: ParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             let who = by ?? environment["DPPSYNC_USER"] ?? environment["USER"] ?? "unknown"
             let personal = PersonalData(store: try options.openStore(busyTimeout: TimeInterval(wait)), layout: options.layout)
-            guard try personal.holdings(of: laborCode).isKnown else {
-                throw UsageError(message: "no technician with labour code \(laborCode) is known to this root; nothing erased")
-            }
             let erasure: PersonalData.Erasure
             do {
                 erasure = try personal.erase(laborCode, by: who, note: note, now: .now(), wait: Double(wait))
+            } catch let unknown as PersonalData.UnknownTechnician {
+                throw UsageError(message: unknown.description)
             } catch let busy as PersonalData.EmissionBusy {
                 throw UsageError(message: busy.description)
             } catch where Store.isBusy(error) {

@@ -15,6 +15,18 @@ struct ReferenceKind {
     /// that ends before it starts would never be chosen, unseen.
     var problem: (MappedRecord) -> String? = { _ in nil }
 
+    /// `record`'s fields as this kind's columns (its source time not among them).
+    func values(of record: MappedRecord) -> RowValues {
+        var values: RowValues = [:]
+        for (field, column) in columns { values[column] = Reconciler.text(record.fields[field]) }
+        return values
+    }
+
+    /// The table's key of a row of `values`.
+    func key(of values: RowValues) -> [String] {
+        table.keyColumns.map { (values[$0] ?? nil) ?? "" }
+    }
+
     static func spec(for kind: RecordKind) -> ReferenceKind? {
         switch kind {
         case .technicianCertification:
@@ -75,10 +87,9 @@ extension Reconciler {
             return byPolicy(.invalidField, "\(field) \(text) is not \(meaning) (\(DueCalculator.format(range.lowerBound)) to \(DueCalculator.format(range.upperBound)))")
         }
         if let problem = spec.problem(record) { return byPolicy(.invalidField, problem) }
-        var values: RowValues = [:]
-        for (field, column) in spec.columns { values[column] = Self.text(record.fields[field]) }
+        var values = spec.values(of: record)
         values["source_time"] = record.timestamp?.description
-        let key = spec.table.keyColumns.map { (values[$0] ?? nil) ?? "" }
+        let key = spec.key(of: values)
         var decision: Decision
         if let stored = try StateWriter.row(spec.table, key: key, in: db) {
             let (stale, storedTime) = isStale(record.timestamp, stored: stored["source_time"])

@@ -57,15 +57,27 @@ public struct PersonalData {
     /// A refusal's words about a personal field, up to its value: `field 'licence' fails rule '…' (value "`.
     private static let refusalPattern = #"field '(?:name|licence)' fails rule '[^']*' \(value ""#
 
-    /// What dppsync holds of `laborCode`'s personal data, and where. A code the store does not know
-    /// as given is looked for in upper case, as the shipped mapping writes it.
+    /// What dppsync holds of `laborCode`'s personal data, and where (`knownCode`: in upper case when the
+    /// store knows it only so).
     public func holdings(of laborCode: String) throws -> PersonalDataHoldings {
-        let found = try storeHoldings(of: laborCode)
-        if !found.isKnown, laborCode.uppercased() != laborCode {
-            let upper = try storeHoldings(of: laborCode.uppercased())
-            if upper.isKnown { return try withFiles(upper) }
+        try withFiles(storeHoldings(of: knownCode(laborCode) ?? laborCode))
+    }
+
+    /// `laborCode` as the store knows it (a certification, a record, details, an erasure): as given, or in
+    /// upper case, as the shipped mapping writes it; `nil` when it knows neither.
+    public func knownCode(_ laborCode: String) throws -> String? {
+        try store.read { db in
+            try [laborCode, laborCode.uppercased()].first { try Self.isKnown($0, in: db) }
         }
-        return try withFiles(found)
+    }
+
+    private static func isKnown(_ laborCode: String, in db: Database) throws -> Bool {
+        let erasures = try db.tableExists("personal_data_erasure") ? " OR EXISTS (SELECT 1 FROM personal_data_erasure WHERE labor_code = ?2)" : ""
+        return try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM technician_personal WHERE labor_code = ?2) OR EXISTS (SELECT 1 FROM technician WHERE labor_code = ?2)
+                OR EXISTS (SELECT 1 FROM record_outcome WHERE kind = ?1 AND record_key = ?2)
+                OR EXISTS (SELECT 1 FROM review_item WHERE kind = ?1 AND record_key = ?2)
+            """ + erasures, arguments: [RecordKind.technicianCertification.rawValue, laborCode]) ?? false
     }
 
     private func storeHoldings(of laborCode: String) throws -> PersonalDataHoldings {
@@ -109,13 +121,9 @@ public struct PersonalData {
                 if case .array(let list)? = try? JSONParser.parseDocument(Array((row[3] as String? ?? "[]").utf8)) { files = list.compactMap(\.scalarText) }
                 return (at: row[0] as String, by: row[1] as String, note: row[2] as String?, files: files)
             }
-            let recorded = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM record_outcome WHERE kind = ?1 AND record_key = ?2)
-                    OR EXISTS (SELECT 1 FROM review_item WHERE kind = ?1 AND record_key = ?2)
-                """, arguments: [kind, laborCode]) ?? false
             let (name, licence): (String?, String?) = (details?["name"], details?["licence"])
             return PersonalDataHoldings(laborCode: laborCode, name: name, licence: licence, hasStoredDetails: name != nil || licence != nil,
-                                        isKnown: details != nil || technician != nil || recorded || !erasures.isEmpty,
+                                        isKnown: try Self.isKnown(laborCode, in: db),
                                         validUntil: technician?["valid_until"], reviewItems: reviewItems, refusalMessages: refusals,
                                         files: files, erasures: erasures)
         }
@@ -174,6 +182,12 @@ public struct PersonalData {
         public var walCleared: Bool
     }
 
+    /// A labour code the store does not know (`knownCode`): nothing was erased.
+    public struct UnknownTechnician: Error, Sendable, CustomStringConvertible {
+        public var laborCode: String
+        public var description: String { "no technician with labour code \(laborCode) is known to this root; nothing erased" }
+    }
+
     /// Another dppsync process kept the outbox emitting past the wait: nothing was erased.
     public struct EmissionBusy: Error, Sendable, CustomStringConvertible {
         public var seconds: Double
@@ -191,10 +205,10 @@ public struct PersonalData {
     /// It holds the emission lock: an emission that read the licence before the erasure finishes
     /// first, and its files are among those listed; the next one reads no licence.
     public func erase(_ laborCode: String, by: String, note: String?, now: Timestamp, wait: Double) throws -> Erasure {
+        guard let code = try knownCode(laborCode) else { throw UnknownTechnician(laborCode: laborCode) }
         guard let emission = try FileLock(path: layout.emissionLock, mode: .exclusive, timeout: wait) else { throw EmissionBusy(seconds: wait) }
         defer { withExtendedLifetime(emission) {} }
-        let before = try holdings(of: laborCode)
-        let code = before.laborCode
+        let before = try withFiles(storeHoldings(of: code))
         let kind = RecordKind.technicianCertification.rawValue
         let (erased, redacted, refusals) = try store.write { db -> (Bool, Int, [Int64]) in
             // Deleted bytes are overwritten in their pages, not left in free space.

@@ -127,9 +127,7 @@ public struct ReviewQueue {
                 return Self.fields(StateSchema.asset.columns.map { (Self.fieldName(ofColumn: $0), $0) }, of: row)
             default:
                 guard let spec = ReferenceKind.spec(for: record.kind) else { return nil }
-                var values: RowValues = [:]
-                for (field, column) in spec.columns { values[column] = Reconciler.text(record.fields[field]) }
-                guard let row = try StateWriter.row(spec.table, key: spec.table.keyColumns.map { (values[$0] ?? nil) ?? "" }, in: db) else { return nil }
+                guard let row = try StateWriter.row(spec.table, key: spec.key(of: spec.values(of: record)), in: db) else { return nil }
                 var fields = Self.fields(spec.columns, of: row)
                 // A technician's name and licence number live beside the certification (`technician_personal`).
                 if record.kind == .technicianCertification,

@@ -130,6 +130,12 @@ public final class Store: Sendable {
     /// a 100k work-order file leaves ~360 MB); a larger one is truncated.
     let walKeptBytes: Int64
 
+    /// Copies every page of the WAL into the database and cuts the WAL file to nothing, so that bytes a
+    /// transaction deleted (with `secure_delete`) are in no file; `false` while another process reads.
+    public func clearWAL() -> Bool {
+        (try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }) != nil
+    }
+
     /// Moves the WAL's pages into the database file so the WAL does not grow
     /// without bound over a long night, and leaves the WAL file for the next file or
     /// run to write over from its start.
@@ -144,12 +150,6 @@ public final class Store: Sendable {
     /// (the unchanged `user_version`) starts a new header, which leaves the old frames
     /// stale, and is copied in turn. Connections keep the file when they close
     /// (`SQLITE_FCNTL_PERSIST_WAL`, set in `init`).
-    /// Copies every page of the WAL into the database and cuts the WAL file to nothing, so that bytes a
-    /// transaction deleted (with `secure_delete`) are in no file; `false` while another process reads.
-    public func clearWAL() -> Bool {
-        (try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }) != nil
-    }
-
     public func checkpoint() {
         _ = try? pool.writeWithoutTransaction { db in
             let walBytes = FileSystem.signature(of: path + "-wal")?.size ?? 0

@@ -62,30 +62,28 @@ public enum FileSystem {
     }
 
     /// `path` made absolute (against the working folder), its folder's `.`, `..` and symbolic links resolved
-    /// where it exists, so that two spellings of one file compare equal (`--root .` and the absolute path a
-    /// cron job gave). Its last component is kept as it is: a link is not followed to where it points.
+    /// where it exists (`canonicalFolder`), so that two spellings of one file compare equal (`--root .` and the
+    /// absolute path a cron job gave). Its last component is kept as it is: a link is not followed to where it
+    /// points. (NSString's `standardizingPath` resolves a link in the last component too, on Linux: not used.)
     public static func canonicalPath(_ path: String) -> String {
-        // (NSString's `standardizingPath` resolves a link in the last component too, on Linux: not used.)
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        var components = absolute.split(separator: "/").map(String.init)
-        func resolved(_ path: String) -> String? {
-            guard let real = realpath(path, nil) else { return nil }
-            defer { free(real) }
-            return String(cString: real)
-        }
-        guard let name = components.popLast(), name != ".", name != ".." else { return resolved(absolute) ?? absolute }
-        let folder = "/" + components.joined(separator: "/")
-        let base = resolved(folder) ?? (folder as NSString).standardizingPath
+        var components = absolute(path).split(separator: "/").map(String.init)
+        guard let name = components.popLast(), name != ".", name != ".." else { return canonicalFolder(path) }
+        let base = canonicalFolder("/" + components.joined(separator: "/"))
         return (base == "/" ? "" : base) + "/" + name
     }
 
     /// A folder's path as `canonicalPath` gives those of the files in it: made absolute, every link in
     /// it resolved, the last component too (a root reached through a link is the folder it links to).
     public static func canonicalFolder(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let absolute = absolute(path)
         guard let real = realpath(absolute, nil) else { return (absolute as NSString).standardizingPath }
         defer { free(real) }
         return String(cString: real)
+    }
+
+    /// `path` against the working folder, when relative.
+    private static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     public static func isDirectory(_ path: String) -> Bool {
