@@ -194,6 +194,11 @@ struct ReviewCommand: ParsableCommand {
                         }
                     } catch where Store.isBusy(error) {
                         print("resolved; another dppsync process kept the store busy, so the next run signs this resolution and emits its outbox files")
+                    } catch let refused as LedgerIntegrityError {
+                        // Said with the resolution: the error alone had read as if nothing was resolved.
+                        throw LedgerIntegrityError(message: "review item #\(id) is resolved and stays so, but nothing was signed and its outbox files wait: \(refused.message)")
+                    } catch {
+                        throw ResolvedNotEmitted(id: id, cause: error)
                     }
                 }
             }
@@ -210,6 +215,15 @@ struct ReviewCommand: ParsableCommand {
             var id: Int64
             var cause: any Error
             var description: String { "review item #\(id) is rejected, but its quarantine files could not be written: \(cause)" }
+        }
+
+        /// A resolution committed whose signing or outbox files failed after it (exit 3): the next pass does them.
+        struct ResolvedNotEmitted: Error, CustomStringConvertible {
+            var id: Int64
+            var cause: any Error
+            var description: String {
+                "review item #\(id) is resolved and stays so, but signing the ledger or writing its outbox files failed (the next run does them): \(cause)"
+            }
         }
 
         /// A resolution that failed (exit 3): it changed nothing.

@@ -5,7 +5,7 @@ import Foundation
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show sources (late ones flagged), files waiting, the review queue and the last batch.",
+        abstract: "Show sources (late ones flagged), files waiting, the review queue, the outbox, how far the ledger is signed and the last batch.",
         discussion: """
             A source is LATE when its newest file arrived longer ago than its `expectEvery` \
             in dppsync.yaml (or never arrived): a missing nightly export is the most common failure.
@@ -43,6 +43,12 @@ struct StatusCommand: ParsableCommand {
         print("outbox: " + (waiting == 0 ? "every message sent" : "\(waiting) message(s) not sent yet"))
         for c in report.outbox {
             print(("  \(c.channel.padding(toLength: 27, withPad: " ", startingAt: 0)) waiting \(c.waiting)" + (c.heldBecause.map { "  HELD: \($0)" } ?? "")).terminalSafe)
+        }
+        if let ledger = report.ledger {
+            var line = "ledger: \(ledger.entries) entries, " + (ledger.latest.map { "signed through \($0.checkpoint.treeSize) at \($0.signedAt)" } ?? "none signed yet")
+            if ledger.unsigned > 0, ledger.latest != nil { line += " (\(ledger.unsigned) not signed yet)" }
+            if let refusal = ledger.refusal { line += "  SIGNING REFUSED: \(refusal); no outbox file is written until it is settled" }
+            print(line.terminalSafe)
         }
         if let batch = report.lastBatch {
             print("last batch: \(batch.id) \(batch.status), started \(batch.startedAt)\(batch.finishedAt.map { ", finished \($0)" } ?? "")")

@@ -249,6 +249,8 @@ struct LedgerTests {
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let size = try #require(try cli.scalar("SELECT MAX(seq) FROM ledger_entry"))
         #expect(FileSystem.exists(folder + size + ".checkpoint"), "signed as ever")
+        let signed = try cli.run("status")
+        #expect(signed.stdout.contains("ledger: \(size) entries, signed through \(size) at ") && !signed.stdout.contains("REFUSED"), "\(signed.stdout)")
         // Cut back with the store's checkpoints after the cut, then grown past the published size by a new run.
         let cut = (Int(size) ?? 0) - 2
         try tamper(cli, "DELETE FROM ledger_entry WHERE seq > \(cut); DELETE FROM checkpoint WHERE tree_size > \(cut); DELETE FROM ledger_subject WHERE seq > \(cut); DELETE FROM ledger_subtree")
@@ -256,6 +258,29 @@ struct LedgerTests {
         try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "WO-54321", with: "WO-54325"), as: "wo5.json", source: "workorders")
         let grown = try ReconciliationTests.run(cli)
         #expect(grown.status == 1 && (grown.stdout + grown.stderr).contains("no longer have the root"), "\(grown.stdout)\(grown.stderr)")
+        // `status` says why the outbox waits: it had said only that messages were not sent.
+        let refused = try cli.run("status")
+        #expect(refused.stdout.contains("  SIGNING REFUSED: the ledger's first \(size) entries no longer have the root"), "\(refused.stdout)")
+        let json = try JSONParser.parseDocument(Array(try cli.run("status", "--json").stdout.utf8))
+        #expect(json["ledger"]?["signingRefusedBecause"]?.scalarText?.contains("ledger verify") == true)
+        #expect((json["ledger"]?["signed"]?.scalarText).flatMap { Int($0) }.map { $0 <= cut } == true, "the store's checkpoints after the cut went with it")
+    }
+
+    @Test("a review resolution committed before signing is refused says it stands, and status says why the outbox waits")
+    func resolutionBeforeARefusedSigning() throws {
+        let cli = try populatedRoot()
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "No issues", with: "Seal weeping"), as: "wo2.json", source: "workorders")
+        #expect(try ReconciliationTests.run(cli).status == 1, "held for review")
+        let item = try #require(try cli.scalar("SELECT id FROM review_item WHERE status = 'open'"))
+        let size = try #require(try cli.scalar("SELECT MAX(seq) FROM ledger_entry").flatMap { Int($0) })
+        try tamper(cli, "DELETE FROM ledger_entry WHERE seq > \(size - 1); DELETE FROM checkpoint WHERE tree_size > \(size - 1); DELETE FROM ledger_subtree")
+        let resolve = try cli.run("review", "resolve", item, "--accept", "--by", "qa.lead")
+        #expect(resolve.status == 1, "a ledger that does not check")
+        #expect(resolve.stderr.contains("review item #\(item) is resolved and stays so, but nothing was signed and its outbox files wait: the ledger's first \(size) entries no longer have the root"),
+                "\(resolve.stdout)\(resolve.stderr)")
+        #expect(try cli.scalar("SELECT status FROM review_item WHERE id = \(item)") == "accepted")
+        let status = try cli.run("status")
+        #expect(status.stdout.contains("SIGNING REFUSED: the ledger's first \(size) entries no longer have the root"), "\(status.stdout)")
     }
 
     @Test("a log cut inside a kept subtree and grown again is not signed, even with its kept hash left in place and no checkpoint published")

@@ -117,17 +117,7 @@ public struct Ledger {
         let stored: StoredCheckpoint? = try store.write { db in
             let last = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
             let latest = try Self.checkpoints(db, latestOnly: true).first
-            try Self.checkNotShorter(last, than: latest?.checkpoint.treeSize ?? 0)
-            // The latest checkpoint published in Outbox/ witnesses the log too: a log cut (with the store's checkpoints
-            // after the cut) or rewritten no longer has its root, and nothing more is signed over it.
-            if let published {
-                guard last >= published.treeSize else {
-                    throw LedgerIntegrityError(message: "Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed \(published.treeSize) entries, but the ledger has \(last): entries were removed, or the store was restored from an older backup (run `dppsync ledger verify`; after a restore, set aside every published checkpoint above \(last))")
-                }
-                guard try Self.subtreeHash(0..<published.treeSize, in: db) == published.rootHash else {
-                    throw LedgerIntegrityError(message: "the ledger's first \(published.treeSize) entries no longer have the root Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed: the ledger was cut or rewritten (run `dppsync ledger verify`)")
-                }
-            }
+            try Self.checkSignable(logSize: last, latest: latest, published: published, in: db)
             if let latest, latest.checkpoint.treeSize >= last { return latest }
             if latest == nil, last == 0 { return nil }
             // The tree's right edge is kept with each checkpoint, so signing reads only the
@@ -153,6 +143,50 @@ public struct Ledger {
             if !FileSystem.exists(path) { try FileSystem.writeAtomically(stored.note, to: path) }
         }
         return stored
+    }
+
+    /// Whether more may be signed over a log of `logSize` entries: not over a log shorter than a checkpoint the store
+    /// keeps, nor over one whose first entries no longer have the root of the latest checkpoint published in Outbox/,
+    /// which witnesses the log too (a log cut with the store's checkpoints after the cut, or rewritten).
+    private static func checkSignable(logSize last: Int, latest: StoredCheckpoint?, published: Checkpoint?, in db: Database) throws {
+        try checkNotShorter(last, than: latest?.checkpoint.treeSize ?? 0)
+        guard let published else { return }
+        guard last >= published.treeSize else {
+            throw LedgerIntegrityError(message: "Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed \(published.treeSize) entries, but the ledger has \(last): entries were removed, or the store was restored from an older backup (run `dppsync ledger verify`; after a restore, set aside every published checkpoint above \(last))")
+        }
+        guard try subtreeHash(0..<published.treeSize, in: db) == published.rootHash else {
+            throw LedgerIntegrityError(message: "the ledger's first \(published.treeSize) entries no longer have the root Outbox/ledger-checkpoints/\(published.treeSize).checkpoint signed: the ledger was cut or rewritten (run `dppsync ledger verify`)")
+        }
+    }
+
+    /// How far the ledger is signed, for `status`.
+    public struct SigningState: Sendable {
+        /// Entries in the log.
+        public var entries: Int
+        /// The latest checkpoint, if one was signed.
+        public var latest: StoredCheckpoint?
+        /// Why the next signing would be refused (the run's outbox files then wait), if it would.
+        public var refusal: String?
+        /// Entries no checkpoint covers yet (a run in progress signs its own at its end).
+        public var unsigned: Int { max(0, entries - (latest?.checkpoint.treeSize ?? 0)) }
+    }
+
+    /// The ledger's size, its latest checkpoint and whether signing would be refused, read without signing: a
+    /// night whose signing was refused had left only "messages not sent yet" in `status`, with no reason.
+    /// (The kept subtree hashes of entries not signed yet are checked only as they are signed.)
+    public func signingState() throws -> SigningState {
+        let published: Result<Checkpoint?, any Error> = Result { latestPublished(signedBy: try Self.loadKey(at: keyFile).verifier) }
+        return try store.read { db in
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM ledger_entry") ?? 0
+            let latest = try Self.checkpoints(db, latestOnly: true).first
+            var state = SigningState(entries: last, latest: latest)
+            do {
+                try Self.checkSignable(logSize: last, latest: latest, published: try published.get(), in: db)
+            } catch {
+                state.refusal = "\(error)"
+            }
+            return state
+        }
     }
 
     /// The checkpoint of the largest tree in `Outbox/ledger-checkpoints/` that `key` signed. A file is taken by
@@ -278,4 +312,5 @@ public struct Ledger {
 public struct LedgerIntegrityError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }

@@ -1,7 +1,8 @@
 import GRDB
 
 /// What `dppsync status` shows: per source, files waiting and whether the
-/// source is late; the review queue; outbox messages not sent yet; the last batch and its counts.
+/// source is late; the review queue; outbox messages not sent yet; how far the ledger is signed; the last
+/// batch and its counts.
 public struct StatusReport: Sendable {
     public struct SourceStatus: Sendable {
         public var name: String
@@ -35,6 +36,8 @@ public struct StatusReport: Sendable {
     public var sources: [SourceStatus]
     public var openReviewItems: Int
     public var outbox: [ChannelStatus] = []
+    /// The ledger's size, how far it is signed and why signing is refused, if it is (`nil` before the first run).
+    public var ledger: Ledger.SigningState?
     public var lastBatch: (id: Int64, status: String, startedAt: String, finishedAt: String?)?
     public var lastBatchCounts: [(outcome: String, reason: String?, count: Int)]
 
@@ -83,6 +86,7 @@ public struct StatusReport: Sendable {
         var report = StatusReport(sources: sources, openReviewItems: 0, lastBatch: nil, lastBatchCounts: [])
         let held = OutboxEmitter.heldChannels(OutboxEmitter.mappings(in: layout.mappings).broken)
         if let store {
+            report.ledger = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).signingState()
             try store.read { db in
                 report.openReviewItems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM review_item WHERE status = 'open'") ?? 0
                 let waiting = try OutboxEmitter.waitingMessages(in: db)
@@ -114,6 +118,10 @@ public struct StatusReport: Sendable {
             ("outbox", .array(outbox.map { c in .object([
                 ("channel", .string(c.channel)), ("waiting", .number(String(c.waiting))), ("heldBecause", text(c.heldBecause)),
             ]) })),
+            ("ledger", ledger.map { l in .object([
+                ("entries", .number(String(l.entries))), ("signed", .number(String(l.latest?.checkpoint.treeSize ?? 0))),
+                ("signedAt", text(l.latest?.signedAt)), ("signingRefusedBecause", text(l.refusal)),
+            ]) } ?? .null),
             ("lastBatch", lastBatch.map { b in .object([
                 ("id", .number(String(b.id))), ("status", .string(b.status)), ("startedAt", .string(b.startedAt)),
                 ("finishedAt", text(b.finishedAt)),
