@@ -277,9 +277,15 @@ public struct PersonalData {
         // ends), and one at the start of a carried-over window was judged whole in the block before.
         var window: [UInt8] = []
         var carried = 0
+        var utf16: UTF16Text?
+        var first = true
         while true {
-            let block = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+            var block = [UInt8]((try? handle.read(upToCount: 1 << 20)) ?? Data())
             let atEnd = block.isEmpty
+            // A file in UTF-16 (its byte-order mark says so: a CMMS on Windows may export so, and such a file is
+            // quarantined whole) is searched as the text it holds; its code had not been found.
+            if first { utf16 = UTF16Text(bom: block); first = false }
+            if let transcoder = utf16 { block = transcoder.utf8(of: block) }
             window += block
             for i in carried..<window.count where window[i] >= 0x41 && window[i] <= 0x5A { window[i] |= 0x20 }
             // (A window shorter than what is carried is the file from its start.)
@@ -291,6 +297,38 @@ public struct PersonalData {
             if atEnd { return false }
             window = Array(window.suffix(needle.count + 1))
             carried = window.count
+        }
+    }
+
+    /// The UTF-8 of a UTF-16 file's text, block after block (a byte of a code unit cut by a block's end waits for
+    /// the next block; a surrogate pair cut so decodes as two replacement characters, which, as any letter outside
+    /// ASCII, count as part of a code).
+    private final class UTF16Text {
+        let bigEndian: Bool
+        private var pending: [UInt8] = []
+        private var skipBOM = true
+
+        init?(bom: [UInt8]) {
+            guard bom.count >= 2 else { return nil }
+            switch (bom[0], bom[1]) {
+            case (0xFF, 0xFE): bigEndian = false
+            case (0xFE, 0xFF): bigEndian = true
+            default: return nil
+            }
+        }
+
+        func utf8(of block: [UInt8]) -> [UInt8] {
+            var bytes = pending + block
+            if skipBOM { bytes.removeFirst(min(2, bytes.count)); skipBOM = false }
+            var units = [UInt16]()
+            units.reserveCapacity(bytes.count / 2)
+            var i = 0
+            while i + 1 < bytes.count {
+                units.append(bigEndian ? UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]) : UInt16(bytes[i + 1]) << 8 | UInt16(bytes[i]))
+                i += 2
+            }
+            pending = Array(bytes[i...])
+            return Array(String(decoding: units, as: UTF16.self).utf8)
         }
     }
 

@@ -28,4 +28,27 @@ struct PersonalDataSearchTests {
         #expect(!PersonalData.file(try file(padding.dropLast(1) + Array("XJSMITH".utf8) + Array(" ".utf8)), containsWord: "JSMITH"),
                 "a longer code starting in one block")
     }
+
+    @Test("a UTF-16 file (by its byte-order mark, either order) is searched as its text, across blocks")
+    func utf16Files() throws {
+        func utf16(_ text: String, bigEndian: Bool) -> [UInt8] {
+            (bigEndian ? [0xFE, 0xFF] : [0xFF, 0xFE]) + text.utf16.flatMap { unit -> [UInt8] in
+                let (high, low) = (UInt8(unit >> 8), UInt8(unit & 0xFF))
+                return bigEndian ? [high, low] : [low, high]
+            }
+        }
+        for bigEndian in [false, true] {
+            #expect(PersonalData.file(try file(utf16(#"<LABORCODE>jsmith</LABORCODE>"#, bigEndian: bigEndian)), containsWord: "JSMITH"))
+            #expect(!PersonalData.file(try file(utf16(#"<LABORCODE>JSMITHSON</LABORCODE>"#, bigEndian: bigEndian)), containsWord: "JSMITH"))
+            #expect(PersonalData.file(try file(utf16("MUÑOZ 😀", bigEndian: bigEndian)), containsWord: "MUÑOZ"))
+            // Around the first block's end.
+            for shift in 0..<3 {
+                let text = String(repeating: " ", count: (1 << 19) - 3 - shift) + "😀 JSMITH 😀"
+                #expect(PersonalData.file(try file(utf16(text, bigEndian: bigEndian)), containsWord: "JSMITH"), "shift \(shift)")
+                #expect(!PersonalData.file(try file(utf16(text.replacingOccurrences(of: "JSMITH ", with: "JSMITHX"), bigEndian: bigEndian)), containsWord: "JSMITH"))
+            }
+        }
+        // Without a byte-order mark, bytes are searched as they are.
+        #expect(!PersonalData.file(try file(Array(utf16("JSMITH", bigEndian: false).dropFirst(2))), containsWord: "JSMITH"))
+    }
 }
