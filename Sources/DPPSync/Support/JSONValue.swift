@@ -6,6 +6,12 @@ public enum JSONValue: Sendable, Hashable {
     /// A string, or `null` for none: how documents written from optional columns carry them.
     static func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
+    /// Whether this is a number as JSON writes one (not a string of digits).
+    var isJSONNumber: Bool {
+        if case .number = self { return true }
+        return false
+    }
+
     case null
     case bool(Bool)
     case number(String)

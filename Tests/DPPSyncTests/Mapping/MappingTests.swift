@@ -229,7 +229,7 @@ struct MappingTests {
             """)
     }
 
-    @Test("decimalComma reads 1.234,5 as 1234.5; without it the text is not a number")
+    @Test("decimalComma reads 1.234,5 as 1234.5, a JSON number as it is, and refuses a point between other than groups of three; without it the text is not a number")
     func decimalComma() throws {
         let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": "1.234,5"}, {"code": "T2", "h": "4,25"}]}"#.utf8))
         guard case .record(let mapped) = try hoursMapper(", decimalComma: true").map(record, context: [:], position: RecordPosition(index: 0)) else {
@@ -238,6 +238,19 @@ struct MappingTests {
         #expect(mapped.list("labor").map { $0["hours"]?.scalarText } == ["1234.5", "4.25"])
         guard case .invalid = try hoursMapper("").map(record, context: [:], position: RecordPosition(index: 0)) else {
             Issue.record("4,25 taken for a number without decimalComma"); return
+        }
+        // A JSON number is one already; a point that does not separate groups of three digits is refused.
+        func hours(_ h: String) throws -> String? {
+            let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "lines": [{"code": "T1", "h": \#(h)}]}"#.utf8))
+            guard case .record(let mapped) = try hoursMapper(", decimalComma: true").map(record, context: [:], position: RecordPosition(index: 0)) else { return nil }
+            return mapped.list("labor").first?["hours"]?.scalarText
+        }
+        for (h, expected) in [("7.5", "7.5"), ("1234", "1234"), (#""1.234""#, "1234"), (#""-1.234.567,25""#, "-1234567.25"), (#""12,5""#, "12.5"),
+                              (#""0,5""#, "0.5"), (#""1000""#, "1000")] {
+            #expect(try hours(h) == expected, "\(h)")
+        }
+        for h in [#""7.5""#, #""12.5""#, #""1.2.3""#, #""1.2345""#, #""1.234,5,6""#, #""1,234.5""#, #"".234""#, #""1234.567""#] {
+            #expect(try hours(h) == nil, "\(h) taken for a number with a decimal comma")
         }
     }
 
