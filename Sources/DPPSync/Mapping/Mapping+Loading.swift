@@ -112,6 +112,12 @@ extension Mapping {
                         continue
                     }
                     if !rule.typeDeclared { rule.type = rule.each != nil ? .list : spec.type }
+                    // A list where the kind stores one value (or the reverse, or an object) had passed every check and
+                    // stored nothing: `split: "-"` on a position left the component's installation empty.
+                    if let mismatch = Self.shapeMismatch(of: rule, for: spec) {
+                        reader.fail(fieldNodes[name], "field '\(name)' of record kind '\(kind)' \(mismatch)")
+                        continue
+                    }
                     typed.append((name, rule))
                 }
                 fields = typed
@@ -148,6 +154,21 @@ extension Mapping {
         return Mapping(name: file, contentHash: Fingerprint.sha256Hex(hashed), text: hashed, source: source, files: files,
                        format: format, records: records, namespaces: namespaces, encoding: encoding, context: context, kind: kind,
                        key: key, timestamp: timestamp, fields: fields, when: filters)
+    }
+
+    /// What is wrong with `rule` making a list, an object or one value where `spec` stores another (`nil` if nothing).
+    static func shapeMismatch(of rule: FieldRule, for spec: FieldSpec) -> String? {
+        let makesList = rule.split != nil || rule.each != nil || rule.type == .list
+        switch spec.type {
+        case .list:
+            return makesList ? nil : "is a list; type '\(rule.type.rawValue)' would store one value where a list is read: leave the type out"
+        case .object:
+            if makesList { return "is an object; a list (split, each or type list) is not stored in it: leave them out" }
+            return rule.type == .object ? nil : "is an object; type '\(rule.type.rawValue)' is not stored in it: leave the type out"
+        default:
+            if makesList { return "holds one value; a list (split, each or type list) is not stored in it: pick one part with extract or replace instead" }
+            return rule.type == .object ? "holds one value; type 'object' is not stored in it: leave the type out" : nil
+        }
     }
 }
 

@@ -144,7 +144,7 @@ struct MappingTests {
         }
     }
 
-    @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time, a day typed as something else")
+    @Test("mapping check refuses what would fail or vanish on every record: template names no field defines, fields without each, [*] mid-path, a timestamp that is no date-time, a day typed as something else, a list where one value is stored or the reverse")
     func silentMistakes() {
         let cases: [(String, String)] = [
             ("  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{workOrderID} at {siteId}\" }\n  siteId: site\n",
@@ -161,6 +161,15 @@ struct MappingTests {
              "timestamp 'siteId' must be a date-time, date or text field, not decimal"),
             ("  workOrderId: wo\n  completionDate: { path: done, type: date-time }\n",
              "field 'completionDate' of record kind 'workOrderCompletion' is a day (in dppsync.yaml's time zone); type 'date-time' would store something no date reads"),
+            // A list where one value is stored, one value where a list is read: they had stored nothing, unseen.
+            ("  workOrderId: wo\n  completionDate: done\n  siteId: { path: site, split: \"-\" }\n",
+             "field 'siteId' of record kind 'workOrderCompletion' holds one value; a list (split, each or type list) is not stored in it"),
+            ("  workOrderId: wo\n  completionDate: done\n  findings: { path: notes, type: list }\n",
+             "field 'findings' of record kind 'workOrderCompletion' holds one value; a list"),
+            ("  workOrderId: wo\n  completionDate: done\n  findings: { path: notes, type: object }\n",
+             "field 'findings' of record kind 'workOrderCompletion' holds one value; type 'object' is not stored in it"),
+            ("  workOrderId: wo\n  completionDate: done\n  partsUsed: { path: parts, type: string }\n",
+             "field 'partsUsed' of record kind 'workOrderCompletion' is a list; type 'string' would store one value"),
         ]
         for (fields, message) in cases {
             do {
