@@ -245,5 +245,22 @@ struct WorkedExampleTests {
         #expect(fields?["returnToService"] == .bool(true))
         #expect(fields?["partsUsed"]?.jsonText(sortedKeys: true) == #"[{"partNumber":"AMP-SEAL-KIT-7","serialNumber":"SK7-88812"}]"#)
         #expect(records[1]["skipped"] == .string("w:STATE is 'OPEN', not one of DONE, CLOSED"))
+
+        // A record rejected (no FINISHED) is quarantined as an extract to correct and drop again: read under the
+        // same mapping, it keeps its letters (its UTF-8 had been read as the mapping's ISO-8859-1).
+        let unfinished = xml.replacingOccurrences(of: "<w:FINISHED>05.11.2025</w:FINISHED>", with: "")
+        try #require(unfinished.data(using: .isoLatin1)).write(to: URL(fileURLWithPath: cli.layout.inbox("workorders") + "/legacy-2.xml"))
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let extractName = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.xml") }, "\(cli.files(in: "Quarantine"))")
+        // (Edited as a text editor does, keeping its byte-order mark: Foundation's String(contentsOfFile:) drops it.)
+        let extract = String(decoding: try Data(contentsOf: URL(fileURLWithPath: cli.root + "/Quarantine/workorders/" + extractName)), as: UTF8.self)
+        #expect(extract.hasPrefix("\u{FEFF}<?xml version=\"1.0\" encoding=\"UTF-8\"?>"))
+        let corrected = cli.root + "/legacy-2-corrected.xml"
+        try Data(extract.replacingOccurrences(of: "<w:STATE>DONE</w:STATE>", with: "<w:STATE>DONE</w:STATE><w:FINISHED>05.11.2025</w:FINISHED>").utf8)
+            .write(to: URL(fileURLWithPath: corrected))
+        let again = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/legacy.mapping.yaml", corrected)
+        let fixed = try JSONParser.parseDocument(Array(again.stdout.utf8))
+        guard case .array(let correctedRecords)? = fixed["records"] else { Issue.record("no records: \(again.stdout)\(again.stderr)"); return }
+        #expect(correctedRecords[0]["fields"]?["findings"] == .string("Dichtung geprüft, Ölspur entfernt"), "\(again.stdout)")
     }
 }

@@ -40,6 +40,10 @@ struct XMLRecordSource: RecordSource {
         // A byte-order mark says the encoding itself: the mapping's is for files without (it had been
         // applied over the mark, reading UTF-8 as Latin-1 and UTF-16 not at all).
         try guarded.read(as: try ExportEncoding.of(prolog: prolog, mapping: mapping.encoding))
+        // An extract is UTF-8, and says so with a byte-order mark where the mapping names another encoding: read
+        // under its mapping when it is dropped again, the mapping's encoding had won over its declaration
+        // (`Dichtung geprüft` came back as `Dichtung geprÃ¼ft`). The mark wins over both.
+        let marksExtracts = mapping.encoding.map { ExportEncoding.named($0) != .utf8 } ?? false
         let errors = XMLErrorCollector()
         let recordName = XMLNames.localName(of: mapping.records)
         let recordNamespace = XMLNames.prefix(of: mapping.records).flatMap { mapping.namespaces[$0] }
@@ -88,7 +92,7 @@ struct XMLRecordSource: RecordSource {
             guard let queries else { break }
             let position = RecordPosition(index: index, line: Int(xmlGetLineNo(node)))
             try record(RecordItem(accessor: XMLNodeAccessor(node: node, queries: queries), position: position, failure: nil) {
-                Self.extract(node, root: root)
+                Self.extract(node, root: root, byteOrderMark: marksExtracts)
             })
             index += 1
             status = xmlTextReaderNext(reader)
@@ -140,7 +144,7 @@ struct XMLRecordSource: RecordSource {
 
     /// The record alone, wrapped in the original root element with every
     /// namespace declaration in scope, so it can be corrected and dropped back.
-    static func extract(_ node: xmlNodePtr, root: RootElement) -> String {
+    static func extract(_ node: xmlNodePtr, root: RootElement, byteOrderMark: Bool = false) -> String {
         var declarations: [(prefix: String?, uri: String)] = []
         var ancestor: xmlNodePtr? = node.pointee.parent
         while let current = ancestor, current.pointee.type == XML_ELEMENT_NODE {
@@ -163,7 +167,7 @@ struct XMLRecordSource: RecordSource {
         defer { xmlBufferFree(buffer) }
         xmlNodeDump(buffer, node.pointee.doc, node, 1, 1)
         let body = xmlBufferContent(buffer).map { String(cString: $0) } ?? ""
-        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + open + ">\n  " + body + "\n</" + root.name + ">\n"
+        return (byteOrderMark ? "\u{FEFF}" : "") + "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + open + ">\n  " + body + "\n</" + root.name + ">\n"
     }
 }
 
