@@ -114,6 +114,9 @@ struct MappingCommand: ParsableCommand {
                 FileManager.default.contents(atPath: path).map { ((path as NSString).lastPathComponent, String(decoding: $0, as: UTF8.self)) }
             }
             let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
+            let catalog = MappingCatalog.load(directory: options.layout.mappings)
+            // (A mapping checked outside a root has no sources to be compared with.)
+            let configuration = FileSystem.exists(options.layout.configFile) ? try options.loadConfiguration() : nil
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
@@ -140,6 +143,24 @@ struct MappingCommand: ParsableCommand {
                         }
                     } else {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
+                        // Valid alone, it may still never be used: a source dppsync.yaml does not configure is never
+                        // read, and of two mappings that take the same files neither is (both had passed).
+                        let line = (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("source:") } ?? 0) + 1
+                        var unusable: [String] = []
+                        if let configuration, configuration.source(named: mapping.source) == nil {
+                            unusable.append("source '\(mapping.source)' is not under sources: in dppsync.yaml, so no run reads Inbox/\(mapping.source)/ "
+                                            + "(add `\(mapping.source): {}` there)")
+                        }
+                        let clashes = catalog.sameFiles(as: mapping, named: (path as NSString).lastPathComponent)
+                        if !clashes.isEmpty {
+                            unusable.append("takes the same files from source '\(mapping.source)' as \(clashes.joined(separator: ", ")): no run uses "
+                                            + "either, the files wait (keep one: move a backup copy out of Mappings/, or narrow files:)")
+                        }
+                        guard unusable.isEmpty else {
+                            for message in unusable { print("\(path):\(line):1: error: \(message)") }
+                            failed = true
+                            continue
+                        }
                         print("\(path): ok (source \(mapping.source), kind \(mapping.kind), sha256 \(mapping.contentHash.prefix(12)))")
                     }
                 } catch {

@@ -38,6 +38,10 @@ struct StatusCommand: ParsableCommand {
             if let failed = s.failedBecause { line += "  FAILED in the last pass: \(failed)" }
             print(line.terminalSafe)
         }
+        for u in report.unconfiguredSources {
+            print(("  \(u.source.padding(toLength: 15, withPad: " ", startingAt: 0)) waiting \(u.waiting)  NOT READ: \(u.mappings.joined(separator: ", ")) "
+                   + "names source '\(u.source)', which is not under sources: in dppsync.yaml").terminalSafe)
+        }
         print("review queue: \(report.openReviewItems) open item(s)")
         let waiting = report.outbox.reduce(0) { $0 + $1.waiting }
         print("outbox: " + (waiting == 0 ? "every message sent" : "\(waiting) message(s) not sent yet"))

@@ -75,6 +75,45 @@ struct InitAndStatusTests {
         #expect(programme?["late"] == .bool(false), "a source without expectEvery is never late")
     }
 
+    @Test("a mapping no run would use fails its check: a source dppsync.yaml does not configure, two mappings taking the same files; status and the run say so")
+    func unusableMappings() throws {
+        let cli = try CLI.freshRoot()
+        let mappings = cli.layout.mappings + "/"
+        // A mapping for a new source, without the source in dppsync.yaml: its files had waited, unseen.
+        let json = try String(contentsOfFile: mappings + "workorders-json.mapping.yaml", encoding: .utf8)
+        try json.replacingOccurrences(of: "source: workorders", with: "source: workorders-b").write(toFile: mappings + "workorders-b.mapping.yaml", atomically: true, encoding: .utf8)
+        try cli.dropFixture("work-order-complete.json", source: "workorders-b")
+        let check = try cli.run("mapping", "check")
+        #expect(check.status == 2 && check.stdout.contains("workorders-b.mapping.yaml:7:1: error: source 'workorders-b' is not under sources: in dppsync.yaml"), "\(check.stdout)")
+        let status = try cli.run("status")
+        #expect(status.stdout.contains("workorders-b    waiting 1  NOT READ: workorders-b.mapping.yaml names source 'workorders-b', which is not under sources: in dppsync.yaml"),
+                "\(status.stdout)")
+        try FileManager.default.removeItem(atPath: mappings + "workorders-b.mapping.yaml")
+
+        // A backup copy beside the mapping being edited: the first by name (the backup) had taken the files.
+        try FileManager.default.copyItem(atPath: mappings + "caos.mapping.yaml", toPath: mappings + "caos-old.mapping.yaml")
+        let clash = try cli.run("mapping", "check")
+        #expect(clash.status == 2 && clash.stdout.contains("caos.mapping.yaml:4:1: error: takes the same files from source 'caos' as caos-old.mapping.yaml"), "\(clash.stdout)")
+        #expect(clash.stdout.contains("caos-old.mapping.yaml:4:1: error: takes the same files from source 'caos' as caos.mapping.yaml"), "\(clash.stdout)")
+        try cli.dropFixture("caos-predictions.json", source: "caos")
+        let held = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(held.status == 1 && (held.stdout + held.stderr).contains("caos-old.mapping.yaml and caos.mapping.yaml take caos-predictions.json from source 'caos' with patterns as specific"),
+                "\(held.stdout)\(held.stderr)")
+        #expect(cli.files(in: "Inbox/caos") == ["caos-predictions.json"], "it waits")
+        try FileManager.default.removeItem(atPath: mappings + "caos-old.mapping.yaml")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status != 3)
+        #expect(cli.files(in: "Inbox/caos").isEmpty, "taken once one mapping takes it")
+
+        // A second CMMS's files by a more specific pattern: its mapping takes them, named after the general one.
+        let maximo = try String(contentsOfFile: mappings + "workorders-maximo.mapping.yaml", encoding: .utf8)
+        try maximo.replacingOccurrences(of: #"files: ["*.xml"]"#, with: #"files: ["legacy-*.xml"]"#).write(toFile: mappings + "zz-legacy.mapping.yaml", atomically: true, encoding: .utf8)
+        #expect(try cli.run("mapping", "check").status == 0)
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders", as: "legacy-1.xml")
+        try cli.dropFixture("maximo-workorders.xml", source: "workorders", as: "maximo-1.xml")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.query("SELECT name, mapping_name FROM input_file WHERE source = 'workorders' ORDER BY name") == [["legacy-1.xml", "zz-legacy.mapping.yaml"], ["maximo-1.xml", "workorders-maximo.mapping.yaml"]])
+    }
+
     @Test("a broken dppsync.yaml is a usage error (exit 2) naming line and column")
     func brokenConfigIsUsageError() throws {
         let cli = try CLI.freshRoot()

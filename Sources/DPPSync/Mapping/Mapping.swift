@@ -36,6 +36,12 @@ public struct Mapping: Sendable {
         files.contains { globMatches($0, fileName) }
     }
 
+    /// How specific the most specific of the patterns that take `fileName` is: its characters other than `*`
+    /// and `?` (`nil` when none takes it).
+    func specificity(for fileName: String) -> Int? {
+        files.filter { globMatches($0, fileName) }.map { $0.unicodeScalars.filter { $0 != "*" && $0 != "?" }.count }.max()
+    }
+
     /// The JSON records path (`$` when the mapping reads XML).
     public var recordsPath: RecordPath { RecordPath(records) ?? RecordPath("$")! }
 

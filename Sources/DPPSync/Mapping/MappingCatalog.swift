@@ -36,9 +36,39 @@ public struct MappingCatalog: Sendable {
         return catalog
     }
 
-    /// The mapping that takes `fileName` from `source` (the first by file name).
+    /// The mapping that takes `fileName` from `source`: of several, the one whose matching `files:` pattern
+    /// names most of it (`legacy-*.xml` before `*.xml`); `nil` when none does, or when two are equally specific
+    /// (`noMappingReason` says which). The first by name had taken it: a backup copy left in Mappings/ took
+    /// the files of the mapping being edited, unseen, and a specific mapping's files went to a general one
+    /// named before it.
     public func mapping(source: String, fileName: String) -> Mapping? {
-        mappings.first { $0.source == source && $0.takes(fileName: fileName) }
+        let best = mostSpecific(source: source, fileName: fileName)
+        return best.count == 1 ? best[0] : nil
+    }
+
+    /// The mappings of `source` that take `fileName` with the most specific pattern (more than one: a tie).
+    private func mostSpecific(source: String, fileName: String) -> [Mapping] {
+        let taking = mappings.compactMap { mapping in mapping.source == source ? mapping.specificity(for: fileName).map { (mapping, $0) } : nil }
+        guard let top = taking.map(\.1).max() else { return [] }
+        return taking.filter { $0.1 == top }.map(\.0)
+    }
+
+    /// Why no one mapping takes `fileName` from `source` (`nil` when one does).
+    public func noMappingReason(source: String, fileName: String) -> String? {
+        let best = mostSpecific(source: source, fileName: fileName)
+        switch best.count {
+        case 1: return nil
+        case 0: return "no mapping in Mappings/ takes \(fileName) from source '\(source)' (NO_MAPPING)"
+        default:
+            return "\(best.map(\.name).joined(separator: " and ")) take \(fileName) from source '\(source)' with patterns as specific (NO_MAPPING): "
+                + "keep one (move a backup copy out of Mappings/, or narrow a mapping's files:)"
+        }
+    }
+
+    /// The other valid mappings of `mapping`'s source whose `files:` are the same patterns: each file one takes,
+    /// the other takes too (for `mapping check`; files that only some patterns share are found as they come).
+    public func sameFiles(as mapping: Mapping, named name: String) -> [String] {
+        mappings.filter { $0.name != name && $0.source == mapping.source && Set($0.files) == Set(mapping.files) }.map(\.name)
     }
 
     /// Broken mappings that name `source`, or whose source could not be read.

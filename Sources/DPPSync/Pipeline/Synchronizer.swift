@@ -211,7 +211,8 @@ public final class Synchronizer {
                     try removeLeftovers(of: file)
                     try FileSystem.move(file.path, into: layout.inbox(source.name))
                 }
-                hold(source.name, "no mapping in Mappings/ takes \(file.name) from source '\(source.name)' (NO_MAPPING); it waits in \(waitsWhere)", in: &summary)
+                let why = catalog.noMappingReason(source: source.name, fileName: file.name) ?? "no mapping takes \(file.name)"
+                hold(source.name, "\(why); it waits in \(waitsWhere)", in: &summary)
                 continue
             }
             // The WAL starts again from its beginning only when everything in it was copied.
@@ -295,7 +296,7 @@ public final class Synchronizer {
                 try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint])
             }) else { throw ReprocessError(message: "\(path) was never processed by dppsync (its fingerprint is unknown): drop it into Inbox/\(source)/ instead") }
             guard let mapping = catalog.mapping(source: source, fileName: name) else {
-                throw ReprocessError(message: "no valid mapping in Mappings/ takes \(name) from source '\(source)'")
+                throw ReprocessError(message: catalog.noMappingReason(source: source, fileName: name) ?? "no valid mapping in Mappings/ takes \(name) from source '\(source)'")
             }
             planned.append((source, name, absolute, mapping, earlier))
         }

@@ -34,6 +34,8 @@ public struct StatusReport: Sendable {
     }
 
     public var sources: [SourceStatus]
+    /// Sources that valid mappings name but dppsync.yaml does not configure: no run reads their inbox.
+    public var unconfiguredSources: [(source: String, mappings: [String], waiting: Int)] = []
     public var openReviewItems: Int
     public var outbox: [ChannelStatus] = []
     /// The ledger's size, how far it is signed and why signing is refused, if it is (`nil` before the first run).
@@ -84,6 +86,10 @@ public struct StatusReport: Sendable {
                                             failure["reason"]?.scalarText.map { "\($0) (at \(failure["at"]?.scalarText ?? "?"))" } }))
         }
         var report = StatusReport(sources: sources, openReviewItems: 0, lastBatch: nil, lastBatchCounts: [])
+        let unconfigured = Dictionary(grouping: catalog.mappings.filter { configuration.source(named: $0.source) == nil }, by: \.source)
+        report.unconfiguredSources = unconfigured.keys.sorted().map { source in
+            (source, (unconfigured[source] ?? []).map(\.name).sorted(), Inbox.waitingNames(in: layout.inbox(source)).count)
+        }
         let held = OutboxEmitter.heldChannels(OutboxEmitter.mappings(in: layout.mappings).broken)
         if let store {
             report.ledger = try Ledger(store: store, layout: layout, origin: configuration.ledgerOrigin).signingState()
@@ -105,6 +111,10 @@ public struct StatusReport: Sendable {
         return report
     }
 
+    private static func unconfiguredJSON(_ u: (source: String, mappings: [String], waiting: Int)) -> JSONValue {
+        .object([("source", .string(u.source)), ("mappings", .array(u.mappings.map(JSONValue.string))), ("waiting", .number(String(u.waiting)))])
+    }
+
     /// The report as JSON, for scripts.
     public var jsonValue: JSONValue {
         let text = JSONValue.text
@@ -114,6 +124,7 @@ public struct StatusReport: Sendable {
                 ("lastArrival", text(s.lastArrival?.description)), ("expectEvery", s.expectEvery.map { .number(String(Int($0))) } ?? .null),
                 ("late", .bool(s.late)), ("heldBecause", text(s.heldBecause)), ("failedBecause", text(s.failedBecause)),
             ]) })),
+            ("unconfiguredSources", .array(unconfiguredSources.map(Self.unconfiguredJSON))),
             ("openReviewItems", .number(String(openReviewItems))),
             ("outbox", .array(outbox.map { c in .object([
                 ("channel", .string(c.channel)), ("waiting", .number(String(c.waiting))), ("heldBecause", text(c.heldBecause)),
