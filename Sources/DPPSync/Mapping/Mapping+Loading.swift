@@ -324,19 +324,38 @@ struct RuleLoader {
         guard !name.contains("/"), !name.hasPrefix("."), let directory else {
             reader.fail(node, "\(field): valuesFile must be a file name beside the mapping"); return nil
         }
-        guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+        let path = directory + "/" + name
+        guard FileSystem.entryExists(path) else {
             reader.fail(node, "\(field): value table \(name) not found beside the mapping"); return nil
         }
-        let text = String(decoding: data, as: UTF8.self)
+        // A link is not followed (it had read a table from outside Mappings/, which a path cannot name), a pipe
+        // is never opened.
+        if let kind = FileSystem.specialKind(of: path) {
+            reader.fail(node, "\(field): value table \(name) is \(kind): tables are read only as files beside the mapping (copy it in)"); return nil
+        }
+        guard !FileSystem.isDirectory(path), let data = FileManager.default.contents(atPath: path) else {
+            reader.fail(node, "\(field): value table \(name) cannot be read as a file"); return nil
+        }
+        // Excel's "CSV UTF-8" starts with a byte-order mark: it had become part of the first code, invisibly.
+        let text = String(decoding: data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data, as: UTF8.self)
         tableTexts[name] = text
         var table: [String: String] = [:]
-        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+        var lineOf: [String: Int] = [:]
+        for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where !line.isEmpty {
+            if line.contains("\u{FFFD}") {
+                reader.fail(node, "\(field): \(name) line \(i + 1) is not UTF-8: save the table as UTF-8 (Excel: CSV UTF-8)"); return nil
+            }
             let cells = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).map {
                 $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             }
             guard cells.count == 2 else { reader.fail(node, "\(field): \(name) line \(i + 1) needs two columns"); continue }
             if i == 0, cells[0].lowercased() == "from" { continue }
+            // As an inline `values:` map refuses a key twice: the last one had won, unseen.
+            if let earlier = lineOf[cells[0]] {
+                reader.fail(node, "\(field): \(name) line \(i + 1) maps '\(cells[0])' again (line \(earlier) maps it to '\(table[cells[0]] ?? "")')"); continue
+            }
             table[cells[0]] = cells[1]
+            lineOf[cells[0]] = i + 1
         }
         return table
     }

@@ -31,11 +31,21 @@ struct YAMLReader {
     }
 
     mutating func compose(_ text: String) -> Node? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Files are read as UTF-8, a byte that is not decoding as U+FFFD: a Windows-1252 `ü` had become `�` in
+        // the values unseen, and a UTF-16 file was "control characters are not allowed".
+        if let bad = lines.firstIndex(where: { $0.contains("\u{FFFD}") || $0.contains("\0") }) {
+            issues.append(ConfigurationIssue(file: file, line: bad + 1, column: 1,
+                                             message: "the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
+            return nil
+        }
         do {
             return try Yams.compose(yaml: text)
         } catch {
             let problem = YAMLProblem(error)
-            issues.append(ConfigurationIssue(file: file, line: problem.line ?? 1, column: problem.column ?? 1, message: "YAML syntax: \(problem.message)"))
+            var message = "YAML syntax: \(problem.message)"
+            if let line = problem.line, line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
+            issues.append(ConfigurationIssue(file: file, line: problem.line ?? 1, column: problem.column ?? 1, message: message))
             return nil
         }
     }

@@ -1,4 +1,5 @@
 @testable import DPPSync
+import Foundation
 import Testing
 
 @Suite("mapping language")
@@ -37,6 +38,38 @@ struct MappingTests {
             #expect(messages.contains { $0.hasPrefix("m.mapping.yaml:9:3:") && $0.contains("did you mean 'completionDate'") })
             #expect(messages.contains { $0.contains("missing 'files'") })
         }
+    }
+
+    @Test("a CSV value table: Excel's byte-order mark is no part of the first code; a code twice, a byte that is not UTF-8, a link are refused; so is a mapping that is not UTF-8, and a tab says it is one")
+    func valueTables() throws {
+        let folder = TemporaryFiles.path("tables-", "")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func load(_ table: [UInt8]?) throws -> Mapper {
+            if let table { try Data(table).write(to: URL(fileURLWithPath: folder + "/status.csv")) }
+            return Mapper(mapping: try Mapping.load(text: Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  status: { path: st, valuesFile: status.csv }\n",
+                                                    file: "m", directory: folder), timeZone: .utc)
+        }
+        func errors(_ table: [UInt8]?) -> String {
+            do { _ = try load(table); return "" } catch { return "\(error)" }
+        }
+        let record = try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "2025-11-05", "st": "DONE"}"#.utf8))
+        guard case .record(let mapped) = try load([0xEF, 0xBB, 0xBF] + Array("DONE,COMP\r\nOPEN,INPRG\r\n".utf8)).map(record, context: [:], position: RecordPosition(index: 0)) else {
+            Issue.record("DONE not in the table read with its byte-order mark"); return
+        }
+        #expect(mapped.string("status") == "COMP")
+        #expect(errors(Array("from,to\nDONE,COMP\n\nDONE,CLOSE\n".utf8)).contains("status.csv line 4 maps 'DONE' again (line 2 maps it to 'COMP')"))
+        #expect(errors(Array("from,to\n".utf8) + [0x50, 0x72, 0xFC, 0x66, 0x2C, 0x43]).contains("status.csv line 2 is not UTF-8"))
+        try FileManager.default.removeItem(atPath: folder + "/status.csv")
+        try Data("DONE,COMP\n".utf8).write(to: URL(fileURLWithPath: folder + "/elsewhere.csv"))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/status.csv", withDestinationPath: folder + "/elsewhere.csv")
+        #expect(errors(nil).contains("status: value table status.csv is a symbolic link: tables are read only as files beside the mapping"), "a link is not followed")
+
+        func mappingErrors(_ text: String) -> String {
+            do { _ = try Mapping.load(text: text, file: "m"); return "" } catch { return "\(error)" }
+        }
+        #expect(mappingErrors(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { path: n, default: \"Pr\u{FFFD}fung\" }\n")
+            .contains("the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
+        #expect(mappingErrors(Self.base + "fields:\n\tworkOrderId: wo\n").contains("(a tab on this line: YAML indents with spaces)"))
     }
 
     @Test("a record kind's required field without a rule is an error")
