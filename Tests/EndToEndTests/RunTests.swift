@@ -516,7 +516,9 @@ struct RunTests {
         try cli.dropFixture("unknown-asset-wo.json", source: "workorders")
         let result = try cli.run("run", "--once", "--stability-window", "0")
         #expect(result.status == 1, "files that wait for a mapping need attention")
-        #expect(result.stdout.contains("held: registry: mapping broken.mapping.yaml fails its check"))
+        #expect(result.stdout.contains("held: registry: mapping broken.mapping.yaml fails its check (line 8, column 3: record kind 'asset' has no field 'colour'"),
+                "says why, as mapping check does: \(result.stdout)")
+        #expect(try cli.run("status").stdout.contains("HELD: mapping broken.mapping.yaml fails its check (line 8, column 3: record kind 'asset' has no field 'colour'"))
         #expect(cli.files(in: "Inbox/registry") == ["dpp-registry.json"])
         #expect(cli.files(in: "Inbox/workorders") == ["export.csv"])
         #expect(try cli.scalar("SELECT COUNT(*) FROM review_item") == "1", "the other source carried on")

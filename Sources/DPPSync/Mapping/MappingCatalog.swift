@@ -71,9 +71,16 @@ public struct MappingCatalog: Sendable {
         mappings.filter { $0.name != name && $0.source == mapping.source && Set($0.files) == Set(mapping.files) }.map(\.name)
     }
 
-    /// Broken mappings that name `source`, or whose source could not be read.
-    public func brokenMappings(for source: String) -> [String] {
-        broken.filter { $0.source == nil || $0.source == source }.map(\.file)
+    /// Why `source`'s files wait for broken mappings, each with its first error and where it is (`nil` when none
+    /// is broken): `status` and the log had said only "fails its check", where the README says they say why.
+    public func heldReason(for source: String) -> String? {
+        let held = broken.filter { $0.source == nil || $0.source == source }
+        guard !held.isEmpty else { return nil }
+        return held.map { mapping in
+            let issues = mapping.errors.issues
+            let first = issues.first.map { " (line \($0.line), column \($0.column): \($0.message)" + (issues.count > 1 ? "; \(issues.count - 1) more" : "") + ")" } ?? ""
+            return "mapping \(mapping.file) fails its check\(first)"
+        }.joined(separator: "; ")
     }
 
     /// The value of a top-level `source:` line (`source: legacy`, quoted or not, a comment after it).

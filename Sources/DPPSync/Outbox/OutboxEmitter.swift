@@ -73,7 +73,7 @@ public struct OutboxEmitter: Sendable {
         var held: [String: String] = [:]
         for mapping in broken {
             for channel in mapping.channel.map({ [$0] }) ?? OutboundMapping.channels where held[channel] == nil {
-                let why = mapping.errors.issues.first.map { " (\($0.message))" } ?? ""
+                let why = mapping.errors.issues.first.map { " (\($0.line > 1 ? "line \($0.line), column \($0.column): " : "")\($0.message))" } ?? ""
                 held[channel] = "Mappings/\(mapping.file) fails its check\(why); the channel's messages wait in the queue (run `dppsync mapping check`)"
             }
         }

@@ -174,11 +174,9 @@ public final class Synchronizer {
             }
             try FileSystem.createDirectory(folder)
         }
-        let broken = catalog.brokenMappings(for: source.name)
-        if !broken.isEmpty {
+        if let broken = catalog.heldReason(for: source.name) {
             if !Inbox.waitingNames(in: layout.inbox(source.name)).isEmpty {
-                hold(source.name, "mapping \(broken.joined(separator: ", ")) fails its check; files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)",
-                     in: &summary)
+                hold(source.name, "\(broken); files wait in Inbox/\(source.name)/ (run `dppsync mapping check`)", in: &summary)
             }
             return
         }

@@ -71,8 +71,7 @@ public struct StatusReport: Sendable {
             }
             // What holds the source's files, as the run would say it: `status` had counted them as waiting only.
             var held: [String] = []
-            let broken = catalog.brokenMappings(for: source.name)
-            if !broken.isEmpty { held.append("mapping \(broken.joined(separator: ", ")) fails its check") }
+            if let broken = catalog.heldReason(for: source.name) { held.append(broken) }
             let folder = layout.inbox(source.name)
             if FileSystem.exists(folder), !FileSystem.isDirectory(folder) {  // (a link to nothing is a failure: FAILED below, after a run)
                 held.append(Inbox.notAFolderReason(source: source.name))
