@@ -527,6 +527,20 @@ struct RunTests {
         #expect(check.stdout.contains("broken.mapping.yaml:8:3: error: record kind 'asset' has no field 'colour'"), "\(check.stdout)")
     }
 
+    @Test("a records: path that finds nothing is put to the mapping: the reason names it and the members the document has")
+    func recordsPathFindsNothing() throws {
+        let cli = try CLI.freshRoot()
+        let mapping = cli.layout.mappings + "/registry.mapping.yaml"
+        try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: "\nrecords: assets", with: "\nrecords: asset").write(toFile: mapping, atomically: true, encoding: .utf8)
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let reasonFile = try #require(cli.files(in: "Quarantine/registry").first { $0.hasSuffix(".reason.json") })
+        let reason = try JSONParser.parseDocument(Array(try Data(contentsOf: URL(fileURLWithPath: cli.root + "/Quarantine/registry/" + reasonFile))))
+        #expect(reason["mapping"] == .string("registry.mapping.yaml"), "the file was read under it")
+        #expect(reason["message"]?.scalarText?.contains("no records at 'asset', the mapping's records: path; the document's members are 'exportedAt', 'assets'") == true,
+                "\(reason["message"]?.scalarText ?? "")")
+    }
+
     @Test("a mapping that is not even YAML holds the source its source: line names, or every source when it has none")
     func unparseableMappingHoldsItsSource() throws {
         let cli = try CLI.freshRoot()

@@ -20,7 +20,8 @@ struct JSONDocumentSource: RecordSource {
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         try context(JSONRecordAccessor(document))
         guard let found = records.value(in: document) else {
-            throw DecodeError(message: "no records at '\(records)' (the mapping's records: path)")
+            guard case .object(let members) = document else { throw DecodeError(message: RecordDecoder.noRecords(at: "\(records)", members: nil)) }
+            throw DecodeError(message: RecordDecoder.noRecords(at: "\(records)", members: members.map(\.0)))
         }
         let isArray: Bool
         let values: [JSONValue]

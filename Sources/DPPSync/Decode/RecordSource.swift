@@ -52,6 +52,13 @@ public enum RecordInput: Sendable {
 
 /// Picks the record source for a mapping and a file.
 public enum RecordDecoder {
+    /// A JSON document without records where the mapping's `records:` path looks: the mapping's mistake as
+    /// often as the file's (a typo, `asset` for `assets`), so it says which members the document has.
+    static func noRecords(at path: String, members: [String]?) -> String {
+        let has = members.map { $0.isEmpty ? "; the document has no members" : "; the document's members are " + $0.prefix(10).map { "'\($0)'" }.joined(separator: ", ") } ?? ""
+        return "no records at '\(path)', the mapping's records: path\(has) (is the path wrong, or the file another export?)"
+    }
+
     private static func prefix(_ path: String, _ count: Int = 4096) -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }

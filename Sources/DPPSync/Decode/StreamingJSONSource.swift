@@ -36,7 +36,7 @@ struct StreamingJSONDocumentSource: RecordSource {
                     members.append((key, try reader.parsedValue()))
                 }
             }
-            guard found else { throw DecodeError(message: "no records at '\(member)' (the mapping's records: path)") }
+            guard found else { throw DecodeError(message: RecordDecoder.noRecords(at: member, members: members.map(\.0))) }
         }
         let document = JSONValue.object(members)
         try context(JSONRecordAccessor(document))

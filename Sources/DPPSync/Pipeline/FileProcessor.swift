@@ -23,6 +23,8 @@ struct FileProcessor {
         var fileId: Int64?
         /// Where in a quarantined file its decoder stopped, when it said.
         var line: Int?
+        /// The mapping the file was read under, for its reason file (a `records:` path that finds nothing is its fault).
+        var mapping: Mapping?
     }
 
     /// - Parameter reprocessOf: the `input_file` id of the earlier run of these bytes, when
@@ -68,7 +70,7 @@ struct FileProcessor {
             // Cut short or rewritten while read, a file fails to decode: that it changed is what to say.
             if failure.reason != .fileChanged, readFrom != nil, FileSystem.signature(of: file.path) != readFrom { failure = .changedWhileRead }
             // The file's transaction rolled back whole; record why in a transaction of its own.
-            verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line)
+            verdict = Verdict(disposition: .quarantined, reason: failure.reason, message: failure.message, line: failure.line, mapping: mapping)
             verdict.fileId = try store.write { db in
                 // The same bytes quarantined as changed while read, dropped again, are decided again as that file's reprocess.
                 let decidedAgain = try reprocessOf ?? Self.changedWhileRead(fingerprint, db: db)
@@ -377,7 +379,7 @@ struct FileProcessor {
         let reasonWritten = verdict.disposition == .quarantined && !copied && !FileSystem.exists(target + ".reason.json")
         if verdict.disposition == .quarantined {
             let reason = reasonDocument(file: file, fingerprint: fingerprint, reason: verdict.reason, message: verdict.message,
-                                        position: nil, key: nil, mapping: nil, fileLine: verdict.line)
+                                        position: nil, key: nil, mapping: verdict.mapping, fileLine: verdict.line)
             try FileSystem.writeAtomically(reason.jsonText(pretty: true) + "\n", to: target + ".reason.json")
         }
         var moved: String? = target
