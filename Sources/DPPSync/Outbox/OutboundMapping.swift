@@ -59,6 +59,7 @@ public struct OutboundMapping: Sendable {
         guard let root = reader.compose(text) else { throw ConfigurationErrors(issues: reader.issues) }
         var mapping = OutboundMapping(name: file, channel: "", folder: "", format: .json, fileName: "", fields: [])
         var fileNameNode: Node?
+        var fieldNodes: [Node] = []
         for (key, _, value) in reader.pairs(root, allowed: keys, what: "an outbound mapping") {
             switch key {
             case "channel":
@@ -73,19 +74,30 @@ public struct OutboundMapping: Sendable {
             case "files":
                 if let f = reader.string(value, "files").flatMap(Files.init(rawValue:)) { mapping.files = f } else { reader.fail(value, "files must be message or batch") }
             case "fields":
-                for (name, _, path) in reader.pairs(value, allowed: nil, what: "fields") {
-                    if let p = reader.string(path, "fields.\(name)") { mapping.fields.append((name, p)) }
+                for (name, nameNode, path) in reader.pairs(value, allowed: nil, what: "fields") {
+                    if let p = reader.string(path, "fields.\(name)") { mapping.fields.append((name, p)); fieldNodes.append(nameNode) }
                 }
             case "xml":
                 for (k, _, v) in reader.pairs(value, allowed: ["root", "namespace", "record"], what: "xml") {
                     let s = reader.string(v, "xml.\(k)")
-                    if let s, k != "namespace", !XMLNames.isQualifiedName(s) { reader.fail(v, "xml.\(k) '\(s)' is not an element name") }
+                    if let s, k != "namespace", !XMLNames.isElementName(s) { reader.fail(v, "xml.\(k) '\(s)' is not an element name\(XMLNames.elementNameRule)") }
                     switch k { case "root": mapping.xmlRoot = s; case "namespace": mapping.xmlNamespace = s; default: mapping.xmlRecord = s }
                 }
             default: break
             }
         }
         if mapping.channel.isEmpty { reader.fail(root, "missing 'channel'") }
+        // Written as elements, names that are none had been dropped from every file, and a prefix written undeclared.
+        if mapping.format == .xml {
+            for ((name, _), node) in zip(mapping.fields, fieldNodes) where !XMLNames.isElementName(name) {
+                reader.fail(node, "field '\(name)' is not an XML element name\(XMLNames.elementNameRule)")
+            }
+        }
+        // A name, not a path: a '/' had been written as '_' (`sub/{id}.json` became `sub_….json`), a leading '.' hides it.
+        if let fileNameNode, mapping.fileName.contains(where: { $0 == "/" || $0 == "\\" }) || mapping.fileName.hasPrefix(".") {
+            reader.fail(fileNameNode, "fileName '\(mapping.fileName)' must be a plain file name in Outbox/\(mapping.folder.isEmpty ? mapping.channel : mapping.folder)/: "
+                        + "no '/' or '\\' (the folder is folder:), not starting with '.' (hidden names are dppsync's temporaries)")
+        }
         if mapping.folder.isEmpty { mapping.folder = mapping.channel }
         if mapping.fileName.isEmpty { mapping.fileName = Self.defaultFileName(mapping.channel, mapping.format, mapping.files) }
         // A name two messages (or two parts) share has the second file replace the first, which the

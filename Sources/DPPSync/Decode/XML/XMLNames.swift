@@ -8,6 +8,14 @@ enum XMLNames {
         }
     }
 
+    /// An element name an outbound mapping may write: no prefix, as the document declares one namespace
+    /// (`xml.namespace`) and no prefix.
+    static func isElementName(_ text: String) -> Bool {
+        !text.contains(":") && isQualifiedName(text)
+    }
+
+    static let elementNameRule = " (letters, digits, _ - and ., not starting with a digit, '-' or '.', and no prefix: the document's one namespace is xml.namespace)"
+
     static func prefix(of name: String) -> String? {
         let parts = name.split(separator: ":")
         return parts.count == 2 ? String(parts[0]) : nil
