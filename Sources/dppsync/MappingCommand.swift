@@ -13,7 +13,8 @@ struct MappingCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decode and map one input file; print the records and per-record errors as JSON, touching nothing.",
             discussion: """
-                With --resolve, each record is also decided against a read-only snapshot of the store                 (the outcome it would get now), still writing nothing.
+                With --resolve, each record is also decided against a read-only snapshot of the store \
+                (the outcome it would get now), still writing nothing.
 
                 Example:
                   dppsync mapping preview --mapping Mappings/workorders-maximo.mapping.yaml Samples/workorders/maximo-workorders.xml

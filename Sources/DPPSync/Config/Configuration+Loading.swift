@@ -142,7 +142,12 @@ extension Configuration {
 /// Every problem found in one configuration or mapping file.
 public struct ConfigurationErrors: Error, Sendable, CustomStringConvertible {
     public var issues: [ConfigurationIssue]
-    public init(issues: [ConfigurationIssue]) { self.issues = issues }
+    /// In the order of the file (a check finds them in its own order), those at one place as found.
+    public init(issues: [ConfigurationIssue]) {
+        self.issues = issues.enumerated().sorted { a, b in
+            (a.element.file, a.element.line, a.element.column, a.offset) < (b.element.file, b.element.line, b.element.column, b.offset)
+        }.map(\.element)
+    }
     public var description: String { issues.map(\.description).joined(separator: "\n") }
 }
 

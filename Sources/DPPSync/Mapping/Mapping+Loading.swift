@@ -14,7 +14,12 @@ extension Mapping {
         var format: InputFormat?
         if let formatNode = root.mapping?["format"], let text = formatNode.string {
             format = InputFormat(rawValue: text)
-            if format == nil { reader.fail(formatNode, "unknown format '\(text)'; one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
+            if format == nil {
+                // `XML` is read as `xml` for the paths' sake, or every path had been refused as JSON too.
+                format = InputFormat(rawValue: text.lowercased())
+                let hint = format.map { " (did you mean '\($0.rawValue)'?)" } ?? ""
+                reader.fail(formatNode, "unknown format '\(text)'\(hint); one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
         }
         var loader = RuleLoader(format: format ?? .json, directory: directory)
         var source: String?, files: [String] = [], records = "$", namespaces: [String: String] = [:], encoding: String?
@@ -28,7 +33,12 @@ extension Mapping {
             case "source":
                 source = reader.string(value, "source")
                 if let s = source, !isSafeFolderName(s) { reader.fail(value, "source '\(s)' must be a plain folder name under Inbox/") }
-            case "files": files = reader.strings(value, "files")
+            case "files":
+                files = reader.strings(value, "files")
+                // Patterns match names in Inbox/<source>/: one with a folder in it had never matched, unseen.
+                for pattern in files where pattern.contains("/") {
+                    reader.fail(value, "files: '\(pattern)' has a '/': patterns match file names in Inbox/<source>/, not paths")
+                }
             case "encoding":
                 encoding = reader.string(value, "encoding")
                 if let name = encoding, !(format == .xml ? XMLRecordSource.reads(encoding: name) : TextEncoding.declarable.contains(name.lowercased())) {
@@ -250,7 +260,9 @@ struct RuleLoader {
             rule.path = path
             return rule
         }
+        var given: Set<String> = []
         for (key, _, value) in reader.pairs(node, allowed: FieldRule.keys, what: "the rule of field '\(field)'") {
+            given.insert(key)
             switch key {
             case "path":
                 if let text = reader.string(value, "\(field).path") { rule.path = path(text, node: value, field: field, reader: &reader) }
@@ -312,7 +324,8 @@ struct RuleLoader {
             default: break
             }
         }
-        if rule.path == nil, rule.constant == nil, rule.template == nil, rule.each == nil {
+        // (Not said of a rule that has one the check refused: its own error says what is wrong.)
+        if given.isDisjoint(with: ["path", "value", "template", "each"]) {
             reader.fail(node, "\(field): a rule needs 'path', 'value', 'template' or 'each'")
         }
         if rule.each != nil, rule.subfields.isEmpty { reader.fail(node, "\(field): 'each' needs 'fields' for its sub-records") }

@@ -44,8 +44,19 @@ struct YAMLReader {
         } catch {
             let problem = YAMLProblem(error)
             var message = "YAML syntax: \(problem.message)"
-            if let line = problem.line, line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
-            issues.append(ConfigurationIssue(file: file, line: problem.line ?? 1, column: problem.column ?? 1, message: message))
+            var (line, column) = (problem.line ?? 1, problem.column ?? 1)
+            if line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
+            // Yams marks a repeated key where it first is: the repeat is what to remove.
+            if let key = problem.duplicateKey, line >= 1, line <= lines.count {
+                let indent = lines[line - 1].prefix { $0 == " " || $0 == "-" }.count
+                if let repeated = lines.indices.dropFirst(line).first(where: { i in
+                    lines[i].count > indent && lines[i].prefix(indent).allSatisfy { $0 == " " } && lines[i].dropFirst(indent).hasPrefix(key + ":")
+                }) {
+                    message += " (first at line \(line))"
+                    (line, column) = (repeated + 1, indent + 1)
+                }
+            }
+            issues.append(ConfigurationIssue(file: file, line: line, column: column, message: message))
             return nil
         }
     }
@@ -181,6 +192,8 @@ struct YAMLProblem {
     var message: String
     var line: Int?
     var column: Int?
+    /// The first key a mapping repeats, when that is the problem.
+    var duplicateKey: String?
 
     init(_ error: any Error) {
         switch error as? YamlError {
@@ -189,6 +202,7 @@ struct YAMLProblem {
         case .duplicatedKeysInMapping(let duplicates, let context)?:
             message = "a mapping repeats the key " + duplicates.map { "'\($0.prefix(80))'" }.joined(separator: ", ")
             line = context.mark.line; column = context.mark.column
+            duplicateKey = duplicates.first
         case .reader(let problem, _, _, _)?:
             message = problem
         default:

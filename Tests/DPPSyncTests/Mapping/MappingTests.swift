@@ -72,6 +72,22 @@ struct MappingTests {
         #expect(mappingErrors(Self.base + "fields:\n\tworkOrderId: wo\n").contains("(a tab on this line: YAML indents with spaces)"))
     }
 
+    @Test("check messages point at what to fix: a repeated key at the repeat, a bad path without a second error, XML in capitals, a folder in files:, in the file's order")
+    func messagesPointAtTheFix() {
+        func messages(_ text: String) -> [String] {
+            do { _ = try Mapping.load(text: text, file: "m"); return [] } catch { return error.issues.map(\.description) }
+        }
+        let repeated = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  workOrderId: other\n")
+        #expect(repeated == ["m:9:3: error: YAML syntax: a mapping repeats the key 'workOrderId' (first at line 7)"], "\(repeated)")
+        let badPath = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { path: \"notes[*].text\" }\n")
+        #expect(badPath.count == 1 && badPath[0].contains("has [*] before its last step"), "\(badPath)")
+        let capitals = messages(Self.base.replacingOccurrences(of: "format: json", with: "format: XML").replacingOccurrences(of: "files: [\"*.json\"]", with: "files: [\"out/*.xml\"]")
+                                + "records: WORKORDER\nfields:\n  workOrderId: WONUM\n  completionDate: ACTFINISH\n  zzz: X\n")
+        #expect(capitals.count == 3, "no path refused as JSON: \(capitals)")
+        #expect(capitals.first?.hasPrefix("m:2:8: error: files: 'out/*.xml' has a '/'") == true, "\(capitals)")
+        #expect(capitals.dropFirst().first?.hasPrefix("m:3:9: error: unknown format 'XML' (did you mean 'xml'?)") == true, "in the file's order: \(capitals)")
+    }
+
     @Test("a record kind's required field without a rule is an error")
     func requiredFields() {
         #expect(throws: ConfigurationErrors.self) {
