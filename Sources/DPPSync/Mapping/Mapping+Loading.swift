@@ -98,8 +98,8 @@ extension Mapping {
         } else if RecordPath(records) == nil {
             reader.fail(recordsNode, "records path '\(records)' is not valid")
         }
-        for undeclared in loader.usedPrefixes.subtracting(namespaces.keys).subtracting(["xsi", "xml"]).sorted() {
-            reader.fail(root["namespaces"] ?? root, "paths use the namespace prefix '\(undeclared)', which namespaces: does not declare")
+        for (undeclared, use) in loader.usedPrefixes.sorted(by: { $0.key < $1.key }) where namespaces[undeclared] == nil && !["xsi", "xml"].contains(undeclared) {
+            reader.fail(use.node, "\(use.field): the namespace prefix '\(undeclared)' is not declared under namespaces:")
         }
         if let kind {
             if kind.fields.isEmpty {
@@ -186,8 +186,9 @@ extension Mapping {
 struct RuleLoader {
     let format: InputFormat
     let directory: String?
-    /// Namespace prefixes the XPath expressions use (checked against `namespaces:`).
-    var usedPrefixes = Set<String>()
+    /// Namespace prefixes the XPath expressions use (checked against `namespaces:`), each with the first
+    /// field and path that uses it: the error had pointed at `namespaces:` without naming the field.
+    var usedPrefixes: [String: (field: String, node: Node)] = [:]
     /// CSV value tables read, by file name, for the content hash.
     var tableTexts: [String: String] = [:]
 
@@ -210,7 +211,7 @@ struct RuleLoader {
                 reader.fail(node, "\(field): XPath '\(text)' reads outside the record ('\(step)'): records are streamed, so only the record's own nodes are there to read")
                 return nil
             }
-            usedPrefixes.formUnion(XPathSyntax.prefixes(in: text))
+            for prefix in XPathSyntax.prefixes(in: text) where usedPrefixes[prefix] == nil { usedPrefixes[prefix] = (field, node) }
             return FieldPath(text, json: nil)
         }
         guard let parsed = RecordPath(text) else {

@@ -86,6 +86,9 @@ struct MappingTests {
         #expect(capitals.count == 3, "no path refused as JSON: \(capitals)")
         #expect(capitals.first?.hasPrefix("m:2:8: error: files: 'out/*.xml' has a '/'") == true, "\(capitals)")
         #expect(capitals.dropFirst().first?.hasPrefix("m:3:9: error: unknown format 'XML' (did you mean 'xml'?)") == true, "in the file's order: \(capitals)")
+        let prefix = messages(Self.base.replacingOccurrences(of: "format: json", with: "format: xml").replacingOccurrences(of: "*.json", with: "*.xml")
+                              + "records: mx:WORKORDER\nnamespaces: { mx: \"http://www.ibm.com/maximo\" }\nfields:\n  workOrderId: mx:WONUM\n  completionDate: mx:ACTFINISH\n  siteId: zz:SITEID\n")
+        #expect(prefix == ["m:11:11: error: siteId: the namespace prefix 'zz' is not declared under namespaces:"], "at the field that uses it: \(prefix)")
     }
 
     @Test("a record kind's required field without a rule is an error")
