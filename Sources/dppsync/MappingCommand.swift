@@ -118,6 +118,7 @@ struct MappingCommand: ParsableCommand {
             let catalog = MappingCatalog.load(directory: options.layout.mappings)
             // (A mapping checked outside a root has no sources to be compared with.)
             let configuration = FileSystem.exists(options.layout.configFile) ? try options.loadConfiguration() : nil
+            let store = FileSystem.exists(options.layout.storeFile) ? try? Store(path: options.layout.storeFile, readOnly: true) : nil
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
@@ -135,6 +136,14 @@ struct MappingCommand: ParsableCommand {
                             print("\(path):1:1: error: \(clash.errors.issues.first?.message ?? "fails beside the other mappings")"); failed = true; continue
                         }
                         print("\(path): ok (outbound, channel \(mapping.channel), Outbox/\(mapping.folder)/\(mapping.fileName))")
+                        // A field no message of the channel has is most likely a typo: it writes null on every message.
+                        if let store {
+                            let (missing, members) = mapping.fieldsNoMessageHas(try OutboxEmitter.latestMessages(of: mapping.channel, limit: 1_000, in: store))
+                            for field in missing {
+                                print("\(path): warning: field '\(field.name)' reads '\(field.path)', which none of the channel's latest messages has "
+                                      + "(it is written as null; their members: \(members.joined(separator: ", ")))")
+                            }
+                        }
                         // Passing, it may make another fail: the later by name of two that write the same files.
                         let brokenWithout = Set(without.map(\.file))
                         for clash in with where !checked.contains(clash.file) && !brokenWithout.contains(clash.file) {

@@ -122,6 +122,14 @@ struct OutboxTests {
         #expect(xml.contains("<SyncMXWO xmlns=\"http://www.ibm.com/maximo\">"))
         #expect(xml.contains("<ASSETNUM>H2FC-0001</ASSETNUM>") && xml.contains("<TARGCOMPDATE>2026-01-15</TARGCOMPDATE>"))
         #expect(FileSystem.exists(cli.root + "/Outbox/maintenance-due/MDN-DPP-H2-001-FCS-INSP-01-20260115-M.json"), "the JSON shape is still written")
+        #expect(try cli.run("mapping", "check").stdout.contains("warning") == false, "every field of the example is in the messages")
+        // A field no message has (a typo) had been written as null on every message, unseen: the check warns.
+        let mapping = cli.layout.mappings + "/maintenance-due-maximo.outbound.yaml"
+        try String(contentsOfFile: mapping, encoding: .utf8).replacingOccurrences(of: "AMP_DPPID: dppId", with: "AMP_DPPID: dppIdd").write(toFile: mapping, atomically: true, encoding: .utf8)
+        let check = try cli.run("mapping", "check")
+        #expect(check.status == 0 && check.stdout.contains("maintenance-due-maximo.outbound.yaml: warning: field 'AMP_DPPID' reads 'dppIdd', which none of the channel's latest messages has (it is written as null; their members: dppId, "),
+                "\(check.stdout)")
+        #expect(!check.stdout.contains("'AMP_REPLACES'"), "a member there as null is there")
     }
 
     /// A broken outbound mapping had been skipped without a word: its channel went out in the default

@@ -193,6 +193,17 @@ public struct OutboundMapping: Sendable {
         return safeId(name + rest[..<dot]) + rest[dot...]
     }
 
+    /// The fields whose path none of `messages` has (a typo such as `dppIdd`, which writes null on every
+    /// message), with the members those messages do have; nothing when there are no messages to compare with.
+    public func fieldsNoMessageHas(_ messages: [JSONValue]) -> (fields: [(name: String, path: String)], members: [String]) {
+        guard !messages.isEmpty else { return ([], []) }
+        // (A member there with the value null counts: `value(in:)` gives it as `.null`.)
+        let missing = zip(fields, fieldPaths).filter { _, path in !messages.contains { message in path?.value(in: message) != nil } }.map(\.0)
+        var members: [String] = []
+        for message in messages { if case .object(let all) = message { for (key, _) in all where !members.contains(key) { members.append(key) } } }
+        return (missing, members)
+    }
+
     private func members(of message: JSONValue) -> [(String, JSONValue)] {
         if fields.isEmpty, case .object(let all) = message { return all }
         return zip(fields, fieldPaths).map { field, path in (field.name, path.flatMap { $0.value(in: message) } ?? .null) }

@@ -66,6 +66,15 @@ public struct OutboxEmitter: Sendable {
         return (result, broken)
     }
 
+    /// The latest `limit` messages decided for `channel` (for `mapping check` to compare an outbound
+    /// mapping's fields with what the channel's messages hold).
+    public static func latestMessages(of channel: String, limit: Int, in store: Store) throws -> [JSONValue] {
+        try store.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM outbox_message WHERE channel = ? ORDER BY decided_at DESC LIMIT ?", arguments: [channel, limit])
+                .compactMap { try? JSONParser.parseDocument(Array($0.utf8)) }
+        }
+    }
+
     /// The channels whose messages wait in the queue, with why: an outbound mapping of theirs fails
     /// its check (every channel's, when a broken mapping's channel cannot be read). Sent in the
     /// default shape instead, they would reach a consumer that reads another shape, or another folder.
