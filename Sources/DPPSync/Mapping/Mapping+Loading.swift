@@ -108,8 +108,7 @@ extension Mapping {
                 var typed: [(String, FieldRule)] = []
                 for (name, rule) in fields {
                     guard let spec = kind.field(named: name) else {
-                        let hint = kind.fields.map(\.name).min { editDistance($0, name) < editDistance($1, name) }
-                            .flatMap { editDistance($0, name) <= 3 ? " (did you mean '\($0)'?)" : nil } ?? ""
+                        let hint = didYouMean(name, among: kind.fields.map(\.name))
                         reader.fail(fieldNodes[name], "record kind '\(kind)' has no field '\(name)'\(hint)")
                         continue
                     }
@@ -140,7 +139,7 @@ extension Mapping {
         }
         if key.isEmpty { reader.fail(root, "missing 'key' (the fields that identify a record)") }
         for k in key where !fields.contains(where: { $0.0 == k }) {
-            reader.fail(keyNode, "key field '\(k)' has no rule under fields")
+            reader.fail(keyNode, "key field '\(k)' has no rule under fields\(didYouMean(k, among: fields.map(\.0)))")
         }
         loader.checkTemplates(of: fields, context: context.map(\.0), node: root, nodes: fieldNodes, reader: &reader)
         if let timestamp {
@@ -245,7 +244,7 @@ struct RuleLoader {
                 if used.hasPrefix("context.") {
                     if !context.contains(String(used.dropFirst(8))) { reader.fail(nodes[name] ?? node, "\(name): template names '\(used)', which context: does not define") }
                 } else if !earlier.contains(used) {
-                    let why = fields.contains { $0.0 == used } ? "a field set after it (fields are made in order)" : "no field"
+                    let why = fields.contains { $0.0 == used } ? "a field set after it (fields are made in order)" : "no field" + didYouMean(used, among: earlier)
                     reader.fail(nodes[name] ?? node, "\(name): template names '\(used)', \(why)")
                 }
             }

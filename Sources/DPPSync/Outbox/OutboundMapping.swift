@@ -64,7 +64,9 @@ public struct OutboundMapping: Sendable {
             switch key {
             case "channel":
                 mapping.channel = reader.string(value, "channel") ?? ""
-                if !channels.contains(mapping.channel) { reader.fail(value, "unknown channel '\(mapping.channel)'; one of: \(channels.joined(separator: ", "))") }
+                if !channels.contains(mapping.channel) {
+                    reader.fail(value, "unknown channel '\(mapping.channel)'\(didYouMean(mapping.channel, among: channels)); one of: \(channels.joined(separator: ", "))")
+                }
             case "folder":
                 mapping.folder = reader.string(value, "folder") ?? ""
                 if !isSafeFolderName(mapping.folder) { reader.fail(value, "folder must be a plain folder name under Outbox/") }

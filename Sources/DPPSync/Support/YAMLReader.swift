@@ -171,6 +171,13 @@ extension Node {
     }
 }
 
+/// ` (did you mean 'x'?)` for the candidate nearest `name` within `maxDistance` edits (or in another case), else "".
+func didYouMean(_ name: String, among candidates: [String], maxDistance: Int = 3) -> String {
+    let nearest = candidates.min { editDistance($0.lowercased(), name.lowercased()) < editDistance($1.lowercased(), name.lowercased()) }
+    guard let nearest, nearest != name, editDistance(nearest.lowercased(), name.lowercased()) <= maxDistance else { return "" }
+    return " (did you mean '\(nearest)'?)"
+}
+
 /// Levenshtein distance, for "did you mean" hints on typos.
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)

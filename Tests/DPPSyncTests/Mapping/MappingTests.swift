@@ -89,6 +89,12 @@ struct MappingTests {
         let prefix = messages(Self.base.replacingOccurrences(of: "format: json", with: "format: xml").replacingOccurrences(of: "*.json", with: "*.xml")
                               + "records: mx:WORKORDER\nnamespaces: { mx: \"http://www.ibm.com/maximo\" }\nfields:\n  workOrderId: mx:WONUM\n  completionDate: mx:ACTFINISH\n  siteId: zz:SITEID\n")
         #expect(prefix == ["m:11:11: error: siteId: the namespace prefix 'zz' is not declared under namespaces:"], "at the field that uses it: \(prefix)")
+        // A name that is nearly another's gets it suggested.
+        let template = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { template: \"{workOrderID}\" }\n")
+        #expect(template.first?.contains("template names 'workOrderID', no field (did you mean 'workOrderId'?)") == true, "\(template)")
+        let key = messages(Self.base.replacingOccurrences(of: "key: [workOrderId]", with: "key: [workOrderNo]") + "fields:\n  workOrderId: wo\n  completionDate: done\n")
+        #expect(key.first?.contains("key field 'workOrderNo' has no rule under fields (did you mean 'workOrderId'?)") == true, "\(key)")
+        #expect { try OutboundMapping.load(text: "channel: maintenance-dew\n", file: "o") } throws: { "\($0)".contains("unknown channel 'maintenance-dew' (did you mean 'maintenance-due'?)") }
     }
 
     @Test("a record kind's required field without a rule is an error")
