@@ -30,7 +30,7 @@ struct MappingCommand: ParsableCommand {
             guard let text = FileManager.default.contents(atPath: mapping) else { throw UsageError(message: "cannot read \(mapping)") }
             let loaded: Mapping
             do {
-                loaded = try Mapping.load(text: String(decoding: text, as: UTF8.self), file: mapping, directory: (mapping as NSString).deletingLastPathComponent)
+                loaded = try Mapping.load(text: YAMLText.decoding(text), file: mapping, directory: (mapping as NSString).deletingLastPathComponent)
             } catch { throw UsageError(message: "\(error)") }
             guard let bytes = FileManager.default.contents(atPath: file) else { throw UsageError(message: "cannot read \(file)") }
             let store = resolve ? try options.openStore(readOnly: true) : nil
@@ -112,18 +112,19 @@ struct MappingCommand: ParsableCommand {
             let mappings = FileSystem.canonicalFolder(options.layout.mappings)
             func isDraft(_ path: String) -> Bool { (FileSystem.canonicalPath(path) as NSString).deletingLastPathComponent != mappings }
             let drafts = paths.filter { $0.hasSuffix(OutboundMapping.suffix) && isDraft($0) }.compactMap { path in
-                FileManager.default.contents(atPath: path).map { ((path as NSString).lastPathComponent, String(decoding: $0, as: UTF8.self)) }
+                FileManager.default.contents(atPath: path).map { ((path as NSString).lastPathComponent, YAMLText.decoding($0)) }
             }
             let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
             let catalog = MappingCatalog.load(directory: options.layout.mappings)
             // (A mapping checked outside a root has no sources to be compared with.)
-            let configuration = FileSystem.exists(options.layout.configFile) ? try options.loadConfiguration() : nil
+            // (A broken dppsync.yaml is for `run` to say: the mappings are checked all the same.)
+            let configuration = FileSystem.exists(options.layout.configFile) ? try? options.loadConfiguration() : nil
             let store = FileSystem.exists(options.layout.storeFile) ? try? Store(path: options.layout.storeFile, readOnly: true) : nil
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     print("\(path): error: cannot read the file"); failed = true; continue
                 }
-                let text = String(decoding: data, as: UTF8.self)
+                let text = YAMLText.decoding(data)
                 do {
                     if path.hasSuffix(OutboundMapping.suffix) {
                         let mapping = try OutboundMapping.load(text: text, file: path)
@@ -155,19 +156,20 @@ struct MappingCommand: ParsableCommand {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
                         // Valid alone, it may still never be used: a source dppsync.yaml does not configure is never
                         // read, and of two mappings that take the same files neither is (both had passed).
-                        let line = (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("source:") } ?? 0) + 1
-                        var unusable: [String] = []
+                        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                        func line(of key: String) -> Int { (lines.firstIndex { $0.hasPrefix(key + ":") } ?? 0) + 1 }
+                        var unusable: [(line: Int, message: String)] = []
                         if let configuration, configuration.source(named: mapping.source) == nil {
-                            unusable.append("source '\(mapping.source)' is not under sources: in dppsync.yaml, so no run reads Inbox/\(mapping.source)/ "
-                                            + "(add `\(mapping.source): {}` there)")
+                            unusable.append((line(of: "source"), "source '\(mapping.source)' is not under sources: in dppsync.yaml, so no run reads Inbox/\(mapping.source)/ "
+                                            + "(add `\(mapping.source): {}` there)"))
                         }
                         let clashes = catalog.sameFiles(as: mapping, named: (path as NSString).lastPathComponent)
                         if !clashes.isEmpty {
-                            unusable.append("takes the same files from source '\(mapping.source)' as \(clashes.joined(separator: ", ")): no run uses "
-                                            + "either, the files wait (keep one: move a backup copy out of Mappings/, or narrow files:)")
+                            unusable.append((line(of: "files"), "takes the same files from source '\(mapping.source)' as \(clashes.joined(separator: ", ")): no run uses "
+                                            + "either, the files wait (keep one: move a backup copy out of Mappings/, or narrow files:)"))
                         }
                         guard unusable.isEmpty else {
-                            for message in unusable { print("\(path):\(line):1: error: \(message)") }
+                            for (line, message) in unusable { print("\(path):\(line):1: error: \(message)") }
                             failed = true
                             continue
                         }

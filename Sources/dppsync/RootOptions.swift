@@ -20,7 +20,7 @@ struct RootOptions: ParsableArguments {
     func loadConfiguration() throws -> DPPSync.Configuration {
         guard let data = FileManager.default.contents(atPath: layout.configFile) else { return DPPSync.Configuration() }
         do {
-            return try DPPSync.Configuration.load(text: String(decoding: data, as: UTF8.self), file: layout.configFile)
+            return try DPPSync.Configuration.load(text: YAMLText.decoding(data), file: layout.configFile)
         } catch {
             throw UsageError(message: "\(error)")
         }

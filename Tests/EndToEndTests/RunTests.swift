@@ -539,6 +539,10 @@ struct RunTests {
         #expect(reason["mapping"] == .string("registry.mapping.yaml"), "the file was read under it")
         #expect(reason["message"]?.scalarText?.contains("no records at 'asset', the mapping's records: path; the document's members are 'exportedAt', 'assets'") == true,
                 "\(reason["message"]?.scalarText ?? "")")
+        // A list where a member is looked for had read as broken JSON ("expected '{'").
+        try cli.drop(#"[{"dppId": "DPP-X-1"}]"#, as: "list.json", source: "registry")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.scalar("SELECT message FROM input_file WHERE name = 'list.json'")?.contains("no records at 'asset', the mapping's records: path; the document is a list (records: $ reads its elements)") == true)
     }
 
     @Test("a mapping that is not even YAML holds the source its source: line names, or every source when it has none")

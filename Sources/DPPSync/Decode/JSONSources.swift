@@ -20,7 +20,10 @@ struct JSONDocumentSource: RecordSource {
     func forEach(context: (any RecordAccessor) throws -> Void, record: (RecordItem) throws -> Void) throws {
         try context(JSONRecordAccessor(document))
         guard let found = records.value(in: document) else {
-            guard case .object(let members) = document else { throw DecodeError(message: RecordDecoder.noRecords(at: "\(records)", members: nil)) }
+            guard case .object(let members) = document else {
+                let isList = if case .array = document { true } else { false }
+                throw DecodeError(message: RecordDecoder.noRecords(at: "\(records)", members: nil, isList: isList))
+            }
             throw DecodeError(message: RecordDecoder.noRecords(at: "\(records)", members: members.map(\.0)))
         }
         let isArray: Bool

@@ -54,8 +54,9 @@ public enum RecordInput: Sendable {
 public enum RecordDecoder {
     /// A JSON document without records where the mapping's `records:` path looks: the mapping's mistake as
     /// often as the file's (a typo, `asset` for `assets`), so it says which members the document has.
-    static func noRecords(at path: String, members: [String]?) -> String {
-        let has = members.map { $0.isEmpty ? "; the document has no members" : "; the document's members are " + $0.prefix(10).map { "'\($0)'" }.joined(separator: ", ") } ?? ""
+    static func noRecords(at path: String, members: [String]?, isList: Bool = false) -> String {
+        let has = isList ? "; the document is a list (records: $ reads its elements)"
+            : members.map { $0.isEmpty ? "; the document has no members" : "; the document's members are " + $0.prefix(10).map { "'\($0)'" }.joined(separator: ", ") } ?? ""
         return "no records at '\(path)', the mapping's records: path\(has) (is the path wrong, or the file another export?)"
     }
 

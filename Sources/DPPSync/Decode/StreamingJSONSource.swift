@@ -26,6 +26,10 @@ struct StreamingJSONDocumentSource: RecordSource {
         var members: [(String, JSONValue)] = []
         var reader = try ChunkReader(path: path)
         if let member {
+            // A list where the mapping looks for a member of an object: its records: path is the question.
+            if try reader.peekNonSpace() == UInt8(ascii: "[") {
+                throw DecodeError(message: RecordDecoder.noRecords(at: member, members: nil, isList: true), line: 1)
+            }
             try reader.expect(UInt8(ascii: "{"))
             var found = false
             try reader.members { key, reader in

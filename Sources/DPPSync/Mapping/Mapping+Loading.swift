@@ -350,12 +350,12 @@ struct RuleLoader {
             reader.fail(node, "\(field): value table \(name) cannot be read as a file"); return nil
         }
         // Excel's "CSV UTF-8" starts with a byte-order mark: it had become part of the first code, invisibly.
-        let text = String(decoding: data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data, as: UTF8.self)
+        let text = YAMLText.decoding(data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data)
         tableTexts[name] = text
         var table: [String: String] = [:]
         var lineOf: [String: Int] = [:]
         for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where !line.isEmpty {
-            if line.contains("\u{FFFD}") {
+            if line.unicodeScalars.contains(YAMLText.notUTF8) {
                 reader.fail(node, "\(field): \(name) line \(i + 1) is not UTF-8: save the table as UTF-8 (Excel: CSV UTF-8)"); return nil
             }
             let cells = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).map {

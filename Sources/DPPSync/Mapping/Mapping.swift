@@ -36,10 +36,21 @@ public struct Mapping: Sendable {
         files.contains { globMatches($0, fileName) }
     }
 
-    /// How specific the most specific of the patterns that take `fileName` is: its characters other than `*`
-    /// and `?` (`nil` when none takes it).
-    func specificity(for fileName: String) -> Int? {
-        files.filter { globMatches($0, fileName) }.map { $0.unicodeScalars.filter { $0 != "*" && $0 != "?" }.count }.max()
+    /// How specific the most specific of the patterns that take `fileName` is: the characters it fixes
+    /// other than by `*` (a `?` fixes one, `WO-????.xml` before `WO-*.xml`), then those it names itself
+    /// (`WO-0001.xml` before `WO-????.xml`); `nil` when none takes it.
+    func specificity(for fileName: String) -> Specificity? {
+        files.filter { globMatches($0, fileName) }.map { pattern in
+            let scalars = pattern.unicodeScalars
+            return Specificity(fixed: scalars.filter { $0 != "*" }.count, named: scalars.filter { $0 != "*" && $0 != "?" }.count)
+        }.max()
+    }
+
+    /// See `specificity(for:)`.
+    struct Specificity: Comparable {
+        var fixed: Int
+        var named: Int
+        static func < (a: Self, b: Self) -> Bool { (a.fixed, a.named) < (b.fixed, b.named) }
     }
 
     /// The JSON records path (`$` when the mapping reads XML).

@@ -21,7 +21,7 @@ public struct MappingCatalog: Sendable {
                 catalog.broken.append((name, nil, ConfigurationErrors(issues: [issue])))
                 continue
             }
-            let text = String(decoding: data, as: UTF8.self)
+            let text = YAMLText.decoding(data)
             do {
                 var mapping = try Mapping.load(text: text, file: name, directory: directory)
                 mapping.name = name

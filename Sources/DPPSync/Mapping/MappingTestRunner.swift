@@ -27,7 +27,7 @@ public struct MappingTestRunner {
         func broken(_ message: String) -> [CaseResult] { [CaseResult(file: name, name: "(file)", failures: [message])] }
         guard let data = FileManager.default.contents(atPath: path) else { return broken("cannot read \(path)") }
         var reader = YAMLReader(file: name)
-        guard let root = reader.compose(String(decoding: data, as: UTF8.self)) else { return broken(reader.issues.map(\.description).joined(separator: "; ")) }
+        guard let root = reader.compose(YAMLText.decoding(data)) else { return broken(reader.issues.map(\.description).joined(separator: "; ")) }
         let pairs = reader.pairs(root, allowed: Self.keys, what: "a mapping test")
         guard let mappingName = pairs.first(where: { $0.key == "mapping" }).flatMap({ reader.string($0.value, "mapping") }) else {
             return broken("missing 'mapping' (the mapping file this test exercises)")

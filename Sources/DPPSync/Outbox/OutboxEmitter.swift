@@ -39,7 +39,7 @@ public struct OutboxEmitter: Sendable {
         }
         let names = Set(FileSystem.entries(of: directory).filter { $0.hasSuffix(OutboundMapping.suffix) }).union(drafts.keys)
         for name in names.sorted() {
-            guard let text = drafts[name] ?? FileManager.default.contents(atPath: directory + "/" + name).map({ String(decoding: $0, as: UTF8.self) }) else {
+            guard let text = drafts[name] ?? FileManager.default.contents(atPath: directory + "/" + name).map({ YAMLText.decoding($0) }) else {
                 fail(name, nil, "the outbound mapping file cannot be read"); continue
             }
             do {

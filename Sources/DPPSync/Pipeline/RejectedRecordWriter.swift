@@ -91,6 +91,15 @@ struct RejectedRecordWriter {
         RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).removeLeftovers(keeping: committed)
     }
 
+    /// The fingerprint prefix in an extract's name (`<prefix>-<index>.<ext>`), when `name` is one's.
+    static func fingerprintPrefix(ofExtract name: String) -> String? {
+        let parts = name.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == 12, parts[0].allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
+              let dot = parts[1].firstIndex(of: "."), !parts[1][..<dot].isEmpty, parts[1][..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
+              !name.hasSuffix(".reason.json") else { return nil }
+        return String(parts[0])
+    }
+
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
     func name(of index: Int) -> String { "\(prefix)-\(index).\(fileExtension)" }
     /// Where record `index`'s extract is, or would be.

@@ -71,7 +71,16 @@ public struct StatusReport: Sendable {
             }
             // What holds the source's files, as the run would say it: `status` had counted them as waiting only.
             var held: [String] = []
-            if let broken = catalog.heldReason(for: source.name) { held.append(broken) }
+            if let broken = catalog.heldReason(for: source.name) {
+                held.append(broken)
+            } else {
+                // Files no one mapping takes wait, as the run says (`status` had shown them as waiting only).
+                let untaken = try waiting.compactMap { name in
+                    try store.flatMap { try catalog.mapping(source: source.name, fileName: name, store: $0) } == nil
+                        ? catalog.noMappingReason(source: source.name, fileName: name) : nil
+                }
+                if let first = untaken.first { held.append(untaken.count == 1 ? first : "\(untaken.count) files wait for a mapping, the first: \(first)") }
+            }
             let folder = layout.inbox(source.name)
             if FileSystem.exists(folder), !FileSystem.isDirectory(folder) {  // (a link to nothing is a failure: FAILED below, after a run)
                 held.append(Inbox.notAFolderReason(source: source.name))

@@ -15,6 +15,28 @@ public struct ConfigurationIssue: Error, Sendable, Hashable, CustomStringConvert
     public var description: String { "\(file):\(line):\(column): error: \(message)" }
 }
 
+/// The text of a configuration file (dppsync.yaml, a mapping, a value table) as read from its bytes.
+public enum YAMLText {
+    /// The text of `bytes`, each byte sequence that is not UTF-8 read as U+FFFF (a noncharacter no text file
+    /// holds), for the reader to refuse where it matters: `String(decoding:)` makes it U+FFFD, which a file
+    /// may hold in its own right.
+    public static func decoding(_ bytes: some Sequence<UInt8>) -> String {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var scalars = String.UnicodeScalarView()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): scalars.append(Unicode.UTF8.decode(encoded))
+            case .error: scalars.append(notUTF8)
+            case .emptyInput: return String(scalars)
+            }
+        }
+    }
+
+    /// What `decoding` reads a byte that is not UTF-8 as.
+    static let notUTF8: Unicode.Scalar = "\u{FFFF}"
+}
+
 /// Walks a composed YAML tree and collects every problem instead of stopping at
 /// the first, so an administrator sees all typos in one `mapping check`.
 struct YAMLReader {
@@ -30,15 +52,36 @@ struct YAMLReader {
         (try? Yams.compose(yaml: text))?.flatMap { $0.mapping?[key]?.string }
     }
 
+    /// `line` with a comment taken off: from a `#` at its start or after a space or tab, outside quotes.
+    static func withoutComment(_ line: Substring) -> Substring {
+        var quote: Character?
+        var previous: Character = " "
+        for index in line.indices {
+            let c = line[index]
+            if let open = quote {
+                if c == open { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "#", previous == " " || previous == "\t" {
+                return line[..<index]
+            }
+            previous = c
+        }
+        return line
+    }
+
     mutating func compose(_ text: String) -> Node? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        // Files are read as UTF-8, a byte that is not decoding as U+FFFD: a Windows-1252 `ü` had become `�` in
-        // the values unseen, and a UTF-16 file was "control characters are not allowed".
-        if let bad = lines.firstIndex(where: { $0.contains("\u{FFFD}") || $0.contains("\0") }) {
+        // (Split as Characters: a Windows line end, "\r\n", is one, and a newline.)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        // A byte that is not UTF-8 (a Windows-1252 `ü` had become `�` in the values unseen, a UTF-16 file was
+        // "control characters are not allowed") is refused, except in a comment, where it changes nothing.
+        if let bad = lines.firstIndex(where: { Self.withoutComment($0).unicodeScalars.contains { $0 == YAMLText.notUTF8 || $0 == "\0" } }) {
             issues.append(ConfigurationIssue(file: file, line: bad + 1, column: 1,
                                              message: "the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
             return nil
         }
+        let text = text.unicodeScalars.contains(YAMLText.notUTF8)
+            ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == YAMLText.notUTF8 ? "\u{FFFD}" : $0 })) : text
         do {
             return try Yams.compose(yaml: text)
         } catch {
@@ -46,14 +89,21 @@ struct YAMLReader {
             var message = "YAML syntax: \(problem.message)"
             var (line, column) = (problem.line ?? 1, problem.column ?? 1)
             if line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
-            // Yams marks a repeated key where it first is: the repeat is what to remove.
+            // Yams marks a repeated key where it first is: the repeat is what to remove. It is looked for at the same
+            // indentation, within the block (a line less indented ends it); not found, the first stays marked.
             if let key = problem.duplicateKey, line >= 1, line <= lines.count {
                 let indent = lines[line - 1].prefix { $0 == " " || $0 == "-" }.count
-                if let repeated = lines.indices.dropFirst(line).first(where: { i in
-                    lines[i].count > indent && lines[i].prefix(indent).allSatisfy { $0 == " " } && lines[i].dropFirst(indent).hasPrefix(key + ":")
-                }) {
-                    message += " (first at line \(line))"
-                    (line, column) = (repeated + 1, indent + 1)
+                let spellings = [key, "'\(key)'", "\"\(key)\""].map { $0 + ":" }
+                for i in lines.indices.dropFirst(line) {
+                    let content = Self.withoutComment(lines[i])
+                    guard !content.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
+                    let lineIndent = content.prefix { $0 == " " }.count
+                    if lineIndent < indent { break }
+                    if lineIndent == indent, spellings.contains(where: { content.dropFirst(indent).hasPrefix($0) }) {
+                        message += " (first at line \(line))"
+                        (line, column) = (i + 1, indent + 1)
+                        break
+                    }
                 }
             }
             issues.append(ConfigurationIssue(file: file, line: line, column: column, message: message))

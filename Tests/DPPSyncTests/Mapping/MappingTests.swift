@@ -59,6 +59,7 @@ struct MappingTests {
         #expect(mapped.string("status") == "COMP")
         #expect(errors(Array("from,to\nDONE,COMP\n\nDONE,CLOSE\n".utf8)).contains("status.csv line 4 maps 'DONE' again (line 2 maps it to 'COMP')"))
         #expect(errors(Array("from,to\n".utf8) + [0x50, 0x72, 0xFC, 0x66, 0x2C, 0x43]).contains("status.csv line 2 is not UTF-8"))
+        #expect(errors(Array("from,to\nPr\u{FFFD}f,COMP\n".utf8)) == "", "U+FFFD written as such is UTF-8")
         try FileManager.default.removeItem(atPath: folder + "/status.csv")
         try Data("DONE,COMP\n".utf8).write(to: URL(fileURLWithPath: folder + "/elsewhere.csv"))
         try FileManager.default.createSymbolicLink(atPath: folder + "/status.csv", withDestinationPath: folder + "/elsewhere.csv")
@@ -67,9 +68,17 @@ struct MappingTests {
         func mappingErrors(_ text: String) -> String {
             do { _ = try Mapping.load(text: text, file: "m"); return "" } catch { return "\(error)" }
         }
-        #expect(mappingErrors(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { path: n, default: \"Pr\u{FFFD}fung\" }\n")
-            .contains("the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
         #expect(mappingErrors(Self.base + "fields:\n\tworkOrderId: wo\n").contains("(a tab on this line: YAML indents with spaces)"))
+        // Read from bytes: U+FFFD written as such is text; a byte that is not UTF-8 is refused on its line (CRLF or
+        // not), except in a comment, where it changes nothing.
+        func bytesErrors(_ bytes: [UInt8]) -> String { mappingErrors(YAMLText.decoding(bytes)) }
+        let fields = Array((Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n").utf8)
+        #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Pr\u{FFFD}fung\" }\n".utf8)) == "")
+        #expect(bytesErrors(fields + Array("  findings: n   # Pr".utf8) + [0xFC] + Array("fung\n".utf8)) == "")
+        #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8))
+            .contains("m:9:1: error: the file is not UTF-8"))
+        let crlf = (fields + Array("  findings: { path: n, default: \"Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8)).flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }
+        #expect(bytesErrors(crlf).contains("m:9:1: error: the file is not UTF-8"), "CRLF lines are lines")
     }
 
     @Test("check messages point at what to fix: a repeated key at the repeat, a bad path without a second error, XML in capitals, a folder in files:, in the file's order")
@@ -79,6 +88,9 @@ struct MappingTests {
         }
         let repeated = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  workOrderId: other\n")
         #expect(repeated == ["m:9:3: error: YAML syntax: a mapping repeats the key 'workOrderId' (first at line 7)"], "\(repeated)")
+        // The repeat within its block, quoted or not; a key of the same name in the next block is not it.
+        let nested = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings:\n    path: n\n    'path': m\n  siteId:\n    path: p\n")
+        #expect(nested.first?.hasPrefix("m:11:5: error: YAML syntax: a mapping repeats the key 'path' (first at line 10)") == true, "\(nested)")
         let badPath = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { path: \"notes[*].text\" }\n")
         #expect(badPath.count == 1 && badPath[0].contains("has [*] before its last step"), "\(badPath)")
         let capitals = messages(Self.base.replacingOccurrences(of: "format: json", with: "format: XML").replacingOccurrences(of: "files: [\"*.json\"]", with: "files: [\"out/*.xml\"]")
