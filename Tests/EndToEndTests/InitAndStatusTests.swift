@@ -210,6 +210,7 @@ struct MappingToolTests {
         try cli.drop(json, as: "wo.json", source: "workorders")
         #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
         #expect(try cli.scalar("SELECT COUNT(*) FROM work_order") == "0")
+        #expect(cli.files(in: "Quarantine/workorders").count == 2, "the rejected record's extract and reason")
         // The admin fixes the mapping, then reprocesses the archived file.
         let mappingPath = cli.layout.mappings + "/workorders-json.mapping.yaml"
         try String(contentsOfFile: mappingPath, encoding: .utf8)
@@ -235,6 +236,7 @@ struct MappingToolTests {
         #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
         #expect(try cli.scalar("SELECT completion_date FROM work_order") == "2025-11-05")
         #expect(cli.files(in: "Inbox/workorders").isEmpty, "the copy and its note moved on")
+        #expect(cli.files(in: "Quarantine/workorders").isEmpty, "the record applied: its extract no longer asks for a correction")
         #expect(try cli.scalar("SELECT status FROM batch WHERE id = 2") == "interrupted")
         #expect(try cli.scalar("SELECT COUNT(*) FROM input_file WHERE reprocess_of IS NOT NULL") == "1")
         #expect(try cli.run("ledger", "verify").status == 0)

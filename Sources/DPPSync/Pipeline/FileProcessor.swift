@@ -91,7 +91,17 @@ struct FileProcessor {
         }
         crash.reached(.afterCommit)
         // What a reprocess wrote over belonged to the decision it replaced, now committed over.
-        if reprocessOf != nil { RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).dropBackups() }
+        if reprocessOf != nil {
+            let files = RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout)
+            files.dropBackups()
+            // The extracts of records it no longer rejects (applied, held, skipped now) leave the quarantine: they
+            // asked for a correction the fix has made (they had stayed, as if the records still waited for one).
+            if verdict.disposition == .archived, let fileId = verdict.fileId {
+                files.removeLeftovers(keeping: try store.read { db in
+                    try Set(Int.fetchAll(db, sql: "SELECT record_index FROM record_outcome WHERE file_id = ? AND outcome = 'rejected'", arguments: [fileId]))
+                })
+            }
+        }
         let destination = try finish(file, verdict: verdict, fingerprint: fingerprint)
         // The copy has moved on: its note (`Inbox.reprocessNote`) has nothing left to say.
         if reprocessOf != nil { unlink(Inbox.reprocessNote(for: file.path)) }
