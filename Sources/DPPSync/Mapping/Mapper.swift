@@ -292,6 +292,11 @@ public struct Mapper {
             guard let text = value.scalarText else { throw fail("not a date") }
             for format in rule.formats {
                 if let parsed = parse(text, format: format, asDate: type == .date) { return .string(parsed) }
+                // Eight digits that are no day are not tried as the next format: `epoch-ms` had read 20251332 as
+                // 20 seconds into 1970.
+                if format == .yyyyMMdd, Self.trimmed(text).utf8.count == 8, Self.trimmed(text).utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                    throw fail("has the form yyyyMMdd but is no day (its month or day is out of range)")
+                }
             }
             throw fail("not a \(type == .date ? "date" : "date-time") in the accepted formats (\(rule.formats.map(\.rawValue).joined(separator: ", ")))")
         case .list:

@@ -272,6 +272,15 @@ struct MappingTests {
             guard case .invalid(_, let failure) = try map(done, sd) else { Issue.record("\(done) \(sd) taken for a date"); continue }
             #expect(failure.field == field, "\(done) \(sd)")
         }
+        // Eight digits that are no day under yyyyMMdd are not taken as milliseconds by the next format.
+        let both = try self.mapper("  workOrderId: wo\n  completionDate: { path: done, formats: [yyyyMMdd, epoch-ms] }\n")
+        func day(_ done: String) throws -> MappingResult {
+            both.map(try JSONParser.parseDocument(Array(#"{"wo": "WO-1", "done": "\#(done)"}"#.utf8)), context: [:], position: RecordPosition(index: 0))
+        }
+        guard case .record(let valid) = try day("20251105"), case .record(let millis) = try day("1762300800000") else { Issue.record("not mapped"); return }
+        #expect(valid.string("completionDate") == "2025-11-05" && millis.string("completionDate") == "2025-11-05")
+        guard case .invalid(_, let failure) = try day("20251332") else { Issue.record("20251332 taken for a date"); return }
+        #expect(failure.message.contains("has the form yyyyMMdd but is no day"))
     }
 
     @Test("a decimal is written as a JSON number: the source's text when it is one, the number's otherwise; hex, inf and an overflow by scale are not numbers")
