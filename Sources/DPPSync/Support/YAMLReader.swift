@@ -83,7 +83,16 @@ struct YAMLReader {
         let text = text.unicodeScalars.contains(YAMLText.notUTF8)
             ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == YAMLText.notUTF8 ? "\u{FFFD}" : $0 })) : text
         do {
-            return try Yams.compose(yaml: text)
+            guard let node = try Yams.compose(yaml: text) else { return nil }
+            // A tag (`!include`, `!!binary`, `!!python/…`) is no part of the language: it had been dropped
+            // silently, the value read as if it were not there. Refused where it stands.
+            if let tagged = Self.firstForeignTag(in: node) {
+                let tag = tagged.tag.rawValue.hasPrefix("tag:yaml.org,2002:") ? "!!" + tagged.tag.rawValue.dropFirst(18) : tagged.tag.rawValue
+                issues.append(ConfigurationIssue(file: file, line: tagged.mark?.line ?? 1, column: tagged.mark?.column ?? 1,
+                                                 message: "the tag '\(tag)' is no part of a dppsync file: remove it (tags include and run nothing here)"))
+                return nil
+            }
+            return node
         } catch {
             let problem = YAMLProblem(error)
             var message = "YAML syntax: \(problem.message)"
@@ -109,6 +118,20 @@ struct YAMLReader {
             issues.append(ConfigurationIssue(file: file, line: line, column: column, message: message))
             return nil
         }
+    }
+
+    /// The first node whose tag is not one of YAML's plain types (as an untagged value resolves).
+    static func firstForeignTag(in node: Node) -> Node? {
+        let plain = ["str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "value"].map { "tag:yaml.org,2002:" + $0 }
+        if !plain.contains(node.tag.rawValue) { return node }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping { if let found = firstForeignTag(in: key) ?? firstForeignTag(in: value) { return found } }
+        case .sequence(let sequence):
+            for element in sequence { if let found = firstForeignTag(in: element) { return found } }
+        default: break
+        }
+        return nil
     }
 
     mutating func fail(_ node: Node?, _ message: String) {

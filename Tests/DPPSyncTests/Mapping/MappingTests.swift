@@ -107,6 +107,11 @@ struct MappingTests {
         let key = messages(Self.base.replacingOccurrences(of: "key: [workOrderId]", with: "key: [workOrderNo]") + "fields:\n  workOrderId: wo\n  completionDate: done\n")
         #expect(key.first?.contains("key field 'workOrderNo' has no rule under fields (did you mean 'workOrderId'?)") == true, "\(key)")
         #expect { try OutboundMapping.load(text: "channel: maintenance-dew\n", file: "o") } throws: { "\($0)".contains("unknown channel 'maintenance-dew' (did you mean 'maintenance-due'?)") }
+        // Tags include and run nothing: they had been dropped silently. YAML's plain types, written out, pass.
+        #expect(messages(Self.base + "fields:\n  workOrderId: !include wo.yaml\n  completionDate: done\n")
+                == ["m:7:16: error: the tag '!include' is no part of a dppsync file: remove it (tags include and run nothing here)"])
+        #expect(messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: !!binary ZG9uZQ==\n").first?.contains("the tag '!!binary'") == true)
+        #expect(messages(Self.base + "fields:\n  workOrderId: !!str wo\n  completionDate: done\n") == [])
     }
 
     @Test("a record kind's required field without a rule is an error")
