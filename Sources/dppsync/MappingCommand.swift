@@ -117,8 +117,13 @@ struct MappingCommand: ParsableCommand {
             let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
             let catalog = MappingCatalog.load(directory: options.layout.mappings)
             // (A mapping checked outside a root has no sources to be compared with.)
-            // (A broken dppsync.yaml is for `run` to say: the mappings are checked all the same.)
-            let configuration = FileSystem.exists(options.layout.configFile) ? try? options.loadConfiguration() : nil
+            // A broken dppsync.yaml is for `run` to refuse: the mappings are checked all the same, but not their sources.
+            var configuration: DPPSync.Configuration?
+            if FileSystem.exists(options.layout.configFile) {
+                do { configuration = try options.loadConfiguration() } catch {
+                    print("\(options.layout.configFile): warning: it does not load, so the mappings' sources were not compared with it (\(error))")
+                }
+            }
             let store = FileSystem.exists(options.layout.storeFile) ? try? Store(path: options.layout.storeFile, readOnly: true) : nil
             for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {

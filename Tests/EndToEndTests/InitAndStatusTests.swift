@@ -124,6 +124,15 @@ struct InitAndStatusTests {
         try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "WO-", with: "WX-"), as: "WO-0001.xml", source: "workorders")
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(try cli.scalar("SELECT mapping_name FROM input_file WHERE name = 'WO-0001.xml'") == "zz-wo.mapping.yaml")
+        // Characters a pattern names come first: a date-stamp pattern's '?'s do not take a named export's files.
+        try maximo.replacingOccurrences(of: #"files: ["*.xml"]"#, with: #"files: ["*_????????.xml"]"#).write(toFile: mappings + "aa-stamped.mapping.yaml", atomically: true, encoding: .utf8)
+        try maximo.replacingOccurrences(of: #"files: ["*.xml"]"#, with: #"files: ["legacy_*.xml"]"#).write(toFile: mappings + "zz-named.mapping.yaml", atomically: true, encoding: .utf8)
+        try cli.drop(try Fixtures.text("maximo-workorders.xml").replacingOccurrences(of: "WO-", with: "WY-"), as: "legacy_20251105.xml", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.scalar("SELECT mapping_name FROM input_file WHERE name = 'legacy_20251105.xml'") == "zz-named.mapping.yaml")
+        // A dppsync.yaml that does not load is said, and the mappings are checked without their sources.
+        try (configuration + "timeZone: [\n").write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        #expect(try cli.run("mapping", "check").stdout.contains("dppsync.yaml: warning: it does not load, so the mappings' sources were not compared with it"))
     }
 
     @Test("a broken dppsync.yaml is a usage error (exit 2) naming line and column")
@@ -313,6 +322,16 @@ struct WorkedExampleTests {
             .write(to: URL(fileURLWithPath: corrected))
         // Dropped back as whatToDo says, under its own name: read under the mapping that rejected it, not the
         // Maximo mapping's *.xml, which its name matches (it had been archived with no records, the correction lost).
+        // Renamed, and with that mapping gone, it waits, saying why (it had been archived with no records, unseen).
+        let renamed = extractName.replacingOccurrences(of: ".xml", with: "-fixed.xml")
+        try FileManager.default.moveItem(atPath: cli.layout.mappings + "/legacy.mapping.yaml", toPath: cli.root + "/legacy.mapping.yaml")
+        try FileManager.default.copyItem(atPath: corrected, toPath: cli.layout.inbox("workorders") + "/" + renamed)
+        let waits = try cli.run("run", "--once", "--stability-window", "0")
+        #expect((waits.stdout + waits.stderr).contains("\(renamed) is the extract of a record read under legacy.mapping.yaml, which is no longer a mapping of source 'workorders'"),
+                "\(waits.stdout)\(waits.stderr)")
+        #expect(cli.files(in: "Inbox/workorders") == [renamed])
+        try FileManager.default.moveItem(atPath: cli.root + "/legacy.mapping.yaml", toPath: cli.layout.mappings + "/legacy.mapping.yaml")
+        try FileManager.default.removeItem(atPath: cli.layout.inbox("workorders") + "/" + renamed)
         try FileManager.default.copyItem(atPath: corrected, toPath: cli.layout.inbox("workorders") + "/" + extractName)
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(extractName)'") == [["legacy.mapping.yaml", "1"]])

@@ -36,9 +36,9 @@ public struct Mapping: Sendable {
         files.contains { globMatches($0, fileName) }
     }
 
-    /// How specific the most specific of the patterns that take `fileName` is: the characters it fixes
-    /// other than by `*` (a `?` fixes one, `WO-????.xml` before `WO-*.xml`), then those it names itself
-    /// (`WO-0001.xml` before `WO-????.xml`); `nil` when none takes it.
+    /// How specific the most specific of the patterns that take `fileName` is: the characters it names
+    /// itself (`legacy_*.json` before `*_????????.json`), then those it fixes, a `?` fixing one (`WO-????.xml`
+    /// before `WO-*.xml`); `nil` when none takes it.
     func specificity(for fileName: String) -> Specificity? {
         files.filter { globMatches($0, fileName) }.map { pattern in
             let scalars = pattern.unicodeScalars
@@ -50,7 +50,7 @@ public struct Mapping: Sendable {
     struct Specificity: Comparable {
         var fixed: Int
         var named: Int
-        static func < (a: Self, b: Self) -> Bool { (a.fixed, a.named) < (b.fixed, b.named) }
+        static func < (a: Self, b: Self) -> Bool { (a.named, a.fixed) < (b.named, b.fixed) }
     }
 
     /// The JSON records path (`$` when the mapping reads XML).

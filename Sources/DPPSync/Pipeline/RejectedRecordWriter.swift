@@ -62,7 +62,7 @@ struct RejectedRecordWriter {
             ("decidedAt", .string(decidedAt.description)),
             ("whatToDo", .string(recordIndex == nil
                 ? "Fix the file (or the mapping) and drop it into Inbox/\(source)/ again, or run `dppsync reprocess` after a mapping fix."
-                : "Correct this extract and drop it into Inbox/\(source)/ again; the file's other records were processed.")),
+                : "Correct this extract and drop it into Inbox/\(source)/ again, under this name (it is read under the mapping that read its file); the file's other records were processed.")),
         ])
     }
 
@@ -91,12 +91,12 @@ struct RejectedRecordWriter {
         RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).removeLeftovers(keeping: committed)
     }
 
-    /// The fingerprint prefix in an extract's name (`<prefix>-<index>.<ext>`), when `name` is one's.
+    /// The fingerprint prefix in an extract's name (`<prefix>-<index>.<ext>`, or anything after the index: an
+    /// extract renamed `…-0-fixed.xml`), when `name` is one's.
     static func fingerprintPrefix(ofExtract name: String) -> String? {
         let parts = name.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, parts[0].count == 12, parts[0].allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
-              let dot = parts[1].firstIndex(of: "."), !parts[1][..<dot].isEmpty, parts[1][..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
-              !name.hasSuffix(".reason.json") else { return nil }
+              parts[1].first?.isASCII == true, parts[1].first?.isNumber == true, !name.hasSuffix(".reason.json") else { return nil }
         return String(parts[0])
     }
 

@@ -201,7 +201,8 @@ public final class Synchronizer {
         work += scan.ready.map { ($0, false) }
         for (file, recovered) in work {
             if stop.isRequested { break }
-            guard let mapping = try catalog.mapping(source: source.name, fileName: file.name, store: store) else {
+            let choice = try catalog.choose(source: source.name, fileName: file.name, store: store)
+            guard case .mapping(let mapping) = choice else {
                 // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
                 // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
                 let waitsWhere = file.reprocessOf == nil ? "the inbox" : "Inbox/\(source.name)/.processing/ (a reprocess copy)"
@@ -209,8 +210,7 @@ public final class Synchronizer {
                     try removeLeftovers(of: file)
                     try FileSystem.move(file.path, into: layout.inbox(source.name))
                 }
-                let why = catalog.noMappingReason(source: source.name, fileName: file.name) ?? "no mapping takes \(file.name)"
-                hold(source.name, "\(why); it waits in \(waitsWhere)", in: &summary)
+                if case .waits(let why) = choice { hold(source.name, "\(why); it waits in \(waitsWhere)", in: &summary) }
                 continue
             }
             // The WAL starts again from its beginning only when everything in it was copied.
@@ -293,8 +293,10 @@ public final class Synchronizer {
             guard let earlier = try store.read({ db in
                 try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint])
             }) else { throw ReprocessError(message: "\(path) was never processed by dppsync (its fingerprint is unknown): drop it into Inbox/\(source)/ instead") }
-            guard let mapping = try catalog.mapping(source: source, fileName: name, store: store) else {
-                throw ReprocessError(message: catalog.noMappingReason(source: source, fileName: name) ?? "no valid mapping in Mappings/ takes \(name) from source '\(source)'")
+            let mapping: Mapping
+            switch try catalog.choose(source: source, fileName: name, store: store) {
+            case .mapping(let chosen): mapping = chosen
+            case .waits(let why): throw ReprocessError(message: why)
             }
             planned.append((source, name, absolute, mapping, earlier))
         }

@@ -75,9 +75,10 @@ public struct StatusReport: Sendable {
                 held.append(broken)
             } else {
                 // Files no one mapping takes wait, as the run says (`status` had shown them as waiting only).
-                let untaken = try waiting.compactMap { name in
-                    try store.flatMap { try catalog.mapping(source: source.name, fileName: name, store: $0) } == nil
-                        ? catalog.noMappingReason(source: source.name, fileName: name) : nil
+                let untaken = try waiting.compactMap { name -> String? in
+                    guard let store else { return catalog.noMappingReason(source: source.name, fileName: name) }
+                    if case .waits(let why) = try catalog.choose(source: source.name, fileName: name, store: store) { return why }
+                    return nil
                 }
                 if let first = untaken.first { held.append(untaken.count == 1 ? first : "\(untaken.count) files wait for a mapping, the first: \(first)") }
             }

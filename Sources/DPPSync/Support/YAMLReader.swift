@@ -17,24 +17,27 @@ public struct ConfigurationIssue: Error, Sendable, Hashable, CustomStringConvert
 
 /// The text of a configuration file (dppsync.yaml, a mapping, a value table) as read from its bytes.
 public enum YAMLText {
-    /// The text of `bytes`, each byte sequence that is not UTF-8 read as U+FFFF (a noncharacter no text file
-    /// holds), for the reader to refuse where it matters: `String(decoding:)` makes it U+FFFD, which a file
-    /// may hold in its own right.
+    /// The text of `bytes` without a leading byte-order mark (Yams had refused a file that started with one and
+    /// a key), each byte sequence that is not UTF-8 read as `notUTF8`, for the reader to refuse in a key or a
+    /// value: `String(decoding:)` makes it U+FFFD, which a file may hold in its own right.
     public static func decoding(_ bytes: some Sequence<UInt8>) -> String {
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         var scalars = String.UnicodeScalarView()
         while true {
             switch parser.parseScalar(from: &iterator) {
-            case .valid(let encoded): scalars.append(Unicode.UTF8.decode(encoded))
+            case .valid(let encoded):
+                let scalar = Unicode.UTF8.decode(encoded)
+                if scalar != "\u{FEFF}" || !scalars.isEmpty { scalars.append(scalar) }
             case .error: scalars.append(notUTF8)
             case .emptyInput: return String(scalars)
             }
         }
     }
 
-    /// What `decoding` reads a byte that is not UTF-8 as.
-    static let notUTF8: Unicode.Scalar = "\u{FFFF}"
+    /// What `decoding` reads a byte that is not UTF-8 as: the last private-use character, which YAML takes as
+    /// printable (so a comment holding one parses) and no configuration file holds.
+    static let notUTF8: Unicode.Scalar = "\u{10FFFD}"
 }
 
 /// Walks a composed YAML tree and collects every problem instead of stopping at
@@ -45,48 +48,32 @@ struct YAMLReader {
 
     init(file: String) { self.file = file }
 
-    /// Composes `text`; a syntax error becomes an issue and `nil`.
     /// The text of `key` at the top of `text`, read as leniently as YAML allows: which source or channel a
     /// file that fails its check is for.
     static func topLevelString(_ key: String, in text: String) -> String? {
         (try? Yams.compose(yaml: text))?.flatMap { $0.mapping?[key]?.string }
     }
 
-    /// `line` with a comment taken off: from a `#` at its start or after a space or tab, outside quotes.
-    static func withoutComment(_ line: Substring) -> Substring {
-        var quote: Character?
-        var previous: Character = " "
-        for index in line.indices {
-            let c = line[index]
-            if let open = quote {
-                if c == open { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "#", previous == " " || previous == "\t" {
-                return line[..<index]
-            }
-            previous = c
-        }
-        return line
-    }
-
+    /// Composes `text` (as `YAMLText.decoding` reads a file); a syntax error, a byte that is not UTF-8 in a key or
+    /// a value, or a tag becomes an issue and `nil`.
     mutating func compose(_ text: String) -> Node? {
         // (Split as Characters: a Windows line end, "\r\n", is one, and a newline.)
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        // A byte that is not UTF-8 (a Windows-1252 `ü` had become `�` in the values unseen, a UTF-16 file was
-        // "control characters are not allowed") is refused, except in a comment, where it changes nothing.
-        if let bad = lines.firstIndex(where: { Self.withoutComment($0).unicodeScalars.contains { $0 == YAMLText.notUTF8 || $0 == "\0" } }) {
-            issues.append(ConfigurationIssue(file: file, line: bad + 1, column: 1,
-                                             message: "the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
-            return nil
-        }
-        let text = text.unicodeScalars.contains(YAMLText.notUTF8)
-            ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == YAMLText.notUTF8 ? "\u{FFFD}" : $0 })) : text
+        let notUTF8Line = lines.firstIndex { $0.unicodeScalars.contains { $0 == YAMLText.notUTF8 || $0 == "\0" } }
         do {
             guard let node = try Yams.compose(yaml: text) else { return nil }
+            // A byte that is not UTF-8 (a Windows-1252 `ü` had become `�` in values, unseen) is refused in a key or a
+            // value, found by the parser (a comment, which no value holds, is let be: an upgrade's Windows-1252
+            // comment had stopped every command).
+            if notUTF8Line != nil, let bad = Self.firstNode(in: node, where: { $0.scalar?.string.unicodeScalars.contains(YAMLText.notUTF8) ?? false }) {
+                issues.append(ConfigurationIssue(file: file, line: bad.mark?.line ?? 1, column: bad.mark?.column ?? 1,
+                                                 message: "the file is not UTF-8 (a byte of the value that starts here is not): save it as UTF-8"))
+                return nil
+            }
             // A tag (`!include`, `!!binary`, `!!python/…`) is no part of the language: it had been dropped
             // silently, the value read as if it were not there. Refused where it stands.
-            if let tagged = Self.firstForeignTag(in: node) {
+            let plain = ["str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "value"].map { "tag:yaml.org,2002:" + $0 }
+            if let tagged = Self.firstNode(in: node, where: { !plain.contains($0.tag.rawValue) }) {
                 let tag = tagged.tag.rawValue.hasPrefix("tag:yaml.org,2002:") ? "!!" + tagged.tag.rawValue.dropFirst(18) : tagged.tag.rawValue
                 issues.append(ConfigurationIssue(file: file, line: tagged.mark?.line ?? 1, column: tagged.mark?.column ?? 1,
                                                  message: "the tag '\(tag)' is no part of a dppsync file: remove it (tags include and run nothing here)"))
@@ -94,18 +81,25 @@ struct YAMLReader {
             }
             return node
         } catch {
+            // A file that is not UTF-8 at all (UTF-16: "control characters are not allowed") says so first.
+            if let bad = notUTF8Line {
+                issues.append(ConfigurationIssue(file: file, line: bad + 1, column: 1,
+                                                 message: "the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
+                return nil
+            }
             let problem = YAMLProblem(error)
             var message = "YAML syntax: \(problem.message)"
             var (line, column) = (problem.line ?? 1, problem.column ?? 1)
             if line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
             // Yams marks a repeated key where it first is: the repeat is what to remove. It is looked for at the same
             // indentation, within the block (a line less indented ends it); not found, the first stays marked.
-            if let key = problem.duplicateKey, line >= 1, line <= lines.count {
-                let indent = lines[line - 1].prefix { $0 == " " || $0 == "-" }.count
+            // (Only for a key that starts its line: one in a flow mapping, `{a: 1, a: 2}`, stays where Yams put it.)
+            if let key = problem.duplicateKey, line >= 1, line <= lines.count,
+               case let indent = lines[line - 1].prefix(while: { $0 == " " || $0 == "-" }).count, column == indent + 1 {
                 let spellings = [key, "'\(key)'", "\"\(key)\""].map { $0 + ":" }
                 for i in lines.indices.dropFirst(line) {
-                    let content = Self.withoutComment(lines[i])
-                    guard !content.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
+                    let content = lines[i]
+                    guard !content.allSatisfy({ $0 == " " || $0 == "\t" }), content.drop(while: { $0 == " " }).first != "#" else { continue }
                     let lineIndent = content.prefix { $0 == " " }.count
                     if lineIndent < indent { break }
                     if lineIndent == indent, spellings.contains(where: { content.dropFirst(indent).hasPrefix($0) }) {
@@ -120,15 +114,14 @@ struct YAMLReader {
         }
     }
 
-    /// The first node whose tag is not one of YAML's plain types (as an untagged value resolves).
-    static func firstForeignTag(in node: Node) -> Node? {
-        let plain = ["str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp", "value"].map { "tag:yaml.org,2002:" + $0 }
-        if !plain.contains(node.tag.rawValue) { return node }
+    /// The first node of `node`'s tree, keys included, for which `matches` holds.
+    static func firstNode(in node: Node, where matches: (Node) -> Bool) -> Node? {
+        if matches(node) { return node }
         switch node {
         case .mapping(let mapping):
-            for (key, value) in mapping { if let found = firstForeignTag(in: key) ?? firstForeignTag(in: value) { return found } }
+            for (key, value) in mapping { if let found = firstNode(in: key, where: matches) ?? firstNode(in: value, where: matches) { return found } }
         case .sequence(let sequence):
-            for element in sequence { if let found = firstForeignTag(in: element) { return found } }
+            for element in sequence { if let found = firstNode(in: element, where: matches) { return found } }
         default: break
         }
         return nil

@@ -75,10 +75,19 @@ struct MappingTests {
         let fields = Array((Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n").utf8)
         #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Pr\u{FFFD}fung\" }\n".utf8)) == "")
         #expect(bytesErrors(fields + Array("  findings: n   # Pr".utf8) + [0xFC] + Array("fung\n".utf8)) == "")
+        #expect(bytesErrors([0xEF, 0xBB, 0xBF] + fields) == "", "a byte-order mark before the first key")
+        #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"operator's } # Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8))
+            .contains("not UTF-8"), "inside quotes, however they look")
+        #expect(bytesErrors(fields + Array("  siteId: { path: s, default: operator's }   # Pr".utf8) + [0xFC] + Array("fung\n".utf8)) == "",
+                "an apostrophe does not hide the comment")
+        // A '#' in a block scalar, or after an escaped quote, is the value's.
+        #expect(bytesErrors(fields + Array("  findings:\n    path: n\n    default: |\n      Seal # Pr".utf8) + [0xFC] + Array("fung\n".utf8))
+            .contains("m:11:14: error: the file is not UTF-8 (a byte of the value that starts here is not)"))
+        #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Seal 3\\\" # Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8)).contains("not UTF-8"))
         #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8))
-            .contains("m:9:1: error: the file is not UTF-8"))
+            .contains("m:9:33: error: the file is not UTF-8"))
         let crlf = (fields + Array("  findings: { path: n, default: \"Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8)).flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }
-        #expect(bytesErrors(crlf).contains("m:9:1: error: the file is not UTF-8"), "CRLF lines are lines")
+        #expect(bytesErrors(crlf).contains("m:9:33: error: the file is not UTF-8"), "CRLF lines are lines")
     }
 
     @Test("check messages point at what to fix: a repeated key at the repeat, a bad path without a second error, XML in capitals, a folder in files:, in the file's order")
@@ -91,6 +100,9 @@ struct MappingTests {
         // The repeat within its block, quoted or not; a key of the same name in the next block is not it.
         let nested = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings:\n    path: n\n    'path': m\n  siteId:\n    path: p\n")
         #expect(nested.first?.hasPrefix("m:11:5: error: YAML syntax: a mapping repeats the key 'path' (first at line 10)") == true, "\(nested)")
+        // In a flow mapping the repeat is on the key's own line: a sibling's key of that name further down is not it.
+        let flow = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: {path: n, \"path\": m}\n  siteId:\n    path: p\n  path: y\n")
+        #expect(flow.first?.hasPrefix("m:9:14: error: YAML syntax: a mapping repeats the key 'path'") == true && flow.first?.contains("first at") == false, "\(flow)")
         let badPath = messages(Self.base + "fields:\n  workOrderId: wo\n  completionDate: done\n  findings: { path: \"notes[*].text\" }\n")
         #expect(badPath.count == 1 && badPath[0].contains("has [*] before its last step"), "\(badPath)")
         let capitals = messages(Self.base.replacingOccurrences(of: "format: json", with: "format: XML").replacingOccurrences(of: "files: [\"*.json\"]", with: "files: [\"out/*.xml\"]")
