@@ -91,27 +91,32 @@ struct YAMLReader {
             var message = "YAML syntax: \(problem.message)"
             var (line, column) = (problem.line ?? 1, problem.column ?? 1)
             if line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
-            // Yams marks a repeated key where it first is: the repeat is what to remove. It is looked for at the same
-            // indentation, within the block (a line less indented ends it); not found, the first stays marked.
-            // (Only for a key that starts its line: one in a flow mapping, `{a: 1, a: 2}`, stays where Yams put it.)
-            if let key = problem.duplicateKey, line >= 1, line <= lines.count,
-               case let indent = lines[line - 1].prefix(while: { $0 == " " || $0 == "-" }).count, column == indent + 1 {
-                let spellings = [key, "'\(key)'", "\"\(key)\""].map { $0 + ":" }
-                for i in lines.indices.dropFirst(line) {
-                    let content = lines[i]
-                    guard !content.allSatisfy({ $0 == " " || $0 == "\t" }), content.drop(while: { $0 == " " }).first != "#" else { continue }
-                    let lineIndent = content.prefix { $0 == " " }.count
-                    if lineIndent < indent { break }
-                    if lineIndent == indent, spellings.contains(where: { content.dropFirst(indent).hasPrefix($0) }) {
-                        message += " (first at line \(line))"
-                        (line, column) = (i + 1, indent + 1)
-                        break
-                    }
-                }
+            // Yams marks a repeated key where it first is: the repeat is what to remove.
+            if let key = problem.duplicateKey, let repeated = Self.repeatOf(key, firstAt: line, column: column, in: lines) {
+                message += " (first at line \(line))"
+                (line, column) = repeated
             }
             issues.append(ConfigurationIssue(file: file, line: line, column: column, message: message))
             return nil
         }
+    }
+
+    /// Where `key`, first at `line` and `column`, is repeated: at the same indentation, within the block (a line
+    /// less indented ends it); `nil` when not found, or when the first is not the start of its line (a flow
+    /// mapping, `{a: 1, a: 2}`, whose repeat is on that line).
+    private static func repeatOf(_ key: String, firstAt line: Int, column: Int, in lines: [Substring]) -> (line: Int, column: Int)? {
+        guard line >= 1, line <= lines.count else { return nil }
+        let indent = lines[line - 1].prefix(while: { $0 == " " || $0 == "-" }).count
+        guard column == indent + 1 else { return nil }
+        let spellings = [key, "'\(key)'", "\"\(key)\""].map { $0 + ":" }
+        for i in lines.indices.dropFirst(line) {
+            let content = lines[i]
+            guard !content.allSatisfy({ $0 == " " || $0 == "\t" }), content.drop(while: { $0 == " " }).first != "#" else { continue }
+            let lineIndent = content.prefix { $0 == " " }.count
+            if lineIndent < indent { return nil }
+            if lineIndent == indent, spellings.contains(where: { content.dropFirst(indent).hasPrefix($0) }) { return (i + 1, indent + 1) }
+        }
+        return nil
     }
 
     /// The first node of `node`'s tree, keys included, for which `matches` holds.
