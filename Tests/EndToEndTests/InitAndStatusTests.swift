@@ -171,6 +171,14 @@ struct MappingToolTests {
         #expect(failing.status == 1)
         #expect(failing.stdout.contains("field cmmsAssetNum: got \"H2FC-0001\", expected \"H2FC-9999\""), "\(failing.stdout)")
         #expect(failing.stdout.contains("2 passed, 1 failed"))
+        // A mapping the run would hold (a byte that is not UTF-8 in a value) fails its tests too: they had passed.
+        let mapping = cli.layout.mappings + "/registry.mapping.yaml"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: mapping)))
+        let description = try #require(bytes.firstRange(of: Array("description: ".utf8)))
+        bytes.insert(0xFC, at: description.upperBound)
+        try Data(bytes).write(to: URL(fileURLWithPath: mapping))
+        let broken = try cli.run("mapping", "test", path)
+        #expect(broken.status == 1 && broken.stdout.contains("not UTF-8"), "\(broken.stdout)")
     }
 
     @Test("a test's mapping and input files stay in their folders: ../ is refused, not read")
@@ -320,21 +328,23 @@ struct WorkedExampleTests {
         let corrected = cli.root + "/legacy-2-corrected.xml"
         try Data(extract.replacingOccurrences(of: "<w:STATE>DONE</w:STATE>", with: "<w:STATE>DONE</w:STATE><w:FINISHED>05.11.2025</w:FINISHED>").utf8)
             .write(to: URL(fileURLWithPath: corrected))
-        // Dropped back as whatToDo says, under its own name: read under the mapping that rejected it, not the
-        // Maximo mapping's *.xml, which its name matches (it had been archived with no records, the correction lost).
-        // Renamed, and with that mapping gone, it waits, saying why (it had been archived with no records, unseen).
+        // Dropped back, an extract is read under the mapping that takes its file's name now, not the Maximo mapping's
+        // *.xml, which its own name matches (it had been archived with no records, the correction lost). Renamed
+        // after its index too; with no mapping for its file's name, it waits, saying why.
         let renamed = extractName.replacingOccurrences(of: ".xml", with: "-fixed.xml")
+        let maximo = cli.layout.mappings + "/workorders-maximo.mapping.yaml"
         try FileManager.default.moveItem(atPath: cli.layout.mappings + "/legacy.mapping.yaml", toPath: cli.root + "/legacy.mapping.yaml")
+        try FileManager.default.moveItem(atPath: maximo, toPath: cli.root + "/maximo.yaml")
         try FileManager.default.copyItem(atPath: corrected, toPath: cli.layout.inbox("workorders") + "/" + renamed)
         let waits = try cli.run("run", "--once", "--stability-window", "0")
-        #expect((waits.stdout + waits.stderr).contains("\(renamed) is the extract of a record read under legacy.mapping.yaml, which is no longer a mapping of source 'workorders'"),
+        #expect((waits.stdout + waits.stderr).contains("\(renamed) is an extract of legacy-2.xml, and no mapping in Mappings/ takes legacy-2.xml from source 'workorders'"),
                 "\(waits.stdout)\(waits.stderr)")
         #expect(cli.files(in: "Inbox/workorders") == [renamed])
-        try FileManager.default.moveItem(atPath: cli.root + "/legacy.mapping.yaml", toPath: cli.layout.mappings + "/legacy.mapping.yaml")
-        try FileManager.default.removeItem(atPath: cli.layout.inbox("workorders") + "/" + renamed)
-        try FileManager.default.copyItem(atPath: corrected, toPath: cli.layout.inbox("workorders") + "/" + extractName)
+        try FileManager.default.moveItem(atPath: cli.root + "/legacy.mapping.yaml", toPath: cli.layout.mappings + "/legacy-v2.mapping.yaml")
+        try FileManager.default.moveItem(atPath: cli.root + "/maximo.yaml", toPath: maximo)
         _ = try cli.run("run", "--once", "--stability-window", "0")
-        #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(extractName)'") == [["legacy.mapping.yaml", "1"]])
+        #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(renamed)'") == [["legacy-v2.mapping.yaml", "1"]])
+        try FileManager.default.moveItem(atPath: cli.layout.mappings + "/legacy-v2.mapping.yaml", toPath: cli.layout.mappings + "/legacy.mapping.yaml")
         let again = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/legacy.mapping.yaml", corrected)
         let fixed = try JSONParser.parseDocument(Array(again.stdout.utf8))
         guard case .array(let correctedRecords)? = fixed["records"] else { Issue.record("no records: \(again.stdout)\(again.stderr)"); return }

@@ -41,7 +41,7 @@ public struct MappingTestRunner {
         guard let mappingData = FileManager.default.contents(atPath: mappingPath) else { return broken("mapping \(mappingName) not found in \(mappingsDirectory)") }
         let mapping: Mapping
         do {
-            mapping = try Mapping.load(text: String(decoding: mappingData, as: UTF8.self), file: mappingName, directory: mappingsDirectory)
+            mapping = try Mapping.load(text: YAMLText.decoding(mappingData), file: mappingName, directory: mappingsDirectory)
         } catch {
             return broken("mapping \(mappingName) fails its check: \(error)")
         }

@@ -62,7 +62,7 @@ struct RejectedRecordWriter {
             ("decidedAt", .string(decidedAt.description)),
             ("whatToDo", .string(recordIndex == nil
                 ? "Fix the file (or the mapping) and drop it into Inbox/\(source)/ again, or run `dppsync reprocess` after a mapping fix."
-                : "Correct this extract and drop it into Inbox/\(source)/ again, under this name (it is read under the mapping that read its file); the file's other records were processed.")),
+                : "Correct this extract and drop it into Inbox/\(source)/ again, under this name (it is read under the mapping that takes \(fileName) now); the file's other records were processed.")),
         ])
     }
 

@@ -81,14 +81,16 @@ struct YAMLReader {
             }
             return node
         } catch {
-            // A file that is not UTF-8 at all (UTF-16: "control characters are not allowed") says so first.
-            if let bad = notUTF8Line {
+            let problem = YAMLProblem(error)
+            // A file that is not UTF-8 at all (UTF-16: "control characters are not allowed") says so first; another
+            // syntax error is said as it is, with the line of a byte that is not UTF-8 (in a comment, it had hidden it).
+            if let bad = notUTF8Line, text.unicodeScalars.contains("\0") || problem.message.contains("control characters") {
                 issues.append(ConfigurationIssue(file: file, line: bad + 1, column: 1,
                                                  message: "the file is not UTF-8 (this line holds a byte that is not, or a NUL): save it as UTF-8"))
                 return nil
             }
-            let problem = YAMLProblem(error)
             var message = "YAML syntax: \(problem.message)"
+            if let bad = notUTF8Line { message += " (line \(bad + 1) also holds a byte that is not UTF-8)" }
             var (line, column) = (problem.line ?? 1, problem.column ?? 1)
             if line >= 1, line <= lines.count, lines[line - 1].contains("\t") { message += " (a tab on this line: YAML indents with spaces)" }
             // Yams marks a repeated key where it first is: the repeat is what to remove.

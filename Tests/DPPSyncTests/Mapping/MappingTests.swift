@@ -76,6 +76,10 @@ struct MappingTests {
         #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"Pr\u{FFFD}fung\" }\n".utf8)) == "")
         #expect(bytesErrors(fields + Array("  findings: n   # Pr".utf8) + [0xFC] + Array("fung\n".utf8)) == "")
         #expect(bytesErrors([0xEF, 0xBB, 0xBF] + fields) == "", "a byte-order mark before the first key")
+        // Another syntax error is said as it is (a byte in a comment had hidden it), with the line of the byte.
+        #expect(bytesErrors(Array("# Pr".utf8) + [0xFC] + Array("fung\n".utf8) + fields + Array("  findings: { path: n\n".utf8))
+            .contains("YAML syntax:") && bytesErrors(Array("# Pr".utf8) + [0xFC] + Array("fung\n".utf8) + fields + Array("  findings: { path: n\n".utf8))
+            .contains("(line 1 also holds a byte that is not UTF-8)"))
         #expect(bytesErrors(fields + Array("  findings: { path: n, default: \"operator's } # Pr".utf8) + [0xFC] + Array("fung\" }\n".utf8))
             .contains("not UTF-8"), "inside quotes, however they look")
         #expect(bytesErrors(fields + Array("  siteId: { path: s, default: operator's }   # Pr".utf8) + [0xFC] + Array("fung\n".utf8)) == "",
