@@ -48,6 +48,8 @@ struct TechnicianTests {
         #expect(files.contains("Outbox/release-certificates/" + certificates), "\(files)")
         #expect(files.contains("Quarantine/certifications/cut-short.json") && !files.contains { $0.contains("a-pipe") }, "\(files)")
         #expect(!files.contains("Quarantine/certifications/another-cut.json"), "JSMITHSON is not JSMITH: \(files)")
+        // The shipped mapping test cases carry JSMITH, as an administrator's made from a real export would: listed too.
+        #expect(files.contains("Mappings/tests/certifications.test.yaml") && files.contains("Mappings/tests/technician-certifications.json"), "\(files)")
         #expect(shown.stdout.contains("refusal messages quoting them: 1"), "\(shown.stdout)")
         let refusedIn = try #require(try cli.scalar("SELECT batch_id FROM record_outcome WHERE message LIKE '%XS-66-B1-1234%'"))
         #expect(try String(contentsOfFile: cli.root + "/Reports/reconciliation/batch-\(refusedIn).json", encoding: .utf8).contains("XS-66-B1-1234"))

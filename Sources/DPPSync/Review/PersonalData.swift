@@ -131,7 +131,8 @@ public struct PersonalData {
 
     /// The outgoing files in `Outbox/` that name the technician or carry the stored licence number (release
     /// certificates, in whatever format an outbound mapping writes them, with the licence they had when written;
-    /// a killed emission's temporaries too), and every path made relative to the root (once, where it exists).
+    /// a killed emission's temporaries too) and the files in `Mappings/` that do, and every path made relative to
+    /// the root (once, where it exists).
     private func withFiles(_ found: PersonalDataHoldings) throws -> PersonalDataHoldings {
         var holdings = found
         let words = [holdings.laborCode] + [holdings.licence ?? ""].filter { !$0.isEmpty }
@@ -140,6 +141,14 @@ public struct PersonalData {
             for name in FileSystem.entries(of: folder) where words.contains(where: { Self.file(folder + "/" + name, containsWord: $0) }) {
                 holdings.files.append(folder + "/" + name)
             }
+        }
+        // Mappings' test cases and value tables, which an administrator may have made from a real export (they
+        // had not been searched). Two levels: Mappings/ and its folders (tests/, examples/).
+        for name in FileSystem.entries(of: layout.mappings) {
+            let path = layout.mappings + "/" + name
+            let files = FileSystem.isDirectory(path) && FileSystem.specialKind(of: path) == nil
+                ? FileSystem.entries(of: path).map { path + "/" + $0 } : [path]
+            holdings.files += files.filter { file in words.contains { Self.file(file, containsWord: $0) } }
         }
         var seen = Set<String>()
         holdings.files = holdings.files.map(layout.storedFile).filter { FileSystem.entryExists($0) && seen.insert($0).inserted }.map(relativeToRoot)
