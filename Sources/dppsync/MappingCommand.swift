@@ -116,7 +116,6 @@ struct MappingCommand: ParsableCommand {
             }
             let checked = Set(paths.map { ($0 as NSString).lastPathComponent })
             let catalog = MappingCatalog.load(directory: options.layout.mappings)
-            // (A mapping checked outside a root has no sources to be compared with.)
             // A broken dppsync.yaml is for `run` to refuse: the mappings are checked all the same, but not their sources.
             var configuration: DPPSync.Configuration?
             if FileSystem.exists(options.layout.configFile) {
@@ -159,20 +158,7 @@ struct MappingCommand: ParsableCommand {
                         }
                     } else {
                         let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
-                        // Valid alone, it may still never be used: a source dppsync.yaml does not configure is never
-                        // read, and of two mappings that take the same files neither is (both had passed).
-                        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-                        func line(of key: String) -> Int { (lines.firstIndex { $0.hasPrefix(key + ":") } ?? 0) + 1 }
-                        var unusable: [(line: Int, message: String)] = []
-                        if let configuration, configuration.source(named: mapping.source) == nil {
-                            unusable.append((line(of: "source"), "source '\(mapping.source)' is not under sources: in dppsync.yaml, so no run reads Inbox/\(mapping.source)/ "
-                                            + "(add `\(mapping.source): {}` there)"))
-                        }
-                        let clashes = catalog.sameFiles(as: mapping, named: (path as NSString).lastPathComponent)
-                        if !clashes.isEmpty {
-                            unusable.append((line(of: "files"), "takes the same files from source '\(mapping.source)' as \(clashes.joined(separator: ", ")): no run uses "
-                                            + "either, the files wait (keep one: move a backup copy out of Mappings/, or narrow files:)"))
-                        }
+                        let unusable = Self.unusable(mapping, text: text, named: (path as NSString).lastPathComponent, catalog: catalog, configuration: configuration)
                         guard unusable.isEmpty else {
                             for (line, message) in unusable { print("\(path):\(line):1: error: \(message)") }
                             failed = true
@@ -185,6 +171,25 @@ struct MappingCommand: ParsableCommand {
                 }
             }
             if failed { throw DPPExit.usage }
+        }
+
+        /// Why a mapping valid alone would still never be used, each at its line: a source dppsync.yaml does not
+        /// configure is never read, and of two mappings that take the same files neither is (both had passed).
+        static func unusable(_ mapping: Mapping, text: String, named name: String, catalog: MappingCatalog,
+                             configuration: DPPSync.Configuration?) -> [(line: Int, message: String)] {
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            func line(of key: String) -> Int { (lines.firstIndex { $0.hasPrefix(key + ":") } ?? 0) + 1 }
+            var unusable: [(line: Int, message: String)] = []
+            if let configuration, configuration.source(named: mapping.source) == nil {
+                unusable.append((line(of: "source"), "source '\(mapping.source)' is not under sources: in dppsync.yaml, so no run reads Inbox/\(mapping.source)/ "
+                                 + "(add `\(mapping.source): {}` there)"))
+            }
+            let clashes = catalog.sameFiles(as: mapping, named: name)
+            if !clashes.isEmpty {
+                unusable.append((line(of: "files"), "takes the same files from source '\(mapping.source)' as \(clashes.joined(separator: ", ")): no run uses "
+                                 + "either, the files wait (keep one: move a backup copy out of Mappings/, or narrow files:)"))
+            }
+            return unusable
         }
     }
 }
