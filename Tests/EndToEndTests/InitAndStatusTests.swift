@@ -276,6 +276,47 @@ struct MappingToolTests {
     }
 }
 
+@Suite("quarantine extracts")
+struct QuarantineExtractTests {
+    @Test("an extract edited where it lies is kept beside when a reprocess writes it again or no longer needs it; one dropped into another source's inbox waits, naming the source")
+    func editedInPlace() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "2025-11-05", with: "05.11.2025"), as: "wo.json", source: "workorders")
+        #expect(try cli.run("run", "--once", "--stability-window", "0").status == 1)
+        let extract = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.json") })
+        let path = cli.root + "/Quarantine/workorders/" + extract
+        func edit(_ text: String) throws {
+            try (try String(contentsOfFile: path, encoding: .utf8) + text).write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: path)
+        }
+        // Dropped into another source's inbox, it waits, saying where it belongs.
+        try FileManager.default.copyItem(atPath: path, toPath: cli.layout.inbox("registry") + "/" + extract)
+        let elsewhere = try cli.run("run", "--once", "--stability-window", "0")
+        #expect((elsewhere.stdout + elsewhere.stderr).contains("\(extract) is the extract of a record of source 'workorders': drop it into Inbox/workorders/"),
+                "\(elsewhere.stdout)\(elsewhere.stderr)")
+        try FileManager.default.removeItem(atPath: cli.layout.inbox("registry") + "/" + extract)
+
+        // Edited where it lies, then the file reprocessed with the record still rejected: written again, the edit kept beside.
+        try edit("\n")
+        let archived = try #require(cli.files(in: "Archive/workorders").first)
+        #expect(try cli.run("reprocess", "Archive/workorders/" + archived).status == 1)
+        let edited = extract.replacingOccurrences(of: ".json", with: ".edited.json")
+        #expect(cli.files(in: "Quarantine/workorders").sorted() == [edited, extract, extract + ".reason.json"].sorted(), "\(cli.files(in: "Quarantine/workorders"))")
+        #expect(try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + edited, encoding: .utf8).hasSuffix("}\n\n"))
+
+        // Edited again, and the mapping fixed: the record applies, its reason goes, the edited extract stays beside.
+        try edit(" ")
+        let mappingPath = cli.layout.mappings + "/workorders-json.mapping.yaml"
+        try String(contentsOfFile: mappingPath, encoding: .utf8)
+            .replacingOccurrences(of: "completionDate: { path: completionDate, required: true }", with: "completionDate: { path: completionDate, required: true, formats: [iso, dd.MM.yyyy] }")
+            .write(toFile: mappingPath, atomically: true, encoding: .utf8)
+        #expect(try cli.run("reprocess", "Archive/workorders/" + archived).status == 0)
+        let left = cli.files(in: "Quarantine/workorders")
+        #expect(!left.contains(extract) && !left.contains(extract + ".reason.json") && left.contains(edited) && left.count == 2, "\(left)")
+    }
+}
+
 @Suite("the README's worked mapping example")
 struct WorkedExampleTests {
     @Test("prefixed namespace, ISO-8859-1, dd.MM.yyyy, CSV value table, XPath predicate, each + extract, when")
@@ -345,6 +386,24 @@ struct WorkedExampleTests {
         _ = try cli.run("run", "--once", "--stability-window", "0")
         #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(renamed)'") == [["legacy-v2.mapping.yaml", "1"]])
         try FileManager.default.moveItem(atPath: cli.layout.mappings + "/legacy-v2.mapping.yaml", toPath: cli.layout.mappings + "/legacy.mapping.yaml")
+        // The same bytes first under a name the Maximo mapping takes (no records), then under the legacy name (a
+        // duplicate), reprocessed under the latter: the extract that reprocess writes goes by the latter (the oldest
+        // name of the bytes had been taken, and the correction archived with no records).
+        let ninth = unfinished.replacingOccurrences(of: "0004711", with: "0009711").replacingOccurrences(of: "4712", with: "9712")
+        for name in ["export-9.xml", "legacy-9.xml"] {
+            try #require(ninth.data(using: .isoLatin1)).write(to: URL(fileURLWithPath: cli.layout.inbox("workorders") + "/" + name))
+            _ = try cli.run("run", "--once", "--stability-window", "0")
+        }
+        let duplicate = try #require(cli.files(in: "Archive/workorders").first { $0.hasSuffix("/legacy-9.xml") })
+        _ = try cli.run("reprocess", "Archive/workorders/" + duplicate)
+        let before = Set(cli.files(in: "Quarantine/workorders"))
+        let ninthExtract = try #require(before.first { $0.hasSuffix("-0.xml") && !$0.hasPrefix(extractName.prefix(12)) }, "\(before)")
+        let ninthText = String(decoding: try Data(contentsOf: URL(fileURLWithPath: cli.root + "/Quarantine/workorders/" + ninthExtract)), as: UTF8.self)
+        try Data(ninthText.replacingOccurrences(of: "<w:STATE>DONE</w:STATE>", with: "<w:STATE>DONE</w:STATE><w:FINISHED>05.11.2025</w:FINISHED>").utf8)
+            .write(to: URL(fileURLWithPath: cli.layout.inbox("workorders") + "/" + ninthExtract))
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(ninthExtract)'") == [["legacy.mapping.yaml", "1"]])
+
         let again = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/legacy.mapping.yaml", corrected)
         let fixed = try JSONParser.parseDocument(Array(again.stdout.utf8))
         guard case .array(let correctedRecords)? = fixed["records"] else { Issue.record("no records: \(again.stdout)\(again.stderr)"); return }

@@ -97,7 +97,7 @@ struct FileProcessor {
             // The extracts of records it no longer rejects (applied, held, skipped now) leave the quarantine: they
             // asked for a correction the fix has made (they had stayed, as if the records still waited for one).
             if verdict.disposition == .archived, let fileId = verdict.fileId {
-                files.removeLeftovers(keeping: try store.read { db in
+                files.removeSettled(keeping: try store.read { db in
                     try Set(Int.fetchAll(db, sql: "SELECT record_index FROM record_outcome WHERE file_id = ? AND outcome = 'rejected'", arguments: [fileId]))
                 })
             }

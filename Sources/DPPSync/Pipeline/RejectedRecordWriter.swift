@@ -62,7 +62,7 @@ struct RejectedRecordWriter {
             ("decidedAt", .string(decidedAt.description)),
             ("whatToDo", .string(recordIndex == nil
                 ? "Fix the file (or the mapping) and drop it into Inbox/\(source)/ again, or run `dppsync reprocess` after a mapping fix."
-                : "Correct this extract and drop it into Inbox/\(source)/ again, under this name (it is read under the mapping that takes \(fileName) now); the file's other records were processed.")),
+                : "Correct this extract and drop it into Inbox/\(source)/ again, under this name (it is read under the mapping that takes the name of the file its record came in); the file's other records were processed.")),
         ])
     }
 
@@ -91,13 +91,13 @@ struct RejectedRecordWriter {
         RejectedRecordWriter(file: file, fingerprint: fingerprint, layout: layout).removeLeftovers(keeping: committed)
     }
 
-    /// The fingerprint prefix in an extract's name (`<prefix>-<index>.<ext>`, or anything after the index: an
-    /// extract renamed `…-0-fixed.xml`), when `name` is one's.
-    static func fingerprintPrefix(ofExtract name: String) -> String? {
+    /// The fingerprint prefix and record index in an extract's name (`<prefix>-<index>.<ext>`, or anything after
+    /// the index: an extract renamed `…-0-fixed.xml`), when `name` is one's.
+    static func extractName(_ name: String) -> (prefix: String, index: Int)? {
         let parts = name.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, parts[0].count == 12, parts[0].allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
-              parts[1].first?.isASCII == true, parts[1].first?.isNumber == true, !name.hasSuffix(".reason.json") else { return nil }
-        return String(parts[0])
+              let index = Int(parts[1].prefix { $0.isASCII && $0.isNumber }), !name.hasSuffix(".reason.json") else { return nil }
+        return (String(parts[0]), index)
     }
 
     /// The name of record `index`'s extract (its reason is the same name + `.reason.json`).
@@ -127,10 +127,56 @@ struct RejectedRecordWriter {
         rmdir(backups)
     }
 
-    /// Drops the backups once the writer's decision committed: its files are the decision that stands.
+    /// Drops the backups once the writer's decision committed: its files are the decision that stands. An extract
+    /// written over with other bytes had been edited where it lay (the same record's extract is the same bytes): it
+    /// is kept beside, as `<name>.edited.<ext>`, rather than lost.
     func dropBackups() {
-        for name in FileSystem.entries(of: backups) { unlink(backups + "/" + name) }
+        for name in FileSystem.entries(of: backups) {
+            let backup = backups + "/" + name
+            if !name.hasSuffix(".reason.json"), let kept = try? FileSystem.readBytes(backup),
+               (try? FileSystem.readBytes(folder + "/" + name)) != kept {
+                rename(backup, Self.editedName(of: name, in: folder))
+            } else {
+                unlink(backup)
+            }
+        }
         rmdir(backups)
+    }
+
+    /// Removes the extracts and reasons of records the decision just committed no longer rejects (`rejected`: those
+    /// it does): they asked for a correction that was made. An extract modified after its reason was written was
+    /// being corrected where it lay: it is kept, as `<name>.edited.<ext>`.
+    func removeSettled(keeping rejected: Set<Int>) {
+        for index in Set(existingIndices()).subtracting(rejected) {
+            let extract = path(of: index), reason = extract + ".reason.json"
+            let edited = FileSystem.signature(of: extract).flatMap { e in FileSystem.signature(of: reason).map { e.modifiedNanoseconds > $0.modifiedNanoseconds + 2_000_000_000 } } ?? false
+            if edited { rename(extract, Self.editedName(of: name(of: index), in: folder)) } else { unlink(extract) }
+            unlink(reason)
+        }
+    }
+
+    /// Gives record `index`'s reason the time its extract was written (an extract is made after its reason, at
+    /// the file's end for most): an extract modified after its reason was then edited (`removeSettled`).
+    private func touchReason(of index: Int) {
+        utimensat(AT_FDCWD, path(of: index) + ".reason.json", nil, 0)
+    }
+
+    /// The record indices of this file's extracts and reasons in the folder.
+    private func existingIndices() -> [Int] {
+        let start = prefix + "-"
+        return FileSystem.entries(of: folder).compactMap { name in
+            guard name.hasPrefix(start) else { return nil }
+            let tail = name.dropFirst(start.count)
+            let digits = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(digits.count)
+            guard rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" else { return nil }
+            return Int(digits)
+        }
+    }
+
+    /// A free `<stem>.edited.<ext>` beside `name` in `folder` (not an extract's name: nothing removes it).
+    private static func editedName(of name: String, in folder: String) -> String {
+        let ext = (name as NSString).pathExtension
+        return FileSystem.freeName(for: (name as NSString).deletingPathExtension + ".edited" + (ext.isEmpty ? "" : "." + ext), in: folder)
     }
 
     /// Writes record `index`'s reason, and its extract if it is made (else in `finish`).
@@ -138,6 +184,7 @@ struct RejectedRecordWriter {
         try addReason(index: index, reason: reason)
         if let extract {
             try write(Array(extract.utf8), as: name(of: index))
+            touchReason(of: index)
         } else {
             unextracted.insert(index)
         }
@@ -170,6 +217,7 @@ struct RejectedRecordWriter {
             try RecordDecoder.source(for: input, fileName: fileName, mapping: mapping).forEach(context: { _ in }, record: { item in
                 guard left.remove(item.position.index) != nil else { return }
                 try write(Array(item.extract().utf8), as: name(of: item.position.index))
+                touchReason(of: item.position.index)
             })
             for index in left { try write([], as: name(of: index)) }  // not in the input read again
             unextracted = []
