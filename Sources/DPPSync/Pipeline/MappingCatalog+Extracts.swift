@@ -19,7 +19,7 @@ extension MappingCatalog {
         var seen: Set<String> = []
         // An extract of an extract goes back to the file the record first came in.
         while seen.insert(name).inserted, let extract = RejectedRecordWriter.extractName(name) {
-            guard let original = try Self.fileThatRejected(extract, source: source, store: store) else {
+            guard let original = try Self.fileThatWrote(extract, source: source, store: store) else {
                 if name == fileName, let other = try Self.otherSource(of: extract, than: source, store: store) {
                     return .waits("\(fileName) is the extract of a record of source '\(other)': drop it into Inbox/\(other)/ (NO_MAPPING)")
                 }
@@ -35,7 +35,7 @@ extension MappingCatalog {
     /// The name of the file of `source` whose decision wrote the extract: the latest decision of its bytes that was
     /// not a duplicate (a reprocess writes the extracts again). The oldest row of the bytes had been taken, which
     /// may be the same bytes under another name, read by another mapping, with no records.
-    private static func fileThatRejected(_ extract: (prefix: String, index: Int), source: String, store: Store) throws -> String? {
+    private static func fileThatWrote(_ extract: (prefix: String, index: Int), source: String, store: Store) throws -> String? {
         try store.read { db in
             try String.fetchOne(db, sql: """
                 SELECT name FROM input_file WHERE fingerprint >= ? AND fingerprint < ? AND source = ?

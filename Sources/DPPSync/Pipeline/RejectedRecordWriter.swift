@@ -71,13 +71,9 @@ struct RejectedRecordWriter {
     /// the attempt's decisions were never committed, and the one about to be made may differ (a policy
     /// or mapping changed since).
     func removeLeftovers(keeping committed: Set<Int>) {
-        let start = prefix + "-"
-        for name in FileSystem.entries(of: folder) where name.hasPrefix(start) {
-            let tail = name.dropFirst(start.count)
-            let digits = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(digits.count)
-            guard let index = Int(digits), !committed.contains(index),
-                  rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" else { continue }
-            unlink(folder + "/" + name)
+        for index in Set(existingIndices()).subtracting(committed) {
+            unlink(path(of: index))
+            unlink(path(of: index) + ".reason.json")
         }
     }
 
