@@ -317,6 +317,43 @@ struct QuarantineExtractTests {
     }
 }
 
+extension QuarantineExtractTests {
+    @Test("an extract goes by the reason the quarantine keeps for it: a reprocess of its bytes under another name that skips the record neither takes it nor removes it; dropped into a source its bytes only came to as a duplicate, it waits")
+    func extractKeepsItsFile() throws {
+        let cli = try CLI.freshRoot()
+        try cli.dropFixture("dpp-registry.json", source: "registry")
+        let general = cli.layout.mappings + "/workorders-json.mapping.yaml"
+        let text = try String(contentsOfFile: general, encoding: .utf8)
+        try text.replacingOccurrences(of: #"files: ["*.json", "*.jsonl"]"#, with: #"files: ["legacy-*.json"]"#).write(toFile: cli.layout.mappings + "/legacy.mapping.yaml", atomically: true, encoding: .utf8)
+        try (text + "when: { path: status, in: [NONE] }\n").write(toFile: general, atomically: true, encoding: .utf8)
+        try (text.replacingOccurrences(of: "source: workorders", with: "source: wob") + "when: { path: status, in: [NONE] }\n")
+            .write(toFile: cli.layout.mappings + "/wob.mapping.yaml", atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: cli.layout.configFile, encoding: .utf8)).replacingOccurrences(of: "sources:\n", with: "sources:\n  wob: {}\n")
+            .write(toFile: cli.layout.configFile, atomically: true, encoding: .utf8)
+        let bad = try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "2025-11-05", with: "05.11.2025")
+        try cli.drop(bad, as: "legacy-1.json", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let extract = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.json") })
+        // The same bytes as plain.json (a duplicate), reprocessed under that name: the general mapping skips the record.
+        try cli.drop(bad, as: "plain.json", source: "workorders")
+        try cli.drop(bad, as: "plain.json", source: "wob")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        let plain = try #require(cli.files(in: "Archive/workorders").first { $0.hasSuffix("/plain.json") })
+        _ = try cli.run("reprocess", "Archive/workorders/" + plain)
+        #expect(cli.files(in: "Quarantine/workorders").contains(extract), "a skipped record's extract stays: \(cli.files(in: "Quarantine/workorders"))")
+        let corrected = String(decoding: try Data(contentsOf: URL(fileURLWithPath: cli.root + "/Quarantine/workorders/" + extract)), as: UTF8.self)
+            .replacingOccurrences(of: "05.11.2025", with: "2025-11-05")
+        // Into wob, where its bytes only came as a duplicate: it waits, naming the source.
+        try cli.drop(corrected, as: extract, source: "wob")
+        let waits = try cli.run("run", "--once", "--stability-window", "0")
+        #expect((waits.stdout + waits.stderr).contains("\(extract) is the extract of a record of source 'workorders': drop it into Inbox/workorders/"), "\(waits.stdout)\(waits.stderr)")
+        try FileManager.default.moveItem(atPath: cli.layout.inbox("wob") + "/" + extract, toPath: cli.layout.inbox("workorders") + "/" + extract)
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(try cli.query("SELECT mapping_name, record_count FROM input_file WHERE name = '\(extract)'") == [["legacy.mapping.yaml", "1"]])
+        #expect(try cli.scalar("SELECT completion_date FROM work_order") == "2025-11-05")
+    }
+}
+
 @Suite("the README's worked mapping example")
 struct WorkedExampleTests {
     @Test("prefixed namespace, ISO-8859-1, dd.MM.yyyy, CSV value table, XPath predicate, each + extract, when")

@@ -66,6 +66,10 @@ struct TechnicianTests {
         let other = try cli.run("technician", "show", "AGARCIA")
         #expect(other.status == 0 && other.stdout.contains("technician-certifications.json") && !other.stdout.contains("renewed.json"), "\(other.stdout)")
 
+        // A copy of an extract kept as edited where it lay (`<name>.edited.<ext>`) carries the details too.
+        let editedCopy = extract.replacingOccurrences(of: ".json", with: ".edited.json")
+        try FileManager.default.copyItem(atPath: cli.root + "/" + extract, toPath: cli.root + "/" + editedCopy)
+        #expect(try cli.run("technician", "show", "JSMITH").stdout.contains("    " + editedCopy))
         let unknown = try cli.run("technician", "erase", "NOBODY", "--by", "dpo")
         #expect(unknown.status == 2 && unknown.stderr.contains("no technician with labour code NOBODY"), "\(unknown.stderr)")
         // An emission in progress (which read the licence numbers) is waited for: here, past the wait.

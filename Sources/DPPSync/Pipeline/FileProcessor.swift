@@ -97,8 +97,9 @@ struct FileProcessor {
             // The extracts of records it no longer rejects (applied, held, skipped now) leave the quarantine: they
             // asked for a correction the fix has made (they had stayed, as if the records still waited for one).
             if verdict.disposition == .archived, let fileId = verdict.fileId {
-                files.removeSettled(keeping: try store.read { db in
-                    try Set(Int.fetchAll(db, sql: "SELECT record_index FROM record_outcome WHERE file_id = ? AND outcome = 'rejected'", arguments: [fileId]))
+                files.removeSettled(try store.read { db in
+                    try Set(Int.fetchAll(db, sql: "SELECT record_index FROM record_outcome WHERE file_id = ? AND outcome IN ('applied', 'held', 'duplicate', 'superseded')",
+                                         arguments: [fileId]))
                 })
             }
         }

@@ -14,13 +14,14 @@ extension MappingCatalog {
     /// not `legacy-*.xml`) and archived with no records, the correction lost. (Not the mapping that read the file
     /// then: after a fix by a new mapping, the extract would go round the old one's rejection again.) An extract
     /// dropped into another source's inbox waits, naming the right one.
-    public func choose(source: String, fileName: String, store: Store) throws -> Choice {
+    public func choose(source: String, fileName: String, store: Store, layout: RootLayout) throws -> Choice {
         var name = fileName
         var seen: Set<String> = []
         // An extract of an extract goes back to the file the record first came in.
         while seen.insert(name).inserted, let extract = RejectedRecordWriter.extractName(name) {
-            guard let original = try Self.fileThatWrote(extract, source: source, store: store) else {
-                if name == fileName, let other = try Self.otherSource(of: extract, than: source, store: store) {
+            guard let original = try Self.reasonFile(of: extract, in: layout.quarantine(source)) ?? Self.fileThatWrote(extract, source: source, store: store) else {
+                // (Only a source the mappings still read: one renamed away had kept the extract waiting for ever.)
+                if name == fileName, let other = try Self.otherSource(of: extract, than: source, store: store), mappings.contains(where: { $0.source == other }) {
                     return .waits("\(fileName) is the extract of a record of source '\(other)': drop it into Inbox/\(other)/ (NO_MAPPING)")
                 }
                 break
@@ -32,14 +33,27 @@ extension MappingCatalog {
         return .waits(name == fileName ? why : "\(fileName) is an extract of \(name), and " + why)
     }
 
-    /// The name of the file of `source` whose decision wrote the extract: the latest decision of its bytes that was
-    /// not a duplicate (a reprocess writes the extracts again). The oldest row of the bytes had been taken, which
-    /// may be the same bytes under another name, read by another mapping, with no records.
+    /// The file the extract's reason, still in the quarantine, names: the decision that wrote the extract (a
+    /// reprocess of the same bytes under another name, whose mapping skipped the record, had taken it over).
+    private static func reasonFile(of extract: (prefix: String, index: Int), in quarantine: String) -> String? {
+        let start = "\(extract.prefix)-\(extract.index)."
+        for name in FileSystem.entries(of: quarantine) where name.hasPrefix(start) && name.hasSuffix(".reason.json") {
+            guard let bytes = try? FileSystem.readBytes(quarantine + "/" + name), let reason = try? JSONParser.parseDocument(bytes),
+                  reason["fingerprint"]?.scalarText?.hasPrefix(extract.prefix) == true, reason["recordIndex"]?.scalarText == String(extract.index) else { continue }
+            return reason["file"]?.scalarText
+        }
+        return nil
+    }
+
+    /// The name of the file of `source` whose decision wrote the extract, when its reason is gone: the latest
+    /// decision of its bytes in that source (a reprocess writes the extracts again); never a duplicate, which writes
+    /// none. The oldest row of the bytes had been taken, which may be the same bytes under another name, read by
+    /// another mapping, with no records.
     private static func fileThatWrote(_ extract: (prefix: String, index: Int), source: String, store: Store) throws -> String? {
         try store.read { db in
             try String.fetchOne(db, sql: """
-                SELECT name FROM input_file WHERE fingerprint >= ? AND fingerprint < ? AND source = ?
-                ORDER BY duplicate_of IS NULL DESC, id DESC LIMIT 1
+                SELECT name FROM input_file WHERE fingerprint >= ? AND fingerprint < ? AND source = ? AND duplicate_of IS NULL
+                ORDER BY id DESC LIMIT 1
                 """, arguments: [extract.prefix, extract.prefix + "g", source])
         }
     }
@@ -47,7 +61,7 @@ extension MappingCatalog {
     /// Another source with a file of the extract's fingerprint prefix, if one has.
     private static func otherSource(of extract: (prefix: String, index: Int), than source: String, store: Store) throws -> String? {
         try store.read { db in
-            try String.fetchOne(db, sql: "SELECT source FROM input_file WHERE fingerprint >= ? AND fingerprint < ? AND source <> ? ORDER BY id DESC LIMIT 1",
+            try String.fetchOne(db, sql: "SELECT source FROM input_file WHERE fingerprint >= ? AND fingerprint < ? AND source <> ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1",
                                 arguments: [extract.prefix, extract.prefix + "g", source])
         }
     }

@@ -130,7 +130,7 @@ struct RejectedRecordWriter {
         for name in FileSystem.entries(of: backups) {
             let backup = backups + "/" + name
             if !name.hasSuffix(".reason.json"), let kept = try? FileSystem.readBytes(backup),
-               (try? FileSystem.readBytes(folder + "/" + name)) != kept {
+               (try? FileSystem.readBytes(folder + "/" + name)).map(Self.withoutMark) != Self.withoutMark(kept) {
                 rename(backup, Self.editedName(of: name, in: folder))
             } else {
                 unlink(backup)
@@ -139,11 +139,17 @@ struct RejectedRecordWriter {
         rmdir(backups)
     }
 
-    /// Removes the extracts and reasons of records the decision just committed no longer rejects (`rejected`: those
-    /// it does): they asked for a correction that was made. An extract modified after its reason was written was
-    /// being corrected where it lay: it is kept, as `<name>.edited.<ext>`.
-    func removeSettled(keeping rejected: Set<Int>) {
-        for index in Set(existingIndices()).subtracting(rejected) {
+    /// An extract's bytes without a leading byte-order mark (one a mapping's `encoding:` added is no edit).
+    private static func withoutMark(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
+    }
+
+    /// Removes the extracts and reasons of records the decision just committed took in (`settled`: applied, held,
+    /// already there): they asked for a correction that was made. (A record skipped, by a reprocess under another
+    /// mapping, was not corrected.) An extract modified after its reason was written was being corrected where it
+    /// lay: it is kept, as `<name>.edited.<ext>`.
+    func removeSettled(_ settled: Set<Int>) {
+        for index in Set(existingIndices()).intersection(settled) {
             let extract = path(of: index), reason = extract + ".reason.json"
             let edited = FileSystem.signature(of: extract).flatMap { e in FileSystem.signature(of: reason).map { e.modifiedNanoseconds > $0.modifiedNanoseconds + 2_000_000_000 } } ?? false
             if edited { rename(extract, Self.editedName(of: name(of: index), in: folder)) } else { unlink(extract) }
@@ -157,16 +163,28 @@ struct RejectedRecordWriter {
         utimensat(AT_FDCWD, path(of: index) + ".reason.json", nil, 0)
     }
 
-    /// The record indices of this file's extracts and reasons in the folder.
+    /// The record indices of this file's extracts and reasons in the folder. A file of that name whose reason is
+    /// another's (a corrected extract dropped back and quarantined whole lands under the extract's free name) is
+    /// not one: it had been removed with the extracts, its row left naming nothing.
     private func existingIndices() -> [Int] {
         let start = prefix + "-"
-        return FileSystem.entries(of: folder).compactMap { name in
+        return FileSystem.entries(of: folder).compactMap { name -> Int? in
             guard name.hasPrefix(start) else { return nil }
             let tail = name.dropFirst(start.count)
             let digits = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(digits.count)
-            guard rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" else { return nil }
-            return Int(digits)
+            guard rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json", let index = Int(digits) else { return nil }
+            if let bytes = try? FileSystem.readBytes(path(of: index) + ".reason.json"), let reason = try? JSONParser.parseDocument(bytes),
+               reason["fingerprint"]?.scalarText?.hasPrefix(prefix) != true || reason["recordIndex"]?.scalarText != String(index) {
+                return nil
+            }
+            return index
         }
+    }
+
+    /// The copies kept of record `index`'s extract, edited where it lay (`<name>.edited.<ext>`, `<name>.edited-1.<ext>` …).
+    func editedCopies(of index: Int) -> [String] {
+        let stem = prefix + "-" + String(index) + ".edited"
+        return FileSystem.entries(of: folder).filter { $0.hasPrefix(stem) && $0.hasSuffix("." + fileExtension) }.map { folder + "/" + $0 }
     }
 
     /// A free `<stem>.edited.<ext>` beside `name` in `folder` (not an extract's name: nothing removes it).

@@ -201,7 +201,7 @@ public final class Synchronizer {
         work += scan.ready.map { ($0, false) }
         for (file, recovered) in work {
             if stop.isRequested { break }
-            let choice = try catalog.choose(source: source.name, fileName: file.name, store: store)
+            let choice = try catalog.choose(source: source.name, fileName: file.name, store: store, layout: layout)
             guard case .mapping(let mapping) = choice else {
                 // A `reprocess` copy waits in .processing/ beside its note: back in the inbox, without the note,
                 // it would be taken for a new drop of archived bytes (a duplicate), and never reprocessed.
@@ -294,7 +294,7 @@ public final class Synchronizer {
                 try Int64.fetchOne(db, sql: "SELECT id FROM input_file WHERE fingerprint = ? AND duplicate_of IS NULL ORDER BY id DESC LIMIT 1", arguments: [fingerprint])
             }) else { throw ReprocessError(message: "\(path) was never processed by dppsync (its fingerprint is unknown): drop it into Inbox/\(source)/ instead") }
             let mapping: Mapping
-            switch try catalog.choose(source: source, fileName: name, store: store) {
+            switch try catalog.choose(source: source, fileName: name, store: store, layout: layout) {
             case .mapping(let chosen): mapping = chosen
             case .waits(let why): throw ReprocessError(message: why)
             }

@@ -77,7 +77,7 @@ public struct StatusReport: Sendable {
                 // Files no one mapping takes wait, as the run says (`status` had shown them as waiting only).
                 let untaken = try waiting.compactMap { name -> String? in
                     guard let store else { return catalog.noMappingReason(source: source.name, fileName: name) }
-                    if case .waits(let why) = try catalog.choose(source: source.name, fileName: name, store: store) { return why }
+                    if case .waits(let why) = try catalog.choose(source: source.name, fileName: name, store: store, layout: layout) { return why }
                     return nil
                 }
                 if let first = untaken.first { held.append(untaken.count == 1 ? first : "\(untaken.count) files wait for a mapping, the first: \(first)") }

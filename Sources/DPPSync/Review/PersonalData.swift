@@ -106,8 +106,10 @@ public struct PersonalData {
                 WHERE o.kind = ? AND o.record_key = ? AND o.outcome = 'rejected'
                 ORDER BY o.id
                 """, arguments: [kind, laborCode]) {
-                let extract = RejectedRecordWriter(source: row[0], fileName: row[1], fingerprint: row[2], layout: layout).path(of: row[3])
-                files += [extract, extract + ".reason.json"]
+                let writer = RejectedRecordWriter(source: row[0], fileName: row[1], fingerprint: row[2], layout: layout)
+                let extract = writer.path(of: row[3])
+                // (And the copies kept of it edited where it lay, `<name>.edited.<ext>`.)
+                files += [extract, extract + ".reason.json"] + writer.editedCopies(of: row[3])
             }
             // Files quarantined whole were never read record by record: they are searched for the code.
             files += try String.fetchAll(db, sql: """
