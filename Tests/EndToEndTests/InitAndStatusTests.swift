@@ -355,27 +355,29 @@ extension QuarantineExtractTests {
 }
 
 extension QuarantineExtractTests {
-    @Test("a corrected extract quarantined whole under the extract's name is no extract to settle; after its source is renamed, an extract is read by its own name")
+    @Test("a corrected extract quarantined whole takes a name beside the record's reason, and stays when the record settles; after its source is renamed, an extract is read by its own name")
     func wholeFileAndRenamedSource() throws {
         let cli = try CLI.freshRoot()
         try cli.dropFixture("dpp-registry.json", source: "registry")
         try cli.drop(try Fixtures.text("work-order-complete.json").replacingOccurrences(of: "2025-11-05", with: "05.11.2025"), as: "wo.json", source: "workorders")
         _ = try cli.run("run", "--once", "--stability-window", "0")
         let extract = try #require(cli.files(in: "Quarantine/workorders").first { $0.hasSuffix("-0.json") })
-        // Moved to the inbox, "corrected" into something that is not JSON: quarantined whole under the extract's name.
+        // Moved to the inbox, "corrected" into something that is not JSON: quarantined whole beside the record's
+        // reason, not over it (it had replaced it under the extract's name).
         try FileManager.default.removeItem(atPath: cli.root + "/Quarantine/workorders/" + extract)
         try cli.drop(#"{"workOrderId": "WO-54321", "#, as: extract, source: "workorders")
         _ = try cli.run("run", "--once", "--stability-window", "0")
-        #expect(cli.files(in: "Quarantine/workorders").contains(extract))
-        // The mapping fixed and the file reprocessed: the record applies; the whole-file quarantine is not its extract.
+        let whole = extract.replacingOccurrences(of: ".json", with: "-1.json")
+        #expect(Set(cli.files(in: "Quarantine/workorders")) == [extract + ".reason.json", whole, whole + ".reason.json"], "\(cli.files(in: "Quarantine/workorders"))")
+        #expect(try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extract + ".reason.json", encoding: .utf8).contains(#""recordIndex": 0"#))
+        // The mapping fixed and the file reprocessed: the record applies, its reason goes; the whole-file quarantine stays.
         let mapping = cli.layout.mappings + "/workorders-json.mapping.yaml"
         let fixed = try String(contentsOfFile: mapping, encoding: .utf8)
             .replacingOccurrences(of: "completionDate: { path: completionDate, required: true }", with: "completionDate: { path: completionDate, required: true, formats: [iso, dd.MM.yyyy] }")
         try fixed.write(toFile: mapping, atomically: true, encoding: .utf8)
         let archived = try #require(cli.files(in: "Archive/workorders").first { $0.hasSuffix("/wo.json") })
         #expect(try cli.run("reprocess", "Archive/workorders/" + archived).status == 0)
-        #expect(cli.files(in: "Quarantine/workorders").contains(extract) && cli.files(in: "Quarantine/workorders").contains(extract + ".reason.json"),
-                "\(cli.files(in: "Quarantine/workorders"))")
+        #expect(Set(cli.files(in: "Quarantine/workorders")) == [whole, whole + ".reason.json"], "\(cli.files(in: "Quarantine/workorders"))")
 
         // The source renamed in dppsync.yaml and the mapping: an extract of the old source's file is read by its own name.
         try (try String(contentsOfFile: cli.layout.configFile, encoding: .utf8)).replacingOccurrences(of: "  workorders:\n", with: "  wo:\n")

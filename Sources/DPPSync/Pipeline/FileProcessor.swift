@@ -370,7 +370,15 @@ struct FileProcessor {
         }
         try FileSystem.createDirectory(folder)
         let reserving = verdict.disposition == .quarantined ? ".reason.json".utf8.count : 0
-        var target = FileSystem.freeName(for: file.name, in: folder, reserving: reserving)
+        // A name whose reason is another file's is taken: a record's extract moved out of the quarantine leaves its
+        // reason, which a file quarantined whole under the extract's name had replaced. (Its own reason, written by a
+        // killed attempt before the move, is not another's.)
+        let reasonOfAnother: (String) -> Bool = { path in
+            verdict.disposition == .quarantined && (try? FileSystem.readBytes(path + ".reason.json")).map { bytes in
+                (try? JSONParser.parseDocument(bytes))?["fingerprint"]?.scalarText != fingerprint
+            } == true
+        }
+        var target = FileSystem.freeName(for: file.name, in: folder, reserving: reserving, alsoTaken: reasonOfAnother)
         // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.
         guard FileSystem.entryExists(file.path) else { return nil }
         // A move to another file system killed between its copy and the original's removal left the copy:
@@ -380,7 +388,7 @@ struct FileProcessor {
         var copied = false
         if verdict.alreadyCommitted {
             let size = FileSystem.signature(of: file.path)?.size
-            for candidate in FileSystem.takenNames(for: file.name, in: folder, reserving: reserving)
+            for candidate in FileSystem.takenNames(for: file.name, in: folder, reserving: reserving, alsoTaken: reasonOfAnother)
                 where FileSystem.signature(of: candidate)?.size == size && (try? Fingerprint.sha256Hex(file: candidate).0) == fingerprint {
                 let named = try store.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM input_file WHERE stored_path = ?)", arguments: [candidate]) }
                 if named != true { target = candidate; copied = true; break }

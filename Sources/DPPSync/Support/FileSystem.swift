@@ -314,14 +314,15 @@ public enum FileSystem {
 
     /// `directory/name`, or the first `stem-N.ext` not taken; each shortened (`fitting`) so that it, and
     /// it with `reserving` more bytes (a `.reason.json` beside it), is a name the file system takes.
-    public static func freeName(for name: String, in directory: String, reserving: Int = 0) -> String {
+    /// - Parameter alsoTaken: what else takes a name (for the quarantine: another file's reason beside it).
+    public static func freeName(for name: String, in directory: String, reserving: Int = 0, alsoTaken: (String) -> Bool = { _ in false }) -> String {
         // (Taken by anything, a dangling link too: a rename would replace it.)
-        candidates(for: name, in: directory, reserving: reserving).first { !entryExists($0) } ?? directory + "/" + name
+        candidates(for: name, in: directory, reserving: reserving).first { !entryExists($0) && !alsoTaken($0) } ?? directory + "/" + name
     }
 
     /// The names `freeName` passes over as taken, in its order (those before the free one).
-    static func takenNames(for name: String, in directory: String, reserving: Int = 0) -> [String] {
-        Array(candidates(for: name, in: directory, reserving: reserving).prefix { entryExists($0) })
+    static func takenNames(for name: String, in directory: String, reserving: Int = 0, alsoTaken: (String) -> Bool = { _ in false }) -> [String] {
+        Array(candidates(for: name, in: directory, reserving: reserving).prefix { entryExists($0) || alsoTaken($0) })
     }
 
     /// `directory/name`, then `stem-1.ext`, `stem-2.ext` …, each shortened (`fitting`): the names `freeName` tries.
