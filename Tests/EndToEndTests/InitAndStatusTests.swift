@@ -370,6 +370,12 @@ extension QuarantineExtractTests {
         let whole = extract.replacingOccurrences(of: ".json", with: "-1.json")
         #expect(Set(cli.files(in: "Quarantine/workorders")) == [extract + ".reason.json", whole, whole + ".reason.json"], "\(cli.files(in: "Quarantine/workorders"))")
         #expect(try String(contentsOfFile: cli.root + "/Quarantine/workorders/" + extract + ".reason.json", encoding: .utf8).contains(#""recordIndex": 0"#))
+        // A reason too large to be dppsync's takes its name too, unread.
+        try Data(repeating: 0x20, count: 2 << 20).write(to: URL(fileURLWithPath: cli.root + "/Quarantine/workorders/big.json.reason.json"))
+        try cli.drop("{", as: "big.json", source: "workorders")
+        _ = try cli.run("run", "--once", "--stability-window", "0")
+        #expect(cli.files(in: "Quarantine/workorders").contains("big-1.json"))
+        for name in ["big.json.reason.json", "big-1.json", "big-1.json.reason.json"] { try FileManager.default.removeItem(atPath: cli.root + "/Quarantine/workorders/" + name) }
         // The mapping fixed and the file reprocessed: the record applies, its reason goes; the whole-file quarantine stays.
         let mapping = cli.layout.mappings + "/workorders-json.mapping.yaml"
         let fixed = try String(contentsOfFile: mapping, encoding: .utf8)

@@ -373,10 +373,13 @@ struct FileProcessor {
         // A name whose reason is another file's is taken: a record's extract moved out of the quarantine leaves its
         // reason, which a file quarantined whole under the extract's name had replaced. (Its own reason, written by a
         // killed attempt before the move, is not another's.)
+        // (A reason over 1 MB is none of dppsync's: taken, and never read whole; an entry refused unread has no
+        // fingerprint, so any reason there is another's.)
         let reasonOfAnother: (String) -> Bool = { path in
-            verdict.disposition == .quarantined && (try? FileSystem.readBytes(path + ".reason.json")).map { bytes in
-                (try? JSONParser.parseDocument(bytes))?["fingerprint"]?.scalarText != fingerprint
-            } == true
+            guard verdict.disposition == .quarantined, FileSystem.entryExists(path + ".reason.json") else { return false }
+            guard !fingerprint.isEmpty, let size = FileSystem.signature(of: path + ".reason.json")?.size, size < 1 << 20,
+                  let bytes = try? FileSystem.readBytes(path + ".reason.json") else { return true }
+            return (try? JSONParser.parseDocument(bytes))?["fingerprint"]?.scalarText != fingerprint
         }
         var target = FileSystem.freeName(for: file.name, in: folder, reserving: reserving, alsoTaken: reasonOfAnother)
         // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.
