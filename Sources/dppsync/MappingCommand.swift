@@ -2,6 +2,13 @@ import ArgumentParser
 import DPPSync
 import Foundation
 
+/// The folder a mapping's value tables are looked for in: the one `path` names, or the working folder for a bare
+/// file name (it had been "", and tables were looked for at `/issue.csv`).
+func folder(of path: String) -> String {
+    let folder = (path as NSString).deletingLastPathComponent
+    return folder.isEmpty ? "." : folder
+}
+
 struct MappingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mapping",
@@ -30,7 +37,7 @@ struct MappingCommand: ParsableCommand {
             guard let text = FileManager.default.contents(atPath: mapping) else { throw UsageError(message: "cannot read \(mapping)") }
             let loaded: Mapping
             do {
-                loaded = try Mapping.load(text: YAMLText.decoding(text), file: mapping, directory: (mapping as NSString).deletingLastPathComponent)
+                loaded = try Mapping.load(text: YAMLText.decoding(text), file: mapping, directory: folder(of: mapping))
             } catch { throw UsageError(message: "\(error)") }
             guard let bytes = FileManager.default.contents(atPath: file) else { throw UsageError(message: "cannot read \(file)") }
             let store = resolve ? try options.openStore(readOnly: true) : nil
@@ -157,7 +164,7 @@ struct MappingCommand: ParsableCommand {
                             failed = true
                         }
                     } else {
-                        let mapping = try Mapping.load(text: text, file: path, directory: (path as NSString).deletingLastPathComponent)
+                        let mapping = try Mapping.load(text: text, file: path, directory: folder(of: path))
                         let unusable = Self.unusable(mapping, text: text, named: (path as NSString).lastPathComponent, catalog: catalog, configuration: configuration)
                         guard unusable.isEmpty else {
                             for (line, message) in unusable { print("\(path):\(line):1: error: \(message)") }

@@ -302,6 +302,9 @@ struct WorkedExampleTests {
         try #require(xml.data(using: .isoLatin1)).write(to: URL(fileURLWithPath: input))
         let check = try cli.run("mapping", "check", cli.layout.mappings + "/legacy.mapping.yaml")
         #expect(check.status == 0, "\(check.stdout)")
+        // Named bare from inside Mappings/, its value table is found beside it (it had been looked for at /legacy-status.csv).
+        let bare = try cli.run(from: cli.layout.mappings, rootAs: "..", "mapping", "check", "legacy.mapping.yaml")
+        #expect(bare.status == 0, "\(bare.stdout)\(bare.stderr)")
         let preview = try cli.run("mapping", "preview", "--mapping", cli.layout.mappings + "/legacy.mapping.yaml", input)
         #expect(preview.status == 0, "\(preview.stdout)\(preview.stderr)")
         let json = try JSONParser.parseDocument(Array(preview.stdout.utf8))
