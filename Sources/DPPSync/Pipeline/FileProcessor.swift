@@ -377,9 +377,8 @@ struct FileProcessor {
         // fingerprint, so any reason there is another's.)
         let reasonOfAnother: (String) -> Bool = { path in
             guard verdict.disposition == .quarantined, FileSystem.entryExists(path + ".reason.json") else { return false }
-            guard !fingerprint.isEmpty, let size = FileSystem.signature(of: path + ".reason.json")?.size, size < 1 << 20,
-                  let bytes = try? FileSystem.readBytes(path + ".reason.json") else { return true }
-            return (try? JSONParser.parseDocument(bytes))?["fingerprint"]?.scalarText != fingerprint
+            guard !fingerprint.isEmpty, let reason = RejectedRecordWriter.storedReason(at: path + ".reason.json") else { return true }
+            return reason.fingerprint != fingerprint
         }
         var target = FileSystem.freeName(for: file.name, in: folder, reserving: reserving, alsoTaken: reasonOfAnother)
         // Taken away from .processing/ once decided: nothing to move, and no reason beside nothing.

@@ -41,10 +41,9 @@ extension MappingCatalog {
     private static func reasonFile(of extract: (prefix: String, index: Int), named fileName: String, in quarantine: String) -> String? {
         let ext = (fileName as NSString).pathExtension
         let path = quarantine + "/\(extract.prefix)-\(extract.index)" + (ext.isEmpty ? "" : "." + ext) + ".reason.json"
-        guard FileSystem.signature(of: path).map({ $0.size < 1 << 20 }) == true, let bytes = try? FileSystem.readBytes(path),
-              let reason = try? JSONParser.parseDocument(bytes), reason["fingerprint"]?.scalarText?.hasPrefix(extract.prefix) == true,
-              reason["recordIndex"]?.scalarText == String(extract.index) else { return nil }
-        return reason["file"]?.scalarText
+        guard let reason = RejectedRecordWriter.storedReason(at: path), reason.fingerprint?.hasPrefix(extract.prefix) == true,
+              reason.recordIndex == extract.index else { return nil }
+        return reason.file
     }
 
     /// The name of the file of `source` whose decision wrote the extract, when its reason is gone: the latest

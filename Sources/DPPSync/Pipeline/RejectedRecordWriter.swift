@@ -71,7 +71,7 @@ struct RejectedRecordWriter {
     /// the attempt's decisions were never committed, and the one about to be made may differ (a policy
     /// or mapping changed since).
     func removeLeftovers(keeping committed: Set<Int>) {
-        for index in Set(existingIndices()).subtracting(committed) {
+        for index in existingIndices().subtracting(committed) {
             unlink(path(of: index))
             unlink(path(of: index) + ".reason.json")
         }
@@ -149,7 +149,7 @@ struct RejectedRecordWriter {
     /// mapping, was not corrected.) An extract modified after its reason was written was being corrected where it
     /// lay: it is kept, as `<name>.edited.<ext>`.
     func removeSettled(_ settled: Set<Int>) {
-        for index in Set(existingIndices()).intersection(settled) {
+        for index in existingIndices().intersection(settled) {
             let extract = path(of: index), reason = extract + ".reason.json"
             let edited = FileSystem.signature(of: extract).flatMap { e in FileSystem.signature(of: reason).map { e.modifiedNanoseconds > $0.modifiedNanoseconds + 2_000_000_000 } } ?? false
             if edited { rename(extract, Self.editedName(of: name(of: index), in: folder)) } else { unlink(extract) }
@@ -166,19 +166,37 @@ struct RejectedRecordWriter {
     /// The record indices of this file's extracts and reasons in the folder. A file of that name whose reason is
     /// another's (a corrected extract dropped back and quarantined whole lands under the extract's free name) is
     /// not one: it had been removed with the extracts, its row left naming nothing.
-    private func existingIndices() -> [Int] {
+    private func existingIndices() -> Set<Int> {
         let start = prefix + "-"
-        return FileSystem.entries(of: folder).compactMap { name -> Int? in
+        let named = Set(FileSystem.entries(of: folder).compactMap { name -> Int? in
             guard name.hasPrefix(start) else { return nil }
             let tail = name.dropFirst(start.count)
             let digits = tail.prefix { $0.isASCII && $0.isNumber }, rest = tail.dropFirst(digits.count)
-            guard rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json", let index = Int(digits) else { return nil }
-            if let bytes = try? FileSystem.readBytes(path(of: index) + ".reason.json"), let reason = try? JSONParser.parseDocument(bytes),
-               reason["fingerprint"]?.scalarText?.hasPrefix(prefix) != true || reason["recordIndex"]?.scalarText != String(index) {
-                return nil
-            }
-            return index
+            guard rest == "." + fileExtension || rest == "." + fileExtension + ".reason.json" else { return nil }
+            return Int(digits)
+        })
+        // (Each reason read once, though its extract names the index too.)
+        return named.filter { index in
+            Self.storedReason(at: path(of: index) + ".reason.json").map { $0.fingerprint?.hasPrefix(prefix) == true && $0.recordIndex == index } ?? true
         }
+    }
+
+    /// A `.reason.json` as read back: its file's fingerprint, its record's index (`nil` for a file quarantined
+    /// whole) and the file's name.
+    struct StoredReason {
+        var fingerprint: String?
+        var recordIndex: Int?
+        var file: String?
+    }
+
+    /// The reason at `path`, when it is one dppsync could have written: a regular file under 1 MB that is JSON. It
+    /// is never read otherwise (a 1.5 GB file of that name had been read whole at every move, and a pipe would be
+    /// waited on for good); the three places that read reasons back had each read them their own way.
+    static func storedReason(at path: String) -> StoredReason? {
+        guard let size = FileSystem.signature(of: path)?.size, size < 1 << 20, let bytes = try? FileSystem.readBytes(path),
+              let reason = try? JSONParser.parseDocument(bytes) else { return nil }
+        return StoredReason(fingerprint: reason["fingerprint"]?.scalarText, recordIndex: reason["recordIndex"]?.scalarText.flatMap { Int($0) },
+                            file: reason["file"]?.scalarText)
     }
 
     /// The copies kept of record `index`'s extract, edited where it lay (`<name>.edited.<ext>`, `<name>.edited-1.<ext>` …).
