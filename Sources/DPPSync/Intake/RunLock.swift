@@ -4,31 +4,26 @@ import Glibc
 import Darwin
 #endif
 
-/// One `run` per root: an exclusive `flock` on `State/run.lock`, released by
-/// the kernel when the process dies, so a crash never leaves a stale lock.
+/// One `run` per root: an exclusive `FileLock` on `State/run.lock`, released by the kernel when the
+/// process dies, so a crash never leaves a stale lock. The file holds the holder's process id.
 public final class RunLock {
-    private let fd: Int32
+    private let lock: FileLock
 
     /// Takes the lock or throws `RunLockError.held` naming the holder.
     public init(path: String) throws(RunLockError) {
-        let fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw .unavailable(path: path, reason: String(cString: strerror(errno))) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, 32, 0)
-            close(fd)
-            let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
-            throw .held(path: path, pid: pid)
+        let taken: FileLock?
+        do { taken = try FileLock(path: path, mode: .exclusive, timeout: 0) } catch {
+            throw .unavailable(path: path, reason: error.reason)
+        }
+        guard let taken else {
+            let holder = (try? FileSystem.readBytes(path)).map { String(decoding: $0.prefix(32), as: UTF8.self) } ?? ""
+            let pid = holder.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .held(path: path, pid: pid.isEmpty ? "?" : pid)
         }
         let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pwrite(fd, pid, pid.count, 0)
-        self.fd = fd
-    }
-
-    deinit {
-        _ = flock(fd, LOCK_UN)
-        close(fd)
+        _ = ftruncate(taken.fd, 0)
+        _ = pwrite(taken.fd, pid, pid.count, 0)
+        lock = taken
     }
 }
 

@@ -10,7 +10,8 @@ import Darwin
 public final class FileLock {
     public enum Mode: Sendable { case shared, exclusive }
 
-    private let fd: Int32
+    /// The locked file's descriptor, open while the lock is held (`RunLock` writes its holder's process id there).
+    let fd: Int32
 
     /// Takes the lock on `path` (made if missing), waiting up to `timeout` seconds, or as long as it
     /// takes when `nil`; `nil` when the time ran out.
